@@ -1,0 +1,235 @@
+"""Decode any common audio file to 16 kHz mono float32, in chunks, so hours-long files never sit whole in memory.
+
+soundfile (libsndfile) reads WAV/FLAC/OGG/MP3 with exact seeking; PyAV (FFmpeg) takes the rest (M4A, Opus,
+odd MP3s). Resampling is soxr's streaming resampler, so chunk edges leave no clicks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+TARGET_SR = 16_000
+AUDIO_EXTENSIONS = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma", ".aiff", ".aif"}
+
+
+class AudioError(RuntimeError):
+    """A file that cannot be decoded; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    duration: float  # seconds, as the container claims (may be 0 for streams without a length)
+    backend: str
+
+
+def fingerprint(path: str | Path, block: int = 1 << 20) -> str:
+    """Content hash: a moved or renamed file keeps it, so re-import relinks instead of duplicating."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _open_soundfile(path: Path) -> sf.SoundFile | None:
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None
+
+
+def _av_error(path: Path, exc: Exception) -> AudioError:
+    return AudioError(f"cannot decode {path.name}: {exc}")
+
+
+def probe(path: str | Path) -> AudioInfo:
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise AudioError(f"empty file: {path.name}")
+    snd = _open_soundfile(path)
+    if snd is not None:
+        with snd:
+            return AudioInfo(snd.samplerate, snd.channels, snd.frames / snd.samplerate, "soundfile")
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AudioError(f"no audio stream in {path.name}")
+            stream = container.streams.audio[0]
+            rate = stream.codec_context.sample_rate or stream.rate
+            channels = stream.codec_context.channels if hasattr(stream.codec_context, "channels") else 1
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration:
+                duration = container.duration / 1_000_000
+            else:
+                duration = 0.0
+            return AudioInfo(int(rate), int(channels or 1), duration, "av")
+    except AudioError:
+        raise
+    except Exception as exc:  # PyAV raises many FFmpeg error classes; all mean "not decodable"
+        raise _av_error(path, exc) from exc
+
+
+class AudioSource:
+    """A decodable file seen as 16 kHz mono: `iter_chunks` streams it, `read` fetches one stretch."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.info = probe(self.path)
+
+    @property
+    def duration(self) -> float:
+        return self.info.duration
+
+    def time_to_index(self, seconds: float) -> int:
+        return int(round(seconds * TARGET_SR))
+
+    def iter_chunks(self, chunk_seconds: float = 30.0) -> Iterator[np.ndarray]:
+        """Consecutive 16 kHz mono chunks of `chunk_seconds` (the last may be shorter)."""
+        target = int(chunk_seconds * TARGET_SR)
+        buffer: list[np.ndarray] = []
+        held = 0
+        for block in self._iter_16k_blocks():
+            buffer.append(block)
+            held += len(block)
+            while held >= target:
+                joined = np.concatenate(buffer)
+                yield joined[:target]
+                rest = joined[target:]
+                buffer, held = ([rest] if len(rest) else []), len(rest)
+        if held:
+            yield np.concatenate(buffer)
+
+    def read(self, start: float = 0.0, end: float | None = None) -> np.ndarray:
+        """One stretch as 16 kHz mono (seeks where the format allows, else decodes up to it)."""
+        if self.info.backend == "soundfile":
+            with sf.SoundFile(str(self.path)) as snd:
+                sr = snd.samplerate
+                first = int(start * sr)
+                frames = -1 if end is None else max(0, int(end * sr) - first)
+                snd.seek(min(first, snd.frames))
+                data = snd.read(frames, dtype="float32", always_2d=True)
+            return _to_16k_mono(data, sr)
+        out: list[np.ndarray] = []
+        pos = 0
+        first = self.time_to_index(start)
+        last = None if end is None else self.time_to_index(end)
+        for block in self._iter_16k_blocks():
+            lo, hi = pos, pos + len(block)
+            pos = hi
+            if hi <= first:
+                continue
+            out.append(block[max(0, first - lo): None if last is None else max(0, last - lo)])
+            if last is not None and hi >= last:
+                break
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def decode_all(self) -> np.ndarray:
+        return np.concatenate(list(self.iter_chunks())) if self.duration else self.read()
+
+    # -- backends -------------------------------------------------------------------------------
+    def _iter_16k_blocks(self, block_frames: int = 1 << 16) -> Iterator[np.ndarray]:
+        if self.info.backend == "soundfile":
+            yield from self._soundfile_blocks(block_frames)
+        else:
+            yield from self._av_blocks()
+
+    def _soundfile_blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        try:
+            with sf.SoundFile(str(self.path)) as snd:
+                sr = snd.samplerate
+                stream = None if sr == TARGET_SR else soxr.ResampleStream(sr, TARGET_SR, 1, dtype="float32")
+                while True:
+                    data = snd.read(block_frames, dtype="float32", always_2d=True)
+                    last = len(data) < block_frames
+                    mono = data.mean(axis=1, dtype=np.float32) if len(data) else np.zeros(0, np.float32)
+                    out = mono if stream is None else stream.resample_chunk(mono, last=last)
+                    if len(out):
+                        yield out
+                    if last:
+                        break
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"cannot decode {self.path.name}: {exc}") from exc
+
+    def _av_blocks(self) -> Iterator[np.ndarray]:
+        import av
+
+        try:
+            with av.open(str(self.path)) as container:
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_SR)
+                for frame in container.decode(audio=0):
+                    for out in resampler.resample(frame):
+                        yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                for out in resampler.resample(None):
+                    yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+        except Exception as exc:
+            raise _av_error(self.path, exc) from exc
+
+
+def _to_16k_mono(data: np.ndarray, sr: int) -> np.ndarray:
+    mono = data.mean(axis=1, dtype=np.float32) if data.ndim == 2 else data.astype(np.float32)
+    if sr == TARGET_SR or len(mono) == 0:
+        return mono
+    return soxr.resample(mono, sr, TARGET_SR).astype(np.float32, copy=False)
+
+
+def _wav_declared_seconds(path: Path) -> float | None:
+    """Seconds that a RIFF/WAVE header promises; libsndfile quietly trims to what is on disk."""
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = None
+        while chunk := fh.read(8):
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = fh.read(size)
+                byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else None
+                fh.seek(size % 2, 1)
+            elif cid == b"data":
+                if not byte_rate or size in (0, 0xFFFFFFFF):  # 0/-1: streaming writers leave it open
+                    return None
+                return size / byte_rate
+            else:
+                fh.seek(size + size % 2, 1)
+    return None
+
+
+def validate(path: str | Path) -> tuple[AudioInfo, float]:
+    """Decode the whole file once (in chunks) and return its info and the decoded duration.
+
+    A header that claims more audio than the file holds means a truncated file: it is reported, since a
+    label or a prediction past the real end would point at nothing.
+    """
+    source = AudioSource(path)
+    samples = 0
+    for chunk in source.iter_chunks(60.0):
+        if not np.all(np.isfinite(chunk[:: max(1, len(chunk) // 4096)])):
+            raise AudioError(f"{source.path.name}: decoded samples are not finite")
+        samples += len(chunk)
+    decoded = samples / TARGET_SR
+    if decoded == 0:
+        raise AudioError(f"{source.path.name}: no audio samples")
+    claimed = max(source.info.duration, _wav_declared_seconds(source.path) or 0.0)
+    if claimed and decoded < claimed - max(0.1, 0.01 * claimed):
+        raise AudioError(
+            f"{source.path.name}: truncated: the header says {claimed:.2f} s but only {decoded:.2f} s decode"
+        )
+    return source.info, decoded

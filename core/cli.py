@@ -1,0 +1,113 @@
+"""`emotrace ...`: every headless job behind one entry point. Errors print one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _store(args):
+    from core.store import Store
+
+    return Store(args.db)
+
+
+def cmd_import(args) -> int:
+    from core.importer import LabelFileError, import_folder
+    from core.progress import TqdmProgress
+
+    store = _store(args)
+    bar = TqdmProgress("import", disable=args.quiet)
+    try:
+        report = import_folder(store, args.folder, args.corpus, labels=args.labels, progress=bar)
+    except (FileNotFoundError, LabelFileError) as exc:
+        bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    print(report.summary())
+    return 1 if report.problems else 0
+
+
+def cmd_stats(args) -> int:
+    store = _store(args)
+    corpus_id = store.corpus(args.corpus).id if args.corpus else None
+    stats = store.stats(corpus_id)
+    if args.json:
+        print(json.dumps(stats))
+        return 0
+    if corpus_id is None:
+        print("corpora: " + (", ".join(c.name for c in store.corpora()) or "none"))
+    for key, value in stats.items():
+        print(f"{key:>18}: {value}")
+    failed = store.files(corpus_id, status="error") if corpus_id else []
+    for f in failed:
+        print(f"  failed {f.path}: {f.error}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.export import export_msp, export_segments
+
+    store = _store(args)
+    n = export_msp(store, args.corpus, args.out) if args.msp else export_segments(store, args.corpus, args.out)
+    print(f"wrote {n} rows to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emotrace", description=__doc__)
+    parser.add_argument("--db", default=os.environ.get("EMOTRACE_DB"),
+                        help="SQLAlchemy URL or SQLite path (default: the user data folder)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import a folder of audio (and labels) into a corpus")
+    p.add_argument("folder")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--labels", help="labels CSV (MSP labels_consensus.csv or file,start,end,arousal,...)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("stats", help="what the store holds")
+    p.add_argument("--corpus")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("export", help="write segments with labels and predictions as CSV")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--msp", action="store_true", help="MSP-Podcast labels_consensus.csv form")
+    p.set_defaults(func=cmd_export)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands():
+    """Subcommands of the other layers, registered here so `emotrace` stays one entry point."""
+    from core import cli_jobs
+
+    return cli_jobs.REGISTRARS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from core.errors import UserFacingError
+    from core.store import StoreError
+
+    try:
+        return int(args.func(args) or 0)
+    except (UserFacingError, StoreError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: what was done is kept in the store", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

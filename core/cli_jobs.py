@@ -1,0 +1,3 @@
+"""Registrars for the job subcommands (transcribe, analyze, train, ...), filled in as each layer lands."""
+
+REGISTRARS: list = []

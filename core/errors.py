@@ -1,0 +1,9 @@
+"""Errors whose message is written for the user: the CLI prints them as one line and the GUI shows them."""
+
+
+class UserFacingError(RuntimeError):
+    pass
+
+
+class ModelNotAvailable(UserFacingError):
+    """A named model that is neither a local folder, nor cached, nor shipped by an installed package."""

@@ -1,0 +1,46 @@
+"""Progress and cancel hooks shared by every long job (CLI bars, GUI panels, worker processes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+ProgressFn = Callable[[int, int, str], None]  # (done, total, message)
+CancelFn = Callable[[], bool]
+
+
+class Cancelled(RuntimeError):
+    """Raised inside a job when its cancel hook says stop; what was committed stays committed."""
+
+
+def no_progress(_done: int, _total: int, _message: str) -> None:
+    return None
+
+
+def never_cancel() -> bool:
+    return False
+
+
+def check_cancel(cancel: CancelFn | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("cancelled by the user")
+
+
+class TqdmProgress:
+    """A ProgressFn drawing a tqdm bar on stderr (the CLI's)."""
+
+    def __init__(self, desc: str, disable: bool = False) -> None:
+        self.desc, self.disable, self.bar = desc, disable, None
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit="file", disable=self.disable, leave=True)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.set_postfix_str(message[-40:], refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

