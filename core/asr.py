@@ -1,0 +1,234 @@
+"""Speech recognition with faster-whisper: word timestamps and VAD, written to the store as it comes.
+
+Small public API in faster-whisper's spirit: `Transcriber(...)` loads one model once; `transcribe()` yields
+segments lazily; `transcribe_corpus()` is the resumable job behind `emotrace transcribe`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import delete, func, select
+
+from core.audio import TARGET_SR, AudioError, AudioSource
+from core.errors import UserFacingError
+from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from core.segmentation import TimedWord, join_words, utterances
+from core.store import AudioFile, Segment, Store, Word
+from core.whisper_models import resolve_whisper_model
+
+log = logging.getLogger(__name__)
+CHUNK_SECONDS = 600.0  # hours-long files are transcribed 10 minutes at a time, so memory stays bounded
+
+
+@dataclass(frozen=True)
+class AsrWord:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    start: float
+    end: float
+    text: str
+    words: list[AsrWord] = field(default_factory=list)
+
+
+def cuda_usable() -> tuple[bool, str]:
+    """CTranslate2 from PyPI needs CUDA 12's cuBLAS; a GPU with only CUDA 13 libraries cannot run it."""
+    try:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() == 0:
+            return False, "no CUDA device"
+    except Exception as exc:  # noqa: BLE001
+        return False, f"CTranslate2 cannot query CUDA: {exc}"
+    try:
+        ctypes.CDLL("libcublas.so.12")
+    except OSError:
+        return False, ("a GPU is present but libcublas.so.12 (CUDA 12 cuBLAS) is not found; "
+                       "`pip install nvidia-cublas-cu12 nvidia-cudnn-cu9` (and put their lib folders on "
+                       "LD_LIBRARY_PATH) to use it. Transcribing on the CPU instead")
+    return True, "CUDA"
+
+
+class Transcriber:
+    """One Whisper model, loaded once. device 'auto' = CUDA float16 when usable, else CPU int8."""
+
+    def __init__(
+        self, model: str = "base", *, device: str = "auto", compute_type: str | None = None, beam_size: int = 5,
+        batch_size: int = 0, cpu_threads: int = 0,
+    ) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        self.model_name = model
+        self.model_path = resolve_whisper_model(model)
+        self.notice = ""
+        if device == "auto":
+            ok, why = cuda_usable()
+            device = "cuda" if ok else "cpu"
+            if not ok and "GPU is present" in why:
+                self.notice = why
+                log.warning(why)
+        elif device == "cuda":
+            ok, why = cuda_usable()
+            if not ok:
+                raise UserFacingError(f"--device cuda: {why}")
+        self.device = device
+        self.compute_type = compute_type or ("float16" if device == "cuda" else "int8")
+        try:
+            self.model = WhisperModel(self.model_path, device=device, compute_type=self.compute_type,
+                                      cpu_threads=cpu_threads)
+        except RuntimeError as exc:
+            if device == "cuda" and "libcublas" in str(exc):
+                self.notice = f"{exc}; transcribing on the CPU instead"
+                self.device, self.compute_type = "cpu", "int8"
+                self.model = WhisperModel(self.model_path, device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+            else:
+                raise UserFacingError(f"cannot load Whisper model {model!r}: {exc}") from exc
+        self.beam_size = beam_size
+        self.batch_size = batch_size
+        self.pipeline = BatchedInferencePipeline(self.model) if batch_size > 1 else None
+        self.english_only = self.model.model.is_multilingual is False
+
+    @property
+    def label(self) -> str:
+        return f"faster-whisper:{self.model_name}"
+
+    def transcribe(self, audio: np.ndarray, offset: float = 0.0) -> Iterator[AsrSegment]:
+        """Lazily yield segments of 16 kHz mono audio; times are shifted by `offset` seconds."""
+        kwargs = dict(beam_size=self.beam_size, word_timestamps=True, vad_filter=True,
+                      language="en" if self.english_only else None, condition_on_previous_text=False)
+        if self.pipeline is not None:
+            segments, _info = self.pipeline.transcribe(audio, batch_size=self.batch_size, **kwargs)
+        else:
+            segments, _info = self.model.transcribe(audio, **kwargs)
+        for seg in segments:
+            words = [AsrWord(float(w.start) + offset, float(w.end) + offset, w.word, float(w.probability))
+                     for w in (seg.words or [])]
+            yield AsrSegment(float(seg.start) + offset, float(seg.end) + offset, seg.text, words)
+
+
+@dataclass
+class TranscribeReport:
+    files: int = 0
+    done: int = 0
+    skipped: int = 0
+    words: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notice: str = ""
+
+    def summary(self) -> str:
+        lines = [f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
+                 f"{len(self.failed)} failed"]
+        if self.notice:
+            lines.insert(0, f"note: {self.notice}")
+        lines += [f"  FAILED {p}: {why}" for p, why in self.failed]
+        return "\n".join(lines)
+
+
+def transcribe_corpus(
+    store: Store, corpus: str, transcriber: Transcriber, *, progress: ProgressFn = no_progress,
+    cancel: CancelFn | None = None, redo: bool = False,
+) -> TranscribeReport:
+    """Transcribe every decodable file of a corpus not transcribed yet; resumable at word granularity."""
+    corpus_row = store.corpus(corpus)
+    files = store.files(corpus_row.id, status="ok")
+    report = TranscribeReport(files=len(files), notice=transcriber.notice)
+    job = store.start_job("transcribe", {"corpus": corpus, "model": transcriber.label})
+    try:
+        for i, f in enumerate(files):
+            check_cancel(cancel)
+            progress(i, len(files), f.path.rsplit("/", 1)[-1])
+            if f.transcribed_at is not None and not redo:
+                report.skipped += 1
+                continue
+            try:
+                report.words += transcribe_file(store, f, transcriber, cancel=cancel, restart=redo)
+                report.done += 1
+            except (AudioError, OSError) as exc:
+                report.failed.append((f.path, str(exc)))
+            store.update_job(job, progress=(i + 1) / max(1, len(files)))
+        progress(len(files), len(files), "done")
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    except BaseException as exc:
+        store.update_job(job, status="cancelled" if "cancel" in str(exc) else "failed", error=str(exc))
+        raise
+    return report
+
+
+def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, cancel: CancelFn | None = None,
+                    restart: bool = False) -> int:
+    """Words go to the store per ASR segment; a rerun starts after the last stored word."""
+    with store.session() as s:
+        if restart:
+            s.execute(delete(Word).where(Word.file_id == f.id))
+        resume_at = s.scalar(select(func.max(Word.end)).where(Word.file_id == f.id)) or 0.0
+    source = AudioSource(f.path)
+    count = 0
+    chunk_start = resume_at
+    duration = f.duration or source.duration
+    while chunk_start < duration - 0.05:
+        check_cancel(cancel)
+        chunk_end = min(duration, chunk_start + CHUNK_SECONDS)
+        audio = source.read(chunk_start, chunk_end)
+        if len(audio) < TARGET_SR * 0.1:
+            break
+        last_end = chunk_start
+        for seg in transcriber.transcribe(audio, offset=chunk_start):
+            check_cancel(cancel)
+            words = [w for w in seg.words if w.start >= resume_at - 1e-3 and w.text.strip()]
+            if not words:
+                continue
+            with store.session() as s:  # committed per segment: an interrupted run keeps it
+                s.add_all(Word(file_id=f.id, start=round(w.start, 3), end=round(max(w.end, w.start), 3),
+                               text=w.text, probability=w.probability) for w in words)
+            count += len(words)
+            last_end = max(last_end, words[-1].end)
+        if chunk_end >= duration:
+            break
+        # Start the next chunk at the last word's end so a word cut by the chunk edge is heard again whole.
+        chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
+        resume_at = chunk_start
+    build_units(store, f.id)
+    with store.session() as s:
+        row = s.get(AudioFile, f.id)
+        row.transcribed_at, row.asr_model = datetime.now(timezone.utc), transcriber.label
+    store.emit("file_transcribed", file_id=f.id)
+    return count
+
+
+def build_units(store: Store, file_id: int) -> None:
+    """Imported segments keep their bounds and get their words; otherwise ASR words become utterance units."""
+    with store.session() as s:
+        words = list(s.scalars(select(Word).where(Word.file_id == file_id).order_by(Word.start)))
+        kept = list(s.scalars(select(Segment).where(Segment.file_id == file_id, Segment.origin.in_(["imported", "manual"]))
+                              .order_by(Segment.start)))
+        if kept:
+            for seg in kept:
+                inside = [w for w in words if seg.start <= (w.start + w.end) / 2 < seg.end + 1e-6]
+                for w in inside:
+                    w.segment_id = seg.id
+                seg.text = join_words(inside)
+            return
+        s.execute(delete(Segment).where(Segment.file_id == file_id, Segment.origin == "asr"))
+        audio = s.get(AudioFile, file_id)
+        timed = [TimedWord(w.start, w.end, w.text) for w in words]
+        # ASR segment ends are not stored per word; a pause of PAUSE seconds stands in for them.
+        index = 0
+        for unit in utterances(timed):
+            seg = Segment(file_id=file_id, start=unit[0].start, end=unit[-1].end, speaker=audio.speaker,
+                          split=audio.split, origin="asr", text=join_words(unit))
+            s.add(seg)
+            s.flush()
+            for w in words[index:index + len(unit)]:
+                w.segment_id = seg.id
+            index += len(unit)

@@ -1,0 +1,52 @@
+"""Turn ASR output into the units SER works on: utterances of about 2.75-11 s, cut at word boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_SECONDS = 2.75
+MAX_SECONDS = 11.0
+PAUSE = 0.5  # a gap this long is a natural cut once the unit is long enough
+HARD_PAUSE = 2.0  # a gap this long always cuts
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    start: float
+    end: float
+    text: str
+    segment_end: bool = False  # the ASR segment ended after this word
+
+
+def utterances(words: list[TimedWord], min_s: float = MIN_SECONDS, max_s: float = MAX_SECONDS) -> list[list[TimedWord]]:
+    """Greedy: grow a unit word by word; cut at ASR segment ends or pauses once it reaches min_s, never
+    let it pass max_s, then merge a short leftover into its neighbour when that stays within max_s."""
+    units: list[list[TimedWord]] = []
+    cur: list[TimedWord] = []
+    for i, w in enumerate(words):
+        if cur and (w.end - cur[0].start > max_s or w.start - cur[-1].end >= HARD_PAUSE):
+            units.append(cur)
+            cur = []
+        cur.append(w)
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        gap = (nxt.start - w.end) if nxt else 0.0
+        if w.end - cur[0].start >= min_s and (w.segment_end or gap >= PAUSE):
+            units.append(cur)
+            cur = []
+    if cur:
+        units.append(cur)
+    merged: list[list[TimedWord]] = []
+    for unit in units:
+        short = unit[-1].end - unit[0].start < min_s
+        if merged and short and unit[-1].end - merged[-1][0].start <= max_s and unit[0].start - merged[-1][-1].end < HARD_PAUSE:
+            merged[-1] = merged[-1] + unit
+        elif merged and merged[-1][-1].end - merged[-1][0].start < min_s and unit[-1].end - merged[-1][0].start <= max_s \
+                and unit[0].start - merged[-1][-1].end < HARD_PAUSE:
+            merged[-1] = merged[-1] + unit
+        else:
+            merged.append(unit)
+    return merged
+
+
+def join_words(words) -> str:
+    return "".join(getattr(w, "text", w) for w in words).strip()
