@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 from core.progress import TqdmProgress
@@ -42,3 +43,130 @@ def register_transcribe(sub) -> None:
 
 
 REGISTRARS: list = [register_transcribe]
+
+
+def cmd_analyze(args) -> int:
+    from core.analysis import analyze_corpus
+
+    store = _store(args)
+    store.corpus(args.corpus)
+    bar = TqdmProgress("analyze", disable=args.quiet)
+    try:
+        report = analyze_corpus(store, args.corpus, model=args.model, device=args.device, window=args.window,
+                                hop=args.hop, progress=bar)
+    finally:
+        bar.close()
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def register_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="SER predictions per segment and sliding-window trajectories")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--model", help="model version id or name (default: the active one)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--window", type=float, help="trajectory window in seconds (default: the model's, 4)")
+    p.add_argument("--hop", type=float, help="trajectory hop in seconds (default: the model's, 1)")
+    p.set_defaults(func=cmd_analyze)
+
+
+def _print_event(quiet: bool):
+    def show(event: dict) -> None:
+        if event["type"] == "notice":
+            print(f"note: {event['message']}", file=sys.stderr)
+        elif event["type"] == "epoch" and not quiet:
+            print(f"epoch {event['epoch']:3d}  loss {event['loss']:.4f}  dev CCC {event['dev_ccc']}", file=sys.stderr)
+        elif event["type"] == "start" and not quiet:
+            print(f"training on {event['train']} segments, selecting on {event['dev']} "
+                  f"({event['backbone']})", file=sys.stderr)
+    return show
+
+
+def cmd_train(args) -> int:
+    from training.trainer import TrainConfig, train
+
+    store = _store(args)
+    cfg = TrainConfig(corpus=args.corpus, mode=args.mode, audio_backbone=args.backbone, text_backbone=args.text,
+                      modalities=args.modalities, epochs=args.epochs, seed=args.seed, device=args.device,
+                      annotator=args.annotator, activate=not args.no_activate, batch_size=args.batch_size,
+                      grad_accum=args.grad_accum)
+    result = train(store, cfg, on_event=_print_event(args.quiet))
+    if result.model_version_id < 0:  # a non-zero torchrun rank: rank 0 reports
+        return 0
+    out = {"model_version_id": result.model_version_id, "seconds": round(result.seconds, 2),
+           "ccc": result.metrics["ccc"], "split": result.metrics["split"],
+           "parent_ccc": (result.parent_metrics or {}).get("ccc"),
+           "layer_weights": result.metrics.get("layer_weights")}
+    print(json.dumps(out))
+    return 0
+
+
+def register_train(sub) -> None:
+    from core.ser.encoders import DEFAULT_TEXT
+
+    p = sub.add_parser("train", help="train a new model version from the corpus labels")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--mode", default="heads", choices=["heads", "layers", "full"])
+    p.add_argument("--backbone", help="audio encoder: hub id, folder or whisper:tiny.en (default: the active "
+                                      "model's, else the offline whisper:tiny.en)")
+    p.add_argument("--text", default=DEFAULT_TEXT, help="text encoder: minilm, distilroberta, distilbert, id or folder")
+    p.add_argument("--modalities", default="both", choices=["audio", "text", "both"])
+    p.add_argument("--epochs", type=int, default=80)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--annotator", help="train on one annotator's labels (default: the latest label per segment)")
+    p.add_argument("--no-activate", action="store_true", help="register the new version but keep the active one")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_evaluate(args) -> int:
+    from training.evaluate import evaluate
+
+    result = evaluate(_store(args), args.corpus, args.split, args.model, device=args.device, annotator=args.annotator)
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("model", "split", "n", "ccc")}))
+    else:
+        print(f"{result['model']} (v{result['model_version_id']}) on {result['split']} (n={result['n']}): "
+              + "  ".join(f"{k} {v:.3f}" for k, v in result["ccc"].items()))
+    return 0
+
+
+def register_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="CCC per dimension on a split")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--split", default="Development")
+    p.add_argument("--model", help="model version id or name (default: the active one)")
+    p.add_argument("--annotator")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_models(args) -> int:
+    from training.registry import rollback
+
+    store = _store(args)
+    if args.action == "activate":
+        store.activate_model(store.model_version(args.version).id)
+    elif args.action == "rollback":
+        mv = rollback(store)
+        print(f"active: v{mv.id} {mv.name}")
+        return 0
+    for mv in store.model_versions():
+        ccc = (mv.metrics or {}).get("ccc", {})
+        print(f"{'*' if mv.active else ' '} v{mv.id:<3d} {mv.name:<14} parent={mv.parent_id or '-':<4} "
+              f"{mv.created_at:%Y-%m-%d %H:%M}  n={(mv.data_counts or {}).get('train', '-')}  "
+              + " ".join(f"{k[0].upper()}={v:.3f}" for k, v in ccc.items()) + f"  {mv.folder}")
+    return 0
+
+
+def register_models(sub) -> None:
+    p = sub.add_parser("models", help="list, activate or roll back model versions")
+    p.add_argument("action", choices=["list", "activate", "rollback"])
+    p.add_argument("version", nargs="?", help="version id or name (for activate)")
+    p.set_defaults(func=cmd_models)
+
+
+REGISTRARS += [register_analyze, register_train, register_evaluate, register_models]

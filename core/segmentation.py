@@ -37,15 +37,17 @@ def utterances(words: list[TimedWord], min_s: float = MIN_SECONDS, max_s: float 
         units.append(cur)
     merged: list[list[TimedWord]] = []
     for unit in units:
-        short = unit[-1].end - unit[0].start < min_s
-        if merged and short and unit[-1].end - merged[-1][0].start <= max_s and unit[0].start - merged[-1][-1].end < HARD_PAUSE:
-            merged[-1] = merged[-1] + unit
-        elif merged and merged[-1][-1].end - merged[-1][0].start < min_s and unit[-1].end - merged[-1][0].start <= max_s \
-                and unit[0].start - merged[-1][-1].end < HARD_PAUSE:
+        if merged and _mergeable(merged[-1], unit, min_s, max_s):
             merged[-1] = merged[-1] + unit
         else:
             merged.append(unit)
     return merged
+
+
+def _mergeable(prev: list[TimedWord], unit: list[TimedWord], min_s: float, max_s: float) -> bool:
+    """Either side shorter than min_s, the join within max_s and no hard pause between them."""
+    short = unit[-1].end - unit[0].start < min_s or prev[-1].end - prev[0].start < min_s
+    return short and unit[-1].end - prev[0].start <= max_s and unit[0].start - prev[-1].end < HARD_PAUSE
 
 
 def join_words(words) -> str:

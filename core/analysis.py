@@ -1,0 +1,158 @@
+"""`emotrace analyze`: predictions per segment and per-file A/V/D trajectories (sliding windows).
+
+One encoder pass per chunk of each file; segments and every window are pooled from those frames. The words
+inside a window are its text. Predictions go to the store under the model version, file by file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import delete
+
+from core.errors import UserFacingError
+from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from core.segmentation import join_words
+from core.ser.pipeline import SERPipeline
+from core.ser.pooling import FileRequest, iter_pooled
+from core.store import AudioFile, ModelVersion, Prediction, Store
+
+
+@dataclass
+class AnalyzeReport:
+    files: int = 0
+    done: int = 0
+    segments: int = 0
+    windows: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notice: str = ""
+
+    def summary(self) -> str:
+        lines = [f"analyzed {self.done}/{self.files} files: {self.segments} segment and {self.windows} window "
+                 f"predictions, {len(self.failed)} failed"]
+        if self.notice:
+            lines.insert(0, f"note: {self.notice}")
+        lines += [f"  FAILED {p}: {why}" for p, why in self.failed]
+        return "\n".join(lines)
+
+
+def window_spans(duration: float, window: float, hop: float) -> np.ndarray:
+    """Windows `[start, end)` every hop; the last one ends at the file's end. A file shorter than a window
+    gets one window over all of it."""
+    if duration <= window:
+        return np.array([[0.0, duration]])
+    starts = np.arange(0.0, duration - window + 1e-9, hop)
+    if starts[-1] + window < duration - 1e-6:
+        starts = np.append(starts, duration - window)
+    return np.stack([starts, starts + window], axis=1)
+
+
+def texts_for(spans: np.ndarray, words: list) -> list[str]:
+    """Words whose midpoint lies in each span (two pointers over time-ordered words and spans)."""
+    mids = np.array([(w.start + w.end) / 2 for w in words]) if words else np.zeros(0)
+    lo = np.searchsorted(mids, spans[:, 0], side="left")
+    hi = np.searchsorted(mids, spans[:, 1], side="left")
+    return [join_words(words[a:b]) for a, b in zip(lo, hi)]
+
+
+def stack_pooled(feats: list[np.ndarray | None], layers: int, dim: int) -> np.ndarray:
+    """`[N, L, 2D]`; a span with no audio under it (past the end of a file) becomes zeros."""
+    out = np.zeros((len(feats), layers, 2 * dim), np.float32)
+    for k, x in enumerate(feats):
+        if x is not None and x.shape == out.shape[1:]:
+            out[k] = x
+    return out
+
+
+def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
+    if ref is not None:
+        return store.model_version(ref)
+    active = store.active_model()
+    if active is None:
+        raise UserFacingError("No trained model yet: label segments (or import a labelled corpus) and run "
+                              "`emotrace train --corpus NAME`, then analyze again.")
+    return active
+
+
+def analyze_corpus(
+    store: Store, corpus: str, *, model: str | int | None = None, pipeline: SERPipeline | None = None,
+    device: str = "auto", window: float | None = None, hop: float | None = None, batch_size: int = 4,
+    file_ids: list[int] | None = None, progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
+) -> AnalyzeReport:
+    version = resolve_model(store, model)
+    pipeline = pipeline or SERPipeline(version.folder, device=device)
+    window = window or pipeline.config.window_seconds
+    hop = hop or pipeline.config.hop_seconds
+    corpus_row = store.corpus(corpus)
+    files = [f for f in store.files(corpus_row.id, status="ok") if file_ids is None or f.id in file_ids]
+    report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
+    job = store.start_job("analyze", {"corpus": corpus, "model_version": version.id})
+    try:
+        for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
+            check_cancel(cancel)
+            progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
+            _analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
+            store.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
+        progress(len(files), len(files), "done")
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    except BaseException as exc:
+        store.update_job(job, status="cancelled" if "cancel" in str(exc) else "failed", error=str(exc))
+        raise
+    store.emit("predictions_changed", model_version_id=version.id)
+    return report
+
+
+def _analyze_files(store, pipeline, version_id, files: list[AudioFile], window, hop, report, cancel) -> None:
+    plans = {}
+    for f in files:
+        segments = store.segments(f.id)
+        words = store.words(f.id)
+        seg_spans = np.array([[s.start, s.end] for s in segments]).reshape(-1, 2)
+        win_spans = window_spans(float(f.duration or 0.0), window, hop)
+        spans = np.concatenate([seg_spans, win_spans])
+        texts = [s.text or "" for s in segments] + texts_for(win_spans, words)
+        plans[f.id] = (f, segments, spans, texts)
+    requests = [FileRequest(fid, plan[0].path, plan[2]) for fid, plan in plans.items()]
+    pooled: dict[int, dict[int, np.ndarray]] = {fid: {} for fid in plans}
+    errors: dict[int, str] = {}
+    if pipeline.config.uses_audio:
+        for fid, part in iter_pooled(pipeline.encoders.audio, requests, cancel=cancel):
+            if isinstance(part, Exception):
+                errors[fid] = str(part)
+            else:
+                pooled[fid].update(part)
+    for fid, (f, segments, spans, texts) in plans.items():
+        if fid in errors:
+            report.failed.append((f.path, errors[fid]))
+            continue
+        check_cancel(cancel)
+        audio = None
+        if pipeline.config.uses_audio:
+            enc = pipeline.encoders.audio
+            audio = stack_pooled([pooled[fid].get(k) for k in range(len(spans))], enc.num_layers, enc.dim)
+        text, present = None, np.array([bool(t) for t in texts], dtype=np.float32)
+        if pipeline.config.uses_text:
+            text = pipeline.encoders.text.encode(texts).astype(np.float32)
+        preds = pipeline.predict(audio, text, present)
+        _write(store, f.id, version_id, segments, spans, preds)
+        report.done += 1
+        report.segments += len(segments)
+        report.windows += len(spans) - len(segments)
+
+
+def _write(store: Store, file_id: int, version_id: int, segments, spans, preds) -> None:
+    n_seg = len(segments)
+    rows = []
+    for k, (start, end) in enumerate(spans):
+        a, v, d = (float(x) for x in preds.fused[k])
+        rows.append(Prediction(
+            file_id=file_id, segment_id=segments[k].id if k < n_seg else None, model_version_id=version_id,
+            kind="segment" if k < n_seg else "window", start=float(start), end=float(end),
+            arousal=a, valence=v, dominance=d,
+            audio_only=[round(float(x), 4) for x in preds.audio_only[k]] if preds.audio_only is not None else None,
+            text_only=[round(float(x), 4) for x in preds.text_only[k]] if preds.text_only is not None else None,
+        ))
+    with store.session() as s:  # one file replaced at once: a rerun never leaves half old, half new
+        s.execute(delete(Prediction).where(Prediction.file_id == file_id, Prediction.model_version_id == version_id))
+        s.add_all(rows)

@@ -1,0 +1,69 @@
+"""EmoTraceConfig: everything needed to rebuild the model, saved as JSON next to its safetensors weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core.ser.encoders import DEFAULT_AUDIO, DEFAULT_TEXT
+
+DIMENSIONS = ("arousal", "valence", "dominance")
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class EmoTraceConfig:
+    model_type: str = "emotrace"
+    audio_backbone: str = DEFAULT_AUDIO  # hub id, folder, or "whisper:<asr model>"
+    text_backbone: str = DEFAULT_TEXT
+    modalities: str = "both"  # audio | text | both
+    audio_layers: int = 3  # hidden states incl. the CNN output (DistilHuBERT: 2 layers + 1)
+    audio_dim: int = 768  # per-layer frame dimension; pooled features are mean+std, 2x this
+    text_dim: int = 384
+    hidden_size: int = 256
+    dropout: float = 0.2
+    modality_dropout: float = 0.3
+    layer_norm_layers: bool = True
+    id2label: dict[str, str] = field(default_factory=lambda: {str(i): d for i, d in enumerate(DIMENSIONS)})
+    window_seconds: float = 4.0
+    hop_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.modalities not in ("audio", "text", "both"):
+            raise ValueError(f"modalities must be audio, text or both, not {self.modalities!r}")
+        if self.audio_layers < 1 or self.audio_dim < 1 or self.text_dim < 1:
+            raise ValueError("audio_layers, audio_dim and text_dim must be positive")
+        if not 0 <= self.modality_dropout < 1:
+            raise ValueError("modality_dropout must be in [0, 1)")
+
+    @property
+    def uses_audio(self) -> bool:
+        return self.modalities in ("audio", "both")
+
+    @property
+    def uses_text(self) -> bool:
+        return self.modalities in ("text", "both")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / CONFIG_NAME).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EmoTraceConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if known.get("model_type", "emotrace") != "emotrace":
+            raise ValueError(f"not an EmoTrace config (model_type={known['model_type']!r})")
+        return cls(**known)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> EmoTraceConfig:
+        path = Path(folder) / CONFIG_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"no {CONFIG_NAME} in {folder}")
+        return cls.from_dict(json.loads(path.read_text()))

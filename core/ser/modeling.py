@@ -1,0 +1,143 @@
+"""EmoTraceModel: per-dimension softmax layer weights over pooled audio layers + text, fused by small heads.
+
+Input is what the frozen encoders produce: `audio` `[B, L, 2D]` (mean+std of every layer's frames) and `text`
+`[B, Dt]`. Pooling each layer before weighting keeps the layer weights exact on cached features, so `heads`
+and `layers` training need no encoder pass. Outputs lie on the 1-7 scale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from core.ser.config import CONFIG_NAME, DIMENSIONS, WEIGHTS_NAME, EmoTraceConfig
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+HUBERT_LARGE_PARAMS = 315_400_000
+
+
+class EmoTraceModel(nn.Module):
+    config_class = EmoTraceConfig
+    main_input_name = "audio"
+
+    def __init__(self, config: EmoTraceConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        pooled = 2 * c.audio_dim
+        n_dims = len(DIMENSIONS)
+        # Zero-initialised: training starts from a uniform mix of layers (s3prl's Featurizer).
+        self.layer_logits = nn.Parameter(torch.zeros(n_dims, c.audio_layers))
+        self.register_buffer("audio_mean", torch.zeros(c.audio_layers, pooled))
+        self.register_buffer("audio_std", torch.ones(c.audio_layers, pooled))
+        self.register_buffer("text_mean", torch.zeros(c.text_dim))
+        self.register_buffer("text_std", torch.ones(c.text_dim))
+        self.audio_proj = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(pooled, c.hidden_size), nn.GELU())
+        self.text_proj = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(c.text_dim, c.hidden_size), nn.GELU())
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(2 * c.hidden_size + 2, c.hidden_size), nn.GELU(), nn.Dropout(c.dropout),
+                          nn.Linear(c.hidden_size, 1))
+            for _ in DIMENSIONS
+        )
+
+    # -- normalisation statistics from the training data -----------------------------------------
+    def set_feature_stats(self, audio: np.ndarray | None, text: np.ndarray | None) -> None:
+        if audio is not None and len(audio):
+            self.audio_mean.copy_(torch.as_tensor(audio.mean(0)))
+            self.audio_std.copy_(torch.as_tensor(audio.std(0) + 1e-5))
+        if text is not None and len(text):
+            self.text_mean.copy_(torch.as_tensor(text.mean(0)))
+            self.text_std.copy_(torch.as_tensor(text.std(0) + 1e-5))
+
+    def layer_weights(self) -> np.ndarray:
+        """`[3, L]` softmax weights: which layers arousal, valence and dominance rely on."""
+        return torch.softmax(self.layer_logits.detach().float(), dim=-1).cpu().numpy()
+
+    def forward(
+        self,
+        audio: torch.Tensor | None = None,
+        text: torch.Tensor | None = None,
+        audio_present: torch.Tensor | None = None,
+        text_present: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`[B, 3]` predictions on the 1-7 scale. A missing modality (no words, or switched off) is zeroed and
+        flagged; modality dropout trains the model for exactly that."""
+        c = self.config
+        ref = audio if audio is not None else text
+        batch, device = ref.shape[0], ref.device
+        ones = torch.ones(batch, device=device)
+        a_on = (audio_present.float() if audio_present is not None else ones) * float(c.uses_audio and audio is not None)
+        t_on = (text_present.float() if text_present is not None else ones) * float(c.uses_text and text is not None)
+        if self.training and c.modality_dropout > 0 and c.modalities == "both":
+            drop = torch.rand(batch, device=device) < c.modality_dropout
+            which = torch.rand(batch, device=device) < 0.5
+            a_on = torch.where(drop & which & (t_on > 0), torch.zeros_like(a_on), a_on)
+            t_on = torch.where(drop & ~which & (a_on > 0), torch.zeros_like(t_on), t_on)
+        hidden = c.hidden_size
+        t_h = torch.zeros(batch, hidden, device=device)
+        if text is not None and c.uses_text:
+            t_h = self.text_proj((text - self.text_mean) / self.text_std) * t_on[:, None]
+        outputs = []
+        weights = torch.softmax(self.layer_logits, dim=-1)  # [3, L]
+        audio_n = None
+        if audio is not None and c.uses_audio:
+            audio_n = (audio - self.audio_mean) / self.audio_std
+            if c.layer_norm_layers:
+                audio_n = nn.functional.layer_norm(audio_n, audio_n.shape[-1:])
+        for d, head in enumerate(self.heads):
+            a_h = torch.zeros(batch, hidden, device=device)
+            if audio_n is not None:
+                mixed = torch.einsum("blp,l->bp", audio_n, weights[d])
+                a_h = self.audio_proj(mixed) * a_on[:, None]
+            z = torch.cat([a_h, t_h, a_on[:, None], t_on[:, None]], dim=-1)
+            outputs.append(head(z))
+        return 4.0 + 3.0 * torch.tanh(torch.cat(outputs, dim=-1))
+
+    # -- save / load: config.json + model.safetensors, never a pickle ------------------------------
+    def save_pretrained(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config.save_pretrained(folder)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        tmp = folder / (WEIGHTS_NAME + ".partial")
+        save_file(state, str(tmp), metadata={"format": "pt", "model_type": "emotrace"})
+        tmp.replace(folder / WEIGHTS_NAME)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, map_location: str = "cpu") -> EmoTraceModel:
+        folder = Path(folder)
+        weights = folder / WEIGHTS_NAME
+        if not weights.is_file():
+            pickled = [p.name for p in folder.glob("*") if p.suffix in PICKLE_SUFFIXES]
+            if pickled:
+                raise ValueError(f"{folder} holds only pickled weights ({', '.join(pickled)}); EmoTrace loads "
+                                 f"safetensors only, since unpickling can run arbitrary code")
+            raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
+        config = EmoTraceConfig.from_pretrained(folder)
+        model = cls(config)
+        model.load_state_dict(load_file(str(weights), device=map_location))
+        return model.eval()
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def parameter_report(head: EmoTraceModel, audio_encoder: nn.Module | None, text_encoder: nn.Module | None,
+                     train_encoders: bool = True) -> dict:
+    """Total and trainable parameters, and trainable as a share of HuBERT-large (315.4M)."""
+    head_n = count_parameters(head)
+    audio_n = count_parameters(audio_encoder) if audio_encoder is not None else 0
+    text_n = count_parameters(text_encoder) if text_encoder is not None else 0
+    trainable = head_n + (audio_n + text_n if train_encoders else 0)
+    return {
+        "audio_encoder": audio_n, "text_encoder": text_n, "heads": head_n, "total": head_n + audio_n + text_n,
+        "trainable": trainable, "trainable_share_of_hubert_large": round(trainable / HUBERT_LARGE_PARAMS, 4),
+    }
+
+
+__all__ = ["CONFIG_NAME", "EmoTraceModel", "count_parameters", "parameter_report"]

@@ -1,0 +1,74 @@
+"""Encoders + trained heads, loaded once: features for spans of files, and predictions from features."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from core.ser.config import EmoTraceConfig
+from core.ser.encoders import WHISPER_PREFIX, TextEncoder, load_audio_encoder
+from core.ser.modeling import EmoTraceModel
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(device: str = "auto") -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def offline_notice(audio_backbone: str) -> str:
+    if audio_backbone.startswith(WHISPER_PREFIX):
+        return (f"Using the offline audio backbone {audio_backbone} (the ASR model's frozen Whisper encoder): no "
+                f"speech SSL weights (DistilHuBERT/HuBERT) are available on this machine.")
+    return ""
+
+
+@dataclass
+class Predictions:
+    fused: np.ndarray  # [N, 3]
+    audio_only: np.ndarray | None
+    text_only: np.ndarray | None
+
+
+class Encoders:
+    """The frozen audio and text encoders a config names (text only loaded when the model reads text)."""
+
+    def __init__(self, config: EmoTraceConfig, device: str = "auto") -> None:
+        self.device = pick_device(device)
+        self.audio = load_audio_encoder(config.audio_backbone, self.device) if config.uses_audio else None
+        self.text = TextEncoder(config.text_backbone, self.device) if config.uses_text else None
+        self.notice = offline_notice(config.audio_backbone)
+
+
+class SERPipeline:
+    def __init__(self, model_folder: str, device: str = "auto", encoders: Encoders | None = None) -> None:
+        self.device = pick_device(device)
+        self.model = EmoTraceModel.from_pretrained(model_folder).to(self.device).eval()
+        self.config = self.model.config
+        self.encoders = encoders or Encoders(self.config, self.device)
+
+    @torch.inference_mode()
+    def predict(self, audio: np.ndarray | None, text: np.ndarray | None, text_present: np.ndarray | None,
+                batch_size: int = 512) -> Predictions:
+        """Fused predictions, plus audio-only and text-only ones from the same model when it reads both."""
+        n = len(audio) if audio is not None else len(text)
+        fused, a_only, t_only = [], [], []
+        both = self.config.modalities == "both" and audio is not None and text is not None
+        for i in range(0, n, batch_size):
+            a = torch.as_tensor(audio[i: i + batch_size], device=self.device) if audio is not None else None
+            t = torch.as_tensor(text[i: i + batch_size], device=self.device) if text is not None else None
+            tp = (torch.as_tensor(text_present[i: i + batch_size], device=self.device)
+                  if text_present is not None else None)
+            fused.append(self.model(a, t, text_present=tp).float().cpu().numpy())
+            if both:
+                zeros = torch.zeros_like(tp) if tp is not None else torch.zeros(len(a), device=self.device)
+                a_only.append(self.model(a, t, text_present=zeros).float().cpu().numpy())
+                t_only.append(self.model(a, t, audio_present=torch.zeros(len(a), device=self.device),
+                                         text_present=tp).float().cpu().numpy())
+        return Predictions(np.concatenate(fused), np.concatenate(a_only) if a_only else None,
+                           np.concatenate(t_only) if t_only else None)

@@ -1,0 +1,103 @@
+"""On-disk cache of frozen-encoder features, keyed by encoder and audio fingerprint.
+
+A retrain after a few corrections reads these instead of running the encoders: seconds, not minutes. Each
+file's entry is written atomically, so an interrupted cache build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from core.paths import cache_dir
+from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from core.ser.pooling import FileRequest, iter_pooled
+from training.data import Example
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-80:] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+class FeatureCache:
+    def __init__(self, encoder_name: str, root: Path | None = None) -> None:
+        self.dir = (root or cache_dir() / "features") / _slug(encoder_name)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, fingerprint: str) -> Path:
+        return self.dir / f"{fingerprint}.npz"
+
+    def load(self, fingerprint: str) -> tuple[np.ndarray, np.ndarray] | None:
+        path = self._path(fingerprint)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return data["spans"], data["feats"]
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # a damaged entry is rebuilt
+            return None
+
+    def save(self, fingerprint: str, spans: np.ndarray, feats: np.ndarray) -> None:
+        path = self._path(fingerprint)
+        tmp = path.with_suffix(".partial.npz")
+        np.savez(tmp, spans=spans.astype(np.float64), feats=feats.astype(np.float32))
+        os.replace(tmp, path)
+
+
+def _lookup(spans: np.ndarray, feats: np.ndarray, start: float, end: float) -> np.ndarray | None:
+    hit = np.where((np.abs(spans[:, 0] - start) < 1e-3) & (np.abs(spans[:, 1] - end) < 1e-3))[0]
+    return feats[hit[0]] if len(hit) else None
+
+
+def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | None = None,
+                   progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
+                   encoder_name: str | None = None) -> np.ndarray:
+    """`[N, L, 2D]` for the examples; only files (or spans) missing from the cache are encoded."""
+    cache = cache or FeatureCache(encoder_name or encoder.name)
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        by_file[e.fingerprint].append(i)
+    out: list[np.ndarray | None] = [None] * len(examples)
+    todo: list[FileRequest] = []
+    for fp, idxs in by_file.items():
+        hit = cache.load(fp)
+        missing = []
+        for i in idxs:
+            x = _lookup(*hit, examples[i].start, examples[i].end) if hit else None
+            if x is None:
+                missing.append(i)
+            else:
+                out[i] = x
+        if missing:
+            new_spans = np.array([[examples[i].start, examples[i].end] for i in missing])
+            todo.append(FileRequest((fp, tuple(missing), hit), examples[missing[0]].path, new_spans))
+    done = 0
+    partial: dict[str, dict[int, np.ndarray]] = defaultdict(dict)
+    for key, part in iter_pooled(encoder, todo, batch_size=8, cancel=cancel):
+        fp, missing, hit = key
+        if isinstance(part, Exception):
+            raise RuntimeError(f"cannot encode {examples[missing[0]].path}: {part}")
+        partial[fp].update(part)
+        if len(partial[fp]) == len(missing):
+            feats = np.stack([partial.pop(fp)[k] for k in range(len(missing))])
+            for k, i in enumerate(missing):
+                out[i] = feats[k]
+            spans = np.array([[examples[i].start, examples[i].end] for i in missing])
+            if hit:
+                spans, feats = np.concatenate([hit[0], spans]), np.concatenate([hit[1], feats])
+            cache.save(fp, spans, feats)
+            done += 1
+            progress(done, len(todo), "features")
+        check_cancel(cancel)
+    return np.stack(out) if out else np.zeros((0, 1, 1), np.float32)
+
+
+def text_features(encoder, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
+    texts = [e.text for e in examples]
+    return encoder.encode(texts).astype(np.float32), np.array([bool(t) for t in texts], np.float32)
