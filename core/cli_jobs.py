@@ -82,15 +82,46 @@ def _print_event(quiet: bool):
     return show
 
 
+def _init_distributed() -> bool:
+    """Under `torchrun --nproc_per_node N` the same command trains with DistributedDataParallel."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
 def cmd_train(args) -> int:
+    from core.store import Store
     from training.trainer import TrainConfig, train
 
-    store = _store(args)
+    distributed = _init_distributed()
+    if distributed:
+        import torch.distributed as dist
+
+        if dist.get_rank() != 0:
+            dist.barrier()  # rank 0 opens (and migrates) the store first
+            store = Store(args.db, migrate=False)
+        else:
+            store = _store(args)
+            dist.barrier()
+    else:
+        store = _store(args)
     cfg = TrainConfig(corpus=args.corpus, mode=args.mode, audio_backbone=args.backbone, text_backbone=args.text,
                       modalities=args.modalities, epochs=args.epochs, seed=args.seed, device=args.device,
                       annotator=args.annotator, activate=not args.no_activate, batch_size=args.batch_size,
                       grad_accum=args.grad_accum)
-    result = train(store, cfg, on_event=_print_event(args.quiet))
+    try:
+        result = train(store, cfg, on_event=_print_event(args.quiet))
+    finally:
+        if distributed:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
     if result.model_version_id < 0:  # a non-zero torchrun rank: rank 0 reports
         return 0
     out = {"model_version_id": result.model_version_id, "seconds": round(result.seconds, 2),

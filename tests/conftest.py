@@ -58,3 +58,44 @@ def audio_dir(tmp_path) -> Path:
         rows.append(f"{rel},N,{2 + i * 0.5},{3 + i * 0.3},{4},{spk},Female,{'Train' if spk == 'spk1' else 'Development'}")
     (root / "labels_consensus.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def labelled_corpus(root: Path, speakers: int = 8, per_speaker: int = 6, seed: int = 0) -> Path:
+    """Utterance-like files whose arousal is audible (louder, higher, faster-modulated = more aroused), with
+    MSP-style labels: speakers 1-5 Train, 6-7 Development, 8 Test1. Valence and dominance follow other cues."""
+    rng = np.random.default_rng(seed)
+    rows = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
+    for spk in range(1, speakers + 1):
+        base = 120 + 15 * spk
+        for k in range(per_speaker):
+            arousal = float(rng.uniform(1.5, 6.5))
+            valence = float(rng.uniform(1.5, 6.5))
+            seconds = float(rng.uniform(2.8, 4.0))
+            sr = 16000
+            t = np.arange(int(seconds * sr)) / sr
+            f0 = base * (1 + 0.12 * (arousal - 4))
+            amp = 0.05 + 0.05 * arousal
+            mod = 2 + arousal
+            x = amp * np.sin(2 * np.pi * f0 * t + 0.3 * valence * np.sin(2 * np.pi * 5 * t))
+            x *= 0.6 + 0.4 * np.sin(2 * np.pi * mod * t) ** 2
+            x += 0.002 * rng.standard_normal(len(t))
+            rel = f"spk{spk}/utt{k}.wav"
+            (root / f"spk{spk}").mkdir(parents=True, exist_ok=True)
+            sf.write(root / rel, x.astype(np.float32), sr)
+            split = "Train" if spk <= 5 else "Development" if spk <= 7 else "Test1"
+            dominance = float(np.clip(0.5 * arousal + 0.5 * valence + rng.normal(0, 0.3), 1, 7))
+            rows.append(f"{rel},N,{arousal:.2f},{valence:.2f},{dominance:.2f},{spk},Female,{split}")
+    (root / "labels_consensus.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def tiny_hubert(folder: Path, layers: int = 2, hidden: int = 32) -> Path:
+    """A DistilHuBERT-shaped model with random weights, saved like a downloaded one (config + safetensors)."""
+    from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
+
+    config = HubertConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=64,
+                          conv_dim=(32, 32, 32, 32, 32, 32, 32), num_conv_pos_embeddings=16,
+                          num_conv_pos_embedding_groups=2)
+    HubertModel(config).save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=False).save_pretrained(folder)
+    return folder

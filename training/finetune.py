@@ -44,7 +44,7 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
     model.layer_logits.requires_grad_(True)
     text_tr = text_features(encoders.text, train_ex) if encoders.text else (None, None)
     text_dev = text_features(encoders.text, dev_ex) if encoders.text else (None, None)
-    model.set_feature_stats(None, text_tr[0])
+    model.set_feature_stats(None, text_tr[0], text_tr[1])
     opt = torch.optim.AdamW([
         {"params": [p for p in encoder.parameters() if p.requires_grad], "lr": cfg.encoder_lr},
         {"params": model.parameters(), "lr": cfg.lr},

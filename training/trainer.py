@@ -141,13 +141,17 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
 
         return finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, cancel, t_start)
 
+    if config.modalities == "both" and not any(e.text for e in train_ex):
+        config.modalities = "audio"  # a text branch never trained on words would only add noise
+        on_event({"type": "notice", "message": "no training segment has words (transcribe the corpus to use the "
+                                               "text branch): training an audio-only model"})
     sets = {}
     for name, exs in (("train", train_ex), ("dev", dev_ex)):
         check_cancel(cancel)
         audio, text, present = prepare_features(store, cfg, config, encoders, exs, on_event, cancel)
         sets[name] = (audio, text, present, labels_array(exs))
     model = EmoTraceModel(config)
-    model.set_feature_stats(sets["train"][0], sets["train"][1])
+    model.set_feature_stats(sets["train"][0], sets["train"][1], sets["train"][2])
     model.layer_logits.requires_grad_(cfg.mode == "layers")
     model.to(device)
     history, best = fit_heads(model, sets, cfg, device, on_event, cancel)
@@ -202,7 +206,7 @@ def _batches(n: int, size: int, rng: np.random.Generator, shard: tuple[int, int]
     order = rng.permutation(n)
     if shard is not None:  # DistributedSampler's idea: each rank a disjoint stride of the same permutation
         rank, world = shard
-        order = order[rank::world]
+        order = order[: len(order) - len(order) % world][rank::world]  # equal steps on every rank
     for i in range(0, len(order), size):
         part = order[i: i + size]
         if len(part) >= 2:

@@ -45,11 +45,15 @@ class EmoTraceModel(nn.Module):
         )
 
     # -- normalisation statistics from the training data -----------------------------------------
-    def set_feature_stats(self, audio: np.ndarray | None, text: np.ndarray | None) -> None:
+    def set_feature_stats(self, audio: np.ndarray | None, text: np.ndarray | None,
+                          text_present: np.ndarray | None = None) -> None:
+        """Standardise inputs with training statistics; text statistics come from segments that have words."""
         if audio is not None and len(audio):
             self.audio_mean.copy_(torch.as_tensor(audio.mean(0)))
             self.audio_std.copy_(torch.as_tensor(audio.std(0) + 1e-5))
-        if text is not None and len(text):
+        if text is not None and text_present is not None:
+            text = text[np.asarray(text_present) > 0]
+        if text is not None and len(text) > 1:
             self.text_mean.copy_(torch.as_tensor(text.mean(0)))
             self.text_std.copy_(torch.as_tensor(text.std(0) + 1e-5))
 

@@ -1,0 +1,126 @@
+"""The SER model on real components: tiny random HF encoders saved to disk, the shipped Whisper and MiniLM."""
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import ModelNotAvailable
+from core.ser import EmoTraceConfig, EmoTraceModel
+from core.ser.encoders import HFSpeechEncoder, TextEncoder, WhisperEncoder, load_audio_encoder
+from core.ser.modeling import parameter_report
+from core.ser.pooling import FileRequest, SpanPooler, iter_pooled
+from tests.conftest import tiny_hubert, write_audio
+
+
+def test_save_and_load_roundtrip_is_exact(tmp_path):
+    config = EmoTraceConfig(audio_layers=3, audio_dim=8, text_dim=6, hidden_size=16)
+    model = EmoTraceModel(config).eval()
+    with torch.no_grad():
+        model.layer_logits.copy_(torch.tensor([[2.0, 0, 0], [0, 0, 2.0], [0, 1.0, 0]]))
+    model.save_pretrained(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]
+    loaded = EmoTraceModel.from_pretrained(tmp_path / "m")
+    audio, text = torch.randn(5, 3, 16), torch.randn(5, 6)
+    out = loaded(audio, text)
+    torch.testing.assert_close(out, model(audio, text))
+    assert out.min() >= 1 and out.max() <= 7
+    weights = loaded.layer_weights()
+    assert weights.shape == (3, 3) and weights[0].argmax() == 0 and weights[1].argmax() == 2
+
+
+def test_pickle_weights_are_refused(tmp_path):
+    folder = tmp_path / "pickled"
+    EmoTraceConfig().save_pretrained(folder)
+    torch.save({"x": torch.zeros(1)}, folder / "pytorch_model.bin")
+    with pytest.raises(ValueError, match="safetensors only"):
+        EmoTraceModel.from_pretrained(folder)
+
+
+def test_modalities_switch_and_missing_text():
+    config = EmoTraceConfig(audio_layers=2, audio_dim=4, text_dim=3, hidden_size=8, modalities="audio")
+    model = EmoTraceModel(config).eval()
+    audio = torch.randn(4, 2, 8)
+    # an audio-only model ignores whatever text it is given
+    torch.testing.assert_close(model(audio, torch.randn(4, 3)), model(audio, torch.zeros(4, 3)))
+    both = EmoTraceModel(EmoTraceConfig(audio_layers=2, audio_dim=4, text_dim=3, hidden_size=8)).eval()
+    text = torch.randn(4, 3)
+    absent = both(audio, text, text_present=torch.zeros(4))
+    torch.testing.assert_close(absent, both(audio, torch.randn(4, 3), text_present=torch.zeros(4)))
+    with pytest.raises(ValueError):
+        EmoTraceConfig(modalities="video")
+
+
+def test_tiny_hubert_from_folder_gives_every_layer(tmp_path):
+    folder = tiny_hubert(tmp_path / "distilhubert-tiny", layers=2)
+    encoder = load_audio_encoder(str(folder))
+    assert isinstance(encoder, HFSpeechEncoder)
+    assert (encoder.num_layers, encoder.dim) == (3, 32)
+    frames = encoder.encode_batch([np.random.randn(16000).astype(np.float32), np.random.randn(8000).astype(np.float32)])
+    assert frames[0].shape == (3, 49, 32) and frames[1].shape == (3, 24, 32)
+
+
+def test_named_model_that_is_not_available_says_how_to_get_it(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotAvailable, match="No pip package ships DistilHuBERT") as err:
+        load_audio_encoder("ntu-spml/distilhubert")
+    assert "whisper:tiny.en" in str(err.value)
+
+
+def test_whisper_encoder_and_minilm_offline():
+    whisper = WhisperEncoder("whisper:tiny.en")
+    out = whisper.encode_batch([np.random.randn(16000 * 3).astype(np.float32) * 0.1])
+    assert out[0].shape == (1, 150, 384)
+    text = TextEncoder("minilm")
+    vecs = text.encode(["I am so happy today", "", "I am so happy today", "This is terrible news"])
+    assert vecs.shape == (4, 384) and not vecs[1].any()
+    np.testing.assert_allclose(vecs[0], vecs[2])
+    sim = vecs[0] @ vecs[3] / np.linalg.norm(vecs[0]) / np.linalg.norm(vecs[3])
+    assert sim < 0.9
+
+
+def test_chunked_pooling_equals_pooling_the_whole_file():
+    rng = np.random.default_rng(0)
+    frames = rng.standard_normal((2, 500, 4))  # 10 s at 50 Hz, 2 layers
+    spans = np.array([[0.0, 4.0], [1.0, 5.0], [3.7, 7.9], [6.0, 10.0], [0.0, 10.0]])
+    pooler = SpanPooler(spans, 50.0)
+    for k in range(0, 500, 150):  # chunks of 3 s
+        pooler.add(frames[:, k: k + 150], k / 50)
+    pooler.close()
+    got = dict(pooler.finished())
+    for i, (s, e) in enumerate(spans):
+        part = frames[:, round(s * 50): round(e * 50)]
+        np.testing.assert_allclose(got[i], np.concatenate([part.mean(1), part.std(1)], -1), atol=1e-6)
+
+
+class CountingEncoder:
+    """Wraps a real encoder and counts the audio seconds it is asked to encode."""
+
+    def __init__(self, inner):
+        self.inner, self.seconds = inner, 0.0
+        self.name, self.num_layers, self.dim = inner.name, inner.num_layers, inner.dim
+        self.frame_rate, self.chunk_seconds = inner.frame_rate, 10.0
+
+    def encode_batch(self, chunks):
+        self.seconds += sum(len(c) for c in chunks) / 16000
+        return self.inner.encode_batch(chunks)
+
+
+def test_overlapping_windows_encode_each_second_once(tmp_path):
+    path = write_audio(tmp_path / "long.wav", 25.0)
+    enc = CountingEncoder(load_audio_encoder(str(tiny_hubert(tmp_path / "h"))))
+    spans = np.array([[s, s + 4.0] for s in np.arange(0, 21.5, 1.0)])
+    pooled = {}
+    for _key, part in iter_pooled(enc, [FileRequest("f", str(path), spans)]):
+        pooled.update(part)
+    assert len(pooled) == len(spans)
+    assert enc.seconds == pytest.approx(25.0, abs=0.01)  # not 22 windows x 4 s = 88 s
+
+
+def test_parameter_report_counts_encoders(tmp_path):
+    enc = load_audio_encoder(str(tiny_hubert(tmp_path / "h")))
+    text = TextEncoder("minilm")
+    model = EmoTraceModel(EmoTraceConfig(audio_layers=enc.num_layers, audio_dim=enc.dim, text_dim=text.dim))
+    report = parameter_report(model, enc.model, text.model)
+    assert 22_000_000 < report["text_encoder"] < 23_500_000  # all-MiniLM-L6-v2
+    assert report["trainable"] == report["total"]
+    assert report["trainable_share_of_hubert_large"] == pytest.approx(report["trainable"] / 315.4e6, abs=1e-4)

@@ -1,0 +1,159 @@
+"""The trainer on data the tests generate, with the real offline backbone (Whisper tiny.en) and MiniLM."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core.importer import import_folder
+from core.progress import Cancelled
+from tests.conftest import labelled_corpus
+from training.data import load_examples
+from training.registry import rollback
+from training.trainer import TrainConfig, train
+
+
+@pytest.fixture
+def corpus(store, tmp_path):
+    import_folder(store, labelled_corpus(tmp_path / "gen"), "gen")
+    return "gen"
+
+
+def quick(corpus, **kw):
+    return TrainConfig(corpus=corpus, epochs=kw.pop("epochs", 60), batch_size=16, patience=60, device="cpu", **kw)
+
+
+def test_splits_follow_imported_sets_and_keep_speakers_apart(store, corpus):
+    examples = load_examples(store, corpus)
+    splits = {}
+    for e in examples:
+        splits.setdefault(e.speaker, set()).add(e.split)
+    assert all(len(s) == 1 for s in splits.values())
+    assert {e.split for e in examples} == {"Train", "Development", "Test1"}
+
+
+def test_training_lowers_loss_and_raises_heldout_ccc(store, corpus):
+    events = []
+    result = train(store, quick(corpus), on_event=events.append)
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    best = max(e["dev_mean_ccc"] for e in epochs)
+    assert best > epochs[0]["dev_mean_ccc"] + 0.1
+    assert result.metrics["ccc"]["arousal"] > 0.4
+    active = store.active_model()
+    assert active.id == result.model_version_id and active.data_counts["train"] == 30
+    assert any(e["type"] == "notice" and "offline audio backbone" in e["message"] for e in events)
+
+
+def test_cancel_leaves_registry_unchanged(store, corpus):
+    first = train(store, quick(corpus, epochs=3))
+    folders_before = sorted(os.listdir(os.path.dirname(store.model_version(first.model_version_id).folder)))
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    with pytest.raises(Cancelled):
+        train(store, quick(corpus, epochs=50), cancel=cancel)
+    assert [mv.id for mv in store.model_versions()] == [first.model_version_id]
+    assert store.active_model().id == first.model_version_id
+    assert sorted(os.listdir(os.path.dirname(store.model_version(first.model_version_id).folder))) == folders_before
+
+
+def test_rollback_and_activate(store, corpus):
+    a = train(store, quick(corpus, epochs=3)).model_version_id
+    b = train(store, quick(corpus, epochs=3)).model_version_id
+    assert store.model_version(b).parent_id == a and store.active_model().id == b
+    assert rollback(store).id == a and store.active_model().id == a
+    store.activate_model(b)
+    assert store.active_model().id == b
+
+
+def test_feature_cache_resumes_after_interruption(store, corpus):
+    from core.ser.encoders import load_audio_encoder
+    from tests.test_ser_model import CountingEncoder
+    from training.features import FeatureCache, audio_features
+
+    examples = load_examples(store, corpus)
+    enc = CountingEncoder(load_audio_encoder("whisper:tiny.en"))
+    enc.chunk_seconds = 30.0
+    cache = FeatureCache("whisper:tiny.en")
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(Cancelled):
+        audio_features(enc, examples, cache=cache, cancel=cancel)
+    total = sum(e.end - e.start for e in examples)
+    cached = sum(e.end - e.start for e in examples if cache.load(e.fingerprint) is not None)
+    assert 0 < cached <= enc.seconds < total
+    enc.seconds = 0.0
+    feats = audio_features(enc, examples, cache=cache)
+    assert enc.seconds == pytest.approx(total - cached, abs=0.5)  # only the files not cached yet
+    enc.seconds = 0.0
+    again = audio_features(enc, examples, cache=cache)
+    assert enc.seconds == 0.0
+    np.testing.assert_allclose(again, feats)
+
+
+def test_training_runs_in_a_separate_process_and_cancels(store, corpus):
+    from training.runner import TrainingRun
+
+    run = TrainingRun(store.url, quick(corpus, epochs=400)).start()
+    seen = []
+    while not any(e["type"] == "epoch" for e in seen):
+        seen += run.poll()
+        assert not run.done, seen
+        __import__("time").sleep(0.05)
+    run.cancel()
+    final = run.join(timeout=60)
+    assert final["type"] == "cancelled"
+    assert store.model_versions() == []
+    run = TrainingRun(store.url, quick(corpus, epochs=5)).start()
+    final = run.join(timeout=120)
+    assert final["type"] == "finished" and store.active_model().id == final["model_version_id"]
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
+    db = store.url
+    r = _cli("--db", db, "-q", "train", "--corpus", corpus, "--epochs", "40")
+    assert r.returncode == 0, r.stderr
+    trained = json.loads(r.stdout.strip().splitlines()[-1])
+    r = _cli("--db", db, "evaluate", "--corpus", corpus, "--split", "Development", "--json")
+    out = json.loads(r.stdout)
+    assert set(out) == {"model", "split", "n", "ccc"} and out["n"] == 12 and out["split"] == "Development"
+    assert out["ccc"]["arousal"] == pytest.approx(trained["ccc"]["arousal"], abs=1e-3)
+    r = _cli("--db", db, "-q", "analyze", "--corpus", corpus)
+    assert r.returncode == 0 and "48/48 files" in r.stdout, r.stdout + r.stderr
+    f = store.files(store.corpus(corpus).id)[0]
+    mv = store.active_model().id
+    segs, wins = store.predictions(f.id, mv, "segment"), store.predictions(f.id, mv, "window")
+    assert len(segs) == 1 and segs[0].segment_id is not None and len(wins) >= 1
+    assert all(1 <= p.arousal <= 7 for p in segs + wins)
+    r = _cli("--db", db, "models", "list")
+    assert "*" in r.stdout and "A=" in r.stdout
+
+
+def test_analyze_without_a_model_is_a_clear_error(tmp_path, store, corpus):
+    r = _cli("--db", store.url, "analyze", "--corpus", corpus)
+    assert r.returncode == 2 and "No trained model yet" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ddp_two_processes_register_one_model(store, corpus):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "core.cli", "--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "5"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    versions = store.model_versions()
+    assert len(versions) == 1 and versions[0].active
