@@ -201,3 +201,21 @@ def register_models(sub) -> None:
 
 
 REGISTRARS += [register_analyze, register_train, register_evaluate, register_models]
+
+
+def cmd_gui(args) -> int:
+    try:
+        from gui.app import run
+    except ImportError as exc:
+        print(f"error: the desktop app needs the gui extra: pip install 'emotrace[gui]' ({exc})", file=sys.stderr)
+        return 2
+    return run(args.db, args.corpus)
+
+
+def register_gui(sub) -> None:
+    p = sub.add_parser("gui", help="open the desktop app")
+    p.add_argument("--corpus", help="corpus to show first")
+    p.set_defaults(func=cmd_gui)
+
+
+REGISTRARS += [register_gui]

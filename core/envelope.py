@@ -1,0 +1,93 @@
+"""Waveform min/max envelopes, computed once per file (streamed) and cached, at several resolutions.
+
+The detail view asks for the level whose bins best match its pixel width and slices only the visible range,
+so drawing an hours-long file costs the same as drawing a short one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.audio import TARGET_SR, AudioSource
+from core.paths import cache_dir
+
+BASE_BIN = 128  # samples per finest bin: 8 ms at 16 kHz
+FACTOR = 4
+
+
+@dataclass
+class EnvelopePyramid:
+    levels: list[tuple[np.ndarray, np.ndarray]]  # per level (mins, maxs); level 0 finest
+    duration: float
+
+    def bin_seconds(self, level: int) -> float:
+        return BASE_BIN * FACTOR ** level / TARGET_SR
+
+    def level_for(self, seconds: float, pixels: int) -> int:
+        """The coarsest level that still gives at least one bin per pixel over the visible seconds."""
+        level = 0
+        while level + 1 < len(self.levels) and seconds / self.bin_seconds(level + 1) >= pixels:
+            level += 1
+        return level
+
+    def view(self, start: float, end: float, pixels: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+        """`(x, y)` for one line that zig-zags min->max per bin: the classic waveform look, cheap to draw."""
+        level = self.level_for(max(end - start, 1e-3), max(pixels, 1))
+        mins, maxs = self.levels[level]
+        step = self.bin_seconds(level)
+        i0, i1 = max(0, int(start / step) - 1), min(len(mins), int(np.ceil(end / step)) + 1)
+        t = (np.arange(i0, i1) + 0.5) * step
+        x = np.repeat(t, 2)
+        y = np.empty(2 * (i1 - i0), np.float32)
+        y[0::2], y[1::2] = mins[i0:i1], maxs[i0:i1]
+        return x, y
+
+
+def _build(source: AudioSource) -> tuple[np.ndarray, np.ndarray, float]:
+    mins, maxs, samples, carry = [], [], 0, np.zeros(0, np.float32)
+    for chunk in source.iter_chunks(60.0):
+        samples += len(chunk)
+        data = np.concatenate([carry, chunk])
+        usable = len(data) - len(data) % BASE_BIN
+        blocks = data[:usable].reshape(-1, BASE_BIN)
+        mins.append(blocks.min(1))
+        maxs.append(blocks.max(1))
+        carry = data[usable:]
+    if len(carry):
+        mins.append(carry.min(keepdims=True))
+        maxs.append(carry.max(keepdims=True))
+    if not mins:
+        return np.zeros(1, np.float32), np.zeros(1, np.float32), 0.0
+    return np.concatenate(mins), np.concatenate(maxs), samples / TARGET_SR
+
+
+def _pyramid(mins: np.ndarray, maxs: np.ndarray, duration: float) -> EnvelopePyramid:
+    levels = [(mins, maxs)]
+    while len(levels[-1][0]) > 2000:
+        lo, hi = levels[-1]
+        pad = (-len(lo)) % FACTOR
+        lo = np.concatenate([lo, np.repeat(lo[-1:], pad)]).reshape(-1, FACTOR).min(1)
+        hi = np.concatenate([hi, np.repeat(hi[-1:], pad)]).reshape(-1, FACTOR).max(1)
+        levels.append((lo, hi))
+    return EnvelopePyramid(levels, duration)
+
+
+def envelope(path: str, fingerprint: str | None = None) -> EnvelopePyramid:
+    """The file's envelope pyramid, from the cache when its fingerprint was seen before."""
+    cached = cache_dir() / "envelopes" / f"{fingerprint}.npz" if fingerprint else None
+    if cached is not None and cached.is_file():
+        try:
+            with np.load(cached) as data:
+                return _pyramid(data["mins"], data["maxs"], float(data["duration"]))
+        except (OSError, ValueError, KeyError):
+            cached.unlink(missing_ok=True)
+    mins, maxs, duration = _build(AudioSource(path))
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".partial.npz")
+        np.savez(tmp, mins=mins, maxs=maxs, duration=duration)
+        os.replace(tmp, cached)
+    return _pyramid(mins, maxs, duration)

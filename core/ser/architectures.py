@@ -1,0 +1,29 @@
+"""Reference encoder architectures by name, built from their published configs with random weights.
+
+For parameter counts and speed comparisons only: no weights are downloaded. The shapes follow the hub
+configs of ntu-spml/distilhubert, facebook/hubert-large-ll60k, audeering's wav2vec2-large-robust-12 (the
+dimensional MSP-Podcast model, pruned to 12 layers) and sentence-transformers/all-MiniLM-L6-v2.
+"""
+
+from __future__ import annotations
+
+
+def build(name: str):
+    from transformers import BertConfig, BertModel, HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2Model
+
+    large = dict(hidden_size=1024, num_attention_heads=16, intermediate_size=4096, feat_extract_norm="layer",
+                 do_stable_layer_norm=True, conv_bias=True)
+    if name == "distilhubert":
+        return HubertModel(HubertConfig(hidden_size=768, num_hidden_layers=2, num_attention_heads=12,
+                                        intermediate_size=3072))
+    if name == "hubert-large":
+        return HubertModel(HubertConfig(num_hidden_layers=24, **large))
+    if name == "wav2vec2-large-robust-12":
+        return Wav2Vec2Model(Wav2Vec2Config(num_hidden_layers=12, **large))
+    if name == "minilm-l6":
+        return BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                                    intermediate_size=1536, vocab_size=30522))
+    raise ValueError(f"unknown architecture {name!r}")
+
+
+AUDIO_ARCHITECTURES = ("distilhubert", "hubert-large", "wav2vec2-large-robust-12")

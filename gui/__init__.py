@@ -1,0 +1,1 @@
+"""EmoTrace's desktop app: PySide6 + pyqtgraph views over `core` and `training`; holds no data of its own."""

@@ -1,0 +1,28 @@
+"""`emotrace gui`: open the main window on a store (the default one unless --db says otherwise)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | None = None) -> int:
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from core.store import Store
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+
+    QCoreApplication.setOrganizationName("EmoTrace")
+    QCoreApplication.setApplicationName("EmoTrace")
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    settings = AppSettings.load()
+    store = Store(db_url or settings.db_url)
+    window = MainWindow(store, settings)
+    if corpus:
+        index = window.browser.corpus_box.findText(corpus)
+        if index >= 0:
+            window.browser.corpus_box.setCurrentIndex(index)
+    window.show()
+    window.browser.select_row(0)
+    return app.exec()

@@ -1,0 +1,19 @@
+"""Carry the store's plain-callback events onto the GUI thread as a Qt signal (queued across threads)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from core.store import Store
+
+
+class StoreBridge(QObject):
+    changed = Signal(str, dict)
+
+    def __init__(self, store: Store, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._unsubscribe = store.subscribe(lambda what, info: self.changed.emit(what, dict(info)))
+
+    def close(self) -> None:
+        self._unsubscribe()

@@ -1,0 +1,171 @@
+"""One-click retrain: the trainer in its own process, a live loss / development-CCC plot, progress and cancel,
+then CCC per dimension for the parent and the new model side by side, and Activate or Keep the old one."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from core.store import Store
+from training.runner import TrainingRun
+from training.trainer import TrainConfig
+
+DIMS = ("arousal", "valence", "dominance")
+
+
+class RetrainDialog(QDialog):
+    activated = Signal(int)
+
+    def __init__(self, store: Store, corpus: str, *, backbone: str | None = None, device: str = "auto",
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Retrain on {corpus}")
+        self.resize(720, 560)
+        self.store, self.corpus, self.backbone, self.device = store, corpus, backbone, device
+        self.run: TrainingRun | None = None
+        self.new_version: int | None = None
+        self.mode = QComboBox()
+        self.mode.addItems(["heads", "layers", "full"])
+        self.modalities = QComboBox()
+        self.modalities.addItems(["both", "audio", "text"])
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(80)
+        form = QFormLayout()
+        form.addRow("mode", self.mode)
+        form.addRow("modalities", self.modalities)
+        form.addRow("epochs", self.epochs)
+        self.status = QLabel("Trains a new model version from the corpus labels in a separate process.")
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.addLegend()
+        self.plot.setLabel("bottom", "epoch")
+        self.loss_curve = self.plot.plot(pen=pg.mkPen("#7f8c8d", width=2), name="train loss (1-CCC)")
+        self.ccc_curve = self.plot.plot(pen=pg.mkPen("#8e44ad", width=2), name="development mean CCC")
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["model", *DIMS])
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.activate_button = QPushButton("Activate new model")
+        self.keep_button = QPushButton("Keep the old one")
+        self.cancel_button.setEnabled(False)
+        self.activate_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.activate_button.clicked.connect(self.activate)
+        self.keep_button.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.cancel_button, self.activate_button, self.keep_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plot, 2)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.epochs_seen: list[int] = []
+        self.losses: list[float] = []
+        self.cccs: list[float] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._poll)
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(corpus=self.corpus, mode=self.mode.currentText(), modalities=self.modalities.currentText(),
+                           epochs=self.epochs.value(), audio_backbone=self.backbone, device=self.device, activate=False)
+
+    def start(self) -> None:
+        self.epochs_seen, self.losses, self.cccs = [], [], []
+        self.table.setRowCount(0)
+        self.run = TrainingRun(self.store.url, self.config()).start()
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting the trainer...")
+        self.progress.setRange(0, 0)
+        self.timer.start()
+
+    def cancel(self) -> None:
+        if self.run is not None:
+            self.run.cancel()
+            self.status.setText("Cancelling: the active model stays as it is.")
+
+    def _poll(self) -> None:
+        if self.run is None:
+            return
+        for event in self.run.poll():
+            kind = event["type"]
+            if kind == "features":
+                self.status.setText(f"Encoding audio features: {event['done']}/{event['total']} files "
+                                    "(cached for later retrains)")
+            elif kind == "notice":
+                self.status.setText(event["message"])
+            elif kind == "epoch":
+                self.progress.setRange(0, event["epochs"])
+                self.progress.setValue(event["epoch"])
+                self.epochs_seen.append(event["epoch"])
+                self.losses.append(event["loss"])
+                self.cccs.append(event["dev_mean_ccc"])
+                self.loss_curve.setData(self.epochs_seen, self.losses)
+                self.ccc_curve.setData(self.epochs_seen, self.cccs)
+                self.status.setText(f"epoch {event['epoch']}: loss {event['loss']:.3f}, development CCC "
+                                    + ", ".join(f"{k[0].upper()} {v:.3f}" for k, v in event["dev_ccc"].items()))
+            elif kind == "finished":
+                self._finished(event)
+            elif kind in ("failed", "cancelled"):
+                self.timer.stop()
+                self.progress.setRange(0, 1)
+                self.progress.setValue(0)
+                self.start_button.setEnabled(True)
+                self.cancel_button.setEnabled(False)
+                self.status.setText("Cancelled: the active model is unchanged." if kind == "cancelled" else
+                                    f"Training failed: {event['error']}. The active model is unchanged.")
+        if self.run is not None and self.run.done and self.timer.isActive():
+            self.timer.stop()
+
+    def _finished(self, event: dict) -> None:
+        self.timer.stop()
+        self.new_version = event["model_version_id"]
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.cancel_button.setEnabled(False)
+        self.activate_button.setEnabled(True)
+        self.keep_button.setEnabled(True)
+        metrics, parent = event["metrics"], event.get("parent_metrics")
+        rows = []
+        if parent:
+            rows.append((f"parent v{parent['model_version_id']}", parent["ccc"]))
+        rows.append((f"new v{self.new_version}", metrics["ccc"]))
+        self.table.setRowCount(len(rows))
+        for r, (name, ccc) in enumerate(rows):
+            self.table.setItem(r, 0, QTableWidgetItem(name))
+            for c, dim in enumerate(DIMS, start=1):
+                self.table.setItem(r, c, QTableWidgetItem(f"{ccc[dim]:.3f}"))
+        self.status.setText(f"Done in {event['seconds']:.1f} s. CCC on {metrics['split']} (n={metrics['n']}).")
+
+    def activate(self) -> None:
+        if self.new_version is not None:
+            self.store.activate_model(self.new_version)
+            self.activated.emit(self.new_version)
+        self.accept()
+
+    def closeEvent(self, event) -> None:
+        if self.run is not None and not self.run.done:
+            self.run.cancel()
+            self.run.join(timeout=10)
+        super().closeEvent(event)

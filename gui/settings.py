@@ -1,0 +1,76 @@
+"""User settings (QSettings): store location, device, ASR model, SER backbone, annotator name."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, fields
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit
+
+from core.paths import default_db_url
+from core.ser.encoders import OFFLINE_AUDIO
+
+
+@dataclass
+class AppSettings:
+    db_url: str = ""
+    device: str = "auto"
+    asr_model: str = "base"
+    ser_backbone: str = OFFLINE_AUDIO
+    annotator: str = ""
+
+    @classmethod
+    def load(cls, qs: QSettings | None = None) -> AppSettings:
+        qs = qs or QSettings()
+        s = cls(**{f.name: str(qs.value(f"settings/{f.name}", getattr(cls, f.name))) for f in fields(cls)})
+        s.db_url = s.db_url or default_db_url()
+        s.annotator = s.annotator or _user()
+        return s
+
+    def save(self, qs: QSettings | None = None) -> None:
+        qs = qs or QSettings()
+        for f in fields(self):
+            qs.setValue(f"settings/{f.name}", getattr(self, f.name))
+        qs.sync()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return "annotator"
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("EmoTrace settings")
+        self.settings = settings
+        form = QFormLayout(self)
+        self.db = QLineEdit(settings.db_url)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setCurrentText(settings.device)
+        self.asr = QComboBox()
+        self.asr.setEditable(True)
+        self.asr.addItems(["tiny.en", "base", "small", "large-v3", "distil-large-v3"])
+        self.asr.setCurrentText(settings.asr_model)
+        self.backbone = QComboBox()
+        self.backbone.setEditable(True)
+        self.backbone.addItems([OFFLINE_AUDIO, "whisper:base", "ntu-spml/distilhubert", "facebook/hubert-large-ll60k"])
+        self.backbone.setCurrentText(settings.ser_backbone)
+        self.annotator = QLineEdit(settings.annotator)
+        form.addRow("Store (SQLAlchemy URL or SQLite path)", self.db)
+        form.addRow("Device", self.device)
+        form.addRow("ASR model", self.asr)
+        form.addRow("SER audio backbone", self.backbone)
+        form.addRow("Annotator name", self.annotator)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def result_settings(self) -> AppSettings:
+        return AppSettings(self.db.text().strip(), self.device.currentText(), self.asr.currentText().strip(),
+                           self.backbone.currentText().strip(), self.annotator.text().strip() or _user())

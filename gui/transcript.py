@@ -1,0 +1,73 @@
+"""The transcript: every word a link; the word under the playhead is highlighted without re-rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextBrowser, QTextEdit
+
+from core.viewdata import FileData
+
+
+class TranscriptView(QTextBrowser):
+    seek_requested = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.anchorClicked.connect(self._clicked)
+        self.positions: list[tuple[int, int]] = []
+        self.data: FileData | None = None
+        self.current: int | None = None
+        self.setPlaceholderText("No words yet: transcribe the corpus to see them here.")
+
+    def show_file(self, data: FileData) -> None:
+        self.data, self.current = data, None
+        self.clear()
+        self.positions = []
+        cursor = QTextCursor(self.document())
+        plain = QTextCharFormat()
+        last_seg = None
+        for i, text in enumerate(data.word_texts):
+            seg = data.segment_at(float(data.word_starts[i]))
+            if last_seg is not None and seg != last_seg:
+                cursor.insertText("\n\n", plain)
+            last_seg = seg
+            fmt = QTextCharFormat()
+            fmt.setAnchor(True)
+            fmt.setAnchorHref(f"w:{i}")
+            fmt.setForeground(QColor("#222"))
+            word = text.strip()
+            if cursor.position() > 0 and not text.startswith(("'", ",", ".")):
+                cursor.insertText(" ", plain)
+            start = cursor.position()
+            cursor.insertText(word, fmt)
+            self.positions.append((start, cursor.position()))
+        self.moveCursor(QTextCursor.MoveOperation.Start)
+
+    def follow(self, seconds: float) -> None:
+        if self.data is None or not self.positions:
+            return
+        i = self.data.word_at(seconds)
+        if i is None or i == self.current:
+            return
+        self.current = i
+        start, end = self.positions[i]
+        sel = QTextEdit.ExtraSelection()
+        sel.cursor = QTextCursor(self.document())
+        sel.cursor.setPosition(start)
+        sel.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        sel.format.setBackground(QColor("#f9e79f"))
+        self.setExtraSelections([sel])
+        self.setTextCursor(QTextCursor(sel.cursor))
+        self.ensureCursorVisible()
+
+    def current_word(self) -> str | None:
+        return None if self.current is None or self.data is None else self.data.word_texts[self.current].strip()
+
+    def _clicked(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith("w:") and self.data is not None:
+            i = int(text[2:])
+            self.seek_requested.emit(float(np.asarray(self.data.word_starts)[i]))
