@@ -1,0 +1,160 @@
+"""Correcting labels in the app: every keystroke's save is a store row at once; undo/redo; kill-safety;
+one-click retrain in its own process."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from core.agreement import annotator_agreement  # noqa: E402
+from core.review import review_queue  # noqa: E402
+from tests.test_gui import _qt_settings, populated, window  # noqa: E402,F401
+
+
+def history(store, segment_id):
+    return [(h.annotator, h.arousal, h.valence, h.dominance, h.origin) for h in store.label_history(segment_id)]
+
+
+def test_keyboard_edit_is_a_store_row_before_the_next_event(window, qtbot, populated):
+    store, _f, _m = populated
+    window.file_view.setFocus()
+    sid = int(window.data.seg_ids[0])
+    qtbot.keyClick(window, Qt.Key.Key_6)  # focused dimension: arousal
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)  # -> valence
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    qtbot.keyClick(window, Qt.Key.Key_Return)  # save and next
+    # no event loop turn in between: the row is already committed
+    assert history(store, sid)[-1] == ("tester", 6.0, 2.0, 5.0, "manual")
+    assert window.segment_index == 1
+    qtbot.keyClick(window, Qt.Key.Key_A)  # accept the model's prediction for segment 2
+    sid2 = int(window.data.seg_ids[1])
+    assert history(store, sid2)[-1] == ("tester", 5.0, 4.0, 4.0, "manual")
+
+
+def test_undo_and_redo_write_rows_and_round_trip(window, qtbot, populated):
+    store, _f, _m = populated
+    sid = int(window.data.seg_ids[0])
+    editor = window.editor
+    editor.spins[0].setValue(7.0)
+    editor.save()
+    assert store.latest_labels(window.data.file_id)[sid].arousal == 7.0
+    editor.undo_stack.undo()
+    latest = store.latest_labels(window.data.file_id)[sid]
+    assert (latest.annotator, latest.arousal, latest.origin) == ("tester", None, "undo")  # tester had no label
+    assert store.latest_labels(window.data.file_id, annotator="alice")[sid].arousal == 3.0
+    editor.undo_stack.redo()
+    latest = store.latest_labels(window.data.file_id)[sid]
+    assert (latest.arousal, latest.origin) == (7.0, "redo")
+    assert [h[4] for h in history(store, sid)] == ["imported", "manual", "undo", "redo"]
+    assert editor.history.count() == 4
+
+
+def test_dragging_a_bar_saves_the_value(window, populated):
+    store, _f, _m = populated
+    sid = int(window.data.seg_ids[0])
+    handle = window.handles[2]
+    handle.setValue(6.3)
+    handle.sigPositionChangeFinished.emit(handle)
+    assert store.latest_labels(window.data.file_id)[sid].dominance == 6.25
+
+
+def test_review_queue_and_agreement(window, qtbot, populated):
+    store, file_id, mv = populated
+    items = review_queue(store, store.corpus("c").id, mv)
+    assert [round(i.label_gap, 3) for i in items][:1] == [round((abs(5 - 2) + abs(4 - 6) + 0) / 3, 3)]
+    assert items[0].modality_gap == pytest.approx((1.0 + 2.0 + 0) / 3, abs=1e-3)  # audio-only vs text-only
+    window.refresh_review()
+    window.review.next()
+    assert int(window.data.seg_ids[window.segment_index]) == items[0].segment_id
+    sid = int(window.data.seg_ids[0])
+    store.add_label(sid, annotator="bob", arousal=3.5, valence=4.5, dominance=5.0)
+    sid2 = int(window.data.seg_ids[1])
+    store.add_label(sid2, annotator="bob", arousal=5.5, valence=2.5, dominance=3.5)
+    rows = annotator_agreement(store, store.corpus("c").id)
+    assert rows[0]["pair"] == ("alice", "bob") and rows[0]["n"] == 2 and rows[0]["ccc"]["arousal"] > 0.8
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import os, sys, time
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtWidgets import QApplication
+    QCoreApplication.setOrganizationName("EmoTraceKill"); QCoreApplication.setApplicationName("EmoTraceKill")
+    app = QApplication([])
+    from core.store import Store
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+    store = Store(sys.argv[1])
+    w = MainWindow(store, AppSettings(db_url=sys.argv[1], annotator="killed"))
+    w.show()
+    w.browser.select_row(0)
+    def edit():
+        for i, value in enumerate([2.0, 3.5, 6.5]):
+            w.select_segment(i)
+            w.editor.spins[0].setValue(value)
+            w.editor.save()
+        print("SAVED", flush=True)
+    QTimer.singleShot(100, edit)
+    app.exec()
+""")
+
+
+def test_killing_the_app_loses_no_saved_edit(populated, tmp_path):
+    store, file_id, _m = populated
+    script = tmp_path / "kill_me.py"
+    script.write_text(KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen([sys.executable, str(script), store.url], stdout=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if "SAVED" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    from core.store import Store
+
+    fresh = Store(store.url)
+    latest = fresh.latest_labels(file_id, annotator="killed")
+    assert sorted(label.arousal for label in latest.values()) == [2.0, 3.5, 6.5]
+
+
+def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, store, tmp_path, monkeypatch):
+    from core.importer import import_folder
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+    from tests.conftest import labelled_corpus
+    from training.trainer import TrainConfig, train
+
+    import_folder(store, labelled_corpus(tmp_path / "gen"), "gen")
+    first = train(store, TrainConfig(corpus="gen", epochs=3, device="cpu")).model_version_id
+    w = MainWindow(store, AppSettings(db_url=store.url, annotator="t", device="cpu"))
+    qtbot.addWidget(w)
+    w.show()
+    w.act_retrain.trigger()
+    dialog = w.retrain_dialog
+    dialog.epochs.setValue(400)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: len(dialog.epochs_seen) >= 1, timeout=60000)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: "Cancelled" in dialog.status.text(), timeout=30000)
+    assert store.active_model().id == first and len(store.model_versions()) == 1
+    analyzed = []
+    monkeypatch.setattr(w, "analyze", lambda mv=None: analyzed.append(mv))
+    dialog.epochs.setValue(8)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.activate_button.isEnabled(), timeout=120000)
+    assert dialog.table.rowCount() == 2 and dialog.table.item(0, 0).text() == f"parent v{first}"
+    assert len(dialog.epochs_seen) >= 1 and dialog.ccc_curve.xData is not None
+    new = dialog.new_version
+    assert store.active_model().id == first  # nothing changes until the user activates
+    dialog.activate_button.click()
+    assert store.active_model().id == new
+    assert analyzed == [new]  # the trajectories are re-analysed with the new version
+    assert w.model_box.currentData() == new
