@@ -5,62 +5,12 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QCoreApplication, QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
-from core.importer import import_folder  # noqa: E402
-from core.store import AudioFile, ModelVersion, Prediction, Segment, Word  # noqa: E402
+from core.store import AudioFile  # noqa: E402
 from tests.conftest import write_audio  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _qt_settings(tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-
-    QCoreApplication.setOrganizationName("EmoTraceTests")
-    QCoreApplication.setApplicationName(f"EmoTraceTests-{tmp_path.name}")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-
-
-@pytest.fixture
-def populated(store, tmp_path):
-    """A 60 s file with 3 labelled segments, words, and a model version with window predictions."""
-    root = tmp_path / "c"
-    write_audio(root / "talk.wav", 60.0)
-    (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance,category,annotator\n"
-                                     "talk.wav,0,10,3,4,5,N,alice\ntalk.wav,10,20,6,2,3,A,alice\n"
-                                     "talk.wav,30,40,2,6,4,H,bob\n")
-    import_folder(store, root, "c")
-    f = store.files(store.corpus("c").id)[0]
-    with store.session() as s:
-        mv = ModelVersion(name="m", folder=str(tmp_path / "none"), active=True)
-        s.add(mv)
-        s.flush()
-        s.add_all(Word(file_id=f.id, start=i * 2.0 + 0.1, end=i * 2.0 + 0.8, text=f" w{i}") for i in range(30))
-        t = np.arange(0, 57, 1.0)
-        s.add_all(Prediction(file_id=f.id, model_version_id=mv.id, kind="window", start=float(a), end=float(a) + 4,
-                             arousal=4 + np.sin(a / 5), valence=4.0, dominance=3.5) for a in t)
-        segs = s.query(Segment).filter_by(file_id=f.id).order_by(Segment.start).all()
-        s.add_all(Prediction(file_id=f.id, segment_id=g.id, model_version_id=mv.id, kind="segment", start=g.start,
-                             end=g.end, arousal=5.0, valence=4.0, dominance=4.0, audio_only=[5.5, 3.0, 4.0],
-                             text_only=[4.5, 5.0, 4.0]) for g in segs)
-        mv_id = mv.id
-    return store, f.id, mv_id
-
-
-@pytest.fixture
-def window(qtbot, populated):
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
-
-    store, file_id, mv_id = populated
-    w = MainWindow(store, AppSettings(db_url=store.url, annotator="tester"))
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.select_row(0)
-    qtbot.waitUntil(lambda: w.data is not None)
-    return w
+pytestmark = pytest.mark.usefixtures("qt_settings")
 
 
 def test_browser_lists_files_with_counts(window):

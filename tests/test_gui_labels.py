@@ -15,7 +15,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from core.agreement import annotator_agreement  # noqa: E402
 from core.review import review_queue  # noqa: E402
-from tests.test_gui import _qt_settings, populated, window  # noqa: E402,F401
+
+pytestmark = pytest.mark.usefixtures("qt_settings")
 
 
 def history(store, segment_id):
