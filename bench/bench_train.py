@@ -93,10 +93,11 @@ def main() -> None:
         imported = time.perf_counter() - t
         for seed in (0, 1, 2):
             t = time.perf_counter()
-            result = train(rav, TrainConfig(corpus="rav", device="cpu", seed=seed))
+            train(rav, TrainConfig(corpus="rav", device="cpu", seed=seed))
             dev = evaluate(rav, "rav", "Development")
-            print(json.dumps({"ravdess_import_s": round(imported, 1), "seed": seed, "train_s": round(time.perf_counter() - t, 1),
-                              "split": dev["split"], "n": dev["n"], "ccc": dev["ccc"]}), flush=True)
+            print(json.dumps({"ravdess_import_s": round(imported, 1), "seed": seed,
+                              "train_s": round(time.perf_counter() - t, 1), "split": dev["split"], "n": dev["n"],
+                              "ccc": dev["ccc"]}), flush=True)
 
 
 if __name__ == "__main__":

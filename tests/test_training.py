@@ -157,3 +157,35 @@ def test_ddp_two_processes_register_one_model(store, corpus):
     assert r.returncode == 0, r.stderr[-3000:]
     versions = store.model_versions()
     assert len(versions) == 1 and versions[0].active
+
+
+def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_path):
+    """Long files with several labelled turns each (generic CSV): pooled per segment; a segment added later
+    is encoded while the others come from the cache."""
+    from core.ser.encoders import load_audio_encoder
+    from tests.conftest import write_audio
+    from tests.test_ser_model import CountingEncoder
+    from training.features import FeatureCache, audio_features
+
+    root = tmp_path / "long"
+    rows = ["file,start,end,arousal,valence,dominance"]
+    for f in range(3):
+        write_audio(root / f"talk{f}.wav", 20.0, freq=150 + 60 * f)
+        rows += [f"talk{f}.wav,{s},{s + 4},{2 + f},{3 + f},4" for s in (0, 5, 10)]
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    import_folder(store, root, "long")
+    examples = load_examples(store, "long")
+    assert len(examples) == 9
+    enc = CountingEncoder(load_audio_encoder("whisper:tiny.en"))
+    cache = FeatureCache("whisper:tiny.en")
+    feats = audio_features(enc, examples, cache=cache)
+    assert feats.shape == (9, 1, 768)
+    assert not np.allclose(feats[0], feats[1])  # each turn pooled over its own frames
+    assert enc.seconds == pytest.approx(60.0, abs=0.1)  # each file encoded once, not once per segment
+    (root / "more.csv").write_text("file,start,end,arousal,valence,dominance\ntalk0.wav,15,19,5,5,5\n")
+    from core.importer import import_labels
+
+    import_labels(store, "long", root / "more.csv")
+    enc.seconds = 0.0
+    again = audio_features(enc, load_examples(store, "long"), cache=cache)
+    assert again.shape == (10, 1, 768) and enc.seconds == pytest.approx(20.0, abs=0.1)

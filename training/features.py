@@ -85,7 +85,8 @@ def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | No
             raise RuntimeError(f"cannot encode {examples[missing[0]].path}: {part}")
         partial[fp].update(part)
         if len(partial[fp]) == len(missing):
-            feats = np.stack([partial.pop(fp)[k] for k in range(len(missing))])
+            got = partial.pop(fp)
+            feats = np.stack([got[k] for k in range(len(missing))])
             for k, i in enumerate(missing):
                 out[i] = feats[k]
             spans = np.array([[examples[i].start, examples[i].end] for i in missing])

@@ -21,6 +21,15 @@ from training.features import text_features
 from training.registry import discard_folder, new_model_folder, register
 
 
+def freeze_cnn(encoder) -> None:
+    """The convolutional feature encoder stays frozen when fine-tuning (as the SUPERB/paper recipes do)."""
+    cnn = getattr(encoder, "feature_extractor", None)
+    if cnn is not None and hasattr(cnn, "_freeze_parameters"):
+        cnn._freeze_parameters()
+    elif hasattr(encoder, "freeze_feature_encoder"):
+        encoder.freeze_feature_encoder()
+
+
 def _pooled_layers(encoder, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     out = encoder(wav, output_hidden_states=True)
     hidden = torch.stack(out.hidden_states, dim=1)  # [B, L, T, D]
@@ -38,8 +47,7 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
     device = encoders.device
     encoder = encoders.audio.model
     encoder.train()
-    if hasattr(encoder, "freeze_feature_encoder"):
-        encoder.freeze_feature_encoder()  # the CNN stays frozen, as in the paper's fine-tuning
+    freeze_cnn(encoder)
     model = EmoTraceModel(config).to(device)
     model.layer_logits.requires_grad_(True)
     text_tr = text_features(encoders.text, train_ex) if encoders.text else (None, None)

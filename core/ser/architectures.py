@@ -11,11 +11,12 @@ from __future__ import annotations
 def build(name: str):
     from transformers import BertConfig, BertModel, HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2Model
 
+    # layerdrop off: dropping layers in training breaks a weighted sum of all layers
     large = dict(hidden_size=1024, num_attention_heads=16, intermediate_size=4096, feat_extract_norm="layer",
-                 do_stable_layer_norm=True, conv_bias=True)
+                 do_stable_layer_norm=True, conv_bias=True, layerdrop=0.0)
     if name == "distilhubert":
         return HubertModel(HubertConfig(hidden_size=768, num_hidden_layers=2, num_attention_heads=12,
-                                        intermediate_size=3072))
+                                        intermediate_size=3072, layerdrop=0.0))
     if name == "hubert-large":
         return HubertModel(HubertConfig(num_hidden_layers=24, **large))
     if name == "wav2vec2-large-robust-12":

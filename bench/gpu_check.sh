@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Prepared GPU check (one run, ~3 minutes): inference throughput (bf16) of DistilHuBERT+MiniLM vs HuBERT-large
+# vs wav2vec2-large-robust-12, and the full fine-tuning step. Needs only torch + transformers (the device
+# image has both); writes JSON lines to $OUT (or bench/out). CTranslate2 from PyPI needs CUDA 12's cuBLAS:
+# on a CUDA-13-only image faster-whisper falls back to the CPU, so ASR is timed on the CPU (bench_asr.py).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-bench/out}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu_info.txt"
+python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" \
+  | tee -a "$out/gpu_info.txt"
+PYTHONUNBUFFERED=1 python3 bench/bench_model.py --device cuda --repeats 10 --batch 16 --seconds 10 | tee "$out/gpu_model.json"
+PYTHONUNBUFFERED=1 python3 bench/bench_finetune.py --device cuda --batch 32 --seconds 6 --steps 10 | tee "$out/gpu_finetune.json"
+python3 -c "import ctranslate2; print('ctranslate2 CUDA devices:', ctranslate2.get_cuda_device_count())" 2>&1 \
+  | tee -a "$out/gpu_info.txt"
