@@ -31,13 +31,14 @@ def main() -> None:
     total = sum(len(a) for a in audios.values()) / 16000
     rows = []
     for model in args.models.split(","):
-        for beam in (1, 5):
-            tr = Transcriber(model, device=args.device, beam_size=beam)
+        for beam, batch in ((1, 0), (5, 0), (1, 8), (5, 8)):
+            tr = Transcriber(model, device=args.device, beam_size=beam, batch_size=batch)
             list(tr.transcribe(audios[next(iter(audios))][:16000 * 5]))  # warm-up
             t = time.perf_counter()
             words = sum(len(s.words) for a in audios.values() for s in tr.transcribe(a))
             dt = time.perf_counter() - t
             rows.append({"model": model, "device": tr.device, "compute": tr.compute_type, "beam": beam,
+                         "batched": batch or None,
                          "audio_s": round(total, 1), "wall_s": round(dt, 2), "rtf": round(dt / total, 3),
                          "words": words})
             print(json.dumps(rows[-1]), flush=True)
