@@ -27,14 +27,15 @@ class EnvelopePyramid:
         return BASE_BIN * FACTOR ** level / TARGET_SR
 
     def level_for(self, seconds: float, pixels: int) -> int:
-        """The coarsest level that still gives at least one bin per pixel over the visible seconds."""
+        """The level whose bin count over the visible seconds is closest to one bin per pixel."""
         level = 0
-        while level + 1 < len(self.levels) and seconds / self.bin_seconds(level + 1) >= pixels:
+        while level + 1 < len(self.levels) and seconds / self.bin_seconds(level + 1) >= pixels / 2:
             level += 1
         return level
 
     def view(self, start: float, end: float, pixels: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-        """`(x, y)` for one line that zig-zags min->max per bin: the classic waveform look, cheap to draw."""
+        """`(x, y)` as min/max pairs per bin, meant to be drawn with `connect="pairs"`: one vertical stroke per
+        bin (about one per pixel), the classic waveform look at the cost of a few thousand short lines."""
         level = self.level_for(max(end - start, 1e-3), max(pixels, 1))
         mins, maxs = self.levels[level]
         step = self.bin_seconds(level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from core.envelope import EnvelopePyramid
 from core.viewdata import FileData
@@ -51,8 +51,10 @@ class FileView(QWidget):
         self.traj.setLabel("bottom", "time", units="s")
         self.traj.addLegend(offset=(5, 5))
         self.traj.addItem(pg.InfiniteLine(4.0, angle=0, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine)))
-        self.overview_curve = self.overview.plot(pen=pg.mkPen("#555"))
-        self.detail_curve = self.detail.plot(pen=pg.mkPen("#34495e"))
+        self.overview_curve = self.overview.plot(pen=pg.mkPen("#555"), connect="pairs")
+        self.detail_curve = self.detail.plot(pen=pg.mkPen("#34495e"), connect="pairs")
+        # The overview never changes while panning: paint it once into a pixmap, not on every frame.
+        self.overview_curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.region = pg.LinearRegionItem(brush=(52, 152, 219, 50))
         self.region.setZValue(10)
         self.overview.addItem(self.region)
@@ -110,7 +112,8 @@ class FileView(QWidget):
             t, values = self.data.trajectories.get(mv, (np.zeros(0), np.zeros((0, 3))))
             for d_i, dim in enumerate(DIMS):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2, style=Qt.PenStyle.SolidLine if k == 0 else COMPARE_STYLE)
-                item = self.traj.plot(t, values[:, d_i] if len(values) else [], pen=pen,
+                # about one (min, max) pair per pixel: pyqtgraph's default lets 5 points per pixel through
+                item = self.traj.plot(t, values[:, d_i] if len(values) else [], pen=pen, autoDownsampleFactor=1.0,
                                       name=f"{dim} ({names.get(mv, f'v{mv}')})")
                 item.setClipToView(True)  # after it is in a view box: pyqtgraph needs the view to clip
                 item.setDownsampling(auto=True, method="peak")

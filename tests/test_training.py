@@ -189,3 +189,25 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     enc.seconds = 0.0
     again = audio_features(enc, load_examples(store, "long"), cache=cache)
     assert again.shape == (10, 1, 768) and enc.seconds == pytest.approx(20.0, abs=0.1)
+
+
+def test_full_mode_finetunes_the_encoder_and_the_app_loads_it(store, corpus, tmp_path):
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from core.ser.pipeline import SERPipeline
+    from tests.conftest import tiny_hubert
+
+    original = tiny_hubert(tmp_path / "tiny-distilhubert")
+    result = train(store, quick(corpus, mode="full", audio_backbone=str(original), epochs=2))
+    folder = Path(store.model_version(result.model_version_id).folder)
+    saved = folder / "audio_encoder"
+    assert (saved / "config.json").is_file() and (saved / "model.safetensors").is_file()
+    before, after = load_file(original / "model.safetensors"), load_file(saved / "model.safetensors")
+    changed = [k for k in before if "encoder.layers" in k and not (before[k] == after[k]).all()]
+    frozen = [k for k in before if k.startswith("feature_extractor") and not (before[k] == after[k]).all()]
+    assert changed and not frozen  # transformer layers fine-tuned, the CNN kept frozen
+    pipeline = SERPipeline(str(folder), device="cpu")
+    assert pipeline.config.modalities == "audio" and pipeline.encoders.audio.name == str(saved)
+    assert np.isfinite(result.metrics["ccc"]["arousal"])

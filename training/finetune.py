@@ -50,8 +50,9 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
     freeze_cnn(encoder)
     model = EmoTraceModel(config).to(device)
     model.layer_logits.requires_grad_(True)
-    text_tr = text_features(encoders.text, train_ex) if encoders.text else (None, None)
-    text_dev = text_features(encoders.text, dev_ex) if encoders.text else (None, None)
+    use_text = config.uses_text and encoders.text is not None
+    text_tr = text_features(encoders.text, train_ex) if use_text else (None, None)
+    text_dev = text_features(encoders.text, dev_ex) if use_text else (None, None)
     model.set_feature_stats(None, text_tr[0], text_tr[1])
     opt = torch.optim.AdamW([
         {"params": [p for p in encoder.parameters() if p.requires_grad], "lr": cfg.encoder_lr},
@@ -102,7 +103,7 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
                   "dev_ccc": dev, "dev_mean_ccc": round(score, 4)}
         history.append(record)
         on_event(record)
-        if score > best:
+        if best_state is None or score > best:
             best = score
             best_state = ({k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
                           {k: v.detach().cpu().clone() for k, v in encoder.state_dict().items()})
@@ -118,8 +119,8 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
     except BaseException:
         discard_folder(partial)
         raise
-    metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "ccc": history[-1]["dev_ccc"] if not best_state else
-               max(history, key=lambda r: r["dev_mean_ccc"])["dev_ccc"], "mode": "full",
+    best_epoch = max(history, key=lambda r: r["dev_mean_ccc"])
+    metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "ccc": best_epoch["dev_ccc"], "mode": "full",
                "layer_weights": model.layer_weights().round(4).tolist()}
     version = register(store, name=cfg.name, folder=folder, parent_id=parent.id if parent else None, metrics=metrics,
                        config=model.config.to_dict(), data_counts={"train": len(train_ex), "dev": len(dev_ex)},

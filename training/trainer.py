@@ -136,15 +136,15 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
         audio_dim=encoders.audio.dim if encoders.audio else 1,
         text_dim=encoders.text.dim if encoders.text else 1, hidden_size=cfg.hidden_size, dropout=cfg.dropout,
     )
+    if config.modalities == "both" and not any(e.text for e in train_ex):
+        config.modalities = "audio"  # a text branch never trained on words would only add noise
+        on_event({"type": "notice", "message": "no training segment has words (transcribe the corpus to use the "
+                                               "text branch): training an audio-only model"})
     if cfg.mode == "full":
         from training.finetune import finetune
 
         return finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, cancel, t_start)
 
-    if config.modalities == "both" and not any(e.text for e in train_ex):
-        config.modalities = "audio"  # a text branch never trained on words would only add noise
-        on_event({"type": "notice", "message": "no training segment has words (transcribe the corpus to use the "
-                                               "text branch): training an audio-only model"})
     sets = {}
     for name, exs in (("train", train_ex), ("dev", dev_ex)):
         check_cancel(cancel)
@@ -258,7 +258,7 @@ def fit_heads(model: EmoTraceModel, sets: dict, cfg: TrainConfig, device: str, o
                   "dev_mean_ccc": round(score, 4)}
         history.append(record)
         on_event(record)
-        if score > best_score + 1e-4:
+        if best_state is None or score > best_score + 1e-4:
             best_score, stale = score, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
