@@ -212,8 +212,9 @@ def _wav_declared_seconds(path: Path) -> float | None:
     return None
 
 
-def validate(path: str | Path) -> tuple[AudioInfo, float]:
-    """Decode the whole file once (in chunks) and return its info and the decoded duration.
+def validate(path: str | Path, on_chunk=None) -> tuple[AudioInfo, float]:
+    """Decode the whole file once (in chunks) and return its info and the decoded duration; `on_chunk` sees
+    every 16 kHz chunk of that decode (import builds the waveform envelope from it).
 
     A header that claims more audio than the file holds means a truncated file: it is reported, since a
     label or a prediction past the real end would point at nothing.
@@ -224,6 +225,8 @@ def validate(path: str | Path) -> tuple[AudioInfo, float]:
         if not np.all(np.isfinite(chunk[:: max(1, len(chunk) // 4096)])):
             raise AudioError(f"{source.path.name}: decoded samples are not finite")
         samples += len(chunk)
+        if on_chunk is not None:
+            on_chunk(chunk)
     decoded = samples / TARGET_SR
     if decoded == 0:
         raise AudioError(f"{source.path.name}: no audio samples")

@@ -47,22 +47,47 @@ class EnvelopePyramid:
         return x, y
 
 
-def _build(source: AudioSource) -> tuple[np.ndarray, np.ndarray, float]:
-    mins, maxs, samples, carry = [], [], 0, np.zeros(0, np.float32)
-    for chunk in source.iter_chunks(60.0):
-        samples += len(chunk)
-        data = np.concatenate([carry, chunk])
+class EnvelopeBuilder:
+    """Min/max per BASE_BIN samples, fed chunk by chunk: import feeds it from the decode it does anyway."""
+
+    def __init__(self) -> None:
+        self.mins: list[np.ndarray] = []
+        self.maxs: list[np.ndarray] = []
+        self.samples = 0
+        self.carry = np.zeros(0, np.float32)
+
+    def add(self, chunk: np.ndarray) -> None:
+        self.samples += len(chunk)
+        data = np.concatenate([self.carry, chunk]) if len(self.carry) else chunk
         usable = len(data) - len(data) % BASE_BIN
         blocks = data[:usable].reshape(-1, BASE_BIN)
-        mins.append(blocks.min(1))
-        maxs.append(blocks.max(1))
-        carry = data[usable:]
-    if len(carry):
-        mins.append(carry.min(keepdims=True))
-        maxs.append(carry.max(keepdims=True))
-    if not mins:
-        return np.zeros(1, np.float32), np.zeros(1, np.float32), 0.0
-    return np.concatenate(mins), np.concatenate(maxs), samples / TARGET_SR
+        self.mins.append(blocks.min(1))
+        self.maxs.append(blocks.max(1))
+        self.carry = data[usable:]
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray, float]:
+        if len(self.carry):
+            self.mins.append(self.carry.min(keepdims=True))
+            self.maxs.append(self.carry.max(keepdims=True))
+            self.carry = np.zeros(0, np.float32)
+        if not self.mins:
+            return np.zeros(1, np.float32), np.zeros(1, np.float32), 0.0
+        return np.concatenate(self.mins), np.concatenate(self.maxs), self.samples / TARGET_SR
+
+    def save(self, fingerprint: str) -> None:
+        mins, maxs, duration = self.finish()
+        _save(_cache_path(fingerprint), mins, maxs, duration)
+
+
+def _cache_path(fingerprint: str):
+    return cache_dir() / "envelopes" / f"{fingerprint}.npz"
+
+
+def _save(path, mins: np.ndarray, maxs: np.ndarray, duration: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial.npz")
+    np.savez(tmp, mins=mins, maxs=maxs, duration=duration)
+    os.replace(tmp, path)
 
 
 def _pyramid(mins: np.ndarray, maxs: np.ndarray, duration: float) -> EnvelopePyramid:
@@ -77,18 +102,18 @@ def _pyramid(mins: np.ndarray, maxs: np.ndarray, duration: float) -> EnvelopePyr
 
 
 def envelope(path: str, fingerprint: str | None = None) -> EnvelopePyramid:
-    """The file's envelope pyramid, from the cache when its fingerprint was seen before."""
-    cached = cache_dir() / "envelopes" / f"{fingerprint}.npz" if fingerprint else None
+    """The file's envelope pyramid: from the cache (filled at import) when its fingerprint was seen before."""
+    cached = _cache_path(fingerprint) if fingerprint else None
     if cached is not None and cached.is_file():
         try:
             with np.load(cached) as data:
                 return _pyramid(data["mins"], data["maxs"], float(data["duration"]))
         except (OSError, ValueError, KeyError):
             cached.unlink(missing_ok=True)
-    mins, maxs, duration = _build(AudioSource(path))
+    builder = EnvelopeBuilder()
+    for chunk in AudioSource(path).iter_chunks(60.0):
+        builder.add(chunk)
+    mins, maxs, duration = builder.finish()
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".partial.npz")
-        np.savez(tmp, mins=mins, maxs=maxs, duration=duration)
-        os.replace(tmp, cached)
+        _save(cached, mins, maxs, duration)
     return _pyramid(mins, maxs, duration)

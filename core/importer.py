@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.audio import AUDIO_EXTENSIONS, AudioError, fingerprint, validate
+from core.envelope import EnvelopeBuilder
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.store import AudioFile, Label, Segment, Store
 
@@ -125,7 +126,9 @@ def _import_one(s, corpus_id: int, path: Path, known: dict, by_path: dict, repor
         s.flush()
     row = AudioFile(corpus_id=corpus_id, path=str_path, fingerprint=digest, size_bytes=path.stat().st_size)
     try:
-        info, decoded = validate(path)
+        waveform = EnvelopeBuilder()
+        info, decoded = validate(path, waveform.add)
+        waveform.save(digest)  # the app's first look at the file needs no second decode
         row.sample_rate, row.channels, row.duration, row.status = info.sample_rate, info.channels, decoded, "ok"
     except AudioError as exc:
         row.status, row.error = "error", str(exc)

@@ -89,3 +89,24 @@ def test_malformed_csv_is_a_clear_error(store, audio_dir):
     bad.write_text("name;value\nx;1\n")
     with pytest.raises(LabelFileError, match="unknown columns"):
         import_labels(store, "c", bad)
+
+
+def test_import_caches_the_waveform_envelope_from_its_own_decode(store, audio_dir):
+    import numpy as np
+
+    from core.audio import AudioSource
+    from core.envelope import EnvelopeBuilder, _cache_path, envelope
+
+    import_folder(store, audio_dir, "c")
+    f = next(f for f in store.files(store.corpus("c").id) if f.path.endswith("b.flac"))
+    assert _cache_path(f.fingerprint).is_file()
+    cached = envelope(f.path, f.fingerprint)
+    fresh = EnvelopeBuilder()
+    for chunk in AudioSource(f.path).iter_chunks(60.0):
+        fresh.add(chunk)
+    mins, maxs, duration = fresh.finish()
+    np.testing.assert_allclose(cached.levels[0][0], mins)
+    np.testing.assert_allclose(cached.levels[0][1], maxs)
+    assert cached.duration == duration == f.duration
+    x, y = cached.view(0.0, 4.5, pixels=300)
+    assert len(x) == len(y) and 150 <= len(x) // 2 <= 600  # about one min/max pair per pixel
