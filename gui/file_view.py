@@ -52,8 +52,10 @@ class FileView(QWidget):
         self.traj.setMouseEnabled(x=True, y=False)
         self.traj.setLabel("left", "A / V / D (1-7)")
         self.traj.setLabel("bottom", "time", units="s")
-        self.traj.addLegend(offset=(5, 5))
+        self.traj.addLegend(offset=(5, 5), colCount=3, brush=(255, 255, 255, 200))
         self.traj.addItem(pg.InfiniteLine(4.0, angle=0, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine)))
+        for plot in (self.overview, self.detail):  # silence draws as a line, not as nothing
+            plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#7f8c8d")))
         self.overview_curve = self.overview.plot(pen=pg.mkPen("#555"), connect="pairs")
         self.detail_curve = self.detail.plot(pen=pg.mkPen("#34495e"), connect="pairs")
         # The overview never changes while panning: paint it once into a pixmap, not on every frame.
@@ -89,6 +91,10 @@ class FileView(QWidget):
         duration = max(data.duration, envelope.duration, 1e-3)
         x, y = envelope.view(0, duration, 2000)
         self.overview_curve.setData(x, y)
+        coarse_min, coarse_max = envelope.levels[-1]
+        peak = float(max(np.abs(coarse_min).max(), np.abs(coarse_max).max(), 1e-3))
+        for plot in (self.overview, self.detail):  # quiet recordings fill the height too
+            plot.setYRange(-peak, peak, padding=0.05)
         self.overview.setXRange(0, duration, padding=0)
         self.traj.setLimits(xMin=0, xMax=duration)
         self.detail.setLimits(xMin=0, xMax=duration)
@@ -118,6 +124,11 @@ class FileView(QWidget):
                 # about one (min, max) pair per pixel: pyqtgraph's default lets 5 points per pixel through
                 item = self.traj.plot(t, values[:, d_i] if len(values) else [], pen=pen, autoDownsampleFactor=1.0,
                                       name=f"{dim} ({names.get(mv, f'v{mv}')})")
+                if len(t) < 60:  # a short file has a handful of windows: show them as points too
+                    item.setSymbol("o")
+                    item.setSymbolSize(7)
+                    item.setSymbolBrush(DIM_COLOURS[dim])
+                    item.setSymbolPen(None)
                 item.setClipToView(True)  # after it is in a view box: pyqtgraph needs the view to clip
                 item.setDownsampling(auto=True, method="mean")
                 self.pred_lines[(mv, dim)] = item

@@ -83,6 +83,8 @@ def main() -> None:
     window = MainWindow(store, AppSettings(db_url=store.url, annotator="screenshot", device="cpu"))
     window.resize(1600, 1000)
     window.show()
+    window.activateWindow()  # window shortcuts (the annotation keys) need the active window
+    QTest.qWaitForWindowActive(window, 5000)
     window.browser.corpus_box.setCurrentIndex(window.browser.corpus_box.findText("demo"))
     app.processEvents()
     jfk = next(f.id for f in store.files(store.corpus("demo").id) if "jfk" in f.path)
