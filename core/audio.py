@@ -48,7 +48,8 @@ def _open_soundfile(path: Path) -> sf.SoundFile | None:
 
 
 def _av_error(path: Path, exc: Exception) -> AudioError:
-    return AudioError(f"cannot decode {path.name}: {exc}")
+    detail = str(exc).split(": '")[0]  # FFmpeg repeats the path; the reason comes first
+    return AudioError(f"cannot decode {path.name}: not a readable audio file ({detail})")
 
 
 def probe(path: str | Path) -> AudioInfo:
@@ -162,7 +163,7 @@ class AudioSource:
                     if last:
                         break
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(f"cannot decode {self.path.name}: {exc}") from exc
+            raise AudioError(f"cannot decode {self.path.name}: damaged or truncated ({exc})") from exc
 
     def _av_blocks(self) -> Iterator[np.ndarray]:
         import av

@@ -424,7 +424,8 @@ class MainWindow(QMainWindow):
         corpus = self._corpus_or_warn()
         if not corpus:
             return
-        self.retrain_dialog = RetrainDialog(self.store, corpus, device=self.settings.device, parent=self)
+        self.retrain_dialog = RetrainDialog(self.store, corpus, backbone=self.settings.ser_backbone or None,
+                                            device=self.settings.device, parent=self)
         self.retrain_dialog.activated.connect(lambda mv: self._model_activated(mv, reanalyze=True))
         self.retrain_dialog.finished.connect(lambda _r: self.refresh_models())
         self.retrain_dialog.show()
