@@ -6,12 +6,13 @@ inside a window are its text. Predictions go to the store under the model versio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete
 
 from core.errors import UserFacingError
+from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.segmentation import join_words
 from core.ser.pipeline import SERPipeline
@@ -20,21 +21,13 @@ from core.store import AudioFile, ModelVersion, Prediction, Store
 
 
 @dataclass
-class AnalyzeReport:
-    files: int = 0
-    done: int = 0
+class AnalyzeReport(JobReport):
     segments: int = 0
     windows: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    notice: str = ""
 
-    def summary(self) -> str:
-        lines = [f"analyzed {self.done}/{self.files} files: {self.segments} segment and {self.windows} window "
-                 f"predictions, {len(self.failed)} failed"]
-        if self.notice:
-            lines.insert(0, f"note: {self.notice}")
-        lines += [f"  FAILED {p}: {why}" for p, why in self.failed]
-        return "\n".join(lines)
+    def headline(self) -> str:
+        return (f"analyzed {self.done}/{self.files} files: {self.segments} segment and {self.windows} window "
+                f"predictions, {len(self.failed)} failed")
 
 
 def window_spans(duration: float, window: float, hop: float) -> np.ndarray:
@@ -87,8 +80,7 @@ def analyze_corpus(
     corpus_row = store.corpus(corpus)
     files = [f for f in store.files(corpus_row.id, status="ok") if file_ids is None or f.id in file_ids]
     report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
-    job = store.start_job("analyze", {"corpus": corpus, "model_version": version.id})
-    try:
+    with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
             check_cancel(cancel)
             progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
@@ -96,9 +88,6 @@ def analyze_corpus(
             store.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
         progress(len(files), len(files), "done")
         store.update_job(job, status="done", progress=1.0, message=report.summary())
-    except BaseException as exc:
-        store.update_job(job, status="cancelled" if "cancel" in str(exc) else "failed", error=str(exc))
-        raise
     store.emit("predictions_changed", model_version_id=version.id)
     return report
 

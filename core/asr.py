@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 
 from core.audio import TARGET_SR, AudioError, AudioSource
 from core.errors import UserFacingError
+from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.segmentation import TimedWord, join_words, utterances
 from core.store import AudioFile, Segment, Store, Word
@@ -118,21 +119,13 @@ class Transcriber:
 
 
 @dataclass
-class TranscribeReport:
-    files: int = 0
-    done: int = 0
+class TranscribeReport(JobReport):
     skipped: int = 0
     words: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    notice: str = ""
 
-    def summary(self) -> str:
-        lines = [f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
-                 f"{len(self.failed)} failed"]
-        if self.notice:
-            lines.insert(0, f"note: {self.notice}")
-        lines += [f"  FAILED {p}: {why}" for p, why in self.failed]
-        return "\n".join(lines)
+    def headline(self) -> str:
+        return (f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
+                f"{len(self.failed)} failed")
 
 
 def transcribe_corpus(
@@ -143,8 +136,7 @@ def transcribe_corpus(
     corpus_row = store.corpus(corpus)
     files = store.files(corpus_row.id, status="ok")
     report = TranscribeReport(files=len(files), notice=transcriber.notice)
-    job = store.start_job("transcribe", {"corpus": corpus, "model": transcriber.label})
-    try:
+    with tracked_job(store, "transcribe", {"corpus": corpus, "model": transcriber.label}) as job:
         for i, f in enumerate(files):
             check_cancel(cancel)
             progress(i, len(files), f.path.rsplit("/", 1)[-1])
@@ -159,9 +151,6 @@ def transcribe_corpus(
             store.update_job(job, progress=(i + 1) / max(1, len(files)))
         progress(len(files), len(files), "done")
         store.update_job(job, status="done", progress=1.0, message=report.summary())
-    except BaseException as exc:
-        store.update_job(job, status="cancelled" if "cancel" in str(exc) else "failed", error=str(exc))
-        raise
     return report
 
 

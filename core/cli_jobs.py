@@ -14,6 +14,17 @@ def _store(args):
     return Store(args.db)
 
 
+def _run_with_bar(desc: str, quiet: bool, job) -> int:
+    """Run a corpus job under a progress bar, print its report; exit code 1 when some files failed."""
+    bar = TqdmProgress(desc, disable=quiet)
+    try:
+        report = job(bar)
+    finally:
+        bar.close()
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
 def cmd_transcribe(args) -> int:
     from core.asr import Transcriber, transcribe_corpus
 
@@ -22,13 +33,8 @@ def cmd_transcribe(args) -> int:
     transcriber = Transcriber(args.model, device=args.device, beam_size=args.beam_size, batch_size=args.batch_size)
     if transcriber.notice:
         print(f"note: {transcriber.notice}", file=sys.stderr)
-    bar = TqdmProgress("transcribe", disable=args.quiet)
-    try:
-        report = transcribe_corpus(store, args.corpus, transcriber, progress=bar, redo=args.redo)
-    finally:
-        bar.close()
-    print(report.summary())
-    return 1 if report.failed else 0
+    return _run_with_bar("transcribe", args.quiet,
+                         lambda bar: transcribe_corpus(store, args.corpus, transcriber, progress=bar, redo=args.redo))
 
 
 def register_transcribe(sub) -> None:
@@ -50,14 +56,8 @@ def cmd_analyze(args) -> int:
 
     store = _store(args)
     store.corpus(args.corpus)
-    bar = TqdmProgress("analyze", disable=args.quiet)
-    try:
-        report = analyze_corpus(store, args.corpus, model=args.model, device=args.device, window=args.window,
-                                hop=args.hop, progress=bar)
-    finally:
-        bar.close()
-    print(report.summary())
-    return 1 if report.failed else 0
+    return _run_with_bar("analyze", args.quiet, lambda bar: analyze_corpus(
+        store, args.corpus, model=args.model, device=args.device, window=args.window, hop=args.hop, progress=bar))
 
 
 def register_analyze(sub) -> None:

@@ -97,6 +97,11 @@ def test_interrupted_run_resumes_and_skips_finished_files(store, tiny, speech_di
 
     with pytest.raises(Cancelled):
         transcribe_corpus(store, "s", tiny, cancel=cancel_after_first_file)
+    from core.store import Job
+
+    with store.session() as s:
+        job = s.query(Job).order_by(Job.id.desc()).first()
+        assert (job.kind, job.status) == ("transcribe", "cancelled")
     files = store.files(store.corpus("s").id)
     finished = [f for f in files if f.transcribed_at is not None]
     assert 1 <= len(finished) < 4

@@ -24,7 +24,8 @@ def test_bare_path_is_a_sqlite_file(tmp_path):
     assert (tmp_path / "plain.sqlite").stat().st_size > 0
 
 
-def test_corrections_append_and_history_stays(store):
+def _one_segment(store) -> tuple[int, int]:
+    """A corpus with one 3 s file and one segment: (segment id, file id)."""
     corpus = store.corpus("c", create=True)
     with store.session() as s:
         f = AudioFile(corpus_id=corpus.id, path="/x.wav", fingerprint="ab", duration=3.0)
@@ -33,7 +34,11 @@ def test_corrections_append_and_history_stays(store):
         seg = Segment(file_id=f.id, start=0, end=3, origin="imported")
         s.add(seg)
         s.flush()
-        seg_id, file_id = seg.id, f.id
+        return seg.id, f.id
+
+
+def test_corrections_append_and_history_stays(store):
+    seg_id, file_id = _one_segment(store)
     store.add_label(seg_id, annotator="ann", arousal=3, valence=4, dominance=5)
     store.add_label(seg_id, annotator="ann", arousal=6, valence=4, dominance=5)
     history = store.label_history(seg_id)
@@ -44,15 +49,7 @@ def test_corrections_append_and_history_stays(store):
 def test_label_off_scale_is_refused_and_not_written(store):
     import pytest
 
-    corpus = store.corpus("c", create=True)
-    with store.session() as s:
-        f = AudioFile(corpus_id=corpus.id, path="/x.wav", fingerprint="ab", duration=3.0)
-        s.add(f)
-        s.flush()
-        seg = Segment(file_id=f.id, start=0, end=3, origin="manual")
-        s.add(seg)
-        s.flush()
-        seg_id = seg.id
+    seg_id, _file_id = _one_segment(store)
     with pytest.raises(ValueError, match="off the 1-7 scale"):
         store.add_label(seg_id, annotator="a", arousal=8, valence=4, dominance=4)
     assert store.label_history(seg_id) == []
