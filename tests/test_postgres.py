@@ -1,0 +1,72 @@
+"""The store on PostgreSQL (a team's shared store): same migrations, import, labels and queries as on SQLite.
+
+Runs against the throwaway server that `.ci/run` starts (EMOTRACE_TEST_PG_URL); skipped where the machine has
+no PostgreSQL server installed.
+"""
+
+import os
+import uuid
+
+import pytest
+
+PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
+
+
+@pytest.fixture
+def pg_store():
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from core.store import Store
+
+    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    store = Store(url)
+    yield store
+    store.close()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migrations_import_labels_and_queries_on_postgres(pg_store, audio_dir, tmp_path):
+    from core.export import export_msp
+    from core.importer import import_folder
+    from core.review import review_queue
+    from core.viewdata import corpus_table, load_file_data
+
+    store = pg_store
+    assert store.engine.dialect.name == "postgresql"
+    assert store.schema_revision() == store.head_revision()
+    report = import_folder(store, audio_dir, "c")
+    assert (report.added, report.labels_added, report.problems) == (6, 6, 0)
+    again = import_folder(store, audio_dir, "c")
+    assert (again.added, again.labels_added) == (0, 0)
+    corpus_id = store.corpus("c").id
+    rows = corpus_table(store, corpus_id)
+    assert len(rows) == 6 and all(r["segments"] == 1 and r["labelled"] == 1 for r in rows)
+    f = store.files(corpus_id)[0]
+    seg = store.segments(f.id)[0]
+    store.add_label(seg.id, annotator="anna", arousal=6.5, valence=2.0, dominance=3.0, note="louder than it looks")
+    data = load_file_data(store, f.id)
+    assert data.latest_label(seg.id).values == (6.5, 2.0, 3.0)
+    assert [h.origin for h in store.label_history(seg.id)] == ["imported", "manual"]
+    assert store.stats(corpus_id)["labels"] == 7
+    assert review_queue(store, corpus_id, model_version_id=1) == []
+    out = tmp_path / "msp.csv"
+    assert export_msp(store, "c", out) == 6
+
+
+def test_training_registers_a_version_on_postgres(pg_store, tmp_path):
+    from core.importer import import_folder
+    from tests.conftest import labelled_corpus
+    from training.trainer import TrainConfig, train
+
+    import_folder(pg_store, labelled_corpus(tmp_path / "gen"), "gen")
+    result = train(pg_store, TrainConfig(corpus="gen", epochs=3, device="cpu"))
+    active = pg_store.active_model()
+    assert active.id == result.model_version_id and active.metrics["ccc"].keys() == {"arousal", "valence", "dominance"}
