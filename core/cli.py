@@ -96,6 +96,8 @@ def _extra_commands():
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from core.errors import UserFacingError
     from core.store import StoreError
 
@@ -103,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (UserFacingError, StoreError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:  # a full disk, a read-only or locked store, a lost server
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"error: the store could not be read or written ({reason}); what was committed before is kept",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: what was done is kept in the store", file=sys.stderr)

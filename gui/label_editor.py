@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.store import Store
 
@@ -31,20 +32,26 @@ class SaveLabel(QUndoCommand):
     def __init__(self, editor: LabelEditor, segment_id: int, new: dict, old: dict | None) -> None:
         super().__init__(f"label segment {segment_id}")
         self.editor, self.segment_id, self.new, self.old = editor, segment_id, new, old
-        self.first = True
+        self.pushed = False
 
     def redo(self) -> None:
-        self.editor.write(self.segment_id, self.new, origin="manual" if self.first else "redo")
-        self.first = False
+        if not self.pushed:  # the save itself was written before the command joined the stack
+            self.pushed = True
+            return
+        self.editor.write(self.segment_id, self.new, origin="redo")
 
     def undo(self) -> None:
         old = self.old or {"arousal": None, "valence": None, "dominance": None, "category": None, "note": None}
-        self.editor.write(self.segment_id, old, origin="undo")
+        try:
+            self.editor.write(self.segment_id, old, origin="undo")
+        except (SQLAlchemyError, OSError) as exc:
+            self.editor.save_failed.emit(f"Undo was not saved: {exc}")
 
 
 class LabelEditor(QWidget):
     saved = Signal(int)  # segment id
     next_requested = Signal()
+    save_failed = Signal(str)
 
     def __init__(self, store: Store, annotator: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,17 +149,27 @@ class LabelEditor(QWidget):
         return {"arousal": self.spins[0].value(), "valence": self.spins[1].value(), "dominance": self.spins[2].value(),
                 "category": self.category.currentData(), "note": self.note.text().strip() or None}
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the edit; only a write that reached the store becomes an undo step."""
         if self.segment_id is None:
-            return
-        own = [h for h in self.store.label_history(self.segment_id) if h.annotator == self.annotator]
-        old = ({"arousal": own[-1].arousal, "valence": own[-1].valence, "dominance": own[-1].dominance,
-                "category": own[-1].category, "note": own[-1].note} if own else None)
-        self.undo_stack.push(SaveLabel(self, self.segment_id, self.current_values(), old))
+            return False
+        try:
+            own = [h for h in self.store.label_history(self.segment_id) if h.annotator == self.annotator]
+            old = ({"arousal": own[-1].arousal, "valence": own[-1].valence, "dominance": own[-1].dominance,
+                    "category": own[-1].category, "note": own[-1].note} if own else None)
+            new = self.current_values()
+            self.write(self.segment_id, new, origin="manual")
+        except (SQLAlchemyError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            self.save_failed.emit(f"The label was not saved ({reason}). It is still in the editor: save again "
+                                  f"once the store can be written.")
+            return False
+        self.undo_stack.push(SaveLabel(self, self.segment_id, new, old))
+        return True
 
     def save_and_next(self) -> None:
-        self.save()
-        self.next_requested.emit()
+        if self.save():  # never move on from an edit that did not reach the store
+            self.next_requested.emit()
 
     def accept_prediction(self) -> None:
         if self.prediction is None or self.segment_id is None:

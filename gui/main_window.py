@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self.compare_box.currentIndexChanged.connect(self._models_chosen)
         self.jobs.job_failed.connect(lambda title, msg: QMessageBox.warning(self, f"{title} failed", msg))
         self.editor.saved.connect(self._label_saved)
+        self.editor.save_failed.connect(lambda msg: QMessageBox.critical(self, "Label not saved", msg))
         self.editor.next_requested.connect(self.next_segment)
         self.review.item_chosen.connect(self.go_to)
         self.models_panel.activated.connect(lambda mv: self._model_activated(mv, reanalyze=False))

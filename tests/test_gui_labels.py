@@ -159,3 +159,41 @@ def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, 
     assert store.active_model().id == new
     assert analyzed == [new]  # the trajectories are re-analysed with the new version
     assert w.model_box.currentData() == new
+
+
+def test_a_save_that_cannot_reach_the_store_is_reported_and_kept(window, populated, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    from sqlalchemy.exc import OperationalError
+
+    store, _f, _m = populated
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
+
+    def disk_full(*_a, **_k):
+        raise OperationalError("INSERT INTO labels", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(store, "add_label", disk_full)
+    sid = int(window.data.seg_ids[0])
+    window.editor.spins[0].setValue(6.75)
+    window.editor.save_and_next()
+    assert shown and "disk is full" in shown[0] and "still in the editor" in shown[0]
+    assert window.segment_index == 0 and window.editor.spins[0].value() == 6.75  # nothing moved on, nothing lost
+    assert window.editor.undo_stack.count() == 0
+    monkeypatch.undo()
+    window.editor.save()
+    assert store.latest_labels(window.data.file_id)[sid].arousal == 6.75
+
+
+def test_cli_reports_an_unwritable_store_in_one_line(tmp_path, audio_dir):
+    import subprocess
+    import sys
+
+    from core.store import Store
+
+    db = tmp_path / "ro.sqlite"
+    Store(str(db)).close()
+    read_only = f"sqlite:///file:{db}?mode=ro&uri=true"  # a store this user may read but not write
+    r = subprocess.run([sys.executable, "-m", "core.cli", "--db", read_only, "-q", "import", str(audio_dir),
+                        "--corpus", "c"], capture_output=True, text=True)
+    assert r.returncode == 2 and "could not be read or written" in r.stderr and "readonly" in r.stderr
+    assert "Traceback" not in r.stderr
