@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.audio import AUDIO_EXTENSIONS, AudioError, fingerprint, validate
 from core.envelope import EnvelopeBuilder
+from core.jobs import tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.store import AudioFile, Label, Segment, Store
 
@@ -80,24 +81,31 @@ def import_folder(
     report = ImportReport(corpus=corpus)
     paths = scan(folder)
     report.scanned = len(paths)
+    with tracked_job(store, "import", {"corpus": corpus, "folder": str(folder)}) as job:
+        _import_audio(store, corpus_row.id, paths, report, progress, cancel, commit_every)
+        labels_path = Path(labels) if labels else find_labels_csv(folder)
+        if labels_path is not None:
+            import_labels(store, corpus, labels_path, report=report, base=folder)
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    store.emit("corpus_changed", corpus_id=corpus_row.id)
+    return report
+
+
+def _import_audio(store: Store, corpus_id: int, paths: list[Path], report: ImportReport, progress: ProgressFn,
+                  cancel: CancelFn | None, commit_every: int) -> None:
     with store.session() as s:
-        known = {f.fingerprint: f for f in s.scalars(select(AudioFile).where(AudioFile.corpus_id == corpus_row.id))}
+        known = {f.fingerprint: f for f in s.scalars(select(AudioFile).where(AudioFile.corpus_id == corpus_id))}
         by_path = {f.path: f for f in known.values()}
         pending = 0
         for i, path in enumerate(paths):
             check_cancel(cancel)
             progress(i, len(paths), path.name)
-            _import_one(s, corpus_row.id, path, known, by_path, report)
+            _import_one(s, corpus_id, path, known, by_path, report)
             pending += 1
             if pending >= commit_every:
                 s.commit()  # an interrupted import keeps what it did; the next run skips it
                 pending = 0
     progress(len(paths), len(paths), "audio done")
-    labels_path = Path(labels) if labels else find_labels_csv(folder)
-    if labels_path is not None:
-        import_labels(store, corpus, labels_path, report=report, base=folder)
-    store.emit("corpus_changed", corpus_id=corpus_row.id)
-    return report
 
 
 def _import_one(s, corpus_id: int, path: Path, known: dict, by_path: dict, report: ImportReport) -> None:

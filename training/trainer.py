@@ -240,10 +240,11 @@ def fit_heads(model: EmoTraceModel, sets: dict, cfg: TrainConfig, device: str, o
         for k, idx in enumerate(_batches(n, cfg.batch_size, rng, shard)):
             check_cancel(cancel)
             idx_t = torch.as_tensor(idx, device=device)
-            pred = net(t["audio"][idx_t] if t["audio"] is not None else None,
-                       t["text"][idx_t] if t["text"] is not None else None,
-                       text_present=t["present"][idx_t] if t["present"] is not None else None)
-            loss = ccc_loss(pred, t["gold"][idx_t]) / cfg.grad_accum
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda")):
+                pred = net(t["audio"][idx_t] if t["audio"] is not None else None,
+                           t["text"][idx_t] if t["text"] is not None else None,
+                           text_present=t["present"][idx_t] if t["present"] is not None else None)
+            loss = ccc_loss(pred.float(), t["gold"][idx_t]) / cfg.grad_accum
             loss.backward()
             losses.append(loss.item() * cfg.grad_accum)
             if (k + 1) % cfg.grad_accum == 0:
