@@ -141,6 +141,7 @@ def _write(store: Store, file_id: int, version_id: int, segments, spans, preds) 
             arousal=a, valence=v, dominance=d,
             audio_only=[round(float(x), 4) for x in preds.audio_only[k]] if preds.audio_only is not None else None,
             text_only=[round(float(x), 4) for x in preds.text_only[k]] if preds.text_only is not None else None,
+            uncertainty=float(preds.uncertainty[k]) if preds.uncertainty is not None else None,
         ))
     with store.session() as s:  # one file replaced at once: a rerun never leaves half old, half new
         s.execute(delete(Prediction).where(Prediction.file_id == file_id, Prediction.model_version_id == version_id))

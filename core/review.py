@@ -1,8 +1,9 @@
 """The review queue: segments ordered by what most needs a human.
 
-Score = the model's uncertainty (spread between its fused, audio-only and text-only outputs) + the
-disagreement between its audio-only and text-only predictions + the gap between the model and an existing
-label. All on the 1-7 scale, averaged over A, V and D.
+Score = the model's uncertainty (the MC-dropout spread of its heads; for older predictions without it, the
+spread of its fused, audio-only and text-only outputs) + the disagreement between its audio-only and
+text-only predictions + the gap between the model and an existing label. All on the 1-7 scale, averaged over
+A, V and D.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def review_queue(store: Store, corpus_id: int, model_version_id: int, limit: int
     with store.session() as s:
         preds = s.execute(
             select(Prediction.segment_id, Prediction.file_id, Prediction.start, Prediction.end, Prediction.arousal,
-                   Prediction.valence, Prediction.dominance, Prediction.audio_only, Prediction.text_only)
+                   Prediction.valence, Prediction.dominance, Prediction.audio_only, Prediction.text_only,
+                   Prediction.uncertainty)
             .join(AudioFile, AudioFile.id == Prediction.file_id)
             .where(AudioFile.corpus_id == corpus_id, Prediction.model_version_id == model_version_id,
                    Prediction.kind == "segment")).all()
@@ -42,10 +44,13 @@ def review_queue(store: Store, corpus_id: int, model_version_id: int, limit: int
                 .where(AudioFile.corpus_id == corpus_id).order_by(Label.created_at, Label.id)):
             latest[sid] = (a, v, d)
     items = []
-    for sid, fid, start, end, a, v, d, audio_only, text_only in preds:
+    for sid, fid, start, end, a, v, d, audio_only, text_only, mc_std in preds:
         fused = np.array([a, v, d])
         outs = [fused] + [np.array(x) for x in (audio_only, text_only) if x is not None]
-        uncertainty = float(np.stack(outs).std(0).mean()) if len(outs) > 1 else 0.0
+        if mc_std is not None:
+            uncertainty = float(mc_std)
+        else:
+            uncertainty = float(np.stack(outs).std(0).mean()) if len(outs) > 1 else 0.0
         gap = float(np.abs(np.array(audio_only) - np.array(text_only)).mean()) if audio_only and text_only else 0.0
         label = latest.get(sid)
         label_gap = None

@@ -63,3 +63,24 @@ def test_unknown_corpus_error_lists_known(store):
     store.corpus("alpha", create=True)
     with pytest.raises(StoreError, match="alpha"):
         store.corpus("beta")
+
+
+def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
+    """A store made by an older EmoTrace (revision 0001) is upgraded in place when opened, rows intact."""
+    from alembic import command
+
+    from core.store.store import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = Store(url, migrate=False)
+    cfg = alembic_config(url)
+    with old.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO corpora (name, created_at) VALUES ('kept', '2026-01-01')"))
+    assert old.schema_revision() == "0001"
+    old.close()
+    store = Store(url)
+    assert store.schema_revision() == Store.head_revision() != "0001"
+    assert [c.name for c in store.corpora()] == ["kept"]
+    assert "uncertainty" in {c["name"] for c in inspect(store.engine).get_columns("predictions")}

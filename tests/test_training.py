@@ -140,6 +140,11 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     segs, wins = store.predictions(f.id, mv, "segment"), store.predictions(f.id, mv, "window")
     assert len(segs) == 1 and segs[0].segment_id is not None and len(wins) >= 1
     assert all(1 <= p.arousal <= 7 for p in segs + wins)
+    assert all(p.uncertainty is not None and p.uncertainty > 0 for p in segs + wins)  # MC-dropout spread
+    from core.review import review_queue
+
+    queue = review_queue(store, store.corpus(corpus).id, mv)
+    assert len(queue) == 48 and queue[0].score >= queue[-1].score and queue[0].uncertainty > 0
     r = _cli("--db", db, "models", "list")
     assert "*" in r.stdout and "A=" in r.stdout
 

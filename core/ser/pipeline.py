@@ -33,6 +33,7 @@ class Predictions:
     fused: np.ndarray  # [N, 3]
     audio_only: np.ndarray | None
     text_only: np.ndarray | None
+    uncertainty: np.ndarray | None = None  # [N]: MC-dropout std, mean over A/V/D
 
 
 class Encoders:
@@ -53,11 +54,25 @@ class SERPipeline:
         self.encoders = encoders or Encoders(self.config, self.device)
 
     @torch.inference_mode()
+    def mc_dropout_std(self, a, t, tp, passes: int = 8) -> np.ndarray:
+        """Spread of the heads' outputs with their dropout on (modality dropout stays off): cheap on pooled
+        features, and a real uncertainty where no second modality exists to disagree with."""
+        dropouts = [m for m in self.model.modules() if isinstance(m, torch.nn.Dropout)]
+        for m in dropouts:
+            m.train()
+        try:
+            runs = torch.stack([self.model(a, t, text_present=tp).float() for _ in range(passes)])
+        finally:
+            for m in dropouts:
+                m.eval()
+        return runs.std(0).mean(-1).cpu().numpy()
+
+    @torch.inference_mode()
     def predict(self, audio: np.ndarray | None, text: np.ndarray | None, text_present: np.ndarray | None,
                 batch_size: int = 512) -> Predictions:
         """Fused predictions, plus audio-only and text-only ones from the same model when it reads both."""
         n = len(audio) if audio is not None else len(text)
-        fused, a_only, t_only = [], [], []
+        fused, a_only, t_only, spread = [], [], [], []
         both = self.config.modalities == "both" and audio is not None and text is not None
         for i in range(0, n, batch_size):
             a = torch.as_tensor(audio[i: i + batch_size], device=self.device) if audio is not None else None
@@ -65,10 +80,11 @@ class SERPipeline:
             tp = (torch.as_tensor(text_present[i: i + batch_size], device=self.device)
                   if text_present is not None else None)
             fused.append(self.model(a, t, text_present=tp).float().cpu().numpy())
+            spread.append(self.mc_dropout_std(a, t, tp))
             if both:
                 zeros = torch.zeros_like(tp) if tp is not None else torch.zeros(len(a), device=self.device)
                 a_only.append(self.model(a, t, text_present=zeros).float().cpu().numpy())
                 t_only.append(self.model(a, t, audio_present=torch.zeros(len(a), device=self.device),
                                          text_present=tp).float().cpu().numpy())
         return Predictions(np.concatenate(fused), np.concatenate(a_only) if a_only else None,
-                           np.concatenate(t_only) if t_only else None)
+                           np.concatenate(t_only) if t_only else None, np.concatenate(spread))

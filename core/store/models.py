@@ -135,6 +135,8 @@ class Prediction(Base):
     # Single-modality outputs of the same model: their disagreement drives the review queue.
     audio_only: Mapped[list | None] = mapped_column(JSON)
     text_only: Mapped[list | None] = mapped_column(JSON)
+    # Standard deviation over MC-dropout passes of the heads, averaged over A/V/D (1-7 scale).
+    uncertainty: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
