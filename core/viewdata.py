@@ -62,11 +62,6 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
                          .where(Segment.file_id == file_id).order_by(Segment.start)).all()
         words = s.execute(select(Word.start, Word.end, Word.text).where(Word.file_id == file_id)
                           .order_by(Word.start)).all()
-        labels = s.execute(
-            select(Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
-                   Label.category, Label.origin)
-            .join(Segment, Segment.id == Label.segment_id).where(Segment.file_id == file_id)
-            .order_by(Label.created_at, Label.id)).all()
         data = FileData(
             file_id=file_id, path=f.path, duration=float(f.duration or 0.0), fingerprint=f.fingerprint,
             seg_ids=np.array([r[0] for r in segs], dtype=np.int64),
@@ -76,8 +71,7 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
             word_ends=np.array([r[1] for r in words], dtype=np.float64),
             word_texts=[r[2] for r in words],
         )
-        for lid, sid, ann, a, v, d, cat, origin in labels:
-            data.labels.setdefault(ann, {})[sid] = LabelRow(sid, ann, (a, v, d), cat, origin, lid)
+        data.labels = _latest_labels_by_annotator(s, file_id)
         for mv in model_ids or []:
             rows = s.execute(select(Prediction.start, Prediction.end, Prediction.arousal, Prediction.valence,
                                     Prediction.dominance)
@@ -91,6 +85,24 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
                                         Prediction.kind == "segment")).all()
             data.segment_predictions[mv] = {r[0]: ((r[1], r[2], r[3]), r[4], r[5]) for r in seg_rows}
     return data
+
+
+def _latest_labels_by_annotator(s, file_id: int) -> dict[str, dict[int, LabelRow]]:
+    rows = s.execute(
+        select(Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
+               Label.category, Label.origin)
+        .join(Segment, Segment.id == Label.segment_id).where(Segment.file_id == file_id)
+        .order_by(Label.created_at, Label.id)).all()
+    labels: dict[str, dict[int, LabelRow]] = {}
+    for lid, sid, ann, a, v, d, cat, origin in rows:
+        labels.setdefault(ann, {})[sid] = LabelRow(sid, ann, (a, v, d), cat, origin, lid)
+    return labels
+
+
+def load_labels(store: Store, file_id: int) -> dict[str, dict[int, LabelRow]]:
+    """Only the labels of a file: what a save changes, without re-reading words and predictions."""
+    with store.session() as s:
+        return _latest_labels_by_annotator(s, file_id)
 
 
 def corpus_table(store: Store, corpus_id: int, model_version_id: int | None = None) -> list[dict]:

@@ -190,7 +190,6 @@ class FileView(QWidget):
 
     def _region_moved(self) -> None:
         lo, hi = self.region.getRegion()
-        self.detail.blockSignals(False)
         self.set_view(lo, hi)
 
     def _clicked(self, event) -> None:

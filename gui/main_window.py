@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from core.agreement import annotator_agreement
 from core.envelope import envelope
 from core.store import Store
-from core.viewdata import FileData, load_file_data
+from core.viewdata import FileData, load_file_data, load_labels
 from gui.bridge import StoreBridge
 from gui.corpus_browser import CorpusBrowser
 from gui.file_view import DIM_COLOURS, DIMS, FileView
@@ -346,7 +346,11 @@ class MainWindow(QMainWindow):
         self.transcript.follow(seconds)
 
     def _label_saved(self, _segment_id: int) -> None:
-        self.reload_file()
+        """A save changes labels only: re-read those and redraw the bars, not the whole file."""
+        if self.data is None:
+            return
+        self.data.labels = load_labels(self.store, self.data.file_id)
+        self.file_view.set_labels()
 
     def _store_changed(self, what: str, info: dict) -> None:
         if what in ("corpus_changed", "corpus_added"):

@@ -46,6 +46,8 @@ def test_undo_and_redo_write_rows_and_round_trip(window, qtbot, populated):
     editor.spins[0].setValue(7.0)
     editor.save()
     assert store.latest_labels(window.data.file_id)[sid].arousal == 7.0
+    _x, bars = window.file_view.label_bars["arousal"].getData()
+    assert list(bars[:2]) == [7.0, 7.0]  # the segment's bar is redrawn at the saved value
     editor.undo_stack.undo()
     latest = store.latest_labels(window.data.file_id)[sid]
     assert (latest.annotator, latest.arousal, latest.origin) == ("tester", None, "undo")  # tester had no label

@@ -8,7 +8,7 @@ from core.ser.modeling import EmoTraceModel
 from core.ser.pipeline import Encoders, pick_device
 from core.store import Store
 from training.data import labels_array, load_examples
-from training.trainer import TrainConfig, evaluate_arrays, prepare_features
+from training.trainer import evaluate_arrays, prepare_features
 
 
 def evaluate(store: Store, corpus: str, split: str, model: str | int | None = None, device: str = "auto",
@@ -20,7 +20,6 @@ def evaluate(store: Store, corpus: str, split: str, model: str | int | None = No
     if len(examples) < 2:
         raise UserFacingError(f"split {split!r} of corpus {corpus!r} has {len(examples)} labelled segments")
     encoders = encoders or Encoders(net.config, device)
-    audio, text, present = prepare_features(store, TrainConfig(corpus=corpus), net.config, encoders, examples,
-                                            lambda e: None, None)
+    audio, text, present = prepare_features(net.config, encoders, examples, lambda e: None, None)
     ccc = evaluate_arrays(net, audio, text, present, labels_array(examples), device)
     return {"model": version.name, "model_version_id": version.id, "split": split, "n": len(examples), "ccc": ccc}

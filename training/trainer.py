@@ -84,8 +84,8 @@ def _dist():
     return dist if dist.is_available() and dist.is_initialized() else None
 
 
-def prepare_features(store: Store, cfg: TrainConfig, config: EmoTraceConfig, encoders: Encoders,
-                     examples: list[Example], on_event: EventFn, cancel: CancelFn | None):
+def prepare_features(config: EmoTraceConfig, encoders: Encoders, examples: list[Example], on_event: EventFn,
+                     cancel: CancelFn | None):
     """Audio features (from the cache; rank 0 fills it under torchrun) and text features."""
     audio = None
     if config.uses_audio:
@@ -111,8 +111,9 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     rank = dist.get_rank() if dist else 0
     device = pick_device(cfg.device) if not dist else "cpu" if not torch.cuda.is_available() else f"cuda:{rank}"
     parent = store.active_model()
-    backbone = cfg.audio_backbone or (parent.config or {}).get("audio_backbone") if parent else cfg.audio_backbone
-    backbone = backbone or OFFLINE_AUDIO
+    # the backbone asked for, else the active model's (a retrain keeps its features), else the offline one
+    parent_backbone = (parent.config or {}).get("audio_backbone") if parent is not None else None
+    backbone = cfg.audio_backbone or parent_backbone or OFFLINE_AUDIO
     if cfg.mode == "full" and backbone.startswith(WHISPER_PREFIX):
         raise UserFacingError("--mode full fine-tunes a Hugging Face speech encoder; the offline Whisper "
                               "(CTranslate2) backbone is frozen. Use --mode heads or layers, or a DistilHuBERT folder.")
@@ -148,7 +149,7 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     sets = {}
     for name, exs in (("train", train_ex), ("dev", dev_ex)):
         check_cancel(cancel)
-        audio, text, present = prepare_features(store, cfg, config, encoders, exs, on_event, cancel)
+        audio, text, present = prepare_features(config, encoders, exs, on_event, cancel)
         sets[name] = (audio, text, present, labels_array(exs))
     model = EmoTraceModel(config)
     model.set_feature_stats(sets["train"][0], sets["train"][1], sets["train"][2])

@@ -9,27 +9,11 @@ on a 3-hour file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.audio import TARGET_SR, AudioSource
-
-
-def pooled_dim(dim: int) -> int:
-    return 2 * dim
-
-
-@dataclass
-class _FileState:
-    key: object
-    spans: np.ndarray  # [N, 2] seconds
-    layers: int
-    dim: int
-    sums: dict[int, list] = field(default_factory=dict)  # span index -> [sum, sumsq, count]
-    next_span: int = 0  # spans sorted by start; those before this index were opened
-    order: np.ndarray | None = None
-    done: int = 0
 
 
 class SpanPooler:
