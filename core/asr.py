@@ -162,13 +162,14 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
             s.execute(delete(Word).where(Word.file_id == f.id))
         resume_at = s.scalar(select(func.max(Word.end)).where(Word.file_id == f.id)) or 0.0
     source = AudioSource(f.path)
+    reader = source.forward_reader()  # chunks only move forward: one decode pass for the whole file
     count = 0
     chunk_start = resume_at
     duration = f.duration or source.duration
     while chunk_start < duration - 0.05:
         check_cancel(cancel)
         chunk_end = min(duration, chunk_start + CHUNK_SECONDS)
-        audio = source.read(chunk_start, chunk_end)
+        audio = reader.read(chunk_start, chunk_end)
         if len(audio) < TARGET_SR * 0.1:
             break
         last_end = chunk_start

@@ -138,6 +138,10 @@ class AudioSource:
                 break
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
+    def forward_reader(self, block_seconds: float = 60.0) -> ForwardReader:
+        """Reads stretches in increasing time order from one decode pass (see ForwardReader)."""
+        return ForwardReader(self, block_seconds)
+
     def decode_all(self) -> np.ndarray:
         return np.concatenate(list(self.iter_chunks())) if self.duration else self.read()
 
@@ -178,6 +182,36 @@ class AudioSource:
                     yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
         except Exception as exc:
             raise _av_error(self.path, exc) from exc
+
+
+class ForwardReader:
+    """`read(start, end)` where each start is at or after the previous start (stretches may overlap), served
+    from one streaming decode.
+
+    `AudioSource.read` seeks where libsndfile can, but PyAV formats (M4A, Opus) decode from the start on every
+    call; a job that walks an hours-long file stretch by stretch would decode it again and again.
+    """
+
+    def __init__(self, source: AudioSource, block_seconds: float = 60.0) -> None:
+        self._blocks = source.iter_chunks(block_seconds)
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # sample index of _buffer[0]
+        self._done = False
+
+    def read(self, start: float, end: float) -> np.ndarray:
+        first, last = int(round(start * TARGET_SR)), int(round(end * TARGET_SR))
+        if first < self._buffer_start:
+            raise ValueError("ForwardReader only reads forward")
+        drop = min(first - self._buffer_start, len(self._buffer))
+        self._buffer, self._buffer_start = self._buffer[drop:], self._buffer_start + drop
+        while not self._done and self._buffer_start + len(self._buffer) < last:
+            block = next(self._blocks, None)
+            if block is None:
+                self._done = True
+            else:
+                self._buffer = np.concatenate([self._buffer, block])
+        skip = first - self._buffer_start
+        return self._buffer[max(0, skip): max(0, last - self._buffer_start)]
 
 
 def _to_16k_mono(data: np.ndarray, sr: int) -> np.ndarray:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from core.cli import _store
 from core.progress import TqdmProgress
-
-
-def _store(args):
-    from core.store import Store
-
-    return Store(args.db)
 
 
 def _run_with_bar(desc: str, quiet: bool, job) -> int:

@@ -85,8 +85,7 @@ class FileView(QWidget):
             plot.scene().sigMouseClicked.connect(self._clicked)
 
     # -- content --------------------------------------------------------------------------------
-    def show_file(self, data: FileData, envelope: EnvelopePyramid, model_ids: list[int],
-                  model_names: dict[int, str] | None = None) -> None:
+    def show_file(self, data: FileData, envelope: EnvelopePyramid, model_ids: list[int]) -> None:
         self.data, self.envelope = data, envelope
         duration = max(data.duration, envelope.duration, 1e-3)
         x, y = envelope.view(0, duration, 2000)
@@ -98,7 +97,7 @@ class FileView(QWidget):
         self.overview.setXRange(0, duration, padding=0)
         self.traj.setLimits(xMin=0, xMax=duration)
         self.detail.setLimits(xMin=0, xMax=duration)
-        self.set_trajectories(model_ids, model_names or {})
+        self.set_trajectories(model_ids)
         self.set_labels()
         b = data.seg_bounds
         bx = np.repeat(b.reshape(-1), 2)
@@ -109,7 +108,7 @@ class FileView(QWidget):
         self.set_playhead(0.0)
         self.selection.setVisible(False)
 
-    def set_trajectories(self, model_ids: list[int], names: dict[int, str]) -> None:
+    def set_trajectories(self, model_ids: list[int]) -> None:
         for item in self.pred_lines.values():
             self.traj.removeItem(item)
         legend = self.traj.legend
@@ -123,7 +122,7 @@ class FileView(QWidget):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2, style=Qt.PenStyle.SolidLine if k == 0 else COMPARE_STYLE)
                 # about one (min, max) pair per pixel: pyqtgraph's default lets 5 points per pixel through
                 item = self.traj.plot(t, values[:, d_i] if len(values) else [], pen=pen, autoDownsampleFactor=1.0,
-                                      name=f"{dim} ({names.get(mv, f'v{mv}')})")
+                                      name=f"{dim} (v{mv})")
                 if len(t) < 60:  # a short file has a handful of windows: show them as points too
                     item.setSymbol("o")
                     item.setSymbolSize(7)

@@ -259,8 +259,7 @@ class MainWindow(QMainWindow):
             return
         self.data = load_file_data(self.store, file_id, self.shown_models)
         env = envelope(f.path, f.fingerprint)
-        names = {mv.id: f"v{mv.id}" for mv in self.store.model_versions()}
-        self.file_view.show_file(self.data, env, self.shown_models, names)
+        self.file_view.show_file(self.data, env, self.shown_models)
         self.transcript.show_file(self.data)
         self.player.load(f.path, self.data.duration)
         self.segment_index = None
@@ -276,8 +275,7 @@ class MainWindow(QMainWindow):
         view = self.file_view.view_range()
         self.data = load_file_data(self.store, self.data.file_id, self.shown_models)
         self.file_view.data = self.data
-        names = {mv.id: f"v{mv.id}" for mv in self.store.model_versions()}
-        self.file_view.set_trajectories(self.shown_models, names)
+        self.file_view.set_trajectories(self.shown_models)
         self.file_view.set_labels()
         self.file_view.set_view(*view)
         if keep is not None and keep < len(self.data.seg_ids):

@@ -70,3 +70,20 @@ def test_broken_files_have_clear_reasons(tmp_path):
         validate(text)
     with pytest.raises(AudioError, match="truncated"):
         validate(truncated)
+
+
+@pytest.mark.parametrize("ext", ["wav", "m4a"])
+def test_forward_reader_matches_read_from_one_decode(tmp_path, ext):
+    path = tmp_path / f"long.{ext}"
+    if ext == "m4a":
+        _write_m4a(path, 70.0)
+    else:
+        write_audio(path, 70.0, 44100, 2)
+    source = AudioSource(path)
+    whole = source.decode_all()  # the same streaming decode, all at once
+    reader = source.forward_reader(block_seconds=20.0)
+    for start, end in [(0.0, 12.5), (7.5, 40.0), (30.0, 30.0), (35.0, 69.0), (66.0, 75.0)]:  # overlaps, never back
+        first, last = round(start * TARGET_SR), round(end * TARGET_SR)
+        np.testing.assert_array_equal(reader.read(start, end), whole[first:last])
+    with pytest.raises(ValueError, match="forward"):
+        reader.read(1.0, 2.0)

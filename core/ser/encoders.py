@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -96,21 +97,13 @@ class HFSpeechEncoder:
             mask[i, :n] = 1
         inputs = torch.from_numpy(batch).to(self.device)
         use_mask = getattr(self.model.config, "feat_extract_norm", "group") == "layer"
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.startswith("cuda") else _null()
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.startswith("cuda") else nullcontext()
         with torch.inference_mode(), autocast:
             out = self.model(inputs, attention_mask=torch.from_numpy(mask).to(self.device) if use_mask else None,
                              output_hidden_states=True)
         hidden = torch.stack(out.hidden_states, dim=1).float().cpu().numpy()  # [B, L, T, D]
         frames = self.model._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
         return [hidden[i, :, : max(1, int(frames[i]))] for i in range(len(chunks))]
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class WhisperEncoder:

@@ -99,8 +99,7 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
             t0 += len(chunk) / TARGET_SR
 
     poolers: dict[int, SpanPooler] = {}
-    streams = [(i, chunks_of(r)) for i, r in enumerate(requests)]
-    pending = list(streams)
+    pending = [(i, chunks_of(r)) for i, r in enumerate(requests)]
     while pending:
         check_cancel(cancel)
         batch, survivors = [], []
