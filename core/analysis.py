@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete
 
 from core.errors import UserFacingError
 from core.jobs import JobReport, tracked_job
@@ -17,7 +16,8 @@ from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.segmentation import join_words
 from core.ser.pipeline import Predictions, SERPipeline
 from core.ser.pooling import FileRequest, iter_pooled
-from core.store import AudioFile, ModelVersion, Prediction, Store
+from core.store import AudioFile, ModelVersion, PredictionRow, Store
+from core.vocab import FileStatus, PredictionKind
 
 
 @dataclass
@@ -49,13 +49,20 @@ def texts_for(spans: np.ndarray, words: list) -> list[str]:
     return [join_words(words[a:b]) for a, b in zip(lo, hi)]
 
 
-def stack_pooled(feats: list[np.ndarray | None], layers: int, dim: int) -> np.ndarray:
-    """`[N, L, 2D]`; a span with no audio under it (past the end of a file) becomes zeros."""
+NO_AUDIO = "no_audio"  # the flag of a span with no decodable audio under it
+
+
+def stack_pooled(feats: list[np.ndarray | None], layers: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """`[N, L, 2D]` and a mask of the spans that had no audio under them (a file shorter than its header said,
+    a decode that stopped early). Those rows are zeros only to keep the batch shape: their outputs are flagged,
+    never stored as predictions."""
     out = np.zeros((len(feats), layers, 2 * dim), np.float32)
+    missing = np.ones(len(feats), dtype=bool)
     for k, x in enumerate(feats):
-        if x is not None and x.shape == out.shape[1:]:
+        if x is not None and x.shape == out.shape[1:] and np.isfinite(x).all():
             out[k] = x
-    return out
+            missing[k] = False
+    return out, missing
 
 
 def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
@@ -78,7 +85,7 @@ def analyze_corpus(
     window = window or pipeline.config.window_seconds
     hop = hop or pipeline.config.hop_seconds
     corpus_row = store.corpus(corpus)
-    files = [f for f in store.files(corpus_row.id, status="ok") if file_ids is None or f.id in file_ids]
+    files = [f for f in store.files(corpus_row.id, status=FileStatus.OK) if file_ids is None or f.id in file_ids]
     report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
     with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
@@ -113,8 +120,9 @@ def _analyze_files(store, pipeline, version_id, files: list[AudioFile], window, 
             if not part:  # a file's closing piece when every span was already final
                 continue
             index = np.array([k for k, _ in part])
-            plan.add(index, _predict(pipeline, plan, index, stack_pooled([x for _, x in part], enc.num_layers,
-                                                                         enc.dim)))
+            pooled, missing = stack_pooled([x for _, x in part], enc.num_layers, enc.dim)
+            plan.missing.update(int(k) for k in index[missing])
+            plan.add(index, _predict(pipeline, plan, index, pooled))
     else:
         for plan in plans.values():
             index = np.arange(len(plan.spans))
@@ -124,7 +132,7 @@ def _analyze_files(store, pipeline, version_id, files: list[AudioFile], window, 
             report.failed.append((plan.file.path, plan.error))
             continue
         check_cancel(cancel)
-        _write(store, plan.file.id, version_id, plan.segments, plan.spans, plan.predictions())
+        _write(store, plan.file.id, version_id, plan.segments, plan.spans, plan.predictions(), plan.missing)
         report.done += 1
         report.segments += len(plan.segments)
         report.windows += len(plan.spans) - len(plan.segments)
@@ -136,6 +144,7 @@ class _FilePlan:
     def __init__(self, file: AudioFile, segments: list, spans: np.ndarray, texts: list[str]) -> None:
         self.file, self.segments, self.spans, self.texts = file, segments, spans, texts
         self.error: str | None = None
+        self.missing: set[int] = set()  # spans with no audio under them
         self.parts: list[tuple[np.ndarray, Predictions]] = []
 
     def add(self, index: np.ndarray, preds: Predictions) -> None:
@@ -159,19 +168,20 @@ def _predict(pipeline: SERPipeline, plan: _FilePlan, index: np.ndarray, audio: n
     return pipeline.predict(audio, text, present)
 
 
-def _write(store: Store, file_id: int, version_id: int, segments, spans, preds) -> None:
+def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, missing: set[int]) -> None:
     n_seg = len(segments)
     rows = []
     for k, (start, end) in enumerate(spans):
-        a, v, d = (float(x) for x in preds.fused[k])
-        rows.append(Prediction(
-            file_id=file_id, segment_id=segments[k].id if k < n_seg else None, model_version_id=version_id,
-            kind="segment" if k < n_seg else "window", start=float(start), end=float(end),
-            arousal=a, valence=v, dominance=d,
+        kind = PredictionKind.SEGMENT if k < n_seg else PredictionKind.WINDOW
+        segment_id = segments[k].id if k < n_seg else None
+        fused = preds.fused[k]
+        if k in missing or not np.isfinite(fused).all():
+            rows.append(PredictionRow(segment_id, kind, float(start), float(end), (None, None, None), flag=NO_AUDIO))
+            continue
+        rows.append(PredictionRow(
+            segment_id, kind, float(start), float(end), tuple(float(x) for x in fused),
             audio_only=[round(float(x), 4) for x in preds.audio_only[k]] if preds.audio_only is not None else None,
             text_only=[round(float(x), 4) for x in preds.text_only[k]] if preds.text_only is not None else None,
             uncertainty=float(preds.uncertainty[k]) if preds.uncertainty is not None else None,
         ))
-    with store.session() as s:  # one file replaced at once: a rerun never leaves half old, half new
-        s.execute(delete(Prediction).where(Prediction.file_id == file_id, Prediction.model_version_id == version_id))
-        s.add_all(rows)
+    store.replace_predictions(file_id, version_id, rows)

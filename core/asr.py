@@ -20,7 +20,8 @@ from core.errors import UserFacingError
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.segmentation import TimedWord, join_words, utterances
-from core.store import AudioFile, Segment, Store, Word
+from core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
+from core.vocab import SegmentOrigin
 from core.whisper_models import resolve_whisper_model
 
 log = logging.getLogger(__name__)
@@ -122,10 +123,15 @@ class Transcriber:
 class TranscribeReport(JobReport):
     skipped: int = 0
     words: int = 0
+    kept_labelled: list[tuple[str, int, int]] = field(default_factory=list)  # (path, segments, label rows)
 
     def headline(self) -> str:
-        return (f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
-                f"{len(self.failed)} failed")
+        lines = [f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
+                 f"{len(self.failed)} failed"]
+        lines += [f"  KEPT {path}: {n} labelled segments of the earlier transcript stay, with their {k} label rows, "
+                  f"beside the new utterances (marked superseded; still shown, exported and trained on)"
+                  for path, n, k in self.kept_labelled]
+        return "\n".join(lines)
 
 
 def transcribe_corpus(
@@ -144,8 +150,11 @@ def transcribe_corpus(
                 report.skipped += 1
                 continue
             try:
-                report.words += transcribe_file(store, f, transcriber, cancel=cancel, restart=redo)
+                words, superseded = transcribe_file(store, f, transcriber, cancel=cancel, restart=redo)
+                report.words += words
                 report.done += 1
+                if superseded.kept_labelled:
+                    report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))
             store.update_job(job, progress=(i + 1) / max(1, len(files)))
@@ -155,8 +164,9 @@ def transcribe_corpus(
 
 
 def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, cancel: CancelFn | None = None,
-                    restart: bool = False) -> int:
-    """Words go to the store per ASR segment; a rerun starts after the last stored word."""
+                    restart: bool = False) -> tuple[int, SupersedeResult]:
+    """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
+    and what rebuilding the units did to earlier ones."""
     with store.session() as s:
         if restart:
             s.execute(delete(Word).where(Word.file_id == f.id))
@@ -180,7 +190,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
                 continue
             with store.session() as s:  # committed per segment: an interrupted run keeps it
                 s.add_all(Word(file_id=f.id, start=round(w.start, 3), end=round(max(w.end, w.start), 3),
-                               text=w.text, probability=w.probability) for w in words)
+                               text=w.text, probability=w.probability, segment_end=k == len(words) - 1)
+                          for k, w in enumerate(words))
             count += len(words)
             last_end = max(last_end, words[-1].end)
         if chunk_end >= duration:
@@ -188,37 +199,36 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         # Start the next chunk at the last word's end so a word cut by the chunk edge is heard again whole.
         chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
         resume_at = chunk_start
-    build_units(store, f.id)
+    superseded = build_units(store, f.id)
     with store.session() as s:
         row = s.get(AudioFile, f.id)
         row.transcribed_at, row.asr_model = datetime.now(timezone.utc), transcriber.label
     store.emit("file_transcribed", file_id=f.id)
-    return count
+    return count, superseded
 
 
-def build_units(store: Store, file_id: int) -> None:
-    """Imported segments keep their bounds and get their words; otherwise ASR words become utterance units."""
-    with store.session() as s:
-        words = list(s.scalars(select(Word).where(Word.file_id == file_id).order_by(Word.start)))
-        kept = list(s.scalars(select(Segment).where(Segment.file_id == file_id, Segment.origin.in_(["imported", "manual"]))
-                              .order_by(Segment.start)))
-        if kept:
-            for seg in kept:
-                inside = [w for w in words if seg.start <= (w.start + w.end) / 2 < seg.end + 1e-6]
-                for w in inside:
-                    w.segment_id = seg.id
-                seg.text = join_words(inside)
-            return
-        s.execute(delete(Segment).where(Segment.file_id == file_id, Segment.origin == "asr"))
-        audio = s.get(AudioFile, file_id)
-        timed = [TimedWord(w.start, w.end, w.text) for w in words]
-        # ASR segment ends are not stored per word; a pause of PAUSE seconds stands in for them.
-        index = 0
-        for unit in utterances(timed):
-            seg = Segment(file_id=file_id, start=unit[0].start, end=unit[-1].end, speaker=audio.speaker,
-                          split=audio.split, origin="asr", text=join_words(unit))
-            s.add(seg)
-            s.flush()
-            for w in words[index:index + len(unit)]:
-                w.segment_id = seg.id
-            index += len(unit)
+def build_units(store: Store, file_id: int) -> SupersedeResult:
+    """Imported and drawn segments keep their bounds and get their words; otherwise the words become utterance
+    units, cut at ASR segment ends and pauses. Earlier ASR units make way (`Store.supersede_segments`): the
+    unlabelled ones go, the labelled ones stay beside the new units with every label."""
+    words = store.words(file_id)
+    segments = store.segments(file_id, include_superseded=False)
+    kept = [seg for seg in segments if seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL)]
+    if kept:
+        texts = {}
+        for seg in kept:
+            inside = [w for w in words if seg.start <= (w.start + w.end) / 2 < seg.end + 1e-6]
+            texts[seg.id] = (join_words(inside), [w.id for w in inside])
+        store.set_segment_texts(file_id, texts)
+        return SupersedeResult()
+    result = store.supersede_segments(file_id, SegmentOrigin.ASR)
+    audio = store.file(file_id)
+    timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end)) for w in words]
+    specs, index = [], 0
+    for unit in utterances(timed):
+        ids = tuple(w.id for w in words[index:index + len(unit)])
+        index += len(unit)
+        specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), audio.speaker,
+                                 audio.split, ids))
+    store.add_segments(file_id, specs)
+    return result

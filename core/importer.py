@@ -12,10 +12,10 @@ from core.audio import AUDIO_EXTENSIONS, AudioError, fingerprint, validate
 from core.envelope import EnvelopeBuilder
 from core.jobs import tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from core.store import AudioFile, Label, Segment, Store
+from core.store import AudioFile, LabelSpec, Store
+from core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, SCALE, FileStatus
 
-MSP_COLUMNS = ["FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender", "Split_Set"]
-GENERIC_COLUMNS = ["file", "start", "end", "arousal", "valence", "dominance"]
+GENERIC_COLUMNS = ["file", "start", "end", *DIMENSIONS]
 CONSENSUS = "consensus"
 
 
@@ -34,6 +34,8 @@ class ImportReport:
     segments_added: int = 0
     labels_added: int = 0
     row_errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[tuple[str, int]] = field(default_factory=list)  # (path, labels kept on the earlier content)
 
     @property
     def problems(self) -> int:
@@ -46,8 +48,11 @@ class ImportReport:
             f"labels: {self.segments_added} segments and {self.labels_added} labels added, "
             f"{len(self.row_errors)} rows rejected",
         ]
+        lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} labels stay with it, marked "
+                  f"replaced (relink the old audio to train on them again)" for path, n in self.replaced]
         lines += [f"  FAILED {path}: {why}" for path, why in self.failed]
         lines += [f"  ROW {where}: {why}" for where, why in self.row_errors]
+        lines += [f"  WARNING {where}: {why}" for where, why in self.warnings]
         return "\n".join(lines)
 
 
@@ -100,7 +105,7 @@ def _import_audio(store: Store, corpus_id: int, paths: list[Path], report: Impor
         for i, path in enumerate(paths):
             check_cancel(cancel)
             progress(i, len(paths), path.name)
-            _import_one(s, corpus_id, path, known, by_path, report)
+            _import_one(store, s, corpus_id, path, known, by_path, report)
             pending += 1
             if pending >= commit_every:
                 s.commit()  # an interrupted import keeps what it did; the next run skips it
@@ -108,7 +113,8 @@ def _import_audio(store: Store, corpus_id: int, paths: list[Path], report: Impor
     progress(len(paths), len(paths), "audio done")
 
 
-def _import_one(s, corpus_id: int, path: Path, known: dict, by_path: dict, report: ImportReport) -> None:
+def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_path: dict,
+                report: ImportReport) -> None:
     str_path = str(path)
     try:
         digest = fingerprint(path)
@@ -117,29 +123,38 @@ def _import_one(s, corpus_id: int, path: Path, known: dict, by_path: dict, repor
         return
     existing = known.get(digest)
     if existing is not None:
-        if existing.path != str_path and not Path(existing.path).exists():
-            by_path.pop(existing.path, None)
-            existing.path = str_path
+        moved = existing.path != str_path and not Path(existing.path).exists()
+        if moved or existing.status == FileStatus.REPLACED:  # the audio is back: its labels are usable again
+            if by_path.get(existing.path) is existing:
+                by_path.pop(existing.path)
+            existing.path, existing.status = str_path, FileStatus.OK
             by_path[str_path] = existing
             report.relinked += 1
         else:
             report.unchanged += 1
-            if existing.status == "error":
+            if existing.status == FileStatus.ERROR:
                 report.failed.append((str_path, existing.error or "failed earlier"))
         return
     stale = by_path.get(str_path)  # same path, new content: the file was replaced
     if stale is not None:
-        s.delete(stale)
-        known.pop(stale.fingerprint, None)
+        s.flush()
+        kept = store.label_count(file_id=stale.id)
+        if kept:  # labels were made on the old audio: they stay with it, never moved onto the new content
+            stale.status = FileStatus.REPLACED
+            report.replaced.append((str_path, kept))
+        else:
+            s.delete(stale)
+            known.pop(stale.fingerprint, None)
+        by_path.pop(str_path, None)
         s.flush()
     row = AudioFile(corpus_id=corpus_id, path=str_path, fingerprint=digest, size_bytes=path.stat().st_size)
     try:
         waveform = EnvelopeBuilder()
         info, decoded = validate(path, waveform.add)
         waveform.save(digest)  # the app's first look at the file needs no second decode
-        row.sample_rate, row.channels, row.duration, row.status = info.sample_rate, info.channels, decoded, "ok"
+        row.sample_rate, row.channels, row.duration, row.status = info.sample_rate, info.channels, decoded, FileStatus.OK
     except AudioError as exc:
-        row.status, row.error = "error", str(exc)
+        row.status, row.error = FileStatus.ERROR, str(exc)
         report.failed.append((str_path, str(exc)))
     s.add(row)
     known[digest] = row
@@ -152,17 +167,17 @@ def _scale(value: str, name: str) -> float:
         x = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} {value!r} is not a number") from None
-    if not 1.0 <= x <= 7.0:
-        raise ValueError(f"{name} {x} is off the 1-7 scale")
-    return x
+    return SCALE.check(name, x)
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Rows keyed by stripped column names (`FileName , EmoClass` is a common hand-edited header)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            return [c.strip() for c in (reader.fieldnames or [])], rows
+            reader = csv.reader(fh)
+            header = [c.strip() for c in next(reader, [])]
+            rows = [dict(zip(header, (v.strip() for v in values))) for values in reader if any(v.strip() for v in values)]
+            return header, rows
     except (UnicodeDecodeError, csv.Error) as exc:
         raise LabelFileError(f"{path.name} is not a readable CSV: {exc}") from exc
 
@@ -170,102 +185,97 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def import_labels(
     store: Store, corpus: str, path: str | Path, *, report: ImportReport | None = None, base: Path | None = None
 ) -> ImportReport:
-    """Read an MSP-Podcast `labels_consensus.csv` or a generic `file,start,end,arousal,valence,dominance` CSV."""
+    """Read an MSP-Podcast `labels_consensus.csv` or a generic `file,start,end,arousal,valence,dominance` CSV.
+
+    Rows are checked first and written together through `Store.import_labels`; a row that names no stored file,
+    lies outside its file or is off the scale is reported with its line and the rest goes on."""
     path = Path(path)
     corpus_row = store.corpus(corpus)
     report = report or ImportReport(corpus=corpus)
     columns, rows = _read_csv(path)
-    is_msp = all(c in columns for c in MSP_COLUMNS[:5])
+    is_msp = all(c in columns for c in MSP_HEADER[:5])
     if not is_msp and not all(c in columns for c in GENERIC_COLUMNS):
         raise LabelFileError(
-            f"{path.name}: unknown columns {columns}; expected MSP-Podcast {','.join(MSP_COLUMNS)} "
+            f"{path.name}: unknown columns {columns}; expected MSP-Podcast {','.join(MSP_HEADER)} "
             f"or {','.join(GENERIC_COLUMNS)}[,category,annotator]"
         )
     base = base or Path(corpus_row.root or path.parent)
-    with store.session() as s:
-        files = list(s.scalars(select(AudioFile).where(AudioFile.corpus_id == corpus_row.id)))
-        by_path = {Path(f.path).resolve(): f for f in files}
-        by_name: dict[str, list[AudioFile]] = {}
-        for f in files:
-            by_name.setdefault(Path(f.path).name, []).append(f)
-        for lineno, row in enumerate(rows, start=2):
-            where = f"{path.name}:{lineno}"
-            try:
-                if is_msp:
-                    _msp_row(s, row, base, by_path, by_name, report)
-                else:
-                    _generic_row(s, row, base, by_path, by_name, report)
-            except ValueError as exc:
-                report.row_errors.append((where, str(exc)))
+    files = store.files(corpus_row.id)
+    resolver = _Resolver(files, base)
+    specs: list[LabelSpec] = []
+    seen: dict[tuple, tuple[str, tuple]] = {}
+    for lineno, row in enumerate(rows, start=2):
+        where = f"{path.name}:{lineno}"
+        try:
+            spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver)
+        except ValueError as exc:
+            report.row_errors.append((where, str(exc)))
+            continue
+        key = (spec.file_id, round(spec.start, 3), round(spec.end, 3), spec.annotator)
+        if key in seen and seen[key][1] != (spec.values, spec.category):
+            report.warnings.append((where, f"disagrees with {seen[key][0]} for the same segment and annotator; "
+                                           "the later row is the current label, both stay in the history"))
+        seen[key] = (where, (spec.values, spec.category))
+        specs.append(spec)
+        if is_msp:
+            store.set_file_metadata(spec.file_id, speaker=spec.speaker, split=spec.split,
+                                    gender=(row.get("Gender") or "").strip() or None)
+    segments, labels = store.import_labels(specs)
+    report.segments_added += segments
+    report.labels_added += labels
     return report
 
 
-def _resolve(name: str, base: Path, by_path: dict, by_name: dict) -> AudioFile:
-    name = (name or "").strip()
-    if not name:
-        raise ValueError("empty file name")
-    for candidate in (Path(name), base / name, base / "Audios" / name):
-        hit = by_path.get(candidate.resolve())
-        if hit is not None:
-            break
-    else:
-        matches = by_name.get(Path(name).name, [])
-        if len(matches) != 1:
-            raise ValueError(f"{name}: no such audio file in the corpus" if not matches else f"{name}: ambiguous")
-        hit = matches[0]
-    if hit.status != "ok":
-        raise ValueError(f"{name}: the audio file failed to import ({hit.error})")
-    return hit
+class _Resolver:
+    """A label row's file name to a stored file: as a path (absolute, under the corpus folder or its `Audios/`),
+    else, for a bare name that is nowhere on disk, the one stored file of that name. A path that exists but is
+    not a stored file (a copy of another file's audio, say) is never matched to a namesake elsewhere."""
+
+    def __init__(self, files: list, base: Path) -> None:
+        self.base = base
+        self.by_path = {Path(f.path).resolve(): f for f in files}
+        self.by_name: dict[str, list] = {}
+        for f in files:
+            self.by_name.setdefault(Path(f.path).name, []).append(f)
+
+    def __call__(self, name: str):
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("empty file name")
+        candidates = [Path(name), self.base / name, self.base / "Audios" / name]
+        hit = next((self.by_path[c.resolve()] for c in candidates if c.resolve() in self.by_path), None)
+        if hit is None:
+            on_disk = next((c for c in candidates if c.exists()), None)
+            if on_disk is not None:
+                raise ValueError(f"{name}: that file is not a file of this corpus (a copy of another file's audio "
+                                 "is stored once, under its first path); the row was not applied")
+            matches = self.by_name.get(Path(name).name, []) if Path(name).name == name else []
+            if len(matches) != 1:
+                raise ValueError(f"{name}: no such audio file in the corpus" if not matches else f"{name}: ambiguous")
+            hit = matches[0]
+        if hit.status != FileStatus.OK:
+            raise ValueError(f"{name}: the audio file is not usable ({hit.status}: {hit.error or 'replaced'})")
+        return hit
 
 
-def _segment(s, audio: AudioFile, start: float, end: float, speaker: str | None, split: str | None, report) -> Segment:
-    seg = s.scalar(
-        select(Segment).where(
-            Segment.file_id == audio.id, Segment.start.between(start - 1e-3, start + 1e-3),
-            Segment.end.between(end - 1e-3, end + 1e-3),
-        )
-    )
-    if seg is None:
-        seg = Segment(file_id=audio.id, start=start, end=end, speaker=speaker, split=split, origin="imported")
-        s.add(seg)
-        s.flush()
-        report.segments_added += 1
-    else:
-        seg.speaker, seg.split = speaker or seg.speaker, split or seg.split
-    return seg
-
-
-def _add_label_once(s, seg: Segment, annotator: str, a: float, v: float, d: float, cat: str | None, report) -> None:
-    latest = s.scalar(
-        select(Label).where(Label.segment_id == seg.id, Label.annotator == annotator)
-        .order_by(Label.created_at.desc(), Label.id.desc())
-    )
-    if latest is not None and (latest.arousal, latest.valence, latest.dominance, latest.category) == (a, v, d, cat):
-        return  # re-import of the same CSV adds nothing
-    s.add(Label(segment_id=seg.id, annotator=annotator, arousal=a, valence=v, dominance=d, category=cat,
-                origin="imported"))
-    report.labels_added += 1
-
-
-def _msp_row(s, row: dict, base: Path, by_path: dict, by_name: dict, report: ImportReport) -> None:
-    audio = _resolve(row.get("FileName", ""), base, by_path, by_name)
-    a, v, d = (_scale(row.get(k, ""), n) for k, n in (("EmoAct", "EmoAct"), ("EmoVal", "EmoVal"), ("EmoDom", "EmoDom")))
+def _msp_row(row: dict, resolve: _Resolver) -> LabelSpec:
+    audio = resolve(row.get("FileName", ""))
+    values = tuple(_scale(row.get(col, ""), col) for col in MSP_DIMENSION_COLUMNS.values())
     speaker = (row.get("SpkrID") or "").strip() or None
     split = (row.get("Split_Set") or "").strip() or None
-    audio.speaker, audio.gender, audio.split = speaker, (row.get("Gender") or "").strip() or None, split
-    seg = _segment(s, audio, 0.0, float(audio.duration or 0.0), speaker, split, report)
-    _add_label_once(s, seg, CONSENSUS, a, v, d, (row.get("EmoClass") or "").strip() or None, report)
+    return LabelSpec(audio.id, 0.0, float(audio.duration or 0.0), CONSENSUS, values,
+                     (row.get("EmoClass") or "").strip() or None, speaker, split)
 
 
-def _generic_row(s, row: dict, base: Path, by_path: dict, by_name: dict, report: ImportReport) -> None:
-    audio = _resolve(row.get("file", ""), base, by_path, by_name)
+def _generic_row(row: dict, resolve: _Resolver) -> LabelSpec:
+    audio = resolve(row.get("file", ""))
     try:
         start, end = float(row["start"]), float(row["end"])
     except (TypeError, ValueError):
         raise ValueError(f"start/end {row.get('start')!r}/{row.get('end')!r} are not numbers") from None
     if not 0 <= start < end or end > (audio.duration or 0) + 0.05:
         raise ValueError(f"segment {start}-{end} s lies outside the file ({audio.duration:.2f} s)")
-    a, v, d = (_scale(row.get(k, ""), k) for k in ("arousal", "valence", "dominance"))
-    seg = _segment(s, audio, start, end, audio.speaker, audio.split, report)
+    values = tuple(_scale(row.get(k, ""), k) for k in DIMENSIONS)
     annotator = (row.get("annotator") or "").strip() or CONSENSUS
-    _add_label_once(s, seg, annotator, a, v, d, (row.get("category") or "").strip() or None, report)
+    return LabelSpec(audio.id, start, end, annotator, values, (row.get("category") or "").strip() or None,
+                     audio.speaker, audio.split)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.vocab import DIMENSIONS
+
 
 def ccc(pred: np.ndarray, gold: np.ndarray) -> float:
     pred, gold = np.asarray(pred, np.float64), np.asarray(gold, np.float64)
@@ -16,7 +18,7 @@ def ccc(pred: np.ndarray, gold: np.ndarray) -> float:
     return float(2 * cov / denom) if denom > 0 else float("nan")
 
 
-def ccc_per_dimension(pred: np.ndarray, gold: np.ndarray, names=("arousal", "valence", "dominance")) -> dict:
+def ccc_per_dimension(pred: np.ndarray, gold: np.ndarray, names=DIMENSIONS) -> dict:
     return {n: round(ccc(pred[:, i], gold[:, i]), 4) for i, n in enumerate(names)}
 
 

@@ -1,23 +1,13 @@
-"""Everything one file's view shows, fetched in a few column queries (no ORM objects): fast on 10k segments."""
+"""Everything one file's view shows, read through the store's repository (plain rows): fast on 10k segments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import func, select
 
-from core.store import AudioFile, Label, Prediction, Segment, Store, Word
-
-
-@dataclass
-class LabelRow:
-    segment_id: int
-    annotator: str
-    values: tuple[float | None, float | None, float | None]
-    category: str | None
-    origin: str
-    label_id: int
+from core.store import CurrentLabel, SegmentLabel, Store
+from core.store.annotations import combine
 
 
 @dataclass
@@ -32,7 +22,7 @@ class FileData:
     word_starts: np.ndarray
     word_ends: np.ndarray
     word_texts: list[str]
-    labels: dict[str, dict[int, LabelRow]] = field(default_factory=dict)  # annotator -> segment -> latest
+    labels: dict[str, dict[int, CurrentLabel]] = field(default_factory=dict)  # annotator -> segment -> current
     trajectories: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # mv -> (t, [N,3])
     segment_predictions: dict[int, dict[int, tuple]] = field(default_factory=dict)  # mv -> seg -> (avd, a, t)
 
@@ -49,81 +39,52 @@ class FileData:
         i = int(np.searchsorted(self.word_starts, t, side="right")) - 1
         return i if i >= 0 else None
 
-    def latest_label(self, segment_id: int) -> LabelRow | None:
-        """The newest label of a segment over all annotators."""
+    def segment_label(self, segment_id: int) -> SegmentLabel | None:
+        """The segment's value over its annotators' current labels (the store's rule, ConsensusRule.LATEST)."""
         rows = [by_seg[segment_id] for by_seg in self.labels.values() if segment_id in by_seg]
-        return max(rows, key=lambda r: r.label_id) if rows else None
+        return combine(rows) if rows else None
 
 
 def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = None) -> FileData:
-    with store.session() as s:
-        f = s.get(AudioFile, file_id)
-        segs = s.execute(select(Segment.id, Segment.start, Segment.end, Segment.text)
-                         .where(Segment.file_id == file_id).order_by(Segment.start)).all()
-        words = s.execute(select(Word.start, Word.end, Word.text).where(Word.file_id == file_id)
-                          .order_by(Word.start)).all()
-        data = FileData(
-            file_id=file_id, path=f.path, duration=float(f.duration or 0.0), fingerprint=f.fingerprint,
-            seg_ids=np.array([r[0] for r in segs], dtype=np.int64),
-            seg_bounds=np.array([(r[1], r[2]) for r in segs], dtype=np.float64).reshape(-1, 2),
-            seg_texts=[r[3] or "" for r in segs],
-            word_starts=np.array([r[0] for r in words], dtype=np.float64),
-            word_ends=np.array([r[1] for r in words], dtype=np.float64),
-            word_texts=[r[2] for r in words],
-        )
-        data.labels = _latest_labels_by_annotator(s, file_id)
-        for mv in model_ids or []:
-            rows = s.execute(select(Prediction.start, Prediction.end, Prediction.arousal, Prediction.valence,
-                                    Prediction.dominance)
-                             .where(Prediction.file_id == file_id, Prediction.model_version_id == mv,
-                                    Prediction.kind == "window").order_by(Prediction.start)).all()
-            arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
-            data.trajectories[mv] = ((arr[:, 0] + arr[:, 1]) / 2, arr[:, 2:5])
-            seg_rows = s.execute(select(Prediction.segment_id, Prediction.arousal, Prediction.valence,
-                                        Prediction.dominance, Prediction.audio_only, Prediction.text_only)
-                                 .where(Prediction.file_id == file_id, Prediction.model_version_id == mv,
-                                        Prediction.kind == "segment")).all()
-            data.segment_predictions[mv] = {r[0]: ((r[1], r[2], r[3]), r[4], r[5]) for r in seg_rows}
+    f = store.file(file_id)
+    segs = store.segments(file_id)
+    words = store.words(file_id)
+    data = FileData(
+        file_id=file_id, path=f.path, duration=float(f.duration or 0.0), fingerprint=f.fingerprint,
+        seg_ids=np.array([r.id for r in segs], dtype=np.int64),
+        seg_bounds=np.array([(r.start, r.end) for r in segs], dtype=np.float64).reshape(-1, 2),
+        seg_texts=[r.text for r in segs],
+        word_starts=np.array([w.start for w in words], dtype=np.float64),
+        word_ends=np.array([w.end for w in words], dtype=np.float64),
+        word_texts=[w.text for w in words],
+    )
+    data.labels = load_labels(store, file_id)
+    for mv in model_ids or []:
+        data.trajectories[mv] = store.trajectory(file_id, mv)
+        data.segment_predictions[mv] = {sid: (p.values, p.audio_only, p.text_only)
+                                        for sid, p in store.segment_predictions(mv, file_id=file_id).items()}
     return data
 
 
-def _latest_labels_by_annotator(s, file_id: int) -> dict[str, dict[int, LabelRow]]:
-    rows = s.execute(
-        select(Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
-               Label.category, Label.origin)
-        .join(Segment, Segment.id == Label.segment_id).where(Segment.file_id == file_id)
-        .order_by(Label.created_at, Label.id)).all()
-    labels: dict[str, dict[int, LabelRow]] = {}
-    for lid, sid, ann, a, v, d, cat, origin in rows:
-        labels.setdefault(ann, {})[sid] = LabelRow(sid, ann, (a, v, d), cat, origin, lid)
+def load_labels(store: Store, file_id: int) -> dict[str, dict[int, CurrentLabel]]:
+    """Only the labels of a file (annotator -> segment -> current label): what a save changes."""
+    labels: dict[str, dict[int, CurrentLabel]] = {}
+    for c in store.current_labels(file_id=file_id):
+        labels.setdefault(c.annotator, {})[c.segment_id] = c
     return labels
-
-
-def load_labels(store: Store, file_id: int) -> dict[str, dict[int, LabelRow]]:
-    """Only the labels of a file: what a save changes, without re-reading words and predictions."""
-    with store.session() as s:
-        return _latest_labels_by_annotator(s, file_id)
 
 
 def corpus_table(store: Store, corpus_id: int, model_version_id: int | None = None) -> list[dict]:
     """One row per file with the counts the corpus browser shows."""
-    with store.session() as s:
-        seg_count = (select(Segment.file_id, func.count(Segment.id).label("n")).group_by(Segment.file_id)
-                     .subquery())
-        labelled = (select(Segment.file_id, func.count(func.distinct(Label.segment_id)).label("n"))
-                    .join(Label, Label.segment_id == Segment.id).group_by(Segment.file_id).subquery())
-        analyzed_q = select(Prediction.file_id, func.count(Prediction.id).label("n"))
-        if model_version_id is not None:
-            analyzed_q = analyzed_q.where(Prediction.model_version_id == model_version_id)
-        analyzed = analyzed_q.group_by(Prediction.file_id).subquery()
-        rows = s.execute(
-            select(AudioFile.id, AudioFile.path, AudioFile.duration, AudioFile.status, AudioFile.error,
-                   AudioFile.speaker, AudioFile.split, AudioFile.transcribed_at, seg_count.c.n, labelled.c.n,
-                   analyzed.c.n)
-            .outerjoin(seg_count, seg_count.c.file_id == AudioFile.id)
-            .outerjoin(labelled, labelled.c.file_id == AudioFile.id)
-            .outerjoin(analyzed, analyzed.c.file_id == AudioFile.id)
-            .where(AudioFile.corpus_id == corpus_id).order_by(AudioFile.path)).all()
-    return [dict(id=r[0], path=r[1], duration=r[2] or 0.0, status=r[3], error=r[4] or "", speaker=r[5] or "",
-                 split=r[6] or "", transcribed=r[7] is not None, segments=r[8] or 0, labelled=r[9] or 0,
-                 analyzed=bool(r[10])) for r in rows]
+    segments: dict[int, int] = {}
+    labelled: dict[int, int] = {}
+    labelled_segments = {c.segment_id for c in store.current_labels(corpus_id=corpus_id)}
+    for seg in store.corpus_segments(corpus_id):
+        segments[seg.file_id] = segments.get(seg.file_id, 0) + 1
+        if seg.id in labelled_segments:
+            labelled[seg.file_id] = labelled.get(seg.file_id, 0) + 1
+    analyzed = store.predicted_files(corpus_id, model_version_id)
+    return [dict(id=f.id, path=f.path, duration=f.duration or 0.0, status=f.status, error=f.error or "",
+                 speaker=f.speaker or "", split=f.split or "", transcribed=f.transcribed_at is not None,
+                 segments=segments.get(f.id, 0), labelled=labelled.get(f.id, 0), analyzed=f.id in analyzed)
+            for f in store.files(corpus_id)]

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from core.envelope import EnvelopePyramid
 from core.viewdata import FileData
+from core.vocab import DIMENSIONS
 
-DIM_COLOURS = {"arousal": "#e74c3c", "valence": "#2e86de", "dominance": "#27ae60"}
-DIMS = tuple(DIM_COLOURS)
+DIMS = DIMENSIONS
+DIM_COLOURS = dict(zip(DIMS, ("#e74c3c", "#2e86de", "#27ae60")))
 COMPARE_STYLE = Qt.PenStyle.DashLine
 
 
@@ -122,6 +123,7 @@ class FileView(QWidget):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2, style=Qt.PenStyle.SolidLine if k == 0 else COMPARE_STYLE)
                 # about one (min, max) pair per pixel: pyqtgraph's default lets 5 points per pixel through
                 item = self.traj.plot(t, values[:, d_i] if len(values) else [], pen=pen, autoDownsampleFactor=1.0,
+                                      connect="finite",  # a flagged window (NaN) is a gap, not a value
                                       name=f"{dim} (v{mv})")
                 if len(t) < 60:  # a short file has a handful of windows: show them as points too
                     item.setSymbol("o")
@@ -135,14 +137,14 @@ class FileView(QWidget):
             legend.addItem(self.label_bars[dim], f"{dim} label")
 
     def set_labels(self) -> None:
-        """Each segment's newest label as a horizontal bar per dimension."""
+        """Each segment's current label (the store's rule) as a horizontal bar per dimension."""
         data = self.data
         if data is None:
             return
         for d_i, dim in enumerate(DIMS):
             xs, ys = [], []
             for (start, end), sid in zip(data.seg_bounds, data.seg_ids):
-                row = data.latest_label(int(sid))
+                row = data.segment_label(int(sid))
                 if row is not None and row.values[d_i] is not None:
                     xs += [start, end]
                     ys += [row.values[d_i]] * 2

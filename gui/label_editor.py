@@ -19,32 +19,37 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.store import Store
+from core.store import LabelError, LabelRecord, Store
+from core.store.annotations import combine
+from core.vocab import DIMENSIONS, SCALE, LabelOrigin
 
 MSP_CATEGORIES = [("", "-"), ("N", "neutral"), ("H", "happy"), ("S", "sad"), ("A", "angry"), ("U", "surprise"),
                   ("F", "fear"), ("D", "disgust"), ("C", "contempt"), ("O", "other"), ("X", "no agreement")]
-DIMS = ("arousal", "valence", "dominance")
+DIMS = DIMENSIONS
 
 
 class SaveLabel(QUndoCommand):
-    """Redo appends the edited values; undo appends what the annotator's label was before (or a cleared row)."""
+    """Undo retracts the row this step wrote (the annotator's earlier label, if any, is current again); redo
+    records the same values with the same origin once more. Every step is a new row: the history keeps all."""
 
-    def __init__(self, editor: LabelEditor, segment_id: int, new: dict, old: dict | None) -> None:
-        super().__init__(f"label segment {segment_id}")
-        self.editor, self.segment_id, self.new, self.old = editor, segment_id, new, old
+    def __init__(self, editor: LabelEditor, record: LabelRecord, values: dict) -> None:
+        super().__init__(f"label segment {record.segment_id}")
+        self.editor, self.record, self.values = editor, record, values
         self.pushed = False
 
     def redo(self) -> None:
         if not self.pushed:  # the save itself was written before the command joined the stack
             self.pushed = True
             return
-        self.editor.write(self.segment_id, self.new, origin="redo")
+        try:
+            self.record = self.editor.write(self.record.segment_id, self.values, self.record.origin)
+        except (SQLAlchemyError, OSError, LabelError) as exc:
+            self.editor.save_failed.emit(f"Redo was not saved: {exc}")
 
     def undo(self) -> None:
-        old = self.old or {"arousal": None, "valence": None, "dominance": None, "category": None, "note": None}
         try:
-            self.editor.write(self.segment_id, old, origin="undo")
-        except (SQLAlchemyError, OSError) as exc:
+            self.editor.retract(self.record)
+        except (SQLAlchemyError, OSError, LabelError) as exc:
             self.editor.save_failed.emit(f"Undo was not saved: {exc}")
 
 
@@ -66,10 +71,10 @@ class LabelEditor(QWidget):
         form = QFormLayout()
         for dim in DIMS:
             spin = QDoubleSpinBox()
-            spin.setRange(1.0, 7.0)
+            spin.setRange(SCALE.low, SCALE.high)
             spin.setSingleStep(0.5)
             spin.setDecimals(2)
-            spin.setValue(4.0)
+            spin.setValue(SCALE.neutral)
             spin.installEventFilter(self)
             self.spins.append(spin)
             form.addRow(dim, spin)
@@ -94,7 +99,7 @@ class LabelEditor(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.prediction_label)
         layout.addLayout(buttons)
-        layout.addWidget(QLabel("History (all annotators)"))
+        layout.addWidget(QLabel("History, all annotators (* = current label, newest first)"))
         layout.addWidget(self.history, 1)
         self._highlight_focus()
         self.setEnabled(False)
@@ -120,21 +125,21 @@ class LabelEditor(QWidget):
             return
         self.title.setText(title)
         history = self.store.label_history(segment_id)
-        own = [h for h in history if h.annotator == self.annotator]
-        base = own[-1] if own else (history[-1] if history else None)
-        for spin, dim in zip(self.spins, DIMS):
-            value = getattr(base, dim) if base is not None else None
-            spin.setValue(value if value is not None else (prediction[DIMS.index(dim)] if prediction else 4.0))
+        current = self.store.current_labels(segment_ids=[segment_id])
+        own = [c for c in current if c.annotator == self.annotator]
+        base = own[0] if own else (combine(current) if current else None)
+        for i, spin in enumerate(self.spins):
+            value = base.values[i] if base is not None else None
+            spin.setValue(value if value is not None else (prediction[i] if prediction else SCALE.neutral))
         self.category.setCurrentIndex(max(0, self.category.findData(base.category if base else None)))
-        self.note.setText((base.note or "") if base else "")
+        self.note.setText((getattr(base, "note", None) or "") if own else "")
         self.prediction_label.setText(
             "model: " + "  ".join(f"{d[0].upper()} {v:.2f}" for d, v in zip(DIMS, prediction)) if prediction else
             "model: no prediction (analyze the corpus)")
         self.history.clear()
+        standing = {c.label_id for c in current}
         for h in reversed(history):
-            values = " ".join("-" if getattr(h, d) is None else f"{getattr(h, d):.2f}" for d in DIMS)
-            self.history.addItem(f"{h.created_at:%Y-%m-%d %H:%M:%S}  {h.annotator:<10} {h.origin:<8} {values} "
-                                 f"{h.category or ''} {h.note or ''}")
+            self.history.addItem(_history_line(h, h.id in standing))
 
     # -- editing ----------------------------------------------------------------------------------
     def set_focused_value(self, value: float) -> None:
@@ -149,22 +154,19 @@ class LabelEditor(QWidget):
         return {"arousal": self.spins[0].value(), "valence": self.spins[1].value(), "dominance": self.spins[2].value(),
                 "category": self.category.currentData(), "note": self.note.text().strip() or None}
 
-    def save(self) -> bool:
+    def save(self, origin: LabelOrigin = LabelOrigin.MANUAL) -> bool:
         """Write the edit; only a write that reached the store becomes an undo step."""
         if self.segment_id is None:
             return False
         try:
-            own = [h for h in self.store.label_history(self.segment_id) if h.annotator == self.annotator]
-            old = ({"arousal": own[-1].arousal, "valence": own[-1].valence, "dominance": own[-1].dominance,
-                    "category": own[-1].category, "note": own[-1].note} if own else None)
-            new = self.current_values()
-            self.write(self.segment_id, new, origin="manual")
-        except (SQLAlchemyError, OSError) as exc:
+            values = self.current_values()
+            record = self.write(self.segment_id, values, origin)
+        except (SQLAlchemyError, OSError, LabelError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             self.save_failed.emit(f"The label was not saved ({reason}). It is still in the editor: save again "
                                   f"once the store can be written.")
             return False
-        self.undo_stack.push(SaveLabel(self, self.segment_id, new, old))
+        self.undo_stack.push(SaveLabel(self, record, values))
         return True
 
     def save_and_next(self) -> None:
@@ -176,12 +178,31 @@ class LabelEditor(QWidget):
             return
         for spin, value in zip(self.spins, self.prediction):
             spin.setValue(round(float(value), 2))
-        self.save()
+        self.save(LabelOrigin.ACCEPTED)  # the model's judgement, kept apart from human ones
 
-    def write(self, segment_id: int, values: dict, origin: str) -> None:
-        """The one place the editor writes: committed before it returns."""
-        self.store.add_label(segment_id, annotator=self.annotator, origin=origin, **values)
+    def write(self, segment_id: int, values: dict, origin: LabelOrigin) -> LabelRecord:
+        """The editor's one write: committed before it returns."""
+        record = self.store.record_label(segment_id, annotator=self.annotator, origin=origin, **values)
+        self._written(segment_id)
+        return record
+
+    def retract(self, record: LabelRecord) -> None:
+        self.store.retract_label(record.id, annotator=self.annotator)
+        self._written(record.segment_id)
+
+    def _written(self, segment_id: int) -> None:
         self.saved.emit(segment_id)
         if segment_id == self.segment_id:
-            title = self.title.text()
-            self.show_segment(segment_id, title, self.prediction)
+            self.show_segment(segment_id, self.title.text(), self.prediction)
+
+
+def _history_line(h: LabelRecord, standing: bool) -> str:
+    """One history row: when, who, how (accepted predictions say they are the model's), values, and whether it
+    is the annotator's current label."""
+    when = f"{h.created_at:%Y-%m-%d %H:%M:%S}"
+    if h.origin is LabelOrigin.RETRACTION:
+        return f"{when}  {h.annotator:<10} undo: withdrew #{h.retracts_id}"
+    how = "accepted (model)" if h.origin is LabelOrigin.ACCEPTED else h.origin.value
+    values = " ".join("-" if x is None else f"{x:.2f}" for x in h.values)
+    mark = "*" if standing else " "
+    return f"{mark} #{h.id} {when}  {h.annotator:<10} {how:<16} {values} {h.category or ''} {h.note or ''}".rstrip()

@@ -451,11 +451,13 @@ class MainWindow(QMainWindow):
         table = QTableWidget(len(rows), 5)
         table.setHorizontalHeaderLabels(["annotators", "shared segments", *DIMS])
         for r, row in enumerate(rows):
-            values = [" vs ".join(row["pair"]), str(row["n"]), *(f"{row['ccc'][d]:.3f}" for d in DIMS)]
+            cccs = ("-" if row["ccc"][d] is None else f"{row['ccc'][d]:.3f}" for d in DIMS)
+            values = [" vs ".join(row["pair"]), str(row["n"]), *cccs]
             for c, v in enumerate(values):
                 table.setItem(r, c, QTableWidgetItem(v))
         layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Pairs of annotators with at least two shared segments." if rows else
+        layout.addWidget(QLabel("Pairs of annotators with at least two shared segments; human judgements only "
+                                "(accepted predictions are left out)." if rows else
                                 "No two annotators share labelled segments in this corpus yet."))
         layout.addWidget(table)
         dialog.resize(560, 300)

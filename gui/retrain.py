@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -20,10 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.store import Store
+from core.vocab import DIMENSIONS
 from training.runner import TrainingRun
 from training.trainer import TrainConfig
 
-DIMS = ("arousal", "valence", "dominance")
+DIMS = DIMENSIONS
 
 
 class RetrainDialog(QDialog):
@@ -44,10 +46,13 @@ class RetrainDialog(QDialog):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(80)
+        self.include_accepted = QCheckBox("also train on accepted predictions (the model's own outputs)")
+        self.include_accepted.setToolTip("Off: only human judgements (imported and manual labels) are trained on.")
         form = QFormLayout()
         form.addRow("mode", self.mode)
         form.addRow("modalities", self.modalities)
         form.addRow("epochs", self.epochs)
+        form.addRow("labels", self.include_accepted)
         self.status = QLabel("Trains a new model version from the corpus labels in a separate process.")
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
@@ -88,7 +93,8 @@ class RetrainDialog(QDialog):
 
     def config(self) -> TrainConfig:
         return TrainConfig(corpus=self.corpus, mode=self.mode.currentText(), modalities=self.modalities.currentText(),
-                           epochs=self.epochs.value(), audio_backbone=self.backbone, device=self.device, activate=False)
+                           epochs=self.epochs.value(), audio_backbone=self.backbone, device=self.device, activate=False,
+                           include_accepted=self.include_accepted.isChecked())
 
     def start(self) -> None:
         self.epochs_seen, self.losses, self.cccs = [], [], []

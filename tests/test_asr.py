@@ -154,8 +154,8 @@ def test_cli_missing_model_has_no_traceback(tmp_path, audio_dir):
     import sys
 
     db = str(tmp_path / "x.sqlite")
-    subprocess.run([sys.executable, "-m", "core.cli", "--db", db, "-q", "import", str(audio_dir), "--corpus", "c"])
-    r = subprocess.run([sys.executable, "-m", "core.cli", "--db", db, "transcribe", "--corpus", "c", "--model",
+    subprocess.run([sys.executable, "-m", "cli", "--db", db, "-q", "import", str(audio_dir), "--corpus", "c"])
+    r = subprocess.run([sys.executable, "-m", "cli", "--db", db, "transcribe", "--corpus", "c", "--model",
                         "large-v3"], capture_output=True, text=True, env={**__import__("os").environ,
                                                                          "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 2 and "not available" in r.stderr and "Traceback" not in r.stderr

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("qt_settings")
 
 
 def history(store, segment_id):
-    return [(h.annotator, h.arousal, h.valence, h.dominance, h.origin) for h in store.label_history(segment_id)]
+    return [(h.annotator, *h.values, h.origin) for h in store.label_history(segment_id)]
 
 
 def test_keyboard_edit_is_a_store_row_before_the_next_event(window, qtbot, populated):
@@ -36,7 +36,7 @@ def test_keyboard_edit_is_a_store_row_before_the_next_event(window, qtbot, popul
     assert window.segment_index == 1
     qtbot.keyClick(window, Qt.Key.Key_A)  # accept the model's prediction for segment 2
     sid2 = int(window.data.seg_ids[1])
-    assert history(store, sid2)[-1] == ("tester", 5.0, 4.0, 4.0, "manual")
+    assert history(store, sid2)[-1] == ("tester", 5.0, 4.0, 4.0, "accepted")  # the model's, not a human judgement
 
 
 def test_undo_and_redo_write_rows_and_round_trip(window, qtbot, populated):
@@ -45,18 +45,24 @@ def test_undo_and_redo_write_rows_and_round_trip(window, qtbot, populated):
     editor = window.editor
     editor.spins[0].setValue(7.0)
     editor.save()
-    assert store.latest_labels(window.data.file_id)[sid].arousal == 7.0
+    assert store.segment_labels(file_id=window.data.file_id)[sid].values[0] == 7.0
     _x, bars = window.file_view.label_bars["arousal"].getData()
     assert list(bars[:2]) == [7.0, 7.0]  # the segment's bar is redrawn at the saved value
     editor.undo_stack.undo()
-    latest = store.latest_labels(window.data.file_id)[sid]
-    assert (latest.annotator, latest.arousal, latest.origin) == ("tester", None, "undo")  # tester had no label
-    assert store.latest_labels(window.data.file_id, annotator="alice")[sid].arousal == 3.0
+    # tester had no label before: the segment's label is alice's again, everywhere, and the bar says so
+    current = store.segment_labels(file_id=window.data.file_id)[sid]
+    assert (current.annotators, current.values) == (("alice",), (3.0, 4.0, 5.0))
+    assert [c.annotator for c in store.current_labels(segment_ids=[sid])] == ["alice"]
+    _x, bars = window.file_view.label_bars["arousal"].getData()
+    assert list(bars[:2]) == [3.0, 3.0]
     editor.undo_stack.redo()
-    latest = store.latest_labels(window.data.file_id)[sid]
-    assert (latest.arousal, latest.origin) == (7.0, "redo")
-    assert [h[4] for h in history(store, sid)] == ["imported", "manual", "undo", "redo"]
+    current = store.segment_labels(file_id=window.data.file_id)[sid]
+    assert (current.values[0], current.origin) == (7.0, "manual")
+    assert [h[4] for h in history(store, sid)] == ["imported", "manual", "retraction", "manual"]
     assert editor.history.count() == 4
+    editor.undo_stack.undo()
+    editor.undo_stack.undo()  # nothing more of tester's to undo on this stack
+    assert [c.annotator for c in store.current_labels(segment_ids=[sid])] == ["alice"]
 
 
 def test_dragging_a_bar_saves_the_value(window, populated):
@@ -65,7 +71,7 @@ def test_dragging_a_bar_saves_the_value(window, populated):
     handle = window.handles[2]
     handle.setValue(6.3)
     handle.sigPositionChangeFinished.emit(handle)
-    assert store.latest_labels(window.data.file_id)[sid].dominance == 6.25
+    assert store.segment_labels(file_id=window.data.file_id)[sid].values[2] == 6.25
 
 
 def test_review_queue_and_agreement(window, qtbot, populated):
@@ -77,9 +83,9 @@ def test_review_queue_and_agreement(window, qtbot, populated):
     window.review.next()
     assert int(window.data.seg_ids[window.segment_index]) == items[0].segment_id
     sid = int(window.data.seg_ids[0])
-    store.add_label(sid, annotator="bob", arousal=3.5, valence=4.5, dominance=5.0)
+    store.record_label(sid, annotator="bob", arousal=3.5, valence=4.5, dominance=5.0)
     sid2 = int(window.data.seg_ids[1])
-    store.add_label(sid2, annotator="bob", arousal=5.5, valence=2.5, dominance=3.5)
+    store.record_label(sid2, annotator="bob", arousal=5.5, valence=2.5, dominance=3.5)
     rows = annotator_agreement(store, store.corpus("c").id)
     assert rows[0]["pair"] == ("alice", "bob") and rows[0]["n"] == 2 and rows[0]["ccc"]["arousal"] > 0.8
 
@@ -124,8 +130,8 @@ def test_killing_the_app_loses_no_saved_edit(populated, tmp_path):
     from core.store import Store
 
     fresh = Store(store.url)
-    latest = fresh.latest_labels(file_id, annotator="killed")
-    assert sorted(label.arousal for label in latest.values()) == [2.0, 3.5, 6.5]
+    current = fresh.segment_labels(file_id=file_id, annotator="killed")
+    assert sorted(label.values[0] for label in current.values()) == [2.0, 3.5, 6.5]
 
 
 def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, store, tmp_path, monkeypatch):
@@ -174,7 +180,7 @@ def test_a_save_that_cannot_reach_the_store_is_reported_and_kept(window, populat
     def disk_full(*_a, **_k):
         raise OperationalError("INSERT INTO labels", {}, Exception("database or disk is full"))
 
-    monkeypatch.setattr(store, "add_label", disk_full)
+    monkeypatch.setattr(store, "record_label", disk_full)
     sid = int(window.data.seg_ids[0])
     window.editor.spins[0].setValue(6.75)
     window.editor.save_and_next()
@@ -183,7 +189,7 @@ def test_a_save_that_cannot_reach_the_store_is_reported_and_kept(window, populat
     assert window.editor.undo_stack.count() == 0
     monkeypatch.undo()
     window.editor.save()
-    assert store.latest_labels(window.data.file_id)[sid].arousal == 6.75
+    assert store.segment_labels(file_id=window.data.file_id)[sid].values[0] == 6.75
 
 
 def test_cli_reports_an_unwritable_store_in_one_line(tmp_path, audio_dir):
@@ -195,7 +201,7 @@ def test_cli_reports_an_unwritable_store_in_one_line(tmp_path, audio_dir):
     db = tmp_path / "ro.sqlite"
     Store(str(db)).close()
     read_only = f"sqlite:///file:{db}?mode=ro&uri=true"  # a store this user may read but not write
-    r = subprocess.run([sys.executable, "-m", "core.cli", "--db", read_only, "-q", "import", str(audio_dir),
+    r = subprocess.run([sys.executable, "-m", "cli", "--db", read_only, "-q", "import", str(audio_dir),
                         "--corpus", "c"], capture_output=True, text=True)
     assert r.returncode == 2 and "could not be read or written" in r.stderr and "readonly" in r.stderr
     assert "Traceback" not in r.stderr

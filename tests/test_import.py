@@ -24,8 +24,8 @@ def test_import_with_msp_labels(store, audio_dir):
     assert abs(b.duration - 4.5) < 0.05
     seg = store.segments(b.id)[0]
     assert seg.origin == "imported" and seg.end == b.duration and seg.split == "Train"
-    label = store.latest_labels(b.id)[seg.id]
-    assert (label.arousal, label.annotator, label.origin) == (2.5, "consensus", "imported")
+    label = store.segment_labels(file_id=b.id)[seg.id]
+    assert (label.values[0], label.annotators, label.origin) == (2.5, ("consensus",), "imported")
 
 
 def test_reimport_is_idempotent(store, audio_dir):

@@ -51,11 +51,11 @@ def test_migrations_import_labels_and_queries_on_postgres(pg_store, audio_dir, t
     assert len(rows) == 6 and all(r["segments"] == 1 and r["labelled"] == 1 for r in rows)
     f = store.files(corpus_id)[0]
     seg = store.segments(f.id)[0]
-    store.add_label(seg.id, annotator="anna", arousal=6.5, valence=2.0, dominance=3.0, note="louder than it looks")
+    store.record_label(seg.id, annotator="anna", arousal=6.5, valence=2.0, dominance=3.0, note="louder than it looks")
     data = load_file_data(store, f.id)
-    assert data.latest_label(seg.id).values == (6.5, 2.0, 3.0)
+    assert data.segment_label(seg.id).values == (6.5, 2.0, 3.0)
     assert [h.origin for h in store.label_history(seg.id)] == ["imported", "manual"]
-    assert store.stats(corpus_id)["labels"] == 7
+    assert store.stats(corpus_id)["label_rows"] == 7
     assert review_queue(store, corpus_id, model_version_id=1) == []
     out = tmp_path / "msp.csv"
     assert export_msp(store, "c", out) == 6

@@ -39,11 +39,11 @@ def _one_segment(store) -> tuple[int, int]:
 
 def test_corrections_append_and_history_stays(store):
     seg_id, file_id = _one_segment(store)
-    store.add_label(seg_id, annotator="ann", arousal=3, valence=4, dominance=5)
-    store.add_label(seg_id, annotator="ann", arousal=6, valence=4, dominance=5)
+    store.record_label(seg_id, annotator="ann", arousal=3, valence=4, dominance=5)
+    store.record_label(seg_id, annotator="ann", arousal=6, valence=4, dominance=5)
     history = store.label_history(seg_id)
-    assert [h.arousal for h in history] == [3, 6]
-    assert store.latest_labels(file_id)[seg_id].arousal == 6
+    assert [h.values[0] for h in history] == [3, 6]
+    assert store.segment_labels(file_id=file_id)[seg_id].values[0] == 6
 
 
 def test_label_off_scale_is_refused_and_not_written(store):
@@ -51,7 +51,7 @@ def test_label_off_scale_is_refused_and_not_written(store):
 
     seg_id, _file_id = _one_segment(store)
     with pytest.raises(ValueError, match="off the 1-7 scale"):
-        store.add_label(seg_id, annotator="a", arousal=8, valence=4, dominance=4)
+        store.record_label(seg_id, annotator="a", arousal=8, valence=4, dominance=4)
     assert store.label_history(seg_id) == []
 
 

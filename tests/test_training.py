@@ -121,7 +121,7 @@ def test_training_runs_in_a_separate_process_and_cancels(store, corpus):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
@@ -137,10 +137,11 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     assert r.returncode == 0 and "48/48 files" in r.stdout, r.stdout + r.stderr
     f = store.files(store.corpus(corpus).id)[0]
     mv = store.active_model().id
-    segs, wins = store.predictions(f.id, mv, "segment"), store.predictions(f.id, mv, "window")
+    segs = list(store.segment_predictions(mv, file_id=f.id).values())
+    _t, wins = store.trajectory(f.id, mv)
     assert len(segs) == 1 and segs[0].segment_id is not None and len(wins) >= 1
-    assert all(1 <= p.arousal <= 7 for p in segs + wins)
-    assert all(p.uncertainty is not None and p.uncertainty > 0 for p in segs + wins)  # MC-dropout spread
+    assert all(1 <= x <= 7 for p in segs for x in p.values) and ((wins >= 1) & (wins <= 7)).all()
+    assert all(p.uncertainty is not None and p.uncertainty > 0 for p in segs)  # MC-dropout spread
     from core.review import review_queue
 
     queue = review_queue(store, store.corpus(corpus).id, mv)
@@ -157,7 +158,7 @@ def test_analyze_without_a_model_is_a_clear_error(tmp_path, store, corpus):
 def test_ddp_two_processes_register_one_model(store, corpus):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "core.cli", "--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "5"]
+           "-m", "cli", "--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "5"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     versions = store.model_versions()

@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 
-from core.store import AudioFile, Label, Segment, Store
+from core.store import Store
+from core.vocab import ConsensusRule, FileStatus
 
 TRAIN, DEV, TEST = "Train", "Development", "Test1"
 
@@ -33,34 +33,30 @@ def _bucket(key: str) -> str:
     return TRAIN if h < 70 else DEV if h < 85 else TEST
 
 
-def load_examples(store: Store, corpus: str, annotator: str | None = None) -> list[Example]:
-    """The latest label per segment (of one annotator when given); splits as imported, else by speaker."""
+def load_examples(store: Store, corpus: str, annotator: str | None = None, *, include_accepted: bool = False,
+                  rule: ConsensusRule | str = ConsensusRule.LATEST) -> list[Example]:
+    """One example per segment with a complete current label (the store's rule; of one annotator when given).
+
+    Accepted predictions are the model's own output: trained on only when asked (`include_accepted`). Segments
+    whose file's audio was replaced are skipped (the labels stay in the store). Splits as imported, else by
+    speaker."""
     corpus_row = store.corpus(corpus)
-    with store.session() as s:
-        rows = s.execute(
-            select(Label, Segment, AudioFile)
-            .join(Segment, Segment.id == Label.segment_id)
-            .join(AudioFile, AudioFile.id == Segment.file_id)
-            .where(AudioFile.corpus_id == corpus_row.id, AudioFile.status == "ok")
-            .where(*([Label.annotator == annotator] if annotator else []))
-            .order_by(Label.segment_id, Label.created_at, Label.id)
-        ).all()
-    latest: dict[int, tuple] = {}
-    for label, seg, audio in rows:
-        if None in (label.arousal, label.valence, label.dominance):
-            continue
-        latest[seg.id] = (label, seg, audio)
-    imported_splits = any((seg.split or audio.split) for _, seg, audio in latest.values())
+    files = {f.id: f for f in store.files(corpus_row.id, status=FileStatus.OK)}
+    labels = store.segment_labels(corpus_id=corpus_row.id, annotator=annotator, include_accepted=include_accepted,
+                                  rule=rule)
+    chosen = [(seg, files[seg.file_id], labels[seg.id]) for seg in store.corpus_segments(corpus_row.id)
+              if seg.id in labels and seg.file_id in files and labels[seg.id].complete]
+    imported_splits = any((seg.split or audio.split) for seg, audio, _ in chosen)
     examples = []
-    for label, seg, audio in latest.values():
+    for seg, audio, label in chosen:
         speaker = seg.speaker or audio.speaker
         if imported_splits:
             split = seg.split or audio.split or TRAIN
         else:
             split = _bucket(f"spk:{speaker}" if speaker else f"file:{audio.fingerprint}")
-        examples.append(Example(seg.id, audio.id, audio.path, audio.fingerprint, seg.start, seg.end,
-                                seg.text or "", speaker, split, (label.arousal, label.valence, label.dominance)))
-    return sorted(examples, key=lambda e: (e.path, e.start))
+        examples.append(Example(seg.id, audio.id, audio.path, audio.fingerprint, seg.start, seg.end, seg.text,
+                                speaker, split, tuple(float(x) for x in label.values)))
+    return sorted(examples, key=lambda e: (e.path, e.start, e.segment_id))
 
 
 def check_speaker_disjoint(examples: list[Example]) -> None:

@@ -12,7 +12,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -53,10 +53,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     annotator: str | None = None
+    include_accepted: bool = False  # train on accepted model predictions too (they are not human judgements)
     activate: bool = True
     name: str = "emotrace"
     eval_split: str = DEV
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in ("heads", "layers", "full"):
@@ -117,7 +117,7 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if cfg.mode == "full" and backbone.startswith(WHISPER_PREFIX):
         raise UserFacingError("--mode full fine-tunes a Hugging Face speech encoder; the offline Whisper "
                               "(CTranslate2) backbone is frozen. Use --mode heads or layers, or a DistilHuBERT folder.")
-    examples = load_examples(store, cfg.corpus, cfg.annotator)
+    examples = load_examples(store, cfg.corpus, cfg.annotator, include_accepted=cfg.include_accepted)
     check_speaker_disjoint(examples)
     train_ex = [e for e in examples if e.split == TRAIN]
     dev_ex = [e for e in examples if e.split == cfg.eval_split] or [e for e in examples if e.split == DEV]

@@ -1,5 +1,6 @@
 """The corpus store: SQLAlchemy 2 over SQLite by default, any SQLAlchemy URL for a team."""
 
+from core.store.annotations import LabelError
 from core.store.models import (
     AudioFile,
     Corpus,
@@ -10,9 +11,20 @@ from core.store.models import (
     Segment,
     Word,
 )
+from core.store.rows import (
+    CurrentLabel,
+    LabelRecord,
+    LabelSpec,
+    PredictionRow,
+    SegmentLabel,
+    SegmentRow,
+    SegmentSpec,
+    SupersedeResult,
+)
 from core.store.store import Store, StoreError
 
 __all__ = [
-    "AudioFile", "Corpus", "Job", "Label", "ModelVersion", "Prediction", "Segment", "Store",
-    "StoreError", "Word",
+    "AudioFile", "Corpus", "CurrentLabel", "Job", "Label", "LabelError", "LabelRecord", "LabelSpec", "ModelVersion",
+    "Prediction", "PredictionRow", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec", "Store", "StoreError",
+    "SupersedeResult", "Word",
 ]

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -17,6 +18,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.vocab import SCALE, FileStatus, LabelOrigin, PredictionKind, SegmentOrigin, sql_in
+
+
+def _on_scale(column: str) -> str:
+    return f"{column} IS NULL OR ({column} >= {SCALE.low} AND {column} <= {SCALE.high})"
 
 
 def utcnow() -> datetime:
@@ -41,6 +48,7 @@ class AudioFile(Base):
     __table_args__ = (
         UniqueConstraint("corpus_id", "fingerprint", name="uq_file_fingerprint"),
         Index("ix_audio_files_corpus_path", "corpus_id", "path"),
+        CheckConstraint(f"status IN ({sql_in(FileStatus)})", name="ck_audio_files_status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     corpus_id: Mapped[int] = mapped_column(ForeignKey("corpora.id", ondelete="CASCADE"))
@@ -50,7 +58,7 @@ class AudioFile(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     sample_rate: Mapped[int | None] = mapped_column(Integer)
     channels: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | error
+    status: Mapped[str] = mapped_column(String(20), default=FileStatus.OK)
     error: Mapped[str | None] = mapped_column(Text)
     speaker: Mapped[str | None] = mapped_column(String(100))
     gender: Mapped[str | None] = mapped_column(String(20))
@@ -64,15 +72,21 @@ class AudioFile(Base):
 
 class Segment(Base):
     __tablename__ = "segments"
-    __table_args__ = (Index("ix_segments_file_start", "file_id", "start"),)
+    __table_args__ = (
+        Index("ix_segments_file_start", "file_id", "start"),
+        CheckConstraint(f"origin IN ({sql_in(SegmentOrigin)})", name="ck_segments_origin"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Deleting a file cascades to its segments, and stops at the first label (labels.segment_id is RESTRICT).
     file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
     speaker: Mapped[str | None] = mapped_column(String(100))
     split: Mapped[str | None] = mapped_column(String(40))
-    origin: Mapped[str] = mapped_column(String(20))  # imported | asr | window | manual
+    origin: Mapped[str] = mapped_column(String(20))  # core.vocab.SegmentOrigin
     text: Mapped[str | None] = mapped_column(Text)
+    # Set when a newer transcript replaced this unit; a labelled segment is kept (and stays trainable).
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     file: Mapped[AudioFile] = relationship(back_populates="segments")
 
 
@@ -86,20 +100,36 @@ class Word(Base):
     end: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
     probability: Mapped[float | None] = mapped_column(Float)
+    segment_end: Mapped[bool] = mapped_column(Boolean, default=False)  # the ASR segment ended after this word
 
 
 class Label(Base):
     __tablename__ = "labels"
-    __table_args__ = (Index("ix_labels_segment_time", "segment_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_labels_segment_time", "segment_id", "created_at"),
+        CheckConstraint(f"origin IN ({sql_in(LabelOrigin)})", name="ck_labels_origin"),
+        CheckConstraint(_on_scale("arousal"), name="ck_labels_arousal_scale"),
+        CheckConstraint(_on_scale("valence"), name="ck_labels_valence_scale"),
+        CheckConstraint(_on_scale("dominance"), name="ck_labels_dominance_scale"),
+        # A retraction carries no values; every other row carries at least one.
+        CheckConstraint(
+            f"(origin = '{LabelOrigin.RETRACTION.value}' AND arousal IS NULL AND valence IS NULL AND dominance IS NULL)"
+            f" OR (origin <> '{LabelOrigin.RETRACTION.value}' AND retracts_id IS NULL"
+            " AND (arousal IS NOT NULL OR valence IS NOT NULL OR dominance IS NOT NULL))",
+            name="ck_labels_retraction_shape"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    # RESTRICT, and triggers that refuse UPDATE and DELETE (migration 0003): a label row is never removed.
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="RESTRICT"))
     annotator: Mapped[str] = mapped_column(String(100))
     arousal: Mapped[float | None] = mapped_column(Float)
     valence: Mapped[float | None] = mapped_column(Float)
     dominance: Mapped[float | None] = mapped_column(Float)
     category: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
-    origin: Mapped[str] = mapped_column(String(20))  # imported | manual | accepted
+    origin: Mapped[str] = mapped_column(String(20))  # core.vocab.LabelOrigin
+    # The row a retraction withdraws (only set on retractions; None on legacy undo rows with nothing to withdraw).
+    retracts_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -121,17 +151,22 @@ class Prediction(Base):
     __table_args__ = (
         Index("ix_predictions_file_model_kind_start", "file_id", "model_version_id", "kind", "start"),
         Index("ix_predictions_segment", "segment_id"),
+        CheckConstraint(f"kind IN ({sql_in(PredictionKind)})", name="ck_predictions_kind"),
+        CheckConstraint("flag IS NOT NULL OR (arousal IS NOT NULL AND valence IS NOT NULL AND dominance IS NOT NULL)",
+                        name="ck_predictions_values_or_flag"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(10))  # segment | window
+    kind: Mapped[str] = mapped_column(String(10))  # core.vocab.PredictionKind
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
-    arousal: Mapped[float] = mapped_column(Float)
-    valence: Mapped[float] = mapped_column(Float)
-    dominance: Mapped[float] = mapped_column(Float)
+    # None with a flag when the span could not be predicted (no decodable audio under it): never a made-up value.
+    arousal: Mapped[float | None] = mapped_column(Float)
+    valence: Mapped[float | None] = mapped_column(Float)
+    dominance: Mapped[float | None] = mapped_column(Float)
+    flag: Mapped[str | None] = mapped_column(String(40))
     # Single-modality outputs of the same model: their disagreement drives the review queue.
     audio_only: Mapped[list | None] = mapped_column(JSON)
     text_only: Mapped[list | None] = mapped_column(JSON)

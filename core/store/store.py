@@ -17,7 +17,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.paths import default_db_url
+from core.store.annotations import AnnotationRepository
 from core.store.models import AudioFile, Corpus, Job, Label, ModelVersion, Prediction, Segment, Word
+from core.vocab import FileStatus
 
 _HERE = Path(__file__).parent
 
@@ -37,6 +39,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _sqlite_file(parsed) -> Path | None:
+    """The file behind a SQLite URL whose folder we may create; None for memory and `file:` URI forms, whose
+    database part is not a path (creating it would make a literal `file:` folder)."""
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:") or str(parsed.query.get("uri", "")).lower() in ("true", "1"):
+        return None
+    return Path(parsed.database)
+
+
+@event.listens_for(Session, "before_flush")
+def _labels_are_never_deleted(session: Session, _context, _instances) -> None:
+    """The ORM's half of the guard (the database's half is RESTRICT and triggers): no cascade removes a label."""
+    doomed = [obj for obj in session.deleted if isinstance(obj, Label)]
+    if doomed:
+        raise StoreError(f"refusing to delete {len(doomed)} label(s): labels are append-only")
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config(str(_HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(_HERE / "migrations"))
@@ -44,8 +64,9 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-class Store:
-    """One database. Every public write commits before returning, so nothing a user did waits in memory."""
+class Store(AnnotationRepository):
+    """One database. Every public write commits before returning, and its event fires after the commit, so
+    nothing a user did waits in memory and no view redraws from data that might still roll back."""
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         url = url or default_db_url()
@@ -56,8 +77,8 @@ class Store:
         except ArgumentError as exc:
             raise StoreError(f"Not a database URL: {url!r} ({exc})") from exc
         self.url = url
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if _sqlite_file(parsed) is not None:
+            _sqlite_file(parsed).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -68,14 +89,43 @@ class Store:
 
     # -- schema -------------------------------------------------------------------------------
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (an empty database starts at the first)."""
+        """Bring the schema to the newest Alembic revision (an empty database starts at the first).
+
+        On SQLite the migrations run with foreign keys off: Alembic rebuilds a table to change a constraint, and
+        dropping the old table with foreign keys on would cascade into the labels that point at it.
+        """
         cfg = alembic_config(self.url)
+        known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
         try:
-            with self.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current is not None and current not in known:
+                    raise StoreError(
+                        f"The store at {self._display_url()} was written by a newer EmoTrace (schema revision "
+                        f"{current!r}; this version knows up to {self.head_revision()!r}). Upgrade EmoTrace to open "
+                        "it; nothing was changed.")
+                conn.rollback()
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    conn.commit()
+                try:
+                    with conn.begin():
+                        cfg.attributes["connection"] = conn
+                        command.upgrade(cfg, "head")
+                        if sqlite:
+                            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                            if broken:
+                                raise StoreError(f"migration left {len(broken)} dangling references; rolled back")
+                finally:
+                    if sqlite:
+                        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                        conn.commit()
         except OperationalError as exc:
-            raise StoreError(f"Cannot open or migrate the store at {self.url}: {exc.orig}") from exc
+            raise StoreError(f"Cannot open or migrate the store at {self._display_url()}: {exc.orig}") from exc
+
+    def _display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def schema_revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -119,8 +169,12 @@ class Store:
                 corpus = Corpus(name=name, root=root)
                 s.add(corpus)
                 s.flush()
-                self.emit("corpus_added", corpus_id=corpus.id)
-            return corpus
+                created = True
+            else:
+                created = False
+        if created:
+            self.emit("corpus_added", corpus_id=corpus.id)
+        return corpus
 
     def corpora(self) -> list[Corpus]:
         with self.session() as s:
@@ -140,77 +194,16 @@ class Store:
                 raise StoreError(f"No audio file with id {file_id}")
             return f
 
-    # -- per-file queries (time ordered, indexed) -----------------------------------------------
-    def segments(self, file_id: int) -> list[Segment]:
+    def set_file_metadata(self, file_id: int, *, speaker: str | None, gender: str | None, split: str | None) -> None:
+        """Speaker, gender and split of a file, as a labels CSV gives them (one value per file in MSP-Podcast)."""
         with self.session() as s:
-            q = select(Segment).where(Segment.file_id == file_id).order_by(Segment.start)
-            return list(s.scalars(q))
+            f = s.get(AudioFile, file_id)
+            f.speaker, f.gender, f.split = speaker, gender, split
 
+    # -- words ----------------------------------------------------------------------------------------
     def words(self, file_id: int) -> list[Word]:
         with self.session() as s:
             return list(s.scalars(select(Word).where(Word.file_id == file_id).order_by(Word.start)))
-
-    def predictions(self, file_id: int, model_version_id: int, kind: str = "window") -> list[Prediction]:
-        with self.session() as s:
-            q = (
-                select(Prediction)
-                .where(
-                    Prediction.file_id == file_id,
-                    Prediction.model_version_id == model_version_id,
-                    Prediction.kind == kind,
-                )
-                .order_by(Prediction.start)
-            )
-            return list(s.scalars(q))
-
-    def latest_labels(self, file_id: int, annotator: str | None = None) -> dict[int, Label]:
-        """The newest label of each segment of a file (optionally of one annotator)."""
-        with self.session() as s:
-            q = (
-                select(Label)
-                .join(Segment, Segment.id == Label.segment_id)
-                .where(Segment.file_id == file_id)
-                .order_by(Label.segment_id, Label.created_at, Label.id)
-            )
-            if annotator:
-                q = q.where(Label.annotator == annotator)
-            latest: dict[int, Label] = {}
-            for label in s.scalars(q):
-                latest[label.segment_id] = label
-            return latest
-
-    # -- labels ---------------------------------------------------------------------------------
-    def add_label(
-        self,
-        segment_id: int,
-        *,
-        annotator: str,
-        arousal: float | None,
-        valence: float | None,
-        dominance: float | None,
-        category: str | None = None,
-        note: str | None = None,
-        origin: str = "manual",
-    ) -> Label:
-        """Append a label row (a correction never overwrites) and commit before returning."""
-        for name, value in (("arousal", arousal), ("valence", valence), ("dominance", dominance)):
-            if value is not None and not 1.0 <= value <= 7.0:
-                raise ValueError(f"{name} {value} is off the 1-7 scale")
-        with self.session() as s:
-            if s.get(Segment, segment_id) is None:
-                raise StoreError(f"No segment with id {segment_id}")
-            label = Label(
-                segment_id=segment_id, annotator=annotator, arousal=arousal, valence=valence,
-                dominance=dominance, category=category, note=note, origin=origin,
-            )
-            s.add(label)
-        self.emit("label_added", segment_id=segment_id, label_id=label.id)
-        return label
-
-    def label_history(self, segment_id: int) -> list[Label]:
-        with self.session() as s:
-            q = select(Label).where(Label.segment_id == segment_id).order_by(Label.created_at, Label.id)
-            return list(s.scalars(q))
 
     # -- models ---------------------------------------------------------------------------------
     def active_model(self) -> ModelVersion | None:
@@ -255,10 +248,6 @@ class Store:
             for key, value in fields.items():
                 setattr(job, key, value)
 
-    def job(self, job_id: int) -> Job:
-        with self.session() as s:
-            return s.get(Job, job_id)
-
     # -- summaries ------------------------------------------------------------------------------
     def stats(self, corpus_id: int | None = None) -> dict[str, Any]:
         with self.session() as s:
@@ -268,18 +257,20 @@ class Store:
             file_filter = [AudioFile.corpus_id == corpus_id] if corpus_id else []
             file_ids = select(AudioFile.id).where(*file_filter)
             seg_ids = select(Segment.id).where(Segment.file_id.in_(file_ids))
-            return {
+            out = {
                 "files": count(AudioFile, *file_filter),
-                "files_ok": count(AudioFile, AudioFile.status == "ok", *file_filter),
-                "files_failed": count(AudioFile, AudioFile.status == "error", *file_filter),
+                "files_ok": count(AudioFile, AudioFile.status == FileStatus.OK, *file_filter),
+                "files_failed": count(AudioFile, AudioFile.status == FileStatus.ERROR, *file_filter),
+                "files_replaced": count(AudioFile, AudioFile.status == FileStatus.REPLACED, *file_filter),
                 "hours": round((s.scalar(select(func.sum(AudioFile.duration)).where(*file_filter)) or 0) / 3600, 3),
                 "segments": count(Segment, Segment.file_id.in_(file_ids)),
-                "labelled_segments": s.scalar(
-                    select(func.count(func.distinct(Label.segment_id))).where(Label.segment_id.in_(seg_ids))
-                ) or 0,
+                "labelled_segments": None,
                 "labels": count(Label, Label.segment_id.in_(seg_ids)),
                 "words": count(Word, Word.file_id.in_(file_ids)),
                 "transcribed_files": count(AudioFile, AudioFile.transcribed_at.is_not(None), *file_filter),
                 "predictions": count(Prediction, Prediction.file_id.in_(file_ids)),
                 "model_versions": count(ModelVersion),
             }
+        out["labelled_segments"] = len({c.segment_id for c in self.current_labels(corpus_id=corpus_id or None)})
+        out["label_rows"] = out.pop("labels")  # every row of history, retractions included
+        return out

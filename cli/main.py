@@ -1,4 +1,8 @@
-"""`emotrace ...`: every headless job behind one entry point. Errors print one clear line, never a traceback."""
+"""`emotrace ...`: every headless job behind one entry point, above core, training and gui.
+
+A user's error (a missing model, an unknown corpus, a broken file) prints one clear line and exits 2. A bug
+prints one line too, but says so: its traceback goes to a log file (and to the terminal with `-v`), so a
+programming error never passes for a user error."""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import argparse
 import json
 import os
 import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
 
 
 def _store(args):
@@ -52,7 +59,10 @@ def cmd_export(args) -> int:
     from core.export import export_msp, export_segments
 
     store = _store(args)
-    n = export_msp(store, args.corpus, args.out) if args.msp else export_segments(store, args.corpus, args.out)
+    if args.msp:
+        n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted)
+    else:
+        n = export_segments(store, args.corpus, args.out)
     print(f"wrote {n} rows to {args.out}")
     return 0
 
@@ -62,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", default=os.environ.get("EMOTRACE_DB"),
                         help="SQLAlchemy URL or SQLite path (default: the user data folder)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", help="import a folder of audio (and labels) into a corpus")
@@ -79,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--msp", action="store_true", help="MSP-Podcast labels_consensus.csv form")
+    p.add_argument("--include-accepted", action="store_true",
+                   help="with --msp: also write segments whose current label is an accepted model prediction")
     p.set_defaults(func=cmd_export)
 
     for register in _extra_commands():
@@ -88,9 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Subcommands of the other layers, registered here so `emotrace` stays one entry point."""
-    from core import cli_jobs
+    from cli import jobs
 
-    return cli_jobs.REGISTRARS
+    return jobs.REGISTRARS
+
+
+def _log_traceback() -> Path | None:
+    """Append the current exception's traceback to the user's log; None if even that cannot be written."""
+    from core.paths import data_dir
+
+    try:
+        log = data_dir() / "emotrace-errors.log"
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.now().isoformat(timespec='seconds')} {' '.join(sys.argv)}\n")
+            fh.write(traceback.format_exc())
+        return log
+    except OSError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,12 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError
 
+    from core.audio import AudioError
     from core.errors import UserFacingError
-    from core.store import StoreError
+    from core.importer import LabelFileError
+    from core.store import LabelError, StoreError
 
     try:
         return int(args.func(args) or 0)
-    except (UserFacingError, StoreError, ValueError, OSError) as exc:
+    except (UserFacingError, StoreError, LabelError, LabelFileError, AudioError, FileNotFoundError,
+            PermissionError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:  # a full disk, a read-only or locked store, a lost server
@@ -114,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: what was done is kept in the store", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback
+        log = _log_traceback()
+        if args.verbose:
+            traceback.print_exc()
+        where = f"; the traceback is in {log}" if log else ""
+        print(f"internal error: {type(exc).__name__}: {exc}{where} (run with -v to print it). Please report it.",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

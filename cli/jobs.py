@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from core.cli import _store
+from cli.main import _store
 from core.progress import TqdmProgress
 
 
@@ -108,7 +108,8 @@ def cmd_train(args) -> int:
         store = _store(args)
     cfg = TrainConfig(corpus=args.corpus, mode=args.mode, audio_backbone=args.backbone, text_backbone=args.text,
                       modalities=args.modalities, epochs=args.epochs, seed=args.seed, device=args.device,
-                      annotator=args.annotator, activate=not args.no_activate, batch_size=args.batch_size,
+                      annotator=args.annotator, include_accepted=args.include_accepted,
+                      activate=not args.no_activate, batch_size=args.batch_size,
                       grad_accum=args.grad_accum)
     try:
         result = train(store, cfg, on_event=_print_event(args.quiet))
@@ -143,6 +144,8 @@ def register_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--annotator", help="train on one annotator's labels (default: the latest label per segment)")
+    p.add_argument("--include-accepted", action="store_true",
+                   help="also train on accepted model predictions (default: human judgements only)")
     p.add_argument("--no-activate", action="store_true", help="register the new version but keep the active one")
     p.set_defaults(func=cmd_train)
 

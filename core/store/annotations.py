@@ -1,0 +1,322 @@
+"""The one repository of segments, labels and predictions. No module outside core/store writes SQL for them.
+
+The rule of a current label lives here and only here: per segment and annotator, the newest row that is not a
+retraction and that no retraction withdrew. Every consumer (file view, review queue, agreement, exports,
+trainer, editor) asks `current_labels` or `segment_labels`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+
+from core.store.models import AudioFile, Label, Prediction, Segment, Word
+from core.store.rows import (
+    CurrentLabel,
+    LabelRecord,
+    LabelSpec,
+    PredictionRow,
+    SegmentLabel,
+    SegmentRow,
+    SegmentSpec,
+    SupersedeResult,
+    Values,
+)
+from core.vocab import DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
+
+_LABEL_COLUMNS = (Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
+                  Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at)
+_SEGMENT_COLUMNS = (Segment.id, Segment.file_id, Segment.start, Segment.end, Segment.speaker, Segment.split,
+                    Segment.origin, Segment.text, Segment.superseded_at)
+
+
+class LabelError(ValueError):
+    """A label write that the domain refuses (off the scale, nothing to retract, another annotator's row)."""
+
+
+def _record(row) -> LabelRecord:
+    lid, sid, ann, a, v, d, cat, note, origin, retracts, created = row
+    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, LabelOrigin(origin), retracts, created)
+
+
+def _segment_row(row) -> SegmentRow:
+    sid, fid, start, end, speaker, split, origin, text, superseded = row
+    return SegmentRow(sid, fid, start, end, speaker, split, origin, text or "", superseded)
+
+
+def current_from_history(records: Iterable[LabelRecord]) -> list[CurrentLabel]:
+    """THE rule, on time-ordered rows: per (segment, annotator) the newest row not withdrawn by a retraction."""
+    records = list(records)
+    withdrawn = {r.retracts_id for r in records if r.origin is LabelOrigin.RETRACTION and r.retracts_id is not None}
+    current: dict[tuple[int, str], CurrentLabel] = {}
+    for r in records:
+        if r.origin is LabelOrigin.RETRACTION or r.id in withdrawn:
+            continue
+        current[(r.segment_id, r.annotator)] = CurrentLabel(r.segment_id, r.annotator, r.id, r.values, r.category,
+                                                            r.note, r.origin)
+    return list(current.values())
+
+
+def combine(labels: Sequence[CurrentLabel], rule: ConsensusRule = ConsensusRule.LATEST) -> SegmentLabel:
+    """One segment's value from its annotators' current labels."""
+    newest = max(labels, key=lambda c: c.label_id)
+    annotators = tuple(sorted(c.annotator for c in labels))
+    if rule is ConsensusRule.LATEST:
+        return SegmentLabel(newest.segment_id, newest.values, (newest.annotator,), newest.category, newest.origin,
+                            newest.label_id)
+    values = []
+    for i in range(len(DIMENSIONS)):
+        present = [c.values[i] for c in labels if c.values[i] is not None]
+        values.append(float(np.mean(present)) if present else None)
+    return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id)
+
+
+class AnnotationRepository:
+    """Segments, labels and predictions; mixed into `Store`, which provides `session()` and `emit()`."""
+
+    # -- segments -----------------------------------------------------------------------------------
+    def segments(self, file_id: int, *, include_superseded: bool = True) -> list[SegmentRow]:
+        """A file's segments by start time. Superseded ones are all labelled (unlabelled ones are removed)."""
+        with self.session() as s:
+            q = select(*_SEGMENT_COLUMNS).where(Segment.file_id == file_id)
+            if not include_superseded:
+                q = q.where(Segment.superseded_at.is_(None))
+            return [_segment_row(r) for r in s.execute(q.order_by(Segment.start, Segment.id))]
+
+    def corpus_segments(self, corpus_id: int) -> list[SegmentRow]:
+        with self.session() as s:
+            q = (select(*_SEGMENT_COLUMNS).join(AudioFile, AudioFile.id == Segment.file_id)
+                 .where(AudioFile.corpus_id == corpus_id).order_by(AudioFile.path, Segment.start, Segment.id))
+            return [_segment_row(r) for r in s.execute(q)]
+
+    def segment(self, segment_id: int) -> SegmentRow:
+        with self.session() as s:
+            row = s.execute(select(*_SEGMENT_COLUMNS).where(Segment.id == segment_id)).first()
+        if row is None:
+            raise LabelError(f"No segment with id {segment_id}")
+        return _segment_row(row)
+
+    def add_segments(self, file_id: int, specs: Sequence[SegmentSpec]) -> list[int]:
+        """New segments of a file, with their words linked; one commit."""
+        ids = []
+        with self.session() as s:
+            for spec in specs:
+                seg = Segment(file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker, split=spec.split,
+                              origin=str(spec.origin), text=spec.text)
+                s.add(seg)
+                s.flush()
+                if spec.word_ids:
+                    s.execute(update(Word).where(Word.id.in_(spec.word_ids)).values(segment_id=seg.id))
+                ids.append(seg.id)
+        self.emit("segments_changed", file_id=file_id)
+        return ids
+
+    def set_segment_texts(self, file_id: int, texts: dict[int, tuple[str, Sequence[int]]]) -> None:
+        """Give kept segments their words: segment id -> (text, word ids)."""
+        with self.session() as s:
+            for sid, (text, word_ids) in texts.items():
+                s.execute(update(Segment).where(Segment.id == sid, Segment.file_id == file_id).values(text=text))
+                if word_ids:
+                    s.execute(update(Word).where(Word.id.in_(list(word_ids))).values(segment_id=sid))
+        self.emit("segments_changed", file_id=file_id)
+
+    def supersede_segments(self, file_id: int, origin: str) -> SupersedeResult:
+        """Make way for new units of `origin`: unlabelled ones go (with their predictions); labelled ones stay,
+        marked superseded, with every label and its history, still shown, exported and trained on."""
+        with self.session() as s:
+            rows = s.execute(select(Segment.id).where(Segment.file_id == file_id, Segment.origin == str(origin),
+                                                      Segment.superseded_at.is_(None))).scalars().all()
+            labelled = dict(s.execute(select(Label.segment_id, func.count(Label.id)).where(Label.segment_id.in_(rows))
+                                      .group_by(Label.segment_id)).all()) if rows else {}
+            drop = [sid for sid in rows if sid not in labelled]
+            if drop:
+                s.execute(update(Word).where(Word.segment_id.in_(drop)).values(segment_id=None))
+                s.execute(delete(Prediction).where(Prediction.segment_id.in_(drop)))
+                s.execute(delete(Segment).where(Segment.id.in_(drop)))
+            if labelled:
+                s.execute(update(Segment).where(Segment.id.in_(list(labelled)))
+                          .values(superseded_at=datetime.now(timezone.utc)))
+        self.emit("segments_changed", file_id=file_id)
+        return SupersedeResult(removed=len(drop), kept_labelled=len(labelled), labels_kept=sum(labelled.values()))
+
+    # -- labels -------------------------------------------------------------------------------------
+    def record_label(
+        self, segment_id: int, *, annotator: str, arousal: float | None, valence: float | None,
+        dominance: float | None, category: str | None = None, note: str | None = None,
+        origin: LabelOrigin | str = LabelOrigin.MANUAL,
+    ) -> LabelRecord:
+        """Append a judgement and commit before returning; the `label_added` event fires after the commit."""
+        origin = LabelOrigin(origin)
+        if origin is LabelOrigin.RETRACTION:
+            raise LabelError("a retraction is written by retract_label")
+        values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, (arousal, valence, dominance)))
+        if values == (None, None, None):
+            raise LabelError("a label needs at least one of arousal, valence, dominance (undo is retract_label)")
+        if not annotator or not annotator.strip():
+            raise LabelError("a label needs an annotator")
+        with self.session() as s:
+            if s.get(Segment, segment_id) is None:
+                raise LabelError(f"No segment with id {segment_id}")
+            label = Label(segment_id=segment_id, annotator=annotator.strip(), arousal=values[0], valence=values[1],
+                          dominance=values[2], category=category or None, note=note or None, origin=origin.value)
+            s.add(label)
+            s.flush()
+            record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == label.id)).one())
+        self.emit("label_added", segment_id=segment_id, label_id=record.id)
+        return record
+
+    def retract_label(self, label_id: int, *, annotator: str) -> LabelRecord:
+        """Withdraw one of the annotator's own standing rows (what undo writes). The row itself stays."""
+        with self.session() as s:
+            target = s.get(Label, label_id)
+            if target is None:
+                raise LabelError(f"No label with id {label_id}")
+            if target.origin == LabelOrigin.RETRACTION:
+                raise LabelError("a retraction cannot itself be retracted; record the label again")
+            if target.annotator != annotator:
+                raise LabelError(f"label {label_id} is {target.annotator}'s; only they can retract it")
+            if s.scalar(select(Label.id).where(Label.retracts_id == label_id)) is not None:
+                raise LabelError(f"label {label_id} is already retracted")
+            row = Label(segment_id=target.segment_id, annotator=annotator, arousal=None, valence=None, dominance=None,
+                        origin=LabelOrigin.RETRACTION.value, retracts_id=label_id)
+            s.add(row)
+            s.flush()
+            record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == row.id)).one())
+        self.emit("label_added", segment_id=record.segment_id, label_id=record.id)
+        return record
+
+    def label_count(self, *, file_id: int) -> int:
+        """Label rows (history included) on a file's segments: what a command must not take away."""
+        with self.session() as s:
+            return s.scalar(select(func.count(Label.id)).join(Segment, Segment.id == Label.segment_id)
+                            .where(Segment.file_id == file_id)) or 0
+
+    def label_history(self, segment_id: int) -> list[LabelRecord]:
+        with self.session() as s:
+            q = select(*_LABEL_COLUMNS).where(Label.segment_id == segment_id).order_by(Label.created_at, Label.id)
+            return [_record(r) for r in s.execute(q)]
+
+    def _label_records(self, *, corpus_id: int | None = None, file_id: int | None = None,
+                       segment_ids: Sequence[int] | None = None, annotator: str | None = None) -> list[LabelRecord]:
+        q = select(*_LABEL_COLUMNS)
+        if corpus_id is not None or file_id is not None:
+            q = q.join(Segment, Segment.id == Label.segment_id)
+        if corpus_id is not None:
+            q = q.join(AudioFile, AudioFile.id == Segment.file_id).where(AudioFile.corpus_id == corpus_id)
+        if file_id is not None:
+            q = q.where(Segment.file_id == file_id)
+        if segment_ids is not None:
+            q = q.where(Label.segment_id.in_(list(segment_ids)))
+        if annotator is not None:
+            q = q.where(Label.annotator == annotator)
+        with self.session() as s:
+            return [_record(r) for r in s.execute(q.order_by(Label.created_at, Label.id))]
+
+    def current_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
+                       segment_ids: Sequence[int] | None = None, annotator: str | None = None,
+                       include_accepted: bool = True) -> list[CurrentLabel]:
+        """Each annotator's standing label per segment. Without accepted predictions, an annotator whose
+        standing label is an accepted prediction has no human judgement of that segment."""
+        current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
+                                                           segment_ids=segment_ids, annotator=annotator))
+        if not include_accepted:
+            current = [c for c in current if c.origin is not LabelOrigin.ACCEPTED]
+        return sorted(current, key=lambda c: (c.segment_id, c.annotator))
+
+    def segment_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
+                       segment_ids: Sequence[int] | None = None, annotator: str | None = None,
+                       rule: ConsensusRule | str = ConsensusRule.LATEST,
+                       include_accepted: bool = True) -> dict[int, SegmentLabel]:
+        """One value per segment (by `rule`) from the current labels above."""
+        by_segment: dict[int, list[CurrentLabel]] = {}
+        for c in self.current_labels(corpus_id=corpus_id, file_id=file_id, segment_ids=segment_ids,
+                                     annotator=annotator, include_accepted=include_accepted):
+            by_segment.setdefault(c.segment_id, []).append(c)
+        return {sid: combine(labels, ConsensusRule(rule)) for sid, labels in by_segment.items()}
+
+    def import_labels(self, specs: Sequence[LabelSpec]) -> tuple[int, int]:
+        """Find (or make) each spec's segment by its bounds and add its label unless the annotator's current
+        label there already says the same (re-importing a CSV adds nothing). One commit; (segments, labels)."""
+        segments_added = labels_added = 0
+        touched: set[int] = set()
+        with self.session() as s:
+            for spec in specs:
+                values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
+                seg = s.scalar(select(Segment).where(
+                    Segment.file_id == spec.file_id, Segment.start.between(spec.start - 1e-3, spec.start + 1e-3),
+                    Segment.end.between(spec.end - 1e-3, spec.end + 1e-3)).order_by(Segment.id))
+                if seg is None:
+                    seg = Segment(file_id=spec.file_id, start=spec.start, end=spec.end, speaker=spec.speaker,
+                                  split=spec.split, origin="imported")
+                    s.add(seg)
+                    s.flush()
+                    segments_added += 1
+                else:
+                    seg.speaker, seg.split = spec.speaker or seg.speaker, spec.split or seg.split
+                history = [_record(r) for r in s.execute(
+                    select(*_LABEL_COLUMNS).where(Label.segment_id == seg.id, Label.annotator == spec.annotator)
+                    .order_by(Label.created_at, Label.id))]
+                standing = current_from_history(history)
+                if standing and (standing[0].values, standing[0].category) == (values, spec.category):
+                    continue
+                s.add(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0], valence=values[1],
+                            dominance=values[2], category=spec.category, origin=LabelOrigin.IMPORTED.value))
+                s.flush()
+                labels_added += 1
+                touched.add(spec.file_id)
+        for file_id in touched:
+            self.emit("labels_changed", file_id=file_id)
+        return segments_added, labels_added
+
+    # -- predictions --------------------------------------------------------------------------------
+    def replace_predictions(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> None:
+        """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new."""
+        objects = [Prediction(
+            file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
+            start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1], dominance=r.values[2],
+            audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty, flag=r.flag) for r in rows]
+        with self.session() as s:
+            s.execute(delete(Prediction).where(Prediction.file_id == file_id,
+                                               Prediction.model_version_id == model_version_id))
+            s.add_all(objects)
+        self.emit("predictions_changed", file_id=file_id, model_version_id=model_version_id)
+
+    def trajectory(self, file_id: int, model_version_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Window centres `[N]` and A/V/D `[N, 3]`; NaN where a window was flagged (nothing to draw there)."""
+        with self.session() as s:
+            rows = s.execute(select(Prediction.start, Prediction.end, Prediction.arousal, Prediction.valence,
+                                    Prediction.dominance)
+                             .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                    Prediction.kind == PredictionKind.WINDOW.value)
+                             .order_by(Prediction.start)).all()
+        arr = np.array([[np.nan if x is None else x for x in r] for r in rows], dtype=np.float64).reshape(-1, 5)
+        return (arr[:, 0] + arr[:, 1]) / 2, arr[:, 2:5]
+
+    def segment_predictions(self, model_version_id: int, *, file_id: int | None = None,
+                            corpus_id: int | None = None) -> dict[int, PredictionRow]:
+        q = (select(Prediction.segment_id, Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
+                    Prediction.valence, Prediction.dominance, Prediction.audio_only, Prediction.text_only,
+                    Prediction.uncertainty, Prediction.flag)
+             .where(Prediction.model_version_id == model_version_id, Prediction.kind == PredictionKind.SEGMENT.value))
+        if file_id is not None:
+            q = q.where(Prediction.file_id == file_id)
+        if corpus_id is not None:
+            q = q.join(AudioFile, AudioFile.id == Prediction.file_id).where(AudioFile.corpus_id == corpus_id)
+        with self.session() as s:
+            return {r[0]: PredictionRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), r[7], r[8], r[9], r[10])
+                    for r in s.execute(q)}
+
+    def predicted_files(self, corpus_id: int, model_version_id: int | None = None) -> set[int]:
+        q = (select(Prediction.file_id).distinct().join(AudioFile, AudioFile.id == Prediction.file_id)
+             .where(AudioFile.corpus_id == corpus_id))
+        if model_version_id is not None:
+            q = q.where(Prediction.model_version_id == model_version_id)
+        with self.session() as s:
+            return set(s.scalars(q))
+
+
+def values_of(label: CurrentLabel | SegmentLabel | None) -> Values:
+    return label.values if label is not None else (None, None, None)

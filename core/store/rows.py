@@ -1,0 +1,128 @@
+"""Plain rows the store hands out for segments, labels and predictions: no ORM objects leave the store for these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.vocab import LabelOrigin, RaterKind
+
+Values = tuple[float | None, float | None, float | None]  # A/V/D in core.vocab.DIMENSIONS order
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    id: int
+    file_id: int
+    start: float
+    end: float
+    speaker: str | None
+    split: str | None
+    origin: str
+    text: str
+    superseded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """A segment to add."""
+
+    start: float
+    end: float
+    origin: str
+    text: str = ""
+    speaker: str | None = None
+    split: str | None = None
+    word_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """One row of a segment's label history, retractions included."""
+
+    id: int
+    segment_id: int
+    annotator: str
+    values: Values
+    category: str | None
+    note: str | None
+    origin: LabelOrigin
+    retracts_id: int | None
+    created_at: datetime
+
+    @property
+    def rater_kind(self) -> RaterKind:
+        return self.origin.rater_kind
+
+
+@dataclass(frozen=True)
+class CurrentLabel:
+    """An annotator's standing judgement of a segment: their newest row that no retraction withdrew."""
+
+    segment_id: int
+    annotator: str
+    label_id: int
+    values: Values
+    category: str | None
+    note: str | None
+    origin: LabelOrigin
+
+    @property
+    def rater_kind(self) -> RaterKind:
+        return self.origin.rater_kind
+
+    @property
+    def complete(self) -> bool:
+        return None not in self.values
+
+
+@dataclass(frozen=True)
+class SegmentLabel:
+    """One value per segment from its annotators' current labels, by a core.vocab.ConsensusRule."""
+
+    segment_id: int
+    values: Values
+    annotators: tuple[str, ...]
+    category: str | None
+    origin: LabelOrigin  # of the newest label that went into it
+    label_id: int  # the newest label that went into it
+
+    @property
+    def complete(self) -> bool:
+        return None not in self.values
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """A label to import onto a segment found (or made) by its bounds."""
+
+    file_id: int
+    start: float
+    end: float
+    annotator: str
+    values: Values
+    category: str | None = None
+    speaker: str | None = None
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    segment_id: int | None
+    kind: str
+    start: float
+    end: float
+    values: Values  # None values with a flag: the span could not be predicted
+    audio_only: list | None = None
+    text_only: list | None = None
+    uncertainty: float | None = None
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
+class SupersedeResult:
+    """What replacing a file's units did to them: the summary a command prints."""
+
+    removed: int = 0  # unlabelled units dropped
+    kept_labelled: int = 0  # labelled units kept beside the new ones, marked superseded
+    labels_kept: int = 0

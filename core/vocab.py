@@ -1,0 +1,112 @@
+"""EmoTrace's one vocabulary: the dimensions, the rating scale, and where a label or a segment came from.
+
+Every module names these things through this file, and the store's check constraints (migration 0003) enforce
+the same sets, so a spelling written twice cannot drift. audformat's idea: a scheme knows its scale, a rater
+knows whether it is a human or a machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+DIMENSIONS: tuple[str, str, str] = ("arousal", "valence", "dominance")
+"""A/V/D in this order everywhere: arrays `[..., 3]`, CSV columns, model outputs."""
+
+MSP_DIMENSION_COLUMNS: dict[str, str] = {"arousal": "EmoAct", "valence": "EmoVal", "dominance": "EmoDom"}
+"""MSP-Podcast's column for each dimension (activation = arousal)."""
+
+MSP_HEADER: list[str] = ["FileName", "EmoClass", *MSP_DIMENSION_COLUMNS.values(), "SpkrID", "Gender", "Split_Set"]
+"""The columns of MSP-Podcast's `labels_consensus.csv`."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A bounded rating scale. MSP-Podcast rates 1-7 with 4 as neutral; exports may want 0..1 or -1..1."""
+
+    low: float = 1.0
+    high: float = 7.0
+
+    @property
+    def neutral(self) -> float:
+        return (self.low + self.high) / 2
+
+    def contains(self, value: float) -> bool:
+        return bool(np.isfinite(value)) and self.low <= value <= self.high
+
+    def check(self, name: str, value: float | None) -> float | None:
+        """The value itself, or a ValueError that names the dimension; None passes (a dimension left open)."""
+        if value is None:
+            return None
+        value = float(value)
+        if not self.contains(value):
+            raise ValueError(f"{name} {value} is off the {self.low:g}-{self.high:g} scale")
+        return value
+
+    def to_unit(self, value):
+        """Onto 0..1 (low -> 0, high -> 1)."""
+        return (np.asarray(value, dtype=float) - self.low) / (self.high - self.low)
+
+    def from_unit(self, value):
+        return self.low + np.asarray(value, dtype=float) * (self.high - self.low)
+
+    def to_signed(self, value):
+        """Onto -1..1 around the neutral point (MSP-Conversation and most trace tools use a signed scale)."""
+        return (np.asarray(value, dtype=float) - self.neutral) / ((self.high - self.low) / 2)
+
+    def from_signed(self, value):
+        return self.neutral + np.asarray(value, dtype=float) * ((self.high - self.low) / 2)
+
+
+SCALE = Scale()
+
+
+class RaterKind(StrEnum):
+    """Whose judgement a label is: a person's, or a model output that a person only accepted."""
+
+    HUMAN = "human"
+    MODEL_ASSISTED = "model_assisted"
+
+
+class LabelOrigin(StrEnum):
+    """How a label row came to be. Rows are never changed; a retraction is a row of its own."""
+
+    IMPORTED = "imported"  # read from a labels CSV
+    MANUAL = "manual"  # an annotator's own values (a save, or redo of one)
+    ACCEPTED = "accepted"  # the model's prediction, accepted as it was
+    RETRACTION = "retraction"  # withdraws one earlier row of the same annotator (what undo writes)
+
+    @property
+    def rater_kind(self) -> RaterKind:
+        return RaterKind.MODEL_ASSISTED if self is LabelOrigin.ACCEPTED else RaterKind.HUMAN
+
+
+class SegmentOrigin(StrEnum):
+    IMPORTED = "imported"  # bounds from a labels CSV
+    ASR = "asr"  # an utterance cut from the transcript
+    MANUAL = "manual"  # drawn by an annotator
+
+
+class FileStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"  # could not be decoded; the reason is kept
+    REPLACED = "replaced"  # new content appeared at its path; its labelled segments stay with this row
+
+
+class PredictionKind(StrEnum):
+    SEGMENT = "segment"
+    WINDOW = "window"
+
+
+class ConsensusRule(StrEnum):
+    """One value per segment from its annotators' current labels."""
+
+    LATEST = "latest"  # the newest current label of any annotator: a correction supersedes older labels
+    MEAN = "mean"  # MSP-Podcast's consensus: the mean over annotators, per dimension
+
+
+def sql_in(values) -> str:
+    """`'a', 'b'` for a check constraint over an enum's values."""
+    return ", ".join(f"'{v.value if hasattr(v, 'value') else v}'" for v in values)
