@@ -52,11 +52,12 @@ def main() -> None:
         s.add_all(Prediction(file_id=f.id, segment_id=None, model_version_id=mv.id, kind="window", start=i * 1.0,
                              end=i + 4.0, arousal=4, valence=4, dominance=4) for i in range(10800))
         file_id, mv_id = f.id, mv.id
-    timings = {"segments": [], "latest_labels": [], "window_predictions": []}
+    timings = {"segments": [], "current_labels": [], "segment_labels": [], "trajectory": []}
     for _ in range(5):
         for name, fn in (("segments", lambda: store.segments(file_id)),
-                         ("latest_labels", lambda: store.latest_labels(file_id)),
-                         ("window_predictions", lambda: store.predictions(file_id, mv_id))):
+                         ("current_labels", lambda: store.current_labels(file_id=file_id)),
+                         ("segment_labels", lambda: store.segment_labels(file_id=file_id)),
+                         ("trajectory", lambda: store.trajectory(file_id, mv_id)[0])):
             t = time.perf_counter()
             n = len(fn())
             timings[name].append(time.perf_counter() - t)

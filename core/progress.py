@@ -16,10 +16,6 @@ def no_progress(_done: int, _total: int, _message: str) -> None:
     return None
 
 
-def never_cancel() -> bool:
-    return False
-
-
 def check_cancel(cancel: CancelFn | None) -> None:
     if cancel is not None and cancel():
         raise Cancelled("cancelled by the user")

@@ -13,7 +13,6 @@ from pathlib import Path
 from core.errors import ModelNotAvailable
 from core.paths import cache_dir
 
-HUB_NAMES = ("tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium", "large-v3", "distil-large-v3")
 # Expected size of whisper base's model.bin once the two packaged halves are joined.
 BASE_PARTS_TOTAL = 2 * 72_608_766
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTextEdit,
@@ -38,8 +37,6 @@ from gui.retrain import RetrainDialog
 from gui.review_panel import ReviewPanel
 from gui.settings import AppSettings, SettingsDialog
 from gui.transcript import TranscriptView
-
-TEXT_WIDGETS = (QLineEdit, QTextEdit, QPlainTextEdit, QSpinBox, QComboBox)
 
 
 class MainWindow(QMainWindow):

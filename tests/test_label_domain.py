@@ -1,0 +1,506 @@
+"""The label domain: one rule for a segment's current label, seen the same by every consumer; nothing deletes a
+label (not a cascade, not re-transcription, not re-import); accepted predictions stay the model's."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+
+from core.agreement import annotator_agreement
+from core.export import export_msp, export_segments
+from core.importer import import_folder
+from core.review import review_queue
+from core.store import AudioFile, Corpus, LabelError, ModelVersion, PredictionRow, SegmentSpec, Store, StoreError
+from core.store.annotations import combine
+from core.viewdata import load_file_data
+from core.vocab import SCALE, LabelOrigin
+from tests.conftest import write_audio
+from training.data import load_examples
+
+ANNOTATORS = ["ann", "bob", "cy"]
+N_FILES, SEGS_PER_FILE = 2, 2
+
+
+# -- the reference model: a few lines that say what "current" means -------------------------------------
+class Reference:
+    """Per (segment, annotator): rows as written; a retraction withdraws one of them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, str], list[dict]] = {}
+        self.counter = 0
+
+    def write(self, seg: int, ann: str, values, origin: str) -> None:
+        self.counter += 1
+        self.rows.setdefault((seg, ann), []).append({"order": self.counter, "values": values, "origin": origin,
+                                                     "withdrawn": False})
+
+    def standing(self, seg: int, ann: str) -> dict | None:
+        rows = [r for r in self.rows.get((seg, ann), []) if not r["withdrawn"]]
+        return rows[-1] if rows else None
+
+    def retract(self, seg: int, ann: str) -> bool:
+        row = self.standing(seg, ann)
+        if row is None:
+            return False
+        row["withdrawn"] = True
+        return True
+
+    def current(self, human_only: bool = False) -> dict[tuple[int, str], dict]:
+        out = {}
+        for (seg, ann) in self.rows:
+            row = self.standing(seg, ann)
+            if row is not None and not (human_only and row["origin"] == "accepted"):
+                out[(seg, ann)] = row
+        return out
+
+    def segment_value(self, human_only: bool = False) -> dict[int, tuple]:
+        """ConsensusRule.LATEST: the newest current row over annotators."""
+        best: dict[int, dict] = {}
+        for (seg, _ann), row in self.current(human_only).items():
+            if seg not in best or row["order"] > best[seg]["order"]:
+                best[seg] = row
+        return {seg: row["values"] for seg, row in best.items()}
+
+
+values_st = st.tuples(*[st.sampled_from([1.0, 2.5, 4.0, 5.25, 7.0])] * 3)
+op_st = st.one_of(
+    st.tuples(st.just("record"), st.sampled_from(ANNOTATORS), st.integers(0, N_FILES * SEGS_PER_FILE - 1), values_st),
+    st.tuples(st.just("accept"), st.sampled_from(ANNOTATORS), st.integers(0, N_FILES * SEGS_PER_FILE - 1), values_st),
+    st.tuples(st.just("undo"), st.sampled_from(ANNOTATORS), st.integers(0, N_FILES * SEGS_PER_FILE - 1), st.none()),
+)
+
+
+def _corpus_with_segments(store: Store, tmp: Path, name: str, audio: Path) -> tuple[int, list[int], int]:
+    """A corpus of two real files with two segments each, a model version and its segment predictions."""
+    with store.session() as s:
+        corpus = Corpus(name=name, root=str(tmp))
+        s.add(corpus)
+        s.flush()
+        files = []
+        for k in range(N_FILES):
+            f = AudioFile(corpus_id=corpus.id, path=str(audio), fingerprint=f"{name}-{k}", duration=4.0)
+            s.add(f)
+            s.flush()
+            files.append(f.id)
+        mv = ModelVersion(name=f"m-{name}", folder=str(tmp / "none"))
+        s.add(mv)
+        s.flush()
+        corpus_id, mv_id = corpus.id, mv.id
+    seg_ids = []
+    for fid in files:
+        ids = store.add_segments(fid, [SegmentSpec(0.0, 2.0, "manual", "hello"), SegmentSpec(2.0, 4.0, "manual")])
+        store.replace_predictions(fid, mv_id, [PredictionRow(sid, "segment", 0.0, 2.0, (4.0, 4.0, 4.0))
+                                               for sid in ids])
+        seg_ids += ids
+    return corpus_id, seg_ids, mv_id
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_consumer_sees_the_same_current_labels(tmp_path):
+    """Random record / accept / undo sequences by several annotators, checked against the reference model
+    through the file view, the review queue, agreement, both exports and the trainer's examples."""
+    store = Store(f"sqlite:///{tmp_path / 'prop.sqlite'}")
+    audio = write_audio(tmp_path / "a.wav", 4.0)
+    runs = iter(range(10_000))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(op_st, min_size=1, max_size=25))
+    def check(ops):
+        name = f"c{next(runs)}"
+        corpus_id, seg_ids, mv = _corpus_with_segments(store, tmp_path, name, audio)
+        ref = Reference()
+        for kind, ann, k, values in ops:
+            sid = seg_ids[k]
+            if kind == "undo":
+                standing = [c for c in store.current_labels(segment_ids=[sid], annotator=ann)]
+                assert bool(standing) == (ref.standing(sid, ann) is not None)
+                if standing:
+                    store.retract_label(standing[0].label_id, annotator=ann)
+                    ref.retract(sid, ann)
+                continue
+            origin = LabelOrigin.ACCEPTED if kind == "accept" else LabelOrigin.MANUAL
+            store.record_label(sid, annotator=ann, arousal=values[0], valence=values[1], dominance=values[2],
+                               origin=origin)
+            ref.write(sid, ann, values, origin.value)
+
+        expected_all = ref.segment_value()
+        expected_human = ref.segment_value(human_only=True)
+        # the store itself
+        assert {(c.segment_id, c.annotator): c.values for c in store.current_labels(corpus_id=corpus_id)} == {
+            key: row["values"] for key, row in ref.current().items()}
+        assert {sid: lab.values for sid, lab in store.segment_labels(corpus_id=corpus_id).items()} == expected_all
+        # the file view
+        seen = {}
+        for fid in {store.segment(sid).file_id for sid in seg_ids}:
+            data = load_file_data(store, fid, [mv])
+            for sid in data.seg_ids:
+                lab = data.segment_label(int(sid))
+                if lab is not None:
+                    seen[int(sid)] = lab.values
+        assert seen == expected_all
+        # the review queue
+        queue = {item.segment_id: item.label.values if item.label else None
+                 for item in review_queue(store, corpus_id, mv)}
+        assert {sid: v for sid, v in queue.items() if v is not None} == expected_all
+        # agreement: human judgements only
+        human = ref.current(human_only=True)
+        pairs = {row["pair"]: row["n"] for row in annotator_agreement(store, corpus_id)}
+        for x, y in [(a, b) for i, a in enumerate(ANNOTATORS) for b in ANNOTATORS[i + 1:]]:
+            shared = {s for (s, a) in human if a == x} & {s for (s, a) in human if a == y}
+            assert pairs.get((x, y), 0) == (len(shared) if len(shared) >= 2 else 0)
+        # both exports
+        flat = tmp_path / f"{name}.csv"
+        export_segments(store, name, flat, model_version_id=mv)
+        by_order = [tuple(float(r[d]) for d in ("arousal", "valence", "dominance")) if r["arousal"] else None
+                    for r in _csv_rows(flat)]
+        ordered = [s.id for s in store.corpus_segments(corpus_id)]
+        assert {sid: v for sid, v in zip(ordered, by_order) if v is not None} == expected_all
+        msp = tmp_path / f"{name}-msp.csv"
+        export_msp(store, name, msp)
+        got = sorted(tuple(float(r[c]) for c in ("EmoAct", "EmoVal", "EmoDom")) for r in _csv_rows(msp))
+        assert got == sorted(expected_human.values())
+        # the trainer's examples: human only by default, accepted too when asked
+        assert {e.segment_id: e.label for e in load_examples(store, name)} == expected_human
+        assert {e.segment_id: e.label for e in load_examples(store, name, include_accepted=True)} == expected_all
+
+    check()
+
+
+# -- nothing deletes a label ------------------------------------------------------------------------------
+def _labelled_segment(store: Store, tmp_path: Path) -> tuple[int, int, int]:
+    corpus_id, seg_ids, _mv = _corpus_with_segments(store, tmp_path, "g", write_audio(tmp_path / "g.wav", 4.0))
+    label = store.record_label(seg_ids[0], annotator="ann", arousal=5, valence=3, dominance=4)
+    return corpus_id, seg_ids[0], label.id
+
+
+def test_the_database_refuses_to_delete_or_change_a_label(store, tmp_path):
+    _c, sid, lid = _labelled_segment(store, tmp_path)
+    for statement in ("DELETE FROM labels", f"UPDATE labels SET arousal = 1 WHERE id = {lid}",
+                      f"DELETE FROM segments WHERE id = {sid}"):
+        with pytest.raises((IntegrityError, DatabaseError)):
+            with store.session() as s:
+                s.execute(text(statement))
+    file_id = store.segment(sid).file_id
+    with pytest.raises((IntegrityError, DatabaseError, StoreError)):
+        with store.session() as s:
+            s.delete(s.get(AudioFile, file_id))  # the ORM cascade to segments stops at the label
+    from core.store import Label
+
+    with pytest.raises(StoreError, match="append-only"):
+        with store.session() as s:
+            s.delete(s.get(Label, lid))
+    assert [h.values for h in store.label_history(sid)] == [(5.0, 3.0, 4.0)]
+
+
+def test_record_and_retract_rules(store, tmp_path):
+    _c, sid, lid = _labelled_segment(store, tmp_path)
+    with pytest.raises(LabelError, match="only they can retract"):
+        store.retract_label(lid, annotator="bob")
+    with pytest.raises(ValueError, match="off the 1-7 scale"):
+        store.record_label(sid, annotator="ann", arousal=7.5, valence=4, dominance=4)
+    with pytest.raises(LabelError, match="at least one"):
+        store.record_label(sid, annotator="ann", arousal=None, valence=None, dominance=None)
+    retraction = store.retract_label(lid, annotator="ann")
+    assert retraction.origin is LabelOrigin.RETRACTION and retraction.retracts_id == lid
+    with pytest.raises(LabelError, match="already retracted"):
+        store.retract_label(lid, annotator="ann")
+    assert store.current_labels(segment_ids=[sid]) == []
+    assert len(store.label_history(sid)) == 2  # the withdrawn row and its retraction both stay
+
+
+def test_events_fire_after_the_commit(store, tmp_path):
+    _c, sid, _lid = _labelled_segment(store, tmp_path)
+    seen = []
+
+    def listener(what, info):
+        if what == "label_added":  # a second connection must already see the row
+            other = Store(store.url, migrate=False)
+            seen.append(any(h.id == info["label_id"] for h in other.label_history(info["segment_id"])))
+            other.close()
+
+    store.subscribe(listener)
+    store.record_label(sid, annotator="bob", arousal=2, valence=2, dominance=2)
+    assert seen == [True]
+
+
+def test_vocabulary_scales_round_trip():
+    x = np.array([1.0, 2.5, 4.0, 7.0])
+    assert np.allclose(SCALE.to_unit(x), [0, 0.25, 0.5, 1])
+    assert np.allclose(SCALE.to_signed(x), [-1, -0.5, 0, 1])
+    assert np.allclose(SCALE.from_unit(SCALE.to_unit(x)), x) and np.allclose(SCALE.from_signed(SCALE.to_signed(x)), x)
+    assert LabelOrigin.ACCEPTED.rater_kind == "model_assisted" and LabelOrigin.MANUAL.rater_kind == "human"
+
+
+# -- re-transcription and re-import keep every label --------------------------------------------------------
+SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
+           / "samples" / "audio" / "en")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True)
+
+
+def test_transcribe_redo_keeps_every_label_and_says_so(tmp_path):
+    root = tmp_path / "talk"
+    root.mkdir()
+    pause = np.zeros(int(16000 * 2.5), np.float32)
+    parts = []
+    for name in ("quick_brown_fox.wav", "counting.wav", "hello_world.wav"):
+        x, sr = sf.read(SAMPLES / name, dtype="float32")
+        assert sr == 16000
+        parts += [x if x.ndim == 1 else x.mean(1), pause]
+    sf.write(root / "talk.wav", np.concatenate(parts), 16000)
+    db = str(tmp_path / "s.sqlite")
+    assert _cli("--db", db, "-q", "import", str(root), "--corpus", "r").returncode == 0
+    r = _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1")
+    assert r.returncode == 0, r.stderr
+    store = Store(db)
+    file_id = store.files(store.corpus("r").id)[0].id
+    segments = store.segments(file_id)
+    assert len(segments) >= 2
+    for k, seg in enumerate(segments):
+        store.record_label(seg.id, annotator="ann", arousal=2 + k, valence=3, dominance=4)
+    store.record_label(segments[0].id, annotator="ann", arousal=6, valence=6, dominance=6)  # a correction
+    before = {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments}
+    current_before = store.segment_labels(file_id=file_id)
+
+    r = _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1", "--redo")
+    assert r.returncode == 0, r.stderr
+    assert f"KEPT {root / 'talk.wav'}: {len(segments)} labelled segments" in r.stdout
+    after = {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments}
+    assert after == before  # every row, history included
+    assert store.segment_labels(file_id=file_id) == current_before
+    now = store.segments(file_id)
+    old = [s for s in now if s.id in before]
+    assert len(old) == len(segments) and all(s.superseded_at is not None for s in old)
+    assert any(s.superseded_at is None and s.origin == "asr" for s in now)  # the new units beside them
+    assert {e.segment_id for e in load_examples(store, "r")} == set(before)  # still trainable
+    out = tmp_path / "x.csv"
+    export_segments(store, "r", out)
+    assert sum(1 for row in _csv_rows(out) if row["superseded"] == "yes" and row["arousal"]) == len(segments)
+    # a second redo adds units again but still removes nothing labelled
+    assert _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1",
+                "--redo").returncode == 0
+    assert {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments} == before
+
+
+def test_reimport_of_changed_audio_keeps_labels_on_the_old_content(store, tmp_path):
+    root = tmp_path / "c"
+    write_audio(root / "a.wav", 3.0, freq=200)
+    (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\na.wav,0,2,3,4,5\n")
+    import_folder(store, root, "c")
+    corpus_id = store.corpus("c").id
+    old = store.files(corpus_id)[0]
+    sid = store.segments(old.id)[0].id
+    store.record_label(sid, annotator="ann", arousal=6, valence=2, dominance=2)
+    original = old.path
+    (root / "a.wav").rename(tmp_path / "a-original.wav")
+    write_audio(root / "a.wav", 5.0, freq=300)  # new content at the same path
+    report = import_folder(store, root, "c")
+    assert "CHANGED" in report.summary() and "2 labels stay" in report.summary()
+    files = {f.fingerprint: f for f in store.files(corpus_id)}
+    assert files[old.fingerprint].status == "replaced" and len(files) == 2
+    assert [h.values for h in store.label_history(sid)] == [(3.0, 4.0, 5.0), (6.0, 2.0, 2.0)]
+    new = next(f for f in store.files(corpus_id) if f.fingerprint != old.fingerprint)
+    assert [lab.values for lab in store.segment_labels(file_id=new.id).values()] == [(3.0, 4.0, 5.0)]  # the CSV's row
+    assert {e.file_id for e in load_examples(store, "c", rule="latest")} == {new.id}  # no audio behind the old one
+    # the old content comes back elsewhere: relinked, its labels usable again
+    (tmp_path / "a-original.wav").rename(root / "a-old.wav")
+    again = import_folder(store, root, "c")
+    assert again.relinked == 1
+    relinked = next(f for f in store.files(corpus_id) if f.fingerprint == old.fingerprint)
+    assert relinked.status == "ok" and relinked.path != original
+
+
+# -- migration from the schema before this change ---------------------------------------------------------
+def _store_at_0002(url: str) -> Store:
+    from alembic import command
+
+    from core.store.store import alembic_config
+
+    store = Store(url, migrate=False)
+    cfg = alembic_config(url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    return store
+
+
+OLD_LABELS = [  # (segment, annotator, a, v, d, origin) in time order, as revision 0002's app wrote them
+    (1, "consensus", 3.0, 4.0, 5.0, "imported"),
+    (1, "tester", 6.0, 2.0, 5.0, "manual"),
+    (1, "tester", None, None, None, "undo"),  # undo of tester's first label: "no label"
+    (1, "tester", 6.0, 2.0, 5.0, "redo"),
+    (2, "tester", 4.37, 5.12, 3.98, "manual"),  # Accept prediction, saved as manual by 0002
+    (2, "tester", 2.0, 2.0, 2.0, "manual"),
+    (2, "tester", 4.37, 5.12, 3.98, "undo"),  # undo restoring the earlier values
+    (3, "bob", 5.0, 5.0, 5.0, "manual"),
+    (3, "bob", None, None, None, "undo"),
+]
+
+
+def _fill_0002(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO corpora (id, name, root, created_at) VALUES (1, 'old', '/x', :t)"),
+                     {"t": "2026-11-28 10:00:00"})
+        conn.execute(text("INSERT INTO audio_files (id, corpus_id, path, fingerprint, size_bytes, duration, status, "
+                          "added_at) VALUES (1, 1, '/x/a.wav', 'fp', 10, 9.0, 'ok', :t)"), {"t": "2026-11-28 10:00:00"})
+        for sid in (1, 2, 3):
+            conn.execute(text("INSERT INTO segments (id, file_id, start, \"end\", origin) VALUES (:i, 1, :s, :e, 'asr')"),
+                         {"i": sid, "s": 3.0 * (sid - 1), "e": 3.0 * sid})
+        conn.execute(text("INSERT INTO model_versions (id, name, folder, created_at, active) "
+                          "VALUES (1, 'm', '/none', :t, true)"), {"t": "2026-11-28 10:00:00"})
+        conn.execute(text("INSERT INTO predictions (file_id, segment_id, model_version_id, kind, start, \"end\", "
+                          "arousal, valence, dominance, created_at) VALUES (1, 2, 1, 'segment', 3, 6, 4.3712, "
+                          "5.1249, 3.9801, :t)"), {"t": "2026-11-28 10:00:00"})
+        for k, (sid, ann, a, v, d, origin) in enumerate(OLD_LABELS, start=1):
+            conn.execute(text("INSERT INTO labels (id, segment_id, annotator, arousal, valence, dominance, origin, "
+                              "created_at) VALUES (:i, :s, :n, :a, :v, :d, :o, :t)"),
+                         {"i": k, "s": sid, "n": ann, "a": a, "v": v, "d": d, "o": origin,
+                          "t": f"2026-11-28 10:00:{k:02d}"})
+
+
+def _check_migrated(store: Store) -> None:
+    assert store.schema_revision() == store.head_revision()
+    rows = {h.id: h for sid in (1, 2, 3) for h in store.label_history(sid)}
+    assert sorted(rows) == list(range(1, len(OLD_LABELS) + 1))  # every row is still there
+    for k, (sid, ann, a, v, d, _origin) in enumerate(OLD_LABELS, start=1):
+        assert (rows[k].segment_id, rows[k].annotator, rows[k].values) == (sid, ann, (a, v, d))  # value for value
+    # row 7 restored the accepted prediction's values: it is the model's judgement again
+    assert [rows[k].origin.value for k in range(1, 10)] == [
+        "imported", "manual", "retraction", "manual", "accepted", "manual", "accepted", "manual", "retraction"]
+    assert rows[3].retracts_id == 2 and rows[9].retracts_id == 8
+    current = {(c.segment_id, c.annotator): c.values for c in store.current_labels()}
+    assert current == {(1, "consensus"): (3.0, 4.0, 5.0), (1, "tester"): (6.0, 2.0, 5.0),
+                       (2, "tester"): (4.37, 5.12, 3.98)}
+    with pytest.raises((IntegrityError, DatabaseError)):
+        with store.session() as s:
+            s.execute(text("DELETE FROM labels WHERE id = 1"))
+    with pytest.raises((IntegrityError, DatabaseError)):
+        with store.session() as s:
+            s.execute(text("DELETE FROM segments WHERE id = 3"))  # was ON DELETE CASCADE before 0003
+
+
+def test_migration_from_0002_keeps_every_label_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = _store_at_0002(url)
+    _fill_0002(old)
+    old.close()
+    store = Store(url)
+    _check_migrated(store)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("EMOTRACE_TEST_PG_URL"), reason="no PostgreSQL test server")
+def test_migration_from_0002_keeps_every_label_postgres():
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    pg = os.environ["EMOTRACE_TEST_PG_URL"]
+    name = f"emotrace_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+    try:
+        old = _store_at_0002(url)
+        _fill_0002(old)
+        old.close()
+        store = Store(url)
+        _check_migrated(store)
+        store.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# -- smaller things the same reading found ---------------------------------------------------------------
+def test_sqlite_uri_urls_make_no_literal_file_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "u.sqlite"
+    store = Store(f"sqlite:///file:{db}?uri=true")
+    store.corpus("x", create=True)
+    assert db.exists() and not (tmp_path / "file:").exists()
+
+
+def test_utterances_cut_at_asr_segment_ends(store, tmp_path):
+    from core.asr import build_units
+    from core.store import Word
+
+    audio = write_audio(tmp_path / "w.wav", 12.0)
+    with store.session() as s:
+        corpus = Corpus(name="w", root=str(tmp_path))
+        s.add(corpus)
+        s.flush()
+        f = AudioFile(corpus_id=corpus.id, path=str(audio), fingerprint="w", duration=12.0)
+        s.add(f)
+        s.flush()
+        # 20 words 0.45 s apart, no pause; the ASR segment ended after word 9 (at 4.3 s)
+        s.add_all(Word(file_id=f.id, start=k * 0.45, end=k * 0.45 + 0.4, text=f" w{k}", segment_end=k == 9)
+                  for k in range(20))
+        file_id = f.id
+    build_units(store, file_id)
+    bounds = [(round(s.start, 2), round(s.end, 2)) for s in store.segments(file_id)]
+    assert bounds[0] == (0.0, 4.45)
+
+
+def test_a_span_without_audio_is_flagged_not_predicted():
+    from core.analysis import NO_AUDIO, stack_pooled
+
+    good = np.ones((2, 8), np.float32)
+    pooled, missing = stack_pooled([good, None, np.full((2, 8), np.nan, np.float32)], layers=2, dim=4)
+    assert missing.tolist() == [False, True, True] and pooled.shape == (3, 2, 8)
+    assert NO_AUDIO == "no_audio"
+
+
+def test_a_flagged_prediction_is_stored_without_values(store, tmp_path):
+    _c, seg_ids, mv = _corpus_with_segments(store, tmp_path, "f", write_audio(tmp_path / "f.wav", 4.0))
+    fid = store.segment(seg_ids[0]).file_id
+    store.replace_predictions(fid, mv, [PredictionRow(None, "window", 0, 4, (None, None, None), flag="no_audio"),
+                                        PredictionRow(None, "window", 1, 5, (4.0, 4.0, 4.0))])
+    t, values = store.trajectory(fid, mv)
+    assert np.isnan(values[0]).all() and values[1].tolist() == [4.0, 4.0, 4.0]
+    with pytest.raises((IntegrityError, DatabaseError)):
+        store.replace_predictions(fid, mv, [PredictionRow(None, "window", 0, 4, (None, None, None))])  # no flag
+
+
+def test_a_bug_is_not_reported_as_a_user_error(monkeypatch, capsys, tmp_path):
+    import cli.main as cli_main
+
+    def broken(_args):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(cli_main, "cmd_stats", broken)
+    assert cli_main.main(["--db", str(tmp_path / "x.sqlite"), "stats"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error: TypeError") and "-v" in err and "emotrace-errors.log" in err
+    assert cli_main.main(["--db", str(tmp_path / "x.sqlite"), "-v", "stats"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_combine_mean_is_msp_consensus(store, tmp_path):
+    _c, sid, _lid = _labelled_segment(store, tmp_path)
+    store.record_label(sid, annotator="bob", arousal=3, valence=5, dominance=None)
+    mean = combine(store.current_labels(segment_ids=[sid]), rule="mean")
+    assert mean.values == (4.0, 4.0, 4.0) and mean.annotators == ("ann", "bob")
