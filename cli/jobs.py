@@ -6,6 +6,7 @@ import json
 import sys
 
 from cli.main import _store
+from core.errors import UserFacingError
 from core.progress import TqdmProgress
 
 
@@ -217,3 +218,88 @@ def register_gui(sub) -> None:
 
 
 REGISTRARS += [register_gui]
+
+
+def cmd_diarize(args) -> int:
+    from core.diarization import DiarizationOptions
+    from core.speaker_jobs import diarize_corpus
+
+    store = _store(args)
+    store.corpus(args.corpus)
+    options = DiarizationOptions(speakers=args.speakers, min_speakers=args.min_speakers,
+                                 max_speakers=args.max_speakers)
+    return _run_with_bar("diarize", args.quiet, lambda bar: diarize_corpus(
+        store, args.corpus, options, pipeline=args.pipeline, device=args.device, progress=bar))
+
+
+def register_diarize(sub) -> None:
+    p = sub.add_parser("diarize", help="who speaks when: speaker turns per file (utterances are then cut at them)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--speakers", type=int, help="the exact number of speakers per file, when known")
+    p.add_argument("--min-speakers", type=int, default=1)
+    p.add_argument("--max-speakers", type=int, default=6)
+    p.add_argument("--pipeline", help="a local pyannote pipeline folder (config.yaml + weights) to use instead")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_diarize)
+
+
+def cmd_speakers(args) -> int:
+    from pathlib import Path
+
+    from core.speaker_jobs import import_rttm
+
+    store = _store(args)
+    corpus = store.corpus(args.corpus)
+    if args.action == "import":
+        if not args.rttm:
+            raise UserFacingError("speakers import needs --rttm FILE")
+        report = import_rttm(store, args.corpus, args.rttm)
+        print(report.summary())
+        return 1 if report.failed else 0
+    files = [f for f in store.files(corpus.id) if args.file is None or Path(f.path).name == args.file
+             or Path(f.path).stem == args.file]
+    if args.file and len(files) != 1:
+        raise UserFacingError(f"no single file named {args.file!r} in corpus {args.corpus!r}")
+    if args.action == "list":
+        for f in files:
+            turns = store.speaker_turns(f.id)
+            talk: dict[str, float] = {}
+            for t in turns:
+                talk[t.speaker] = talk.get(t.speaker, 0.0) + t.end - t.start
+            revisions = store.speaker_revisions(f.id)
+            print(f"{Path(f.path).name}: {len(turns)} turns, revision {revisions[-1].revision if revisions else '-'} "
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(talk.items())))
+            if args.turns:
+                for i, t in enumerate(turns):
+                    print(f"  {i:4d} {t.start:9.2f} {t.end:9.2f}  {t.speaker}")
+        return 0
+    if not args.file:
+        raise UserFacingError(f"speakers {args.action} needs --file NAME (one file of the corpus)")
+    fid = files[0].id
+    if args.action in ("rename", "merge"):
+        revision = store.merge_speakers(fid, args.speaker, args.to)
+    elif args.action == "reassign":
+        revision = store.reassign_turn(fid, args.turn, args.to)
+    elif args.action == "split":
+        revision = store.split_turn(fid, args.turn, args.at, args.to)
+    else:  # undo
+        revision = store.undo_speaker_edit(fid)
+    print(f"{files[0].path}: speaker turns revision {revision}")
+    return 0
+
+
+def register_speakers(sub) -> None:
+    p = sub.add_parser("speakers", help="list, correct (rename, merge, reassign, split, undo) or import speaker turns")
+    p.add_argument("action", choices=["list", "rename", "merge", "reassign", "split", "undo", "import"])
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--file", help="the file (name or name without extension)")
+    p.add_argument("--speaker", help="rename/merge: the speaker to rename or merge away")
+    p.add_argument("--to", help="rename/merge/reassign/split: the new (or other) speaker name")
+    p.add_argument("--turn", type=int, help="reassign/split: the turn's index (`speakers list --turns`)")
+    p.add_argument("--at", type=float, help="split: where to cut the turn (s)")
+    p.add_argument("--turns", action="store_true", help="list: print every turn")
+    p.add_argument("--rttm", help="import: an RTTM file whose file ids are the corpus files' names")
+    p.set_defaults(func=cmd_speakers)
+
+
+REGISTRARS += [register_diarize, register_speakers]

@@ -59,6 +59,11 @@ def cmd_export(args) -> int:
     from core.export import export_msp, export_segments
 
     store = _store(args)
+    if args.rttm:
+        from core.speaker_jobs import export_rttm
+
+        print(f"wrote {export_rttm(store, args.corpus, args.out)} speaker turns to {args.out}")
+        return 0
     if args.msp:
         n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted)
     else:
@@ -92,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--msp", action="store_true", help="MSP-Podcast labels_consensus.csv form")
     p.add_argument("--include-accepted", action="store_true",
                    help="with --msp: also write segments whose current label is an accepted model prediction")
+    p.add_argument("--rttm", action="store_true", help="the speaker turns of every file as RTTM")
     p.set_defaults(func=cmd_export)
 
     for register in _extra_commands():
@@ -128,12 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     from core.audio import AudioError
     from core.errors import UserFacingError
     from core.importer import LabelFileError
-    from core.store import LabelError, StoreError
+    from core.rttm import RttmError
+    from core.store import LabelError, StoreError, TurnError
 
     try:
         return int(args.func(args) or 0)
-    except (UserFacingError, StoreError, LabelError, LabelFileError, AudioError, FileNotFoundError,
-            PermissionError, IsADirectoryError) as exc:
+    except (UserFacingError, StoreError, LabelError, LabelFileError, AudioError, TurnError, RttmError,
+            FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:  # a full disk, a read-only or locked store, a lost server

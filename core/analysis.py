@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.diarization import change_points
 from core.errors import UserFacingError
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
@@ -39,6 +40,27 @@ def window_spans(duration: float, window: float, hop: float) -> np.ndarray:
     if starts[-1] + window < duration - 1e-6:
         starts = np.append(starts, duration - window)
     return np.stack([starts, starts + window], axis=1)
+
+
+def split_at_changes(spans: np.ndarray, changes: np.ndarray, min_seconds: float = 0.5) -> np.ndarray:
+    """No window spans a speaker change: each is cut at every change inside it, and pieces shorter than
+    `min_seconds` are dropped (too little audio of one voice to say anything)."""
+    if not len(changes) or not len(spans):
+        return spans
+    pieces = []
+    for start, end in spans:
+        inside = changes[(changes > start) & (changes < end)]
+        bounds = np.concatenate([[start], inside, [end]])
+        pieces += [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= min_seconds]
+    out = np.unique(np.round(np.array(pieces, dtype=np.float64).reshape(-1, 2), 6), axis=0)
+    return out[np.lexsort((out[:, 1], out[:, 0]))]
+
+
+def trajectory_spans(store: Store, f: AudioFile, window: float, hop: float) -> np.ndarray:
+    """A file's trajectory windows; with speaker turns, none spans a change (its prediction would mix voices)."""
+    spans = window_spans(float(f.duration or 0.0), window, hop)
+    turns = store.speaker_turns(f.id)
+    return split_at_changes(spans, change_points(turns)) if turns else spans
 
 
 def texts_for(spans: np.ndarray, words: list) -> list[str]:
@@ -106,7 +128,7 @@ def _analyze_files(store, pipeline, version_id, files: list[AudioFile], window, 
     for f in files:
         segments = store.segments(f.id)
         seg_spans = np.array([[s.start, s.end] for s in segments]).reshape(-1, 2)
-        win_spans = window_spans(float(f.duration or 0.0), window, hop)
+        win_spans = trajectory_spans(store, f, window, hop)
         texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words(f.id))
         plans[f.id] = _FilePlan(f, segments, np.concatenate([seg_spans, win_spans]), texts)
     if pipeline.config.uses_audio:

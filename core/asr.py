@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from core.audio import TARGET_SR, AudioError, AudioSource
+from core.diarization import speaker_at
 from core.errors import UserFacingError
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
@@ -209,7 +210,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
 
 def build_units(store: Store, file_id: int) -> SupersedeResult:
     """Imported and drawn segments keep their bounds and get their words; otherwise the words become utterance
-    units, cut at ASR segment ends and pauses. Earlier ASR units make way (`Store.supersede_segments`): the
+    units, cut at speaker changes (when the file has speaker turns), ASR segment ends and pauses. Earlier ASR
+    units make way (`Store.supersede_segments`): the
     unlabelled ones go, the labelled ones stay beside the new units with every label."""
     words = store.words(file_id)
     segments = store.segments(file_id, include_superseded=False)
@@ -223,12 +225,15 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         return SupersedeResult()
     result = store.supersede_segments(file_id, SegmentOrigin.ASR)
     audio = store.file(file_id)
-    timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end)) for w in words]
+    turns = store.speaker_turns(file_id)
+    timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
+                       speaker_at(turns, (w.start + w.end) / 2) if turns else None) for w in words]
     specs, index = [], 0
     for unit in utterances(timed):
         ids = tuple(w.id for w in words[index:index + len(unit)])
         index += len(unit)
-        specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), audio.speaker,
+        speaker = unit[0].speaker or audio.speaker
+        specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                  audio.split, ids))
     store.add_segments(file_id, specs)
     return result

@@ -100,6 +100,14 @@ class PredictionKind(StrEnum):
     WINDOW = "window"
 
 
+class TurnSource(StrEnum):
+    """Where a file's speaker turns came from."""
+
+    DIARIZATION = "diarization"
+    RTTM = "rttm"  # imported from an RTTM file
+    MANUAL = "manual"  # an annotator's correction (reassign, merge, split, rename, undo)
+
+
 class ConsensusRule(StrEnum):
     """One value per segment from its annotators' current labels."""
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.diarization import speaker_key
 from core.store import Store
 from core.vocab import ConsensusRule, FileStatus
 
@@ -49,7 +50,7 @@ def load_examples(store: Store, corpus: str, annotator: str | None = None, *, in
     imported_splits = any((seg.split or audio.split) for seg, audio, _ in chosen)
     examples = []
     for seg, audio, label in chosen:
-        speaker = seg.speaker or audio.speaker
+        speaker = speaker_key(seg.speaker, audio.fingerprint) or audio.speaker
         if imported_splits:
             split = seg.split or audio.split or TRAIN
         else:

@@ -21,10 +21,11 @@ from core.store.rows import (
     SegmentSpec,
     SupersedeResult,
 )
+from core.store.speakers import TurnError, TurnRevision, TurnRow
 from core.store.store import Store, StoreError
 
 __all__ = [
     "AudioFile", "Corpus", "CurrentLabel", "Job", "Label", "LabelError", "LabelRecord", "LabelSpec", "ModelVersion",
     "Prediction", "PredictionRow", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec", "Store", "StoreError",
-    "SupersedeResult", "Word",
+    "SupersedeResult", "TurnError", "TurnRevision", "TurnRow", "Word",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.vocab import SCALE, FileStatus, LabelOrigin, PredictionKind, SegmentOrigin, sql_in
+from core.vocab import SCALE, FileStatus, LabelOrigin, PredictionKind, SegmentOrigin, TurnSource, sql_in
 
 
 def _on_scale(column: str) -> str:
@@ -172,6 +172,27 @@ class Prediction(Base):
     text_only: Mapped[list | None] = mapped_column(JSON)
     # Standard deviation over MC-dropout passes of the heads, averaged over A/V/D (1-7 scale).
     uncertainty: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SpeakerTurn(Base):
+    """Who speaks when in a file. A change never edits rows: it writes the whole new set as the next revision, so
+    every earlier diarization, RTTM import and manual correction stays (history and undo, as for labels)."""
+
+    __tablename__ = "speaker_turns"
+    __table_args__ = (
+        Index("ix_speaker_turns_file_revision", "file_id", "revision", "start"),
+        CheckConstraint(f"source IN ({sql_in(TurnSource)})", name="ck_speaker_turns_source"),
+        CheckConstraint('"end" > start', name="ck_speaker_turns_span"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))  # core.vocab.TurnSource
+    note: Mapped[str | None] = mapped_column(Text)  # what the revision did ("diarization, 2 speakers", "undo")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,0 +1,104 @@
+"""Diarization error rate and speed of `core.diarization` on audio whose truth is known.
+
+1. ../shared/data/speech/two_speakers_30s.wav against its RTTM (pyannote's tutorial clip, with overlap).
+2. Mixes built here from RAVDESS actors (../shared/data/ravdess-dev): utterances of 2, 3 and 4 actors in turn,
+   0.4-1.2 s pauses, so every turn boundary is known. Speakers are not given: the count is estimated.
+
+DER by pyannote.metrics with a 0.25 s collar on each side of a reference boundary (pyannote's `collar=0.5`,
+the NIST md-eval convention), overlap scored. Prints JSON lines.
+`EMOTRACE_HOME=$(mktemp -d) .venv/bin/python bench/bench_diarization.py`
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.audio import AudioSource  # noqa: E402
+from core.diarization import DiarizationOptions, SpeakerEncoder, diarize_file  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def der(reference: list[tuple[float, float, str]], turns) -> dict:
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp = Annotation(), Annotation()
+    for a, b, s in reference:
+        ref[Segment(a, b)] = s
+    for t in turns:
+        hyp[Segment(t.start, t.end)] = t.speaker
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = DiarizationErrorRate(collar=0.5)(ref, hyp, detailed=True)
+    total = d["total"]
+    return {"der": round(d["diarization error rate"], 4), "missed": round(d["missed detection"] / total, 4),
+            "false_alarm": round(d["false alarm"] / total, 4), "confusion": round(d["confusion"] / total, 4)}
+
+
+def speech_bounds(x: np.ndarray, frame: int = 160) -> tuple[float, float]:
+    """First and last 10 ms frame whose RMS is within 30 dB of the clip's loudest frame."""
+    rms = np.sqrt(np.mean(x[: len(x) // frame * frame].reshape(-1, frame) ** 2, axis=1)) + 1e-9
+    loud = np.flatnonzero(20 * np.log10(rms / rms.max()) > -30)
+    return loud[0] * frame / 16000, (loud[-1] + 1) * frame / 16000
+
+
+def ravdess_mix(actors: list[int], turns: int, out: Path, seed: int) -> list[tuple[float, float, str]]:
+    rng = np.random.default_rng(seed)
+    pieces, truth, t = [], [], 0.0
+    for k in range(turns):
+        actor = actors[k % len(actors)] if k < len(actors) else int(rng.choice(actors))
+        files = sorted((SHARED / "ravdess-dev" / f"Actor_{actor:02d}").glob("*.flac"))
+        x = AudioSource(files[int(rng.integers(len(files)))]).decode_all()
+        pieces.append(x)
+        a, b = speech_bounds(x)  # RAVDESS clips have about a second of silence around the sentence
+        truth.append((t + a, t + b, f"actor{actor}"))
+        t += len(x) / 16000
+        pause = np.zeros(int(16000 * rng.uniform(0.4, 1.2)), np.float32)
+        pieces.append(pause)
+        t += len(pause) / 16000
+    sf.write(out, np.concatenate(pieces), 16000)
+    return truth
+
+
+def main() -> None:
+    encoder = SpeakerEncoder()
+    clip = SHARED / "speech" / "two_speakers_30s.wav"
+    reference = []
+    for line in (SHARED / "speech" / "two_speakers_30s.rttm").read_text().splitlines():
+        p = line.split()
+        reference.append((float(p[3]), float(p[3]) + float(p[4]), p[7]))
+    diarize_file(clip, encoder)  # warm-up: librosa's numba kernels compile on first use
+    for opts in (DiarizationOptions(), DiarizationOptions(speakers=2)):
+        t = time.perf_counter()
+        turns = diarize_file(clip, encoder, opts)
+        seconds = time.perf_counter() - t
+        print(json.dumps({"audio": "two_speakers_30s", "given_speakers": opts.speakers,
+                          "found": len({x.speaker for x in turns}), **der(reference, turns),
+                          "audio_s_per_s": round(30.0 / seconds, 1)}), flush=True)
+    tmp = Path(tempfile.mkdtemp())
+    for actors, seed in (([1, 2], 0), ([3, 4, 5], 1), ([6, 7, 8, 9], 2), ([10, 11], 3), ([12, 13, 14], 4)):
+        wav = tmp / f"mix{seed}.wav"
+        truth = ravdess_mix(actors, 16, wav, seed)
+        duration = truth[-1][1]
+        for given in (None, len(actors)):
+            t = time.perf_counter()
+            turns = diarize_file(wav, encoder, DiarizationOptions(speakers=given))
+            seconds = time.perf_counter() - t
+            print(json.dumps({"audio": f"ravdess actors {actors}", "seconds": round(duration, 1),
+                              "given_speakers": given, "found": len({x.speaker for x in turns}), **der(truth, turns),
+                              "audio_s_per_s": round(duration / seconds, 1)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Corpus jobs for speakers: diarize every file, import and export RTTM. Each writes turns through the store's
+speaker repository (a new revision, nothing removed) and rebuilds a transcribed file's utterances so they are
+cut at speaker changes; labels are not touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.asr import build_units
+from core.audio import AudioError
+from core.diarization import DiarizationOptions, SpeakerEncoder, diarize_file, diarize_with_pyannote
+from core.jobs import JobReport, tracked_job
+from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from core.rttm import read_rttm, rttm_lines
+from core.store import Store
+from core.vocab import FileStatus, TurnSource
+
+
+@dataclass
+class DiarizeReport(JobReport):
+    speakers: dict[str, int] = field(default_factory=dict)  # path -> speakers found
+    kept_labelled: int = 0
+
+    def headline(self) -> str:
+        found = ", ".join(f"{Path(p).name}: {n}" for p, n in list(self.speakers.items())[:8])
+        more = f" (+{len(self.speakers) - 8} more)" if len(self.speakers) > 8 else ""
+        lines = [f"diarized {self.done}/{self.files} files, {len(self.failed)} failed; speakers per file: "
+                 f"{found or '-'}{more}"]
+        if self.kept_labelled:
+            lines.append(f"  KEPT {self.kept_labelled} labelled utterances of the earlier units beside the new ones "
+                         "(marked superseded; their labels unchanged)")
+        return "\n".join(lines)
+
+
+def _rebuild_units(store: Store, file_id: int, report) -> None:
+    if store.file(file_id).transcribed_at is not None:
+        report.kept_labelled += build_units(store, file_id).kept_labelled
+
+
+def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = DiarizationOptions(), *,
+                   pipeline: str | None = None, device: str = "cpu", progress: ProgressFn = no_progress,
+                   cancel: CancelFn | None = None) -> DiarizeReport:
+    corpus_row = store.corpus(corpus)
+    files = store.files(corpus_row.id, status=FileStatus.OK)
+    report = DiarizeReport(files=len(files))
+    encoder = None if pipeline else SpeakerEncoder(device)
+    with tracked_job(store, "diarize", {"corpus": corpus, "pipeline": pipeline or SpeakerEncoder.name}) as job:
+        for i, f in enumerate(files):
+            check_cancel(cancel)
+            progress(i, len(files), Path(f.path).name)
+            try:
+                if pipeline:
+                    turns = diarize_with_pyannote(f.path, pipeline, options)
+                else:
+                    turns = diarize_file(f.path, encoder, options, words=store.words(f.id) or None)
+            except (AudioError, OSError) as exc:
+                report.failed.append((f.path, str(exc)))
+                continue
+            if turns:
+                note = f"{pipeline or SpeakerEncoder.name}, {len({t.speaker for t in turns})} speakers"
+                store.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, note)
+                _rebuild_units(store, f.id, report)
+            report.speakers[f.path] = len({t.speaker for t in turns})
+            report.done += 1
+            store.update_job(job, progress=(i + 1) / max(1, len(files)))
+        progress(len(files), len(files), "done")
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    return report
+
+
+def import_rttm(store: Store, corpus: str, path: str | Path) -> DiarizeReport:
+    """Turns from an RTTM whose file ids are the corpus files' names without extension (or with it)."""
+    corpus_row = store.corpus(corpus)
+    by_uri = read_rttm(path)
+    files = store.files(corpus_row.id, status=FileStatus.OK)
+    names = {}
+    for f in files:
+        names.setdefault(Path(f.path).stem, []).append(f)
+        names.setdefault(Path(f.path).name, []).append(f)
+    report = DiarizeReport(files=len(by_uri))
+    for uri, turns in by_uri.items():
+        matches = names.get(uri, [])
+        if len(matches) != 1:
+            report.failed.append((uri, "no file of that name in the corpus" if not matches else "ambiguous name"))
+            continue
+        store.write_speaker_turns(matches[0].id, turns, TurnSource.RTTM, f"RTTM {Path(path).name}")
+        _rebuild_units(store, matches[0].id, report)
+        report.speakers[matches[0].path] = len({t.speaker for t in turns})
+        report.done += 1
+    return report
+
+
+def export_rttm(store: Store, corpus: str, out: str | Path) -> int:
+    """Every file's current turns; the file id is the file name without extension. Returns the turn count."""
+    corpus_row = store.corpus(corpus)
+    lines: list[str] = []
+    for f in store.files(corpus_row.id):
+        lines += rttm_lines(Path(f.path).stem, store.speaker_turns(f.id))
+    Path(out).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return len(lines)

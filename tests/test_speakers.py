@@ -1,0 +1,167 @@
+"""Who is speaking: diarization with the packaged GE2E encoder on real speech of two different people, speaker
+turns in the store (revisions, corrections, undo), RTTM in and out, and everything downstream following
+speakers (utterances, analysis windows, speaker-disjoint splits). No test needs ../shared."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.analysis import split_at_changes, trajectory_spans
+from core.audio import AudioSource
+from core.diarization import DiarizationOptions, SpeakerEncoder, Turn, diarize_file, speaker_key
+from core.importer import import_folder
+from core.rttm import read_rttm
+from core.segmentation import TimedWord, utterances
+from core.speaker_jobs import export_rttm, import_rttm
+from core.store import TurnError, TurnRow
+from core.vocab import TurnSource
+from tests.conftest import write_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
+           / "samples" / "audio" / "en")
+CHANGE = 11.5  # JFK speaks until ~10.6 s; the other voice starts after a 1 s pause, at 12.0 s
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return SpeakerEncoder()
+
+
+@pytest.fixture(scope="module")
+def two_voices(tmp_path_factory) -> Path:
+    """JFK (resources/demo, public domain) then the pytest-audioeval reader: two people, known change."""
+    root = tmp_path_factory.mktemp("voices")
+    jfk = AudioSource(ROOT / "resources" / "demo" / "jfk_inaugural.flac").decode_all()
+    other = [AudioSource(SAMPLES / n).decode_all() for n in ("quick_brown_fox.wav", "counting.wav")]
+    pause = np.zeros(16000, np.float32)
+    audio = np.concatenate([jfk, pause, other[0], pause, other[1]])
+    assert abs(len(jfk) / 16000 + 1.0 - 12.0) < 0.05
+    sf.write(root / "talk.wav", audio, 16000)
+    return root
+
+
+def test_diarization_finds_both_voices_and_the_change(encoder, two_voices):
+    turns = diarize_file(two_voices / "talk.wav", encoder)
+    assert len({t.speaker for t in turns}) == 2
+    before = {t.speaker for t in turns if t.end <= CHANGE}
+    after = {t.speaker for t in turns if t.start >= CHANGE}
+    assert len(before) == 1 and len(after) == 1 and before != after
+    assert all(t.end <= CHANGE + 0.25 or t.start >= CHANGE - 0.25 for t in turns)  # no turn spans the change
+    assert turns[0].speaker == "S1" and max(t.end for t in turns) > 17.0
+
+
+def test_one_voice_is_one_speaker(encoder):
+    turns = diarize_file(ROOT / "resources" / "demo" / "jfk_inaugural.flac", encoder)
+    assert {t.speaker for t in turns} == {"S1"}
+
+
+def test_given_speaker_count_is_honoured(encoder, two_voices):
+    assert len({t.speaker for t in diarize_file(two_voices / "talk.wav", encoder, DiarizationOptions(speakers=2))}) == 2
+
+
+def test_utterances_are_cut_where_the_speaker_changes():
+    words = [TimedWord(k * 0.4, k * 0.4 + 0.35, f" w{k}", speaker="S1" if k < 10 else "S2") for k in range(20)]
+    units = utterances(words)
+    assert [{w.speaker for w in u} for u in units] == [{"S1"}, {"S2"}]
+
+
+def test_windows_never_span_a_change():
+    spans = np.array([[0.0, 4.0], [1.0, 5.0], [2.0, 6.0], [3.0, 7.0]])
+    out = split_at_changes(spans, np.array([4.5]))
+    assert all(not (a < 4.5 < b) for a, b in out)
+    assert [0.0, 4.0] in out.tolist() and [1.0, 4.5] in out.tolist() and [4.5, 7.0] in out.tolist()
+    assert all(b - a >= 0.5 for a, b in out)
+
+
+def test_turns_in_the_store_follow_through_segments_windows_and_splits(store, tmp_path):
+    root = tmp_path / "c"
+    write_audio(root / "ep1.wav", 20.0)
+    write_audio(root / "ep2.wav", 20.0, freq=300)
+    (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\n")
+    import_folder(store, root, "c")
+    files = {Path(f.path).stem: f for f in store.files(store.corpus("c").id)}
+    f = files["ep1"]
+    store.write_speaker_turns(f.id, [Turn(0.5, 9.0, "S1"), Turn(9.5, 19.5, "S2")], TurnSource.DIARIZATION)
+    spans = trajectory_spans(store, f, 4.0, 1.0)
+    assert all(not (a < 9.25 < b) for a, b in spans) and len(spans) > 10
+    # utterances from words: cut at the change, and each takes its speaker
+    from core.asr import build_units
+    from core.store import Word
+
+    with store.session() as s:
+        s.add_all(Word(file_id=f.id, start=k * 0.5 + 0.6, end=k * 0.5 + 1.0, text=f" w{k}") for k in range(36))
+    build_units(store, f.id)
+    segs = store.segments(f.id)
+    assert {s.speaker for s in segs} == {"S1", "S2"}
+    assert all(s.speaker == ("S1" if s.end <= 9.0 + 1e-6 else "S2") for s in segs)
+    assert any(abs(s.end - 9.0) < 1e-6 for s in segs) and any(abs(s.start - 9.1) < 1e-6 for s in segs)
+    # a diarizer's S1 is a different person in each file; a name a person gave holds across files
+    assert speaker_key("S1", f.fingerprint) != speaker_key("S1", files["ep2"].fingerprint)
+    assert speaker_key("host", f.fingerprint) == speaker_key("host", files["ep2"].fingerprint) == "host"
+
+
+def test_corrections_are_revisions_and_undo_walks_back(store, tmp_path):
+    write_audio(tmp_path / "c" / "a.wav", 10.0)
+    import_folder(store, tmp_path / "c", "c")
+    fid = store.files(store.corpus("c").id)[0].id
+    first = [Turn(0.0, 3.0, "S1"), Turn(3.0, 6.0, "S2"), Turn(6.0, 9.0, "S1")]
+    store.write_speaker_turns(fid, first, TurnSource.DIARIZATION)
+    store.reassign_turn(fid, 1, "S1")
+    assert {t.speaker for t in store.speaker_turns(fid)} == {"S1"}
+    store.split_turn(fid, 0, 1.5, "S3")
+    store.rename_speaker(fid, "S1", "host")
+    assert [t.speaker for t in store.speaker_turns(fid)] == ["host", "S3", "host", "host"]
+    store.undo_speaker_edit(fid)  # the rename
+    assert [t.speaker for t in store.speaker_turns(fid)] == ["S1", "S3", "S1", "S1"]
+    store.undo_speaker_edit(fid)  # the split
+    store.undo_speaker_edit(fid)  # the reassignment
+    assert [(t.start, t.end, t.speaker) for t in store.speaker_turns(fid)] == [(0, 3, "S1"), (3, 6, "S2"), (6, 9, "S1")]
+    with pytest.raises(TurnError, match="nothing to undo"):
+        store.undo_speaker_edit(fid)
+    assert len(store.speaker_revisions(fid)) == 7  # every step is kept
+    with pytest.raises(TurnError, match="outside the file"):
+        store.write_speaker_turns(fid, [TurnRow(5.0, 12.0, "S1")], TurnSource.MANUAL)
+
+
+def test_rttm_round_trip_and_pyannote_reads_it(store, tmp_path):
+    write_audio(tmp_path / "c" / "two_speakers.wav", 30.0)
+    import_folder(store, tmp_path / "c", "c")
+    rttm = ROOT / "resources" / "demo" / "two_speakers_30s.rttm"
+    text = rttm.read_text().replace("sample", "two_speakers")
+    src = tmp_path / "in.rttm"
+    src.write_text(text)
+    report = import_rttm(store, "c", src)
+    assert report.done == 1 and not report.failed
+    out = tmp_path / "out.rttm"
+    assert export_rttm(store, "c", out) == len(text.strip().splitlines())
+    assert read_rttm(out) == read_rttm(src)
+    from pyannote.database.util import load_rttm
+
+    theirs = load_rttm(out)["two_speakers"]
+    assert sorted(theirs.labels()) == ["speaker90", "speaker91"]
+    ours = read_rttm(src)["two_speakers"]
+    assert len(list(theirs.itertracks())) == len(ours) == 10
+    assert abs(sum(seg.duration for seg, _ in theirs.itertracks()) - sum(t.end - t.start for t in ours)) < 0.01
+
+
+def test_cli_diarize_and_list(two_voices, tmp_path):
+    db = str(tmp_path / "s.sqlite")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", "--db", db, "-q", *a], capture_output=True,  # noqa: E731
+                                    text=True)
+    assert run("import", str(two_voices), "--corpus", "v").returncode == 0
+    r = run("diarize", "--corpus", "v")
+    assert r.returncode == 0 and "talk.wav: 2" in r.stdout, r.stdout + r.stderr
+    r = run("speakers", "list", "--corpus", "v")
+    assert "S1" in r.stdout and "S2" in r.stdout
+    r = run("speakers", "rename", "--corpus", "v", "--file", "talk", "--speaker", "S1", "--to", "president")
+    assert r.returncode == 0 and "revision 2" in r.stdout
+    r = run("speakers", "split", "--corpus", "v", "--file", "talk", "--turn", "99", "--at", "3")
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
