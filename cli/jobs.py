@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from cli.main import _store
@@ -21,9 +22,97 @@ def _run_with_bar(desc: str, quiet: bool, job) -> int:
     return 1 if report.failed else 0
 
 
+def _queue_options(p) -> None:
+    p.add_argument("--workers", type=int, default=0,
+                   help="spread the files over N local worker processes (through the store's queue)")
+    p.add_argument("--queue", action="store_true",
+                   help="only queue the files, for `emotrace worker` processes on any machine sharing the store")
+
+
+def _through_queue(args, kind: str, params: dict, only_new=None) -> int | None:
+    """`--queue` / `--workers N`: queue the corpus's files for this kind; with N, run N local workers and wait.
+    None when neither was asked for (the command runs in this process as before)."""
+    if not (args.queue or args.workers):
+        return None
+    import subprocess
+    import time
+
+    from core.vocab import FileStatus
+
+    if args.workers < 0:
+        raise UserFacingError("--workers must be 0 or more")
+    store = _store(args)
+    files = store.files(store.corpus(args.corpus).id, status=FileStatus.OK)
+    files = [f for f in files if only_new is None or only_new(f)]
+    batch = store.start_job(f"{kind}-queue", {"corpus": args.corpus, **params})
+    queued = store.enqueue(batch, kind, [f.id for f in files], params)
+    if args.queue:
+        print(f"queued {queued} files as batch {batch}: start `emotrace --db URL worker --kinds {kind}` anywhere")
+        store.update_job(batch, status="done", progress=1.0, message=f"queued {queued} files")
+        return 0
+    if store.engine.dialect.name == "sqlite" and args.workers > 1:
+        print("note: SQLite has one writer at a time: local workers take turns at it (PostgreSQL for many)",
+              file=sys.stderr)
+    cmd = [sys.executable, "-m", "cli", "--db", store.url, "-q", "worker", "--kinds", kind, "--batch", str(batch),
+           "--device", getattr(args, "device", "auto")]
+    procs = [subprocess.Popen(cmd) for _ in range(args.workers)]
+    bar = TqdmProgress(f"{kind} x{args.workers}", disable=args.quiet)
+    try:
+        while any(p.poll() is None for p in procs):
+            counts = store.queue_counts(batch)
+            bar(counts["done"] + counts["failed"], queued, f"{counts['workers']} workers busy")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        raise
+    finally:
+        bar.close()
+    counts = store.queue_counts(batch)
+    failures = store.queue_failures(batch)
+    names = {f.id: f.path for f in files}
+    print(f"{kind}: {counts['done']} files done, {counts['failed']} failed, {counts['queued'] + counts['claimed']} "
+          f"left, by {args.workers} workers")
+    for fid, why in failures:
+        print(f"  FAILED {names.get(fid, fid)}: {why}")
+    store.update_job(batch, status="done" if not counts["queued"] + counts["claimed"] else "interrupted",
+                     progress=1.0, message=f"{counts['done']} done, {counts['failed']} failed")
+    return 1 if counts["failed"] or counts["queued"] + counts["claimed"] else 0
+
+
+def cmd_worker(args) -> int:
+    from core.worker import Worker
+
+    store = _store(args)
+    device = args.device
+    if device == "auto" and os.environ.get("LOCAL_RANK") is not None:  # torchrun / SLURM: one worker per GPU
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    worker = Worker(store, tuple(k.strip() for k in args.kinds.split(",") if k.strip()), device=device,
+                    lease_seconds=args.lease, batch=args.batch)
+    report = worker.run(idle_exit=None if args.forever else args.idle_exit)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def register_worker(sub) -> None:
+    p = sub.add_parser("worker", help="take queued files (transcribe, analyze, diarize) from the store until done")
+    p.add_argument("--kinds", default="transcribe,analyze,diarize")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (under torchrun: LOCAL_RANK)")
+    p.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts without a heartbeat")
+    p.add_argument("--batch", type=int, help="only this batch's items; leave when it is finished")
+    p.add_argument("--idle-exit", type=float, default=10.0, help="leave after this many idle seconds")
+    p.add_argument("--forever", action="store_true", help="never leave; wait for new work")
+    p.set_defaults(func=cmd_worker)
+
+
 def cmd_transcribe(args) -> int:
     from core.asr import Transcriber, transcribe_corpus
 
+    queued = _through_queue(args, "transcribe", {"model": args.model, "beam_size": args.beam_size,
+                                                 "redo": args.redo},
+                            only_new=None if args.redo else (lambda f: f.transcribed_at is None))
+    if queued is not None:
+        return queued
     store = _store(args)
     store.corpus(args.corpus)  # fail fast on a wrong name, before loading a model
     transcriber = Transcriber(args.model, device=args.device, beam_size=args.beam_size, batch_size=args.batch_size)
@@ -41,15 +130,19 @@ def register_transcribe(sub) -> None:
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=0, help=">1 uses BatchedInferencePipeline")
     p.add_argument("--redo", action="store_true", help="transcribe finished files again")
+    _queue_options(p)
     p.set_defaults(func=cmd_transcribe)
 
 
-REGISTRARS: list = [register_transcribe]
+REGISTRARS: list = [register_transcribe, register_worker]
 
 
 def cmd_analyze(args) -> int:
-    from core.analysis import analyze_corpus
+    from core.analysis import analyze_corpus, resolve_model
 
+    if args.queue or args.workers:
+        model = resolve_model(_store(args), args.model)  # one version for every worker, fixed now
+        return _through_queue(args, "analyze", {"model": model.id, "window": args.window, "hop": args.hop})
     store = _store(args)
     store.corpus(args.corpus)
     return _run_with_bar("analyze", args.quiet, lambda bar: analyze_corpus(
@@ -63,6 +156,7 @@ def register_analyze(sub) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--window", type=float, help="trajectory window in seconds (default: the model's, 4)")
     p.add_argument("--hop", type=float, help="trajectory hop in seconds (default: the model's, 1)")
+    _queue_options(p)
     p.set_defaults(func=cmd_analyze)
 
 

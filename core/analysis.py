@@ -113,7 +113,7 @@ def analyze_corpus(
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
             check_cancel(cancel)
             progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
-            _analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
+            analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
             store.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
         progress(len(files), len(files), "done")
         store.update_job(job, status="done", progress=1.0, message=report.summary())
@@ -121,7 +121,7 @@ def analyze_corpus(
     return report
 
 
-def _analyze_files(store, pipeline, version_id, files: list[AudioFile], window, hop, report, cancel) -> None:
+def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, hop, report, cancel) -> None:
     """Spans are predicted as soon as their pooled features are final, so only `[N, 3]` outputs are kept per
     file, never every window's `[layers, 2 x dim]` features (2.2 GB for HuBERT-large on a 3-hour file)."""
     plans = {}

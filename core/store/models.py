@@ -196,6 +196,28 @@ class SpeakerTurn(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class WorkItem(Base):
+    """One file's share of a corpus job, for workers on any machine sharing the store (core/store/queue.py)."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_claim", "status", "kind", "id"),
+        CheckConstraint("status IN ('queued', 'claimed', 'done', 'failed')", name="ck_work_items_status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[int] = mapped_column(Integer)  # the jobs row that queued it
+    kind: Mapped[str] = mapped_column(String(20))  # transcribe | analyze | diarize
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
+    params: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,120 @@
+"""A work queue in the store itself: one row per file and job kind, claimed with a lease (mixed into `Store`).
+
+Why not procrastinate or pgqueuer: both are PostgreSQL-only and asyncio-first, while EmoTrace's default store is
+SQLite and its jobs are synchronous CPU/GPU work that commits as it goes; and the queue must live in the same
+database, under the same Alembic migrations, as the work it guards. So: `SELECT ... FOR UPDATE SKIP LOCKED` on
+PostgreSQL (concurrent workers claim different rows without waiting on each other); on SQLite the single writer
+lock already serialises claims (one machine; several worker processes take turns at the lock).
+
+A claim holds a lease that the worker's heartbeat extends. A worker killed mid-file stops extending it; once it
+expires, any worker may claim the file again, and the jobs resume where the dead worker's last commit left off
+(transcription per ASR segment, analysis per file at once), so nothing is done twice to completion. A worker
+whose lease was taken over learns it at its next heartbeat or at completion, and stops without writing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from core.store.models import WorkItem
+
+QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    batch: int
+    kind: str
+    file_id: int
+    params: dict
+    attempts: int
+
+
+class WorkQueue:
+    """Provided by `Store`: `session()` and `emit()`."""
+
+    def enqueue(self, batch: int, kind: str, file_ids: Sequence[int], params: dict | None = None) -> int:
+        """Queue one item per file (a file already queued or claimed for this kind is not queued twice)."""
+        with self.session() as s:
+            busy = set(s.scalars(select(WorkItem.file_id).where(WorkItem.kind == kind,
+                                                                WorkItem.status.in_((QUEUED, CLAIMED)))))
+            new = [WorkItem(batch=batch, kind=kind, file_id=f, params=params or {}, status=QUEUED, attempts=0)
+                   for f in file_ids if f not in busy]
+            s.add_all(new)
+        return len(new)
+
+    def claim(self, worker: str, kinds: Sequence[str], lease_seconds: float = 60.0, max_attempts: int = 3,
+              batch: int | None = None) -> Claim | None:
+        """The oldest item that is queued or whose lease ran out; None when there is nothing to do."""
+        now = _now()
+        t = WorkItem.__table__
+        q = (select(t.c.id, t.c.batch, t.c.kind, t.c.file_id, t.c.params, t.c.attempts).where(
+            t.c.kind.in_(list(kinds)),
+            or_(t.c.status == QUEUED, and_(t.c.status == CLAIMED, t.c.lease_until < now)),
+            *([t.c.batch == batch] if batch is not None else []))
+            .order_by(t.c.id).limit(1).with_for_update(skip_locked=True))
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":  # take the write lock first: two readers must not pick one row
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                while (row := conn.execute(q).first()) is not None:
+                    if row.attempts < max_attempts:
+                        conn.execute(update(t).where(t.c.id == row.id).values(
+                            status=CLAIMED, worker=worker, lease_until=now + timedelta(seconds=lease_seconds),
+                            attempts=row.attempts + 1))
+                        conn.commit()
+                        return Claim(row.id, row.batch, row.kind, row.file_id, dict(row.params or {}),
+                                     row.attempts + 1)
+                    # claimed and lost too often: a file that kills its workers is set aside with a reason
+                    conn.execute(update(t).where(t.c.id == row.id).values(
+                        status=FAILED, finished_at=now,
+                        error=f"given up after {row.attempts} attempts (the workers holding it stopped)"))
+                conn.commit()
+                return None
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def heartbeat(self, item_id: int, worker: str, lease_seconds: float = 60.0) -> bool:
+        """Extend the lease; False when the item is no longer this worker's (it must stop)."""
+        with self.session() as s:
+            done = s.execute(update(WorkItem).where(WorkItem.id == item_id, WorkItem.worker == worker,
+                                                    WorkItem.status == CLAIMED)
+                             .values(lease_until=_now() + timedelta(seconds=lease_seconds)))
+            return done.rowcount == 1
+
+    def finish(self, item_id: int, worker: str, error: str | None = None) -> bool:
+        """Mark done (or failed with the reason) if the item is still this worker's."""
+        with self.session() as s:
+            done = s.execute(update(WorkItem).where(WorkItem.id == item_id, WorkItem.worker == worker,
+                                                    WorkItem.status == CLAIMED)
+                             .values(status=FAILED if error else DONE, error=error, finished_at=_now()))
+            return done.rowcount == 1
+
+    def queue_counts(self, batch: int | None = None) -> dict[str, int]:
+        """Items per state (and live workers), for progress across machines."""
+        with self.session() as s:
+            q = select(WorkItem.status, func.count()).group_by(WorkItem.status)
+            if batch is not None:
+                q = q.where(WorkItem.batch == batch)
+            counts = {status: n for status, n in s.execute(q)}
+            w = select(func.count(func.distinct(WorkItem.worker))).where(WorkItem.status == CLAIMED,
+                                                                         WorkItem.lease_until >= _now())
+            if batch is not None:
+                w = w.where(WorkItem.batch == batch)
+            counts["workers"] = s.scalar(w) or 0
+        return {k: counts.get(k, 0) for k in (QUEUED, CLAIMED, DONE, FAILED, "workers")}
+
+    def queue_failures(self, batch: int) -> list[tuple[int, str]]:
+        with self.session() as s:
+            return [(r[0], r[1] or "") for r in s.execute(select(WorkItem.file_id, WorkItem.error)
+                                                          .where(WorkItem.batch == batch, WorkItem.status == FAILED))]
