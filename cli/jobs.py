@@ -9,6 +9,7 @@ import sys
 from cli.main import _store
 from core.errors import UserFacingError
 from core.progress import TqdmProgress
+from core.vocab import DIMENSIONS
 
 
 def _run_with_bar(desc: str, quiet: bool, job) -> int:
@@ -203,7 +204,7 @@ def cmd_train(args) -> int:
         store = _store(args)
     cfg = TrainConfig(corpus=args.corpus, mode=args.mode, audio_backbone=args.backbone, text_backbone=args.text,
                       modalities=args.modalities, epochs=args.epochs, seed=args.seed, device=args.device,
-                      annotator=args.annotator, include_accepted=args.include_accepted,
+                      annotator=args.annotator, include_accepted=args.include_accepted, targets=args.targets,
                       activate=not args.no_activate, batch_size=args.batch_size,
                       grad_accum=args.grad_accum)
     try:
@@ -241,6 +242,8 @@ def register_train(sub) -> None:
     p.add_argument("--annotator", help="train on one annotator's labels (default: the latest label per segment)")
     p.add_argument("--include-accepted", action="store_true",
                    help="also train on accepted model predictions (default: human judgements only)")
+    p.add_argument("--targets", default="labels", choices=["labels", "traces", "both"],
+                   help="segment labels, the means of continuous traces over segments, or both")
     p.add_argument("--no-activate", action="store_true", help="register the new version but keep the active one")
     p.set_defaults(func=cmd_train)
 
@@ -397,3 +400,99 @@ def register_speakers(sub) -> None:
 
 
 REGISTRARS += [register_diarize, register_speakers]
+
+
+def cmd_traces(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from core import traces as tr
+
+    store = _store(args)
+    corpus = store.corpus(args.corpus)
+    files = [f for f in store.files(corpus.id) if args.file is None or args.file in (Path(f.path).name,
+                                                                                      Path(f.path).stem)]
+    if args.file and len(files) != 1:
+        raise UserFacingError(f"no single file named {args.file!r} in corpus {args.corpus!r}")
+    if args.action == "list":
+        for f in files:
+            for p in store.trace_passes(f.id):
+                print(f"{Path(f.path).name}  {p.annotator:<12} {p.dimension:<9} pass {p.pass_no}  {p.rate:g} Hz  "
+                      f"{p.samples} samples  {p.start or 0:.1f}-{p.end or 0:.1f} s"
+                      + (f"  (from model v{p.assisted_by})" if p.assisted_by else ""))
+        return 0
+    if args.action == "labels":
+        total = sum(store.trace_labels(f.id)[1] for f in files if store.traced(f.id))
+        print(f"{total} trace-mean labels added (rater '<annotator> (trace)', origin trace)")
+        return 0
+    if args.action == "agreement":
+        rows = []
+        for f in files:
+            traced = store.traced(f.id)
+            dims = sorted({d for _a, d in traced})
+            active = store.active_model()
+            for dim in dims:
+                names = sorted({a for a, d in traced if d == dim})
+                series = {a: store.current_trace(f.id, a, dim) for a in names}
+                if active is not None:
+                    t, values = store.trajectory(f.id, active.id)
+                    if len(t):
+                        series[f"model v{active.id}"] = (t, values[:, DIMENSIONS.index(dim)])
+                keys = sorted(series)
+                for i, x in enumerate(keys):
+                    for y in keys[i + 1:]:
+                        first, second = (y, x) if y.startswith("model") else (x, y)
+                        res = tr.lagged_agreement(series[first], series[second], max_lag=args.max_lag)
+                        if res is not None:
+                            rows.append({"file": Path(f.path).name, "dimension": dim, "reference": first,
+                                         "other": second, **res.__dict__})
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            for r in rows:
+                print(f"{r['file']} {r['dimension']:<9} {r['other']} vs {r['reference']}: CCC {r['ccc']:.3f} "
+                      f"(n={r['n']}), best at lag {r['best_lag']:.1f} s: {r['ccc_at_best_lag']:.3f}")
+        return 0
+    if not (args.file and args.annotator and args.dimension and args.path):
+        raise UserFacingError(f"traces {args.action} needs --file, --annotator, --dimension and --path")
+    f = files[0]
+    if args.action == "export":
+        t, v = store.current_trace(f.id, args.annotator, args.dimension)
+        if args.format == "nova":
+            out = tr.write_nova(args.path, t, v, annotator=args.annotator, dimension=args.dimension,
+                                rate=args.rate, duration=float(f.duration or 0))
+        else:
+            tr.write_carma_csv(args.path, t, v, scale=args.scale)
+            out = args.path
+        print(f"wrote {len(t)} samples to {out}")
+        return 0
+    if args.format == "nova":
+        t, v, meta = tr.read_nova(args.path)
+        rate = float(meta.get("sr", args.rate))
+    else:
+        t, v = tr.read_carma_csv(args.path, scale=args.scale)
+        rate = float(1 / np.median(np.diff(t))) if len(t) > 1 else args.rate
+    trace = store.start_trace(f.id, annotator=args.annotator, dimension=args.dimension, rate=min(100.0, rate))
+    store.append_trace(trace, t, np.clip(v, 1.0, 7.0))
+    print(f"imported {len(t)} samples as pass {store.trace_passes(f.id, args.annotator, args.dimension)[-1].pass_no}")
+    return 0
+
+
+def register_traces(sub) -> None:
+    p = sub.add_parser("traces", help="continuous traces: list, agreement (with lag), labels, export, import")
+    p.add_argument("action", choices=["list", "agreement", "labels", "export", "import"])
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--file")
+    p.add_argument("--annotator")
+    p.add_argument("--dimension", choices=DIMENSIONS)
+    p.add_argument("--path", help="export/import: the CSV, or NOVA's .annotation header")
+    p.add_argument("--format", default="carma", choices=["carma", "nova"])
+    p.add_argument("--scale", default="carma", choices=["carma", "1-7", "unit", "signed"], help="CSV values' scale")
+    p.add_argument("--rate", type=float, default=10.0, help="NOVA export: frames per second")
+    p.add_argument("--max-lag", type=float, default=4.0, help="agreement: the longest lag searched (s)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_traces)
+
+
+REGISTRARS += [register_traces]

@@ -77,6 +77,7 @@ class LabelOrigin(StrEnum):
     MANUAL = "manual"  # an annotator's own values (a save, or redo of one)
     ACCEPTED = "accepted"  # the model's prediction, accepted as it was
     RETRACTION = "retraction"  # withdraws one earlier row of the same annotator (what undo writes)
+    TRACE = "trace"  # the mean of an annotator's continuous trace over the segment (rater "<name> (trace)")
 
     @property
     def rater_kind(self) -> RaterKind:

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.diarization import speaker_key
 from core.store import Store
-from core.vocab import ConsensusRule, FileStatus
+from core.vocab import ConsensusRule, FileStatus, LabelOrigin
 
 TRAIN, DEV, TEST = "Train", "Development", "Test1"
 
@@ -34,17 +34,30 @@ def _bucket(key: str) -> str:
     return TRAIN if h < 70 else DEV if h < 85 else TEST
 
 
+TARGETS = ("labels", "traces", "both")
+
+
+def target_origins(targets: str) -> list[LabelOrigin] | None:
+    """Which label origins a training target set means: segment labels, trace means, or both."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {', '.join(TARGETS)}, not {targets!r}")
+    if targets == "both":
+        return None
+    return [LabelOrigin.TRACE] if targets == "traces" else [o for o in LabelOrigin if o is not LabelOrigin.TRACE]
+
+
 def load_examples(store: Store, corpus: str, annotator: str | None = None, *, include_accepted: bool = False,
-                  rule: ConsensusRule | str = ConsensusRule.LATEST) -> list[Example]:
+                  rule: ConsensusRule | str = ConsensusRule.LATEST, targets: str = "labels") -> list[Example]:
     """One example per segment with a complete current label (the store's rule; of one annotator when given).
 
-    Accepted predictions are the model's own output: trained on only when asked (`include_accepted`). Segments
+    Accepted predictions are the model's own output: trained on only when asked (`include_accepted`). `targets`:
+    segment labels, the means of continuous traces over segments (origin `trace`), or both. Segments
     whose file's audio was replaced are skipped (the labels stay in the store). Splits as imported, else by
     speaker."""
     corpus_row = store.corpus(corpus)
     files = {f.id: f for f in store.files(corpus_row.id, status=FileStatus.OK)}
     labels = store.segment_labels(corpus_id=corpus_row.id, annotator=annotator, include_accepted=include_accepted,
-                                  rule=rule)
+                                  rule=rule, origins=target_origins(targets))
     chosen = [(seg, files[seg.file_id], labels[seg.id]) for seg in store.corpus_segments(corpus_row.id)
               if seg.id in labels and seg.file_id in files and labels[seg.id].complete]
     imported_splits = any((seg.split or audio.split) for seg, audio, _ in chosen)

@@ -54,6 +54,7 @@ class TrainConfig:
     device: str = "auto"
     annotator: str | None = None
     include_accepted: bool = False  # train on accepted model predictions too (they are not human judgements)
+    targets: str = "labels"  # labels | traces | both (trace means over segments)
     activate: bool = True
     name: str = "emotrace"
     eval_split: str = DEV
@@ -117,7 +118,12 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if cfg.mode == "full" and backbone.startswith(WHISPER_PREFIX):
         raise UserFacingError("--mode full fine-tunes a Hugging Face speech encoder; the offline Whisper "
                               "(CTranslate2) backbone is frozen. Use --mode heads or layers, or a DistilHuBERT folder.")
-    examples = load_examples(store, cfg.corpus, cfg.annotator, include_accepted=cfg.include_accepted)
+    if cfg.targets != "labels":  # bring the trace means up to date with the newest passes
+        for f in store.files(store.corpus(cfg.corpus).id):
+            if store.traced(f.id):
+                store.trace_labels(f.id)
+    examples = load_examples(store, cfg.corpus, cfg.annotator, include_accepted=cfg.include_accepted,
+                             targets=cfg.targets)
     check_speaker_disjoint(examples)
     train_ex = [e for e in examples if e.split == TRAIN]
     dev_ex = [e for e in examples if e.split == cfg.eval_split] or [e for e in examples if e.split == DEV]

@@ -65,8 +65,15 @@ def combine(labels: Sequence[CurrentLabel], rule: ConsensusRule | str = Consensu
     rule = ConsensusRule(rule)
     newest = max(labels, key=lambda c: c.label_id)
     annotators = tuple(sorted(c.annotator for c in labels))
-    if rule is ConsensusRule.LATEST:
-        return SegmentLabel(newest.segment_id, newest.values, (newest.annotator,), newest.category, newest.origin,
+    if rule is ConsensusRule.LATEST:  # per dimension: a label that leaves a dimension open does not hide it
+        values, used = [], set()
+        for i in range(len(DIMENSIONS)):
+            having = [c for c in labels if c.values[i] is not None]
+            pick = max(having, key=lambda c: c.label_id) if having else None
+            values.append(pick.values[i] if pick else None)
+            if pick:
+                used.add(pick.annotator)
+        return SegmentLabel(newest.segment_id, tuple(values), tuple(sorted(used)), newest.category, newest.origin,
                             newest.label_id)
     values = []
     for i in range(len(DIMENSIONS)):
@@ -218,23 +225,27 @@ class AnnotationRepository:
 
     def current_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
-                       include_accepted: bool = True) -> list[CurrentLabel]:
+                       include_accepted: bool = True, origins: Sequence[str] | None = None) -> list[CurrentLabel]:
         """Each annotator's standing label per segment. Without accepted predictions, an annotator whose
-        standing label is an accepted prediction has no human judgement of that segment."""
+        standing label is an accepted prediction has no human judgement of that segment; `origins` keeps only
+        standing labels of those origins (e.g. trace means, or everything but them)."""
         current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
                                                            segment_ids=segment_ids, annotator=annotator))
         if not include_accepted:
             current = [c for c in current if c.origin is not LabelOrigin.ACCEPTED]
+        if origins is not None:
+            keep = {LabelOrigin(o) for o in origins}
+            current = [c for c in current if c.origin in keep]
         return sorted(current, key=lambda c: (c.segment_id, c.annotator))
 
     def segment_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
-                       rule: ConsensusRule | str = ConsensusRule.LATEST,
-                       include_accepted: bool = True) -> dict[int, SegmentLabel]:
+                       rule: ConsensusRule | str = ConsensusRule.LATEST, include_accepted: bool = True,
+                       origins: Sequence[str] | None = None) -> dict[int, SegmentLabel]:
         """One value per segment (by `rule`) from the current labels above."""
         by_segment: dict[int, list[CurrentLabel]] = {}
         for c in self.current_labels(corpus_id=corpus_id, file_id=file_id, segment_ids=segment_ids,
-                                     annotator=annotator, include_accepted=include_accepted):
+                                     annotator=annotator, include_accepted=include_accepted, origins=origins):
             by_segment.setdefault(c.segment_id, []).append(c)
         return {sid: combine(labels, ConsensusRule(rule)) for sid, labels in by_segment.items()}
 
@@ -264,7 +275,7 @@ class AnnotationRepository:
                 if standing and (standing[0].values, standing[0].category) == (values, spec.category):
                     continue
                 s.add(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0], valence=values[1],
-                            dominance=values[2], category=spec.category, origin=LabelOrigin.IMPORTED.value))
+                            dominance=values[2], category=spec.category, origin=LabelOrigin(spec.origin).value))
                 s.flush()
                 labels_added += 1
                 touched.add(spec.file_id)

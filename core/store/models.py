@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.vocab import SCALE, FileStatus, LabelOrigin, PredictionKind, SegmentOrigin, TurnSource, sql_in
+from core.vocab import DIMENSIONS, SCALE, FileStatus, LabelOrigin, PredictionKind, SegmentOrigin, TurnSource, sql_in
 
 
 def _on_scale(column: str) -> str:
@@ -194,6 +194,41 @@ class SpeakerTurn(Base):
     source: Mapped[str] = mapped_column(String(20))  # core.vocab.TurnSource
     note: Mapped[str | None] = mapped_column(Text)  # what the revision did ("diarization, 2 speakers", "undo")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Trace(Base):
+    """One pass of continuous tracing: an annotator, one dimension, one file, a sample rate and a scale.
+    Re-tracing a stretch is a new pass (the newest pass wins where it has samples); passes are never removed."""
+
+    __tablename__ = "traces"
+    __table_args__ = (
+        Index("ix_traces_file", "file_id", "annotator", "dimension"),
+        CheckConstraint(f"dimension IN ({sql_in(DIMENSIONS)})", name="ck_traces_dimension"),
+        CheckConstraint("rate > 0 AND rate <= 100", name="ck_traces_rate"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="RESTRICT"))
+    annotator: Mapped[str] = mapped_column(String(100))
+    dimension: Mapped[str] = mapped_column(String(20))
+    pass_no: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float] = mapped_column(Float)  # samples per second of audio
+    scale_low: Mapped[float] = mapped_column(Float)
+    scale_high: Mapped[float] = mapped_column(Float)
+    # the model version whose trajectory the pass started from (model-assisted tracing); None for a free trace
+    assisted_by: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TraceSample(Base):
+    """One value of a pass at one audio time. Only what the annotator set is stored: where a model-assisted
+    pass has no sample, the model's trajectory stands, marked as the model's."""
+
+    __tablename__ = "trace_samples"
+    __table_args__ = (Index("ix_trace_samples_trace_t", "trace_id", "t"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trace_id: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="RESTRICT"))
+    t: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
 
 
 class WorkItem(Base):

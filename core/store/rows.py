@@ -104,6 +104,7 @@ class LabelSpec:
     category: str | None = None
     speaker: str | None = None
     split: str | None = None
+    origin: LabelOrigin = LabelOrigin.IMPORTED
 
 
 @dataclass(frozen=True)
