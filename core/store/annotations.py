@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
@@ -37,9 +38,13 @@ class LabelError(ValueError):
     """A label write that the domain refuses (off the scale, nothing to retract, another annotator's row)."""
 
 
+_ORIGINS = {o.value: o for o in LabelOrigin}  # a dict lookup, not an Enum call per row (10k rows per file view)
+_BY_SEGMENT_ANNOTATOR = attrgetter("segment_id", "annotator")
+
+
 def _record(row) -> LabelRecord:
     lid, sid, ann, a, v, d, cat, note, origin, retracts, created = row
-    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, LabelOrigin(origin), retracts, created)
+    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, _ORIGINS[origin], retracts, created)
 
 
 def _segment_row(row) -> SegmentRow:
@@ -236,7 +241,7 @@ class AnnotationRepository:
         if origins is not None:
             keep = {LabelOrigin(o) for o in origins}
             current = [c for c in current if c.origin in keep]
-        return sorted(current, key=lambda c: (c.segment_id, c.annotator))
+        return sorted(current, key=_BY_SEGMENT_ANNOTATOR)
 
     def segment_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
