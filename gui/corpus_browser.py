@@ -116,6 +116,14 @@ class CorpusBrowser(QWidget):
         if 0 <= row < self.proxy.rowCount():
             self.table.setCurrentIndex(self.proxy.index(row, 0))
 
+    def select_next_file(self) -> bool:
+        """The next row in the table's order (Save & next past a file's last segment); False at the end."""
+        row = self.table.currentIndex().row()
+        if row + 1 >= self.proxy.rowCount():
+            return False
+        self.table.setCurrentIndex(self.proxy.index(row + 1, 0))
+        return True
+
     def _row_picked(self, current, _previous) -> None:
         file_id = current.data(Qt.ItemDataRole.UserRole + 1) if current.isValid() else None
         if file_id is not None:
