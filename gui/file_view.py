@@ -202,10 +202,8 @@ class FileView(QWidget):
         self.region.setBounds((0, duration))
         self.set_trajectories(model_ids)
         self.set_labels()
-        bx = np.repeat(data.seg_bounds.reshape(-1), 2)
-        by = np.tile([SCALE.low, SCALE.high], len(bx) // 2)
-        for item in self.boundaries.values():
-            item.setData(bx, by)
+        self.set_segments()
+        self._update_bands()
         self.scrollbar.setRange(0, int(duration * SCROLL_STEPS_PER_S))
         self.time_selection.setVisible(False)
         self.select_segment(None)
@@ -267,13 +265,22 @@ class FileView(QWidget):
         return band
 
     def _update_bands(self) -> None:
-        """The band shows when a pixel holds more than one window (zoomed out), not in detail."""
-        if not self.bands or self.data is None or not self.model_ids:
+        """Level of detail. The min-max band shows when a pixel holds more than one window (zoomed out).
+        Segment boundaries show while they are at least 4 px apart on average: denser, they are a grey wash
+        that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the segments)."""
+        if self.data is None:
             return
         lo, hi = self.view_range()
+        pixels = max(200, int(self.traj.getViewBox().width()))
+        starts = self.data.seg_bounds[:, 0]
+        dense = int(np.searchsorted(starts, hi) - np.searchsorted(starts, lo)) > pixels / 4
+        for item in self.boundaries.values():
+            item.setVisible(not dense)
+        if not self.bands or not self.model_ids:
+            return
         t = self.data.trajectories[self.model_ids[0]][0]
         n = int(np.searchsorted(t, hi) - np.searchsorted(t, lo))
-        show = n > max(200, int(self.traj.getViewBox().width()))
+        show = n > pixels
         for band in self.bands.values():
             band.setVisible(show)
 
@@ -287,6 +294,15 @@ class FileView(QWidget):
             parts.append("▒ min-max band when zoomed out")
         self.legend_entries = [f"v{mv}" for mv in self.model_ids]
         self.legend_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def set_segments(self) -> None:
+        """Segment boundaries as one item per lane (10k segments cost 3 items)."""
+        if self.data is None:
+            return
+        bx = np.repeat(self.data.seg_bounds.reshape(-1), 2)
+        by = np.tile([SCALE.low, SCALE.high], len(bx) // 2)
+        for item in self.boundaries.values():
+            item.setData(bx, by)
 
     def set_labels(self) -> None:
         """Each segment's current label (the store's rule) as a thick bar in its dimension's lane."""

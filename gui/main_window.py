@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
             key("Z", self.zoom_to_selection),
             key("0", lambda: self.session.set_view(0.0, self.session.duration)),
             key("L", self.transport.loop.toggle),
+            key("C", self.create_segment),
             key(Qt.Key.Key_Left, lambda: self.pan(-0.5)), key(Qt.Key.Key_Right, lambda: self.pan(0.5)),
             key(Qt.Key.Key_Home, lambda: self.seek(0.0)),
             key(Qt.Key.Key_End, lambda: self.seek(self.session.duration)),
@@ -433,6 +434,25 @@ class MainWindow(QMainWindow):
             self.player.play(start, rng[1], loop=self.transport.loop.isChecked(), loop_start=rng[0])
         else:
             self.player.play()
+
+    def create_segment(self) -> int | None:
+        """C: the drag-selected range becomes a new (manual) segment, selected at once for labelling."""
+        rng = self.file_view.time_selection_range()
+        if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
+            self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
+            return None
+        from core.store import SegmentSpec
+        from core.vocab import SegmentOrigin
+
+        (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
+        self.reload_file()
+        self.file_view.set_segments()
+        self.file_view.show_time_selection(None)
+        index = next(i for i, s in enumerate(self.data.seg_ids) if int(s) == sid)
+        self.select_segment(index, move_view=False)
+        self.player.seek(rng[0])
+        self.statusBar().showMessage(f"New segment {index + 1}: {rng[0]:.2f}-{rng[1]:.2f} s", 6000)
+        return sid
 
     def zoom_to_selection(self) -> None:
         rng = self.loop_range()

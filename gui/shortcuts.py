@@ -16,6 +16,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Z", "zoom to the drag-selected range (or the selected segment)"),
     ("0", "show the whole file"),
     ("drag on the waveform", "select a time range"),
+    ("C", "make the drag-selected range a new segment"),
     ("1-7", "set the focused dimension's value"),
     ("[ / ]", "previous / next dimension"),
     ("A", "accept the model's prediction (saved as accepted, kept apart from human labels)"),

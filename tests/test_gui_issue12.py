@@ -272,3 +272,14 @@ def test_annotator_is_asked_once_not_taken_from_the_os(qt_settings, monkeypatch)
     assert st.ask_annotator(s)
     assert st.AppSettings.load().annotator == "maria"
     assert st.ask_annotator(st.AppSettings.load()) and asked == [1]
+
+
+def test_a_selected_range_becomes_a_segment(window, populated, qtbot):
+    store, file_id, _mv = populated
+    assert window.create_segment() is None  # nothing selected: says so, writes nothing
+    window.file_view.show_time_selection((22.0, 27.5))
+    sid = window.create_segment()
+    assert sid in [s.id for s in store.segments(file_id)] and len(window.data.seg_ids) == 4
+    assert window.segment_index == 2 and window.editor.segment_id == sid
+    bx, _ = window.file_view.boundaries["arousal"].getData()
+    assert 22.0 in bx and 27.5 in bx

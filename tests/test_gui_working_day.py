@@ -134,7 +134,7 @@ def test_none_refcount_does_not_drift_over_long_file_opens_ticks_and_steps(day_w
     w.file_view.setFocus()
 
     def day():
-        for k in range(4):
+        for _ in range(4):
             w.open_file(long_id)
             w.open_file(files["short0.wav"])
         w.open_file(long_id)
