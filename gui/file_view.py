@@ -115,6 +115,7 @@ class FileView(QWidget):
             plot.hideButtons()
         for plot in (self.overview, self.detail):
             plot.getAxis("left").setStyle(showValues=False)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # an unlabelled amplitude axis needs no "(x0.001)"
             plot.setYRange(-1, 1, padding=0.05)
             plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#7f8c8d")))  # silence draws as a line
         self.overview.getAxis("left").setLabel("file")
@@ -158,7 +159,7 @@ class FileView(QWidget):
             self.label_bars[dim] = bar
             handle = pg.InfiniteLine(SCALE.neutral, angle=0, movable=True, bounds=(SCALE.low, SCALE.high),
                                      pen=HANDLE_PEN, hoverPen=HANDLE_HOVER_PEN, label="drag {value:.2f}",
-                                     labelOpts={"position": 0.98, "color": "#222", "fill": (255, 255, 255, 200)})
+                                     labelOpts={"position": 0.93, "color": "#222", "fill": (255, 255, 255, 200)})
             handle.setZValue(20)
             handle.setVisible(False)
             handle.setToolTip(f"Drag to set the selected segment's {dim}; it is saved on release")
@@ -321,11 +322,11 @@ class FileView(QWidget):
     def set_handles(self, values: tuple[float, ...] | None) -> None:
         """The drag handles show the editor's values (they follow typing, keys, undo and redo)."""
         for i, handle in enumerate(self.handles):
-            handle.blockSignals(True)
+            # no blockSignals: the handle's value label listens to sigPositionChanged; a save listens only to
+            # sigPositionChangeFinished, which a mouse drag emits and setValue does not
             if values is not None:
                 handle.setValue(float(values[i]))
             handle.setVisible(values is not None)
-            handle.blockSignals(False)
 
     def select_segment(self, index: int | None) -> None:
         """Mark the selected segment in every lane; moving the view is the session's business."""

@@ -52,6 +52,7 @@ def test_drag_handles_follow_keys_undo_and_redo_and_do_not_look_like_labels(wind
     for spin, value in zip(spins, (6.0, 3.0, 5.0)):
         spin.setValue(value)
     assert [h.value() for h in fv.handles] == [6.0, 3.0, 5.0]
+    assert fv.handles[0].label.textItem.toPlainText() == "drag 6.00"  # its written value follows too
     window.editor.save()
     window.act_undo.trigger()
     assert [h.value() for h in fv.handles] == [s.value() for s in spins] != [6.0, 3.0, 5.0]
