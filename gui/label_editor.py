@@ -180,6 +180,9 @@ class LabelEditor(QWidget):
         """Write the edit; only a write that reached the store becomes an undo step."""
         if self.segment_id is None:
             return False
+        if not self.annotator:  # a label must say whose judgement it is: never saved anonymously
+            self.save_failed.emit("No annotator name yet: set yours in File > Settings, then save again.")
+            return False
         try:
             values = self.current_values()
             record = self.write(self.segment_id, values, origin)

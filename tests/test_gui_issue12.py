@@ -284,3 +284,15 @@ def test_a_selected_range_becomes_a_segment(window, populated, qtbot):
     assert window.segment_index == 2 and window.editor.segment_id == sid
     bx, _ = window.file_view.boundaries["arousal"].getData()
     assert 22.0 in bx and 27.5 in bx
+
+
+def test_no_label_is_saved_without_an_annotator_name(window, populated, monkeypatch):
+    store, file_id, _mv = populated
+    errors = []
+    monkeypatch.setattr("gui.main_window.QMessageBox.critical", lambda _p, _t, msg: errors.append(msg))
+    window.editor.annotator = ""
+    before = sum(len(store.label_history(int(s))) for s in window.data.seg_ids)
+    window.select_segment(0)
+    assert not window.editor.save()
+    assert sum(len(store.label_history(int(s))) for s in window.data.seg_ids) == before
+    assert errors and "annotator name" in errors[0]
