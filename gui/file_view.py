@@ -149,7 +149,7 @@ class FileView(QWidget):
         self.handles: list[pg.InfiniteLine] = []
         for d_i, (dim, plot) in enumerate(self.lanes.items()):
             self.boundaries[dim] = plot.plot(pen=pg.mkPen(160, 160, 160, 110), connect="pairs")
-            sel = pg.LinearRegionItem(movable=False, brush=(240, 228, 66, 70))
+            sel = pg.LinearRegionItem(movable=False, brush=(240, 228, 66, 45))
             sel.setVisible(False)
             plot.addItem(sel)
             self.selections[dim] = sel
@@ -324,9 +324,10 @@ class FileView(QWidget):
         for i, handle in enumerate(self.handles):
             # no blockSignals: the handle's value label listens to sigPositionChanged; a save listens only to
             # sigPositionChangeFinished, which a mouse drag emits and setValue does not
+            handle.setVisible(values is not None)  # first: a hidden handle's label ignores value changes
             if values is not None:
                 handle.setValue(float(values[i]))
-            handle.setVisible(values is not None)
+                handle.label.valueChanged()
 
     def select_segment(self, index: int | None) -> None:
         """Mark the selected segment in every lane; moving the view is the session's business."""

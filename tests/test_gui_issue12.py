@@ -47,7 +47,9 @@ def test_lanes_show_the_whole_view_from_its_start(window, qtbot):
 # 2 -------------------------------------------------------------------------------------------------
 def test_drag_handles_follow_keys_undo_and_redo_and_do_not_look_like_labels(window, qtbot):
     fv = window.file_view
+    window.select_segment(None)  # handles hidden while the values change, then shown: labels still right
     window.select_segment(0)
+    assert fv.handles[0].label.textItem.toPlainText() == f"drag {window.editor.spins[0].value():.2f}"
     spins = window.editor.spins
     for spin, value in zip(spins, (6.0, 3.0, 5.0)):
         spin.setValue(value)
