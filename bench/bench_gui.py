@@ -27,6 +27,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
 HOURS = float(os.environ.get("BENCH_HOURS", "3"))
+# BENCH_SYNTHETIC=1: skip training and analysis and store 1 Hz window predictions of the same count directly
+# (frame times depend on the points drawn, not on how they were made; issue 12's lanes rerun used this).
+SYNTHETIC = os.environ.get("BENCH_SYNTHETIC") == "1"
 
 
 def write_long(path: Path, seconds: float) -> None:
@@ -37,6 +40,26 @@ def write_long(path: Path, seconds: float) -> None:
             env = 0.3 + 0.25 * np.sin(2 * np.pi * t / 97) + 0.1 * np.sin(2 * np.pi * t / 7)
             x = env * np.sin(2 * np.pi * (150 + 30 * np.sin(t / 13)) * t) + 0.01 * rng.standard_normal(len(t))
             out.write((0.5 * x).astype(np.float32))
+
+
+def synthetic_predictions(store, seconds: float, tmp: Path) -> None:
+    """As many 4 s / 1 s-hop window predictions as analysis writes, plus 6 s segments with predictions."""
+    from core.store import ModelVersion, PredictionRow, SegmentSpec
+
+    with store.session() as s:
+        mv = ModelVersion(name="synthetic", folder=str(tmp / "none"), active=True)
+        s.add(mv)
+        s.flush()
+        mv_id = mv.id
+    file_id = store.files(store.corpus("long").id)[0].id
+    seg_ids = store.add_segments(file_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr") for k in range(int(seconds // 6))])
+    starts = np.arange(0, seconds - 4 + 1e-9, 1.0)
+    rng = np.random.default_rng(1)
+    walk = 4 + np.cumsum(rng.normal(0, 0.05, (len(starts), 3)), axis=0).clip(-2.5, 2.5)
+    rows = [PredictionRow(None, "window", float(a), float(a) + 4, tuple(float(x) for x in v))
+            for a, v in zip(starts, walk)]
+    rows += [PredictionRow(sid, "segment", 6.0 * k, 6.0 * k + 5.5, (4.0, 4.0, 4.0)) for k, sid in enumerate(seg_ids)]
+    store.replace_predictions(file_id, mv_id, rows)
 
 
 def rss_mb() -> float:
@@ -57,16 +80,20 @@ def main() -> None:
     write_long(tmp / "long" / "three_hours.wav", seconds)
     store = Store(f"sqlite:///{tmp / 'gui.sqlite'}")
     import_folder(store, tmp / "long", "long")
-    import_folder(store, labelled_corpus(tmp / "gen"), "gen")
-    train(store, TrainConfig(corpus="gen", epochs=5, device="cpu"))
+    if SYNTHETIC:
+        synthetic_predictions(store, seconds, tmp)
+    else:
+        import_folder(store, labelled_corpus(tmp / "gen"), "gen")
+        train(store, TrainConfig(corpus="gen", epochs=5, device="cpu"))
     print(json.dumps({"setup_s": round(time.perf_counter() - t, 1), "rss_before_analyze_mb": round(rss_mb())}),
           flush=True)
-    t = time.perf_counter()
-    report = analyze_corpus(store, "long", device="cpu")
-    analyze_s = time.perf_counter() - t
-    print(json.dumps({"analyze_audio_s": seconds, "analyze_wall_s": round(analyze_s, 1),
-                      "audio_s_per_s": round(seconds / analyze_s, 1), "windows": report.windows,
-                      "peak_rss_mb": round(rss_mb())}), flush=True)
+    if not SYNTHETIC:
+        t = time.perf_counter()
+        report = analyze_corpus(store, "long", device="cpu")
+        analyze_s = time.perf_counter() - t
+        print(json.dumps({"analyze_audio_s": seconds, "analyze_wall_s": round(analyze_s, 1),
+                          "audio_s_per_s": round(seconds / analyze_s, 1), "windows": report.windows,
+                          "peak_rss_mb": round(rss_mb())}), flush=True)
 
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
@@ -97,30 +124,34 @@ def main() -> None:
         opens[name] = round(time.perf_counter() - t, 3)
     n_points = len(w.data.trajectories[w.shown_models[0]][0])
     frames: dict[str, list[float]] = {}
+    cpu_frames: dict[str, list[float]] = {}  # the GUI thread's CPU time: other load on the machine left out
+
+    def frame(action) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.thread_time()
+        action()
+        viewport.repaint()
+        return time.perf_counter() - t, time.thread_time() - c
+
     for width in (seconds, 3600.0, 600.0, 60.0, 10.0):
-        pans, zooms = [], []
-        for k in range(20):
-            start = (seconds - width) * k / 20
-            t = time.perf_counter()
-            w.file_view.set_view(start, start + width)
-            viewport.repaint()
-            pans.append(time.perf_counter() - t)
-        for k in range(10):
-            t = time.perf_counter()
-            w.file_view.zoom(0.8 if k % 2 else 1.25)
-            viewport.repaint()
-            zooms.append(time.perf_counter() - t)
-        frames[f"{int(width)}s"] = pans + zooms
-        print(json.dumps({"view_s": width, "pan_ms_median": round(1000 * statistics.median(pans), 1),
-                          "pan_ms_worst": round(1000 * max(pans), 1),
-                          "zoom_ms_median": round(1000 * statistics.median(zooms), 1),
-                          "zoom_ms_worst": round(1000 * max(zooms), 1)}), flush=True)
+        pans = [frame(lambda s=(seconds - width) * k / 20, wd=width: w.file_view.set_view(s, s + wd)) for k in range(20)]
+        zooms = [frame(lambda f=0.8 if k % 2 else 1.25: w.file_view.zoom(f)) for k in range(10)]
+        frames[f"{int(width)}s"] = [p[0] for p in pans + zooms]
+        cpu_frames[f"{int(width)}s"] = [p[1] for p in pans + zooms]
+        row = {"view_s": width}
+        for name, values in (("pan", pans), ("zoom", zooms)):
+            for kind, i in (("ms", 0), ("cpu_ms", 1)):
+                row[f"{name}_{kind}_median"] = round(1000 * statistics.median(v[i] for v in values), 1)
+                row[f"{name}_{kind}_worst"] = round(1000 * max(v[i] for v in values), 1)
+        print(json.dumps(row), flush=True)
     every = [x for v in frames.values() for x in v]
     summary = {"file_s": seconds, "trajectory_points": n_points,
                "open_first_after_import_s": opens["after_import"],
                "open_without_envelope_cache_s": opens["no_cache"], "open_warm_s": opens["warm"],
                "frame_ms_median": round(1000 * statistics.median(every), 1),
-               "frame_ms_worst": round(1000 * max(every), 1), "peak_rss_mb": round(rss_mb())}
+               "frame_ms_worst": round(1000 * max(every), 1),
+               "frame_cpu_ms_median": round(1000 * statistics.median(x for v in cpu_frames.values() for x in v), 1),
+               "frame_cpu_ms_worst": round(1000 * max(x for v in cpu_frames.values() for x in v), 1),
+               "load_average_1min": round(os.getloadavg()[0], 2), "peak_rss_mb": round(rss_mb())}
     print(json.dumps(summary), flush=True)
     w.close()
 

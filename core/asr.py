@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +21,7 @@ from core.errors import UserFacingError
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.segmentation import TimedWord, join_words, utterances
+from core.session import format_time
 from core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
 from core.vocab import SegmentOrigin
 from core.whisper_models import resolve_whisper_model
@@ -151,7 +152,12 @@ def transcribe_corpus(
                 report.skipped += 1
                 continue
             try:
-                words, superseded = transcribe_file(store, f, transcriber, cancel=cancel, restart=redo)
+                name = f.path.rsplit("/", 1)[-1]
+                words, superseded = transcribe_file(
+                    store, f, transcriber, cancel=cancel, restart=redo,
+                    on_position=lambda t, d, i=i, name=name: progress(
+                        i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
+                                       f"({format_time(t, 0)} of {format_time(d, 0)})"))
                 report.words += words
                 report.done += 1
                 if superseded.kept_labelled:
@@ -165,9 +171,11 @@ def transcribe_corpus(
 
 
 def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, cancel: CancelFn | None = None,
-                    restart: bool = False) -> tuple[int, SupersedeResult]:
+                    restart: bool = False, on_position: Callable[[float, float], None] | None = None,
+                    ) -> tuple[int, SupersedeResult]:
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
-    and what rebuilding the units did to earlier ones."""
+    and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
+    within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
     with store.session() as s:
         if restart:
             s.execute(delete(Word).where(Word.file_id == f.id))
@@ -195,6 +203,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
                           for k, w in enumerate(words))
             count += len(words)
             last_end = max(last_end, words[-1].end)
+            if on_position is not None:
+                on_position(float(seg.end), float(duration))
         if chunk_end >= duration:
             break
         # Start the next chunk at the last word's end so a word cut by the chunk edge is heard again whole.

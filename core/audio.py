@@ -7,6 +7,7 @@ odd MP3s). Resampling is soxr's streaming resampler, so chunk edges leave no cli
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,15 @@ def _open_soundfile(path: Path) -> sf.SoundFile | None:
         return None
 
 
+_AV_REASONS = {"End of file": "it ends before its audio does: truncated?"}
+
+
 def _av_error(path: Path, exc: Exception) -> AudioError:
-    detail = str(exc).split(": '")[0]  # FFmpeg repeats the path; the reason comes first
+    """FFmpeg's reason without its plumbing: no `[Errno 541478725]` (an FFmpeg tag read as an errno), no
+    repeated path."""
+    detail = getattr(exc, "strerror", None) or str(exc).split(": '")[0]  # FFmpeg repeats the path
+    detail = re.sub(r"\[Errno -?\d+\]\s*", "", str(detail)).strip() or type(exc).__name__
+    detail = _AV_REASONS.get(detail, detail)
     return AudioError(f"cannot decode {path.name}: not a readable audio file ({detail})")
 
 

@@ -11,12 +11,14 @@ def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | 
 
     from core.store import Store
     from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from gui.settings import AppSettings, ask_annotator
 
     QCoreApplication.setOrganizationName("EmoTrace")
     QCoreApplication.setApplicationName("EmoTrace")
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     settings = AppSettings.load()
+    if not ask_annotator(settings):
+        return 0  # no name, no labels: nothing to open the app for
     store = Store(db_url or settings.db_url)
     window = MainWindow(store, settings)
     if corpus:

@@ -6,10 +6,21 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
+from core.session import format_time
 from core.store import Store
 from core.viewdata import corpus_table
 
 COLUMNS = ["file", "duration", "segments", "transcribed", "analyzed", "labelled", "speaker", "split", "status"]
+# Short headers so the table fits a narrow dock; the full meaning is the header's tooltip.
+HEADERS = {"duration": ("len", "duration of the file"), "segments": ("segs", "segments in the file"),
+           "transcribed": ("ASR", "transcribed (words with timestamps)"),
+           "analyzed": ("A/V/D", "analysed by the shown model"),
+           "labelled": ("lab.", "segments with a current label"), "speaker": ("spk", "speaker")}
+
+
+def _duration(seconds: float) -> str:
+    """Short files in seconds as researchers list clips, long ones in h:mm:ss."""
+    return f"{seconds:.1f} s" if seconds < 600 else format_time(seconds, 0)
 
 
 class CorpusBrowser(QWidget):
@@ -25,7 +36,11 @@ class CorpusBrowser(QWidget):
         self.filter.setPlaceholderText("Filter by name, speaker or split")
         self.table = QTableView()
         self.model = QStandardItemModel(0, len(COLUMNS))
-        self.model.setHorizontalHeaderLabels(COLUMNS)
+        for c, name in enumerate(COLUMNS):
+            short, tip = HEADERS.get(name, (name, name))
+            header = QStandardItem(short)
+            header.setToolTip(tip)
+            self.model.setHorizontalHeaderItem(c, header)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
@@ -39,6 +54,7 @@ class CorpusBrowser(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long names keep their distinctive end
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.corpus_box)
@@ -83,7 +99,7 @@ class CorpusBrowser(QWidget):
 
     def _items(self, row: dict) -> list[QStandardItem]:
         name = row["path"].rsplit("/", 1)[-1]
-        values = [name, f"{row['duration']:.1f} s", str(row["segments"]), "yes" if row["transcribed"] else "",
+        values = [name, _duration(row["duration"]), str(row["segments"]), "yes" if row["transcribed"] else "",
                   "yes" if row["analyzed"] else "", str(row["labelled"]), row["speaker"], row["split"],
                   row["status"] if row["status"] == "ok" else f"error: {row['error']}"]
         sort_keys = [name, row["duration"], row["segments"], int(row["transcribed"]), int(row["analyzed"]),
@@ -115,6 +131,14 @@ class CorpusBrowser(QWidget):
     def select_row(self, row: int) -> None:
         if 0 <= row < self.proxy.rowCount():
             self.table.setCurrentIndex(self.proxy.index(row, 0))
+
+    def select_next_file(self) -> bool:
+        """The next row in the table's order (Save & next past a file's last segment); False at the end."""
+        row = self.table.currentIndex().row()
+        if row + 1 >= self.proxy.rowCount():
+            return False
+        self.table.setCurrentIndex(self.proxy.index(row + 1, 0))
+        return True
 
     def _row_picked(self, current, _previous) -> None:
         file_id = current.data(Qt.ItemDataRole.UserRole + 1) if current.isValid() else None

@@ -1,10 +1,20 @@
-"""One file: waveform overview + zoomable detail + A/V/D trajectories, x axes linked, a shared playhead.
+"""One file: waveform overview, zoomable waveform detail, and one lane per dimension (A, V, D) on one time axis.
+
+At full view three curves in one plot overlap into a tangle, so each dimension has its own lane (1-7, neutral
+at 4) and the lanes share the detail's time axis, drawn once below the last lane in h:mm:ss. Every plot's left
+axis has the same fixed width: linked pyqtgraph views align by pixel, so a wider axis on one plot would shift
+its visible range (the first ~4% of the trajectories were hidden that way).
 
 Waveforms come from the cached envelope pyramid: each range change slices only the visible bins of the level
-that matches the plot's pixel width. Trajectories are plain lines with clip-to-view; labels are drawn as one
-`connect="pairs"` item per dimension, segment boundaries as one item too, so 10k segments cost 4 items.
-Trajectories are mean-downsampled to about one point per pixel when zoomed out (a trend reads better than a
-min/max zig-zag, and it draws in a third of the time).
+that matches the plot's pixel width. Model lines are clipped to the view and mean-downsampled to about one
+point per pixel; zoomed out past one window per pixel, a min-max band per pixel shows the spread the mean hides
+(the level-of-detail summary). Labels are thick translucent bars (one `connect="pairs"` item per lane); the
+drag handle of the selected segment is a thin dark dotted line with its value written on it, so the two never
+look alike. Colours are Okabe-Ito (safe under deuteranopia and protanopia); the lane and its axis title are the
+second cue, a compare model is dotted.
+
+The view is a `TimeView`: it gets playhead and range from the session through `show_time` only, and reports
+what the user does (pan, zoom, click, drag-select, handle drag) as signals; it never moves the time itself.
 """
 
 from __future__ import annotations
@@ -12,78 +22,170 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QWidget
 
 from core.envelope import EnvelopePyramid
+from core.session import TimeState, format_time
 from core.viewdata import FileData
-from core.vocab import DIMENSIONS
+from core.vocab import DIMENSIONS, SCALE
 
 DIMS = DIMENSIONS
-DIM_COLOURS = dict(zip(DIMS, ("#e74c3c", "#2e86de", "#27ae60")))
-COMPARE_STYLE = Qt.PenStyle.DashLine
+# Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.
+DIM_COLOURS = dict(zip(DIMS, ("#D55E00", "#0072B2", "#009E73")))
+COMPARE_STYLE = Qt.PenStyle.DotLine
+HANDLE_PEN = pg.mkPen("#222222", width=1, style=Qt.PenStyle.DashDotLine)
+HANDLE_HOVER_PEN = pg.mkPen("#E69F00", width=3)
+LEFT_AXIS_WIDTH = 62  # the same on every plot: linked views align by pixel
+SCROLL_STEPS_PER_S = 10
+
+
+class TimeAxis(pg.AxisItem):
+    """Seconds written as h:mm:ss(.f) at every zoom; never SI-prefixed ("ks" told nobody anything)."""
+
+    def __init__(self, orientation: str = "bottom", **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values, scale, spacing) -> list[str]:  # noqa: N802 - pyqtgraph's name
+        decimals = 0 if spacing >= 1 else 1 if spacing >= 0.1 else 2 if spacing >= 0.01 else 3
+        return [format_time(v * scale, decimals) for v in values]
+
+
+class SelectViewBox(pg.ViewBox):
+    """The waveform detail: a left drag selects a time range (as in ELAN and Praat) instead of panning."""
+
+    def __init__(self, on_select, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_select = on_select
+        self._anchor: float | None = None
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - Qt's name
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        x = float(self.mapSceneToView(ev.scenePos()).x())
+        if ev.isStart():
+            self._anchor = float(self.mapSceneToView(ev.buttonDownScenePos()).x())
+        if self._anchor is not None:
+            self._on_select(min(self._anchor, x), max(self._anchor, x), ev.isFinish())
+        if ev.isFinish():
+            self._anchor = None
 
 
 class FileView(QWidget):
     seek_requested = Signal(float)
     segment_clicked = Signal(int)  # index into FileData's segments
+    view_requested = Signal(float, float)  # the user panned, zoomed or scrolled
+    range_selected = Signal(float, float)  # a finished drag-selection on the waveform
+    handle_dragged = Signal(int, float)  # dimension index, value on 1-7
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, background="w", foreground="#333")
         self.layout_widget = pg.GraphicsLayoutWidget()
+        self.legend_label = QLabel("")  # outside the plots: a legend never covers data
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.hover_label = QLabel(" ")
+        self.hover_label.setToolTip("Values under the mouse: each model's A/V/D and the current label")
+        self.scrollbar = QScrollBar(Qt.Orientation.Horizontal)
+        self.scrollbar.setToolTip("Scroll through the file (the view's width stays)")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.layout_widget)
+        layout.setSpacing(1)
+        layout.addWidget(self.legend_label)
+        layout.addWidget(self.layout_widget, 1)
+        layout.addWidget(self.scrollbar)
+        layout.addWidget(self.hover_label)
         lw = self.layout_widget
-        self.overview = lw.addPlot(row=0, col=0)
-        self.detail = lw.addPlot(row=1, col=0)
-        self.traj = lw.addPlot(row=2, col=0)
-        lw.ci.layout.setRowStretchFactor(0, 1)
-        lw.ci.layout.setRowStretchFactor(1, 2)
-        lw.ci.layout.setRowStretchFactor(2, 4)
-        for plot in (self.overview, self.detail):
-            plot.hideAxis("left")
+        self.overview = lw.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis()})
+        self.detail = lw.addPlot(row=1, col=0, viewBox=SelectViewBox(self._drag_select))
+        self.lanes: dict[str, pg.PlotItem] = {}
+        for i, dim in enumerate(DIMS):
+            last = i == len(DIMS) - 1
+            self.lanes[dim] = lw.addPlot(row=2 + i, col=0, axisItems={"bottom": TimeAxis()} if last else None)
+        self.traj = self.lanes[DIMS[0]]  # the first lane (kept for callers that want "the trajectory plot")
+        stretch = (1, 2, *([3] * len(DIMS)))
+        for row, factor in enumerate(stretch):
+            lw.ci.layout.setRowStretchFactor(row, factor)
+        for plot in self.plots():
+            axis = plot.getAxis("left")
+            axis.setWidth(LEFT_AXIS_WIDTH)
+            plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=True, y=False)
+            plot.hideButtons()
+        for plot in (self.overview, self.detail):
+            plot.getAxis("left").setStyle(showValues=False)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # an unlabelled amplitude axis needs no "(x0.001)"
             plot.setYRange(-1, 1, padding=0.05)
-        self.detail.hideAxis("bottom")  # linked to the trajectory plot's time axis: drawn once, below it
+            plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#7f8c8d")))  # silence draws as a line
+        self.overview.getAxis("left").setLabel("file")
+        self.detail.getAxis("left").setLabel("wave")
+        self.detail.hideAxis("bottom")
         self.overview.setMouseEnabled(x=False, y=False)
-        self.overview.setMenuEnabled(False)
-        self.detail.setXLink(self.traj)
-        self.traj.setYRange(1, 7, padding=0.02)
-        self.traj.setMouseEnabled(x=True, y=False)
-        self.traj.setLabel("left", "A / V / D (1-7)")
-        self.traj.setLabel("bottom", "time", units="s")
-        self.traj.addLegend(offset=(5, 5), colCount=3, brush=(255, 255, 255, 200))
-        self.traj.addItem(pg.InfiniteLine(4.0, angle=0, pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine)))
-        for plot in (self.overview, self.detail):  # silence draws as a line, not as nothing
-            plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#7f8c8d")))
+        for dim, plot in self.lanes.items():
+            plot.setXLink(self.detail)
+            plot.setYRange(SCALE.low, SCALE.high, padding=0.04)
+            plot.getAxis("left").setLabel(dim.capitalize(), color=DIM_COLOURS[dim])
+            plot.getAxis("left").setTicks([[(v, str(v)) for v in (1, 4, 7)], [(v, "") for v in range(2, 7)]])
+            plot.addItem(pg.InfiniteLine(SCALE.neutral, angle=0, pen=pg.mkPen("#aaa", style=Qt.PenStyle.DotLine)))
+            if dim != DIMS[-1]:
+                plot.hideAxis("bottom")
+        self.lanes[DIMS[-1]].setLabel("bottom", "time (h:mm:ss)")
         self.overview_curve = self.overview.plot(pen=pg.mkPen("#555"), connect="pairs")
         self.detail_curve = self.detail.plot(pen=pg.mkPen("#34495e"), connect="pairs")
         # The overview never changes while panning: paint it once into a pixmap, not on every frame.
         self.overview_curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.region = pg.LinearRegionItem(brush=(52, 152, 219, 50))
+        self.region = pg.LinearRegionItem(brush=(0, 114, 178, 50))
         self.region.setZValue(10)
         self.overview.addItem(self.region)
-        self.boundaries = pg.PlotDataItem(pen=pg.mkPen(180, 180, 180, 120), connect="pairs")
-        self.traj.addItem(self.boundaries)
-        self.pred_lines: dict[tuple[int, str], pg.PlotDataItem] = {}
-        self.label_bars = {d: pg.PlotDataItem(pen=pg.mkPen(DIM_COLOURS[d], width=5), connect="pairs", name=f"{d} label")
-                           for d in DIMS}
-        for item in self.label_bars.values():
-            item.setOpacity(0.45)
-            self.traj.addItem(item)
-        self.selection = pg.LinearRegionItem(movable=False, brush=(241, 196, 15, 60))
-        self.selection.setVisible(False)
-        self.traj.addItem(self.selection)
-        self.playheads = [pg.InfiniteLine(0, pen=pg.mkPen("#d35400", width=2)) for _ in range(3)]
-        for plot, line in zip((self.overview, self.detail, self.traj), self.playheads):
+        self.time_selection = pg.LinearRegionItem(movable=True, brush=(230, 159, 0, 60))
+        self.time_selection.setVisible(False)
+        self.time_selection.setZValue(5)
+        self.detail.addItem(self.time_selection)
+        self.boundaries: dict[str, pg.PlotDataItem] = {}
+        self.selections: dict[str, pg.LinearRegionItem] = {}
+        self.label_bars: dict[str, pg.PlotDataItem] = {}
+        self.bands: dict[str, pg.FillBetweenItem] = {}
+        self.handles: list[pg.InfiniteLine] = []
+        for d_i, (dim, plot) in enumerate(self.lanes.items()):
+            self.boundaries[dim] = plot.plot(pen=pg.mkPen(160, 160, 160, 110), connect="pairs")
+            sel = pg.LinearRegionItem(movable=False, brush=(240, 228, 66, 45))
+            sel.setVisible(False)
+            plot.addItem(sel)
+            self.selections[dim] = sel
+            bar = pg.PlotDataItem(pen=pg.mkPen(DIM_COLOURS[dim], width=7), connect="pairs")
+            bar.setOpacity(0.4)
+            plot.addItem(bar)
+            self.label_bars[dim] = bar
+            handle = pg.InfiniteLine(SCALE.neutral, angle=0, movable=True, bounds=(SCALE.low, SCALE.high),
+                                     pen=HANDLE_PEN, hoverPen=HANDLE_HOVER_PEN, label="drag {value:.2f}",
+                                     labelOpts={"position": 0.93, "color": "#222", "fill": (255, 255, 255, 200)})
+            handle.setZValue(20)
+            handle.setVisible(False)
+            handle.setToolTip(f"Drag to set the selected segment's {dim}; it is saved on release")
+            handle.sigPositionChangeFinished.connect(lambda ln, i=d_i: self.handle_dragged.emit(i, ln.value()))
+            plot.addItem(handle)
+            self.handles.append(handle)
+        self.playheads = [pg.InfiniteLine(0, pen=pg.mkPen("#CC79A7", width=2)) for _ in self.plots()]
+        for plot, line in zip(self.plots(), self.playheads):
+            line.setZValue(30)
             plot.addItem(line)
+        self.pred_lines: dict[tuple[int, str], pg.PlotDataItem] = {}
         self.envelope: EnvelopePyramid | None = None
         self.data: FileData | None = None
-        self.region.sigRegionChanged.connect(self._region_moved)
+        self.model_ids: list[int] = []
+        self._state: TimeState | None = None
+        self._applying = False  # a range change we make ourselves is not a user request
+        self.region.sigRegionChangeFinished.connect(self._region_moved)
+        self.region.sigRegionChanged.connect(self._region_dragging)
         self.detail.sigXRangeChanged.connect(self._detail_range_changed)
-        for plot in (self.overview, self.detail, self.traj):
-            plot.scene().sigMouseClicked.connect(self._clicked)
+        self.scrollbar.valueChanged.connect(self._scrolled)
+        self.layout_widget.scene().sigMouseClicked.connect(self._clicked)
+        self._hover_proxy = pg.SignalProxy(self.layout_widget.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._hovered)
+
+    def plots(self) -> list[pg.PlotItem]:
+        return [self.overview, self.detail, *self.lanes.values()]
 
     # -- content --------------------------------------------------------------------------------
     def show_file(self, data: FileData, envelope: EnvelopePyramid, model_ids: list[int]) -> None:
@@ -96,48 +198,115 @@ class FileView(QWidget):
         for plot in (self.overview, self.detail):  # quiet recordings fill the height too
             plot.setYRange(-peak, peak, padding=0.05)
         self.overview.setXRange(0, duration, padding=0)
-        self.traj.setLimits(xMin=0, xMax=duration)
-        self.detail.setLimits(xMin=0, xMax=duration)
+        for plot in (self.detail, *self.lanes.values()):
+            plot.setLimits(xMin=0, xMax=duration)
+        self.region.setBounds((0, duration))
         self.set_trajectories(model_ids)
         self.set_labels()
-        b = data.seg_bounds
-        bx = np.repeat(b.reshape(-1), 2)
-        by = np.tile([1.0, 7.0], len(bx) // 2)
-        self.boundaries.setData(bx, by)
-        self.region.setBounds((0, duration))
-        self.set_view(0, min(duration, 30.0))
-        self.set_playhead(0.0)
-        self.selection.setVisible(False)
+        self.set_segments()
+        self._update_bands()
+        self.scrollbar.setRange(0, int(duration * SCROLL_STEPS_PER_S))
+        self.time_selection.setVisible(False)
+        self.select_segment(None)
+        self._state = None
 
     def set_trajectories(self, model_ids: list[int]) -> None:
-        for item in self.pred_lines.values():
-            self.traj.removeItem(item)
-        legend = self.traj.legend
-        legend.clear()
+        """The shown models' lines; a model without predictions on this file draws nothing and is left out of
+        the legend (so the legend never promises curves that are not there)."""
+        for (_mv, dim), item in self.pred_lines.items():
+            self.lanes[dim].removeItem(item)
+        for dim, band in self.bands.items():
+            self.lanes[dim].removeItem(band)
         self.pred_lines.clear()
+        self.bands.clear()
+        self.model_ids = []
         if self.data is None:
+            self._update_legend()
             return
         for k, mv in enumerate(model_ids):
             t, values = self.data.trajectories.get(mv, (np.zeros(0), np.zeros((0, 3))))
+            if not len(t):
+                continue
+            self.model_ids.append(mv)
             for d_i, dim in enumerate(DIMS):
-                pen = pg.mkPen(DIM_COLOURS[dim], width=2, style=Qt.PenStyle.SolidLine if k == 0 else COMPARE_STYLE)
-                # about one (min, max) pair per pixel: pyqtgraph's default lets 5 points per pixel through
-                item = self.traj.plot(t, values[:, d_i] if len(values) else [], pen=pen, autoDownsampleFactor=1.0,
-                                      connect="finite",  # a flagged window (NaN) is a gap, not a value
-                                      name=f"{dim} (v{mv})")
+                pen = pg.mkPen(DIM_COLOURS[dim], width=2 if k == 0 else 1.5,
+                               style=Qt.PenStyle.SolidLine if k == 0 else COMPARE_STYLE)
+                plot = self.lanes[dim]
+                # about one point per pixel: pyqtgraph's default lets 5 points per pixel through
+                item = plot.plot(t, values[:, d_i], pen=pen, autoDownsampleFactor=1.0,
+                                 connect="finite")  # a flagged window (NaN) is a gap, not a value
                 if len(t) < 60:  # a short file has a handful of windows: show them as points too
                     item.setSymbol("o")
-                    item.setSymbolSize(7)
+                    item.setSymbolSize(6)
                     item.setSymbolBrush(DIM_COLOURS[dim])
                     item.setSymbolPen(None)
                 item.setClipToView(True)  # after it is in a view box: pyqtgraph needs the view to clip
                 item.setDownsampling(auto=True, method="mean")
                 self.pred_lines[(mv, dim)] = item
-        for dim in DIMS:
-            legend.addItem(self.label_bars[dim], f"{dim} label")
+                if k == 0 and len(t) >= 2000:
+                    self.bands[dim] = self._band(plot, t, values[:, d_i], DIM_COLOURS[dim])
+        self._update_legend()
+        self._update_bands()
+
+    def _band(self, plot: pg.PlotItem, t: np.ndarray, v: np.ndarray, colour: str) -> pg.FillBetweenItem:
+        """Min-max of the model line over ~2000 bins: what a zoomed-out mean line cannot show."""
+        bins = 2000
+        edges = np.linspace(0, len(t), bins + 1).astype(int)
+        lo = np.array([np.nanmin(v[a:b]) if b > a and np.isfinite(v[a:b]).any() else np.nan
+                       for a, b in zip(edges[:-1], edges[1:])])
+        hi = np.array([np.nanmax(v[a:b]) if b > a and np.isfinite(v[a:b]).any() else np.nan
+                       for a, b in zip(edges[:-1], edges[1:])])
+        x = t[np.minimum(edges[:-1], len(t) - 1)]
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        colour_q = pg.mkColor(colour)
+        colour_q.setAlpha(55)
+        band = pg.FillBetweenItem(pg.PlotDataItem(x[ok], lo[ok]), pg.PlotDataItem(x[ok], hi[ok]), brush=colour_q)
+        band.setZValue(-5)
+        plot.addItem(band)
+        return band
+
+    def _update_bands(self) -> None:
+        """Level of detail. The min-max band shows when a pixel holds more than one window (zoomed out).
+        Segment boundaries show while they are at least 4 px apart on average: denser, they are a grey wash
+        that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the segments)."""
+        if self.data is None:
+            return
+        lo, hi = self.view_range()
+        pixels = max(200, int(self.traj.getViewBox().width()))
+        starts = self.data.seg_bounds[:, 0]
+        dense = int(np.searchsorted(starts, hi) - np.searchsorted(starts, lo)) > pixels / 4
+        for item in self.boundaries.values():
+            item.setVisible(not dense)
+        if not self.bands or not self.model_ids:
+            return
+        t = self.data.trajectories[self.model_ids[0]][0]
+        n = int(np.searchsorted(t, hi) - np.searchsorted(t, lo))
+        show = n > pixels
+        for band in self.bands.values():
+            band.setVisible(show)
+
+    def _update_legend(self) -> None:
+        parts = []
+        for k, mv in enumerate(self.model_ids):
+            parts.append(f"<b>{'—' if k == 0 else '···'}</b> v{mv} {'model' if k == 0 else 'compare'}")
+        parts.append("<span style='color:#999'>▬</span> label (current)")
+        parts.append("<b>-·-</b> drag handle (selected segment)")
+        if self.bands:
+            parts.append("▒ min-max band when zoomed out")
+        self.legend_entries = [f"v{mv}" for mv in self.model_ids]
+        self.legend_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def set_segments(self) -> None:
+        """Segment boundaries as one item per lane (10k segments cost 3 items)."""
+        if self.data is None:
+            return
+        bx = np.repeat(self.data.seg_bounds.reshape(-1), 2)
+        by = np.tile([SCALE.low, SCALE.high], len(bx) // 2)
+        for item in self.boundaries.values():
+            item.setData(bx, by)
 
     def set_labels(self) -> None:
-        """Each segment's current label (the store's rule) as a horizontal bar per dimension."""
+        """Each segment's current label (the store's rule) as a thick bar in its dimension's lane."""
         data = self.data
         if data is None:
             return
@@ -150,35 +319,67 @@ class FileView(QWidget):
                     ys += [row.values[d_i]] * 2
             self.label_bars[dim].setData(xs, ys)
 
-    # -- view -----------------------------------------------------------------------------------
-    def set_view(self, start: float, end: float) -> None:
-        self.detail.setXRange(start, end, padding=0)
+    def set_handles(self, values: tuple[float, ...] | None) -> None:
+        """The drag handles show the editor's values (they follow typing, keys, undo and redo)."""
+        for i, handle in enumerate(self.handles):
+            # no blockSignals: the handle's value label listens to sigPositionChanged; a save listens only to
+            # sigPositionChangeFinished, which a mouse drag emits and setValue does not
+            handle.setVisible(values is not None)  # first: a hidden handle's label ignores value changes
+            if values is not None:
+                handle.setValue(float(values[i]))
+                handle.label.valueChanged()
+
+    def select_segment(self, index: int | None) -> None:
+        """Mark the selected segment in every lane; moving the view is the session's business."""
+        show = self.data is not None and index is not None and 0 <= index < len(self.data.seg_ids)
+        for sel in self.selections.values():
+            if show:
+                sel.setRegion(tuple(self.data.seg_bounds[index]))
+            sel.setVisible(show)
+
+    def show_time_selection(self, rng: tuple[float, float] | None) -> None:
+        if rng is not None:
+            self.time_selection.setRegion(rng)
+        self.time_selection.setVisible(rng is not None)
+
+    def time_selection_range(self) -> tuple[float, float] | None:
+        return tuple(self.time_selection.getRegion()) if self.time_selection.isVisible() else None
+
+    # -- time (the TimeView protocol) -------------------------------------------------------------
+    def show_time(self, state: TimeState) -> None:
+        old = self._state
+        self._state = state
+        if old is None or old.playhead != state.playhead:
+            for line in self.playheads:
+                line.setValue(state.playhead)
+        if old is None or old.view != state.view:
+            lo, hi = state.view
+            if hi > lo:
+                self._applying = True
+                try:
+                    self.detail.setXRange(lo, hi, padding=0)
+                finally:
+                    self._applying = False
+            self.scrollbar.blockSignals(True)
+            self.scrollbar.setPageStep(max(1, int((hi - lo) * SCROLL_STEPS_PER_S)))
+            self.scrollbar.setMaximum(max(0, int((state.duration - (hi - lo)) * SCROLL_STEPS_PER_S)))
+            self.scrollbar.setValue(int(lo * SCROLL_STEPS_PER_S))
+            self.scrollbar.blockSignals(False)
 
     def view_range(self) -> tuple[float, float]:
         return tuple(self.detail.viewRange()[0])
 
+    # Kept for scripts and the bench: they ask the view; the window routes these through the session.
+    def set_view(self, start: float, end: float) -> None:
+        self.view_requested.emit(float(start), float(end))
+
     def zoom(self, factor: float, center: float | None = None) -> None:
         lo, hi = self.view_range()
         c = (lo + hi) / 2 if center is None else center
-        half = max((hi - lo) * factor / 2, 0.05)
-        self.set_view(c - half, c + half)
+        half = max((hi - lo) * factor / 2, 0.025)
+        self.view_requested.emit(c - half, c + half)
 
-    def set_playhead(self, seconds: float) -> None:
-        for line in self.playheads:
-            line.setValue(seconds)
-
-    def select_segment(self, index: int | None) -> None:
-        if self.data is None or index is None:
-            self.selection.setVisible(False)
-            return
-        start, end = self.data.seg_bounds[index]
-        self.selection.setRegion((start, end))
-        self.selection.setVisible(True)
-        lo, hi = self.view_range()
-        if start < lo or end > hi:
-            width = max(hi - lo, (end - start) * 1.5)
-            self.set_view(max(0.0, start - 0.1 * width), max(0.0, start - 0.1 * width) + width)
-
+    # -- user input -----------------------------------------------------------------------------
     def _detail_range_changed(self, _plot, rng) -> None:
         lo, hi = rng
         if self.envelope is not None:
@@ -188,20 +389,62 @@ class FileView(QWidget):
         self.region.blockSignals(True)
         self.region.setRegion((lo, hi))
         self.region.blockSignals(False)
+        self._update_bands()
+        if not self._applying:  # a mouse pan or wheel zoom in a lane: tell the session
+            self.view_requested.emit(float(lo), float(hi))
+
+    def _region_dragging(self) -> None:
+        lo, hi = self.region.getRegion()
+        self.view_requested.emit(float(lo), float(hi))
 
     def _region_moved(self) -> None:
-        lo, hi = self.region.getRegion()
-        self.set_view(lo, hi)
+        self._region_dragging()
+
+    def _scrolled(self, value: int) -> None:
+        lo, hi = self.view_range()
+        start = value / SCROLL_STEPS_PER_S
+        self.view_requested.emit(start, start + (hi - lo))
+
+    def _drag_select(self, lo: float, hi: float, finished: bool) -> None:
+        self.show_time_selection((lo, hi))
+        if finished and hi - lo > 0.01:
+            self.range_selected.emit(lo, hi)
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.data is None:
             return
-        for plot in (self.traj, self.detail, self.overview):
+        for plot in (*self.lanes.values(), self.detail, self.overview):
             if plot.sceneBoundingRect().contains(event.scenePos()):
                 t = float(plot.getViewBox().mapSceneToView(event.scenePos()).x())
                 t = min(max(t, 0.0), self.data.duration)
                 self.seek_requested.emit(t)
                 seg = self.data.segment_at(t)
-                if seg is not None and plot is self.traj:
+                if seg is not None and plot in self.lanes.values():
                     self.segment_clicked.emit(seg)
+                return
+
+    def values_at(self, t: float) -> str:
+        """The hover text: time, each shown model's A/V/D nearest t, and the label of the segment under t."""
+        data = self.data
+        if data is None:
+            return " "
+        parts = [format_time(t, 2)]
+        for mv in self.model_ids:
+            times, values = data.trajectories[mv]
+            if len(times):
+                i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))
+                parts.append(f"v{mv}: " + " ".join(f"{d[0].upper()} {v:.2f}" for d, v in zip(DIMS, values[i])))
+        seg = data.segment_at(t)
+        if seg is not None:
+            row = data.segment_label(int(data.seg_ids[seg]))
+            parts.append(f"segment {seg + 1}: " + (" ".join(
+                f"{d[0].upper()} {'-' if v is None else f'{v:.2f}'}" for d, v in zip(DIMS, row.values))
+                if row is not None else "no label"))
+        return "   ".join(parts)
+
+    def _hovered(self, args) -> None:
+        pos = args[0]
+        for plot in (*self.lanes.values(), self.detail):
+            if plot.sceneBoundingRect().contains(pos):
+                self.hover_label.setText(self.values_at(float(plot.getViewBox().mapSceneToView(pos).x())))
                 return

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -45,18 +46,28 @@ class SaveLabel(QUndoCommand):
             self.record = self.editor.write(self.record.segment_id, self.values, self.record.origin)
         except (SQLAlchemyError, OSError, LabelError) as exc:
             self.editor.save_failed.emit(f"Redo was not saved: {exc}")
+            return
+        self.editor.status.emit(f"Redone: segment {self.record.segment_id} is {_values(self.record.values)} again "
+                                f"(new row #{self.record.id})")
 
     def undo(self) -> None:
         try:
             self.editor.retract(self.record)
         except (SQLAlchemyError, OSError, LabelError) as exc:
             self.editor.save_failed.emit(f"Undo was not saved: {exc}")
+            return
+        own = [c for c in self.editor.store.current_labels(segment_ids=[self.record.segment_id])
+               if c.annotator == self.editor.annotator]
+        now = f"back to {_values(own[0].values)}" if own else "without a label of yours"
+        self.editor.status.emit(f"Undone: label #{self.record.id} withdrawn; segment {self.record.segment_id} is "
+                                f"{now} (Ctrl+Shift+Z redoes)")
 
 
 class LabelEditor(QWidget):
     saved = Signal(int)  # segment id
     next_requested = Signal()
     save_failed = Signal(str)
+    status = Signal(str)  # what a save, an undo or a redo did, for the status line
 
     def __init__(self, store: Store, annotator: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +77,12 @@ class LabelEditor(QWidget):
         self.prediction: tuple[float, float, float] | None = None
         self.focused_dim = 0
         self.title = QLabel("No segment selected")
-        self.title.setWordWrap(True)
+        self.text = QLabel("")  # the segment's words: wrapped, elided, never widening the dock
+        self.text.setWordWrap(True)
+        self.text.setStyleSheet("color: #444")
+        for label in (self.title, self.text):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(1)
         self.spins = []
         form = QFormLayout()
         for dim in DIMS:
@@ -94,8 +110,10 @@ class LabelEditor(QWidget):
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.save_button)
         self.history = QListWidget()
+        self.history.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.text)
         layout.addLayout(form)
         layout.addWidget(self.prediction_label)
         layout.addLayout(buttons)
@@ -116,14 +134,18 @@ class LabelEditor(QWidget):
 
     # -- showing a segment ------------------------------------------------------------------------
     def show_segment(self, segment_id: int | None, title: str = "",
-                     prediction: tuple[float, float, float] | None = None) -> None:
+                     prediction: tuple[float, float, float] | None = None, text: str | None = None) -> None:
         self.segment_id, self.prediction = segment_id, prediction
         self.setEnabled(segment_id is not None)
         if segment_id is None:
             self.title.setText("No segment selected")
+            self.text.setText("")
             self.history.clear()
             return
         self.title.setText(title)
+        if text is not None:
+            self.text.setText(text if len(text) <= 280 else text[:277].rstrip() + "...")
+            self.text.setToolTip(text)
         history = self.store.label_history(segment_id)
         current = self.store.current_labels(segment_ids=[segment_id])
         own = [c for c in current if c.annotator == self.annotator]
@@ -158,6 +180,9 @@ class LabelEditor(QWidget):
         """Write the edit; only a write that reached the store becomes an undo step."""
         if self.segment_id is None:
             return False
+        if not self.annotator:  # a label must say whose judgement it is: never saved anonymously
+            self.save_failed.emit("No annotator name yet: set yours in File > Settings, then save again.")
+            return False
         try:
             values = self.current_values()
             record = self.write(self.segment_id, values, origin)
@@ -167,6 +192,9 @@ class LabelEditor(QWidget):
                                   f"once the store can be written.")
             return False
         self.undo_stack.push(SaveLabel(self, record, values))
+        how = "Accepted the model's" if origin is LabelOrigin.ACCEPTED else "Saved"
+        self.status.emit(f"{how} label for segment {record.segment_id}: {_values(record.values)} as "
+                         f"{self.annotator} (row #{record.id}; Ctrl+Z undoes)")
         return True
 
     def save_and_next(self) -> None:
@@ -194,6 +222,10 @@ class LabelEditor(QWidget):
         self.saved.emit(segment_id)
         if segment_id == self.segment_id:
             self.show_segment(segment_id, self.title.text(), self.prediction)
+
+
+def _values(values) -> str:
+    return " ".join(f"{d[0].upper()} {'-' if v is None else f'{v:.2f}'}" for d, v in zip(DIMS, values))
 
 
 def _history_line(h: LabelRecord, standing: bool) -> str:

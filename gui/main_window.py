@@ -1,8 +1,12 @@
-"""The main window: docks around the file view; toolbar jobs run off the GUI thread; layout remembered."""
+"""The main window: docks around the file view; toolbar jobs run off the GUI thread; layout remembered.
+
+What is open and where the time is lives in `core.session.Session` (Qt-free, evented). The window turns user
+input into session changes and store writes; the views observe the session (time-linked views through
+`show_time`), so the window no longer pushes the time into each child.
+"""
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -20,15 +24,17 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QTextEdit,
     QVBoxLayout,
+    QWidget,
 )
 
 from core.agreement import annotator_agreement
 from core.envelope import envelope
+from core.session import Session, step_segment
 from core.store import Store
 from core.viewdata import FileData, load_file_data, load_labels
 from gui.bridge import StoreBridge
 from gui.corpus_browser import CorpusBrowser
-from gui.file_view import DIM_COLOURS, DIMS, FileView
+from gui.file_view import DIMS, FileView
 from gui.jobs import JobsPanel
 from gui.label_editor import LabelEditor
 from gui.models_panel import ModelsPanel
@@ -36,7 +42,9 @@ from gui.player import Player
 from gui.retrain import RetrainDialog
 from gui.review_panel import ReviewPanel
 from gui.settings import AppSettings, SettingsDialog
+from gui.shortcuts import ShortcutSheet
 from gui.transcript import TranscriptView
+from gui.transport import TransportBar
 
 
 class MainWindow(QMainWindow):
@@ -47,12 +55,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"EmoTrace - {store.url}")
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
+        self.session = Session()
         self.data: FileData | None = None
-        self.segment_index: int | None = None
-        self.shown_models: list[int] = []
+        self.model_notice = ""  # why the view shows another model than the one chosen, if it does
 
         self.file_view = FileView()
-        self.setCentralWidget(self.file_view)
+        self.transport = TransportBar()
         self.browser = CorpusBrowser(store)
         self.transcript = TranscriptView()
         self.jobs = JobsPanel()
@@ -60,6 +68,13 @@ class MainWindow(QMainWindow):
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
         self.player = Player(self)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        centre_layout.addWidget(self.transport)
+        centre_layout.addWidget(self.file_view, 1)
+        self.setCentralWidget(centre)
         self.docks = {}
         for name, widget, area in (
             ("Corpus", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
@@ -77,9 +92,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Review queue"])
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Models"])
         self.docks["Corpus"].raise_()
+        self.handles = self.file_view.handles
+        for view in (self.file_view, self.transcript, self.transport):
+            self.session.add_time_view(view)
         self._build_actions()
         self._build_shortcuts()
-        self._build_drag_handles()
         self._connect()
         self.status = QLabel("")
         self.statusBar().addPermanentWidget(self.status)
@@ -87,6 +104,16 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         if self.player.silent:
             self.statusBar().showMessage("No audio output device: playback runs silently (playhead only).", 8000)
+
+    # -- session shortcuts for callers (tests, scripts) --------------------------------------------
+    @property
+    def segment_index(self) -> int | None:
+        return self.session.segment_index
+
+    @property
+    def shown_models(self) -> list[int]:
+        """The models the view draws: the chosen ones, or the newest that analysed this file (see model_notice)."""
+        return self.session.shown_models
 
     # -- construction -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -96,16 +123,23 @@ class MainWindow(QMainWindow):
         jobs_menu = self.menuBar().addMenu("&Jobs")
         view_menu = self.menuBar().addMenu("&View")
         self.act_import = QAction("Import folder...", self, triggered=self.import_folder)
+        self.act_import.setToolTip("Import every audio file under a folder (labels CSV found next to them)")
+        self.act_export = QAction("Export labels...", self, triggered=self.export_labels)
+        self.act_export.setShortcut(QKeySequence("Ctrl+E"))
+        self.act_export.setToolTip("Write the corpus's labels as a flat CSV or an MSP-Podcast labels_consensus.csv")
         self.act_transcribe = QAction("Transcribe", self, triggered=self.transcribe)
+        self.act_transcribe.setToolTip("Words with timestamps for every file of the corpus (Whisper)")
         self.act_analyze = QAction("Analyze", self, triggered=self.analyze)
+        self.act_analyze.setToolTip("A/V/D per segment and over time for the corpus, with the shown model")
         self.act_retrain = QAction("Retrain", self, triggered=self.retrain)
+        self.act_retrain.setToolTip("Train a new model version on the corpus's labels, your corrections included")
         self.act_settings = QAction("Settings...", self, triggered=self.edit_settings)
         self.act_agreement = QAction("Annotator agreement...", self, triggered=self.show_agreement)
         self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo label")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo label")
         self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
-        menu.addActions([self.act_import, self.act_settings])
+        menu.addActions([self.act_import, self.act_export, self.act_settings])
         menu.addSeparator()
         menu.addAction(QAction("Quit", self, triggered=self.close, shortcut=QKeySequence.StandardKey.Quit))
         jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement])
@@ -113,15 +147,21 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_undo, self.act_redo])
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self.act_shortcuts = QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts)
+        self.act_shortcuts.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        help_menu.addAction(self.act_shortcuts)
         tb.addActions([self.act_import, self.act_transcribe, self.act_analyze, self.act_retrain])
         tb.addSeparator()
         tb.addWidget(QLabel(" Show model: "))
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(160)
+        self.model_box.setToolTip("The model whose predictions are drawn (solid) and offered to accept (A)")
         tb.addWidget(self.model_box)
         tb.addWidget(QLabel(" Compare with: "))
         self.compare_box = QComboBox()
         self.compare_box.setMinimumWidth(160)
+        self.compare_box.setToolTip("A second model version, drawn dotted where it has predictions")
         tb.addWidget(self.compare_box)
         tb.addSeparator()
         tb.addAction(self.act_settings)
@@ -134,15 +174,20 @@ class MainWindow(QMainWindow):
             return sc
 
         self.shortcuts = [
-            key(Qt.Key.Key_Space, self.player.toggle),
+            key(Qt.Key.Key_Space, self.toggle_play),
             key("N", self.next_segment), key(Qt.Key.Key_Down, self.next_segment),
             key("P", self.previous_segment), key(Qt.Key.Key_Up, self.previous_segment),
             key("S", self.play_segment),
-            key("+", lambda: self.file_view.zoom(0.5, self.player.position())),
-            key("=", lambda: self.file_view.zoom(0.5, self.player.position())),
-            key("-", lambda: self.file_view.zoom(2.0, self.player.position())),
+            key("+", lambda: self.session.zoom(0.5, self.session.playhead)),
+            key("=", lambda: self.session.zoom(0.5, self.session.playhead)),
+            key("-", lambda: self.session.zoom(2.0, self.session.playhead)),
+            key("Z", self.zoom_to_selection),
+            key("0", lambda: self.session.set_view(0.0, self.session.duration)),
+            key("L", self.transport.loop.toggle),
+            key("C", self.create_segment),
+            key(Qt.Key.Key_Left, lambda: self.pan(-0.5)), key(Qt.Key.Key_Right, lambda: self.pan(0.5)),
             key(Qt.Key.Key_Home, lambda: self.seek(0.0)),
-            key(Qt.Key.Key_End, lambda: self.seek(self.data.duration if self.data else 0.0)),
+            key(Qt.Key.Key_End, lambda: self.seek(self.session.duration)),
             key("A", self.editor.accept_prediction),
             key("R", self.review.next),
             key("[", lambda: self.editor.cycle_focus(-1)), key("]", lambda: self.editor.cycle_focus(1)),
@@ -156,39 +201,45 @@ class MainWindow(QMainWindow):
         w = self.focusWidget()
         return isinstance(w, (QLineEdit, QTextEdit, QPlainTextEdit)) and not isinstance(w, TranscriptView)
 
-    def _build_drag_handles(self) -> None:
-        """Dragging the selected segment's bar: one horizontal handle per dimension, saved on release."""
-        self.handles = []
-        for d_i, dim in enumerate(DIMS):
-            line = pg.InfiniteLine(4.0, angle=0, movable=True, bounds=(1, 7),
-                                   pen=pg.mkPen(DIM_COLOURS[dim], width=3, style=Qt.PenStyle.DashLine),
-                                   label=dim[0].upper(), labelOpts={"position": 0.02, "color": DIM_COLOURS[dim]})
-            line.setVisible(False)
-            line.sigPositionChangeFinished.connect(lambda ln, i=d_i: self._handle_dragged(i, ln.value()))
-            self.file_view.traj.addItem(line)
-            self.handles.append(line)
-
     def _handle_dragged(self, dim: int, value: float) -> None:
         self.editor.spins[dim].setValue(round(value * 4) / 4)
         self.editor.save()
 
     def _connect(self) -> None:
         self.browser.file_selected.connect(self.open_file)
-        self.browser.corpus_changed.connect(lambda _c: self.refresh_review())
-        self.file_view.seek_requested.connect(self.seek)
-        self.file_view.segment_clicked.connect(self.select_segment)
+        self.browser.corpus_changed.connect(self._corpus_changed)
+        fv = self.file_view
+        fv.seek_requested.connect(self.seek)
+        fv.segment_clicked.connect(lambda i: self.select_segment(i, move_view=False))
+        fv.view_requested.connect(self.session.set_view)
+        fv.range_selected.connect(lambda lo, hi: self.statusBar().showMessage(
+            f"Selected {hi - lo:.2f} s: Z zooms to it, L loops it, Space plays it", 6000))
+        fv.handle_dragged.connect(self._handle_dragged)
         self.transcript.seek_requested.connect(self.seek)
-        self.player.position_changed.connect(self._on_position)
+        self.transport.play_toggled.connect(self.toggle_play)
+        self.transport.speed_changed.connect(self.player.set_rate)
+        self.transport.follow_changed.connect(lambda on: setattr(self.session, "follow_playhead", on))
+        self.player.position_changed.connect(lambda t: self.session.set_playhead(t, self.player.playing))
+        self.player.state_changed.connect(lambda playing: self.session.set_playhead(self.player.position(), playing))
         self.player.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.model_box.currentIndexChanged.connect(self._models_chosen)
         self.compare_box.currentIndexChanged.connect(self._models_chosen)
         self.jobs.job_failed.connect(lambda title, msg: QMessageBox.warning(self, f"{title} failed", msg))
         self.editor.saved.connect(self._label_saved)
         self.editor.save_failed.connect(lambda msg: QMessageBox.critical(self, "Label not saved", msg))
-        self.editor.next_requested.connect(self.next_segment)
+        self.editor.next_requested.connect(lambda: self.next_segment(across_files=True))
+        self.editor.status.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
+        for spin in self.editor.spins:  # the handles show what the editor holds: typed, keyed, undone, redone
+            spin.valueChanged.connect(self._sync_handles)
         self.review.item_chosen.connect(self.go_to)
         self.models_panel.activated.connect(lambda mv: self._model_activated(mv, reanalyze=False))
         self.bridge.changed.connect(self._store_changed)
+
+    def _sync_handles(self, *_args) -> None:
+        if self.session.segment_index is None:
+            self.file_view.set_handles(None)
+        else:
+            self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
 
     # -- layout persistence -----------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -228,13 +279,33 @@ class MainWindow(QMainWindow):
         self.models_panel.reload()
         self._models_chosen()
 
-    def _models_chosen(self) -> None:
+    def chosen_models(self) -> list[int]:
         shown = [self.model_box.currentData(), self.compare_box.currentData()]
-        self.shown_models = [m for i, m in enumerate(shown) if m is not None and m not in shown[:i]]
-        self.browser.model_version_id = self.shown_models[0] if self.shown_models else None
+        return [m for i, m in enumerate(shown) if m is not None and m not in shown[:i]]
+
+    def _models_chosen(self) -> None:
+        chosen = self.chosen_models()
+        self.browser.model_version_id = chosen[0] if chosen else None
         if self.data is not None:
             self.reload_file()
+        else:
+            self.session.set_shown_models(chosen)
         self.refresh_review()
+
+    def _models_for_file(self, file_id: int) -> list[int]:
+        """The chosen models, except that a main model which never analysed this file is replaced by the newest
+        one that did (a new version analyses one corpus; the others keep showing their trajectories), and a
+        compare model without predictions here is dropped. The status line says so."""
+        chosen = self.chosen_models()
+        analysed = self.store.predicted_models(file_id)
+        self.model_notice = ""
+        if chosen and chosen[0] not in analysed and analysed:
+            self.model_notice = (f"v{chosen[0]} has not analysed this file yet: showing v{analysed[0]} "
+                                 f"(Jobs > Analyze to update)")
+            chosen = [analysed[0], *chosen[1:]]
+        elif chosen and chosen[0] not in analysed:
+            self.model_notice = "No model has analysed this file yet (Jobs > Analyze)"
+        return [m for i, m in enumerate(chosen) if (i == 0 or m in analysed) and m not in chosen[:i]]
 
     def _model_activated(self, model_version_id: int, reanalyze: bool) -> None:
         self.model_box.blockSignals(True)
@@ -246,7 +317,12 @@ class MainWindow(QMainWindow):
             self.analyze(model_version_id)
 
     def refresh_review(self) -> None:
-        self.review.reload(self.browser.corpus_id(), self.shown_models[0] if self.shown_models else None)
+        chosen = self.chosen_models()
+        self.review.reload(self.browser.corpus_id(), chosen[0] if chosen else None)
+
+    def _corpus_changed(self, corpus_id: int) -> None:
+        self.session.set_corpus(corpus_id)
+        self.refresh_review()
 
     # -- file and segment -------------------------------------------------------------------------
     def open_file(self, file_id: int) -> None:
@@ -254,74 +330,140 @@ class MainWindow(QMainWindow):
         if f.status != "ok":
             self.statusBar().showMessage(f"{f.path} failed to import: {f.error}", 10000)
             return
-        self.data = load_file_data(self.store, file_id, self.shown_models)
+        self.player.pause()
+        models = self._models_for_file(file_id)
+        self.session.set_shown_models(models)
+        self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
-        self.file_view.show_file(self.data, env, self.shown_models)
+        self.file_view.show_file(self.data, env, models)
         self.transcript.show_file(self.data)
         self.player.load(f.path, self.data.duration)
-        self.segment_index = None
+        self.session.select(None)
+        self.session.open_file(file_id, self.data.duration)
         self.select_segment(0 if len(self.data.seg_ids) else None)
         self.status.setText(f"{f.path.rsplit('/', 1)[-1]}: {self.data.duration:.1f} s, "
                             f"{len(self.data.seg_ids)} segments, {len(self.data.word_texts)} words")
+        if self.model_notice:
+            self.statusBar().showMessage(self.model_notice, 10000)
 
     def reload_file(self) -> None:
         """Re-read the current file's labels and predictions (after a save, an analysis, a model switch)."""
         if self.data is None:
             return
-        keep = self.segment_index
-        view = self.file_view.view_range()
-        self.data = load_file_data(self.store, self.data.file_id, self.shown_models)
+        keep = self.session.segment_index
+        models = self._models_for_file(self.data.file_id)
+        self.session.set_shown_models(models)
+        self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
-        self.file_view.set_trajectories(self.shown_models)
+        self.file_view.set_trajectories(models)
         self.file_view.set_labels()
-        self.file_view.set_view(*view)
+        self.transcript.data = self.data
         if keep is not None and keep < len(self.data.seg_ids):
+            self.session.select(None)
             self.select_segment(keep, move_view=False)
+        if self.model_notice:
+            self.statusBar().showMessage(self.model_notice, 10000)
 
     def select_segment(self, index: int | None, move_view: bool = True) -> None:
         data = self.data
         if data is None or index is None or not len(data.seg_ids):
-            self.segment_index = None
+            self.session.select(None)
             self.editor.show_segment(None)
             self.file_view.select_segment(None)
-            for h in self.handles:
-                h.setVisible(False)
+            self.file_view.set_handles(None)
             return
         index = max(0, min(index, len(data.seg_ids) - 1))
-        self.segment_index = index
+        self.session.select(index)
         sid = int(data.seg_ids[index])
-        start, end = data.seg_bounds[index]
+        start, end = (float(x) for x in data.seg_bounds[index])
         pred = None
-        if self.shown_models and sid in data.segment_predictions.get(self.shown_models[0], {}):
-            pred = tuple(data.segment_predictions[self.shown_models[0]][sid][0])
-        text = data.seg_texts[index]
-        self.editor.show_segment(sid, f"Segment {index + 1}/{len(data.seg_ids)}  {start:.2f}-{end:.2f} s\n{text}",
-                                 pred)
-        if move_view:
-            self.file_view.select_segment(index)
-        else:
-            self.file_view.selection.setRegion((start, end))
-            self.file_view.selection.setVisible(True)
-        for h, spin in zip(self.handles, self.editor.spins):
-            h.blockSignals(True)
-            h.setValue(spin.value())
-            h.setVisible(True)
-            h.blockSignals(False)
+        models = self.session.shown_models
+        if models and sid in data.segment_predictions.get(models[0], {}):
+            pred = tuple(data.segment_predictions[models[0]][sid][0])
+        self.editor.show_segment(sid, f"Segment {index + 1}/{len(data.seg_ids)}  {start:.2f}-{end:.2f} s",
+                                 pred, text=data.seg_texts[index])
+        self.file_view.select_segment(index)
+        self._sync_handles()
+        lo, hi = self.session.view
+        if move_view and (start < lo or end > hi):
+            width = max(hi - lo, (end - start) * 1.5)
+            self.session.set_view(start - 0.1 * width, start + 0.9 * width)
 
-    def next_segment(self) -> None:
-        if self.data is not None and len(self.data.seg_ids):
-            self.select_segment(0 if self.segment_index is None else self.segment_index + 1)
-            self.seek(float(self.data.seg_bounds[self.segment_index, 0]))
+    def next_segment(self, across_files: bool = False) -> None:
+        """N: the first segment starting after the playhead. At the file's last segment, Save & next
+        (across_files) opens the next file: one segment per file is the normal case in MSP-Podcast."""
+        if self.data is None:
+            return
+        i = step_segment(self.data.seg_bounds[:, 0], self.session.playhead, +1)
+        if i is None:
+            if across_files and self.browser.select_next_file():
+                return
+            if not len(self.data.seg_ids):
+                return
+            i = len(self.data.seg_ids) - 1
+        self.select_segment(i)
+        self.player.seek(float(self.data.seg_bounds[i, 0]))
 
     def previous_segment(self) -> None:
-        if self.data is not None and len(self.data.seg_ids):
-            self.select_segment(0 if self.segment_index is None else self.segment_index - 1)
-            self.seek(float(self.data.seg_bounds[self.segment_index, 0]))
+        if self.data is None or not len(self.data.seg_ids):
+            return
+        i = step_segment(self.data.seg_bounds[:, 0], self.session.playhead, -1)
+        i = 0 if i is None else i
+        self.select_segment(i)
+        self.player.seek(float(self.data.seg_bounds[i, 0]))
 
     def play_segment(self) -> None:
-        if self.data is not None and self.segment_index is not None:
-            start, end = self.data.seg_bounds[self.segment_index]
-            self.player.play(float(start), float(end))
+        if self.data is not None and self.session.segment_index is not None:
+            start, end = self.data.seg_bounds[self.session.segment_index]
+            self.player.play(float(start), float(end), loop=self.transport.loop.isChecked())
+
+    def loop_range(self) -> tuple[float, float] | None:
+        """What Loop plays: the drag-selected range, else the selected segment."""
+        rng = self.file_view.time_selection_range()
+        if rng is None and self.data is not None and self.session.segment_index is not None:
+            rng = tuple(float(x) for x in self.data.seg_bounds[self.session.segment_index])
+        return rng
+
+    def toggle_play(self) -> None:
+        if self.player.playing:
+            self.player.pause()
+            return
+        rng = self.file_view.time_selection_range() if not self.transport.loop.isChecked() else self.loop_range()
+        if rng is not None and (self.transport.loop.isChecked() or rng[0] <= self.session.playhead < rng[1]):
+            start = self.session.playhead if rng[0] <= self.session.playhead < rng[1] else rng[0]
+            self.player.play(start, rng[1], loop=self.transport.loop.isChecked(), loop_start=rng[0])
+        else:
+            self.player.play()
+
+    def create_segment(self) -> int | None:
+        """C: the drag-selected range becomes a new (manual) segment, selected at once for labelling."""
+        rng = self.file_view.time_selection_range()
+        if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
+            self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
+            return None
+        from core.store import SegmentSpec
+        from core.vocab import SegmentOrigin
+
+        (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
+        self.reload_file()
+        self.file_view.set_segments()
+        self.file_view.show_time_selection(None)
+        index = next(i for i, s in enumerate(self.data.seg_ids) if int(s) == sid)
+        self.select_segment(index, move_view=False)
+        self.player.seek(rng[0])
+        self.statusBar().showMessage(f"New segment {index + 1}: {rng[0]:.2f}-{rng[1]:.2f} s", 6000)
+        return sid
+
+    def zoom_to_selection(self) -> None:
+        rng = self.loop_range()
+        if rng is not None:
+            pad = 0.05 * (rng[1] - rng[0])
+            self.session.set_view(rng[0] - pad, rng[1] + pad)
+
+    def pan(self, fraction: float) -> None:
+        lo, hi = self.session.view
+        shift = fraction * (hi - lo)
+        self.session.set_view(lo + shift, hi + shift)
 
     def go_to(self, file_id: int, segment_id: int) -> None:
         if self.data is None or self.data.file_id != file_id:
@@ -331,14 +473,16 @@ class MainWindow(QMainWindow):
             hits = [i for i, s in enumerate(self.data.seg_ids) if int(s) == segment_id]
             if hits:
                 self.select_segment(hits[0])
-                self.seek(float(self.data.seg_bounds[hits[0], 0]))
+                self.player.seek(float(self.data.seg_bounds[hits[0], 0]))
 
     def seek(self, seconds: float) -> None:
+        """A seek the user asked for (a click on a plot or a word, Home, End): the playhead moves, the view
+        follows it, and the segment under it becomes the selection (editor included)."""
         self.player.seek(seconds)
-
-    def _on_position(self, seconds: float) -> None:
-        self.file_view.set_playhead(seconds)
-        self.transcript.follow(seconds)
+        if self.data is not None:
+            seg = self.data.segment_at(self.session.playhead)
+            if seg is not None and seg != self.session.segment_index:
+                self.select_segment(seg, move_view=False)
 
     def _label_saved(self, _segment_id: int) -> None:
         """A save changes labels only: re-read those and redraw the bars, not the whole file."""
@@ -352,6 +496,33 @@ class MainWindow(QMainWindow):
             self.browser.reload_corpora()
         elif what in ("model_registered", "model_activated"):
             self.refresh_models()
+
+    def show_shortcuts(self) -> None:
+        self.shortcut_sheet = ShortcutSheet(self)
+        self.shortcut_sheet.show()
+
+    def export_labels(self, path: str | None = None, msp: bool | None = None) -> int | None:
+        """File > Export labels: the corpus's labels as the flat CSV or MSP-Podcast's labels_consensus.csv."""
+        corpus = self._corpus_or_warn()
+        if not corpus:
+            return None
+        if path is None:
+            path, chosen = QFileDialog.getSaveFileName(
+                self, "Export labels", f"{corpus}_labels.csv",
+                "Flat CSV, one row per segment (*.csv);;MSP-Podcast labels_consensus.csv (*.csv)")
+            if not path:
+                return None
+            msp = chosen.startswith("MSP")
+        from core.export import export_msp, export_segments
+
+        try:
+            n = export_msp(self.store, corpus, path) if msp else export_segments(
+                self.store, corpus, path, self.chosen_models()[0] if self.chosen_models() else None)
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"{path}: {exc.strerror or exc}")
+            return None
+        self.statusBar().showMessage(f"Exported {n} rows of {corpus} to {path}", 10000)
+        return n
 
     # -- jobs -----------------------------------------------------------------------------------
     def _corpus_or_warn(self) -> str | None:
@@ -431,7 +602,7 @@ class MainWindow(QMainWindow):
         self.retrain_dialog.show()
 
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, store_in_use=self.store.url)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             new = dialog.result_settings()
             new.save()

@@ -16,6 +16,8 @@ class Player(QObject):
         self._media = None
         self._duration = 0.0
         self._stop_at: float | None = None
+        self._loop_from: float | None = None  # play(..., loop=True): at stop_at, start over from here
+        self._rate = 1.0
         self._playing = False
         self._clock = QElapsedTimer()
         self._clock_origin = 0.0
@@ -52,11 +54,24 @@ class Player(QObject):
     def playing(self) -> bool:
         return self._playing
 
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    def set_rate(self, rate: float) -> None:
+        """Playback speed (0.5x for hard passages, 2x to skim); the silent clock runs at the same rate."""
+        pos = self.position()
+        self._rate = float(rate)
+        self._clock_origin = pos
+        self._clock.restart()
+        if self._media is not None:
+            self._media.setPlaybackRate(self._rate)
+
     def position(self) -> float:
         if self._media is not None:
             return self._media.position() / 1000.0
         if self._playing:
-            return self._clock_origin + self._clock.elapsed() / 1000.0
+            return self._clock_origin + self._rate * self._clock.elapsed() / 1000.0
         return self._clock_origin
 
     def seek(self, seconds: float) -> None:
@@ -67,10 +82,15 @@ class Player(QObject):
         self._clock.restart()
         self.position_changed.emit(seconds)
 
-    def play(self, start: float | None = None, stop_at: float | None = None) -> None:
+    def play(self, start: float | None = None, stop_at: float | None = None, loop: bool = False,
+             loop_start: float | None = None) -> None:
+        """Play from `start` (or where it is) to `stop_at` (or the end); with `loop`, from `stop_at` back to
+        `loop_start` (default `start`) until paused."""
         if start is not None:
             self.seek(start)
         self._stop_at = stop_at
+        back = loop_start if loop_start is not None else start
+        self._loop_from = back if loop and back is not None and stop_at is not None else None
         if self._media is not None:
             self._media.play()
         self._clock_origin = self.position() if self._media is not None else self._clock_origin
@@ -80,6 +100,7 @@ class Player(QObject):
         self.state_changed.emit(True)
 
     def pause(self) -> None:
+        self._loop_from = None
         if not self._playing:
             return
         pos = self.position()
@@ -96,6 +117,9 @@ class Player(QObject):
 
     def _tick(self) -> None:
         pos = self.position()
+        if self._loop_from is not None and self._stop_at is not None and pos >= self._stop_at:
+            self.seek(self._loop_from)  # looping a selection: start over, keep playing
+            return
         if (self._stop_at is not None and pos >= self._stop_at) or pos >= self._duration:
             self.pause()
             self._stop_at = None

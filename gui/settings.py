@@ -1,12 +1,16 @@
-"""User settings (QSettings): store location, device, ASR model, SER backbone, annotator name."""
+"""User settings (QSettings): store location, device, ASR model, SER backbone, annotator name.
+
+The annotator name is never taken silently from the OS user: labels carry it into agreement figures and
+exports, so the app asks once (`ask_annotator`, the OS user offered as a default) and remembers the answer.
+"""
 
 from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, fields
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit
 
 from core.paths import default_db_url
 from core.ser.encoders import OFFLINE_AUDIO
@@ -25,7 +29,6 @@ class AppSettings:
         qs = qs or QSettings()
         s = cls(**{f.name: str(qs.value(f"settings/{f.name}", getattr(cls, f.name))) for f in fields(cls)})
         s.db_url = s.db_url or default_db_url()
-        s.annotator = s.annotator or _user()
         return s
 
     def save(self, qs: QSettings | None = None) -> None:
@@ -42,13 +45,33 @@ def _user() -> str:
         return "annotator"
 
 
+def ask_annotator(settings: AppSettings, parent=None) -> bool:
+    """Ask for the annotator name once, when none is saved; False when the user cancelled."""
+    if settings.annotator:
+        return True
+    name, ok = QInputDialog.getText(parent, "Who is annotating?",
+                                    "Your annotator name (saved with every label you make; change it in Settings):",
+                                    text=_user())
+    if not ok or not name.strip():
+        return False
+    settings.annotator = name.strip()
+    settings.save()
+    return True
+
+
 class SettingsDialog(QDialog):
-    def __init__(self, settings: AppSettings, parent=None) -> None:
+    """The store in use is shown as such: it can differ from the saved default (`emotrace --db URL gui`)."""
+
+    def __init__(self, settings: AppSettings, parent=None, store_in_use: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("EmoTrace settings")
         self.settings = settings
         form = QFormLayout(self)
+        self.store_in_use = QLabel(store_in_use or settings.db_url)
+        self.store_in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Store in use now", self.store_in_use)
         self.db = QLineEdit(settings.db_url)
+        self.db.setToolTip("The store opened at the next start when no --db is given")
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(settings.device)
@@ -61,7 +84,7 @@ class SettingsDialog(QDialog):
         self.backbone.addItems([OFFLINE_AUDIO, "whisper:base", "ntu-spml/distilhubert", "facebook/hubert-large-ll60k"])
         self.backbone.setCurrentText(settings.ser_backbone)
         self.annotator = QLineEdit(settings.annotator)
-        form.addRow("Store (SQLAlchemy URL or SQLite path)", self.db)
+        form.addRow("Default store (SQLAlchemy URL or SQLite path)", self.db)
         form.addRow("Device", self.device)
         form.addRow("ASR model", self.asr)
         form.addRow("SER audio backbone", self.backbone)
@@ -73,4 +96,4 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> AppSettings:
         return AppSettings(self.db.text().strip(), self.device.currentText(), self.asr.currentText().strip(),
-                           self.backbone.currentText().strip(), self.annotator.text().strip() or _user())
+                           self.backbone.currentText().strip(), self.annotator.text().strip() or self.settings.annotator)

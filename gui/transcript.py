@@ -7,6 +7,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QTextEdit
 
+from core.session import TimeState
 from core.viewdata import FileData
 
 
@@ -45,6 +46,10 @@ class TranscriptView(QTextBrowser):
             cursor.insertText(word, fmt)
             self.positions.append((start, cursor.position()))
         self.moveCursor(QTextCursor.MoveOperation.Start)
+
+    def show_time(self, state: TimeState) -> None:
+        """The TimeView protocol: the word under the playhead is highlighted."""
+        self.follow(state.playhead)
 
     def follow(self, seconds: float) -> None:
         if self.data is None or not self.positions:

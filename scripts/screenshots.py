@@ -108,6 +108,8 @@ def main() -> None:
         QTest.keyClick(window, Qt.Key.Key_BracketLeft)
         QTest.keyClick(window, Qt.Key.Key_Return)
         edits += 1
+    window.browser.select_row(5)  # Enter moved on to the next file: show the last one edited, its history
+    app.processEvents()
     shoot(app, window, out / "label_editing.png")
     window.act_retrain.trigger()
     dialog = window.retrain_dialog

@@ -326,6 +326,13 @@ class AnnotationRepository:
             return {r[0]: PredictionRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), r[7], r[8], r[9], r[10])
                     for r in s.execute(q)}
 
+    def predicted_models(self, file_id: int) -> list[int]:
+        """The model versions with predictions on a file, newest first (a view falls back to the newest)."""
+        q = (select(Prediction.model_version_id).distinct().where(Prediction.file_id == file_id)
+             .order_by(Prediction.model_version_id.desc()))
+        with self.session() as s:
+            return list(s.scalars(q))
+
     def predicted_files(self, corpus_id: int, model_version_id: int | None = None) -> set[int]:
         q = (select(Prediction.file_id).distinct().join(AudioFile, AudioFile.id == Prediction.file_id)
              .where(AudioFile.corpus_id == corpus_id))
