@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.store import CurrentLabel, SegmentLabel, Store
+from core.store import CurrentLabel, SegmentLabel, Store, TurnRow
 from core.store.annotations import combine
 
 
@@ -25,6 +25,28 @@ class FileData:
     labels: dict[str, dict[int, CurrentLabel]] = field(default_factory=dict)  # annotator -> segment -> current
     trajectories: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # mv -> (t, [N,3])
     segment_predictions: dict[int, dict[int, tuple]] = field(default_factory=dict)  # mv -> seg -> (avd, a, t)
+    turns: list[TurnRow] = field(default_factory=list)  # who speaks when (the newest revision)
+    traces: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # (ann, dim) -> t, v
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speakers by first appearance."""
+        return list(dict.fromkeys(t.speaker for t in self.turns))
+
+    def turn_at(self, t: float) -> int | None:
+        """Index of the speaker turn under time t, or None."""
+        for i, turn in enumerate(self.turns):
+            if turn.start <= t <= turn.end:
+                return i
+        return None
+
+    def speaker_mask(self, times: np.ndarray, speaker: str) -> np.ndarray:
+        """Which of `times` fall inside that speaker's turns (to draw one speaker's trajectory)."""
+        mask = np.zeros(len(times), dtype=bool)
+        for turn in self.turns:
+            if turn.speaker == speaker:
+                mask |= (times >= turn.start) & (times <= turn.end)
+        return mask
 
     def segment_at(self, t: float) -> int | None:
         """Index of the segment under time t (the latest starting one), or None."""
@@ -59,11 +81,18 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
         word_texts=[w.text for w in words],
     )
     data.labels = load_labels(store, file_id)
+    data.turns = store.speaker_turns(file_id)
+    data.traces = load_traces(store, file_id)
     for mv in model_ids or []:
         data.trajectories[mv] = store.trajectory(file_id, mv)
         data.segment_predictions[mv] = {sid: (p.values, p.audio_only, p.text_only)
                                         for sid, p in store.segment_predictions(mv, file_id=file_id).items()}
     return data
+
+
+def load_traces(store: Store, file_id: int) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Each annotator's current trace per dimension."""
+    return {(a, d): store.current_trace(file_id, a, d) for a, d in store.traced(file_id)}
 
 
 def load_labels(store: Store, file_id: int) -> dict[str, dict[int, CurrentLabel]]:
@@ -84,7 +113,9 @@ def corpus_table(store: Store, corpus_id: int, model_version_id: int | None = No
         if seg.id in labelled_segments:
             labelled[seg.file_id] = labelled.get(seg.file_id, 0) + 1
     analyzed = store.predicted_files(corpus_id, model_version_id)
+    diarized = store.corpus_speakers(corpus_id)
     return [dict(id=f.id, path=f.path, duration=f.duration or 0.0, status=f.status, error=f.error or "",
-                 speaker=f.speaker or "", split=f.split or "", transcribed=f.transcribed_at is not None,
+                 speaker=f.speaker or ", ".join(diarized.get(f.id, [])), split=f.split or "",
+                 transcribed=f.transcribed_at is not None,
                  segments=segments.get(f.id, 0), labelled=labelled.get(f.id, 0), analyzed=f.id in analyzed)
             for f in store.files(corpus_id)]

@@ -33,6 +33,8 @@ DIMS = DIMENSIONS
 # Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.
 DIM_COLOURS = dict(zip(DIMS, ("#D55E00", "#0072B2", "#009E73")))
 COMPARE_STYLE = Qt.PenStyle.DotLine
+# Okabe-Ito's remaining colours (the dimensions have vermillion, blue and bluish green), then grey
+SPEAKER_COLOURS = ("#E69F00", "#56B4E9", "#F0E442", "#999999", "#000000")
 HANDLE_PEN = pg.mkPen("#222222", width=1, style=Qt.PenStyle.DashDotLine)
 HANDLE_HOVER_PEN = pg.mkPen("#E69F00", width=3)
 LEFT_AXIS_WIDTH = 62  # the same on every plot: linked views align by pixel
@@ -78,6 +80,7 @@ class FileView(QWidget):
     view_requested = Signal(float, float)  # the user panned, zoomed or scrolled
     range_selected = Signal(float, float)  # a finished drag-selection on the waveform
     handle_dragged = Signal(int, float)  # dimension index, value on 1-7
+    speaker_menu_requested = Signal(float, object)  # time under the right click on the speaker lane, screen pos
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,12 +102,14 @@ class FileView(QWidget):
         lw = self.layout_widget
         self.overview = lw.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis()})
         self.detail = lw.addPlot(row=1, col=0, viewBox=SelectViewBox(self._drag_select))
+        # who speaks when: one row per speaker, names on the axis; right-click corrects a turn
+        self.speaker_plot = lw.addPlot(row=2, col=0)
         self.lanes: dict[str, pg.PlotItem] = {}
         for i, dim in enumerate(DIMS):
             last = i == len(DIMS) - 1
-            self.lanes[dim] = lw.addPlot(row=2 + i, col=0, axisItems={"bottom": TimeAxis()} if last else None)
+            self.lanes[dim] = lw.addPlot(row=3 + i, col=0, axisItems={"bottom": TimeAxis()} if last else None)
         self.traj = self.lanes[DIMS[0]]  # the first lane (kept for callers that want "the trajectory plot")
-        stretch = (1, 2, *([3] * len(DIMS)))
+        stretch = (1, 2, 1, *([3] * len(DIMS)))
         for row, factor in enumerate(stretch):
             lw.ci.layout.setRowStretchFactor(row, factor)
         for plot in self.plots():
@@ -122,6 +127,15 @@ class FileView(QWidget):
         self.detail.getAxis("left").setLabel("wave")
         self.detail.hideAxis("bottom")
         self.overview.setMouseEnabled(x=False, y=False)
+        self.speaker_plot.setXLink(self.detail)
+        self.speaker_plot.hideAxis("bottom")
+        self.speaker_plot.getAxis("left").setLabel("who")
+        self.speaker_plot.setYRange(-0.6, 0.6, padding=0)
+        self.speaker_plot.setToolTip("Speaker turns (diarization, RTTM or your corrections). Right-click a turn to "
+                                     "reassign, split, rename or merge; Jobs > Diarize speakers finds them.")
+        self.speaker_bars: dict[str, pg.PlotDataItem] = {}
+        self.trace_lines: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.speaker_filter: str | None = None  # draw only this speaker's windows (None: everyone's)
         for dim, plot in self.lanes.items():
             plot.setXLink(self.detail)
             plot.setYRange(SCALE.low, SCALE.high, padding=0.04)
@@ -185,7 +199,7 @@ class FileView(QWidget):
                                            slot=self._hovered)
 
     def plots(self) -> list[pg.PlotItem]:
-        return [self.overview, self.detail, *self.lanes.values()]
+        return [self.overview, self.detail, self.speaker_plot, *self.lanes.values()]
 
     # -- content --------------------------------------------------------------------------------
     def show_file(self, data: FileData, envelope: EnvelopePyramid, model_ids: list[int]) -> None:
@@ -198,9 +212,13 @@ class FileView(QWidget):
         for plot in (self.overview, self.detail):  # quiet recordings fill the height too
             plot.setYRange(-peak, peak, padding=0.05)
         self.overview.setXRange(0, duration, padding=0)
-        for plot in (self.detail, *self.lanes.values()):
+        for plot in (self.detail, self.speaker_plot, *self.lanes.values()):
             plot.setLimits(xMin=0, xMax=duration)
         self.region.setBounds((0, duration))
+        if self.speaker_filter not in data.speakers:
+            self.speaker_filter = None
+        self.set_speakers()
+        self.set_traces()
         self.set_trajectories(model_ids)
         self.set_labels()
         self.set_segments()
@@ -213,6 +231,7 @@ class FileView(QWidget):
     def set_trajectories(self, model_ids: list[int]) -> None:
         """The shown models' lines; a model without predictions on this file draws nothing and is left out of
         the legend (so the legend never promises curves that are not there)."""
+        self._last_models = list(model_ids)
         for (_mv, dim), item in self.pred_lines.items():
             self.lanes[dim].removeItem(item)
         for dim, band in self.bands.items():
@@ -227,6 +246,8 @@ class FileView(QWidget):
             t, values = self.data.trajectories.get(mv, (np.zeros(0), np.zeros((0, 3))))
             if not len(t):
                 continue
+            if self.speaker_filter is not None:  # one speaker's trajectory: the others' windows are gaps
+                values = np.where(self.data.speaker_mask(t, self.speaker_filter)[:, None], values, np.nan)
             self.model_ids.append(mv)
             for d_i, dim in enumerate(DIMS):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2 if k == 0 else 1.5,
@@ -247,6 +268,43 @@ class FileView(QWidget):
                     self.bands[dim] = self._band(plot, t, values[:, d_i], DIM_COLOURS[dim])
         self._update_legend()
         self._update_bands()
+
+    def set_speakers(self) -> None:
+        """Turns as bars, one row per speaker (names on the axis), in a palette apart from the A/V/D colours."""
+        for item in self.speaker_bars.values():
+            self.speaker_plot.removeItem(item)
+        self.speaker_bars.clear()
+        turns = self.data.turns if self.data is not None else []
+        speakers = self.data.speakers if self.data is not None else []
+        for row, name in enumerate(speakers):
+            xs = np.array([[t.start, t.end] for t in turns if t.speaker == name]).reshape(-1)
+            colour = SPEAKER_COLOURS[row % len(SPEAKER_COLOURS)]
+            item = self.speaker_plot.plot(xs, np.full(len(xs), -row, dtype=float), connect="pairs",
+                                          pen=pg.mkPen(colour, width=9))
+            self.speaker_bars[name] = item
+        axis = self.speaker_plot.getAxis("left")
+        axis.setTicks([[(-row, name[:10]) for row, name in enumerate(speakers)]])
+        self.speaker_plot.setYRange(-max(0, len(speakers) - 1) - 0.6, 0.6, padding=0)
+        self.speaker_plot.setVisible(True)
+
+    def set_traces(self) -> None:
+        """Each annotator's trace in its dimension's lane beside the model's line: black (the model's line has
+        the dimension's colour), solid for the first annotator and dashed for the next."""
+        for (_ann, dim), item in self.trace_lines.items():
+            self.lanes[dim].removeItem(item)
+        self.trace_lines.clear()
+        if self.data is None:
+            return
+        for k, ((annotator, dim), (t, v)) in enumerate(sorted(self.data.traces.items())):
+            style = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine)[k % 2]
+            item = self.lanes[dim].plot(t, v, pen=pg.mkPen("#000000", width=1.5, style=style), connect="finite")
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="mean")
+            self.trace_lines[(annotator, dim)] = item
+
+    def set_speaker_filter(self, speaker: str | None) -> None:
+        self.speaker_filter = speaker
+        self.set_trajectories(list(self.model_ids) or self._last_models)
 
     def _band(self, plot: pg.PlotItem, t: np.ndarray, v: np.ndarray, colour: str) -> pg.FillBetweenItem:
         """Min-max of the model line over ~2000 bins: what a zoomed-out mean line cannot show."""
@@ -290,6 +348,10 @@ class FileView(QWidget):
         for k, mv in enumerate(self.model_ids):
             parts.append(f"<b>{'—' if k == 0 else '···'}</b> v{mv} {'model' if k == 0 else 'compare'}")
         parts.append("<span style='color:#999'>▬</span> label (current)")
+        if self.trace_lines:
+            parts.append("<b>—</b> (black) trace: " + ", ".join(sorted({a for a, _d in self.trace_lines})))
+        if self.speaker_filter:
+            parts.append(f"only {self.speaker_filter}'s windows")
         parts.append("<b>-·-</b> drag handle (selected segment)")
         if self.bands:
             parts.append("▒ min-max band when zoomed out")
@@ -411,7 +473,14 @@ class FileView(QWidget):
             self.range_selected.emit(lo, hi)
 
     def _clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or self.data is None:
+        if self.data is None:
+            return
+        if event.button() == Qt.MouseButton.RightButton:
+            if self.speaker_plot.sceneBoundingRect().contains(event.scenePos()):
+                t = float(self.speaker_plot.getViewBox().mapSceneToView(event.scenePos()).x())
+                self.speaker_menu_requested.emit(t, event.screenPos().toPoint())
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
             return
         for plot in (*self.lanes.values(), self.detail, self.overview):
             if plot.sceneBoundingRect().contains(event.scenePos()):
@@ -429,6 +498,9 @@ class FileView(QWidget):
         if data is None:
             return " "
         parts = [format_time(t, 2)]
+        turn = data.turn_at(t)
+        if turn is not None:
+            parts.append(data.turns[turn].speaker)
         for mv in self.model_ids:
             times, values = data.trajectories[mv]
             if len(times):
@@ -444,7 +516,7 @@ class FileView(QWidget):
 
     def _hovered(self, args) -> None:
         pos = args[0]
-        for plot in (*self.lanes.values(), self.detail):
+        for plot in (*self.lanes.values(), self.detail, self.speaker_plot):
             if plot.sceneBoundingRect().contains(pos):
                 self.hover_label.setText(self.values_at(float(plot.getViewBox().mapSceneToView(pos).x())))
                 return

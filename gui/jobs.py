@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -111,6 +111,32 @@ class JobsPanel(QWidget):
         self.jobs.append(job)
         job.start()
         return job
+
+    def watch_queue(self, store, interval_ms: int = 2000) -> None:
+        """A line for the store's work queue: files queued, claimed by how many live workers (on any machine),
+        done and failed. One small aggregate query every two seconds; hidden while the queue is idle."""
+        self.queue_label = QLabel("")
+        self.queue_label.setToolTip("Work queued for `emotrace worker` processes sharing this store")
+        self.queue_label.setVisible(False)
+        self.layout_.addWidget(self.queue_label)
+        self._queue_store = store
+        self.queue_timer = QTimer(self)
+        self.queue_timer.setInterval(interval_ms)
+        self.queue_timer.timeout.connect(self.refresh_queue)
+        self.queue_timer.start()
+
+    def refresh_queue(self) -> None:
+        try:
+            c = self._queue_store.queue_counts()
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read now: say so, keep the app alive
+            self.queue_label.setText(f"Queue: cannot read ({type(exc).__name__})")
+            self.queue_label.setVisible(True)
+            return
+        busy = c["queued"] + c["claimed"]
+        self.queue_label.setVisible(busy > 0)
+        if busy:
+            self.queue_label.setText(f"Queue: {c['queued']} files waiting, {c['claimed']} in work by "
+                                     f"{c['workers']} workers, {c['done']} done, {c['failed']} failed")
 
     def running(self) -> list[Job]:
         return [j for j in self.jobs if j.isRunning()]

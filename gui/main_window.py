@@ -32,6 +32,7 @@ from core.envelope import envelope
 from core.session import Session, step_segment
 from core.store import Store
 from core.viewdata import FileData, load_file_data, load_labels
+from core.vocab import FileStatus
 from gui.bridge import StoreBridge
 from gui.corpus_browser import CorpusBrowser
 from gui.file_view import DIMS, FileView
@@ -43,6 +44,8 @@ from gui.retrain import RetrainDialog
 from gui.review_panel import ReviewPanel
 from gui.settings import AppSettings, SettingsDialog
 from gui.shortcuts import ShortcutSheet
+from gui.speakers import SpeakerControls
+from gui.tracing import TraceControls
 from gui.transcript import TranscriptView
 from gui.transport import TransportBar
 
@@ -98,6 +101,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_shortcuts()
         self._connect()
+        self.speakers = SpeakerControls(self)
+        self.jobs.watch_queue(store)
+        self.tracing = TraceControls(self)
         self.status = QLabel("")
         self.statusBar().addPermanentWidget(self.status)
         self.refresh_models()
@@ -119,8 +125,10 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
+        self.toolbar = tb
         menu = self.menuBar().addMenu("&File")
         jobs_menu = self.menuBar().addMenu("&Jobs")
+        self.jobs_menu = jobs_menu
         view_menu = self.menuBar().addMenu("&View")
         self.act_import = QAction("Import folder...", self, triggered=self.import_folder)
         self.act_import.setToolTip("Import every audio file under a folder (labels CSV found next to them)")
@@ -145,6 +153,7 @@ class MainWindow(QMainWindow):
         jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement])
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addActions([self.act_undo, self.act_redo])
+        self.edit_menu = edit_menu
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
@@ -175,8 +184,10 @@ class MainWindow(QMainWindow):
 
         self.shortcuts = [
             key(Qt.Key.Key_Space, self.toggle_play),
-            key("N", self.next_segment), key(Qt.Key.Key_Down, self.next_segment),
-            key("P", self.previous_segment), key(Qt.Key.Key_Up, self.previous_segment),
+            key("N", self.next_segment),
+            key(Qt.Key.Key_Down, lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment()),
+            key("P", self.previous_segment),
+            key(Qt.Key.Key_Up, lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment()),
             key("S", self.play_segment),
             key("+", lambda: self.session.zoom(0.5, self.session.playhead)),
             key("=", lambda: self.session.zoom(0.5, self.session.playhead)),
@@ -194,7 +205,8 @@ class MainWindow(QMainWindow):
             key(Qt.Key.Key_Return, self.editor.save_and_next), key(Qt.Key.Key_Enter, self.editor.save_and_next),
         ]
         for digit in range(1, 8):
-            self.shortcuts.append(key(str(digit), lambda d=digit: self.editor.set_focused_value(float(d))))
+            self.shortcuts.append(key(str(digit), lambda d=digit: self.tracing.set_value(float(d))
+                                      if self.tracing.active else self.editor.set_focused_value(float(d))))
 
     def _typing(self) -> bool:
         """Single-key shortcuts stand aside while the user types in a text field."""
@@ -251,6 +263,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        self.tracing.stop()  # the pass's last second reaches the store
         qs = QSettings()
         qs.setValue("window/geometry", self.saveGeometry())
         qs.setValue("window/state", self.saveState())
@@ -327,15 +340,17 @@ class MainWindow(QMainWindow):
     # -- file and segment -------------------------------------------------------------------------
     def open_file(self, file_id: int) -> None:
         f = self.store.file(file_id)
-        if f.status != "ok":
+        if f.status != FileStatus.OK:
             self.statusBar().showMessage(f"{f.path} failed to import: {f.error}", 10000)
             return
+        self.tracing.stop()
         self.player.pause()
         models = self._models_for_file(file_id)
         self.session.set_shown_models(models)
         self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
         self.file_view.show_file(self.data, env, models)
+        self.speakers.refresh()
         self.transcript.show_file(self.data)
         self.player.load(f.path, self.data.duration)
         self.session.select(None)
@@ -355,6 +370,9 @@ class MainWindow(QMainWindow):
         self.session.set_shown_models(models)
         self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
+        self.file_view.set_speakers()
+        self.file_view.set_traces()
+        self.file_view.set_segments()
         self.file_view.set_trajectories(models)
         self.file_view.set_labels()
         self.transcript.data = self.data

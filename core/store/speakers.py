@@ -66,6 +66,21 @@ class SpeakerRepository:
                              .order_by(SpeakerTurn.start, SpeakerTurn.id)).all()
         return [TurnRow(*r) for r in rows]
 
+    def corpus_speakers(self, corpus_id: int) -> dict[int, list[str]]:
+        """Each file's speakers in its newest revision of turns (for the corpus browser)."""
+        newest = (select(SpeakerTurn.file_id, func.max(SpeakerTurn.revision).label("rev"))
+                  .join(AudioFile, AudioFile.id == SpeakerTurn.file_id).where(AudioFile.corpus_id == corpus_id)
+                  .group_by(SpeakerTurn.file_id).subquery())
+        with self.session() as s:
+            rows = s.execute(select(SpeakerTurn.file_id, SpeakerTurn.speaker).distinct()
+                             .join(newest, (newest.c.file_id == SpeakerTurn.file_id)
+                                   & (newest.c.rev == SpeakerTurn.revision))
+                             .order_by(SpeakerTurn.file_id, SpeakerTurn.speaker)).all()
+        out: dict[int, list[str]] = {}
+        for fid, speaker in rows:
+            out.setdefault(fid, []).append(speaker)
+        return out
+
     def speaker_revisions(self, file_id: int) -> list[TurnRevision]:
         with self.session() as s:
             rows = s.execute(select(SpeakerTurn.revision, func.min(SpeakerTurn.source), func.min(SpeakerTurn.note),

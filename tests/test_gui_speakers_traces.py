@@ -1,0 +1,153 @@
+"""Speakers and traces in the app: the speaker lane and its corrections, and trace mode sampling on the audio
+clock with committed chunks (SIGKILL loses at most a second)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from core.diarization import Turn
+from core.vocab import TurnSource
+
+pytestmark = pytest.mark.usefixtures("qt_settings")
+
+
+def _with_turns(window, populated):
+    store, file_id, _mv = populated
+    store.write_speaker_turns(file_id, [Turn(0.0, 25.0, "S1"), Turn(25.0, 60.0, "S2")], TurnSource.DIARIZATION)
+    window.open_file(file_id)
+    return store, file_id
+
+
+def test_speaker_lane_filter_and_corrections(window, populated):
+    store, file_id = _with_turns(window, populated)
+    fv = window.file_view
+    assert set(fv.speaker_bars) == {"S1", "S2"}
+    x, _y = fv.speaker_bars["S2"].getData()
+    assert list(x) == [25.0, 60.0]
+    assert [window.speakers.filter.itemText(i) for i in range(window.speakers.filter.count())] == [
+        "everyone", "S1", "S2"]
+    window.speakers.filter.setCurrentIndex(2)  # only S2's windows
+    t, a = fv.pred_lines[(window.shown_models[0], "arousal")].getData()
+    assert np.isnan(a[t < 24]).all() and np.isfinite(a[t > 27]).all()
+    assert "S1" in fv.values_at(10.0) and "S2" in fv.values_at(30.0)
+    assert window.speakers.rename("S2", "guest")
+    assert [t.speaker for t in store.speaker_turns(file_id)] == ["S1", "guest"]
+    assert window.speakers.filter.itemText(2) == "guest" and set(fv.speaker_bars) == {"S1", "guest"}
+    assert window.speakers.split(0, 10.0, "guest")
+    assert [(t.start, t.end, t.speaker) for t in store.speaker_turns(file_id)] == [
+        (0, 10, "S1"), (10, 25, "guest"), (25, 60, "guest")]
+    assert window.speakers.reassign(0, "guest")
+    assert window.speakers.undo() and window.speakers.undo()
+    assert [t.speaker for t in store.speaker_turns(file_id)] == ["S1", "guest"]
+    assert len(store.speaker_revisions(file_id)) == 6
+    window.speakers.menu(30.0, fv.mapToGlobal(fv.rect().center()))
+    titles = [a.text() for a in window.speakers.last_menu.actions()]
+    assert any(t.startswith("Split turn 2 here") for t in titles) and any("Rename guest" in t for t in titles)
+
+
+def test_trace_mode_samples_on_the_audio_clock(window, populated, qtbot):
+    store, file_id, _mv = populated
+    tr = window.tracing
+    tr.rate_box.setValue(20)
+    tr.dimension.setCurrentIndex(0)
+    window.seek(5.0)
+    assert tr.start()
+    qtbot.keyClick(window, Qt.Key.Key_6)  # synthetic key events through Qt while the playhead runs
+    qtbot.wait(1200)
+    for _ in range(3):
+        qtbot.keyClick(window, Qt.Key.Key_Up)
+    qtbot.wait(1300)
+    position = window.player.position()
+    tr.stop()
+    passes = store.trace_passes(file_id, "tester", "arousal")
+    assert len(passes) == 1 and passes[0].rate == 20
+    t, v = store.current_trace(file_id, "tester", "arousal")
+    assert np.allclose(t * 20, np.round(t * 20), atol=1e-6)  # on the audio grid
+    assert t[0] == pytest.approx(5.0, abs=0.051) and abs(t[-1] - position) <= 0.1
+    expected = (t[-1] - t[0]) * 20 + 1
+    assert abs(len(t) - expected) <= 0.02 * expected
+    assert v.max() == pytest.approx(6.75) and 6.0 in set(np.round(v, 2))
+    assert ("tester", "arousal") in window.data.traces and ("tester", "arousal") in window.file_view.trace_lines
+
+
+def test_rewinding_starts_a_new_pass_and_it_wins(window, populated, qtbot):
+    store, file_id, _mv = populated
+    tr = window.tracing
+    window.seek(10.0)
+    tr.start()
+    tr.set_value(2.0)
+    qtbot.wait(1500)
+    window.seek(10.0)  # rewind while tracing
+    tr.set_value(6.0)
+    qtbot.wait(800)
+    tr.stop()
+    passes = store.trace_passes(file_id, "tester", "arousal")
+    assert [p.pass_no for p in passes] == [1, 2]
+    t, v = store.current_trace(file_id, "tester", "arousal")
+    assert np.allclose(v[(t > 10.05) & (t < 10.5)], 6.0) and (v == 2.0).any()  # pass 2 won where it re-traced
+
+
+KILL_TRACE = textwrap.dedent("""
+    import os, sys
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtWidgets import QApplication
+    QCoreApplication.setOrganizationName("EmoTraceKillTrace"); QCoreApplication.setApplicationName("EmoTraceKillTrace")
+    app = QApplication([])
+    from core.store import Store
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+    store = Store(sys.argv[1])
+    w = MainWindow(store, AppSettings(db_url=sys.argv[1], annotator="killed"))
+    w.show()
+    w.browser.select_row(0)
+    def go():
+        w.tracing.start()
+        w.tracing.set_value(5.0)
+    def report():
+        print("POS", w.player.position(), flush=True)
+    QTimer.singleShot(200, go)
+    t = QTimer(); t.timeout.connect(report); t.start(100)
+    app.exec()
+""")
+
+
+def test_killing_the_app_while_tracing_loses_at_most_a_second(populated, tmp_path):
+    store, file_id, _mv = populated
+    script = tmp_path / "kill_trace.py"
+    script.write_text(KILL_TRACE)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen([sys.executable, str(script), store.url], stdout=subprocess.PIPE, text=True, env=env)
+    position = 0.0
+    for line in proc.stdout:
+        if line.startswith("POS"):
+            position = float(line.split()[1])
+            if position >= 3.5:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    t, _v = store.current_trace(file_id, "killed", "arousal")
+    assert len(t) and t[-1] >= position - 1.0 - 0.15  # at most the chunk in flight (1 s) is lost
+
+
+def test_jobs_panel_shows_the_queue_across_workers(window, populated):
+    store, file_id, _mv = populated
+    batch = store.start_job("transcribe-queue", {})
+    store.enqueue(batch, "transcribe", [file_id])
+    window.jobs.refresh_queue()
+    assert window.jobs.queue_label.isVisibleTo(window.jobs)
+    assert "1 files waiting, 0 in work" in window.jobs.queue_label.text()
+    claim = store.claim("elsewhere:1", ["transcribe"])
+    window.jobs.refresh_queue()
+    assert "1 in work by 1 workers" in window.jobs.queue_label.text()
+    store.finish(claim.id, "elsewhere:1")
+    window.jobs.refresh_queue()
+    assert not window.jobs.queue_label.isVisibleTo(window.jobs)
