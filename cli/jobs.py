@@ -427,26 +427,7 @@ def cmd_traces(args) -> int:
         print(f"{total} trace-mean labels added (rater '<annotator> (trace)', origin trace)")
         return 0
     if args.action == "agreement":
-        rows = []
-        for f in files:
-            traced = store.traced(f.id)
-            dims = sorted({d for _a, d in traced})
-            active = store.active_model()
-            for dim in dims:
-                names = sorted({a for a, d in traced if d == dim})
-                series = {a: store.current_trace(f.id, a, dim) for a in names}
-                if active is not None:
-                    t, values = store.trajectory(f.id, active.id)
-                    if len(t):
-                        series[f"model v{active.id}"] = (t, values[:, DIMENSIONS.index(dim)])
-                keys = sorted(series)
-                for i, x in enumerate(keys):
-                    for y in keys[i + 1:]:
-                        first, second = (y, x) if y.startswith("model") else (x, y)
-                        res = tr.lagged_agreement(series[first], series[second], max_lag=args.max_lag)
-                        if res is not None:
-                            rows.append({"file": Path(f.path).name, "dimension": dim, "reference": first,
-                                         "other": second, **res.__dict__})
+        rows = tr.trace_agreement(store, corpus.id, {f.id for f in files}, max_lag=args.max_lag)
         if args.json:
             print(json.dumps(rows))
         else:

@@ -54,3 +54,56 @@ def review_queue(store: Store, corpus_id: int, model_version_id: int, limit: int
                                 round(gap, 4), None if label_gap is None else round(label_gap, 4), label))
     items.sort(key=lambda it: -it.score)
     return items[:limit]
+
+
+@dataclass(frozen=True)
+class TraceReviewItem:
+    """A stretch of a traced file where the annotator and the model (or two annotators) part most."""
+
+    file_id: int
+    start: float
+    end: float
+    dimension: str
+    annotator: str
+    model_gap: float | None  # mean |trace - model| over the span (1-7 scale)
+    annotator_gap: float | None  # mean |trace - the other annotators' traces|
+    score: float
+
+
+def trace_review(store: Store, corpus_id: int, model_version_id: int | None, span: float = 10.0,
+                 limit: int = 500) -> list[TraceReviewItem]:
+    """Spans of `span` seconds ranked by annotator-model plus annotator-annotator distance of their traces."""
+    from core.traces import GRID_RATE, on_grid
+    from core.vocab import DIMENSIONS
+
+    items = []
+    for f in store.files(corpus_id):
+        traced = store.traced(f.id)
+        if not traced:
+            continue
+        duration = float(f.duration or 0.0)
+        grid = np.arange(0.0, duration, 1.0 / GRID_RATE)
+        starts = np.arange(0.0, max(duration - 1e-9, 0.0), span)
+        model = None
+        if model_version_id is not None:
+            t, values = store.trajectory(f.id, model_version_id)
+            model = (t, values) if len(t) else None
+        series = {(a, d): on_grid(*store.current_trace(f.id, a, d), grid) for a, d in traced}
+        for (annotator, dim), values in series.items():
+            model_v = on_grid(model[0], model[1][:, DIMENSIONS.index(dim)], grid, max_gap=5.0) if model else None
+            others = [v for (a, d), v in series.items() if d == dim and a != annotator]
+            for s0 in starts:
+                inside = (grid >= s0) & (grid < s0 + span) & np.isfinite(values)
+                if inside.sum() < GRID_RATE:  # under a second traced there
+                    continue
+                mg = None
+                if model_v is not None and np.isfinite(model_v[inside]).any():
+                    mg = float(np.nanmean(np.abs(values[inside] - model_v[inside])))
+                gaps = [np.nanmean(np.abs(values[inside] - o[inside])) for o in others if np.isfinite(o[inside]).any()]
+                ag = float(np.mean(gaps)) if gaps else None
+                score = (mg or 0.0) + (ag or 0.0)
+                items.append(TraceReviewItem(f.id, float(s0), float(min(s0 + span, duration)), dim, annotator,
+                                             None if mg is None else round(mg, 4), None if ag is None else round(ag, 4),
+                                             round(score, 4)))
+    items.sort(key=lambda it: -it.score)
+    return items[:limit]

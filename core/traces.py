@@ -152,3 +152,41 @@ def read_nova(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     ok = np.isfinite(scores)
     meta = {**scheme.attrib, **(root.find("meta").attrib if root.find("meta") is not None else {})}
     return t[ok], SCALE.from_unit((scores[ok] - low) / (high - low)), meta
+
+
+def trace_agreement(store, corpus_id: int, file_ids=None, max_lag: float = 4.0) -> list[dict]:
+    """Per file and dimension: every pair of annotators' traces, and each trace against the active model's
+    trajectory (the model first: annotators trail it), with CCC at lag 0 and at the best lag; then one corpus
+    row per pair and dimension (the files' values weighted by their overlap)."""
+    from core.vocab import DIMENSIONS
+
+    rows = []
+    active = store.active_model()
+    for f in store.files(corpus_id):
+        if file_ids is not None and f.id not in file_ids:
+            continue
+        traced = store.traced(f.id)
+        for dim in sorted({d for _a, d in traced}):
+            series = {a: store.current_trace(f.id, a, dim) for a, d in traced if d == dim}
+            if active is not None:
+                t, values = store.trajectory(f.id, active.id)
+                if len(t):
+                    series[f"model v{active.id}"] = (t, values[:, DIMENSIONS.index(dim)])
+            keys = sorted(series, key=lambda k: (not k.startswith("model"), k))
+            for i, ref in enumerate(keys):
+                for other in keys[i + 1:]:
+                    res = lagged_agreement(series[ref], series[other], max_lag=max_lag)
+                    if res is not None:
+                        rows.append({"file": Path(f.path).name, "dimension": dim, "reference": ref, "other": other,
+                                     **res.__dict__})
+    corpus = {}
+    for r in rows:
+        corpus.setdefault((r["dimension"], r["reference"], r["other"]), []).append(r)
+    for (dim, ref, other), group in sorted(corpus.items()):
+        w = np.array([g["n"] for g in group], float)
+        rows.append({"file": "(corpus)", "dimension": dim, "reference": ref, "other": other, "n": int(w.sum()),
+                     "ccc": round(float(np.average([g["ccc"] for g in group], weights=w)), 4),
+                     "pearson": round(float(np.average([g["pearson"] for g in group], weights=w)), 4),
+                     "best_lag": round(float(np.average([g["best_lag"] for g in group], weights=w)), 2),
+                     "ccc_at_best_lag": round(float(np.average([g["ccc_at_best_lag"] for g in group], weights=w)), 4)})
+    return rows

@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
         for spin in self.editor.spins:  # the handles show what the editor holds: typed, keyed, undone, redone
             spin.valueChanged.connect(self._sync_handles)
         self.review.item_chosen.connect(self.go_to)
+        self.review.span_chosen.connect(self.go_to_span)
         self.models_panel.activated.connect(lambda mv: self._model_activated(mv, reanalyze=False))
         self.bridge.changed.connect(self._store_changed)
 
@@ -492,6 +493,13 @@ class MainWindow(QMainWindow):
             if hits:
                 self.select_segment(hits[0])
                 self.player.seek(float(self.data.seg_bounds[hits[0], 0]))
+
+    def go_to_span(self, file_id: int, start: float, end: float) -> None:
+        """Open a file at a stretch (the trace review queue's items)."""
+        if self.data is None or self.data.file_id != file_id:
+            self.open_file(file_id)
+        self.session.set_view(max(0.0, start - 2.0), end + 2.0)
+        self.seek(start)
 
     def seek(self, seconds: float) -> None:
         """A seek the user asked for (a click on a plot or a word, Home, End): the playhead moves, the view

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.review import ReviewItem, review_queue
+from core.review import ReviewItem, TraceReviewItem, review_queue, trace_review
 from core.store import Store
 
 
 class ReviewPanel(QWidget):
     item_chosen = Signal(int, int)  # file id, segment id
+    span_chosen = Signal(int, float, float)  # file id, start, end (a traced stretch)
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -24,14 +34,26 @@ class ReviewPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.cellDoubleClicked.connect(lambda row, _c: self.choose(row))
+        self.mode = QComboBox()
+        self.mode.addItem("segments: uncertainty, modalities, label gap", "segments")
+        self.mode.addItem("traced stretches: annotator vs model and annotators", "traces")
+        self.mode.setToolTip("What the queue ranks")
+        self.mode.currentIndexChanged.connect(lambda _i: self.reload(self.corpus_id, self.model_version_id))
+        self.corpus_id = self.model_version_id = None
         self.next_button = QPushButton("Next to review (R)")
         self.next_button.clicked.connect(self.next)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.mode)
         layout.addWidget(self.info)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.next_button)
 
     def reload(self, corpus_id: int | None, model_version_id: int | None) -> None:
+        self.corpus_id, self.model_version_id = corpus_id, model_version_id
+        if self.mode.currentData() == "traces":
+            self._reload_traces(corpus_id, model_version_id)
+            return
+        self.table.setHorizontalHeaderLabels(["file", "start", "score", "model vs label", "audio vs text"])
         self.items = review_queue(self.store, corpus_id, model_version_id) if corpus_id and model_version_id else []
         self.position = -1
         names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.files(corpus_id)} if corpus_id else {}
@@ -45,6 +67,21 @@ class ReviewPanel(QWidget):
                           "(uncertainty + audio/text disagreement + model/label gap)." if self.items else
                           "Analyze the corpus to fill the review queue.")
 
+    def _reload_traces(self, corpus_id: int | None, model_version_id: int | None) -> None:
+        self.items = trace_review(self.store, corpus_id, model_version_id) if corpus_id else []
+        self.position = -1
+        names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.files(corpus_id)} if corpus_id else {}
+        self.table.setHorizontalHeaderLabels(["file", "start", "score", "trace vs model", "vs annotators"])
+        self.table.setRowCount(len(self.items))
+        for r, it in enumerate(self.items):
+            values = [names.get(it.file_id, str(it.file_id)), f"{it.start:.0f}", f"{it.score:.2f}",
+                      "-" if it.model_gap is None else f"{it.model_gap:.2f} {it.dimension[0].upper()} {it.annotator}",
+                      "-" if it.annotator_gap is None else f"{it.annotator_gap:.2f}"]
+            for c, v in enumerate(values):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+        self.info.setText(f"{len(self.items)} traced stretches, where traces and the model part most first."
+                          if self.items else "No traces in this corpus yet (T traces the chosen dimension).")
+
     def next(self) -> None:
         if self.items:
             self.choose((self.position + 1) % len(self.items))
@@ -53,4 +90,7 @@ class ReviewPanel(QWidget):
         self.position = row
         self.table.selectRow(row)
         item = self.items[row]
-        self.item_chosen.emit(item.file_id, item.segment_id)
+        if isinstance(item, TraceReviewItem):
+            self.span_chosen.emit(item.file_id, item.start, item.end)
+        else:
+            self.item_chosen.emit(item.file_id, item.segment_id)

@@ -68,6 +68,10 @@ class TraceControls:
         for widget in (self.dimension, self.rate_box, QLabel(" step "), self.step_box, self.assisted):
             tb.addWidget(widget)
         window.jobs_menu.addAction(self.act_trace)
+        self.act_agreement = QAction("Trace agreement...", window, triggered=self.show_agreement)
+        self.act_agreement.setToolTip("CCC between annotators' traces and against the model, at lag 0 and at the "
+                                      "lag (0-4 s) that maximises it, per file and for the corpus")
+        window.jobs_menu.addAction(self.act_agreement)
         self.timer = QTimer(window)
         self.timer.setInterval(20)  # 50 Hz of ticks; samples come from the audio clock, not from these
         self.timer.timeout.connect(self.tick)
@@ -136,6 +140,32 @@ class TraceControls:
             w.data.traces = load_traces(w.store, w.data.file_id)
             w.file_view.set_traces()
         w.statusBar().showMessage("Trace saved", 5000)
+
+    def show_agreement(self) -> None:
+        from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+        from core.traces import trace_agreement
+
+        w = self.window
+        corpus_id = w.browser.corpus_id()
+        rows = trace_agreement(w.store, corpus_id) if corpus_id else []
+        dialog = QDialog(w)
+        dialog.setWindowTitle("Agreement of traces (CCC; annotators trail the audio, so also at the best lag)")
+        columns = ["file", "dimension", "reference", "other", "n", "ccc", "best_lag", "ccc_at_best_lag"]
+        table = QTableWidget(len(rows), len(columns))
+        table.setHorizontalHeaderLabels(["file", "dim.", "reference", "other", "points", "CCC (lag 0)",
+                                         "best lag (s)", "CCC at best lag"])
+        for r, row in enumerate(rows):
+            for c, key in enumerate(columns):
+                table.setItem(r, c, QTableWidgetItem(str(row[key])))
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(QLabel(f"{len(rows)} comparisons" if rows else "No two traces of one dimension overlap "
+                                "in this corpus yet."))
+        layout.addWidget(table)
+        dialog.resize(820, 360)
+        dialog.show()
+        self.agreement_dialog = dialog
+        self.agreement_rows = rows
 
     # -- input ------------------------------------------------------------------------------------------
     def set_value(self, value: float) -> None:

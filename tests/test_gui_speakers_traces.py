@@ -151,3 +151,23 @@ def test_jobs_panel_shows_the_queue_across_workers(window, populated):
     store.finish(claim.id, "elsewhere:1")
     window.jobs.refresh_queue()
     assert not window.jobs.queue_label.isVisibleTo(window.jobs)
+
+
+def test_trace_review_and_agreement_in_the_app(window, populated):
+    store, file_id, mv = populated
+    t = np.arange(0, 57, 0.1)
+    for who, shift in (("ann", 0.0), ("bob", 1.0)):
+        tid = store.start_trace(file_id, annotator=who, dimension="arousal", rate=10)
+        store.append_trace(tid, t, 4 + np.sin((t - shift) / 5))
+    tid = store.start_trace(file_id, annotator="ann", dimension="arousal", rate=10)
+    store.append_trace(tid, np.arange(30, 40, 0.1), np.full(100, 7.0))  # ann re-traces 30-40 s far off the model
+    window.review.mode.setCurrentIndex(1)
+    first = window.review.items[0]
+    assert (first.annotator, first.start) == ("ann", 30.0) and first.model_gap > 2.0
+    window.review.next()
+    assert window.data.file_id == file_id and abs(window.session.playhead - 30.0) < 0.05
+    window.tracing.show_agreement()
+    rows = window.tracing.agreement_rows
+    pair = next(r for r in rows if r["file"] != "(corpus)" and (r["reference"], r["other"]) == ("ann", "bob"))
+    assert pair["n"] > 100 and any(r["file"] == "(corpus)" for r in rows)
+    assert window.tracing.agreement_dialog.isVisible()
