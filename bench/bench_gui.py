@@ -30,6 +30,36 @@ HOURS = float(os.environ.get("BENCH_HOURS", "3"))
 # BENCH_SYNTHETIC=1: skip training and analysis and store 1 Hz window predictions of the same count directly
 # (frame times depend on the points drawn, not on how they were made; issue 12's lanes rerun used this).
 SYNTHETIC = os.environ.get("BENCH_SYNTHETIC") == "1"
+# BENCH_TRACES=1: also two annotators' 10 Hz arousal traces over the whole file (written in 1 s chunks, as trace
+# mode commits them: the write cost is reported) and speaker turns every 20-60 s, so frames include both.
+TRACES = os.environ.get("BENCH_TRACES") == "1"
+
+
+def traces_and_turns(store, seconds: float) -> dict:
+    from core.diarization import Turn
+    from core.vocab import TurnSource
+
+    file_id = store.files(store.corpus("long").id)[0].id
+    rng = np.random.default_rng(2)
+    chunk_ms = []
+    for who in ("ann", "bob"):
+        tid = store.start_trace(file_id, annotator=who, dimension="arousal", rate=10)
+        value = 4.0
+        for start in range(int(seconds)):
+            t = start + np.arange(10) / 10
+            values = np.clip(value + np.cumsum(rng.normal(0, 0.05, 10)), 1, 7)
+            value = float(values[-1])
+            c = time.perf_counter()
+            store.append_trace(tid, t, values)
+            chunk_ms.append(1000 * (time.perf_counter() - c))
+    turns, t, k = [], 0.0, 0
+    while t < seconds - 1:
+        end = min(seconds, t + float(rng.uniform(20, 60)))
+        turns.append(Turn(t, end, f"S{k % 2 + 1}"))
+        t, k = end + 0.5, k + 1
+    store.write_speaker_turns(file_id, turns, TurnSource.DIARIZATION)
+    return {"trace_chunks": len(chunk_ms), "trace_chunk_write_ms_median": round(statistics.median(chunk_ms), 2),
+            "trace_chunk_write_ms_p99": round(float(np.percentile(chunk_ms, 99)), 2), "speaker_turns": len(turns)}
 
 
 def write_long(path: Path, seconds: float) -> None:
@@ -82,6 +112,8 @@ def main() -> None:
     import_folder(store, tmp / "long", "long")
     if SYNTHETIC:
         synthetic_predictions(store, seconds, tmp)
+    if TRACES:
+        print(json.dumps(traces_and_turns(store, seconds)), flush=True)
     else:
         import_folder(store, labelled_corpus(tmp / "gen"), "gen")
         train(store, TrainConfig(corpus="gen", epochs=5, device="cpu"))
