@@ -1,4 +1,5 @@
-"""Write a corpus back out: a flat CSV for analysis and an MSP-Podcast `labels_consensus.csv`.
+"""Write a corpus back out: a flat CSV for analysis, an MSP-Podcast `labels_consensus.csv` and its per-rater
+`labels_detailed.csv`.
 
 Both read labels through the store's one rule (`Store.segment_labels`). The flat CSV says where each label came
 from (origin, rater kind); the MSP file holds human judgements only unless asked, so an accepted model output
@@ -12,7 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 from core.store import Store
-from core.vocab import DIMENSIONS, MSP_HEADER
+from core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER
+
+MSP_DETAILED_HEADER = ["FileName", "WorkerID", "EmoClass", *MSP_DIMENSION_COLUMNS.values()]
 
 
 def _cell(value) -> str:
@@ -59,13 +62,24 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
     return len(segments)
 
 
-def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: bool = False) -> int:
-    """MSP-Podcast form: one labelled segment per row, file names relative to the corpus root."""
+def _msp_name(seg, audio, root: Path | None, per_file: Counter) -> str:
+    path = Path(audio.path)
+    name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
+    if per_file[audio.id] > 1:  # MSP has one file per turn; name the turn inside a long file
+        name = f"{name}#{seg.start:.3f}-{seg.end:.3f}"
+    return name
+
+
+def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: bool = False,
+               annotator: str | None = None) -> int:
+    """MSP-Podcast form: one labelled segment per row, file names relative to the corpus root. `annotator`
+    picks whose values are written (e.g. `consensus:ewe`, or `consensus` for the imported file's own); by
+    default each segment's current label by the store's rule."""
     corpus_row = store.corpus(corpus)
     root = Path(corpus_row.root) if corpus_row.root else None
     files = {f.id: f for f in store.files(corpus_row.id)}
     segments = store.corpus_segments(corpus_row.id)
-    labels = store.segment_labels(corpus_id=corpus_row.id, include_accepted=include_accepted)
+    labels = store.segment_labels(corpus_id=corpus_row.id, include_accepted=include_accepted, annotator=annotator)
     per_file = Counter(seg.file_id for seg in segments)
     count = 0
     with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -76,12 +90,33 @@ def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: 
             if lab is None or not lab.complete:
                 continue
             audio = files[seg.file_id]
-            path = Path(audio.path)
-            name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
-            if per_file[audio.id] > 1:  # MSP has one file per turn; name the turn inside a long file
-                name = f"{name}#{seg.start:.3f}-{seg.end:.3f}"
+            name = _msp_name(seg, audio, root, per_file)
             writer.writerow([_cell(x) for x in (
                 name, lab.category or "X", *lab.values, seg.speaker or audio.speaker or "Unknown",
                 audio.gender or "Unknown", seg.split or audio.split or "Unknown")])
             count += 1
+    return count
+
+
+def export_msp_detailed(store: Store, corpus: str, out: str | Path) -> int:
+    """MSP-Podcast's `labels_detailed.csv`: one row per human rater and segment (their current label), no
+    consensus and no accepted prediction; an open dimension is an empty cell."""
+    corpus_row = store.corpus(corpus)
+    root = Path(corpus_row.root) if corpus_row.root else None
+    files = {f.id: f for f in store.files(corpus_row.id)}
+    segments = store.corpus_segments(corpus_row.id)
+    per_file = Counter(seg.file_id for seg in segments)
+    by_segment: dict[int, list] = {}
+    for c in store.human_labels(corpus_id=corpus_row.id):
+        by_segment.setdefault(c.segment_id, []).append(c)
+    count = 0
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(MSP_DETAILED_HEADER)
+        for seg in segments:
+            name = _msp_name(seg, files[seg.file_id], root, per_file)
+            for c in sorted(by_segment.get(seg.id, []), key=lambda c: c.annotator):
+                writer.writerow([_cell(x) for x in (name, c.annotator, c.category or "",
+                                                    *("" if v is None else v for v in c.values))])
+                count += 1
     return count

@@ -25,7 +25,7 @@ from core.store.rows import (
     SupersedeResult,
     Values,
 )
-from core.vocab import DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
+from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
 
 _LABEL_COLUMNS = (Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
                   Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at)
@@ -152,6 +152,8 @@ class AnnotationRepository:
         origin = LabelOrigin(origin)
         if origin is LabelOrigin.RETRACTION:
             raise LabelError("a retraction is written by retract_label")
+        if origin is LabelOrigin.COMPUTED or annotator.strip().startswith(CONSENSUS_PREFIX):
+            raise LabelError(f"{annotator!r}: a computed consensus is written by compute_consensus, not by hand")
         values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, (arousal, valence, dominance)))
         if values == (None, None, None):
             raise LabelError("a label needs at least one of arousal, valence, dominance (undo is retract_label)")
@@ -165,6 +167,7 @@ class AnnotationRepository:
             s.add(label)
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == label.id)).one())
+        self._follow_consensus([segment_id])  # an accepted prediction takes the annotator out of the raters
         self.emit("label_added", segment_id=segment_id, label_id=record.id)
         return record
 
@@ -178,6 +181,8 @@ class AnnotationRepository:
                 raise LabelError("a retraction cannot itself be retracted; record the label again")
             if target.annotator != annotator:
                 raise LabelError(f"label {label_id} is {target.annotator}'s; only they can retract it")
+            if target.origin == LabelOrigin.COMPUTED:
+                raise LabelError("a computed consensus follows its raters; retract a rater's label instead")
             if s.scalar(select(Label.id).where(Label.retracts_id == label_id)) is not None:
                 raise LabelError(f"label {label_id} is already retracted")
             row = Label(segment_id=target.segment_id, annotator=annotator, arousal=None, valence=None, dominance=None,
@@ -185,6 +190,7 @@ class AnnotationRepository:
             s.add(row)
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == row.id)).one())
+        self._follow_consensus([record.segment_id])
         self.emit("label_added", segment_id=record.segment_id, label_id=record.id)
         return record
 
@@ -217,23 +223,28 @@ class AnnotationRepository:
 
     def current_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
-                       include_accepted: bool = True) -> list[CurrentLabel]:
+                       include_accepted: bool = True, include_computed: bool = False) -> list[CurrentLabel]:
         """Each annotator's standing label per segment. Without accepted predictions, an annotator whose
-        standing label is an accepted prediction has no human judgement of that segment."""
+        standing label is an accepted prediction has no human judgement of that segment. A computed consensus
+        (`consensus:*`) is left out unless asked for by name or with `include_computed`: it restates the
+        raters, so counting it beside them (in LATEST, in a mean) would count them twice."""
         current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
                                                            segment_ids=segment_ids, annotator=annotator))
         if not include_accepted:
             current = [c for c in current if c.origin is not LabelOrigin.ACCEPTED]
+        if not include_computed and not (annotator or "").startswith(CONSENSUS_PREFIX):
+            current = [c for c in current if c.origin is not LabelOrigin.COMPUTED]
         return sorted(current, key=lambda c: (c.segment_id, c.annotator))
 
     def segment_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
                        rule: ConsensusRule | str = ConsensusRule.LATEST,
-                       include_accepted: bool = True) -> dict[int, SegmentLabel]:
+                       include_accepted: bool = True, include_computed: bool = False) -> dict[int, SegmentLabel]:
         """One value per segment (by `rule`) from the current labels above."""
         by_segment: dict[int, list[CurrentLabel]] = {}
         for c in self.current_labels(corpus_id=corpus_id, file_id=file_id, segment_ids=segment_ids,
-                                     annotator=annotator, include_accepted=include_accepted):
+                                     annotator=annotator, include_accepted=include_accepted,
+                                     include_computed=include_computed):
             by_segment.setdefault(c.segment_id, []).append(c)
         return {sid: combine(labels, ConsensusRule(rule)) for sid, labels in by_segment.items()}
 
@@ -242,8 +253,11 @@ class AnnotationRepository:
         label there already says the same (re-importing a CSV adds nothing). One commit; (segments, labels)."""
         segments_added = labels_added = 0
         touched: set[int] = set()
+        touched_segments: set[int] = set()
         with self.session() as s:
             for spec in specs:
+                if spec.annotator.startswith(CONSENSUS_PREFIX):
+                    raise LabelError(f"{spec.annotator!r} names a computed consensus; it cannot be imported as a rater")
                 values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
                 seg = s.scalar(select(Segment).where(
                     Segment.file_id == spec.file_id, Segment.start.between(spec.start - 1e-3, spec.start + 1e-3),
@@ -267,6 +281,8 @@ class AnnotationRepository:
                 s.flush()
                 labels_added += 1
                 touched.add(spec.file_id)
+                touched_segments.add(seg.id)
+        self._follow_consensus(sorted(touched_segments))
         for file_id in touched:
             self.emit("labels_changed", file_id=file_id)
         return segments_added, labels_added
