@@ -27,6 +27,7 @@ from core.store.store import Store, StoreError
 
 __all__ = [
     "AudioFile", "Corpus", "CurrentLabel", "Job", "Label", "LabelError", "LabelRecord", "LabelSpec", "ModelVersion",
-    "Prediction", "PredictionRow", "Rater", "RaterWeight", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec", "Store", "StoreError",
+    "Prediction", "PredictionRow",
+    "Rater", "RaterWeight", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec", "Store", "StoreError",
     "SupersedeResult", "Word",
 ]
