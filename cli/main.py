@@ -67,6 +67,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_agreement(args) -> int:
+    from core.agreement import agreement_report, format_report
+
+    report = agreement_report(_store(args), args.corpus, split=args.split)
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotrace", description=__doc__)
     parser.add_argument("--db", default=os.environ.get("EMOTRACE_DB"),
@@ -93,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-accepted", action="store_true",
                    help="with --msp: also write segments whose current label is an accepted model prediction")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("agreement", help="inter-rater agreement per dimension: ICC, Krippendorff's alpha, CCC, kappa")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--split", help="only segments of this split (e.g. Test1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_agreement)
 
     for register in _extra_commands():
         register(sub)

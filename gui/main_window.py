@@ -17,13 +17,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QTextEdit,
-    QVBoxLayout,
 )
 
-from core.agreement import annotator_agreement
 from core.envelope import envelope
 from core.store import Store
 from core.viewdata import FileData, load_file_data, load_labels
@@ -444,24 +440,10 @@ class MainWindow(QMainWindow):
             self.editor.annotator = new.annotator
 
     def show_agreement(self) -> None:
-        corpus_id = self.browser.corpus_id()
-        rows = annotator_agreement(self.store, corpus_id) if corpus_id else []
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Agreement between annotators (CCC)")
-        table = QTableWidget(len(rows), 5)
-        table.setHorizontalHeaderLabels(["annotators", "shared segments", *DIMS])
-        for r, row in enumerate(rows):
-            cccs = ("-" if row["ccc"][d] is None else f"{row['ccc'][d]:.3f}" for d in DIMS)
-            values = [" vs ".join(row["pair"]), str(row["n"]), *cccs]
-            for c, v in enumerate(values):
-                table.setItem(r, c, QTableWidgetItem(v))
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Pairs of annotators with at least two shared segments; human judgements only "
-                                "(accepted predictions are left out)." if rows else
-                                "No two annotators share labelled segments in this corpus yet."))
-        layout.addWidget(table)
-        dialog.resize(560, 300)
-        dialog.show()
-        self.agreement_dialog = dialog
+        from gui.agreement_dialog import AgreementDialog  # issue 14: ICC, alpha, CCC, kappa per dimension
+
+        if self.browser.corpus_name():
+            self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
+            self.agreement_dialog.show()
 
 
