@@ -59,8 +59,13 @@ def cmd_export(args) -> int:
     from core.export import export_msp, export_segments
 
     store = _store(args)
-    if args.msp:
-        n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted)
+    if args.msp_detailed:
+        from core.export import export_msp_detailed
+
+        n = export_msp_detailed(store, args.corpus, args.out)
+    elif args.msp:
+        n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted,
+                       annotator=args.annotator)
     else:
         n = export_segments(store, args.corpus, args.out)
     print(f"wrote {n} rows to {args.out}")
@@ -100,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--msp", action="store_true", help="MSP-Podcast labels_consensus.csv form")
     p.add_argument("--include-accepted", action="store_true",
                    help="with --msp: also write segments whose current label is an accepted model prediction")
+    p.add_argument("--annotator", help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
+                                       "(an imported labels_consensus.csv)")
+    p.add_argument("--msp-detailed", action="store_true", help="MSP-Podcast labels_detailed.csv: one row per rater")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("agreement", help="inter-rater agreement per dimension: ICC, Krippendorff's alpha, CCC, kappa")
@@ -115,9 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Subcommands of the other layers, registered here so `emotrace` stays one entry point."""
-    from cli import jobs
+    from cli import annotation, jobs
 
-    return jobs.REGISTRARS
+    return jobs.REGISTRARS + annotation.REGISTRARS
 
 
 def _log_traceback() -> Path | None:

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.act_retrain = QAction("Retrain", self, triggered=self.retrain)
         self.act_settings = QAction("Settings...", self, triggered=self.edit_settings)
         self.act_agreement = QAction("Annotator agreement...", self, triggered=self.show_agreement)
+        self.act_annotation_jobs = QAction("Annotation jobs...", self, triggered=self.show_annotation_jobs)
         self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo label")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo label")
@@ -107,7 +108,8 @@ class MainWindow(QMainWindow):
         menu.addActions([self.act_import, self.act_settings])
         menu.addSeparator()
         menu.addAction(QAction("Quit", self, triggered=self.close, shortcut=QKeySequence.StandardKey.Quit))
-        jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement])
+        jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement,
+                              self.act_annotation_jobs])
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addActions([self.act_undo, self.act_redo])
         for dock in self.docks.values():
@@ -445,5 +447,14 @@ class MainWindow(QMainWindow):
         if self.browser.corpus_name():
             self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
             self.agreement_dialog.show()
+
+    def show_annotation_jobs(self) -> None:
+        from gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress
+
+        if self.browser.corpus_name():
+            self.jobs_dialog = AnnotationJobsDialog(self.store, self.browser.corpus_name(), self.settings.annotator,
+                                                    self)
+            self.jobs_dialog.segment_chosen.connect(self.go_to)
+            self.jobs_dialog.show()
 
 
