@@ -99,4 +99,28 @@ def register_job(sub) -> None:
     p.set_defaults(func=cmd_job)
 
 
-REGISTRARS: list = [register_consensus, register_raters, register_job]
+def cmd_annotations(args) -> int:
+    from core.formats.batch import export_corpus, import_annotation_file
+
+    store = _store(args)
+    if args.action == "export":
+        written = export_corpus(store, args.corpus, args.out, args.format)
+        print(f"wrote {len(written)} {args.format} files to {args.out}")
+        return 0
+    for path in args.files:
+        print(import_annotation_file(store, args.corpus, path, audio=args.audio).summary())
+    return 0
+
+
+def register_annotations(sub) -> None:
+    p = sub.add_parser("annotations", help="ELAN .eaf / Praat TextGrid: tiers ANNOTATOR/DIMENSION and transcript")
+    p.add_argument("action", choices=["import", "export"])
+    p.add_argument("files", nargs="*", help="with import: .eaf or .TextGrid files")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--format", choices=["eaf", "textgrid"], default="eaf", help="with export")
+    p.add_argument("--out", help="with export: a folder (one file per audio file)")
+    p.add_argument("--audio", help="with import: the corpus audio file the annotations belong to")
+    p.set_defaults(func=cmd_annotations)
+
+
+REGISTRARS: list = [register_consensus, register_raters, register_job, register_annotations]

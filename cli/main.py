@@ -67,7 +67,7 @@ def cmd_export(args) -> int:
         n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted,
                        annotator=args.annotator)
     else:
-        n = export_segments(store, args.corpus, args.out)
+        n = export_segments(store, args.corpus, args.out, scale=args.scale)
     print(f"wrote {n} rows to {args.out}")
     return 0
 
@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
                                        "(an imported labels_consensus.csv)")
     p.add_argument("--msp-detailed", action="store_true", help="MSP-Podcast labels_detailed.csv: one row per rater")
+    p.add_argument("--scale", choices=["1-7", "unit", "signed"], default="1-7",
+                   help="flat CSV: values on 1-7, 0..1 or -1..1 (columns arousal_unit, ...; import reads them back)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("agreement", help="inter-rater agreement per dimension: ICC, Krippendorff's alpha, CCC, kappa")

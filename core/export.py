@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.store import Store
-from core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER
+from core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, SCALE
 
 MSP_DETAILED_HEADER = ["FileName", "WorkerID", "EmoClass", *MSP_DIMENSION_COLUMNS.values()]
 
@@ -34,9 +34,33 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def export_segments(store: Store, corpus: str, out: str | Path, model_version_id: int | None = None) -> int:
+SCALES = ("1-7", "unit", "signed")
+"""Export scales: MSP's own 1-7, 0..1 (SCALE.to_unit) or -1..1 around neutral (SCALE.to_signed)."""
+
+
+def rescale(value: float | None, scale: str) -> float | None:
+    if value is None or scale == "1-7":
+        return value
+    if scale == "unit":
+        return round(float(SCALE.to_unit(value)), 6)
+    if scale == "signed":
+        return round(float(SCALE.to_signed(value)), 6)
+    raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+
+
+def unscale(value: float, scale: str) -> float:
+    """Back onto 1-7 from an export scale (what a generic CSV import with --scale does)."""
+    if scale == "unit":
+        return float(SCALE.from_unit(value))
+    if scale == "signed":
+        return float(SCALE.from_signed(value))
+    return float(value)
+
+
+def export_segments(store: Store, corpus: str, out: str | Path, model_version_id: int | None = None,
+                    scale: str = "1-7") -> int:
     """One row per segment with its current label (the store's rule) and the given (default: active) model's
-    prediction."""
+    prediction; labels and predictions on `scale` (the header says which)."""
     corpus_row = store.corpus(corpus)
     if model_version_id is None:
         active = store.active_model()
@@ -47,15 +71,17 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
     preds = store.segment_predictions(model_version_id, corpus_id=corpus_row.id) if model_version_id else {}
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
+        suffix = "" if scale == "1-7" else f"_{scale}"
         writer.writerow(["file", "start", "end", "speaker", "split", "segment_origin", "superseded", "text",
-                         "annotators", "label_origin", "rater_kind", *DIMENSIONS, "category",
-                         *(f"pred_{d}" for d in DIMENSIONS)])
+                         "annotators", "label_origin", "rater_kind", *(f"{d}{suffix}" for d in DIMENSIONS),
+                         "category", *(f"pred_{d}{suffix}" for d in DIMENSIONS)])
         for seg in segments:
             lab, pred = labels.get(seg.id), preds.get(seg.id)
             label_cells = (["+".join(lab.annotators), lab.origin.value, lab.origin.rater_kind.value,
-                            *("" if x is None else x for x in lab.values), lab.category or ""]
+                            *("" if x is None else rescale(x, scale) for x in lab.values), lab.category or ""]
                            if lab else [""] * 7)
-            pred_cells = ["" if x is None else round(x, 4) for x in pred.values] if pred else [""] * 3
+            pred_cells = (["" if x is None else round(rescale(x, scale), 4) for x in pred.values] if pred
+                          else [""] * 3)
             writer.writerow([_cell(x) for x in (
                 files[seg.file_id].path, f"{seg.start:.3f}", f"{seg.end:.3f}", seg.speaker or "", seg.split or "",
                 seg.origin, "yes" if seg.superseded_at else "", seg.text, *label_cells, *pred_cells)])

@@ -177,6 +177,18 @@ def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_pat
     report.added += 1
 
 
+def _from_scale(value: str, name: str, scale: str) -> str:
+    """A cell on an export scale, back on 1-7 (as text, so `_scale` checks it like any other)."""
+    if scale == "1-7":
+        return value
+    from core.export import unscale
+
+    try:
+        return repr(unscale(float(value), scale))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+
+
 def _scale(value: str, name: str) -> float:
     try:
         x = float(value)
@@ -212,7 +224,8 @@ def import_labels(
     columns, rows = _read_csv(path)
     worker = next((c for c in MSP_WORKER_COLUMNS if c in columns), None)
     is_msp = "FileName" in columns and all(c in columns for c in MSP_DIMENSION_COLUMNS.values())
-    if not is_msp and not all(c in columns for c in GENERIC_COLUMNS):
+    scale = _column_scale(columns)
+    if not is_msp and scale is None:
         raise LabelFileError(
             f"{path.name}: unknown columns {columns}; expected MSP-Podcast {','.join(MSP_HEADER)} "
             f"(with {' or '.join(MSP_WORKER_COLUMNS)} for labels_detailed.csv) "
@@ -230,7 +243,7 @@ def import_labels(
             if detailed:
                 spec = _detailed_row(row, resolver, worker)
             else:
-                spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver)
+                spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver, scale or "1-7")
         except ValueError as exc:
             report.row_errors.append((where, str(exc)))
             continue
@@ -310,7 +323,16 @@ def _detailed_row(row: dict, resolve: _Resolver, worker: str) -> LabelSpec:
                      (row.get("EmoClass") or "").strip() or None, audio.speaker, audio.split)
 
 
-def _generic_row(row: dict, resolve: _Resolver) -> LabelSpec:
+def _column_scale(columns: list[str]) -> str | None:
+    """The scale a generic CSV's A/V/D columns are on: `arousal` (1-7), `arousal_unit` (0..1) or
+    `arousal_signed` (-1..1), as `emotrace export --scale` writes them."""
+    for scale, suffix in (("1-7", ""), ("unit", "_unit"), ("signed", "_signed")):
+        if all(c in columns for c in ("file", "start", "end", *(d + suffix for d in DIMENSIONS))):
+            return scale
+    return None
+
+
+def _generic_row(row: dict, resolve: _Resolver, scale: str = "1-7") -> LabelSpec:
     audio = resolve(row.get("file", ""))
     try:
         start, end = float(row["start"]), float(row["end"])
@@ -318,7 +340,8 @@ def _generic_row(row: dict, resolve: _Resolver) -> LabelSpec:
         raise ValueError(f"start/end {row.get('start')!r}/{row.get('end')!r} are not numbers") from None
     if not 0 <= start < end or end > (audio.duration or 0) + 0.05:
         raise ValueError(f"segment {start}-{end} s lies outside the file ({audio.duration:.2f} s)")
-    values = tuple(_scale(row.get(k, ""), k) for k in DIMENSIONS)
+    suffix = "" if scale == "1-7" else f"_{scale}"
+    values = tuple(_scale(_from_scale(row.get(k + suffix, ""), k + suffix, scale), k) for k in DIMENSIONS)
     annotator = (row.get("annotator") or "").strip() or CONSENSUS
     return LabelSpec(audio.id, start, end, annotator, values, (row.get("category") or "").strip() or None,
                      audio.speaker, audio.split)
