@@ -148,3 +148,54 @@ def test_flat_csv_on_export_scales_round_trips(populated, tmp_path, scale):
     assert len(got) == len(want) == 3
     np.testing.assert_allclose(np.array(got, dtype=float), np.array(want, dtype=float), atol=1e-5)
     fresh.close()
+
+
+def test_audformat_database_round_trips_with_rater_types(tmp_path, store):
+    import audformat
+
+    from core.formats.audformat_db import export_audformat, import_audformat
+    from core.importer import import_folder
+    from core.store import Store
+    from tests.test_raters import msp_corpus
+
+    msp_corpus(tmp_path / "msp", files=6)
+    import_folder(store, tmp_path / "msp", "msp")
+    n = export_audformat(store, "msp", tmp_path / "db")
+    db = audformat.Database.load(str(tmp_path / "db"), load_data=True)
+    assert set(db.tables) == {"arousal", "valence", "dominance", "category", "gold_standard"}
+    assert db.schemes["arousal"].minimum == 1 and db.schemes["arousal"].maximum == 7
+    assert db.raters["consensus:mean"].type == "vote" and db.raters["WORKER00001"].type == "human"
+    assert db.raters["consensus"].type == "vote"  # the imported MSP consensus is a computed rater: a vote
+    assert n > 0 and db["gold_standard"].get().shape[1] == 3
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    root = tmp_path / "msp2"
+    (tmp_path / "msp" / "Labels").rename(tmp_path / "labels-aside")
+    (tmp_path / "msp").rename(root)
+    import_folder(fresh, root, "msp")
+    import_audformat(fresh, "msp", tmp_path / "db")
+    original = sorted((c.annotator, c.values, c.category) for c in store.human_labels(corpus_id=store.corpus("msp").id))
+    assert sorted((c.annotator, c.values, c.category)
+                  for c in fresh.human_labels(corpus_id=fresh.corpus("msp").id)) == original
+    fresh.close()
+
+
+@pytest.mark.parametrize("fmt", ["eaf", "textgrid", "audformat"])
+def test_cli_annotations_export_then_import(populated, tmp_path, capsys, fmt):
+    from cli.main import main
+    from core.importer import import_folder
+    from core.store import Store
+
+    store, _file_id, _mv = populated
+    out = tmp_path / "out"
+    assert main(["--db", store.url, "annotations", "export", "--corpus", "c", "--format", fmt, "--out", str(out)]) == 0
+    assert "wrote 1" in capsys.readouterr().out
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    import_folder(fresh, tmp_path / "c", "c")  # the folder's labels.csv: the same labels already
+    target = out if fmt == "audformat" else next(out.iterdir())
+    assert main(["--db", fresh.url, "annotations", "import", str(target), "--corpus", "c"]) == 0
+    assert "0 labels added" in capsys.readouterr().out  # same segments, same values: nothing new
+    bad = tmp_path / "bad.eaf"
+    bad.write_text("<ANNOTATION_DOCUMENT><broken")
+    assert main(["--db", fresh.url, "annotations", "import", str(bad), "--corpus", "c"]) == 2
+    assert "not a readable ELAN file" in capsys.readouterr().err
+    fresh.close()

@@ -12,8 +12,17 @@ from core.store import Store
 EXPORTERS = {"eaf": (export_eaf, ".eaf"), "textgrid": (export_textgrid, ".TextGrid")}
 
 
+FORMATS = (*EXPORTERS, "audformat")
+
+
 def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> list[Path]:
-    """One annotation file per audio file that has segments, named after the audio (`talk.wav` -> `talk.eaf`)."""
+    """One annotation file per audio file that has segments, named after the audio (`talk.wav` -> `talk.eaf`);
+    for audformat, one database (db.yaml and its tables) in the folder."""
+    if fmt == "audformat":
+        from core.formats.audformat_db import export_audformat
+
+        export_audformat(store, corpus, folder)
+        return [Path(folder) / "db.yaml"]
     if fmt not in EXPORTERS:
         raise AnnotationFileError(f"unknown format {fmt!r}; use one of {', '.join(EXPORTERS)}")
     export, suffix = EXPORTERS[fmt]
@@ -31,8 +40,14 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
 
 def import_annotation_file(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
     suffix = Path(path).suffix.lower()
+    if Path(path).is_dir() or Path(path).name == "db.yaml":
+        from core.formats.audformat_db import import_audformat
+
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        segments, labels = import_audformat(store, corpus, folder)
+        return TierImportReport(file=folder.name, labels_added=labels, segments_added=segments)
     if suffix == ".eaf":
         return import_eaf(store, corpus, path, audio=audio)
     if suffix == ".textgrid":
         return import_textgrid(store, corpus, path, audio=audio)
-    raise AnnotationFileError(f"{Path(path).name}: not an ELAN (.eaf) or Praat (.TextGrid) file")
+    raise AnnotationFileError(f"{Path(path).name}: not an ELAN (.eaf), Praat (.TextGrid) or audformat (db.yaml) file")

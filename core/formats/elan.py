@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.formats.tiers import (
+    CATEGORY,
     TRANSCRIPT_TIER,
     AnnotationFileError,
     Interval,
@@ -46,6 +47,13 @@ def export_eaf(store: Store, file_id: int, out: str | Path) -> int:
             eaf.add_tier(tier, ling=LINGUISTIC_TYPE, part=annotator)
             for seg, c in labels:
                 eaf.add_annotation(tier, round(seg.start * 1000), round(seg.end * 1000), value_text(c.values[i]))
+                count += 1
+        cats = [(s, c) for s in segments if (c := by_annotator[annotator].get(s.id)) is not None and c.category]
+        if cats:
+            eaf.add_tier(tier_name(annotator, CATEGORY), ling=LINGUISTIC_TYPE, part=annotator)
+            for seg, c in cats:
+                eaf.add_annotation(tier_name(annotator, CATEGORY), round(seg.start * 1000), round(seg.end * 1000),
+                                   c.category)
                 count += 1
     texts = [s for s in segments if s.text.strip()]
     if texts:

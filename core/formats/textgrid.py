@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.formats.tiers import (
+    CATEGORY,
     TRANSCRIPT_TIER,
     AnnotationFileError,
     Interval,
@@ -35,6 +36,11 @@ def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
             if entries:
                 tg.addTier(IntervalTier(tier_name(annotator, dim), entries, 0.0, end))
                 count += len(entries)
+        cats = _no_overlap([(s.start, s.end, c.category) for s in segments
+                            if (c := by_annotator[annotator].get(s.id)) is not None and c.category])
+        if cats:
+            tg.addTier(IntervalTier(tier_name(annotator, CATEGORY), cats, 0.0, end))
+            count += len(cats)
     texts = _no_overlap([(s.start, s.end, s.text.strip()) for s in segments if s.text.strip()])
     if texts:
         tg.addTier(IntervalTier(TRANSCRIPT_TIER, texts, 0.0, end))

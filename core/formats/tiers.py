@@ -18,6 +18,8 @@ from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, LabelOrigin
 
 TRANSCRIPT_TIER = "transcript"
 SEP = "/"
+CATEGORY = "category"  # a tier ANNOTATOR/category holds MSP's class letters (N, H, A, ...)
+FIELDS = (*DIMENSIONS, CATEGORY)
 
 
 class AnnotationFileError(UserFacingError, ValueError):
@@ -52,7 +54,7 @@ def tier_name(annotator: str, dimension: str) -> str:
 def parse_tier(name: str) -> tuple[str, str] | None:
     """(annotator, dimension) of a label tier, or None for any other tier."""
     annotator, sep, dim = name.rpartition(SEP)
-    return (annotator, dim) if sep and annotator and dim in DIMENSIONS else None
+    return (annotator, dim) if sep and annotator and dim in FIELDS else None
 
 
 def value_text(value: float) -> str:
@@ -88,7 +90,7 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
     corpus_row = store.corpus(corpus)
     target = resolve_audio(store, corpus_row.id, path, media_names, audio)
     report = TierImportReport(file=path.name)
-    grouped: dict[tuple[str, float, float], list[float | None]] = {}
+    grouped: dict[tuple[str, float, float], list] = {}
     for iv in intervals:
         parsed = parse_tier(iv.tier)
         if parsed is None:
@@ -101,17 +103,24 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
         where = f"{path.name}: tier {iv.tier!r} at {iv.start:.3f}-{iv.end:.3f} s"
         if annotator.startswith(CONSENSUS_PREFIX):
             continue  # a computed consensus is recomputed from the raters, never read back as a judgement
+        if not 0 <= iv.start < iv.end or iv.end > (target.duration or 0) + 0.05:
+            raise AnnotationFileError(f"{where}: the interval lies outside the audio ({target.duration:.2f} s)")
+        key = (annotator, round(iv.start, 3), round(iv.end, 3))
+        if dim == CATEGORY:
+            grouped.setdefault(key, [None, None, None, None])[3] = iv.text.strip()
+            continue
         try:
             value = float(iv.text.strip())
         except ValueError:
             raise AnnotationFileError(f"{where}: {iv.text.strip()!r} is not a number") from None
         if not math.isfinite(value) or not SCALE.contains(value):
             raise AnnotationFileError(f"{where}: {value:g} is off the {SCALE.low:g}-{SCALE.high:g} scale")
-        if not 0 <= iv.start < iv.end or iv.end > (target.duration or 0) + 0.05:
-            raise AnnotationFileError(f"{where}: the interval lies outside the audio ({target.duration:.2f} s)")
-        key = (annotator, round(iv.start, 3), round(iv.end, 3))
-        grouped.setdefault(key, [None, None, None])[DIMENSIONS.index(dim)] = value
-    specs = [LabelSpec(target.id, start, end, annotator, tuple(values), None, target.speaker, target.split)
+        grouped.setdefault(key, [None, None, None, None])[DIMENSIONS.index(dim)] = value
+    for (annotator, start, end), values in grouped.items():
+        if values[:3] == [None, None, None]:
+            raise AnnotationFileError(f"{path.name}: {annotator} has a category at {start:.3f}-{end:.3f} s but no "
+                                      "arousal, valence or dominance there")
+    specs = [LabelSpec(target.id, start, end, annotator, tuple(values[:3]), values[3], target.speaker, target.split)
              for (annotator, start, end), values in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
     report.segments_added, report.labels_added = store.import_labels(specs)
     return report
