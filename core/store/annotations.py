@@ -8,7 +8,7 @@ trainer, editor) asks `current_labels` or `segment_labels`, so they cannot disag
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
@@ -138,7 +138,7 @@ class AnnotationRepository:
                 s.execute(delete(Segment).where(Segment.id.in_(drop)))
             if labelled:
                 s.execute(update(Segment).where(Segment.id.in_(list(labelled)))
-                          .values(superseded_at=datetime.now(timezone.utc)))
+                          .values(superseded_at=datetime.now(UTC)))
         self.emit("segments_changed", file_id=file_id)
         return SupersedeResult(removed=len(drop), kept_labelled=len(labelled), labels_kept=sum(labelled.values()))
 
