@@ -124,4 +124,23 @@ def register_annotations(sub) -> None:
     p.set_defaults(func=cmd_annotations)
 
 
-REGISTRARS: list = [register_consensus, register_raters, register_job, register_annotations]
+def cmd_trajectories(args) -> int:
+    from core.trajectories import export_trajectories
+
+    store = _store(args)
+    model = store.model_version(args.model).id if args.model else None
+    n = export_trajectories(store, args.corpus, args.out, model, scale=args.scale)
+    print(f"wrote {n} windows to {args.out}")
+    return 0
+
+
+def register_trajectories(sub) -> None:
+    p = sub.add_parser("trajectories", help="export a model version's per-window trajectories (CSV or .parquet)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", required=True, help="a .csv or .parquet file")
+    p.add_argument("--model", help="model version id or name (default: the active one)")
+    p.add_argument("--scale", choices=["1-7", "unit", "signed"], default="1-7")
+    p.set_defaults(func=cmd_trajectories)
+
+
+REGISTRARS: list = [register_consensus, register_raters, register_job, register_annotations, register_trajectories]

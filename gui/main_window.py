@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo label")
         self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
-        menu.addActions([self.act_import, self.act_settings])
+        self.act_export = QAction("Export...", self, triggered=self.show_export)
+        menu.addActions([self.act_import, self.act_export, self.act_settings])
         menu.addSeparator()
         menu.addAction(QAction("Quit", self, triggered=self.close, shortcut=QKeySequence.StandardKey.Quit))
         jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement,
@@ -447,6 +448,13 @@ class MainWindow(QMainWindow):
         if self.browser.corpus_name():
             self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
             self.agreement_dialog.show()
+
+    def show_export(self) -> None:
+        from gui.export_dialog import ExportDialog  # issue 14: CSV scales, MSP, ELAN, TextGrid, audformat
+
+        if self._corpus_or_warn():
+            self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
+            self.export_dialog.show()
 
     def show_annotation_jobs(self) -> None:
         from gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress

@@ -199,3 +199,35 @@ def test_cli_annotations_export_then_import(populated, tmp_path, capsys, fmt):
     assert main(["--db", fresh.url, "annotations", "import", str(bad), "--corpus", "c"]) == 2
     assert "not a readable ELAN file" in capsys.readouterr().err
     fresh.close()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_trajectories_export(populated, tmp_path, suffix):
+    import pandas as pd
+
+    from core.trajectories import export_trajectories
+
+    store, _file_id, mv = populated
+    out = tmp_path / f"traj{suffix}"
+    assert export_trajectories(store, "c", out, scale="signed") == 57
+    df = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert list(df.columns) == ["file", "start", "end", "arousal_signed", "valence_signed", "dominance_signed",
+                                "uncertainty", "flag"]
+    assert df["arousal_signed"].iloc[5] == pytest.approx(float(SCALE.to_signed(4 + np.sin(1.0))), abs=1e-5)
+    assert (df["valence_signed"] == 0).all() and df["file"].iloc[0] == "talk.wav"
+
+
+def test_export_dialog_writes_every_format(populated, tmp_path, qtbot):
+    from gui.export_dialog import FORMATS, ExportDialog
+
+    store, _file_id, _mv = populated
+    dialog = ExportDialog(store, "c")
+    qtbot.addWidget(dialog)
+    for i, (_label, kind, name) in enumerate(FORMATS):
+        dialog.format.setCurrentIndex(i)
+        dialog.destination.setText(str(tmp_path / "out" / name))
+        if kind == "file":
+            (tmp_path / "out").mkdir(exist_ok=True)
+        dialog.export()
+        assert dialog.result.text().startswith("Wrote"), FORMATS[i]
+        assert (tmp_path / "out" / name).exists()

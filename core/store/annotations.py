@@ -311,6 +311,16 @@ class AnnotationRepository:
         arr = np.array([[np.nan if x is None else x for x in r] for r in rows], dtype=np.float64).reshape(-1, 5)
         return (arr[:, 0] + arr[:, 1]) / 2, arr[:, 2:5]
 
+    def window_predictions(self, file_id: int, model_version_id: int) -> list[PredictionRow]:
+        """A file's trajectory windows by one model, by start time, flagged ones included (values None)."""
+        with self.session() as s:
+            rows = s.execute(select(Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
+                                    Prediction.valence, Prediction.dominance, Prediction.uncertainty, Prediction.flag)
+                             .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                    Prediction.kind == PredictionKind.WINDOW.value)
+                             .order_by(Prediction.start)).all()
+        return [PredictionRow(None, r[0], r[1], r[2], (r[3], r[4], r[5]), uncertainty=r[6], flag=r[7]) for r in rows]
+
     def segment_predictions(self, model_version_id: int, *, file_id: int | None = None,
                             corpus_id: int | None = None) -> dict[int, PredictionRow]:
         q = (select(Prediction.segment_id, Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
