@@ -8,7 +8,7 @@ trainer, editor) asks `current_labels` or `segment_labels`, so they cannot disag
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
