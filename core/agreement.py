@@ -96,15 +96,19 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
     counts = np.asarray(counts, dtype=float)
     if len(counts) < 2:
         return None
-    return _num(_fleiss(counts, method="fleiss"))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # one category everywhere: undefined, None
+        warnings.simplefilter("ignore")
+        return _num(_fleiss(counts, method="fleiss"))
 
 
 def cohen_kappa(a: list[str], b: list[str]) -> float | None:
     from sklearn.metrics import cohen_kappa_score
 
-    if len(a) < MIN_SHARED:
-        return None
-    return _num(cohen_kappa_score(a, b))
+    if len(a) < MIN_SHARED or len(set(a) | set(b)) < 2:
+        return None  # one category only: chance agreement is total and kappa undefined
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _num(cohen_kappa_score(a, b))
 
 
 def rater_vs_others(matrix: np.ndarray, names: list[str]) -> dict[str, dict[str, Any]]:

@@ -277,11 +277,24 @@ class _Resolver:
         self.base = base
         self.by_path = {Path(f.path).resolve(): f for f in files}
         self.by_name: dict[str, list] = {}
+        self._memo: dict[str, object] = {}
         for f in files:
             self.by_name.setdefault(Path(f.path).name, []).append(f)
 
     def __call__(self, name: str):
+        """The stored file (memoised: a detailed file names each audio file once per rater)."""
         name = (name or "").strip()
+        if name not in self._memo:
+            try:
+                self._memo[name] = self._resolve(name)
+            except ValueError as exc:
+                self._memo[name] = exc
+        hit = self._memo[name]
+        if isinstance(hit, ValueError):
+            raise hit
+        return hit
+
+    def _resolve(self, name: str):
         if not name:
             raise ValueError("empty file name")
         candidates = [Path(name), self.base / name, self.base / "Audios" / name]

@@ -249,39 +249,63 @@ class AnnotationRepository:
         return {sid: combine(labels, ConsensusRule(rule)) for sid, labels in by_segment.items()}
 
     def import_labels(self, specs: Sequence[LabelSpec]) -> tuple[int, int]:
-        """Find (or make) each spec's segment by its bounds and add its label unless the annotator's current
-        label there already says the same (re-importing a CSV adds nothing). One commit; (segments, labels)."""
+        """Find (or make) each spec's segment by its bounds (within 1 ms; the oldest such segment) and add its label
+        unless the annotator's current label there already says the same (re-importing a CSV adds nothing).
+        One commit; (segments, labels). The files' segments and their labels are read once up front, so an
+        MSP-Podcast labels_detailed.csv of hundreds of thousands of rows costs no query per row."""
         segments_added = labels_added = 0
         touched: set[int] = set()
         touched_segments: set[int] = set()
+        for spec in specs:
+            if spec.annotator.startswith(CONSENSUS_PREFIX):
+                raise LabelError(f"{spec.annotator!r} names a computed consensus; it cannot be imported as a rater")
+        file_ids = sorted({spec.file_id for spec in specs})
         with self.session() as s:
-            for spec in specs:
-                if spec.annotator.startswith(CONSENSUS_PREFIX):
-                    raise LabelError(f"{spec.annotator!r} names a computed consensus; it cannot be imported as a rater")
-                values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
-                seg = s.scalar(select(Segment).where(
-                    Segment.file_id == spec.file_id, Segment.start.between(spec.start - 1e-3, spec.start + 1e-3),
-                    Segment.end.between(spec.end - 1e-3, spec.end + 1e-3)).order_by(Segment.id))
+            buckets: dict[tuple[int, int], list[Segment]] = {}
+
+            def bucket(seg: Segment) -> None:
+                buckets.setdefault((seg.file_id, round(seg.start * 1000)), []).append(seg)
+
+            for i in range(0, len(file_ids), 500):
+                for seg in s.scalars(select(Segment).where(Segment.file_id.in_(file_ids[i:i + 500]))
+                                     .order_by(Segment.id)):
+                    bucket(seg)
+            known = [seg.id for segs in buckets.values() for seg in segs]
+            records = []
+            for i in range(0, len(known), 500):
+                records += [_record(r) for r in s.execute(select(*_LABEL_COLUMNS)
+                                                          .where(Label.segment_id.in_(known[i:i + 500])))]
+            records.sort(key=lambda r: (r.created_at, r.id))
+            standing = {(c.segment_id, c.annotator): (c.values, c.category) for c in current_from_history(records)}
+            found: list[Segment] = []
+            for spec in specs:  # first every spec's segment, the new ones written in one flush
+                ms = round(spec.start * 1000)
+                near = [g for k in (ms - 1, ms, ms + 1) for g in buckets.get((spec.file_id, k), [])
+                        if abs(g.start - spec.start) <= 1e-3 and abs(g.end - spec.end) <= 1e-3]
+                seg = min(near, key=lambda g: (g.id is None, g.id or 0)) if near else None
                 if seg is None:
                     seg = Segment(file_id=spec.file_id, start=spec.start, end=spec.end, speaker=spec.speaker,
                                   split=spec.split, origin="imported")
                     s.add(seg)
-                    s.flush()
+                    bucket(seg)
                     segments_added += 1
                 else:
                     seg.speaker, seg.split = spec.speaker or seg.speaker, spec.split or seg.split
-                history = [_record(r) for r in s.execute(
-                    select(*_LABEL_COLUMNS).where(Label.segment_id == seg.id, Label.annotator == spec.annotator)
-                    .order_by(Label.created_at, Label.id))]
-                standing = current_from_history(history)
-                if standing and (standing[0].values, standing[0].category) == (values, spec.category):
+                found.append(seg)
+            s.flush()
+            new_labels = []
+            for spec, seg in zip(specs, found):
+                values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
+                if standing.get((seg.id, spec.annotator)) == (values, spec.category):
                     continue
-                s.add(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0], valence=values[1],
-                            dominance=values[2], category=spec.category, origin=LabelOrigin.IMPORTED.value))
-                s.flush()
+                standing[(seg.id, spec.annotator)] = (values, spec.category)
+                new_labels.append(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0],
+                                        valence=values[1], dominance=values[2], category=spec.category,
+                                        origin=LabelOrigin.IMPORTED.value))
                 labels_added += 1
                 touched.add(spec.file_id)
                 touched_segments.add(seg.id)
+            s.add_all(new_labels)
         self._follow_consensus(sorted(touched_segments))
         for file_id in touched:
             self.emit("labels_changed", file_id=file_id)

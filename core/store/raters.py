@@ -120,12 +120,15 @@ class RaterRepository:
         """After a person's label changed: recompute the consensus of those segments that have one."""
         if not segment_ids:
             return
+        ids = list(segment_ids)
+        rows = []
         with self.session() as s:
-            rows = s.execute(select(Label.segment_id, AudioFile.corpus_id).distinct()
-                             .join(Segment, Segment.id == Label.segment_id)
-                             .join(AudioFile, AudioFile.id == Segment.file_id)
-                             .where(Label.segment_id.in_(list(segment_ids)),
-                                    Label.origin == LabelOrigin.COMPUTED.value)).all()
+            for i in range(0, len(ids), 500):
+                rows += s.execute(select(Label.segment_id, AudioFile.corpus_id).distinct()
+                                  .join(Segment, Segment.id == Label.segment_id)
+                                  .join(AudioFile, AudioFile.id == Segment.file_id)
+                                  .where(Label.segment_id.in_(ids[i:i + 500]),
+                                         Label.origin == LabelOrigin.COMPUTED.value)).all()
         if not rows:
             return
         corpora = {corpus_id for _sid, corpus_id in rows}
