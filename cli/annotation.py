@@ -116,9 +116,9 @@ def register_annotations(sub) -> None:
     p = sub.add_parser("annotations", help="ELAN .eaf / Praat TextGrid (tiers ANNOTATOR/DIMENSION and transcript), "
                                            "audformat (a table per dimension, a column per rater)")
     p.add_argument("action", choices=["import", "export"])
-    p.add_argument("files", nargs="*", help="with import: .eaf or .TextGrid files, or audformat folders")
+    p.add_argument("files", nargs="*", help="with import: .eaf, .TextGrid or .rttm files, or audformat folders")
     p.add_argument("--corpus", required=True)
-    p.add_argument("--format", choices=["eaf", "textgrid", "audformat"], default="eaf", help="with export")
+    p.add_argument("--format", choices=["eaf", "textgrid", "audformat", "rttm"], default="eaf", help="with export")
     p.add_argument("--out", help="with export: a folder (one file per audio file)")
     p.add_argument("--audio", help="with import: the corpus audio file the annotations belong to")
     p.set_defaults(func=cmd_annotations)

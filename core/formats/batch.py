@@ -12,7 +12,7 @@ from core.store import Store
 EXPORTERS = {"eaf": (export_eaf, ".eaf"), "textgrid": (export_textgrid, ".TextGrid")}
 
 
-FORMATS = (*EXPORTERS, "audformat")
+FORMATS = (*EXPORTERS, "audformat", "rttm")
 
 
 def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> list[Path]:
@@ -23,6 +23,12 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
 
         export_audformat(store, corpus, folder)
         return [Path(folder) / "db.yaml"]
+    if fmt == "rttm":
+        from core.formats.rttm import export_rttm
+
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        export_rttm(store, corpus, Path(folder) / f"{corpus}.rttm")
+        return [Path(folder) / f"{corpus}.rttm"]
     if fmt not in EXPORTERS:
         raise AnnotationFileError(f"unknown format {fmt!r}; use one of {', '.join(EXPORTERS)}")
     export, suffix = EXPORTERS[fmt]
@@ -46,8 +52,14 @@ def import_annotation_file(store: Store, corpus: str, path: str | Path, *, audio
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         segments, labels = import_audformat(store, corpus, folder)
         return TierImportReport(file=folder.name, labels_added=labels, segments_added=segments)
+    if suffix == ".rttm":
+        from core.formats.rttm import import_rttm
+
+        named = import_rttm(store, corpus, path)
+        return TierImportReport(file=f"{Path(path).name} (speaker turns for {len(named)} files, "
+                                     f"{sum(named.values())} segments named)")
     if suffix == ".eaf":
         return import_eaf(store, corpus, path, audio=audio)
     if suffix == ".textgrid":
         return import_textgrid(store, corpus, path, audio=audio)
-    raise AnnotationFileError(f"{Path(path).name}: not an ELAN (.eaf), Praat (.TextGrid) or audformat (db.yaml) file")
+    raise AnnotationFileError(f"{Path(path).name}: not an ELAN (.eaf), Praat (.TextGrid), RTTM or audformat (db.yaml) file")

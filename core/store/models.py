@@ -188,6 +188,18 @@ class JobAssignment(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # the order the annotator works in
 
 
+class SpeakerTurn(Base):
+    """Who speaks when in a file (from an RTTM diarisation): segment speakers and ASR utterance cuts follow it."""
+
+    __tablename__ = "speaker_turns"
+    __table_args__ = (Index("ix_speaker_turns_file_start", "file_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("audio_files.id", ondelete="CASCADE"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(100))
+
+
 class ModelVersion(Base):
     __tablename__ = "model_versions"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ from core.store.annotations import AnnotationRepository
 from core.store.assignments import AssignmentRepository
 from core.store.models import AudioFile, Corpus, Job, Label, ModelVersion, Prediction, Segment, Word
 from core.store.raters import RaterRepository
+from core.store.speakers import SpeakerRepository
 from core.vocab import FileStatus
 
 _HERE = Path(__file__).parent
@@ -66,7 +67,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-class Store(AnnotationRepository, RaterRepository, AssignmentRepository):
+class Store(AnnotationRepository, RaterRepository, AssignmentRepository, SpeakerRepository):
     """One database. Every public write commits before returning, and its event fires after the commit, so
     nothing a user did waits in memory and no view redraws from data that might still roll back."""
 

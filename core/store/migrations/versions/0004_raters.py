@@ -9,6 +9,7 @@ Revises: 0003
   blind. Annotators already in the store are not listed: an unlisted annotator is a person.
 - `rater_weights`: a rater's EWE weight per dimension in a corpus.
 - `annotation_jobs` and `job_assignments`: segments handed to named annotators, with overlap, optionally blind.
+- `speaker_turns`: who speaks when in a file (RTTM), for segment speakers and ASR utterance cuts.
 
 On SQLite the labels table is rebuilt to change its check constraint; its append-only triggers are dropped
 before and recreated after (they belong to the table), so no label row is touched.
@@ -90,6 +91,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("job_id", "segment_id", "annotator", name="uq_job_assignments"),
     )
     op.create_index("ix_job_assignments_annotator", "job_assignments", ["annotator"])
+    op.create_table(
+        "speaker_turns",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("file_id", sa.Integer(), sa.ForeignKey("audio_files.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("start", sa.Float(), nullable=False),
+        sa.Column("end", sa.Float(), nullable=False),
+        sa.Column("speaker", sa.String(100), nullable=False),
+    )
+    op.create_index("ix_speaker_turns_file_start", "speaker_turns", ["file_id", "start"])
 
 
 def downgrade() -> None:
