@@ -58,6 +58,9 @@ class MainWindow(QMainWindow):
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
+        from gui.annotator_lanes import AnnotatorLanes  # issue 14: each annotator's labels as a lane
+
+        self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
         self.docks = {}
         for name, widget, area in (
@@ -67,6 +70,7 @@ class MainWindow(QMainWindow):
             ("Review queue", self.review, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Jobs", self.jobs, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("Annotators", self.annotator_lanes, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
@@ -260,6 +264,7 @@ class MainWindow(QMainWindow):
         env = envelope(f.path, f.fingerprint)
         self.file_view.show_file(self.data, env, self.shown_models)
         self.transcript.show_file(self.data)
+        self.annotator_lanes.show_file(file_id, self.shown_models[0] if self.shown_models else None)
         self.player.load(f.path, self.data.duration)
         self.segment_index = None
         self.select_segment(0 if len(self.data.seg_ids) else None)

@@ -2,7 +2,8 @@
 
 Builds a small MSP-style corpus in a temporary folder (40 generated clips, 5 of 12 raters each, two of them
 careless; labels_detailed.csv + labels_consensus.csv), imports it, and shoots Jobs > Annotator agreement and
-Jobs > Annotation jobs (a blind job, the first segment before the annotator saved).
+Jobs > Annotation jobs (a blind job, the first segment before the annotator saved) and the per-annotator lanes
+of one file (consensus highlighted).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots_raters.py --out docs/screenshots
 """
@@ -64,6 +65,7 @@ def main() -> None:
     from core.store import Store
     from gui.agreement_dialog import AgreementDialog
     from gui.annotation_jobs import AnnotationJobsDialog
+    from gui.annotator_lanes import AnnotatorLanes
     from scripts.screenshots import shoot
 
     make_corpus(tmp / "msp")
@@ -75,6 +77,11 @@ def main() -> None:
     shoot(app, dialog, out / "agreement.png")
     dialog.tabs.setCurrentIndex(1)
     shoot(app, dialog, out / "agreement_raters.png")
+    lanes = AnnotatorLanes(store)
+    lanes.resize(900, 330)
+    lanes.show()
+    lanes.show_file(store.files(store.corpus("msp-demo").id)[3].id)
+    shoot(app, lanes, out / "annotator_lanes.png")
     create_job(store, "msp-demo", "round 1", ["alice", "bob", "carol"], how="split", split="Train", overlap=2,
                blind=True)
     jobs = AnnotationJobsDialog(store, "msp-demo", "alice")

@@ -228,3 +228,26 @@ def test_raters_and_consensus_on_postgres(tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, qtbot):
+    from core.annotator_lanes import annotator_lanes
+    from core.importer import import_folder
+    from gui.annotator_lanes import AnnotatorLanes
+
+    msp_corpus(tmp_path / "msp", files=4)
+    import_folder(store, tmp_path / "msp", "msp")
+    f = store.files(store.corpus("msp").id)[1]
+    lanes = annotator_lanes(store, f.id, "arousal")
+    assert [lane.consensus for lane in lanes][:3] == [True, True, True]  # imported, mean, EWE
+    raters = {c.annotator: c.values[0] for c in store.human_labels(corpus_id=store.corpus("msp").id)
+              if c.segment_id == store.segments(f.id)[0].id}
+    assert {lane.annotator: lane.spans[0][2] for lane in lanes if not lane.consensus} == raters
+    store.set_blind("newbie", True)
+    assert annotator_lanes(store, f.id, "arousal", viewer="newbie") == []
+    widget = AnnotatorLanes(store)
+    qtbot.addWidget(widget)
+    widget.show_file(f.id)
+    assert len(widget.lanes) == len(lanes)
+    widget.dimension.setCurrentText("dominance")
+    assert widget.lanes[0].annotator.startswith("consensus")
