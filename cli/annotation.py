@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from cli.main import _store
 
@@ -56,7 +57,7 @@ def cmd_job(args) -> int:
     corpus_id = store.corpus(args.corpus).id
     if args.action == "create":
         if not args.name or not args.annotators:
-            print("error: job create needs --name and --annotators")
+            print("error: job create needs --name and --annotators", file=sys.stderr)
             return 2
         job = create_job(store, args.corpus, args.name, args.annotators.split(","), how=args.select, n=args.n,
                          split=args.split, overlap=args.overlap, blind=not args.not_blind, seed=args.seed)

@@ -258,7 +258,8 @@ def import_labels(
                                     gender=(row.get("Gender") or "").strip() or None)
     if detailed:
         store.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
-    elif is_msp:
+    elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
+        # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
         store.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
     segments, labels = store.import_labels(specs)
     report.segments_added += segments
