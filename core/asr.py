@@ -10,7 +10,7 @@ import ctypes
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, func, select
@@ -203,7 +203,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     superseded = build_units(store, f.id)
     with store.session() as s:
         row = s.get(AudioFile, f.id)
-        row.transcribed_at, row.asr_model = datetime.now(timezone.utc), transcriber.label
+        row.transcribed_at, row.asr_model = datetime.now(UTC), transcriber.label
     store.emit("file_transcribed", file_id=f.id)
     return count, superseded
 

@@ -160,14 +160,40 @@ def test_ewe_and_plurality_rules():
     assert plurality(["N", "H", "N"]) == "N" and plurality(["N", "H"]) == "X" and plurality([None, ""]) is None
 
 
-def test_migration_from_0003_keeps_every_label_and_the_triggers(tmp_path):
+PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    """An empty database on SQLite (a file) and on the PostgreSQL test server (a throwaway database)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
+        return
+    if not PG_URL:
+        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
     from alembic import command
     from sqlalchemy import create_engine, inspect, text
 
     from core.store import Store
     from core.store.store import alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    url = empty_url
     command.upgrade(alembic_config(url), "0003")
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -192,10 +218,8 @@ def test_migration_from_0003_keeps_every_label_and_the_triggers(tmp_path):
     with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
         conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
                           "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
+    store.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
     store.close()
-
-
-PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
 
 
 @pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
