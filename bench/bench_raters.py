@@ -3,6 +3,7 @@ fresh SQLite store; time the import with its consensus, a full recomputation, on
 agreement report; and how close mean and EWE consensus come to the generating truth when 3 raters are careless.
 
     python bench/bench_raters.py [--pg URL]   # prints JSON lines
+    python bench/bench_raters.py --msp-scale  # the statistics alone on 500k ratings by 10k raters
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ FILES, RATERS, PER_FILE, CARELESS = 2000, 50, 5, 3
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", help="a PostgreSQL URL to run against instead of a SQLite file")
+    parser.add_argument("--msp-scale", action="store_true", help="only the statistics on 500k generated ratings")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     url, drop = f"sqlite:///{tmp / 'bench.sqlite'}", None
@@ -105,5 +107,30 @@ def main() -> None:
         drop()
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "--msp-scale" not in sys.argv:
     main()
+
+
+def msp_scale(segments: int = 100_000, raters: int = 10_000, per_segment: int = 5) -> dict:
+    """The agreement statistics alone (no store) at MSP-Podcast's size: 500k ratings by 10k workers."""
+    from core.agreement import Ratings, alpha_sparse, icc_block, pairwise_ccc, rater_vs_others
+
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(2, 6, segments)
+    seg = np.repeat(np.arange(segments), per_segment)
+    who = np.concatenate([rng.choice(raters, per_segment, replace=False) for _ in range(segments)])
+    value = np.clip(np.round(truth[seg] + rng.normal(0, 0.7, len(seg))), 1, 7)
+    r = Ratings(seg, who, value, [f"W{i:05d}" for i in range(raters)], segments)
+    out = {"ratings": len(value)}
+    for name, fn in (("alpha", alpha_sparse), ("vs_others", rater_vs_others), ("pairs", pairwise_ccc),
+                     ("icc_block", icc_block)):
+        t0 = time.perf_counter()
+        result = fn(r)
+        out[f"{name}_s"] = round(time.perf_counter() - t0, 2)
+        if name == "alpha":
+            out["alpha"] = result
+    return out
+
+
+if __name__ == "__main__" and "--msp-scale" in sys.argv:
+    print(json.dumps(msp_scale()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -29,6 +30,8 @@ from core.metrics import ccc
 from core.store import Store
 from core.vocab import DIMENSIONS
 
+ICC_MAX_RATERS = 40  # ICC's crossed block is sought among this many most prolific raters
+MAX_PAIRS = 200  # pairs listed in full (by shared segments); all of them enter the summary
 ICC_FORMS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")  # pingouin's row order
 MIN_SHARED = 2
 
@@ -111,42 +114,109 @@ def cohen_kappa(a: list[str], b: list[str]) -> float | None:
         return _num(cohen_kappa_score(a, b))
 
 
-def rater_vs_others(matrix: np.ndarray, names: list[str]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Ratings:
+    """One dimension's ratings as parallel arrays (segment index, rater index, value): sparse, because crowd
+    corpora are (MSP-Podcast: ~100k segments x ~10k workers, 5 ratings a segment), so no statistic here ever
+    builds the dense segments x raters matrix of the whole corpus."""
+
+    segment: np.ndarray
+    rater: np.ndarray
+    value: np.ndarray
+    names: list[str]
+    n_segments: int
+
+    @classmethod
+    def of(cls, by_rater: dict[str, dict[int, float]]) -> Ratings:
+        names = sorted(by_rater)
+        segments = sorted({sid for by_seg in by_rater.values() for sid in by_seg})
+        index = {sid: i for i, sid in enumerate(segments)}
+        rows = [(index[sid], j, v) for j, name in enumerate(names) for sid, v in by_rater[name].items()]
+        a = np.array(rows, dtype=float).reshape(-1, 3)
+        return cls(a[:, 0].astype(int), a[:, 1].astype(int), a[:, 2], names, len(segments))
+
+
+def alpha_sparse(r: Ratings, level: str = "interval") -> float | None:
+    """Krippendorff's alpha from value counts per segment (the package's sparse input): the same figure as on
+    the reliability matrix, at a memory cost of segments x distinct values."""
+    import krippendorff
+
+    per_segment = np.bincount(r.segment, minlength=r.n_segments)
+    keep = per_segment[r.segment] >= 2
+    if keep.sum() < 4:
+        return None
+    domain, value_index = np.unique(r.value[keep], return_inverse=True)
+    if len(domain) < 2:
+        return None
+    _, segment_index = np.unique(r.segment[keep], return_inverse=True)
+    counts = np.zeros((segment_index.max() + 1, len(domain)))
+    np.add.at(counts, (segment_index, value_index), 1)
+    try:
+        return _num(krippendorff.alpha(value_counts=counts, value_domain=domain, level_of_measurement=level))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def rater_vs_others(r: Ratings) -> dict[str, dict[str, Any]]:
     """Each rater's CCC against the mean of the other raters of the same segments (leave-one-out)."""
+    total = np.bincount(r.segment, weights=r.value, minlength=r.n_segments)
+    count = np.bincount(r.segment, minlength=r.n_segments)
+    others_n = count[r.segment] - 1
+    has = others_n > 0
+    others = np.where(has, (total[r.segment] - r.value) / np.maximum(others_n, 1), np.nan)
     out = {}
-    for j, name in enumerate(names):
-        mine = ~np.isnan(matrix[:, j])
-        others = np.delete(matrix, j, axis=1)
-        has_others = (~np.isnan(others)).any(axis=1)
-        rows = mine & has_others
-        if rows.sum() < MIN_SHARED:
-            continue
-        out[name] = {"n": int(rows.sum()), "ccc": _num(ccc(matrix[rows, j], np.nanmean(others[rows], axis=1)))}
-    return out
+    idx = np.flatnonzero(has)
+    idx = idx[np.argsort(r.rater[idx], kind="stable")]
+    for rows in np.split(idx, np.flatnonzero(np.diff(r.rater[idx])) + 1):
+        if len(rows) >= MIN_SHARED:
+            out[r.names[r.rater[rows[0]]]] = {"n": len(rows), "ccc": _num(ccc(r.value[rows], others[rows]))}
+    return dict(sorted(out.items()))
 
 
-def pairwise_ccc(matrix: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for x, y in combinations(range(len(names)), 2):
-        rows = ~np.isnan(matrix[:, x]) & ~np.isnan(matrix[:, y])
-        if rows.sum() >= MIN_SHARED:
-            out.append({"pair": [names[x], names[y]], "n": int(rows.sum()),
-                        "ccc": _num(ccc(matrix[rows, x], matrix[rows, y]))})
-    return out
+def _pairs_by_segment(segment: np.ndarray, rater: np.ndarray):
+    """(rater a, rater b) -> indices of a's and b's ratings of the segments both rated, from co-occurrence (the
+    pairs that exist, never all pairs of a crowd)."""
+    order = np.argsort(segment, kind="stable")
+    bounds = np.flatnonzero(np.diff(segment[order])) + 1
+    pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for group in np.split(order, bounds):
+        group = sorted(group, key=lambda k: rater[k])
+        for a, b in combinations(group, 2):
+            pairs.setdefault((int(rater[a]), int(rater[b])), []).append((a, b))
+    return pairs
+
+
+def pairwise_ccc(r: Ratings, limit: int = MAX_PAIRS) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """CCC of every pair of raters with 2+ shared segments: the `limit` pairs with the most shared segments in
+    full, and a summary over all of them."""
+    rows = []
+    for (x, y), idx in _pairs_by_segment(r.segment, r.rater).items():
+        if len(idx) >= MIN_SHARED:
+            a, b = np.array(idx).T
+            rows.append({"pair": [r.names[x], r.names[y]], "n": len(idx), "ccc": _num(ccc(r.value[a], r.value[b]))})
+    rows.sort(key=lambda p: (-p["n"], p["pair"]))
+    values = [p["ccc"] for p in rows if p["ccc"] is not None]
+    summary = {"pairs": len(rows), "median_ccc": _num(float(np.median(values))) if values else None,
+               "listed": min(limit, len(rows))}
+    return rows[:limit], summary
+
+
+def icc_block(r: Ratings, max_raters: int = ICC_MAX_RATERS) -> dict[str, Any] | None:
+    """ICC on the largest crossed block among the most prolific raters (a dense matrix of those only)."""
+    counts = np.bincount(r.rater, minlength=len(r.names))
+    top = [j for j in np.argsort(-counts, kind="stable")[:max_raters] if counts[j] > 0]
+    if len(top) < 2:
+        return None
+    mine = np.isin(r.rater, top)
+    segments, seg_index = np.unique(r.segment[mine], return_inverse=True)
+    col = {j: k for k, j in enumerate(top)}
+    dense = np.full((len(segments), len(top)), np.nan)
+    dense[seg_index, [col[j] for j in r.rater[mine]]] = r.value[mine]
+    block, raters = crossed_block(dense, [r.names[j] for j in top])
+    return icc(block) | {"block_raters": raters} if block.size else None
 
 
 # -- from the store -------------------------------------------------------------------------------------
-def _matrix(labels: dict[str, dict[int, float]]) -> tuple[np.ndarray, list[str]]:
-    names = sorted(labels)
-    segments = sorted({sid for by_seg in labels.values() for sid in by_seg})
-    index = {sid: i for i, sid in enumerate(segments)}
-    matrix = np.full((len(segments), len(names)), np.nan)
-    for j, name in enumerate(names):
-        for sid, value in labels[name].items():
-            matrix[index[sid], j] = value
-    return matrix, names
-
-
 def agreement_report(store: Store, corpus: str, *, split: str | None = None) -> dict[str, Any]:
     """Every statistic above, per dimension, for one corpus (and split: a segment's own, else its file's)."""
     corpus_row = store.corpus(corpus)
@@ -161,16 +231,16 @@ def agreement_report(store: Store, corpus: str, *, split: str | None = None) -> 
         for c in labels:
             if c.values[i] is not None:
                 by_rater.setdefault(c.annotator, {})[c.segment_id] = c.values[i]
-        matrix, names = _matrix(by_rater)
-        block, block_raters = crossed_block(matrix, names) if len(names) >= 2 else (np.zeros((0, 0)), [])
-        entry: dict[str, Any] = {
-            "segments": int(matrix.shape[0]), "ratings": int((~np.isnan(matrix)).sum()),
-            "krippendorff_alpha_interval": krippendorff_alpha(matrix) if len(names) >= 2 else None,
-            "icc": icc(block) | {"block_raters": block_raters} if block.size else None,
-            "ccc_rater_vs_others": rater_vs_others(matrix, names),
-            "ccc_pairwise": pairwise_ccc(matrix, names),
+        r = Ratings.of(by_rater)
+        pairs, pair_summary = pairwise_ccc(r)
+        report["dimensions"][dim] = {
+            "segments": r.n_segments, "ratings": len(r.value),
+            "krippendorff_alpha_interval": alpha_sparse(r),
+            "icc": icc_block(r),
+            "ccc_rater_vs_others": rater_vs_others(r),
+            "ccc_pairwise": pairs,
+            "ccc_pairwise_summary": pair_summary,
         }
-        report["dimensions"][dim] = entry
     report["categories"] = _category_agreement(labels)
     return report
 
@@ -188,12 +258,14 @@ def _category_agreement(labels) -> dict[str, Any]:
         classes = sorted({x for cats in same_n for x in cats.values()})
         table = np.array([[list(cats.values()).count(k) for k in classes] for cats in same_n])
         out["fleiss_kappa"], out["fleiss_raters"], out["fleiss_segments"] = fleiss_kappa(table), n_common, len(same_n)
-    raters = sorted({a for cats in by_segment.values() for a in cats})
-    for x, y in combinations(raters, 2):
-        shared = [sid for sid, cats in by_segment.items() if x in cats and y in cats]
-        kappa = cohen_kappa([by_segment[s][x] for s in shared], [by_segment[s][y] for s in shared])
+    shared: dict[tuple[str, str], list[int]] = {}
+    for sid, cats in rated.items():  # pairs that co-occur, never all pairs of a crowd
+        for x, y in combinations(sorted(cats), 2):
+            shared.setdefault((x, y), []).append(sid)
+    for (x, y), sids in sorted(shared.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:MAX_PAIRS]:
+        kappa = cohen_kappa([by_segment[s][x] for s in sids], [by_segment[s][y] for s in sids])
         if kappa is not None:
-            out["cohen_pairwise"].append({"pair": [x, y], "n": len(shared), "kappa": kappa})
+            out["cohen_pairwise"].append({"pair": [x, y], "n": len(sids), "kappa": kappa})
     return out
 
 
@@ -241,8 +313,10 @@ def format_report(report: dict[str, Any]) -> str:
                          f"range {_fmt(min(values, default=None))}..{_fmt(max(values, default=None))}")
         for p in e["ccc_pairwise"][:10]:
             lines.append(f"  CCC {p['pair'][0]} vs {p['pair'][1]} ({p['n']} segments): {_fmt(p['ccc'])}")
-        if len(e["ccc_pairwise"]) > 10:
-            lines.append(f"  ... {len(e['ccc_pairwise']) - 10} more pairs (--json lists them all)")
+        summary = e["ccc_pairwise_summary"]
+        if summary["pairs"] > 10:
+            lines.append(f"  ... {summary['pairs']} pairs in all, median CCC {_fmt(summary['median_ccc'])} "
+                         f"(--json lists the {summary['listed']} with the most shared segments)")
     cat = report["categories"]
     if cat["segments"]:
         lines.append(f"categories: Fleiss' kappa {_fmt(cat['fleiss_kappa'])} ({cat.get('fleiss_segments')} segments "

@@ -128,3 +128,26 @@ def test_agreement_dialog_shows_the_report(store, tmp_path, qtbot):
     assert dialog.tabs.widget(2).rowCount() == 6
     dialog.split_box.setCurrentText("Test1")
     assert dialog.report["split"] == "Test1" and dialog.tabs.widget(0).item(0, 2).text().startswith("0.290")
+
+
+def test_sparse_statistics_equal_the_dense_ones():
+    """The report's sparse paths (value counts, co-occurring pairs, leave-one-out sums) give the figures of the
+    dense reliability matrix."""
+    from core.agreement import Ratings, alpha_sparse, pairwise_ccc, rater_vs_others
+    from core.metrics import ccc
+
+    by_rater = {name: {k: float(KRIPPENDORFF[k, j]) for k in range(12) if not np.isnan(KRIPPENDORFF[k, j])}
+                for j, name in enumerate("ABCD")}
+    r = Ratings.of(by_rater)
+    assert alpha_sparse(r) == pytest.approx(0.849, abs=0.0005)
+    assert alpha_sparse(r, "nominal") == pytest.approx(0.743, abs=0.0005)
+    pairs, summary = pairwise_ccc(r)
+    ab = next(p for p in pairs if p["pair"] == ["A", "B"])
+    shared = [k for k in range(12) if not np.isnan(KRIPPENDORFF[k, 0]) and not np.isnan(KRIPPENDORFF[k, 1])]
+    assert ab["n"] == len(shared) == 9
+    assert ab["ccc"] == pytest.approx(ccc(KRIPPENDORFF[shared, 0], KRIPPENDORFF[shared, 1]), abs=1e-4)
+    assert summary["pairs"] == 6
+    vs = rater_vs_others(r)
+    rows = [k for k in range(12) if not np.isnan(KRIPPENDORFF[k, 2]) and (~np.isnan(np.delete(KRIPPENDORFF[k], 2))).any()]
+    others = [np.nanmean(np.delete(KRIPPENDORFF[k], 2)) for k in rows]
+    assert vs["C"]["ccc"] == pytest.approx(ccc(KRIPPENDORFF[rows, 2], np.array(others)), abs=1e-4)
