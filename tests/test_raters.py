@@ -275,3 +275,25 @@ def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, 
     assert len(widget.lanes) == len(lanes)
     widget.dimension.setCurrentText("dominance")
     assert widget.lanes[0].annotator.startswith("consensus")
+
+
+def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):
+    """The default label of a segment with raters (what training, review and the editor see): their mean
+    consensus, not the last-imported rater's row; a correction in the app supersedes it; its undo restores it."""
+    from core.importer import import_folder
+
+    truth = msp_corpus(tmp_path / "msp", files=4)
+    import_folder(store, tmp_path / "msp", "msp")
+    corpus_id = store.corpus("msp").id
+    seg = store.corpus_segments(corpus_id)[0]
+    name = os.path.basename(store.file(seg.file_id).path)
+    label = store.segment_labels(segment_ids=[seg.id])[seg.id]
+    assert label.annotators == ("consensus:mean",)
+    np.testing.assert_allclose(label.values, truth[name], atol=1e-4)
+    fixed = store.record_label(seg.id, annotator="tester", arousal=6.5, valence=2, dominance=3)
+    assert store.segment_labels(segment_ids=[seg.id])[seg.id].values == (6.5, 2.0, 3.0)
+    store.retract_label(fixed.id, annotator="tester")
+    assert store.segment_labels(segment_ids=[seg.id])[seg.id].annotators == ("consensus:mean",)
+    # the MEAN rule never counts the computed rows (they would count the raters twice)
+    mean = store.segment_labels(segment_ids=[seg.id], rule="mean")[seg.id]
+    assert not any(a.startswith("consensus:") for a in mean.annotators)

@@ -33,6 +33,9 @@ _SEGMENT_COLUMNS = (Segment.id, Segment.file_id, Segment.start, Segment.end, Seg
                     Segment.origin, Segment.text, Segment.superseded_at)
 
 
+CONSENSUS_MEAN = f"{CONSENSUS_PREFIX}mean"  # core.vocab.ConsensusMethod.MEAN.annotator
+
+
 class LabelError(ValueError):
     """A label write that the domain refuses (off the scale, nothing to retract, another annotator's row)."""
 
@@ -240,13 +243,31 @@ class AnnotationRepository:
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
                        rule: ConsensusRule | str = ConsensusRule.LATEST,
                        include_accepted: bool = True, include_computed: bool = False) -> dict[int, SegmentLabel]:
-        """One value per segment (by `rule`) from the current labels above."""
+        """One value per segment (by `rule`) from the current labels above.
+
+        LATEST on a segment whose imported raters have a computed consensus: a correction made in the app (a
+        manual or accepted label) supersedes, as everywhere; without one, the raters' mean consensus
+        (`consensus:mean`) stands for them, never whichever rater's row happened to be imported last."""
+        rule = ConsensusRule(rule)
+        follow_consensus = rule is ConsensusRule.LATEST and annotator is None and not include_computed
         by_segment: dict[int, list[CurrentLabel]] = {}
         for c in self.current_labels(corpus_id=corpus_id, file_id=file_id, segment_ids=segment_ids,
                                      annotator=annotator, include_accepted=include_accepted,
-                                     include_computed=include_computed):
+                                     include_computed=include_computed or follow_consensus):
             by_segment.setdefault(c.segment_id, []).append(c)
-        return {sid: combine(labels, ConsensusRule(rule)) for sid, labels in by_segment.items()}
+        if not follow_consensus:
+            return {sid: combine(labels, rule) for sid, labels in by_segment.items()}
+        out = {}
+        for sid, labels in by_segment.items():
+            people = [c for c in labels if c.origin is not LabelOrigin.COMPUTED]
+            corrections = [c for c in people if c.origin in (LabelOrigin.MANUAL, LabelOrigin.ACCEPTED)]
+            consensus = [c for c in labels if c.annotator == CONSENSUS_MEAN]
+            if corrections or not consensus:
+                if corrections or people:
+                    out[sid] = combine(corrections or people, rule)
+            else:
+                out[sid] = combine(consensus, rule)
+        return out
 
     def import_labels(self, specs: Sequence[LabelSpec]) -> tuple[int, int]:
         """Find (or make) each spec's segment by its bounds (within 1 ms; the oldest such segment) and add its label
