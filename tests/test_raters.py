@@ -297,3 +297,15 @@ def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):
     # the MEAN rule never counts the computed rows (they would count the raters twice)
     mean = store.segment_labels(segment_ids=[seg.id], rule="mean")[seg.id]
     assert not any(a.startswith("consensus:") for a in mean.annotators)
+
+
+def test_file_view_shows_the_same_standing_label(store, tmp_path):
+    from core.importer import import_folder
+    from core.viewdata import load_file_data
+
+    msp_corpus(tmp_path / "msp", files=3)
+    import_folder(store, tmp_path / "msp", "msp")
+    seg = store.corpus_segments(store.corpus("msp").id)[2]
+    data = load_file_data(store, seg.file_id)
+    assert data.segment_label(seg.id) == store.segment_labels(segment_ids=[seg.id])[seg.id]
+    assert data.segment_label(seg.id).annotators == ("consensus:mean",)

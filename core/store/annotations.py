@@ -77,6 +77,18 @@ def combine(labels: Sequence[CurrentLabel], rule: ConsensusRule = ConsensusRule.
     return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id)
 
 
+def standing_label(labels: Sequence[CurrentLabel]) -> SegmentLabel | None:
+    """ConsensusRule.LATEST over one segment's current labels, computed consensus rows included: a correction
+    made in the app (manual or accepted) supersedes; without one, the raters' mean consensus stands for imported
+    raters; otherwise the newest label. The file view and `segment_labels` both use this."""
+    people = [c for c in labels if c.origin is not LabelOrigin.COMPUTED]
+    corrections = [c for c in people if c.origin in (LabelOrigin.MANUAL, LabelOrigin.ACCEPTED)]
+    consensus = [c for c in labels if c.annotator == CONSENSUS_MEAN]
+    if corrections or not consensus:
+        return combine(corrections or people) if (corrections or people) else None
+    return combine(consensus)
+
+
 class AnnotationRepository:
     """Segments, labels and predictions; mixed into `Store`, which provides `session()` and `emit()`."""
 
@@ -257,17 +269,7 @@ class AnnotationRepository:
             by_segment.setdefault(c.segment_id, []).append(c)
         if not follow_consensus:
             return {sid: combine(labels, rule) for sid, labels in by_segment.items()}
-        out = {}
-        for sid, labels in by_segment.items():
-            people = [c for c in labels if c.origin is not LabelOrigin.COMPUTED]
-            corrections = [c for c in people if c.origin in (LabelOrigin.MANUAL, LabelOrigin.ACCEPTED)]
-            consensus = [c for c in labels if c.annotator == CONSENSUS_MEAN]
-            if corrections or not consensus:
-                if corrections or people:
-                    out[sid] = combine(corrections or people, rule)
-            else:
-                out[sid] = combine(consensus, rule)
-        return out
+        return {sid: label for sid, labels in by_segment.items() if (label := standing_label(labels)) is not None}
 
     def import_labels(self, specs: Sequence[LabelSpec]) -> tuple[int, int]:
         """Find (or make) each spec's segment by its bounds (within 1 ms; the oldest such segment) and add its label
