@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.annotation_jobs import visibility
 from core.store import LabelError, LabelRecord, Store
-from core.store.annotations import combine
+from core.store.annotations import standing_label
 from core.vocab import DIMENSIONS, SCALE, LabelOrigin
 
 MSP_CATEGORIES = [("", "-"), ("N", "neutral"), ("H", "happy"), ("S", "sad"), ("A", "angry"), ("U", "surprise"),
@@ -127,7 +127,7 @@ class LabelEditor(QWidget):
             return
         self.title.setText(title)
         history = self.store.label_history(segment_id)
-        current = self.store.current_labels(segment_ids=[segment_id])
+        current = self.store.current_labels(segment_ids=[segment_id], include_computed=True)
         own = [c for c in current if c.annotator == self.annotator]
         seen = visibility(self.store, segment_id, self.annotator)  # blind mode (issue 14): no anchoring
         if not seen.others:
@@ -135,7 +135,7 @@ class LabelEditor(QWidget):
             current = own
         if not seen.prediction:
             prediction = None
-        base = own[0] if own else (combine(current) if current else None)
+        base = own[0] if own else standing_label(current)
         for i, spin in enumerate(self.spins):
             value = base.values[i] if base is not None else None
             spin.setValue(value if value is not None else (prediction[i] if prediction else SCALE.neutral))
