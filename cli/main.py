@@ -60,15 +60,28 @@ def cmd_export(args) -> int:
 
     store = _store(args)
     if args.rttm:
-        from core.speaker_jobs import export_rttm
+        from core.formats.rttm import export_rttm
 
         print(f"wrote {export_rttm(store, args.corpus, args.out)} speaker turns to {args.out}")
         return 0
-    if args.msp:
-        n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted)
+    if args.msp_detailed:
+        from core.export import export_msp_detailed
+
+        n = export_msp_detailed(store, args.corpus, args.out)
+    elif args.msp:
+        n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted,
+                       annotator=args.annotator)
     else:
-        n = export_segments(store, args.corpus, args.out)
+        n = export_segments(store, args.corpus, args.out, scale=args.scale)
     print(f"wrote {n} rows to {args.out}")
+    return 0
+
+
+def cmd_agreement(args) -> int:
+    from core.agreement import agreement_report, format_report
+
+    report = agreement_report(_store(args), args.corpus, split=args.split)
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
 
@@ -98,7 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-accepted", action="store_true",
                    help="with --msp: also write segments whose current label is an accepted model prediction")
     p.add_argument("--rttm", action="store_true", help="the speaker turns of every file as RTTM")
+    p.add_argument("--annotator", help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
+                                       "(an imported labels_consensus.csv)")
+    p.add_argument("--msp-detailed", action="store_true", help="MSP-Podcast labels_detailed.csv: one row per rater")
+    p.add_argument("--scale", choices=["1-7", "unit", "signed"], default="1-7",
+                   help="flat CSV: values on 1-7, 0..1 or -1..1 (columns arousal_unit, ...; import reads them back)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("agreement", help="inter-rater agreement per dimension: ICC, Krippendorff's alpha, CCC, kappa")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--split", help="only segments of this split (e.g. Test1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_agreement)
 
     for register in _extra_commands():
         register(sub)
@@ -107,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Subcommands of the other layers, registered here so `emotrace` stays one entry point."""
-    from cli import jobs
+    from cli import annotation, jobs
 
-    return jobs.REGISTRARS
+    return jobs.REGISTRARS + annotation.REGISTRARS
 
 
 def _log_traceback() -> Path | None:
@@ -133,13 +157,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.audio import AudioError
     from core.errors import UserFacingError
+    from core.formats.tiers import AnnotationFileError
     from core.importer import LabelFileError
-    from core.rttm import RttmError
     from core.store import LabelError, StoreError, TurnError
 
     try:
         return int(args.func(args) or 0)
-    except (UserFacingError, StoreError, LabelError, LabelFileError, AudioError, TurnError, RttmError,
+    except (UserFacingError, StoreError, LabelError, LabelFileError, AudioError, TurnError, AnnotationFileError,
             FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.segmentation import TimedWord, join_words, utterances
 from core.session import format_time
 from core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
+from core.store.speakers import overlap_speaker
 from core.vocab import SegmentOrigin
 from core.whisper_models import resolve_whisper_model
 
@@ -235,14 +236,16 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         return SupersedeResult()
     result = store.supersede_segments(file_id, SegmentOrigin.ASR)
     audio = store.file(file_id)
-    turns = store.speaker_turns(file_id)
+    turns = store.speaker_turns(file_id)  # utterances never span two speakers
     timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
-                       speaker_at(turns, (w.start + w.end) / 2) if turns else None) for w in words]
+                       (overlap_speaker(turns, w.start, max(w.end, w.start + 1e-3))
+                        or speaker_at(turns, (w.start + w.end) / 2)) if turns else None)
+             for w in words]
     specs, index = [], 0
     for unit in utterances(timed):
         ids = tuple(w.id for w in words[index:index + len(unit)])
         index += len(unit)
-        speaker = unit[0].speaker or audio.speaker
+        speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
         specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                  audio.split, ids))
     store.add_segments(file_id, specs)

@@ -13,10 +13,12 @@ from core.envelope import EnvelopeBuilder
 from core.jobs import tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.store import AudioFile, LabelSpec, Store
-from core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, SCALE, FileStatus
+from core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, SCALE, FileStatus, RaterKind
 
 GENERIC_COLUMNS = ["file", "start", "end", *DIMENSIONS]
-CONSENSUS = "consensus"
+CONSENSUS = "consensus"  # the annotator of an imported labels_consensus.csv: MSP's own mean, a computed rater
+MSP_WORKER_COLUMNS = ("WorkerID", "Worker", "RaterID", "Annotator")
+"""MSP-Podcast's `labels_detailed.csv` names the rater of a row in one of these columns (releases differ)."""
 
 
 class LabelFileError(ValueError):
@@ -36,6 +38,7 @@ class ImportReport:
     row_errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     replaced: list[tuple[str, int]] = field(default_factory=list)  # (path, labels kept on the earlier content)
+    consensus_rows: int = 0  # computed consensus rows written from per-rater labels
 
     @property
     def problems(self) -> int:
@@ -46,7 +49,8 @@ class ImportReport:
             f"corpus {self.corpus}: {self.scanned} audio files scanned, {self.added} added, "
             f"{self.relinked} relinked, {self.unchanged} already known, {len(self.failed)} failed",
             f"labels: {self.segments_added} segments and {self.labels_added} labels added, "
-            f"{len(self.row_errors)} rows rejected",
+            f"{len(self.row_errors)} rows rejected"
+            + (f"; {self.consensus_rows} consensus values computed from raters" if self.consensus_rows else ""),
         ]
         lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} labels stay with it, marked "
                   f"replaced (relink the old audio to train on them again)" for path, n in self.replaced]
@@ -64,6 +68,14 @@ def find_labels_csv(folder: Path) -> Path | None:
     """MSP-Podcast keeps `labels_consensus.csv` at the top or in `Labels/`; a generic `labels.csv` also counts."""
     for candidate in (folder / "labels_consensus.csv", folder / "Labels" / "labels_consensus.csv",
                       folder / "labels.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_detailed_csv(folder: Path) -> Path | None:
+    """MSP-Podcast's per-rater `labels_detailed.csv`, beside the consensus file."""
+    for candidate in (folder / "labels_detailed.csv", folder / "Labels" / "labels_detailed.csv"):
         if candidate.is_file():
             return candidate
     return None
@@ -91,6 +103,9 @@ def import_folder(
         labels_path = Path(labels) if labels else find_labels_csv(folder)
         if labels_path is not None:
             import_labels(store, corpus, labels_path, report=report, base=folder)
+        detailed = find_detailed_csv(folder) if not labels else None
+        if detailed is not None:
+            import_labels(store, corpus, detailed, report=report, base=folder)
         store.update_job(job, status="done", progress=1.0, message=report.summary())
     store.emit("corpus_changed", corpus_id=corpus_row.id)
     return report
@@ -162,6 +177,18 @@ def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_pat
     report.added += 1
 
 
+def _from_scale(value: str, name: str, scale: str) -> str:
+    """A cell on an export scale, back on 1-7 (as text, so `_scale` checks it like any other)."""
+    if scale == "1-7":
+        return value
+    from core.export import unscale
+
+    try:
+        return repr(unscale(float(value), scale))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+
+
 def _scale(value: str, name: str) -> float:
     try:
         x = float(value)
@@ -185,7 +212,9 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def import_labels(
     store: Store, corpus: str, path: str | Path, *, report: ImportReport | None = None, base: Path | None = None
 ) -> ImportReport:
-    """Read an MSP-Podcast `labels_consensus.csv` or a generic `file,start,end,arousal,valence,dominance` CSV.
+    """Read an MSP-Podcast `labels_consensus.csv`, its per-rater `labels_detailed.csv` (a worker column names the
+    rater: each becomes a human rater of the store, and the corpus's mean and EWE consensus are computed from
+    them), or a generic `file,start,end,arousal,valence,dominance` CSV.
 
     Rows are checked first and written together through `Store.import_labels`; a row that names no stored file,
     lies outside its file or is off the scale is reported with its line and the rest goes on."""
@@ -193,12 +222,16 @@ def import_labels(
     corpus_row = store.corpus(corpus)
     report = report or ImportReport(corpus=corpus)
     columns, rows = _read_csv(path)
-    is_msp = all(c in columns for c in MSP_HEADER[:5])
-    if not is_msp and not all(c in columns for c in GENERIC_COLUMNS):
+    worker = next((c for c in MSP_WORKER_COLUMNS if c in columns), None)
+    is_msp = "FileName" in columns and all(c in columns for c in MSP_DIMENSION_COLUMNS.values())
+    scale = _column_scale(columns)
+    if not is_msp and scale is None:
         raise LabelFileError(
             f"{path.name}: unknown columns {columns}; expected MSP-Podcast {','.join(MSP_HEADER)} "
+            f"(with {' or '.join(MSP_WORKER_COLUMNS)} for labels_detailed.csv) "
             f"or {','.join(GENERIC_COLUMNS)}[,category,annotator]"
         )
+    detailed = is_msp and worker is not None
     base = base or Path(corpus_row.root or path.parent)
     files = store.files(corpus_row.id)
     resolver = _Resolver(files, base)
@@ -207,7 +240,10 @@ def import_labels(
     for lineno, row in enumerate(rows, start=2):
         where = f"{path.name}:{lineno}"
         try:
-            spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver)
+            if detailed:
+                spec = _detailed_row(row, resolver, worker)
+            else:
+                spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver, scale or "1-7")
         except ValueError as exc:
             report.row_errors.append((where, str(exc)))
             continue
@@ -217,12 +253,19 @@ def import_labels(
                                            "the later row is the current label, both stay in the history"))
         seen[key] = (where, (spec.values, spec.category))
         specs.append(spec)
-        if is_msp:
+        if is_msp and not detailed:
             store.set_file_metadata(spec.file_id, speaker=spec.speaker, split=spec.split,
                                     gender=(row.get("Gender") or "").strip() or None)
+    if detailed:
+        store.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
+    elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
+        # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
+        store.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
     segments, labels = store.import_labels(specs)
     report.segments_added += segments
     report.labels_added += labels
+    if detailed:
+        report.consensus_rows += store.compute_consensus(corpus_row.id, reweight=True)
     return report
 
 
@@ -235,11 +278,24 @@ class _Resolver:
         self.base = base
         self.by_path = {Path(f.path).resolve(): f for f in files}
         self.by_name: dict[str, list] = {}
+        self._memo: dict[str, object] = {}
         for f in files:
             self.by_name.setdefault(Path(f.path).name, []).append(f)
 
     def __call__(self, name: str):
+        """The stored file (memoised: a detailed file names each audio file once per rater)."""
         name = (name or "").strip()
+        if name not in self._memo:
+            try:
+                self._memo[name] = self._resolve(name)
+            except ValueError as exc:
+                self._memo[name] = exc
+        hit = self._memo[name]
+        if isinstance(hit, ValueError):
+            raise hit
+        return hit
+
+    def _resolve(self, name: str):
         if not name:
             raise ValueError("empty file name")
         candidates = [Path(name), self.base / name, self.base / "Audios" / name]
@@ -267,7 +323,30 @@ def _msp_row(row: dict, resolve: _Resolver) -> LabelSpec:
                      (row.get("EmoClass") or "").strip() or None, speaker, split)
 
 
-def _generic_row(row: dict, resolve: _Resolver) -> LabelSpec:
+def _detailed_row(row: dict, resolve: _Resolver, worker: str) -> LabelSpec:
+    """One rater's judgement of one MSP file; a dimension the rater left empty stays open."""
+    audio = resolve(row.get("FileName", ""))
+    rater = (row.get(worker) or "").strip()
+    if not rater:
+        raise ValueError(f"empty {worker}")
+    values = tuple(None if not (row.get(col) or "").strip() else _scale(row[col], col)
+                   for col in MSP_DIMENSION_COLUMNS.values())
+    if values == (None, None, None):
+        raise ValueError(f"{rater} gave none of {', '.join(MSP_DIMENSION_COLUMNS.values())}")
+    return LabelSpec(audio.id, 0.0, float(audio.duration or 0.0), rater, values,
+                     (row.get("EmoClass") or "").strip() or None, audio.speaker, audio.split)
+
+
+def _column_scale(columns: list[str]) -> str | None:
+    """The scale a generic CSV's A/V/D columns are on: `arousal` (1-7), `arousal_unit` (0..1) or
+    `arousal_signed` (-1..1), as `emotrace export --scale` writes them."""
+    for scale, suffix in (("1-7", ""), ("unit", "_unit"), ("signed", "_signed")):
+        if all(c in columns for c in ("file", "start", "end", *(d + suffix for d in DIMENSIONS))):
+            return scale
+    return None
+
+
+def _generic_row(row: dict, resolve: _Resolver, scale: str = "1-7") -> LabelSpec:
     audio = resolve(row.get("file", ""))
     try:
         start, end = float(row["start"]), float(row["end"])
@@ -275,7 +354,8 @@ def _generic_row(row: dict, resolve: _Resolver) -> LabelSpec:
         raise ValueError(f"start/end {row.get('start')!r}/{row.get('end')!r} are not numbers") from None
     if not 0 <= start < end or end > (audio.duration or 0) + 0.05:
         raise ValueError(f"segment {start}-{end} s lies outside the file ({audio.duration:.2f} s)")
-    values = tuple(_scale(row.get(k, ""), k) for k in DIMENSIONS)
+    suffix = "" if scale == "1-7" else f"_{scale}"
+    values = tuple(_scale(_from_scale(row.get(k + suffix, ""), k + suffix, scale), k) for k in DIMENSIONS)
     annotator = (row.get("annotator") or "").strip() or CONSENSUS
     return LabelSpec(audio.id, start, end, annotator, values, (row.get("category") or "").strip() or None,
                      audio.speaker, audio.split)

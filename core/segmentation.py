@@ -16,18 +16,19 @@ class TimedWord:
     end: float
     text: str
     segment_end: bool = False  # the ASR segment ended after this word
-    speaker: str | None = None  # who says it (from the file's speaker turns)
+    speaker: str | None = None  # from speaker turns (RTTM), when the file has them
 
 
 def utterances(words: list[TimedWord], min_s: float = MIN_SECONDS, max_s: float = MAX_SECONDS) -> list[list[TimedWord]]:
-    """Greedy: grow a unit word by word; always cut where the speaker changes; cut at ASR segment ends or
-    pauses once it reaches min_s, never let it pass max_s, then merge a short leftover into its neighbour when
-    that stays within max_s and the speaker is the same."""
+    """Greedy: grow a unit word by word; cut at ASR segment ends or pauses once it reaches min_s, never
+    let it pass max_s, always at a change of speaker (one utterance, one speaker: a turn boundary is where the
+    emotion's owner changes), then merge a short leftover into its neighbour when that stays within max_s and
+    the speaker is the same."""
     units: list[list[TimedWord]] = []
     cur: list[TimedWord] = []
     for i, w in enumerate(words):
         if cur and (w.end - cur[0].start > max_s or w.start - cur[-1].end >= HARD_PAUSE
-                    or w.speaker != cur[-1].speaker):
+                    or _speaker_change(cur[-1], w)):
             units.append(cur)
             cur = []
         cur.append(w)
@@ -48,10 +49,14 @@ def utterances(words: list[TimedWord], min_s: float = MIN_SECONDS, max_s: float 
 
 
 def _mergeable(prev: list[TimedWord], unit: list[TimedWord], min_s: float, max_s: float) -> bool:
-    """Either side shorter than min_s, one speaker, the join within max_s and no hard pause between them."""
+    """Either side shorter than min_s, the join within max_s, the same speaker and no hard pause between them."""
     short = unit[-1].end - unit[0].start < min_s or prev[-1].end - prev[0].start < min_s
-    same_voice = unit[0].speaker == prev[-1].speaker
-    return short and same_voice and unit[-1].end - prev[0].start <= max_s and unit[0].start - prev[-1].end < HARD_PAUSE
+    return (short and not _speaker_change(prev[-1], unit[0]) and unit[-1].end - prev[0].start <= max_s
+            and unit[0].start - prev[-1].end < HARD_PAUSE)
+
+
+def _speaker_change(a: TimedWord, b: TimedWord) -> bool:
+    return a.speaker is not None and b.speaker is not None and a.speaker != b.speaker
 
 
 def join_words(words) -> str:

@@ -1,6 +1,6 @@
-"""Corpus jobs for speakers: diarize every file, import and export RTTM. Each writes turns through the store's
-speaker repository (a new revision, nothing removed) and rebuilds a transcribed file's utterances so they are
-cut at speaker changes; labels are not touched."""
+"""Corpus jobs for speakers: diarize every file, import RTTM (core.formats.rttm reads and writes the format).
+Each writes turns through the store's speaker repository (a new revision, nothing removed) and rebuilds a
+transcribed file's utterances so they are cut at speaker changes; labels are not touched."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from core.audio import AudioError
 from core.diarization import DiarizationOptions, SpeakerEncoder, diarize_file, diarize_with_pyannote
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from core.rttm import read_rttm, rttm_lines
 from core.store import Store
 from core.vocab import FileStatus, TurnSource
 
@@ -70,32 +69,14 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
 
 
 def import_rttm(store: Store, corpus: str, path: str | Path) -> DiarizeReport:
-    """Turns from an RTTM whose file ids are the corpus files' names without extension (or with it)."""
-    corpus_row = store.corpus(corpus)
-    by_uri = read_rttm(path)
-    files = store.files(corpus_row.id, status=FileStatus.OK)
-    names = {}
-    for f in files:
-        names.setdefault(Path(f.path).stem, []).append(f)
-        names.setdefault(Path(f.path).name, []).append(f)
-    report = DiarizeReport(files=len(by_uri))
-    for uri, turns in by_uri.items():
-        matches = names.get(uri, [])
-        if len(matches) != 1:
-            report.failed.append((uri, "no file of that name in the corpus" if not matches else "ambiguous name"))
-            continue
-        store.write_speaker_turns(matches[0].id, turns, TurnSource.RTTM, f"RTTM {Path(path).name}")
-        _rebuild_units(store, matches[0].id, report)
-        report.speakers[matches[0].path] = len({t.speaker for t in turns})
+    """Turns from an RTTM (core.formats.rttm), then each transcribed file's utterances rebuilt at its turns."""
+    from core.formats.rttm import import_rttm as write_turns
+
+    written = write_turns(store, corpus, path)
+    report = DiarizeReport(files=len(written))
+    by_path = {f.path: f.id for f in store.files(store.corpus(corpus).id)}
+    for file_path in written:
+        _rebuild_units(store, by_path[file_path], report)
+        report.speakers[file_path] = len({t.speaker for t in store.speaker_turns(by_path[file_path])})
         report.done += 1
     return report
-
-
-def export_rttm(store: Store, corpus: str, out: str | Path) -> int:
-    """Every file's current turns; the file id is the file name without extension. Returns the turn count."""
-    corpus_row = store.corpus(corpus)
-    lines: list[str] = []
-    for f in store.files(corpus_row.id):
-        lines += rttm_lines(Path(f.path).stem, store.speaker_turns(f.id))
-    Path(out).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
-    return len(lines)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.store import CurrentLabel, SegmentLabel, Store, TurnRow
-from core.store.annotations import combine
+from core.store.annotations import standing_label
 
 
 @dataclass
@@ -63,8 +63,7 @@ class FileData:
 
     def segment_label(self, segment_id: int) -> SegmentLabel | None:
         """The segment's value over its annotators' current labels (the store's rule, ConsensusRule.LATEST)."""
-        rows = [by_seg[segment_id] for by_seg in self.labels.values() if segment_id in by_seg]
-        return combine(rows) if rows else None
+        return standing_label([by_seg[segment_id] for by_seg in self.labels.values() if segment_id in by_seg])
 
 
 def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = None) -> FileData:
@@ -98,7 +97,7 @@ def load_traces(store: Store, file_id: int) -> dict[tuple[str, str], tuple[np.nd
 def load_labels(store: Store, file_id: int) -> dict[str, dict[int, CurrentLabel]]:
     """Only the labels of a file (annotator -> segment -> current label): what a save changes."""
     labels: dict[str, dict[int, CurrentLabel]] = {}
-    for c in store.current_labels(file_id=file_id):
+    for c in store.current_labels(file_id=file_id, include_computed=True):  # consensus:mean may stand for raters
         labels.setdefault(c.annotator, {})[c.segment_id] = c
     return labels
 

@@ -64,10 +64,12 @@ SCALE = Scale()
 
 
 class RaterKind(StrEnum):
-    """Whose judgement a label is: a person's, or a model output that a person only accepted."""
+    """Whose judgement a label is: a person's, a model output that a person only accepted, or a value computed
+    from other raters (a consensus). Only human judgements enter agreement statistics and consensus."""
 
     HUMAN = "human"
     MODEL_ASSISTED = "model_assisted"
+    COMPUTED = "computed"
 
 
 class LabelOrigin(StrEnum):
@@ -78,10 +80,13 @@ class LabelOrigin(StrEnum):
     ACCEPTED = "accepted"  # the model's prediction, accepted as it was
     RETRACTION = "retraction"  # withdraws one earlier row of the same annotator (what undo writes)
     TRACE = "trace"  # the mean of an annotator's continuous trace over the segment (rater "<name> (trace)")
+    COMPUTED = "computed"  # a consensus computed from the raters' current labels (core.consensus), never typed
 
     @property
     def rater_kind(self) -> RaterKind:
-        return RaterKind.MODEL_ASSISTED if self is LabelOrigin.ACCEPTED else RaterKind.HUMAN
+        if self is LabelOrigin.ACCEPTED:
+            return RaterKind.MODEL_ASSISTED
+        return RaterKind.COMPUTED if self is LabelOrigin.COMPUTED else RaterKind.HUMAN
 
 
 class SegmentOrigin(StrEnum):
@@ -114,6 +119,22 @@ class ConsensusRule(StrEnum):
 
     LATEST = "latest"  # the newest current label of any annotator: a correction supersedes older labels
     MEAN = "mean"  # MSP-Podcast's consensus: the mean over annotators, per dimension
+
+
+class ConsensusMethod(StrEnum):
+    """How a stored consensus is computed from raters (core.consensus); each is its own annotator."""
+
+    MEAN = "mean"  # the plain mean of the raters (MSP-Podcast's labels_consensus.csv)
+    EWE = "ewe"  # evaluator weighted estimator (Grimm & Kroschel 2005): raters weighted by their reliability
+
+    @property
+    def annotator(self) -> str:
+        """The annotator name its labels are stored under; the prefix cannot be typed as a rater name."""
+        return f"{CONSENSUS_PREFIX}{self.value}"
+
+
+CONSENSUS_PREFIX = "consensus:"
+"""Annotators named so are computed consensus (origin `computed`); `record_label` refuses them for people."""
 
 
 def sql_in(values) -> str:

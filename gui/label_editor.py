@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.annotation_jobs import visibility
 from core.store import LabelError, LabelRecord, Store
-from core.store.annotations import combine
+from core.store.annotations import standing_label
 from core.vocab import DIMENSIONS, SCALE, LabelOrigin
 
 MSP_CATEGORIES = [("", "-"), ("N", "neutral"), ("H", "happy"), ("S", "sad"), ("A", "angry"), ("U", "surprise"),
@@ -75,6 +76,7 @@ class LabelEditor(QWidget):
         self.undo_stack = QUndoStack(self)
         self.segment_id: int | None = None
         self.prediction: tuple[float, float, float] | None = None
+        self.prediction_visible = True
         self.focused_dim = 0
         self.title = QLabel("No segment selected")
         self.text = QLabel("")  # the segment's words: wrapped, elided, never widening the dock
@@ -147,15 +149,24 @@ class LabelEditor(QWidget):
             self.text.setText(text if len(text) <= 280 else text[:277].rstrip() + "...")
             self.text.setToolTip(text)
         history = self.store.label_history(segment_id)
-        current = self.store.current_labels(segment_ids=[segment_id])
+        current = self.store.current_labels(segment_ids=[segment_id], include_computed=True)
         own = [c for c in current if c.annotator == self.annotator]
-        base = own[0] if own else (combine(current) if current else None)
+        seen = visibility(self.store, segment_id, self.annotator)  # blind mode (issue 14): no anchoring
+        if not seen.others:
+            history = [h for h in history if h.annotator == self.annotator]
+            current = own
+        if not seen.prediction:
+            prediction = None
+        base = own[0] if own else standing_label(current)
         for i, spin in enumerate(self.spins):
             value = base.values[i] if base is not None else None
             spin.setValue(value if value is not None else (prediction[i] if prediction else SCALE.neutral))
         self.category.setCurrentIndex(max(0, self.category.findData(base.category if base else None)))
         self.note.setText((getattr(base, "note", None) or "") if own else "")
+        self.prediction_visible = seen.prediction
+        self.accept_button.setEnabled(seen.prediction)
         self.prediction_label.setText(
+            f"model: hidden ({seen.reason})" if not seen.prediction else
             "model: " + "  ".join(f"{d[0].upper()} {v:.2f}" for d, v in zip(DIMS, prediction)) if prediction else
             "model: no prediction (analyze the corpus)")
         self.history.clear()
@@ -202,8 +213,8 @@ class LabelEditor(QWidget):
             self.next_requested.emit()
 
     def accept_prediction(self) -> None:
-        if self.prediction is None or self.segment_id is None:
-            return
+        if self.prediction is None or self.segment_id is None or not self.prediction_visible:
+            return  # nothing to accept, or hidden from a blind annotator (the A key must not reveal it)
         for spin, value in zip(self.spins, self.prediction):
             spin.setValue(round(float(value), 2))
         self.save(LabelOrigin.ACCEPTED)  # the model's judgement, kept apart from human ones

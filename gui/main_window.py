@@ -20,14 +20,11 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
-    QTableWidget,
-    QTableWidgetItem,
     QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from core.agreement import annotator_agreement
 from core.envelope import envelope
 from core.session import Session, step_segment
 from core.store import Store
@@ -35,7 +32,7 @@ from core.viewdata import FileData, load_file_data, load_labels
 from core.vocab import FileStatus
 from gui.bridge import StoreBridge
 from gui.corpus_browser import CorpusBrowser
-from gui.file_view import DIMS, FileView
+from gui.file_view import FileView
 from gui.jobs import JobsPanel
 from gui.label_editor import LabelEditor
 from gui.models_panel import ModelsPanel
@@ -70,6 +67,9 @@ class MainWindow(QMainWindow):
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
+        from gui.annotator_lanes import AnnotatorLanes  # issue 14: each annotator's labels as a lane
+
+        self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
             ("Review queue", self.review, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Jobs", self.jobs, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("Annotators", self.annotator_lanes, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
@@ -143,14 +144,18 @@ class MainWindow(QMainWindow):
         self.act_retrain.setToolTip("Train a new model version on the corpus's labels, your corrections included")
         self.act_settings = QAction("Settings...", self, triggered=self.edit_settings)
         self.act_agreement = QAction("Annotator agreement...", self, triggered=self.show_agreement)
+        self.act_annotation_jobs = QAction("Annotation jobs...", self, triggered=self.show_annotation_jobs)
         self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo label")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo label")
         self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
-        menu.addActions([self.act_import, self.act_export, self.act_settings])
+        self.act_export_all = QAction("Export (ELAN, TextGrid, audformat, RTTM, ...)...", self,
+                                      triggered=self.show_export)
+        menu.addActions([self.act_import, self.act_export, self.act_export_all, self.act_settings])
         menu.addSeparator()
         menu.addAction(QAction("Quit", self, triggered=self.close, shortcut=QKeySequence.StandardKey.Quit))
-        jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement])
+        jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement,
+                              self.act_annotation_jobs])
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addActions([self.act_undo, self.act_redo])
         self.edit_menu = edit_menu
@@ -353,6 +358,7 @@ class MainWindow(QMainWindow):
         self.file_view.show_file(self.data, env, models)
         self.speakers.refresh()
         self.transcript.show_file(self.data)
+        self.annotator_lanes.show_file(file_id, self.shown_models[0] if self.shown_models else None)
         self.player.load(f.path, self.data.duration)
         self.session.select(None)
         self.session.open_file(file_id, self.data.duration)
@@ -638,24 +644,26 @@ class MainWindow(QMainWindow):
             self.editor.annotator = new.annotator
 
     def show_agreement(self) -> None:
-        corpus_id = self.browser.corpus_id()
-        rows = annotator_agreement(self.store, corpus_id) if corpus_id else []
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Agreement between annotators (CCC)")
-        table = QTableWidget(len(rows), 5)
-        table.setHorizontalHeaderLabels(["annotators", "shared segments", *DIMS])
-        for r, row in enumerate(rows):
-            cccs = ("-" if row["ccc"][d] is None else f"{row['ccc'][d]:.3f}" for d in DIMS)
-            values = [" vs ".join(row["pair"]), str(row["n"]), *cccs]
-            for c, v in enumerate(values):
-                table.setItem(r, c, QTableWidgetItem(v))
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Pairs of annotators with at least two shared segments; human judgements only "
-                                "(accepted predictions are left out)." if rows else
-                                "No two annotators share labelled segments in this corpus yet."))
-        layout.addWidget(table)
-        dialog.resize(560, 300)
-        dialog.show()
-        self.agreement_dialog = dialog
+        from gui.agreement_dialog import AgreementDialog  # issue 14: ICC, alpha, CCC, kappa per dimension
+
+        if self.browser.corpus_name():
+            self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
+            self.agreement_dialog.show()
+
+    def show_export(self) -> None:
+        from gui.export_dialog import ExportDialog  # issue 14: CSV scales, MSP, ELAN, TextGrid, audformat
+
+        if self._corpus_or_warn():
+            self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
+            self.export_dialog.show()
+
+    def show_annotation_jobs(self) -> None:
+        from gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress
+
+        if self.browser.corpus_name():
+            self.jobs_dialog = AnnotationJobsDialog(self.store, self.browser.corpus_name(), self.settings.annotator,
+                                                    self)
+            self.jobs_dialog.segment_chosen.connect(self.go_to)
+            self.jobs_dialog.show()
 
 

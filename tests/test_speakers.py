@@ -16,10 +16,10 @@ import soundfile as sf
 from core.analysis import split_at_changes, trajectory_spans
 from core.audio import AudioSource
 from core.diarization import DiarizationOptions, SpeakerEncoder, Turn, diarize_file, speaker_key
+from core.formats.rttm import export_rttm, read_rttm
 from core.importer import import_folder
-from core.rttm import read_rttm
 from core.segmentation import TimedWord, utterances
-from core.speaker_jobs import export_rttm, import_rttm
+from core.speaker_jobs import import_rttm
 from core.store import TurnError, TurnRow
 from core.vocab import TurnSource
 from tests.conftest import write_audio

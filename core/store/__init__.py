@@ -8,6 +8,8 @@ from core.store.models import (
     Label,
     ModelVersion,
     Prediction,
+    Rater,
+    RaterWeight,
     Segment,
     Word,
 )
@@ -26,6 +28,6 @@ from core.store.store import Store, StoreError
 
 __all__ = [
     "AudioFile", "Corpus", "CurrentLabel", "Job", "Label", "LabelError", "LabelRecord", "LabelSpec", "ModelVersion",
-    "Prediction", "PredictionRow", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec", "Store", "StoreError",
-    "SupersedeResult", "TurnError", "TurnRevision", "TurnRow", "Word",
+    "Prediction", "PredictionRow", "Rater", "RaterWeight", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec",
+    "Store", "StoreError", "SupersedeResult", "TurnError", "TurnRevision", "TurnRow", "Word",
 ]

@@ -26,12 +26,15 @@ from core.store.rows import (
     SupersedeResult,
     Values,
 )
-from core.vocab import DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
+from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
 
 _LABEL_COLUMNS = (Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
                   Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at)
 _SEGMENT_COLUMNS = (Segment.id, Segment.file_id, Segment.start, Segment.end, Segment.speaker, Segment.split,
                     Segment.origin, Segment.text, Segment.superseded_at)
+
+
+CONSENSUS_MEAN = f"{CONSENSUS_PREFIX}mean"  # core.vocab.ConsensusMethod.MEAN.annotator
 
 
 class LabelError(ValueError):
@@ -85,6 +88,29 @@ def combine(labels: Sequence[CurrentLabel], rule: ConsensusRule | str = Consensu
         present = [c.values[i] for c in labels if c.values[i] is not None]
         values.append(float(np.mean(present)) if present else None)
     return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id)
+
+
+CORRECTIONS = (LabelOrigin.MANUAL, LabelOrigin.ACCEPTED, LabelOrigin.TRACE)  # judgements made in the app
+
+
+def standing_label(labels: Sequence[CurrentLabel]) -> SegmentLabel | None:
+    """ConsensusRule.LATEST over one segment's current labels, computed consensus rows included: a correction
+    made in the app (manual or accepted) supersedes; without one, the raters' mean consensus stands for imported
+    raters; otherwise the newest label. Per dimension: a correction that leaves a dimension open (a trace of
+    arousal alone) does not hide the other dimensions. The file view and `segment_labels` both use this."""
+    people = [c for c in labels if c.origin is not LabelOrigin.COMPUTED]
+    corrections = [c for c in people if c.origin in CORRECTIONS]
+    consensus = [c for c in labels if c.annotator == CONSENSUS_MEAN]
+    base = consensus or people
+    if not corrections:
+        return combine(base) if base else None
+    primary = combine(corrections)
+    if None not in primary.values or not base:
+        return primary
+    fallback = combine(base)  # a dimension the corrections leave open keeps the raters' (or newest) value
+    values = tuple(p if p is not None else f for p, f in zip(primary.values, fallback.values))
+    return SegmentLabel(primary.segment_id, values, tuple(sorted(set(primary.annotators) | set(fallback.annotators))),
+                        primary.category, primary.origin, primary.label_id)
 
 
 class AnnotationRepository:
@@ -165,6 +191,8 @@ class AnnotationRepository:
         origin = LabelOrigin(origin)
         if origin is LabelOrigin.RETRACTION:
             raise LabelError("a retraction is written by retract_label")
+        if origin is LabelOrigin.COMPUTED or annotator.strip().startswith(CONSENSUS_PREFIX):
+            raise LabelError(f"{annotator!r}: a computed consensus is written by compute_consensus, not by hand")
         values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, (arousal, valence, dominance)))
         if values == (None, None, None):
             raise LabelError("a label needs at least one of arousal, valence, dominance (undo is retract_label)")
@@ -178,6 +206,7 @@ class AnnotationRepository:
             s.add(label)
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == label.id)).one())
+        self._follow_consensus([segment_id])  # an accepted prediction takes the annotator out of the raters
         self.emit("label_added", segment_id=segment_id, label_id=record.id)
         return record
 
@@ -191,6 +220,8 @@ class AnnotationRepository:
                 raise LabelError("a retraction cannot itself be retracted; record the label again")
             if target.annotator != annotator:
                 raise LabelError(f"label {label_id} is {target.annotator}'s; only they can retract it")
+            if target.origin == LabelOrigin.COMPUTED:
+                raise LabelError("a computed consensus follows its raters; retract a rater's label instead")
             if s.scalar(select(Label.id).where(Label.retracts_id == label_id)) is not None:
                 raise LabelError(f"label {label_id} is already retracted")
             row = Label(segment_id=target.segment_id, annotator=annotator, arousal=None, valence=None, dominance=None,
@@ -198,6 +229,7 @@ class AnnotationRepository:
             s.add(row)
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == row.id)).one())
+        self._follow_consensus([record.segment_id])
         self.emit("label_added", segment_id=record.segment_id, label_id=record.id)
         return record
 
@@ -230,60 +262,104 @@ class AnnotationRepository:
 
     def current_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
-                       include_accepted: bool = True, origins: Sequence[str] | None = None) -> list[CurrentLabel]:
+                       include_accepted: bool = True, include_computed: bool = False,
+                       origins: Sequence[str] | None = None) -> list[CurrentLabel]:
         """Each annotator's standing label per segment. Without accepted predictions, an annotator whose
-        standing label is an accepted prediction has no human judgement of that segment; `origins` keeps only
+        standing label is an accepted prediction has no human judgement of that segment. A computed consensus
+        (`consensus:*`) is left out unless asked for by name or with `include_computed`: it restates the
+        raters, so counting it beside them (in LATEST, in a mean) would count them twice. `origins` keeps only
         standing labels of those origins (e.g. trace means, or everything but them)."""
         current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
                                                            segment_ids=segment_ids, annotator=annotator))
         if not include_accepted:
             current = [c for c in current if c.origin is not LabelOrigin.ACCEPTED]
+        if not include_computed and not (annotator or "").startswith(CONSENSUS_PREFIX):
+            current = [c for c in current if c.origin is not LabelOrigin.COMPUTED]
         if origins is not None:
-            keep = {LabelOrigin(o) for o in origins}
+            keep = {LabelOrigin(o) for o in origins} | ({LabelOrigin.COMPUTED} if include_computed else set())
             current = [c for c in current if c.origin in keep]
         return sorted(current, key=_BY_SEGMENT_ANNOTATOR)
 
     def segment_labels(self, *, corpus_id: int | None = None, file_id: int | None = None,
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
                        rule: ConsensusRule | str = ConsensusRule.LATEST, include_accepted: bool = True,
-                       origins: Sequence[str] | None = None) -> dict[int, SegmentLabel]:
-        """One value per segment (by `rule`) from the current labels above."""
+                       include_computed: bool = False, origins: Sequence[str] | None = None
+                       ) -> dict[int, SegmentLabel]:
+        """One value per segment (by `rule`) from the current labels above.
+
+        LATEST on a segment whose imported raters have a computed consensus: a correction made in the app (a
+        manual or accepted label, or a trace's mean) supersedes, as everywhere; without one, the raters' mean
+        consensus (`consensus:mean`) stands for them, never whichever rater's row happened to be imported last."""
+        rule = ConsensusRule(rule)
+        follow_consensus = rule is ConsensusRule.LATEST and annotator is None and not include_computed
         by_segment: dict[int, list[CurrentLabel]] = {}
         for c in self.current_labels(corpus_id=corpus_id, file_id=file_id, segment_ids=segment_ids,
-                                     annotator=annotator, include_accepted=include_accepted, origins=origins):
+                                     annotator=annotator, include_accepted=include_accepted,
+                                     include_computed=include_computed or follow_consensus, origins=origins):
             by_segment.setdefault(c.segment_id, []).append(c)
-        return {sid: combine(labels, ConsensusRule(rule)) for sid, labels in by_segment.items()}
+        if not follow_consensus:
+            return {sid: combine(labels, rule) for sid, labels in by_segment.items()}
+        return {sid: label for sid, labels in by_segment.items() if (label := standing_label(labels)) is not None}
 
     def import_labels(self, specs: Sequence[LabelSpec]) -> tuple[int, int]:
-        """Find (or make) each spec's segment by its bounds and add its label unless the annotator's current
-        label there already says the same (re-importing a CSV adds nothing). One commit; (segments, labels)."""
+        """Find (or make) each spec's segment by its bounds (within 1 ms; the oldest such segment) and add its label
+        unless the annotator's current label there already says the same (re-importing a CSV adds nothing).
+        One commit; (segments, labels). The files' segments and their labels are read once up front, so an
+        MSP-Podcast labels_detailed.csv of hundreds of thousands of rows costs no query per row."""
         segments_added = labels_added = 0
         touched: set[int] = set()
+        touched_segments: set[int] = set()
+        for spec in specs:
+            if spec.annotator.startswith(CONSENSUS_PREFIX):
+                raise LabelError(f"{spec.annotator!r} names a computed consensus; it cannot be imported as a rater")
+        file_ids = sorted({spec.file_id for spec in specs})
         with self.session() as s:
-            for spec in specs:
-                values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
-                seg = s.scalar(select(Segment).where(
-                    Segment.file_id == spec.file_id, Segment.start.between(spec.start - 1e-3, spec.start + 1e-3),
-                    Segment.end.between(spec.end - 1e-3, spec.end + 1e-3)).order_by(Segment.id))
+            buckets: dict[tuple[int, int], list[Segment]] = {}
+
+            def bucket(seg: Segment) -> None:
+                buckets.setdefault((seg.file_id, round(seg.start * 1000)), []).append(seg)
+
+            for i in range(0, len(file_ids), 500):
+                for seg in s.scalars(select(Segment).where(Segment.file_id.in_(file_ids[i:i + 500]))
+                                     .order_by(Segment.id)):
+                    bucket(seg)
+            known = [seg.id for segs in buckets.values() for seg in segs]
+            records = []
+            for i in range(0, len(known), 500):
+                records += [_record(r) for r in s.execute(select(*_LABEL_COLUMNS)
+                                                          .where(Label.segment_id.in_(known[i:i + 500])))]
+            records.sort(key=lambda r: (r.created_at, r.id))
+            standing = {(c.segment_id, c.annotator): (c.values, c.category) for c in current_from_history(records)}
+            found: list[Segment] = []
+            for spec in specs:  # first every spec's segment, the new ones written in one flush
+                ms = round(spec.start * 1000)
+                near = [g for k in (ms - 1, ms, ms + 1) for g in buckets.get((spec.file_id, k), [])
+                        if abs(g.start - spec.start) <= 1e-3 and abs(g.end - spec.end) <= 1e-3]
+                seg = min(near, key=lambda g: (g.id is None, g.id or 0)) if near else None
                 if seg is None:
                     seg = Segment(file_id=spec.file_id, start=spec.start, end=spec.end, speaker=spec.speaker,
                                   split=spec.split, origin="imported")
                     s.add(seg)
-                    s.flush()
+                    bucket(seg)
                     segments_added += 1
                 else:
                     seg.speaker, seg.split = spec.speaker or seg.speaker, spec.split or seg.split
-                history = [_record(r) for r in s.execute(
-                    select(*_LABEL_COLUMNS).where(Label.segment_id == seg.id, Label.annotator == spec.annotator)
-                    .order_by(Label.created_at, Label.id))]
-                standing = current_from_history(history)
-                if standing and (standing[0].values, standing[0].category) == (values, spec.category):
+                found.append(seg)
+            s.flush()
+            new_labels = []
+            for spec, seg in zip(specs, found):
+                values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
+                if standing.get((seg.id, spec.annotator)) == (values, spec.category):
                     continue
-                s.add(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0], valence=values[1],
-                            dominance=values[2], category=spec.category, origin=LabelOrigin(spec.origin).value))
-                s.flush()
+                standing[(seg.id, spec.annotator)] = (values, spec.category)
+                new_labels.append(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0],
+                                        valence=values[1], dominance=values[2], category=spec.category,
+                                        origin=LabelOrigin(spec.origin).value))
                 labels_added += 1
                 touched.add(spec.file_id)
+                touched_segments.add(seg.id)
+            s.add_all(new_labels)
+        self._follow_consensus(sorted(touched_segments))
         for file_id in touched:
             self.emit("labels_changed", file_id=file_id)
         return segments_added, labels_added
@@ -311,6 +387,16 @@ class AnnotationRepository:
                              .order_by(Prediction.start)).all()
         arr = np.array([[np.nan if x is None else x for x in r] for r in rows], dtype=np.float64).reshape(-1, 5)
         return (arr[:, 0] + arr[:, 1]) / 2, arr[:, 2:5]
+
+    def window_predictions(self, file_id: int, model_version_id: int) -> list[PredictionRow]:
+        """A file's trajectory windows by one model, by start time, flagged ones included (values None)."""
+        with self.session() as s:
+            rows = s.execute(select(Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
+                                    Prediction.valence, Prediction.dominance, Prediction.uncertainty, Prediction.flag)
+                             .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                    Prediction.kind == PredictionKind.WINDOW.value)
+                             .order_by(Prediction.start)).all()
+        return [PredictionRow(None, r[0], r[1], r[2], (r[3], r[4], r[5]), uncertainty=r[6], flag=r[7]) for r in rows]
 
     def segment_predictions(self, model_version_id: int, *, file_id: int | None = None,
                             corpus_id: int | None = None) -> dict[int, PredictionRow]:

@@ -19,7 +19,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.vocab import DIMENSIONS, SCALE, FileStatus, LabelOrigin, PredictionKind, SegmentOrigin, TurnSource, sql_in
+from core.vocab import (
+    DIMENSIONS,
+    SCALE,
+    FileStatus,
+    LabelOrigin,
+    PredictionKind,
+    RaterKind,
+    SegmentOrigin,
+    TurnSource,
+    sql_in,
+)
 
 
 def _on_scale(column: str) -> str:
@@ -131,6 +141,61 @@ class Label(Base):
     # The row a retraction withdraws (only set on retractions; None on legacy undo rows with nothing to withdraw).
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Rater(Base):
+    """Who an annotator is (audformat's rater): a person, a model that a person accepted, or a computed consensus.
+    An annotator never registered here is a person (an app user); imports register the raters they bring."""
+
+    __tablename__ = "raters"
+    __table_args__ = (CheckConstraint(f"kind IN ({sql_in(RaterKind)})", name="ck_raters_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default=RaterKind.HUMAN)
+    source: Mapped[str | None] = mapped_column(String(200))  # e.g. the labels file that brought the rater
+    # Blind: this annotator sees neither predictions nor others' labels of a segment until they saved their own.
+    blind: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RaterWeight(Base):
+    """A rater's EWE weight per dimension in one corpus (their correlation with the raters' mean), kept so a
+    single correction recomputes only its segment's consensus instead of reweighting the whole corpus."""
+
+    __tablename__ = "rater_weights"
+    __table_args__ = (UniqueConstraint("corpus_id", "annotator", name="uq_rater_weights"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpora.id", ondelete="CASCADE"))
+    annotator: Mapped[str] = mapped_column(String(100))
+    arousal: Mapped[float | None] = mapped_column(Float)
+    valence: Mapped[float | None] = mapped_column(Float)
+    dominance: Mapped[float | None] = mapped_column(Float)
+    segments: Mapped[int] = mapped_column(Integer, default=0)  # how many segments the weight rests on
+
+
+class AnnotationJob(Base):
+    """A named set of segments handed to named annotators, optionally blind."""
+
+    __tablename__ = "annotation_jobs"
+    __table_args__ = (UniqueConstraint("corpus_id", "name", name="uq_annotation_jobs_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpora.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    overlap: Mapped[int] = mapped_column(Integer, default=1)  # annotators per segment
+    selection: Mapped[dict | None] = mapped_column(JSON)  # how the segments were chosen, for the record
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobAssignment(Base):
+    __tablename__ = "job_assignments"
+    __table_args__ = (UniqueConstraint("job_id", "segment_id", "annotator", name="uq_job_assignments"),
+                      Index("ix_job_assignments_annotator", "annotator"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("annotation_jobs.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    annotator: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the order the annotator works in
 
 
 class ModelVersion(Base):

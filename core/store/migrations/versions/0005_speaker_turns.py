@@ -1,13 +1,13 @@
 """speaker_turns: who speaks when, per file, in revisions (diarization, RTTM import, manual corrections)
 
 Revision ID: 0005_speakers
-Revises: 0003
+Revises: 0004_raters
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_speakers"
-down_revision = "0003"
+down_revision = "0004_raters"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ down_revision = "0006_queue"
 branch_labels = None
 depends_on = None
 
-LABEL_ORIGINS = "'imported', 'manual', 'accepted', 'retraction', 'trace'"
+LABEL_ORIGINS = "'imported', 'manual', 'accepted', 'retraction', 'computed', 'trace'"
 SQLITE_TRIGGERS = [
     f"CREATE TRIGGER {table}_no_{op_} BEFORE {op_.upper()} ON {table} "
     f"BEGIN SELECT RAISE(ABORT, '{table} are append-only: {op_.upper()} is refused'); END"

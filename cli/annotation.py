@@ -1,0 +1,147 @@
+"""Subcommands for raters, consensus and annotation jobs (issue 14), kept apart from the core CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from cli.main import _store
+
+
+def cmd_consensus(args) -> int:
+    store = _store(args)
+    corpus_id = store.corpus(args.corpus).id
+    written = store.compute_consensus(corpus_id, reweight=not args.keep_weights)
+    weights = store.rater_weights(corpus_id)
+    print(f"{written} consensus values written (consensus:mean, consensus:ewe); EWE weights for {len(weights)} raters"
+          + (" kept" if args.keep_weights else " re-estimated"))
+    return 0
+
+
+def register_consensus(sub) -> None:
+    p = sub.add_parser("consensus", help="compute the mean and EWE consensus of a corpus's raters")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--keep-weights", action="store_true", help="use the stored EWE weights instead of re-estimating")
+    p.set_defaults(func=cmd_consensus)
+
+
+def cmd_raters(args) -> int:
+    store = _store(args)
+    for name in args.blind or []:
+        store.set_blind(name, True)
+    for name in args.not_blind or []:
+        store.set_blind(name, False)
+    kinds = store.rater_kinds()
+    rows = [{"name": n, "kind": k.value, "blind": store.is_blind(n)} for n, k in sorted(kinds.items())]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            print(f"{r['name']:>24}  {r['kind']:<15}{'  blind' if r['blind'] else ''}")
+        print(f"{len(rows)} registered raters (an annotator not listed is a person, not blind)")
+    return 0
+
+
+def register_raters(sub) -> None:
+    p = sub.add_parser("raters", help="list raters and their kind; set blind labelling per annotator")
+    p.add_argument("--blind", action="append", metavar="NAME", help="this annotator labels blind")
+    p.add_argument("--not-blind", action="append", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_raters)
+
+
+def cmd_job(args) -> int:
+    from core.annotation_jobs import create_job, job_progress
+
+    store = _store(args)
+    corpus_id = store.corpus(args.corpus).id
+    if args.action == "create":
+        if not args.name or not args.annotators:
+            print("error: job create needs --name and --annotators", file=sys.stderr)
+            return 2
+        job = create_job(store, args.corpus, args.name, args.annotators.split(","), how=args.select, n=args.n,
+                         split=args.split, overlap=args.overlap, blind=not args.not_blind, seed=args.seed)
+        print(f"job {job.name}: {job.selection['segments']} segments, {job.overlap} annotator(s) each"
+              f"{', blind' if job.blind else ''}")
+        return 0
+    jobs = [store.annotation_job(corpus_id, args.name)] if args.name else store.annotation_jobs(corpus_id)
+    out = [{"job": j.name, "blind": j.blind, "overlap": j.overlap, "selection": j.selection,
+            "progress": [{"annotator": p.annotator, "assigned": p.assigned, "done": p.done}
+                         for p in job_progress(store, j)]} for j in jobs]
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    for j in out:
+        print(f"{j['job']}{' (blind)' if j['blind'] else ''}: {j['selection'].get('segments')} segments x "
+              f"{j['overlap']}")
+        for p in j["progress"]:
+            print(f"  {p['annotator']:>20}  {p['done']:>5}/{p['assigned']:<5} "
+                  f"{100 * p['done'] / max(p['assigned'], 1):5.1f}%")
+    return 0
+
+
+def register_job(sub) -> None:
+    from core.annotation_jobs import SELECTIONS
+
+    p = sub.add_parser("job", help="annotation jobs: assign segments to annotators (with overlap, blind) and "
+                                   "show their progress")
+    p.add_argument("action", choices=["create", "progress"])
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--name")
+    p.add_argument("--annotators", help="comma-separated names")
+    p.add_argument("--select", choices=SELECTIONS, default="sample",
+                   help="a random sample, a split, or the review queue's top N")
+    p.add_argument("-n", type=int, help="how many segments (sample / review top N / first N of a split)")
+    p.add_argument("--split")
+    p.add_argument("--overlap", type=int, default=1, help="annotators per segment")
+    p.add_argument("--not-blind", action="store_true", help="annotators see the model and others from the start")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_job)
+
+
+def cmd_annotations(args) -> int:
+    from core.formats.batch import export_corpus, import_annotation_file
+
+    store = _store(args)
+    if args.action == "export":
+        written = export_corpus(store, args.corpus, args.out, args.format)
+        print(f"wrote {len(written)} {args.format} files to {args.out}")
+        return 0
+    for path in args.files:
+        print(import_annotation_file(store, args.corpus, path, audio=args.audio).summary())
+    return 0
+
+
+def register_annotations(sub) -> None:
+    p = sub.add_parser("annotations", help="ELAN .eaf / Praat TextGrid (tiers ANNOTATOR/DIMENSION and transcript), "
+                                           "audformat (a table per dimension, a column per rater)")
+    p.add_argument("action", choices=["import", "export"])
+    p.add_argument("files", nargs="*", help="with import: .eaf, .TextGrid or .rttm files, or audformat folders")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--format", choices=["eaf", "textgrid", "audformat", "rttm"], default="eaf", help="with export")
+    p.add_argument("--out", help="with export: a folder (one file per audio file)")
+    p.add_argument("--audio", help="with import: the corpus audio file the annotations belong to")
+    p.set_defaults(func=cmd_annotations)
+
+
+def cmd_trajectories(args) -> int:
+    from core.trajectories import export_trajectories
+
+    store = _store(args)
+    model = store.model_version(args.model).id if args.model else None
+    n = export_trajectories(store, args.corpus, args.out, model, scale=args.scale)
+    print(f"wrote {n} windows to {args.out}")
+    return 0
+
+
+def register_trajectories(sub) -> None:
+    p = sub.add_parser("trajectories", help="export a model version's per-window trajectories (CSV or .parquet)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", required=True, help="a .csv or .parquet file")
+    p.add_argument("--model", help="model version id or name (default: the active one)")
+    p.add_argument("--scale", choices=["1-7", "unit", "signed"], default="1-7")
+    p.set_defaults(func=cmd_trajectories)
+
+
+REGISTRARS: list = [register_consensus, register_raters, register_job, register_annotations, register_trajectories]

@@ -1,0 +1,65 @@
+"""A corpus's annotation files out (one per audio file) and a set of annotation files in, by extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.formats.elan import export_eaf, import_eaf
+from core.formats.textgrid import export_textgrid, import_textgrid
+from core.formats.tiers import AnnotationFileError, TierImportReport
+from core.store import Store
+
+EXPORTERS = {"eaf": (export_eaf, ".eaf"), "textgrid": (export_textgrid, ".TextGrid")}
+
+
+FORMATS = (*EXPORTERS, "audformat", "rttm")
+
+
+def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> list[Path]:
+    """One annotation file per audio file that has segments, named after the audio (`talk.wav` -> `talk.eaf`);
+    for audformat, one database (db.yaml and its tables) in the folder."""
+    if fmt == "audformat":
+        from core.formats.audformat_db import export_audformat
+
+        export_audformat(store, corpus, folder)
+        return [Path(folder) / "db.yaml"]
+    if fmt == "rttm":
+        from core.formats.rttm import export_rttm
+
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        export_rttm(store, corpus, Path(folder) / f"{corpus}.rttm")
+        return [Path(folder) / f"{corpus}.rttm"]
+    if fmt not in EXPORTERS:
+        raise AnnotationFileError(f"unknown format {fmt!r}; use one of {', '.join(EXPORTERS)}")
+    export, suffix = EXPORTERS[fmt]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in store.files(store.corpus(corpus).id):
+        if not store.segments(f.id):
+            continue
+        out = folder / (Path(f.path).stem + suffix)
+        export(store, f.id, out)
+        written.append(out)
+    return written
+
+
+def import_annotation_file(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    suffix = Path(path).suffix.lower()
+    if Path(path).is_dir() or Path(path).name == "db.yaml":
+        from core.formats.audformat_db import import_audformat
+
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        segments, labels = import_audformat(store, corpus, folder)
+        return TierImportReport(file=folder.name, labels_added=labels, segments_added=segments)
+    if suffix == ".rttm":
+        from core.formats.rttm import import_rttm
+
+        named = import_rttm(store, corpus, path)
+        return TierImportReport(file=f"{Path(path).name} (speaker turns for {len(named)} files, "
+                                     f"{sum(named.values())} segments named)")
+    if suffix == ".eaf":
+        return import_eaf(store, corpus, path, audio=audio)
+    if suffix == ".textgrid":
+        return import_textgrid(store, corpus, path, audio=audio)
+    raise AnnotationFileError(f"{Path(path).name}: not an ELAN (.eaf), Praat (.TextGrid), RTTM or audformat (db.yaml) file")

@@ -1,0 +1,93 @@
+"""The per-annotator view: for one dimension, each annotator's labels of the open file as a lane of coloured
+spans (1-7, blue low to red high), the consensus lanes highlighted, with the model's trajectory above on the
+same time axis. A dock beside the file view; it follows the open file and the store's label events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.annotator_lanes import annotator_lanes
+from core.store import Store
+from core.vocab import DIMENSIONS, SCALE
+
+CONSENSUS_BRUSH = (255, 215, 90, 150)
+
+
+def value_colour(value: float) -> tuple[int, int, int]:
+    """1 -> blue, 4 -> grey, 7 -> red."""
+    t = float(SCALE.to_signed(value))
+    grey = np.array([150, 150, 150])
+    end = np.array([192, 57, 43]) if t > 0 else np.array([41, 128, 185])
+    return tuple(int(x) for x in grey + abs(t) * (end - grey))
+
+
+class AnnotatorLanes(QWidget):
+    def __init__(self, store: Store, viewer: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.viewer = store, viewer
+        self.file_id: int | None = None
+        self.model_version_id: int | None = None
+        self.dimension = QComboBox()
+        self.dimension.addItems(list(DIMENSIONS))
+        self.dimension.currentIndexChanged.connect(self.redraw)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Dimension:"))
+        top.addWidget(self.dimension)
+        top.addStretch(1)
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground("w")
+        self.model_plot = self.layout_widget.addPlot(row=0, col=0)
+        self.model_plot.setMaximumHeight(110)
+        self.model_plot.setYRange(SCALE.low, SCALE.high)
+        self.model_plot.setLabel("left", "model")
+        self.lanes_plot = self.layout_widget.addPlot(row=1, col=0)
+        self.lanes_plot.setXLink(self.model_plot)
+        self.lanes_plot.invertY(True)
+        self.lanes_plot.setLabel("bottom", "time (s)")
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.layout_widget)
+        self.lanes = []
+        store.subscribe(self._store_changed)
+
+    def _store_changed(self, what: str, info: dict) -> None:
+        if what in ("label_added", "labels_changed", "consensus_changed") and self.file_id is not None:
+            self.redraw()
+
+    def show_file(self, file_id: int | None, model_version_id: int | None = None) -> None:
+        self.file_id, self.model_version_id = file_id, model_version_id
+        self.redraw()
+
+    def redraw(self) -> None:
+        self.model_plot.clear()
+        self.lanes_plot.clear()
+        self.lanes = []
+        if self.file_id is None:
+            return
+        dim = self.dimension.currentText()
+        if self.model_version_id is not None and not (self.viewer and self.store.is_blind(self.viewer)):
+            t, values = self.store.trajectory(self.file_id, self.model_version_id)
+            if len(t):
+                self.model_plot.plot(t, values[:, DIMENSIONS.index(dim)], pen=pg.mkPen("#2c3e50", width=1.5),
+                                     connect="finite")
+        self.lanes = annotator_lanes(self.store, self.file_id, dim, viewer=self.viewer)
+        ticks = []
+        for row, lane in enumerate(self.lanes):
+            if lane.consensus:
+                end = max((e for _s, e, _v in lane.spans), default=0.0)
+                band = pg.LinearRegionItem((row - 0.45, row + 0.45), orientation="horizontal", movable=False,
+                                           brush=pg.mkBrush(*CONSENSUS_BRUSH), pen=pg.mkPen(None))
+                band.setZValue(-10)
+                self.lanes_plot.addItem(band)
+            for start, end, value in lane.spans:
+                self.lanes_plot.plot([start, end], [row, row], pen=pg.mkPen(value_colour(value), width=6 if
+                                                                               lane.consensus else 4))
+            mark = " *" if lane.consensus else (" (accepted)" if lane.kind == "model_assisted" else "")
+            ticks.append((row, f"{lane.annotator}{mark}"))
+        self.lanes_plot.getAxis("left").setTicks([ticks])
+        self.lanes_plot.disableAutoRange()
+        self.lanes_plot.setXRange(0, self.store.file(self.file_id).duration or 1.0, padding=0.01)
+        self.lanes_plot.setYRange(-0.6, max(len(self.lanes), 1) - 0.4)

@@ -1,0 +1,112 @@
+"""File > Export: every export of the CLI from the app, one dialog (format, scale, destination).
+
+Exports run on the GUI thread: each reads the store once and writes one file or folder, which takes well under
+a second for thousands of segments; a long trajectory export of a large corpus is better run with
+`emotrace trajectories`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
+
+from core.store import Store
+
+# label, kind (file or folder), default name
+FORMATS = [
+    ("Segments CSV (labels and predictions)", "file", "segments.csv"),
+    ("MSP-Podcast labels_consensus.csv", "file", "labels_consensus.csv"),
+    ("MSP-Podcast labels_detailed.csv (one row per rater)", "file", "labels_detailed.csv"),
+    ("ELAN .eaf (one per audio file)", "folder", "elan"),
+    ("Praat TextGrid (one per audio file)", "folder", "textgrid"),
+    ("audformat database", "folder", "audformat"),
+    ("Trajectories of the active model (CSV or .parquet)", "file", "trajectories.parquet"),
+]
+SCALES = [("1-7 (MSP-Podcast)", "1-7"), ("0..1", "unit"), ("-1..1", "signed")]
+
+
+def run_export(store: Store, corpus: str, index: int, destination: str, scale: str = "1-7",
+               consensus: str | None = None) -> str:
+    """Do export number `index` of FORMATS; returns what was written, in words."""
+    from core import export
+    from core.formats.batch import export_corpus
+    from core.trajectories import export_trajectories
+
+    if index == 0:
+        return f"{export.export_segments(store, corpus, destination, scale=scale)} segments"
+    if index == 1:
+        return f"{export.export_msp(store, corpus, destination, annotator=consensus)} segments"
+    if index == 2:
+        return f"{export.export_msp_detailed(store, corpus, destination)} ratings"
+    if index in (3, 4, 5):
+        fmt = ("eaf", "textgrid", "audformat")[index - 3]
+        return f"{len(export_corpus(store, corpus, destination, fmt))} file(s)"
+    return f"{export_trajectories(store, corpus, destination, scale=scale)} windows"
+
+
+class ExportDialog(QDialog):
+    def __init__(self, store: Store, corpus: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.corpus = store, corpus
+        self.setWindowTitle(f"Export {corpus}")
+        self.format = QComboBox()
+        self.format.addItems([label for label, _kind, _name in FORMATS])
+        self.scale = QComboBox()
+        for label, value in SCALES:
+            self.scale.addItem(label, value)
+        self.consensus = QComboBox()
+        for label, value in (("each segment's current label", None), ("computed mean of raters", "consensus:mean"),
+                             ("computed EWE of raters", "consensus:ewe"), ("imported consensus", "consensus")):
+            self.consensus.addItem(label, value)
+        self.destination = QLineEdit()
+        browse = QPushButton("Browse...", clicked=self.browse)
+        row = QHBoxLayout()
+        row.addWidget(self.destination, 1)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("format", self.format)
+        form.addRow("scale (CSV, trajectories)", self.scale)
+        form.addRow("values (MSP consensus)", self.consensus)
+        form.addRow("to", row)
+        self.result = QLabel("")
+        form.addRow(self.result)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
+        buttons.accepted.connect(self.export)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.format.currentIndexChanged.connect(self._default_destination)
+        self._default_destination()
+
+    def _default_destination(self) -> None:
+        root = self.store.corpus(self.corpus).root or str(Path.home())
+        self.destination.setText(str(Path(root).parent / f"{self.corpus}-{FORMATS[self.format.currentIndex()][2]}"))
+
+    def browse(self) -> None:
+        if FORMATS[self.format.currentIndex()][1] == "folder":
+            chosen = QFileDialog.getExistingDirectory(self, "Export to folder", self.destination.text())
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export to file", self.destination.text())
+        if chosen:
+            self.destination.setText(chosen)
+
+    def export(self) -> None:
+        try:
+            what = run_export(self.store, self.corpus, self.format.currentIndex(), self.destination.text(),
+                              self.scale.currentData(), self.consensus.currentData())
+        except (OSError, ValueError, RuntimeError) as exc:
+            QMessageBox.warning(self, "Export", f"Nothing was exported: {exc}")
+            return
+        self.result.setText(f"Wrote {what} to {self.destination.text()}")

@@ -1,0 +1,311 @@
+"""Raters as MSP-Podcast defines them: labels_detailed.csv in, consensus computed (mean, EWE), kept in step with
+corrections, and both files back out. Real SQLite stores; the migration is checked on a 0003 store and on
+PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from core.consensus import ewe, ewe_weights, plurality
+from core.vocab import ConsensusMethod, LabelOrigin, RaterKind
+from tests.conftest import write_audio
+
+WORKERS = [f"WORKER{i:05d}" for i in range(1, 9)]
+
+
+def msp_corpus(root, files: int = 12, seed: int = 3):
+    """Audio plus MSP-style detailed (5 raters per file, some with 3-4, one rater leaving dominance open) and
+    consensus CSVs, the consensus being the raters' mean as MSP states it (4 decimals)."""
+    rng = np.random.default_rng(seed)
+    detailed = [["FileName", "WorkerID", "EmoClass", "EmoAct", "EmoVal", "EmoDom"]]
+    consensus = [["FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender", "Split_Set"]]
+    truth = {}
+    for k in range(files):
+        name = f"MSP-PODCAST_0001_{k:04d}.wav"
+        write_audio(root / "Audios" / name, 1.0 + 0.1 * k)
+        true = rng.uniform(2, 6, size=3)
+        n_raters = 5 if k % 4 else 3 + k % 2  # some files have fewer raters
+        raters = rng.choice(WORKERS, size=n_raters, replace=False)
+        given = []
+        for r in raters:
+            noise = 1.5 if r == "WORKER00008" else 0.4  # one careless rater
+            vals = np.clip(np.round(true + rng.normal(0, noise, 3)), 1, 7)
+            cells = [f"{v:.1f}" for v in vals]
+            if r == "WORKER00003" and k == 5:
+                cells[2] = ""  # left dominance open
+            cat = rng.choice(["N", "H", "A"])
+            detailed.append([name, r, cat, *cells])
+            given.append([float(c) if c else np.nan for c in cells])
+        mean = np.nanmean(np.array(given), axis=0)
+        truth[name] = mean
+        consensus.append([name, "N", *(f"{m:.4f}" for m in mean), f"{k % 3}", "Female",
+                          "Train" if k < 8 else "Development"])
+    (root / "Labels").mkdir(parents=True, exist_ok=True)
+    for fname, rows in (("labels_detailed.csv", detailed), ("labels_consensus.csv", consensus)):
+        with open(root / "Labels" / fname, "w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    return truth
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_detailed_import_makes_raters_and_the_stated_consensus(store, tmp_path):
+    from core.importer import import_folder
+
+    truth = msp_corpus(tmp_path / "msp")
+    report = import_folder(store, tmp_path / "msp", "msp")
+    assert report.problems == 0, report.summary()
+    corpus_id = store.corpus("msp").id
+    kinds = store.rater_kinds()
+    assert kinds["consensus"] is RaterKind.COMPUTED
+    assert {w for w in WORKERS if w in kinds} and all(kinds[w] is RaterKind.HUMAN for w in WORKERS if w in kinds)
+    files = {os.path.basename(f.path): f.id for f in store.files(corpus_id)}
+    mean = store.segment_labels(corpus_id=corpus_id, annotator=ConsensusMethod.MEAN.annotator)
+    seg_of = {s.file_id: s.id for s in store.corpus_segments(corpus_id)}
+    for name, expected in truth.items():
+        got = mean[seg_of[files[name]]]
+        np.testing.assert_allclose(got.values, expected, atol=1e-4)
+        assert got.origin is LabelOrigin.COMPUTED
+    ewe_labels = store.segment_labels(corpus_id=corpus_id, annotator=ConsensusMethod.EWE.annotator)
+    assert len(ewe_labels) == len(truth)
+    weights = store.rater_weights(corpus_id)
+    assert weights["WORKER00008"][0] < np.mean([w[0] for n, w in weights.items() if n != "WORKER00008"])
+    # the default views (training, the editor) see neither consensus twice nor a computed row as a rater
+    assert not any(c.origin is LabelOrigin.COMPUTED for c in store.current_labels(corpus_id=corpus_id))
+    assert {c.annotator for c in store.human_labels(corpus_id=corpus_id)} <= set(WORKERS)
+
+
+def test_detailed_and_consensus_export_back(store, tmp_path):
+    from core.export import export_msp, export_msp_detailed
+    from core.importer import import_folder
+
+    msp_corpus(tmp_path / "msp")
+    import_folder(store, tmp_path / "msp", "msp")
+    out = tmp_path / "detailed.csv"
+    n = export_msp_detailed(store, "msp", out)
+
+    def key(rows):
+        return sorted((os.path.basename(r["FileName"]), r["WorkerID"], r["EmoClass"],
+                       *(float(r[c]) if r[c] else None for c in ("EmoAct", "EmoVal", "EmoDom"))) for r in rows)
+
+    source = _read(tmp_path / "msp" / "Labels" / "labels_detailed.csv")
+    assert n == len(source) and key(_read(out)) == key(source)
+    out = tmp_path / "consensus.csv"
+    export_msp(store, "msp", out, annotator="consensus")
+    source = _read(tmp_path / "msp" / "Labels" / "labels_consensus.csv")
+    cols = ("EmoAct", "EmoVal", "EmoDom")
+    assert sorted((os.path.basename(r["FileName"]), r["SpkrID"], r["Split_Set"], *(float(r[c]) for c in cols))
+                  for r in _read(out)) == sorted((r["FileName"], r["SpkrID"], r["Split_Set"],
+                                                  *(float(r[c]) for c in cols)) for r in source)
+    export_msp(store, "msp", out, annotator=ConsensusMethod.MEAN.annotator)
+    mean = {os.path.basename(r["FileName"]): [float(r[c]) for c in cols] for r in _read(out)}
+    np.testing.assert_allclose([mean[r["FileName"]] for r in source], [[float(r[c]) for c in cols] for r in source],
+                               atol=1e-4)
+
+
+def test_consensus_follows_a_raters_correction_and_its_undo(store, tmp_path):
+    from core.importer import import_folder
+    from core.store import LabelError
+
+    msp_corpus(tmp_path / "msp")
+    import_folder(store, tmp_path / "msp", "msp")
+    corpus_id = store.corpus("msp").id
+    seg = store.corpus_segments(corpus_id)[1]
+    raters = store.human_labels(segment_ids=[seg.id])
+    before = store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values
+    first = raters[0]
+    fixed = store.record_label(seg.id, annotator=first.annotator, arousal=7.0, valence=first.values[1],
+                               dominance=first.values[2])
+    after = store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values
+    expected = np.mean([7.0 if c.annotator == first.annotator else c.values[0] for c in raters])
+    assert after[0] == pytest.approx(expected, abs=1e-4) and after[1:] == before[1:]
+    ewe_history = [h for h in store.label_history(seg.id) if h.annotator == "consensus:ewe"]
+    assert len(ewe_history) == 2 and all(h.origin is LabelOrigin.COMPUTED for h in ewe_history)
+    store.retract_label(fixed.id, annotator=first.annotator)  # undo: back to the imported judgement
+    assert store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values == before
+    # a model prediction a rater accepts is not a judgement: the consensus is the others' mean, not pulled to 1
+    store.record_label(seg.id, annotator=first.annotator, arousal=1, valence=1, dominance=1, origin="accepted")
+    others = np.mean([c.values[0] for c in raters if c.annotator != first.annotator])
+    assert store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values[0] == \
+        pytest.approx(others, abs=1e-4)
+    with pytest.raises(LabelError, match="computed consensus"):
+        store.record_label(seg.id, annotator="consensus:mean", arousal=4, valence=4, dominance=4)
+    consensus_row = store.current_labels(segment_ids=[seg.id], annotator="consensus:mean")[0]
+    with pytest.raises(LabelError, match="follows its raters"):
+        store.retract_label(consensus_row.label_id, annotator="consensus:mean")
+    assert store.compute_consensus(corpus_id, reweight=False) == 0  # nothing changed: no new rows
+
+
+def test_ewe_and_plurality_rules():
+    # identical raters: every weight 1, EWE = mean
+    ratings = {s: {"a": float(s), "b": float(s), "c": float(s)} for s in range(1, 6)}
+    w = ewe_weights(ratings)
+    assert w == pytest.approx({"a": 1.0, "b": 1.0, "c": 1.0})
+    assert ewe({"a": 2.0, "b": 4.0}, w) == pytest.approx(3.0)
+    # a rater running against the others gets weight 0 and drops out of the EWE
+    ratings = {s: {"a": float(s), "b": float(s) + 0.5, "c": 7.0 - s} for s in range(1, 6)}
+    w = ewe_weights(ratings)
+    assert w["c"] == 0.0 and w["a"] > 0.5
+    assert ewe({"a": 2.0, "b": 2.0, "c": 6.0}, w) == pytest.approx(2.0)
+    # too few segments: no weight of its own, counts like the average rater
+    assert ewe_weights({1: {"a": 3.0}, 2: {"a": 4.0}})["a"] is None
+    assert ewe({"a": 2.0, "new": 4.0}, {"a": 0.5}) == pytest.approx(3.0)
+    assert plurality(["N", "H", "N"]) == "N" and plurality(["N", "H"]) == "X" and plurality([None, ""]) is None
+
+
+PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    """An empty database on SQLite (a file) and on the PostgreSQL test server (a throwaway database)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
+        return
+    if not PG_URL:
+        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
+    from alembic import command
+    from sqlalchemy import create_engine, inspect, text
+
+    from core.store import Store
+    from core.store.store import alembic_config
+
+    url = empty_url
+    command.upgrade(alembic_config(url), "0003")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO corpora (id, name, created_at) VALUES (1, 'c', '2026-01-01')"))
+        conn.execute(text("INSERT INTO audio_files (id, corpus_id, path, fingerprint, size_bytes, status, added_at) "
+                          "VALUES (1, 1, '/a.wav', 'ff', 0, 'ok', '2026-01-01')"))
+        conn.execute(text("INSERT INTO segments (id, file_id, start, \"end\", origin) VALUES (1, 1, 0, 3, 'imported')"))
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, valence, dominance, origin, created_at) "
+                          "VALUES (1, 'a', 3, 4, 5, 'imported', '2026-01-01'), (1, 'b', 6, 2, NULL, 'manual', "
+                          "'2026-01-02')"))
+        before = conn.execute(text("SELECT * FROM labels ORDER BY id")).all()
+    engine.dispose()
+    store = Store(url)
+    assert store.schema_revision() == "0004_raters"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT * FROM labels ORDER BY id")).all() == before
+        assert "ix_labels_segment_time" in {ix["name"] for ix in inspect(conn).get_indexes("labels")}
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("UPDATE labels SET arousal = 1"))
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM labels"))
+    with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
+                          "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
+    store.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
+    store.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
+def test_raters_and_consensus_on_postgres(tmp_path):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from core.importer import import_folder
+    from core.store import Store
+
+    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        store = Store(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+        assert store.schema_revision() == "0004_raters"
+        truth = msp_corpus(tmp_path / "msp", files=6)
+        assert import_folder(store, tmp_path / "msp", "msp").problems == 0
+        corpus_id = store.corpus("msp").id
+        mean = store.segment_labels(corpus_id=corpus_id, annotator="consensus:mean")
+        assert sorted(round(m.values[0], 4) for m in mean.values()) == sorted(round(t[0], 4) for t in truth.values())
+        with pytest.raises(Exception, match="ck_labels_origin"), store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
+                              "VALUES (1, 'x', 3, 'typed', now())"))
+        store.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, qtbot):
+    from core.annotator_lanes import annotator_lanes
+    from core.importer import import_folder
+    from gui.annotator_lanes import AnnotatorLanes
+
+    msp_corpus(tmp_path / "msp", files=4)
+    import_folder(store, tmp_path / "msp", "msp")
+    f = store.files(store.corpus("msp").id)[1]
+    lanes = annotator_lanes(store, f.id, "arousal")
+    assert [lane.consensus for lane in lanes][:3] == [True, True, True]  # imported, mean, EWE
+    raters = {c.annotator: c.values[0] for c in store.human_labels(corpus_id=store.corpus("msp").id)
+              if c.segment_id == store.segments(f.id)[0].id}
+    assert {lane.annotator: lane.spans[0][2] for lane in lanes if not lane.consensus} == raters
+    store.set_blind("newbie", True)
+    assert annotator_lanes(store, f.id, "arousal", viewer="newbie") == []
+    widget = AnnotatorLanes(store)
+    qtbot.addWidget(widget)
+    widget.show_file(f.id)
+    assert len(widget.lanes) == len(lanes)
+    widget.dimension.setCurrentText("dominance")
+    assert widget.lanes[0].annotator.startswith("consensus")
+
+
+def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):
+    """The default label of a segment with raters (what training, review and the editor see): their mean
+    consensus, not the last-imported rater's row; a correction in the app supersedes it; its undo restores it."""
+    from core.importer import import_folder
+
+    truth = msp_corpus(tmp_path / "msp", files=4)
+    import_folder(store, tmp_path / "msp", "msp")
+    corpus_id = store.corpus("msp").id
+    seg = store.corpus_segments(corpus_id)[0]
+    name = os.path.basename(store.file(seg.file_id).path)
+    label = store.segment_labels(segment_ids=[seg.id])[seg.id]
+    assert label.annotators == ("consensus:mean",)
+    np.testing.assert_allclose(label.values, truth[name], atol=1e-4)
+    fixed = store.record_label(seg.id, annotator="tester", arousal=6.5, valence=2, dominance=3)
+    assert store.segment_labels(segment_ids=[seg.id])[seg.id].values == (6.5, 2.0, 3.0)
+    store.retract_label(fixed.id, annotator="tester")
+    assert store.segment_labels(segment_ids=[seg.id])[seg.id].annotators == ("consensus:mean",)
+    # the MEAN rule never counts the computed rows (they would count the raters twice)
+    mean = store.segment_labels(segment_ids=[seg.id], rule="mean")[seg.id]
+    assert not any(a.startswith("consensus:") for a in mean.annotators)
+
+
+def test_file_view_shows_the_same_standing_label(store, tmp_path):
+    from core.importer import import_folder
+    from core.viewdata import load_file_data
+
+    msp_corpus(tmp_path / "msp", files=3)
+    import_folder(store, tmp_path / "msp", "msp")
+    seg = store.corpus_segments(store.corpus("msp").id)[2]
+    data = load_file_data(store, seg.file_id)
+    assert data.segment_label(seg.id) == store.segment_labels(segment_ids=[seg.id])[seg.id]
+    assert data.segment_label(seg.id).annotators == ("consensus:mean",)
