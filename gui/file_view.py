@@ -295,12 +295,34 @@ class FileView(QWidget):
         self.trace_lines.clear()
         if self.data is None:
             return
+        self._trace_lod: dict[tuple[str, str], tuple] = {}
         for k, ((annotator, dim), (t, v)) in enumerate(sorted(self.data.traces.items())):
             style = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine)[k % 2]
             item = self.lanes[dim].plot(t, v, pen=pg.mkPen("#000000", width=1.5, style=style), connect="finite")
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="mean")
             self.trace_lines[(annotator, dim)] = item
+            # Level of detail: a 3-hour trace at 10 Hz is 108k points; zoomed out, a 1 s mean (what a pixel can
+            # show anyway) is drawn instead of re-downsampling 108k points on every frame.
+            n = len(t) // 10 * 10
+            coarse = (t[:n].reshape(-1, 10).mean(1), v[:n].reshape(-1, 10).mean(1)) if n >= 2000 else None
+            self._trace_lod[(annotator, dim)] = ((t, v), coarse, "full")
+        self._update_trace_lod()
+
+    def _update_trace_lod(self) -> None:
+        lod = getattr(self, "_trace_lod", {})
+        if not lod:
+            return
+        lo, hi = self.view_range()
+        pixels = max(200, int(self.traj.getViewBox().width()))
+        for key, (full, coarse, shown) in lod.items():
+            if coarse is None:
+                continue
+            t = full[0]
+            want = "coarse" if int(np.searchsorted(t, hi) - np.searchsorted(t, lo)) > 4 * pixels else "full"
+            if want != shown:
+                self.trace_lines[key].setData(*(coarse if want == "coarse" else full))
+                lod[key] = (full, coarse, want)
 
     def set_speaker_filter(self, speaker: str | None) -> None:
         self.speaker_filter = speaker
@@ -329,6 +351,7 @@ class FileView(QWidget):
         that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the segments)."""
         if self.data is None:
             return
+        self._update_trace_lod()
         lo, hi = self.view_range()
         pixels = max(200, int(self.traj.getViewBox().width()))
         starts = self.data.seg_bounds[:, 0]
