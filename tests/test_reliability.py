@@ -473,10 +473,13 @@ def test_self_linking_files_are_reported_not_skipped(store, tmp_path):
 def as_other_user(code: str, env: dict) -> subprocess.CompletedProcess:
     """Run Python code as an unprivileged user: root reads every folder, so permission cases need a real user.
     The interpreter and the modules are loaded first (they may live where that user cannot read)."""
-    prelude = ("import os, sys; import sqlalchemy, alembic, numpy, soundfile, soxr; import core.store, core.importer,"
-               " cli.main, cli.jobs, cli.argtypes, core.analysis; ")
+    prelude = ("import os, sys, sqlite3, json, csv, glob, logging.config; import torch, sqlalchemy.dialects.sqlite, numpy, "
+               "soundfile, soxr, tqdm, alembic.command, alembic.ddl.sqlite, alembic.runtime.migration, mako.template; "
+               "import core.store, core.importer, core.envelope, core.progress, cli.main, cli.jobs, cli.argtypes; "
+               "from core.store import Store; Store('sqlite://').close(); ")
     if os.geteuid() == 0:
         prelude += "os.setgid(65534); os.setuid(65534); "
+    prelude += "os.environ['EMOTRACE_HOME'] = os.environ['HOME16']; "  # only now: nothing root-owned in it
     return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **env}, timeout=300)
 
@@ -503,11 +506,12 @@ def test_an_unreadable_folder_is_reported(open_tmp):
     (root / "locked").chmod(0o000)
     os.chmod(tmp_path, 0o777)
     home = tmp_path / "home"
-    home.mkdir(mode=0o777)
+    home.mkdir()
+    home.chmod(0o777)
     try:
         r = as_other_user("from cli.main import main; sys.exit(main(['--db', os.environ['DB'], '-q', 'import', "
                           "os.environ['ROOT'], '--corpus', 'c']))",
-                          {"DB": str(tmp_path / "s.sqlite"), "ROOT": str(root), "EMOTRACE_HOME": str(home)})
+                          {"DB": str(tmp_path / "s.sqlite"), "ROOT": str(root), "HOME16": str(home)})
     finally:
         (root / "locked").chmod(0o755)
     assert r.returncode == 1, r.stderr
@@ -525,12 +529,12 @@ def test_a_store_in_a_read_only_folder_can_still_be_read(open_tmp, audio_dir):
     os.chmod(tmp_path, 0o777)
     try:
         r = as_other_user("from cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'stats', '--json']))",
-                          {"DB": str(db), "EMOTRACE_HOME": str(tmp_path)})
+                          {"DB": str(db), "HOME16": str(tmp_path)})
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["files_ok"] == 6 and "opened read-only" in r.stderr
         r = as_other_user("from cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'import', "
                           "os.environ['ROOT'], '--corpus', 'c2']))",
-                          {"DB": str(db), "ROOT": str(audio_dir), "EMOTRACE_HOME": str(tmp_path)})
+                          {"DB": str(db), "ROOT": str(audio_dir), "HOME16": str(tmp_path)})
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr  # a write is refused in one line
     finally:
         folder.chmod(0o755)
