@@ -600,8 +600,8 @@ def test_a_store_in_a_read_only_folder_can_still_be_read(open_tmp, audio_dir):
 
 
 # -- the zoo: broken audio and label files, each with a clear outcome --------------------------------------------
-def build_zoo(root: Path) -> dict[str, str]:
-    """Broken audio files and what the import must say about each (a substring of the reason)."""
+def build_zoo(root: Path) -> dict[str, str | tuple[str, ...]]:
+    """Broken audio files and what the import must say about each (a substring of the reason, or any of some)."""
     root.mkdir(parents=True, exist_ok=True)
     expect = {}
     (root / "empty.wav").write_bytes(b"")
@@ -613,7 +613,7 @@ def build_zoo(root: Path) -> dict[str, str]:
     (root / "text.mp3").write_text("not audio at all\n" * 50)
     expect["text.mp3"] = "cannot decode"
     (root / "random.flac").write_bytes(np.random.default_rng(0).bytes(5000))
-    expect["random.flac"] = "cannot decode"
+    expect["random.flac"] = ("cannot decode", "no audio samples")  # FFmpeg may probe noise as an empty stream
     nan_wav(root / "nan.wav")
     expect["nan.wav"] = "not finite"
     nan_wav(root / "inf.wav", "inf")
@@ -634,7 +634,7 @@ def test_the_zoo_of_broken_audio_files_is_reported_one_by_one(store, tmp_path):
     reasons = {Path(p).name: why for p, why in report.failed}
     assert set(reasons) == set(expect)
     for name, words in expect.items():
-        assert words in reasons[name], (name, reasons[name])
+        assert any(w in reasons[name] for w in ((words,) if isinstance(words, str) else words)), (name, reasons[name])
     assert store.stats()["files_ok"] == 1
     again = import_folder(store, root, "zoo")  # a rerun adds nothing and still lists every failure
     assert again.added == 0 and len(again.failed) == len(expect)
@@ -699,31 +699,47 @@ def test_fuzzed_label_rows_are_applied_or_reported_never_crash(fuzz_store, rows)
 
 
 # -- SIGKILL during import, then a rerun: the store is whole, nothing committed lost or doubled ------------------
-@pytest.mark.parametrize("delay", [0.8, 1.6, 2.4])
+def _running_jobs(db: Path) -> int:
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        if not con.execute("SELECT name FROM sqlite_master WHERE name = 'jobs'").fetchone():
+            return 0
+        return con.execute("SELECT count(*) FROM jobs WHERE status = 'running'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6])
 def test_sigkill_during_import_then_rerun(tmp_path, delay):
+    """Killed `delay` s into its job (120 files at 44.1 kHz, committed every 50): the rerun completes the corpus,
+    keeps what was committed, duplicates nothing, and the killed job is marked interrupted."""
     root = tmp_path / "c"
     rng = np.random.default_rng(0)
-    for i in range(40):
-        x = (0.1 * rng.standard_normal(int(2.0 * 16000))).astype(np.float32)
-        write_audio(root / f"s{i % 3}" / f"u{i:02d}.wav", 0.1)
-        sf.write(str(root / f"s{i % 3}" / f"u{i:02d}.wav"), x, 16000)
+    for i in range(120):
+        path = root / f"s{i % 3}" / f"u{i:03d}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), (0.1 * rng.standard_normal(44100)).astype(np.float32), 44100)
     db = tmp_path / "s.sqlite"
     cmd = [sys.executable, "-m", "cli", "--db", str(db), "-q", "import", str(root), "--corpus", "c"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and not _running_jobs(db):
+        time.sleep(0.02)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    committed = set()
-    if db.exists():
-        con = sqlite3.connect(db)
-        if con.execute("SELECT name FROM sqlite_master WHERE name = 'audio_files'").fetchone():
-            committed = {r[0] for r in con.execute("SELECT fingerprint FROM audio_files")}
-        con.close()
+    con = sqlite3.connect(db)
+    committed = {r[0] for r in con.execute("SELECT fingerprint FROM audio_files")}
+    con.close()
     r = cli("--db", str(db), "-q", "import", str(root), "--corpus", "c")
     assert r.returncode == 0, r.stderr
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     fingerprints = [r[0] for r in con.execute("SELECT fingerprint FROM audio_files")]
-    assert len(fingerprints) == len(set(fingerprints)) == 40 and committed <= set(fingerprints)
-    assert con.execute("SELECT count(*) FROM jobs WHERE status = 'running'").fetchone()[0] == 0
+    assert len(fingerprints) == len(set(fingerprints)) == 120 and committed <= set(fingerprints)
+    statuses = sorted(r[0] for r in con.execute("SELECT status FROM jobs"))
     con.close()
+    assert statuses in (["done", "interrupted"], ["done", "done"])  # killed inside the job, or just after it
