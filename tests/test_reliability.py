@@ -395,6 +395,24 @@ def test_broken_model_folders_are_refused_in_one_line(trained, how, words):
         assert "config.json" in line  # the malformed config is named
 
 
+def test_the_models_panel_refuses_a_broken_folder(qtbot, trained, monkeypatch, qt_settings):
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.models_panel import ModelsPanel
+    from training.trainer import TrainConfig, train
+
+    store, corpus, first = trained
+    second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
+    poison(Path(store.model_version(second.model_version_id).folder), "truncate")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    panel = ModelsPanel(store)
+    qtbot.addWidget(panel)
+    panel.table.selectRow(panel.ids.index(second.model_version_id))
+    panel.activate_selected()
+    assert shown and "truncated" in shown[0] and store.active_model().id == first
+
+
 def test_train_proceeds_over_a_broken_parent_and_says_it_could_not_compare(trained):
     store, corpus, first = trained
     poison(Path(store.model_version(first).folder), "truncate")
