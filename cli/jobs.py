@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+from cli.argtypes import seconds, whole
 from cli.main import _store
 from core.errors import UserFacingError
 from core.progress import TqdmProgress
@@ -128,8 +129,8 @@ def register_transcribe(sub) -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("--model", default="base", help="tiny.en, base, small, large-v3, distil-large-v3 or a folder")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=0, help=">1 uses BatchedInferencePipeline")
+    p.add_argument("--beam-size", type=whole(1, 64), default=5)
+    p.add_argument("--batch-size", type=whole(0, 4096), default=0, help=">1 uses BatchedInferencePipeline")
     p.add_argument("--redo", action="store_true", help="transcribe finished files again")
     _queue_options(p)
     p.set_defaults(func=cmd_transcribe)
@@ -155,8 +156,9 @@ def register_analyze(sub) -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("--model", help="model version id or name (default: the active one)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--window", type=float, help="trajectory window in seconds (default: the model's, 4)")
-    p.add_argument("--hop", type=float, help="trajectory hop in seconds (default: the model's, 1)")
+    p.add_argument("--window", type=seconds(0.5, 600), help="trajectory window in seconds, 0.5-600 (default: the "
+                                                            "model's, 4)")
+    p.add_argument("--hop", type=seconds(0.1, 600), help="trajectory hop in seconds, 0.1-600 (default: the model's, 1)")
     _queue_options(p)
     p.set_defaults(func=cmd_analyze)
 
@@ -205,7 +207,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(corpus=args.corpus, mode=args.mode, audio_backbone=args.backbone, text_backbone=args.text,
                       modalities=args.modalities, epochs=args.epochs, seed=args.seed, device=args.device,
                       annotator=args.annotator, include_accepted=args.include_accepted, targets=args.targets,
-                      activate=not args.no_activate, batch_size=args.batch_size,
+                      activate="never" if args.no_activate else args.activate, batch_size=args.batch_size,
                       grad_accum=args.grad_accum)
     try:
         result = train(store, cfg, on_event=_print_event(args.quiet))
@@ -219,7 +221,10 @@ def cmd_train(args) -> int:
     out = {"model_version_id": result.model_version_id, "seconds": round(result.seconds, 2),
            "ccc": result.metrics["ccc"], "split": result.metrics["split"],
            "parent_ccc": (result.parent_metrics or {}).get("ccc"),
+           "activated": bool(result.activation and result.activation["activate"]),
+           "activation_reason": (result.activation or {}).get("reason"),
            "layer_weights": result.metrics.get("layer_weights")}
+    print(f"v{result.model_version_id}: {out['activation_reason']}", file=sys.stderr)
     print(json.dumps(out))
     return 0
 
@@ -234,9 +239,9 @@ def register_train(sub) -> None:
                                       "model's, else the offline whisper:tiny.en)")
     p.add_argument("--text", default=DEFAULT_TEXT, help="text encoder: minilm, distilroberta, distilbert, id or folder")
     p.add_argument("--modalities", default="both", choices=["audio", "text", "both"])
-    p.add_argument("--epochs", type=int, default=80)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--epochs", type=whole(1, 100_000), default=80)
+    p.add_argument("--batch-size", type=whole(2, 1_000_000), default=64, help="at least 2 (CCC needs two examples)")
+    p.add_argument("--grad-accum", type=whole(1, 10_000), default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--annotator", help="train on one annotator's labels (default: the latest label per segment)")
@@ -244,7 +249,10 @@ def register_train(sub) -> None:
                    help="also train on accepted model predictions (default: human judgements only)")
     p.add_argument("--targets", default="labels", choices=["labels", "traces", "both"],
                    help="segment labels, the means of continuous traces over segments, or both")
-    p.add_argument("--no-activate", action="store_true", help="register the new version but keep the active one")
+    p.add_argument("--activate", default="auto", choices=["auto", "always", "never"],
+                   help="auto (default): activate the new version only if it is valid and not worse than the active "
+                        "one on the same development data; always; never")
+    p.add_argument("--no-activate", action="store_true", help="the same as --activate never")
     p.set_defaults(func=cmd_train)
 
 
@@ -272,13 +280,21 @@ def register_evaluate(sub) -> None:
 
 
 def cmd_models(args) -> int:
+    from core.errors import UserFacingError
     from training.registry import rollback
 
     store = _store(args)
     if args.action == "activate":
-        store.activate_model(store.model_version(args.version).id)
+        from training.registry import activate
+
+        if not args.version:
+            raise UserFacingError("models activate needs a version id or name (see `emotrace models list`)")
+        activate(store, args.version)  # the folder is checked first: a broken model is never made active
     elif args.action == "rollback":
-        mv = rollback(store)
+        try:
+            mv = rollback(store)
+        except ValueError as exc:
+            raise UserFacingError(str(exc)) from exc
         print(f"active: v{mv.id} {mv.name}")
         return 0
     for mv in store.model_versions():

@@ -16,9 +16,14 @@ from pathlib import Path
 
 
 def _store(args):
+    """Open the command's store; `args.store_opened` tells the error handler whether anything was committed."""
     from core.store import Store
 
-    return Store(args.db)
+    store = Store(args.db)
+    args.store_opened = True
+    if store.notice:
+        print(f"note: {store.notice}", file=sys.stderr)
+    return store
 
 
 def cmd_import(args) -> int:
@@ -168,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:  # a full disk, a read-only or locked store, a lost server
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"error: the store could not be read or written ({reason}); what was committed before is kept",
-              file=sys.stderr)
+        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+        kept = "; what was committed before is kept" if getattr(args, "store_opened", False) else ""
+        print(f"error: the store could not be read or written ({reason}){kept}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: what was done is kept in the store", file=sys.stderr)

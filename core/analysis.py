@@ -97,13 +97,37 @@ def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
     return active
 
 
+MIN_WINDOW, MIN_HOP = 0.5, 0.1  # a 0.0001 s hop once asked for 140,002 windows on a 14 s file
+
+
+def check_spans(window: float | None, hop: float | None) -> None:
+    """Refuse a window or hop that is not a positive, finite, sensible number of seconds (None: the model's)."""
+    for name, value, low in (("window", window, MIN_WINDOW), ("hop", hop, MIN_HOP)):
+        if value is not None and not (np.isfinite(value) and value >= low):
+            raise UserFacingError(f"--{name} must be at least {low} s, not {value}")
+
+
+def load_pipeline(version: ModelVersion, device: str) -> SERPipeline:
+    """The version's pipeline; a broken folder (truncated, wrong shapes, NaN weights) is one line that says which
+    version and what to do, never a traceback from deep inside torch."""
+    from core.ser.folder_check import ModelFolderError
+
+    try:
+        return SERPipeline(version.folder, device=device)
+    except (ModelFolderError, OSError, ValueError) as exc:
+        raise UserFacingError(f"model v{version.id} ({version.name}) cannot be used: {exc}. Activate another "
+                              "version (`emotrace models list`, `emotrace models activate VERSION`) or retrain."
+                              ) from exc
+
+
 def analyze_corpus(
     store: Store, corpus: str, *, model: str | int | None = None, pipeline: SERPipeline | None = None,
     device: str = "auto", window: float | None = None, hop: float | None = None, batch_size: int = 4,
     file_ids: list[int] | None = None, progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
 ) -> AnalyzeReport:
+    check_spans(window, hop)
     version = resolve_model(store, model)
-    pipeline = pipeline or SERPipeline(version.folder, device=device)
+    pipeline = pipeline or load_pipeline(version, device)
     window = window or pipeline.config.window_seconds
     hop = hop or pipeline.config.hop_seconds
     corpus_row = store.corpus(corpus)

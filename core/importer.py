@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +40,11 @@ class ImportReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     replaced: list[tuple[str, int]] = field(default_factory=list)  # (path, labels kept on the earlier content)
     consensus_rows: int = 0  # computed consensus rows written from per-rater labels
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # folders and links the scan could not enter
 
     @property
     def problems(self) -> int:
-        return len(self.failed) + len(self.row_errors)
+        return len(self.failed) + len(self.row_errors) + len(self.skipped)
 
     def summary(self) -> str:
         lines = [
@@ -54,14 +56,33 @@ class ImportReport:
         ]
         lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} labels stay with it, marked "
                   f"replaced (relink the old audio to train on them again)" for path, n in self.replaced]
+        lines += [f"  SKIPPED {path}: {why}" for path, why in self.skipped]
         lines += [f"  FAILED {path}: {why}" for path, why in self.failed]
         lines += [f"  ROW {where}: {why}" for where, why in self.row_errors]
         lines += [f"  WARNING {where}: {why}" for where, why in self.warnings]
         return "\n".join(lines)
 
 
-def scan(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+def scan(folder: Path, problems: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Audio files under `folder` (symlinked folders are not followed). What cannot be looked at, a folder
+    without read permission or an audio name that is a link to itself or to nothing, goes to `problems`
+    instead of vanishing from the count."""
+    problems = [] if problems is None else problems
+
+    def unreadable(exc: OSError) -> None:
+        problems.append((str(exc.filename or folder), f"cannot read this folder: {exc.strerror or exc}"))
+
+    found = []
+    for root, _dirs, names in os.walk(folder, onerror=unreadable):
+        for name in names:
+            path = Path(root) / name
+            if path.suffix.lower() not in AUDIO_EXTENSIONS:
+                continue
+            if path.is_file():
+                found.append(path)
+            elif path.is_symlink():
+                problems.append((str(path), "a link that points to itself or to nothing; not imported"))
+    return sorted(found)
 
 
 def find_labels_csv(folder: Path) -> Path | None:
@@ -96,7 +117,7 @@ def import_folder(
         raise FileNotFoundError(f"not a folder: {folder}")
     corpus_row = store.corpus(corpus, create=True, root=str(folder))
     report = ImportReport(corpus=corpus)
-    paths = scan(folder)
+    paths = scan(folder, report.skipped)
     report.scanned = len(paths)
     with tracked_job(store, "import", {"corpus": corpus, "folder": str(folder)}) as job:
         _import_audio(store, corpus_row.id, paths, report, progress, cancel, commit_every)

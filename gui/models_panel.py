@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import UserFacingError
 from core.store import Store
-from training.registry import rollback
+from training.registry import activate, rollback
 
 COLUMNS = ["", "version", "parent", "created", "train n", "A", "V", "D", "mode"]
 
@@ -60,14 +61,18 @@ class ModelsPanel(QWidget):
     def activate_selected(self) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self.ids):
-            self.store.activate_model(self.ids[row])
+            try:
+                activate(self.store, self.ids[row])  # a broken folder is refused, never made active
+            except UserFacingError as exc:
+                QMessageBox.warning(self, "Activate", str(exc))
+                return
             self.reload()
             self.activated.emit(self.ids[row])
 
     def roll_back(self) -> None:
         try:
             mv = rollback(self.store)
-        except ValueError as exc:
+        except (ValueError, UserFacingError) as exc:
             QMessageBox.information(self, "Roll back", str(exc))
             return
         self.reload()

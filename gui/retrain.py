@@ -1,5 +1,7 @@
 """One-click retrain: the trainer in its own process, a live loss / development-CCC plot, progress and cancel,
-then CCC per dimension for the parent and the new model side by side, and Activate or Keep the old one."""
+then CCC per dimension for the parent and the new model side by side, and Activate or Keep the old one. The
+trainer's verdict (training.gate: not worse than the active model on the same development data, or why the
+two could not be compared) is shown as advice; the user decides."""
 
 from __future__ import annotations
 
@@ -93,12 +95,13 @@ class RetrainDialog(QDialog):
 
     def config(self) -> TrainConfig:
         return TrainConfig(corpus=self.corpus, mode=self.mode.currentText(), modalities=self.modalities.currentText(),
-                           epochs=self.epochs.value(), audio_backbone=self.backbone, device=self.device, activate=False,
+                           epochs=self.epochs.value(), audio_backbone=self.backbone, device=self.device, activate="never",
                            include_accepted=self.include_accepted.isChecked())
 
     def start(self) -> None:
         self.epochs_seen, self.losses, self.cccs = [], [], []
         self.table.setRowCount(0)
+        self.activate_button.setText("Activate new model")
         self.run = TrainingRun(self.store.url, self.config()).start()
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -162,7 +165,14 @@ class RetrainDialog(QDialog):
             self.table.setItem(r, 0, QTableWidgetItem(name))
             for c, dim in enumerate(DIMS, start=1):
                 self.table.setItem(r, c, QTableWidgetItem(f"{ccc[dim]:.3f}"))
-        self.status.setText(f"Done in {event['seconds']:.1f} s. CCC on {metrics['split']} (n={metrics['n']}).")
+        verdict = event.get("activation") or {}
+        advice = ""
+        if verdict:
+            advice = (" Recommended: activate it" if verdict.get("recommended") else " Not recommended") + (
+                f" ({verdict.get('comparison', '')}).")
+            self.activate_button.setText("Activate new model" if verdict.get("recommended") else "Activate anyway")
+        self.status.setText(f"Done in {event['seconds']:.1f} s. CCC on {metrics['split']} (n={metrics['n']})."
+                            + advice)
 
     def activate(self) -> None:
         if self.new_version is not None:

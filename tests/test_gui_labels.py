@@ -163,6 +163,9 @@ def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, 
     assert len(dialog.epochs_seen) >= 1 and dialog.ccc_curve.xData is not None
     new = dialog.new_version
     assert store.active_model().id == first  # nothing changes until the user activates
+    verdict = store.model_version(new).metrics["activation"]  # the trainer's advice, shown with its reason
+    assert ("Recommended: activate it" if verdict["recommended"] else "Not recommended") in dialog.status.text()
+    assert f"active v{first}" in dialog.status.text()
     dialog.activate_button.click()
     assert store.active_model().id == new
     assert analyzed == [new]  # the trajectories are re-analysed with the new version

@@ -18,6 +18,7 @@ from core.progress import check_cancel
 from core.ser.modeling import EmoTraceModel
 from training.data import labels_array
 from training.features import text_features
+from training.gate import decide
 from training.registry import discard_folder, new_model_folder, register
 
 
@@ -76,11 +77,12 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
             return model(pooled, t, text_present=p)
 
     rng = np.random.default_rng(cfg.seed)
-    best, best_state, history = -np.inf, None, []
+    best, best_state, history, steps = -np.inf, None, [], 0
     for epoch in range(cfg.epochs):
         model.train()
         encoder.train()
         losses = []
+        pending = False
         order = rng.permutation(len(train_ex))
         for k in range(0, len(order), cfg.batch_size):
             check_cancel(cancel)
@@ -89,10 +91,16 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
                 continue
             loss = ccc_loss(forward(wavs_tr, idx, *text_tr, True), torch.as_tensor(gold_tr[idx], device=device))
             (loss / cfg.grad_accum).backward()
+            pending = True
             if (k // cfg.batch_size + 1) % cfg.grad_accum == 0:
                 opt.step()
                 opt.zero_grad(set_to_none=True)
+                steps, pending = steps + 1, False
             losses.append(loss.item())
+        if pending:  # an epoch shorter than --grad-accum batches still learns from what it accumulated
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            steps += 1
         model.eval()
         encoder.eval()
         preds = np.concatenate([forward(wavs_dev, np.arange(len(dev_ex))[k: k + cfg.batch_size], *text_dev, False)
@@ -103,30 +111,44 @@ def finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, c
                   "dev_ccc": dev, "dev_mean_ccc": round(score, 4)}
         history.append(record)
         on_event(record)
+        if not np.isfinite(score):
+            score = -np.inf  # a NaN development score never counts as the best epoch
         if best_state is None or score > best:
             best = score
             best_state = ({k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
                           {k: v.detach().cpu().clone() for k, v in encoder.state_dict().items()})
     model.load_state_dict(best_state[0])
     encoder.load_state_dict(best_state[1])
-    folder = new_model_folder(cfg.name)
-    partial = folder.with_name(folder.name + ".partial")
+    model.eval()
+    encoder.eval()
+    preds = np.concatenate([forward(wavs_dev, np.arange(len(dev_ex))[k: k + cfg.batch_size], *text_dev, False)
+                            .float().detach().cpu().numpy() for k in range(0, len(dev_ex), cfg.batch_size)])
+    if steps == 0:
+        raise UserFacingError(f"training took no optimiser step ({len(train_ex)} training segments, batch size "
+                              f"{cfg.batch_size}); nothing was registered")
+    if not np.isfinite(preds).all():
+        raise UserFacingError("training produced a model with non-finite development outputs; nothing was "
+                              "registered and the active model is unchanged")
+    dev_ccc = ccc_per_dimension(preds, gold_dev)
+    verdict = decide(cfg.activate, dev_ccc, len(dev_ex), parent.id if parent else None, None,
+                     "full fine-tuning scores a new encoder; the active model was not scored on these examples"
+                     if parent else None)
+    folder = new_model_folder(store, cfg.name)  # created empty and ours alone: a cleanup removes only it
+    metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "ccc": dev_ccc, "mode": "full", "optimizer_steps": steps,
+               "layer_weights": model.layer_weights().round(4).tolist(), "activation": verdict.to_dict()}
     try:
-        encoder.save_pretrained(partial / "audio_encoder")
+        encoder.save_pretrained(folder / "audio_encoder")
         model.config.audio_backbone = str(folder / "audio_encoder")
-        model.cpu().save_pretrained(partial)
-        partial.rename(folder)
+        model.cpu().save_pretrained(folder)
+        version = register(store, name=cfg.name, folder=folder, parent_id=parent.id if parent else None,
+                           metrics=metrics, config=model.config.to_dict(),
+                           data_counts={"train": len(train_ex), "dev": len(dev_ex)}, activate=verdict.activate)
     except BaseException:
-        discard_folder(partial)
+        discard_folder(folder)
         raise
-    best_epoch = max(history, key=lambda r: r["dev_mean_ccc"])
-    metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "ccc": best_epoch["dev_ccc"], "mode": "full",
-               "layer_weights": model.layer_weights().round(4).tolist()}
-    version = register(store, name=cfg.name, folder=folder, parent_id=parent.id if parent else None, metrics=metrics,
-                       config=model.config.to_dict(), data_counts={"train": len(train_ex), "dev": len(dev_ex)},
-                       activate=cfg.activate)
     seconds = time.perf_counter() - t_start
-    on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "seconds": round(seconds, 2)})
+    on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "activation": verdict.to_dict(),
+              "seconds": round(seconds, 2)})
     from training.trainer import TrainResult
 
-    return TrainResult(version.id, metrics, None, seconds, history)
+    return TrainResult(version.id, metrics, None, seconds, history, verdict.to_dict())

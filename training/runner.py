@@ -26,7 +26,8 @@ def _worker(db_url: str, cfg: dict, events, cancel_flag, home: str | None) -> No
         store = Store(db_url)
         result = train(store, TrainConfig(**cfg), on_event=events.put, cancel=cancel_flag.is_set)
         events.put({"type": "finished", "model_version_id": result.model_version_id, "metrics": result.metrics,
-                    "parent_metrics": result.parent_metrics, "seconds": result.seconds})
+                    "parent_metrics": result.parent_metrics, "activation": result.activation,
+                    "seconds": result.seconds})
     except Cancelled:
         events.put({"type": "cancelled"})
     except MemoryError:

@@ -121,7 +121,9 @@ class EmoTraceModel(nn.Module):
                 raise ValueError(f"{folder} holds only pickled weights ({', '.join(pickled)}); EmoTrace loads "
                                  f"safetensors only, since unpickling can run arbitrary code")
             raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
-        config = EmoTraceConfig.from_pretrained(folder)
+        from core.ser.folder_check import check_model_folder
+
+        config = check_model_folder(folder)  # one line naming the file, never a load_state_dict traceback
         model = cls(config)
         model.load_state_dict(load_file(str(weights), device=map_location))
         return model.eval()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.paths import default_db_url
@@ -42,6 +44,33 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_read_only_pragmas(dbapi_conn, _record) -> None:
+    """A store opened read-only: no journal-mode switch (that is a write), and no write can slip through."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def _needs_read_only(path: Path) -> bool:
+    """An existing SQLite file in a folder (or as a file) we may not write: WAL mode must create `-shm` and
+    `-wal` next to it, so a normal open fails even for reading."""
+    if not path.is_file():
+        return False
+    return not (os.access(path.parent, os.W_OK) and os.access(path, os.W_OK))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 def _sqlite_file(parsed) -> Path | None:
@@ -82,16 +111,64 @@ class Store(AnnotationRepository, RaterRepository, AssignmentRepository, Speaker
             parsed = make_url(url)
         except ArgumentError as exc:
             raise StoreError(f"Not a database URL: {url!r} ({exc})") from exc
+        except ImportError as exc:
+            raise StoreError(f"Cannot open the store {url!r}: {exc}") from exc
         self.url = url
-        if _sqlite_file(parsed) is not None:
-            _sqlite_file(parsed).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
-        if parsed.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.read_only = False
+        self.notice = ""  # something the user should know about how the store was opened
+        sqlite_path = _sqlite_file(parsed)
+        if sqlite_path is not None and _needs_read_only(sqlite_path):
+            self.engine = self._open_read_only(sqlite_path)
+        else:
+            if sqlite_path is not None:
+                sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine = self._create_engine(url)
+            if parsed.get_backend_name() == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._listeners: list[Listener] = []
-        if migrate:
+        if self.read_only:
+            self._check_read_only_schema()
+        elif migrate:
             self.migrate()
+            self.mark_interrupted_jobs()
+
+    def _create_engine(self, url: str) -> Engine:
+        """An engine, or one line when the URL names a dialect or driver that is not installed."""
+        try:
+            return create_engine(url, future=True)
+        except (ArgumentError, ImportError) as exc:
+            backend = url.split("://", 1)[0]
+            raise StoreError(f"Cannot open the store {self._display_url()}: the database driver for {backend!r} is "
+                             f"not available ({type(exc).__name__}: {exc}). Use a SQLite path or "
+                             "postgresql+psycopg://...") from exc
+
+    def _open_read_only(self, path: Path) -> Engine:
+        """Read what is there without writing anything: `mode=ro` when SQLite can share the WAL index, else
+        `immutable=1` (no locks at all, so changes other processes make meanwhile are not seen)."""
+        self.read_only = True
+        for query, note in (("mode=ro", ""), ("immutable=1", "; changes others make while it is open are not seen")):
+            engine = create_engine(f"sqlite:///file:{path}?{query}&uri=true", future=True)
+            event.listen(engine, "connect", _sqlite_read_only_pragmas)
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
+            except SQLAlchemyError:
+                engine.dispose()
+                continue
+            self.notice = (f"the store {path} is in a folder (or a file) that cannot be written: opened read-only, "
+                           f"nothing can be saved{note}")
+            return engine
+        raise StoreError(f"Cannot open the store at {path}: it cannot be written, and not even read as read-only")
+
+    def _check_read_only_schema(self) -> None:
+        try:
+            current = self.schema_revision()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"Cannot read the store at {self._display_url()}: {getattr(exc, 'orig', exc)}") from exc
+        if current != self.head_revision():
+            raise StoreError(f"The store at {self._display_url()} is read-only and its schema ({current!r}) is not "
+                             f"this EmoTrace's ({self.head_revision()!r}); it cannot be upgraded without write access")
 
     # -- schema -------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -129,6 +206,9 @@ class Store(AnnotationRepository, RaterRepository, AssignmentRepository, Speaker
                         conn.commit()
         except OperationalError as exc:
             raise StoreError(f"Cannot open or migrate the store at {self._display_url()}: {exc.orig}") from exc
+        except SQLAlchemyError as exc:  # "file is not a database", a server that refuses the login, ...
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreError(f"Cannot open the store at {self._display_url()}: {reason}") from exc
 
     def _display_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -242,11 +322,30 @@ class Store(AnnotationRepository, RaterRepository, AssignmentRepository, Speaker
 
     # -- jobs -----------------------------------------------------------------------------------
     def start_job(self, kind: str, params: dict | None = None) -> int:
+        """A running job row; its process id and host let a later process tell a killed job from a live one."""
+        owner = {"pid": os.getpid(), "host": socket.gethostname()}
         with self.session() as s:
-            job = Job(kind=kind, params=params or {}, status="running")
+            job = Job(kind=kind, params={**(params or {}), "_owner": owner}, status="running")
             s.add(job)
             s.flush()
             return job.id
+
+    def mark_interrupted_jobs(self) -> int:
+        """Jobs left `running` by a process that is gone (SIGKILL, power loss, a lock failure while it exited) become
+        `interrupted`. Only rows whose owner ran on this host can be checked; rows of other hosts (a shared
+        PostgreSQL store) are left alone. Rows from before owners were recorded count as gone."""
+        host = socket.gethostname()
+        with self.session() as s:
+            n = 0
+            for job in s.scalars(select(Job).where(Job.status == "running")):
+                owner = (job.params or {}).get("_owner") or {}
+                if owner and (owner.get("host") != host or _process_alive(int(owner.get("pid", 0)))):
+                    continue
+                job.status = "interrupted"
+                job.error = (f"the process (pid {owner['pid']}) ended before the job finished" if owner
+                             else "the process ended before the job finished")
+                n += 1
+        return n
 
     def update_job(self, job_id: int, **fields: Any) -> None:
         with self.session() as s:
