@@ -185,7 +185,7 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     enc = CountingEncoder(load_audio_encoder("whisper:tiny.en"))
     cache = FeatureCache("whisper:tiny.en")
     feats = audio_features(enc, examples, cache=cache)
-    assert feats.shape == (9, 1, 768)
+    assert feats.shape == (9, 5, 768)
     assert not np.allclose(feats[0], feats[1])  # each turn pooled over its own frames
     assert enc.seconds == pytest.approx(60.0, abs=0.1)  # each file encoded once, not once per segment
     (root / "more.csv").write_text("file,start,end,arousal,valence,dominance\ntalk0.wav,15,19,5,5,5\n")
@@ -194,7 +194,7 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     import_labels(store, "long", root / "more.csv")
     enc.seconds = 0.0
     again = audio_features(enc, load_examples(store, "long"), cache=cache)
-    assert again.shape == (10, 1, 768) and enc.seconds == pytest.approx(20.0, abs=0.1)
+    assert again.shape == (10, 5, 768) and enc.seconds == pytest.approx(20.0, abs=0.1)
 
 
 def test_full_mode_finetunes_the_encoder_and_the_app_loads_it(store, corpus, tmp_path):

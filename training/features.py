@@ -59,7 +59,7 @@ def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | No
                    progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
                    encoder_name: str | None = None) -> np.ndarray:
     """`[N, L, 2D]` for the examples; only files (or spans) missing from the cache are encoded."""
-    cache = cache or FeatureCache(encoder_name or encoder.name)
+    cache = cache or FeatureCache(encoder_name or getattr(encoder, "cache_key", encoder.name))
     by_file: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(examples):
         by_file[e.fingerprint].append(i)
