@@ -16,9 +16,13 @@ from pathlib import Path
 
 
 def _store(args):
+    """The store; one that has no model yet gets the bundled one as its first version (training.default_model)."""
     from core.store import Store
+    from training.default_model import ensure_default_model
 
-    return Store(args.db)
+    store = Store(args.db)
+    ensure_default_model(store)
+    return store
 
 
 def cmd_import(args) -> int:

@@ -175,7 +175,10 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
         featurizer.module.load_state_dict(best[1])
     metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "mode": cfg.mode,
                "ccc": evaluate_inputs(model, featurizer, sets["dev"], device, cfg.batch_size),
-               "layer_weights": model.layer_weights().round(4).tolist()}
+               "layer_weights": model.layer_weights().astype(float).round(4).tolist()}
+    probe = _layer_probes(sets)
+    if probe is not None:
+        metrics["layer_probe_ccc"] = probe
     on_event({"type": "layer_weights", "weights": metrics["layer_weights"]})
     parent_metrics = None
     if parent is not None and featurizer is None:
@@ -188,6 +191,21 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "parent_metrics": parent_metrics,
               "seconds": round(seconds, 2)})
     return TrainResult(version.id, metrics, parent_metrics, seconds, history)
+
+
+PROBE_MAX_TRAIN = 4000  # the kernel ridge probe is O(n^3): larger corpora use `emotrace layers` instead
+
+
+def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
+    """Per-layer ridge probe CCC on the dev split, stored with the version so its layer plot can show both what
+    each layer carries and what weight the model gave it (cheap: cached features, seconds)."""
+    from training.probe import probe_layers
+
+    tr, dev = sets["train"], sets["dev"]
+    if tr.audio is None or tr.audio.shape[1] < 2 or not 8 <= len(tr.gold) <= PROBE_MAX_TRAIN or len(dev.gold) < 4:
+        return None
+    per_layer, _ = probe_layers(tr.audio, tr.gold, dev.audio, dev.gold, all_layers=False)
+    return per_layer
 
 
 def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, train_ex, dev_ex, examples):

@@ -51,10 +51,15 @@ class SpeechLayers(nn.Module):
 
     frame_rate = 50.0
 
-    def __init__(self, ref: str) -> None:
+    def __init__(self, ref: str | nn.Module) -> None:
         super().__init__()
         from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
+        if isinstance(ref, nn.Module):  # a model built in memory (benchmarks of published architectures)
+            self.model, config = ref, ref.config
+            self.normalize = self.use_mask = getattr(config, "feat_extract_norm", "group") == "layer"
+            self.num_layers, self.dim = config.num_hidden_layers + 1, config.hidden_size
+            return
         local_only = _offline() or Path(ref).expanduser().exists()
         try:
             config = AutoConfig.from_pretrained(ref, local_files_only=local_only)

@@ -209,9 +209,12 @@ def is_whisper_ref(ref: str) -> bool:
 
 
 def mel_filters(n_mels: int) -> np.ndarray:
-    from faster_whisper.feature_extractor import FeatureExtractor
+    """`[mels, 201]` Slaney mel filters, Whisper's (transformers' copy, so no faster-whisper is needed on a GPU box)."""
+    from transformers.audio_utils import mel_filter_bank
 
-    return FeatureExtractor.get_mel_filters(SAMPLE_RATE, N_FFT, n_mels=n_mels).astype(np.float32)
+    return mel_filter_bank(num_frequency_bins=1 + N_FFT // 2, num_mel_filters=n_mels, min_frequency=0.0,
+                           max_frequency=SAMPLE_RATE / 2, sampling_rate=SAMPLE_RATE, norm="slaney",
+                           mel_scale="slaney").T.astype(np.float32)
 
 
 def mel_frames(samples: int) -> int:
@@ -248,7 +251,12 @@ class WhisperLayers(nn.Module):
         (Path(folder) / ENCODER_ONLY_MARK).write_text(json.dumps({"module": "WhisperEncoder"}) + "\n")
 
     def log_mel(self, wavs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`[B, mels, F]` normalised like Whisper, each item over its own valid frames; padded frames are 0."""
+        """`[B, mels, F]` normalised like Whisper, each item over its own valid frames; padded frames are 0.
+        Always float32 (outside autocast): a bf16 log-mel would lose Whisper's input resolution."""
+        with torch.autocast(wavs.device.type, enabled=False):
+            return self._log_mel(wavs, lengths)
+
+    def _log_mel(self, wavs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = nn.functional.pad(wavs.float(), (0, HOP))
         spec = torch.stft(x, N_FFT, HOP, window=self.window, center=True, pad_mode="reflect", return_complex=True)
         power = spec[..., :-1].abs() ** 2
