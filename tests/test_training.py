@@ -268,3 +268,14 @@ def test_layer_weights_leave_uniform_with_their_own_learning_rate(store, corpus)
     assert spread["fast"] > 3 * spread["slow"] and spread["fast"] > 0.05
     heads = train(store, quick(corpus, mode="heads", epochs=5))
     np.testing.assert_allclose(heads.metrics["layer_weights"], 0.2)  # heads mode keeps them uniform
+
+
+def test_a_last_layer_model_slices_the_all_layer_cache(store, corpus, monkeypatch):
+    from core.ser.encoders import load_audio_encoder
+    from training.features import audio_features
+
+    examples = load_examples(store, corpus)[:4]
+    every = audio_features(load_audio_encoder("whisper:tiny.en"), examples)
+    last = load_audio_encoder("whisper:tiny.en", layers=[-1])
+    monkeypatch.setattr(last.module, "forward", lambda *a: (_ for _ in ()).throw(AssertionError("re-encoded")))
+    np.testing.assert_array_equal(audio_features(last, examples), every[:, [-1]])

@@ -7,6 +7,7 @@ per text.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from contextlib import nullcontext
@@ -132,6 +133,15 @@ class AudioFeaturizer:
         """Features of this featurizer on disk (the torch Whisper module's all-layer features are version 2)."""
         key = f"{self.name}@layers-v2" if self.is_whisper else self.name
         return key if self.layers is None else f"{key}[{','.join(map(str, self.layers))}]"
+
+    def all_layers(self) -> AudioFeaturizer:
+        """The same module without the layer selection (shares weights): the cache keeps every hidden state,
+        and a model that reads some of them slices what it loads, so a last-layer model re-encodes nothing."""
+        if self.layers is None:
+            return self
+        view = copy.copy(self)
+        view.layers, view.num_layers = None, self.module.num_layers
+        return view
 
     def _autocast(self):
         return (torch.autocast("cuda", dtype=torch.bfloat16) if str(self.device).startswith("cuda")
