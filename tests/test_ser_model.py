@@ -124,3 +124,11 @@ def test_parameter_report_counts_encoders(tmp_path):
     assert 22_000_000 < report["text_encoder"] < 23_500_000  # all-MiniLM-L6-v2
     assert report["trainable"] == report["total"]
     assert report["trainable_share_of_hubert_large"] == pytest.approx(report["trainable"] / 315.4e6, abs=1e-4)
+
+
+def test_a_pre_issue_11_whisper_model_reads_the_last_layer():
+    """Versions saved when the offline backbone returned CTranslate2's last layer only keep working."""
+    old = EmoTraceConfig.from_dict({"audio_backbone": "whisper:tiny.en", "audio_layers": 1, "audio_dim": 384})
+    assert old.audio_layer_ids == [-1]
+    new = EmoTraceConfig.from_dict({"audio_backbone": "whisper:tiny.en", "audio_layers": 5, "audio_dim": 384})
+    assert new.audio_layer_ids is None
