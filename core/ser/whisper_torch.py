@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def convert_ct2_encoder(ct2_dir: str | Path, out_dir: str | Path) -> Path:
 
     ct2_dir, out_dir = Path(ct2_dir), Path(out_dir)
     config, state = ct2_encoder_state(read_ct2_variables(ct2_dir / "model.bin"))
-    partial = out_dir.with_name(out_dir.name + ".partial")
+    partial = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")  # two processes never share one
     partial.mkdir(parents=True, exist_ok=True)
     config.save_pretrained(partial)
     save_file({k: v.half().contiguous() for k, v in state.items()}, str(partial / "model.safetensors"),
@@ -127,10 +128,11 @@ def convert_ct2_encoder(ct2_dir: str | Path, out_dir: str | Path) -> Path:
                                                      "size": (ct2_dir / "model.bin").stat().st_size,
                                                      "converted_format": CONVERTED_FORMAT}) + "\n")
     if out_dir.exists():
-        import shutil
-
-        shutil.rmtree(out_dir)
-    partial.rename(out_dir)
+        shutil.rmtree(out_dir, ignore_errors=True)
+    try:
+        partial.rename(out_dir)
+    except OSError:  # another process finished the same conversion first: keep its copy
+        shutil.rmtree(partial, ignore_errors=True)
     return out_dir
 
 
