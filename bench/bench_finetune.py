@@ -1,6 +1,8 @@
 """`full` mode speed: one fine-tuning step (forward + backward + AdamW) of the audio encoder + text encoder +
 heads on a batch of utterances, bf16 autocast on a GPU. Random weights and inputs (speed does not depend on
-them). Reports steps/s and audio seconds trained per second, DistilHuBERT + MiniLM against HuBERT-large.
+them). Reports steps/s and audio seconds trained per second: DistilHuBERT + MiniLM, HuBERT-large, and the
+torch Whisper tiny/base encoders (the offline backbone's `full` mode). The encoder runs through EmoTrace's
+own featurizer modules and pooling (`training.trainer.pool_examples` uses the same statistics).
 
     python bench/bench_finetune.py --device cuda      # on the GPU machine (see bench/gpu_check.sh)
     python bench/bench_finetune.py --device cpu --batch 4 --steps 2
@@ -21,18 +23,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.metrics import ccc_loss  # noqa: E402
 from core.ser.architectures import build  # noqa: E402
 from core.ser.config import EmoTraceConfig  # noqa: E402
+from core.ser.encoders import SpeechLayers  # noqa: E402
 from core.ser.modeling import EmoTraceModel  # noqa: E402
-from training.finetune import _pooled_layers, freeze_cnn  # noqa: E402
+from core.ser.whisper_torch import WhisperLayers  # noqa: E402
+
+
+def pooled(upstream, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Per-layer mean + std over every valid frame (the items here are all full length)."""
+    hidden, frames = upstream(wav, lengths)
+    hidden = hidden[:, :, : int(frames.min())]
+    return torch.cat([hidden.mean(2), hidden.std(2, unbiased=False)], dim=-1)
 
 
 def time_model(name: str, with_text: bool, args, dev: str) -> dict:
     cuda = dev.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    encoder = build(name).to(dev).train()
-    freeze_cnn(encoder)
+    model = build(name)
+    encoder = (WhisperLayers(model) if name.startswith("whisper") else SpeechLayers(model)).to(dev).train()
+    encoder.freeze_cnn()
     text = build("minilm-l6").to(dev).train() if with_text else None
-    cfg = encoder.config
-    heads = EmoTraceModel(EmoTraceConfig(audio_layers=cfg.num_hidden_layers + 1, audio_dim=cfg.hidden_size,
+    heads = EmoTraceModel(EmoTraceConfig(audio_layers=encoder.num_layers, audio_dim=encoder.dim,
                                          text_dim=384, modalities="both" if with_text else "audio")).to(dev)
     params = [p for m in (encoder, text, heads) if m is not None for p in m.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-5)
@@ -43,11 +53,11 @@ def time_model(name: str, with_text: bool, args, dev: str) -> dict:
 
     def step() -> None:
         with torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=cuda):
-            pooled = _pooled_layers(encoder, wav, lengths).float()
+            feats = pooled(encoder, wav, lengths).float()
             t = None
             if text is not None:
                 t = text(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(1).float()
-            loss = ccc_loss(heads(pooled, t), gold)
+            loss = ccc_loss(heads(feats, t), gold)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -74,8 +84,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--models", nargs="+", default=["distilhubert+text", "hubert-large", "whisper-tiny", "whisper-base"])
     args = ap.parse_args()
-    for name, with_text in (("distilhubert", True), ("hubert-large", False)):
+    for spec in args.models:
+        name, with_text = spec.removesuffix("+text"), spec.endswith("+text")
         print(json.dumps(time_model(name, with_text, args, args.device)), flush=True)
 
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.ser.architectures import AUDIO_ARCHITECTURES, build  # noqa: E402
 from core.ser.config import EmoTraceConfig  # noqa: E402
+from core.ser.encoders import SpeechLayers  # noqa: E402
 from core.ser.modeling import HUBERT_LARGE_PARAMS, EmoTraceModel, count_parameters  # noqa: E402
 
 
@@ -49,6 +50,7 @@ def main() -> None:
         lambda: torch.autocast("cpu", enabled=False))
     audio_s = args.batch * args.seconds
     wav = torch.randn(args.batch, int(args.seconds * 16000), device=dev) * 0.1
+    lengths = torch.full((args.batch,), wav.shape[1], device=dev)
     text_model = build("minilm-l6").eval().to(dev)
     text_params = count_parameters(text_model)
     ids = torch.randint(1000, 30000, (int(audio_s), 16), device=dev)  # one ~12-word window per second of audio
@@ -60,15 +62,17 @@ def main() -> None:
     text_t = timed(run_text, args.repeats, sync)
     rows = []
     for name in AUDIO_ARCHITECTURES:
-        model = build(name).eval().to(dev)
-        params = count_parameters(model)
-        cfg = model.config
-        heads = count_parameters(EmoTraceModel(EmoTraceConfig(audio_layers=cfg.num_hidden_layers + 1,
-                                                              audio_dim=cfg.hidden_size, text_dim=384)))
+        from core.ser.whisper_torch import WhisperLayers
 
-        def run_audio(model=model):
+        raw = build(name)
+        model = (WhisperLayers(raw) if name.startswith("whisper") else SpeechLayers(raw)).eval().to(dev)
+        params = count_parameters(raw)
+        heads = count_parameters(EmoTraceModel(EmoTraceConfig(audio_layers=model.num_layers, audio_dim=model.dim,
+                                                              text_dim=384)))
+
+        def run_audio(model=model):  # the featurizer module: every hidden state, as EmoTrace runs it
             with torch.inference_mode(), autocast():
-                model(wav, output_hidden_states=True)
+                model(wav, lengths)
 
         audio_t = timed(run_audio, args.repeats, sync)
         with_text = name == "distilhubert"
@@ -82,14 +86,6 @@ def main() -> None:
         })
         print(json.dumps(rows[-1]), flush=True)
         del model
-    if not dev.startswith("cuda"):
-        from core.ser.encoders import WhisperEncoder
-
-        whisper = WhisperEncoder("whisper:tiny.en")
-        chunks = [w.cpu().numpy() for w in wav]
-        t = timed(lambda: whisper.encode_batch(chunks), args.repeats, sync)
-        print(json.dumps({"model": "whisper:tiny.en encoder (CTranslate2 int8, offline backbone)", "device": "cpu",
-                          "audio_only_s_per_s": round(audio_s / t, 1)}), flush=True)
     base = next(r for r in rows if r["model"].startswith("distilhubert"))
     for r in rows[1:]:
         print(json.dumps({"speedup_of_distilhubert_minilm_over": r["model"],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Prepared GPU check (one run, ~3 minutes): inference throughput (bf16) of DistilHuBERT+MiniLM vs HuBERT-large
+# vs the torch Whisper tiny/base encoders (all hidden states; the offline backbone without CTranslate2)
 # vs wav2vec2-large-robust-12, and the full fine-tuning step. Needs only torch + transformers (the device
 # image has both); writes JSON lines to $OUT (or bench/out). CTranslate2 from PyPI needs CUDA 12's cuBLAS:
 # on a CUDA-13-only image faster-whisper falls back to the CPU, so ASR is timed on the CPU (bench_asr.py).

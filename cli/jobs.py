@@ -169,6 +169,11 @@ def _print_event(quiet: bool):
             print(f"note: {event['message']}", file=sys.stderr)
         elif event["type"] == "epoch" and not quiet:
             print(f"epoch {event['epoch']:3d}  loss {event['loss']:.4f}  dev CCC {event['dev_ccc']}", file=sys.stderr)
+        elif event["type"] == "layer_weights":
+            from core.ser.config import DIMENSIONS
+
+            for dim, row in zip(DIMENSIONS, event["weights"]):
+                print(f"layer weights {dim:>9}: " + " ".join(f"{w:.3f}" for w in row), file=sys.stderr)
         elif event["type"] == "start" and not quiet:
             print(f"training on {event['train']} segments, selecting on {event['dev']} "
                   f"({event['backbone']})", file=sys.stderr)
@@ -208,7 +213,7 @@ def cmd_train(args) -> int:
                       modalities=args.modalities, epochs=args.epochs, seed=args.seed, device=args.device,
                       annotator=args.annotator, include_accepted=args.include_accepted, targets=args.targets,
                       activate="never" if args.no_activate else args.activate, batch_size=args.batch_size,
-                      grad_accum=args.grad_accum)
+                      grad_accum=args.grad_accum, layer_lr=args.layer_lr)
     try:
         result = train(store, cfg, on_event=_print_event(args.quiet))
     finally:
@@ -234,7 +239,9 @@ def register_train(sub) -> None:
 
     p = sub.add_parser("train", help="train a new model version from the corpus labels")
     p.add_argument("--corpus", required=True)
-    p.add_argument("--mode", default="heads", choices=["heads", "layers", "full"])
+    p.add_argument("--mode", default="layers", choices=["layers", "heads", "full"],
+                   help="layers: heads + per-dimension layer weights on cached features (default); heads: layer "
+                        "weights kept uniform; full: fine-tune the audio encoder too")
     p.add_argument("--backbone", help="audio encoder: hub id, folder or whisper:tiny.en (default: the active "
                                       "model's, else the offline whisper:tiny.en)")
     p.add_argument("--text", default=DEFAULT_TEXT, help="text encoder: minilm, distilroberta, distilbert, id or folder")
@@ -242,6 +249,9 @@ def register_train(sub) -> None:
     p.add_argument("--epochs", type=whole(1, 100_000), default=80)
     p.add_argument("--batch-size", type=whole(2, 1_000_000), default=64, help="at least 2 (CCC needs two examples)")
     p.add_argument("--grad-accum", type=whole(1, 10_000), default=1)
+    p.add_argument("--layer-lr", type=float, default=5e-2,
+                   help="learning rate of the softmax layer logits (the heads use 2e-3; at that rate the weights "
+                        "barely leave uniform)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--annotator", help="train on one annotator's labels (default: the latest label per segment)")
@@ -312,7 +322,56 @@ def register_models(sub) -> None:
     p.set_defaults(func=cmd_models)
 
 
-REGISTRARS += [register_analyze, register_train, register_evaluate, register_models]
+def cmd_layers(args) -> int:
+    """Per-layer probe CCC per dimension (fit on Train, scored on --split) and a model's learnt layer weights."""
+    from core.errors import UserFacingError
+    from core.ser.encoders import OFFLINE_AUDIO
+    from training.probe import format_table, layer_relevance
+
+    store = _store(args)
+    store.corpus(args.corpus)
+    version = store.model_version(args.model) if args.model else store.active_model()
+    model_backbone = (version.config or {}).get("audio_backbone") if version is not None else None
+    backbone = args.backbone or model_backbone or OFFLINE_AUDIO
+    weights = None
+    if version is not None and model_backbone == backbone and (version.metrics or {}).get("layer_weights"):
+        weights = (version.metrics["layer_weights"], f"v{version.id} {version.name}")
+        if len(weights[0][0]) < 2:
+            weights = None  # a last-layer model has nothing to weigh
+    elif args.model:
+        raise UserFacingError(f"model v{version.id} reads {model_backbone}, not {backbone}")
+    bar = TqdmProgress("features", disable=args.quiet)
+    try:
+        report = layer_relevance(store, args.corpus, backbone, split=args.split, device=args.device, weights=weights,
+                                 progress=bar)
+    finally:
+        bar.close()
+    if args.png:
+        from core.layer_figure import render_png
+
+        render_png([report.to_dict()], args.png)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(format_table(report))
+        if args.png:
+            print(f"figure: {args.png}")
+    return 0
+
+
+def register_layers(sub) -> None:
+    p = sub.add_parser("layers", help="which encoder layers carry arousal, valence, dominance (probe per layer)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--backbone", help="audio encoder (default: the active model's, else the offline whisper:tiny.en)")
+    p.add_argument("--split", default="Development", help="split the probes are scored on (fit on Train)")
+    p.add_argument("--model", help="model version whose learnt layer weights to show (default: the active one)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--png", help="write the figure to this PNG file")
+    p.set_defaults(func=cmd_layers)
+
+
+REGISTRARS += [register_analyze, register_train, register_evaluate, register_models, register_layers]
 
 
 def cmd_gui(args) -> int:

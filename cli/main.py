@@ -16,13 +16,16 @@ from pathlib import Path
 
 
 def _store(args):
-    """Open the command's store; `args.store_opened` tells the error handler whether anything was committed."""
+    """Open the command's store (`args.store_opened` tells the error handler whether anything was committed);
+    one that has no model yet gets the bundled one as its first version (training.default_model)."""
     from core.store import Store
+    from training.default_model import ensure_default_model
 
     store = Store(args.db)
     args.store_opened = True
     if store.notice:
         print(f"note: {store.notice}", file=sys.stderr)
+    ensure_default_model(store)
     return store
 
 

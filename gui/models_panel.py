@@ -1,8 +1,10 @@
-"""Model versions with parent, date, data counts and metrics; activate and roll back."""
+"""Model versions with parent, date, data counts and metrics; activate and roll back; the selected version's
+layer plot (its learnt per-dimension softmax layer weights, and per-layer probe CCC when it was recorded)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -19,6 +21,42 @@ from core.store import Store
 from training.registry import activate, rollback
 
 COLUMNS = ["", "version", "parent", "created", "train n", "A", "V", "D", "mode"]
+DIMS = ("arousal", "valence", "dominance")
+COLOURS = {"arousal": "#d62728", "valence": "#1f77b4", "dominance": "#2ca02c"}
+
+
+class LayerPlot(pg.PlotWidget):
+    """Bars: a version's softmax layer weights per dimension; lines: per-layer probe CCC on its dev split."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setMinimumHeight(150)
+        self.setLabel("bottom", "hidden state (0 = embeddings)")
+        self.addLegend(offset=(5, 5), labelTextSize="7pt")
+        self.bars: list[pg.BarGraphItem] = []
+        self.lines: list[pg.PlotDataItem] = []
+
+    def show_version(self, metrics: dict | None) -> None:
+        self.clear()
+        metrics = metrics or {}
+        weights = metrics.get("layer_weights") or []
+        probe = metrics.get("layer_probe_ccc") or []
+        self.bars, self.lines = [], []
+        if weights and len(weights[0]) > 1:
+            n, width = len(weights[0]), 0.8 / len(DIMS)
+            for i, d in enumerate(DIMS):
+                bar = pg.BarGraphItem(x=[k + (i - 1) * width for k in range(n)], height=weights[i], width=width,
+                                      brush=COLOURS[d], pen=None, name=f"{d[0].upper()} weight")
+                self.addItem(bar)
+                self.bars.append(bar)
+            self.addItem(pg.InfiniteLine(1.0 / n, angle=0, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine)))
+        for d in DIMS:
+            if probe:
+                self.lines.append(self.plot(list(range(len(probe))), [p[d] for p in probe],
+                                            pen=pg.mkPen(COLOURS[d], width=2), symbol="o", symbolSize=5,
+                                            symbolBrush=COLOURS[d], name=f"{d[0].upper()} probe CCC"))
+        self.setTitle("layer weights (bars) and probe CCC (lines)" if weights or probe
+                      else "no layer weights stored for this version", size="8pt")
 
 
 class ModelsPanel(QWidget):
@@ -38,15 +76,22 @@ class ModelsPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(activate)
         buttons.addWidget(back)
+        self.layer_plot = LayerPlot()
+        self.table.itemSelectionChanged.connect(self._show_selected)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.layer_plot, 1)
         layout.addLayout(buttons)
         self.ids: list[int] = []
+        self.metrics: dict[int, dict | None] = {}
+        self.active_row = -1
         self.reload()
 
     def reload(self) -> None:
         versions = list(reversed(self.store.model_versions()))
         self.ids = [mv.id for mv in versions]
+        self.metrics = {mv.id: mv.metrics for mv in versions}
+        self.active_row = next((r for r, mv in enumerate(versions) if mv.active), 0 if versions else -1)
         self.table.setRowCount(len(versions))
         for r, mv in enumerate(versions):
             ccc = (mv.metrics or {}).get("ccc", {})
@@ -57,6 +102,13 @@ class ModelsPanel(QWidget):
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.ids):
+            row = self.active_row
+        self.layer_plot.show_version(self.metrics[self.ids[row]] if row >= 0 else None)
 
     def activate_selected(self) -> None:
         row = self.table.currentRow()

@@ -42,7 +42,7 @@ class RetrainDialog(QDialog):
         self.run: TrainingRun | None = None
         self.new_version: int | None = None
         self.mode = QComboBox()
-        self.mode.addItems(["heads", "layers", "full"])
+        self.mode.addItems(["layers", "heads", "full"])  # layers: the default, as in `emotrace train`
         self.modalities = QComboBox()
         self.modalities.addItems(["both", "audio", "text"])
         self.epochs = QSpinBox()

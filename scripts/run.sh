@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, import the demo corpus into the default store, transcribe it, analyze it with the
-# active model when there is one, and open the app on it. With no display it prints what the store holds.
+# active model (a store without models gets the bundled resources/models/emotrace-ravdess as its first
+# version), and open the app on it. With no display it prints what the store holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -18,6 +18,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own user data folder, so none touches the real one."""
     monkeypatch.setenv("EMOTRACE_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("EMOTRACE_NO_DEFAULT_MODEL", "1")  # an empty registry unless a test asks for the bundled model
 
 
 @pytest.fixture

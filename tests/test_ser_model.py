@@ -6,7 +6,7 @@ import torch
 
 from core.errors import ModelNotAvailable
 from core.ser import EmoTraceConfig, EmoTraceModel
-from core.ser.encoders import HFSpeechEncoder, TextEncoder, WhisperEncoder, load_audio_encoder
+from core.ser.encoders import AudioFeaturizer, SpeechLayers, TextEncoder, load_audio_encoder
 from core.ser.modeling import parameter_report
 from core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from tests.conftest import tiny_hubert, write_audio
@@ -53,7 +53,7 @@ def test_modalities_switch_and_missing_text():
 def test_tiny_hubert_from_folder_gives_every_layer(tmp_path):
     folder = tiny_hubert(tmp_path / "distilhubert-tiny", layers=2)
     encoder = load_audio_encoder(str(folder))
-    assert isinstance(encoder, HFSpeechEncoder)
+    assert isinstance(encoder, AudioFeaturizer) and isinstance(encoder.module, SpeechLayers)
     assert (encoder.num_layers, encoder.dim) == (3, 32)
     frames = encoder.encode_batch([np.random.randn(16000).astype(np.float32), np.random.randn(8000).astype(np.float32)])
     assert frames[0].shape == (3, 49, 32) and frames[1].shape == (3, 24, 32)
@@ -67,9 +67,9 @@ def test_named_model_that_is_not_available_says_how_to_get_it(monkeypatch):
 
 
 def test_whisper_encoder_and_minilm_offline():
-    whisper = WhisperEncoder("whisper:tiny.en")
+    whisper = AudioFeaturizer("whisper:tiny.en")
     out = whisper.encode_batch([np.random.randn(16000 * 3).astype(np.float32) * 0.1])
-    assert out[0].shape == (1, 150, 384)
+    assert out[0].shape == (5, 151, 384)  # embeddings + 4 layers; 301 mel frames -> 151 encoder frames
     text = TextEncoder("minilm")
     vecs = text.encode(["I am so happy today", "", "I am so happy today", "This is terrible news"])
     assert vecs.shape == (4, 384) and not vecs[1].any()
@@ -120,7 +120,15 @@ def test_parameter_report_counts_encoders(tmp_path):
     enc = load_audio_encoder(str(tiny_hubert(tmp_path / "h")))
     text = TextEncoder("minilm")
     model = EmoTraceModel(EmoTraceConfig(audio_layers=enc.num_layers, audio_dim=enc.dim, text_dim=text.dim))
-    report = parameter_report(model, enc.model, text.model)
+    report = parameter_report(model, enc.module, text.model)
     assert 22_000_000 < report["text_encoder"] < 23_500_000  # all-MiniLM-L6-v2
     assert report["trainable"] == report["total"]
     assert report["trainable_share_of_hubert_large"] == pytest.approx(report["trainable"] / 315.4e6, abs=1e-4)
+
+
+def test_a_pre_issue_11_whisper_model_reads_the_last_layer():
+    """Versions saved when the offline backbone returned CTranslate2's last layer only keep working."""
+    old = EmoTraceConfig.from_dict({"audio_backbone": "whisper:tiny.en", "audio_layers": 1, "audio_dim": 384})
+    assert old.audio_layer_ids == [-1]
+    new = EmoTraceConfig.from_dict({"audio_backbone": "whisper:tiny.en", "audio_layers": 5, "audio_dim": 384})
+    assert new.audio_layer_ids is None

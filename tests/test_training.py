@@ -23,7 +23,8 @@ def corpus(store, tmp_path):
 
 
 def quick(corpus, **kw):
-    return TrainConfig(corpus=corpus, epochs=kw.pop("epochs", 60), batch_size=16, patience=60, device="cpu", **kw)
+    return TrainConfig(corpus=corpus, epochs=kw.pop("epochs", 60), batch_size=kw.pop("batch_size", 16), patience=60,
+                       device="cpu", **kw)
 
 
 def test_splits_follow_imported_sets_and_keep_speakers_apart(store, corpus):
@@ -185,7 +186,7 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     enc = CountingEncoder(load_audio_encoder("whisper:tiny.en"))
     cache = FeatureCache("whisper:tiny.en")
     feats = audio_features(enc, examples, cache=cache)
-    assert feats.shape == (9, 1, 768)
+    assert feats.shape == (9, 5, 768)
     assert not np.allclose(feats[0], feats[1])  # each turn pooled over its own frames
     assert enc.seconds == pytest.approx(60.0, abs=0.1)  # each file encoded once, not once per segment
     (root / "more.csv").write_text("file,start,end,arousal,valence,dominance\ntalk0.wav,15,19,5,5,5\n")
@@ -194,7 +195,7 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     import_labels(store, "long", root / "more.csv")
     enc.seconds = 0.0
     again = audio_features(enc, load_examples(store, "long"), cache=cache)
-    assert again.shape == (10, 1, 768) and enc.seconds == pytest.approx(20.0, abs=0.1)
+    assert again.shape == (10, 5, 768) and enc.seconds == pytest.approx(20.0, abs=0.1)
 
 
 def test_full_mode_finetunes_the_encoder_and_the_app_loads_it(store, corpus, tmp_path):
@@ -217,3 +218,64 @@ def test_full_mode_finetunes_the_encoder_and_the_app_loads_it(store, corpus, tmp
     pipeline = SERPipeline(str(folder), device="cpu")
     assert pipeline.config.modalities == "audio" and pipeline.encoders.audio.name == str(saved)
     assert np.isfinite(result.metrics["ccc"]["arousal"])
+
+
+def test_full_mode_pools_exactly_what_the_cache_holds(store, corpus):
+    """One featurizer: before any update, `full` mode's differentiable pooling gives the cached features."""
+    import torch
+
+    from core.ser.encoders import load_audio_encoder
+    from training.features import audio_features
+    from training.trainer import pool_examples
+
+    examples = load_examples(store, corpus)[:6]
+    enc = load_audio_encoder("whisper:tiny.en")
+    cached = audio_features(enc, examples)
+    with torch.no_grad():
+        pooled = pool_examples(enc, examples).numpy()
+    assert pooled.shape == cached.shape == (6, 5, 768)
+    np.testing.assert_allclose(pooled, cached, rtol=1e-3, atol=2e-3)
+
+
+def test_full_mode_finetunes_the_torch_whisper_encoder(store, corpus):
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from core.ser.pipeline import SERPipeline
+
+    result = train(store, quick(corpus, mode="full", audio_backbone="whisper:tiny.en", epochs=1, batch_size=8))
+    folder = Path(store.model_version(result.model_version_id).folder)
+    saved = load_file(folder / "audio_encoder" / "model.safetensors")
+    from core.ser.whisper_torch import load_whisper_encoder
+
+    original = load_whisper_encoder("whisper:tiny.en").state_dict()
+    assert not torch_equal(saved["layers.3.fc2.weight"], original["layers.3.fc2.weight"])
+    assert torch_equal(saved["conv1.weight"], original["conv1.weight"])  # the input convolutions stay frozen
+    pipeline = SERPipeline(str(folder), device="cpu")
+    assert pipeline.encoders.audio.is_whisper and pipeline.encoders.audio.num_layers == 5
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a.float() == b.float()).all())
+
+
+def test_layer_weights_leave_uniform_with_their_own_learning_rate(store, corpus):
+    """At the heads' learning rate the softmax layer weights barely move; at `layer_lr` they do."""
+    slow = train(store, quick(corpus, layer_lr=2e-3, epochs=40))
+    fast = train(store, quick(corpus, epochs=40))
+    spread = {k: np.ptp(np.array(r.metrics["layer_weights"]), axis=1).max() for k, r in (("slow", slow), ("fast", fast))}
+    assert spread["fast"] > 3 * spread["slow"] and spread["fast"] > 0.05
+    heads = train(store, quick(corpus, mode="heads", epochs=5))
+    np.testing.assert_allclose(heads.metrics["layer_weights"], 0.2)  # heads mode keeps them uniform
+
+
+def test_a_last_layer_model_slices_the_all_layer_cache(store, corpus, monkeypatch):
+    from core.ser.encoders import load_audio_encoder
+    from training.features import audio_features
+
+    examples = load_examples(store, corpus)[:4]
+    every = audio_features(load_audio_encoder("whisper:tiny.en"), examples)
+    last = load_audio_encoder("whisper:tiny.en", layers=[-1])
+    monkeypatch.setattr(last.module, "forward", lambda *a: (_ for _ in ()).throw(AssertionError("re-encoded")))
+    np.testing.assert_array_equal(audio_features(last, examples), every[:, [-1]])

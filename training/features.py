@@ -58,8 +58,14 @@ def _lookup(spans: np.ndarray, feats: np.ndarray, start: float, end: float) -> n
 def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | None = None,
                    progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
                    encoder_name: str | None = None) -> np.ndarray:
-    """`[N, L, 2D]` for the examples; only files (or spans) missing from the cache are encoded."""
-    cache = cache or FeatureCache(encoder_name or encoder.name)
+    """`[N, L, 2D]` for the examples; only files (or spans) missing from the cache are encoded. The cache holds
+    every hidden state; an encoder that keeps a subset of layers gets its slice."""
+    layers = getattr(encoder, "layers", None)
+    if layers is not None:
+        full = audio_features(encoder.all_layers(), examples, cache=cache, progress=progress, cancel=cancel,
+                              encoder_name=encoder_name)
+        return full[:, layers]
+    cache = cache or FeatureCache(encoder_name or getattr(encoder, "cache_key", encoder.name))
     by_file: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(examples):
         by_file[e.fingerprint].append(i)

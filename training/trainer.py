@@ -1,15 +1,19 @@
-"""Train the SER heads (and optionally layer weights or encoders) from the store's labels.
+"""Train the SER heads, the per-dimension layer weights and optionally the encoder from the store's labels.
 
-Modes: `heads` (encoders frozen, pooled features cached on disk; layer weights fixed uniform), `layers` (heads
-+ per-dimension layer weights, same cache), `full` (fine-tune the HF encoder too; a GPU job). AdamW, warm-up
-then cosine decay, gradient accumulation, early stopping on the development split's mean CCC, fixed seeds.
-Only a complete run registers a model version; a failed or cancelled one leaves the registry as it was. A run
-that took no optimiser step or whose model gives non-finite outputs registers nothing, and a valid new model
-replaces the active one only as `training.gate` decides (under `auto`: not worse on the same development data).
+Modes: `layers` (the default: heads + per-dimension softmax layer weights on cached pooled per-layer features,
+no encoder pass), `heads` (layer weights frozen at uniform), `full` (the audio featurizer is fine-tuned too:
+the same torch module that fills the cache, pooled the same way, chunk by chunk). One loop for all three:
+AdamW with parameter groups (the layer logits get their own, higher learning rate: at the heads' rate softmax
+weights barely leave uniform), warm-up then cosine decay, gradient accumulation, early stopping on the
+development split's mean CCC, fixed seeds, DDP under torchrun. Only a complete run registers a model version,
+on rank 0; a failed or cancelled one leaves the registry as it was. A run that took no optimiser step or whose
+model gives non-finite outputs registers nothing, and a valid new model replaces the active one only as
+`training.gate` decides (under `auto`: not worse on the same development data).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -20,11 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.audio import AudioSource
 from core.errors import UserFacingError
 from core.metrics import ccc_loss, ccc_per_dimension
 from core.progress import CancelFn, check_cancel
 from core.ser.config import EmoTraceConfig
-from core.ser.encoders import DEFAULT_TEXT, OFFLINE_AUDIO, WHISPER_PREFIX
+from core.ser.encoders import DEFAULT_TEXT, OFFLINE_AUDIO
 from core.ser.modeling import EmoTraceModel
 from core.ser.pipeline import Encoders, offline_notice, pick_device
 from core.store import Store
@@ -39,7 +44,7 @@ EventFn = Callable[[dict], None]
 @dataclass
 class TrainConfig:
     corpus: str
-    mode: str = "heads"  # heads | layers | full
+    mode: str = "layers"  # layers | heads | full
     audio_backbone: str | None = None  # None: the parent's, else the offline backbone
     text_backbone: str = DEFAULT_TEXT
     modalities: str = "both"
@@ -47,7 +52,9 @@ class TrainConfig:
     batch_size: int = 64
     grad_accum: int = 1
     lr: float = 2e-3
+    layer_lr: float = 5e-2  # the softmax layer logits: 25x the heads' rate, or they stay near uniform
     encoder_lr: float = 2e-5
+    layers: list[int] | None = None  # hidden states to read (None: all; [-1]: a last-layer model)
     weight_decay: float = 1e-2
     warmup_frac: float = 0.1
     patience: int = 15
@@ -75,7 +82,7 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise UserFacingError(f"{name.replace('_', '-')} must be a whole number of at least {low}, "
                                       f"not {value!r}")
-        for name in ("lr", "encoder_lr"):
+        for name in ("lr", "layer_lr", "encoder_lr"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise UserFacingError(f"{name} must be a positive number, not {getattr(self, name)!r}")
 
@@ -103,10 +110,10 @@ def _dist():
 
 
 def prepare_features(config: EmoTraceConfig, encoders: Encoders, examples: list[Example], on_event: EventFn,
-                     cancel: CancelFn | None):
+                     cancel: CancelFn | None, audio: bool = True):
     """Audio features (from the cache; rank 0 fills it under torchrun) and text features."""
-    audio = None
-    if config.uses_audio:
+    want_audio, audio = audio, None
+    if config.uses_audio and want_audio:
         dist = _dist()
         if dist is None or dist.get_rank() == 0:
             audio = audio_features(encoders.audio, examples, cancel=cancel,
@@ -132,9 +139,6 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     # the backbone asked for, else the active model's (a retrain keeps its features), else the offline one
     parent_backbone = (parent.config or {}).get("audio_backbone") if parent is not None else None
     backbone = cfg.audio_backbone or parent_backbone or OFFLINE_AUDIO
-    if cfg.mode == "full" and backbone.startswith(WHISPER_PREFIX):
-        raise UserFacingError("--mode full fine-tunes a Hugging Face speech encoder; the offline Whisper "
-                              "(CTranslate2) backbone is frozen. Use --mode heads or layers, or a DistilHuBERT folder.")
     if cfg.targets != "labels":  # bring the trace means up to date with the newest passes
         for f in store.files(store.corpus(cfg.corpus).id):
             if store.traced(f.id):
@@ -152,11 +156,12 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if notice:
         on_event({"type": "notice", "message": notice})
 
-    probe_cfg = EmoTraceConfig(audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=cfg.modalities)
+    probe_cfg = EmoTraceConfig(audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=cfg.modalities,
+                               audio_layer_ids=cfg.layers)
     encoders = Encoders(probe_cfg, device)
     config = EmoTraceConfig(
         audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=cfg.modalities,
-        audio_layers=encoders.audio.num_layers if encoders.audio else 1,
+        audio_layers=encoders.audio.num_layers if encoders.audio else 1, audio_layer_ids=cfg.layers,
         audio_dim=encoders.audio.dim if encoders.audio else 1,
         text_dim=encoders.text.dim if encoders.text else 1, hidden_size=cfg.hidden_size, dropout=cfg.dropout,
     )
@@ -164,17 +169,18 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
         config.modalities = "audio"  # a text branch never trained on words would only add noise
         on_event({"type": "notice", "message": "no training segment has words (transcribe the corpus to use the "
                                                "text branch): training an audio-only model"})
-    if cfg.mode == "full":
-        from training.finetune import finetune
-
-        return finetune(store, cfg, config, encoders, train_ex, dev_ex, parent, on_event, cancel, t_start)
+    if cfg.mode == "full" and (encoders.audio is None or not config.uses_audio):
+        raise UserFacingError("--mode full fine-tunes the audio encoder: it needs the audio modality")
 
     sets = {}
     for name, exs in (("train", train_ex), ("dev", dev_ex)):
         check_cancel(cancel)
-        audio, text, present = prepare_features(config, encoders, exs, on_event, cancel)
+        if cfg.mode == "full":  # pooled on the fly from the featurizer; only text is precomputed
+            audio, text, present = prepare_features(config, encoders, exs, on_event, cancel, audio=False)
+        else:
+            audio, text, present = prepare_features(config, encoders, exs, on_event, cancel)
         audio, text, present, exs = drop_non_finite(audio, text, present, exs, name, on_event)
-        sets[name] = (audio, text, present, labels_array(exs))
+        sets[name] = Inputs(audio, text, present, labels_array(exs), exs)
         if name == "train":
             train_ex = exs
         else:
@@ -183,25 +189,102 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
         raise UserFacingError(f"not enough usable segments to train: {len(train_ex)} in {TRAIN}, {len(dev_ex)} in "
                               f"{cfg.eval_split} once segments with non-finite audio were left out")
     model = EmoTraceModel(config)
-    model.set_feature_stats(sets["train"][0], sets["train"][1], sets["train"][2])
-    model.layer_logits.requires_grad_(cfg.mode == "layers")
+    model.set_feature_stats(sets["train"].audio if cfg.mode != "full" else None, sets["train"].text,
+                            sets["train"].present)
+    model.layer_logits.requires_grad_(cfg.mode != "heads")
+    featurizer = encoders.audio if cfg.mode == "full" else None
+    if featurizer is not None:
+        featurizer.module.freeze_cnn()
+        with torch.no_grad():  # audio statistics from the featurizer's own pooled features, as cached ones would be
+            stats = torch.cat([pool_examples(featurizer, sets["train"].examples[i: i + cfg.batch_size]).cpu()
+                               for i in range(0, len(train_ex), cfg.batch_size)]).numpy()
+        model.set_feature_stats(stats, None)
     model.to(device)
-    history, best, steps = fit_heads(model, sets, cfg, device, on_event, cancel)
-    model.load_state_dict(best)
-    dev_ccc = check_trained(model, sets["dev"], steps, cfg, len(train_ex), device)
-    metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "ccc": dev_ccc, "optimizer_steps": steps,
-               "layer_weights": model.layer_weights().round(4).tolist()}
-    parent_metrics, problem = (None, None) if parent is None else _parent_metrics(parent, sets["dev"], config, device)
+    history, best, steps = fit(model, featurizer, sets, cfg, device, on_event, cancel)
+    model.load_state_dict(best[0])
+    if featurizer is not None:
+        featurizer.module.load_state_dict(best[1])
+    dev_ccc = check_trained(model, featurizer, sets["dev"], steps, cfg, len(train_ex), device)
+    metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "mode": cfg.mode, "ccc": dev_ccc, "optimizer_steps": steps,
+               "layer_weights": model.layer_weights().astype(float).round(4).tolist()}
+    probe = _layer_probes(sets)
+    if probe is not None:
+        metrics["layer_probe_ccc"] = probe
+    on_event({"type": "layer_weights", "weights": metrics["layer_weights"]})
+    parent_metrics, problem = None, None
+    if parent is not None:
+        if featurizer is None:
+            parent_metrics, problem = _parent_metrics(parent, sets["dev"], config, device)
+        else:
+            problem = "full fine-tuning scores a new encoder; the active model was not scored on these examples"
     verdict = decide(cfg.activate, dev_ccc, len(dev_ex), parent.id if parent else None,
                      (parent_metrics or {}).get("ccc"), problem)
     if dist is not None and rank != 0:
         return TrainResult(-1, metrics, parent_metrics, time.perf_counter() - t_start, history, verdict.to_dict())
-    version = _save_and_register(store, cfg, model, parent, metrics, parent_metrics, verdict, train_ex, dev_ex,
-                                 examples)
+    version = _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict, train_ex,
+                                 dev_ex, examples)
     seconds = time.perf_counter() - t_start
     on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "parent_metrics": parent_metrics,
               "activation": verdict.to_dict(), "seconds": round(seconds, 2)})
     return TrainResult(version.id, metrics, parent_metrics, seconds, history, verdict.to_dict())
+
+
+PROBE_MAX_TRAIN = 4000  # the kernel ridge probe is O(n^3): larger corpora use `emotrace layers` instead
+
+
+def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
+    """Per-layer ridge probe CCC on the dev split, stored with the version so its layer plot can show both what
+    each layer carries and what weight the model gave it (cheap: cached features, seconds)."""
+    from training.probe import probe_layers
+
+    tr, dev = sets["train"], sets["dev"]
+    if tr.audio is None or tr.audio.shape[1] < 2 or not 8 <= len(tr.gold) <= PROBE_MAX_TRAIN or len(dev.gold) < 4:
+        return None
+    per_layer, _ = probe_layers(tr.audio, tr.gold, dev.audio, dev.gold, all_layers=False)
+    return per_layer
+
+
+def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict: Verdict, train_ex,
+                       dev_ex, examples):
+    """Write into a folder made for this run alone, then register; a failure removes only that folder."""
+    folder = new_model_folder(store, cfg.name)  # created empty and ours alone: a cleanup removes only it
+    try:
+        if featurizer is not None:  # a fine-tuned encoder travels with its model; the config points to it
+            featurizer.module.cpu()
+            featurizer.module.save_encoder(folder / "audio_encoder")
+            model.config.audio_backbone = str(folder / "audio_encoder")
+        model.cpu().save_pretrained(folder)
+        counts = {"train": len(train_ex), "dev": len(dev_ex), "labelled": len(examples),
+                  "test": sum(e.split.startswith("Test") for e in examples)}
+        return register(store, name=cfg.name, folder=folder, parent_id=parent.id if parent else None,
+                        metrics={**metrics, "parent": parent_metrics, "activation": verdict.to_dict()},
+                        config={**model.config.to_dict(), "train": asdict(cfg)}, data_counts=counts,
+                        activate=verdict.activate)
+    except BaseException:
+        discard_folder(folder)
+        raise
+
+
+def _parent_metrics(parent, dev_set: Inputs, config, device) -> tuple[dict | None, str | None]:
+    """The parent on the same development examples, or None and why it cannot be compared (other features or
+    modalities, or a folder that does not load: a broken parent never stops a retrain)."""
+    from core.ser.folder_check import ModelFolderError
+
+    try:
+        old = EmoTraceModel.from_pretrained(parent.folder).to(device)
+    except (OSError, ValueError, ModelFolderError) as exc:
+        return None, f"its folder does not load: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    same = (old.config.audio_backbone, old.config.text_backbone, old.config.audio_layers, old.config.audio_dim,
+            old.config.audio_layer_ids) == (config.audio_backbone, config.text_backbone, config.audio_layers,
+                                            config.audio_dim, config.audio_layer_ids)
+    if not same:
+        return None, f"it reads other features ({old.config.audio_backbone} + {old.config.text_backbone})"
+    if old.config.modalities != config.modalities:
+        return None, f"it reads other modalities ({old.config.modalities}, the new model {config.modalities})"
+    pred = predict_arrays(old, dev_set.audio, dev_set.text, dev_set.present, device)
+    if not np.isfinite(pred).all():
+        return None, "its development outputs are not finite"
+    return {"model_version_id": parent.id, "ccc": ccc_per_dimension(pred, dev_set.gold)}, None
 
 
 def drop_non_finite(audio, text, present, examples: list[Example], name: str, on_event: EventFn):
@@ -221,56 +304,93 @@ def drop_non_finite(audio, text, present, examples: list[Example], name: str, on
     return audio, text, present, [e for e, k in zip(examples, keep) if k]
 
 
-def check_trained(model: EmoTraceModel, dev_set, steps: int, cfg: TrainConfig, n_train: int, device: str) -> dict:
+def check_trained(model: EmoTraceModel, featurizer, dev_set: Inputs, steps: int, cfg: TrainConfig, n_train: int,
+                  device: str) -> dict:
     """The development CCC of a model fit to be registered; a run that took no optimiser step, or whose weights
     or development outputs are not finite, is refused (nothing is registered, the active model stays)."""
     if steps == 0:
         raise UserFacingError(f"training took no optimiser step ({n_train} training segments, batch size "
                               f"{cfg.batch_size}, gradient accumulation {cfg.grad_accum}); nothing was registered")
     bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    pred = predict_arrays(model, *dev_set[:3], device)
+    pred = predict_inputs(model, featurizer, dev_set, device, cfg.batch_size)
     if bad or not np.isfinite(pred).all():
         raise UserFacingError("training produced a model with non-finite " + (f"weights ({bad[0]})" if bad else
                               "development outputs") + "; nothing was registered and the active model is unchanged")
-    return ccc_per_dimension(pred, np.asarray(dev_set[3]))
+    return ccc_per_dimension(pred, dev_set.gold)
 
 
-def _save_and_register(store, cfg, model, parent, metrics, parent_metrics, verdict: Verdict, train_ex, dev_ex,
-                       examples):
-    folder = new_model_folder(store, cfg.name)  # created empty and ours alone: a cleanup removes only it
-    try:
-        model.cpu().save_pretrained(folder)
-        counts = {"train": len(train_ex), "dev": len(dev_ex), "labelled": len(examples),
-                  "test": sum(e.split.startswith("Test") for e in examples)}
-        return register(store, name=cfg.name, folder=folder, parent_id=parent.id if parent else None,
-                        metrics={**metrics, "parent": parent_metrics, "mode": cfg.mode,
-                                 "activation": verdict.to_dict()},
-                        config={**model.config.to_dict(), "train": asdict(cfg)}, data_counts=counts,
-                        activate=verdict.activate)
-    except BaseException:
-        discard_folder(folder)
-        raise
+@dataclass
+class Inputs:
+    """One split: cached pooled audio `[N, L, 2D]` (None in `full` mode), text, its presence, gold labels."""
+
+    audio: np.ndarray | None
+    text: np.ndarray | None
+    present: np.ndarray | None
+    gold: np.ndarray
+    examples: list[Example]
 
 
-def _parent_metrics(parent, dev_set, config, device) -> tuple[dict | None, str | None]:
-    """The parent on the same development examples, or None and why it cannot be compared (another backbone or
-    feature size, or a folder that does not load: a broken parent never stops a retrain)."""
-    from core.ser.folder_check import ModelFolderError
+def pool_examples(featurizer, examples: list[Example]) -> torch.Tensor:
+    """`[B, L, 2D]` through the featurizer, with grad: each segment is pooled from the encoder frames of the
+    file's `chunk_seconds` chunks it lies in, exactly as `SpanPooler` pools it for the cache and for analysis
+    (same chunking, same frame rounding, mean and population std over valid frames)."""
+    fr, size = featurizer.frame_rate, featurizer.chunk_seconds
+    keys: dict[tuple[str, int], int] = {}
+    plans = []
+    for e in examples:
+        first, last = int(e.start // size), int(max(e.start, e.end - 1e-6) // size)
+        plans.append([(keys.setdefault((e.path, k), len(keys)), k * size) for k in range(first, last + 1)])
+    wavs = [_chunk_audio(path, k, size) for (path, k) in keys]
+    hidden, frames = featurizer.forward(wavs)
+    pooled = []
+    for e, plan in zip(examples, plans):
+        parts = []
+        for c, t0 in plan:
+            count = int(frames[c])
+            k0 = int(np.clip(round((e.start - t0) * fr), 0, count))
+            k1 = int(np.clip(round((e.end - t0) * fr), 0, count))
+            if k1 > k0:
+                parts.append(hidden[c, :, k0:k1])
+        if not parts:  # shorter than a frame: the closest one, as SpanPooler does
+            c, t0 = plan[0]
+            k = int(np.clip(round((e.start + e.end) / 2 * fr - t0 * fr), 0, int(frames[c]) - 1))
+            near = hidden[c, :, k]
+            pooled.append(torch.cat([near, torch.zeros_like(near)], dim=-1))
+            continue
+        x = torch.cat(parts, dim=1)
+        mean = x.mean(1)
+        std = ((x - mean[:, None]) ** 2).mean(1).clamp(min=1e-12).sqrt()
+        pooled.append(torch.cat([mean, std], dim=-1))
+    return torch.stack(pooled)
 
-    try:
-        old = EmoTraceModel.from_pretrained(parent.folder).to(device)
-    except (OSError, ValueError, ModelFolderError) as exc:
-        return None, f"its folder does not load: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    same = (old.config.audio_backbone, old.config.text_backbone, old.config.audio_layers, old.config.audio_dim) == (
-        config.audio_backbone, config.text_backbone, config.audio_layers, config.audio_dim)
-    if not same:
-        return None, f"it reads other features ({old.config.audio_backbone} + {old.config.text_backbone})"
-    if old.config.modalities != config.modalities:
-        return None, f"it reads other modalities ({old.config.modalities}, the new model {config.modalities})"
-    pred = predict_arrays(old, *dev_set[:3], device)
-    if not np.isfinite(pred).all():
-        return None, "its development outputs are not finite"
-    return {"model_version_id": parent.id, "ccc": ccc_per_dimension(pred, np.asarray(dev_set[3]))}, None
+
+@functools.lru_cache(maxsize=256)  # at most ~0.5 GB of 30 s chunks
+def _chunk_audio(path: str, index: int, size: float) -> np.ndarray:
+    """Chunk `index` of a file as `iter_pooled` cuts it (kept in memory: every epoch reads the same chunks)."""
+    for k, chunk in enumerate(AudioSource(path).iter_chunks(size)):
+        if k == index:
+            return chunk
+    return np.zeros(0, np.float32)
+
+
+class _Joint(nn.Module):
+    """The heads with, in `full` mode, the featurizer: one module, so DDP syncs both and one forward does all."""
+
+    def __init__(self, model: EmoTraceModel, featurizer) -> None:
+        super().__init__()
+        self.model = model
+        self.featurizer = featurizer
+        if featurizer is not None:
+            self.upstream = featurizer.module
+
+    def forward(self, inputs: Inputs, idx: np.ndarray, device: str) -> torch.Tensor:
+        if self.featurizer is not None:
+            audio = pool_examples(self.featurizer, [inputs.examples[i] for i in idx])
+        else:
+            audio = torch.as_tensor(inputs.audio[idx], device=device) if inputs.audio is not None else None
+        text = torch.as_tensor(inputs.text[idx], device=device) if inputs.text is not None else None
+        present = torch.as_tensor(inputs.present[idx], device=device) if inputs.present is not None else None
+        return self.model(audio, text, text_present=present)
 
 
 def _batches(n: int, size: int, rng: np.random.Generator, shard: tuple[int, int] | None):
@@ -284,40 +404,52 @@ def _batches(n: int, size: int, rng: np.random.Generator, shard: tuple[int, int]
             yield part
 
 
-def fit_heads(model: EmoTraceModel, sets: dict, cfg: TrainConfig, device: str, on_event: EventFn,
-              cancel: CancelFn | None) -> tuple[list[dict], dict, int]:
-    """Returns the history, the best state on the development split and the number of optimiser steps taken."""
-    audio, text, present, gold = sets["train"]
-    n = len(gold)
+def param_groups(model: EmoTraceModel, featurizer, cfg: TrainConfig) -> list[dict]:
+    """Heads at `lr`; layer logits at their own `layer_lr` without weight decay (decay would pull them back to
+    uniform); the encoder, when fine-tuned, at `encoder_lr`."""
+    groups = [{"params": [p for n, p in model.named_parameters() if p.requires_grad and n != "layer_logits"],
+               "lr": cfg.lr, "weight_decay": cfg.weight_decay}]
+    if model.layer_logits.requires_grad:
+        groups.append({"params": [model.layer_logits], "lr": cfg.layer_lr, "weight_decay": 0.0})
+    if featurizer is not None:
+        groups.append({"params": [p for p in featurizer.module.parameters() if p.requires_grad],
+                       "lr": cfg.encoder_lr, "weight_decay": cfg.weight_decay})
+    return groups
+
+
+def fit(model: EmoTraceModel, featurizer, sets: dict[str, Inputs], cfg: TrainConfig, device: str,
+        on_event: EventFn, cancel: CancelFn | None) -> tuple[list[dict], tuple[dict, dict | None], int]:
+    """The one training loop; returns the history, the best (heads, encoder) states on the dev split and the
+    number of optimiser steps taken."""
+    train_set = sets["train"]
+    n = len(train_set.gold)
     dist = _dist()
-    net: nn.Module = model
+    joint = _Joint(model, featurizer)
+    net: nn.Module = joint
     shard = None
     if dist is not None:
-        net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+        net = nn.parallel.DistributedDataParallel(joint, find_unused_parameters=True)
         shard = (dist.get_rank(), dist.get_world_size())
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(param_groups(model, featurizer, cfg))
     steps_per_epoch = max(1, math.ceil(n / (shard[1] if shard else 1) / cfg.batch_size / cfg.grad_accum))
     total = steps_per_epoch * cfg.epochs
     warm = max(1, int(cfg.warmup_frac * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))
-    t = {k: (torch.as_tensor(v, device=device) if v is not None else None)
-         for k, v in zip(("audio", "text", "present", "gold"), (audio, text, present, gold))}
+    gold = torch.as_tensor(train_set.gold, device=device)
     rng = np.random.default_rng(cfg.seed)
     best_score, best_state, stale, history, steps = -math.inf, None, 0, [], 0
     for epoch in range(cfg.epochs):
         model.train()
+        if featurizer is not None:
+            featurizer.train_mode(True)
         losses = []
         pending = False  # gradients accumulated but not stepped yet
         for k, idx in enumerate(_batches(n, cfg.batch_size, rng, shard)):
             check_cancel(cancel)
-            idx_t = torch.as_tensor(idx, device=device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda")):
-                pred = net(t["audio"][idx_t] if t["audio"] is not None else None,
-                           t["text"][idx_t] if t["text"] is not None else None,
-                           text_present=t["present"][idx_t] if t["present"] is not None else None)
-            loss = ccc_loss(pred.float(), t["gold"][idx_t]) / cfg.grad_accum
+                pred = net(train_set, idx, device)
+            loss = ccc_loss(pred.float(), gold[torch.as_tensor(idx, device=device)]) / cfg.grad_accum
             loss.backward()
             losses.append(loss.item() * cfg.grad_accum)
             pending = True
@@ -331,7 +463,7 @@ def fit_heads(model: EmoTraceModel, sets: dict, cfg: TrainConfig, device: str, o
             sched.step()
             steps += 1
         opt.zero_grad(set_to_none=True)
-        dev = evaluate_arrays(model, *sets["dev"], device)
+        dev = evaluate_inputs(model, featurizer, sets["dev"], device, cfg.batch_size)
         score = float(np.nanmean(list(dev.values())))
         record = {"type": "epoch", "epoch": epoch + 1, "epochs": cfg.epochs,
                   "loss": round(float(np.mean(losses)) if losses else float("nan"), 4), "dev_ccc": dev,
@@ -342,13 +474,34 @@ def fit_heads(model: EmoTraceModel, sets: dict, cfg: TrainConfig, device: str, o
             score = -math.inf  # a NaN development score never counts as the best epoch
         if best_state is None or score > best_score + 1e-4:
             best_score, stale = score, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = ({k: v.detach().clone() for k, v in model.state_dict().items()},
+                          {k: v.detach().cpu().clone() for k, v in featurizer.module.state_dict().items()}
+                          if featurizer is not None else None)
         else:
             stale += 1
             if stale >= cfg.patience:
                 on_event({"type": "early_stop", "epoch": epoch + 1})
                 break
     return history, best_state, steps
+
+
+@torch.inference_mode()
+def predict_inputs(model: EmoTraceModel, featurizer, inputs: Inputs, device: str = "cpu", batch_size: int = 256
+                   ) -> np.ndarray:
+    """`[N, 3]` predictions on a split; in `full` mode the featurizer pools the audio batch by batch."""
+    model.eval()
+    if featurizer is None:
+        return predict_arrays(model, inputs.audio, inputs.text, inputs.present, device)
+    featurizer.train_mode(False)
+    joint = _Joint(model, featurizer)
+    return np.concatenate([joint(inputs, np.arange(i, min(i + batch_size, len(inputs.gold))), device)
+                           .float().cpu().numpy() for i in range(0, len(inputs.gold), batch_size)])
+
+
+def evaluate_inputs(model: EmoTraceModel, featurizer, inputs: Inputs, device: str = "cpu", batch_size: int = 256
+                    ) -> dict:
+    """CCC per dimension on a split."""
+    return ccc_per_dimension(predict_inputs(model, featurizer, inputs, device, batch_size), inputs.gold)
 
 
 @torch.inference_mode()
@@ -364,4 +517,5 @@ def evaluate_arrays(model: EmoTraceModel, audio, text, present, gold, device: st
     return ccc_per_dimension(predict_arrays(model, audio, text, present, device), np.asarray(gold))
 
 
-__all__ = ["TEST", "TrainConfig", "TrainResult", "evaluate_arrays", "train"]
+__all__ = ["TEST", "Inputs", "TrainConfig", "TrainResult", "evaluate_arrays", "evaluate_inputs", "pool_examples",
+           "predict_arrays", "train"]

@@ -7,6 +7,8 @@ dimensional MSP-Podcast model, pruned to 12 layers) and sentence-transformers/al
 
 from __future__ import annotations
 
+WHISPER_SIZES = {"whisper-tiny": (384, 4, 6), "whisper-base": (512, 6, 8)}
+
 
 def build(name: str):
     from transformers import BertConfig, BertModel, HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2Model
@@ -21,10 +23,17 @@ def build(name: str):
         return HubertModel(HubertConfig(num_hidden_layers=24, **large))
     if name == "wav2vec2-large-robust-12":
         return Wav2Vec2Model(Wav2Vec2Config(num_hidden_layers=12, **large))
+    if name in WHISPER_SIZES:  # the encoder only, as EmoTrace runs it (core.ser.whisper_torch)
+        from transformers import WhisperConfig
+        from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+        d, layers, heads = WHISPER_SIZES[name]
+        return WhisperEncoder(WhisperConfig(d_model=d, encoder_layers=layers, encoder_attention_heads=heads,
+                                            encoder_ffn_dim=4 * d, decoder_layers=layers, num_mel_bins=80))
     if name == "minilm-l6":
         return BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                                     intermediate_size=1536, vocab_size=30522))
     raise ValueError(f"unknown architecture {name!r}")
 
 
-AUDIO_ARCHITECTURES = ("distilhubert", "hubert-large", "wav2vec2-large-robust-12")
+AUDIO_ARCHITECTURES = ("distilhubert", "hubert-large", "wav2vec2-large-robust-12", "whisper-tiny", "whisper-base")

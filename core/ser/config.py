@@ -20,6 +20,8 @@ class EmoTraceConfig:
     text_backbone: str = DEFAULT_TEXT
     modalities: str = "both"  # audio | text | both
     audio_layers: int = 3  # hidden states incl. the CNN output (DistilHuBERT: 2 layers + 1)
+    # which hidden states the model reads (None: all; [-1]: the last layer only, the pre-issue-11 offline model)
+    audio_layer_ids: list[int] | None = None
     audio_dim: int = 768  # per-layer frame dimension; pooled features are mean+std, 2x this
     text_dim: int = 384
     hidden_size: int = 256
@@ -57,6 +59,9 @@ class EmoTraceConfig:
     @classmethod
     def from_dict(cls, data: dict) -> EmoTraceConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if ("audio_layer_ids" not in known and str(known.get("audio_backbone", "")).startswith("whisper:")
+                and known.get("audio_layers") == 1):
+            known["audio_layer_ids"] = [-1]  # saved when the offline backbone gave CTranslate2's last layer only
         if known.get("model_type", "emotrace") != "emotrace":
             raise ValueError(f"not an EmoTrace config (model_type={known['model_type']!r})")
         return cls(**known)

@@ -7,13 +7,15 @@ per text.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
+import torch
+from torch import nn
 
 from core.errors import ModelNotAvailable
 
@@ -30,17 +32,6 @@ TEXT_ALIASES = {
 }
 
 
-class AudioEncoder(Protocol):
-    name: str
-    num_layers: int
-    dim: int
-    frame_rate: float
-    chunk_seconds: float
-
-    def encode_batch(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        """16 kHz mono chunks -> per chunk `[layers, frames, dim]` float32 (only valid frames)."""
-
-
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
 
@@ -50,21 +41,26 @@ def _hf_missing(kind: str, ref: str, exc: Exception) -> ModelNotAvailable:
         f"{kind} model {ref!r} is not available ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
         f"No pip package ships DistilHuBERT/HuBERT/wav2vec2 weights: download it once on a connected machine "
         f"(`huggingface-cli download {ref} --local-dir FOLDER`) and pass the folder, or use the offline "
-        f"backbone `--backbone {OFFLINE_AUDIO}` (the ASR model's Whisper encoder)."
+        f"backbone `--backbone {OFFLINE_AUDIO}` (the packaged Whisper encoder, all layers)."
     )
 
 
-class HFSpeechEncoder:
-    """Any Hugging Face speech SSL encoder (DistilHuBERT, HuBERT, wav2vec2, WavLM) by hub id or folder."""
+class SpeechLayers(nn.Module):
+    """A Hugging Face speech SSL encoder (DistilHuBERT, HuBERT, wav2vec2, WavLM) as an s3prl-style upstream:
+    waveforms -> every hidden state `[B, L, T, D]` and valid frames per item, with the feature extractor's
+    waveform normalisation done here (per item, over its own samples) so training and prediction agree."""
 
     frame_rate = 50.0
-    chunk_seconds = 20.0
 
-    def __init__(self, ref: str, device: str = "cpu") -> None:
-        import torch
+    def __init__(self, ref: str | nn.Module) -> None:
+        super().__init__()
         from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
-        self.name, self.device = ref, device
+        if isinstance(ref, nn.Module):  # a model built in memory (benchmarks of published architectures)
+            self.model, config = ref, ref.config
+            self.normalize = self.use_mask = getattr(config, "feat_extract_norm", "group") == "layer"
+            self.num_layers, self.dim = config.num_hidden_layers + 1, config.hidden_size
+            return
         local_only = _offline() or Path(ref).expanduser().exists()
         try:
             config = AutoConfig.from_pretrained(ref, local_files_only=local_only)
@@ -78,76 +74,104 @@ class HFSpeechEncoder:
             self.normalize = bool(getattr(fe, "do_normalize", False))
         except (OSError, ValueError):
             self.normalize = bool(getattr(config, "feat_extract_norm", "group") == "layer")
-        self.model.eval().to(device)
+        self.use_mask = getattr(config, "feat_extract_norm", "group") == "layer"
         self.num_layers = config.num_hidden_layers + 1
         self.dim = config.hidden_size
-        self._torch = torch
+
+    def forward(self, wavs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        valid = torch.arange(wavs.shape[1], device=wavs.device)[None] < lengths[:, None]
+        x = wavs.float()
+        if self.normalize:
+            n = lengths[:, None].clamp(min=1).float()
+            mean = (x * valid).sum(1, keepdim=True) / n
+            var = (((x - mean) * valid) ** 2).sum(1, keepdim=True) / n
+            x = (x - mean) / torch.sqrt(var + 1e-7) * valid
+        out = self.model(x, attention_mask=valid.long() if self.use_mask else None, output_hidden_states=True)
+        hidden = torch.stack(out.hidden_states, dim=1)
+        frames = self.model._get_feat_extract_output_lengths(lengths).clamp(min=1, max=hidden.shape[2])
+        return hidden, frames
+
+    def freeze_cnn(self) -> None:
+        """The convolutional feature encoder stays frozen when fine-tuning (the SUPERB/paper recipes)."""
+        cnn = getattr(self.model, "feature_extractor", None)
+        if cnn is not None and hasattr(cnn, "_freeze_parameters"):
+            cnn._freeze_parameters()
+        elif hasattr(self.model, "freeze_feature_encoder"):
+            self.model.freeze_feature_encoder()
+
+    def save_encoder(self, folder: Path) -> None:
+        self.model.save_pretrained(folder, safe_serialization=True)
+
+
+class AudioFeaturizer:
+    """One featurizer for every use: the feature cache, analysis and `full` fine-tuning all call this module.
+
+    `module` maps padded waveforms + lengths to every layer's frames and valid frame counts (s3prl's upstream
+    contract); `encode_batch` is its no-grad face for chunk-wise span pooling, `pool_examples` its
+    differentiable one. `layers` keeps a subset of hidden states (`[-1]`: a last-layer model)."""
+
+    def __init__(self, ref: str, device: str = "cpu", layers: list[int] | None = None) -> None:
+        from core.ser.whisper_torch import WhisperLayers, is_whisper_ref, load_whisper_encoder
+
+        self.name, self.device = ref, device
+        self.is_whisper = is_whisper_ref(ref)
+        if self.is_whisper:
+            self.module: nn.Module = WhisperLayers(load_whisper_encoder(ref))
+            self.chunk_seconds = 30.0
+        else:
+            self.module = SpeechLayers(ref)
+            self.chunk_seconds = 20.0
+        self.module.eval().to(device)
+        self.frame_rate = self.module.frame_rate
+        self.layers = list(layers) if layers is not None else None
+        total = self.module.num_layers
+        self.num_layers = len(self.layers) if self.layers is not None else total
+        self.dim = self.module.dim
+
+    @property
+    def cache_key(self) -> str:
+        """Features of this featurizer on disk (the torch Whisper module's all-layer features are version 2)."""
+        key = f"{self.name}@layers-v2" if self.is_whisper else self.name
+        return key if self.layers is None else f"{key}[{','.join(map(str, self.layers))}]"
+
+    def all_layers(self) -> AudioFeaturizer:
+        """The same module without the layer selection (shares weights): the cache keeps every hidden state,
+        and a model that reads some of them slices what it loads, so a last-layer model re-encodes nothing."""
+        if self.layers is None:
+            return self
+        view = copy.copy(self)
+        view.layers, view.num_layers = None, self.module.num_layers
+        return view
+
+    def _autocast(self):
+        return (torch.autocast("cuda", dtype=torch.bfloat16) if str(self.device).startswith("cuda")
+                else nullcontext())
+
+    def forward(self, wavs: list[torch.Tensor] | list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """`[B, L, T, D]` hidden states (the kept layers) and valid frames; keeps the autograd graph."""
+        lengths = torch.tensor([len(w) for w in wavs], device=self.device)
+        batch = torch.zeros(len(wavs), int(lengths.max()), device=self.device)
+        for i, w in enumerate(wavs):
+            batch[i, : len(w)] = torch.as_tensor(np.asarray(w, dtype=np.float32), device=self.device)
+        with self._autocast():
+            hidden, frames = self.module(batch, lengths)
+        if self.layers is not None:
+            hidden = hidden[:, self.layers]
+        return hidden.float(), frames
 
     def encode_batch(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        torch = self._torch
-        lengths = [len(c) for c in chunks]
-        batch = np.zeros((len(chunks), max(lengths)), np.float32)
-        for i, c in enumerate(chunks):
-            x = c.astype(np.float32)
-            if self.normalize:
-                x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
-            batch[i, : len(x)] = x
-        mask = np.zeros_like(batch, dtype=np.int64)
-        for i, n in enumerate(lengths):
-            mask[i, :n] = 1
-        inputs = torch.from_numpy(batch).to(self.device)
-        use_mask = getattr(self.model.config, "feat_extract_norm", "group") == "layer"
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.startswith("cuda") else nullcontext()
-        with torch.inference_mode(), autocast:
-            out = self.model(inputs, attention_mask=torch.from_numpy(mask).to(self.device) if use_mask else None,
-                             output_hidden_states=True)
-        hidden = torch.stack(out.hidden_states, dim=1).float().cpu().numpy()  # [B, L, T, D]
-        frames = self.model._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
+        """16 kHz mono chunks -> per chunk `[layers, frames, dim]` float32 (only valid frames)."""
+        with torch.inference_mode():
+            hidden, frames = self.forward(chunks)
+        hidden = hidden.cpu().numpy()
         return [hidden[i, :, : max(1, int(frames[i]))] for i in range(len(chunks))]
 
-
-class WhisperEncoder:
-    """The ASR model's own Whisper encoder through CTranslate2: frozen, last layer, needs no download."""
-
-    frame_rate = 50.0
-    chunk_seconds = 30.0
-    num_layers = 1
-
-    def __init__(self, ref: str = OFFLINE_AUDIO, device: str = "cpu") -> None:
-        import ctranslate2
-        from faster_whisper import WhisperModel
-
-        from core.whisper_models import resolve_whisper_model
-
-        self.name = ref
-        model_name = ref[len(WHISPER_PREFIX):] if ref.startswith(WHISPER_PREFIX) else ref
-        path = resolve_whisper_model(model_name)
-        self._whisper = WhisperModel(path, device="cpu" if device != "cuda" else "cuda",
-                                     compute_type="int8" if device != "cuda" else "float16")
-        self._ct2 = ctranslate2
-        self.dim = int(self._whisper.model.encode(
-            ctranslate2.StorageView.from_array(np.zeros((1, self._whisper.model.n_mels, 20), np.float32)),
-            to_cpu=True).shape[-1])
-
-    def encode_batch(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        fe = self._whisper.feature_extractor
-        longest = max(len(c) for c in chunks)
-        feats = [fe(np.pad(c.astype(np.float32), (0, longest - len(c)))) for c in chunks]
-        n = min(f.shape[-1] for f in feats)
-        n -= n % 2
-        batch = np.stack([f[:, :n] for f in feats]).astype(np.float32)
-        out = np.asarray(self._whisper.model.encode(self._ct2.StorageView.from_array(batch), to_cpu=True))
-        result = []
-        for i, c in enumerate(chunks):
-            valid = max(1, min(out.shape[1], int(np.ceil(len(c) / 320))))
-            result.append(out[i, :valid][None].astype(np.float32))
-        return result
+    def train_mode(self, on: bool) -> None:
+        self.module.train(on)
 
 
-def load_audio_encoder(ref: str, device: str = "cpu") -> AudioEncoder:
-    if ref.startswith(WHISPER_PREFIX):
-        return WhisperEncoder(ref, device)
-    return HFSpeechEncoder(ref, device)
+def load_audio_encoder(ref: str, device: str = "cpu", layers: list[int] | None = None) -> AudioFeaturizer:
+    return AudioFeaturizer(ref, device, layers)
 
 
 def resolve_text_ref(ref: str) -> str:

@@ -23,8 +23,8 @@ def pick_device(device: str = "auto") -> str:
 
 def offline_notice(audio_backbone: str) -> str:
     if audio_backbone.startswith(WHISPER_PREFIX):
-        return (f"Using the offline audio backbone {audio_backbone} (the ASR model's frozen Whisper encoder): no "
-                f"speech SSL weights (DistilHuBERT/HuBERT) are available on this machine.")
+        return (f"Using the offline audio backbone {audio_backbone} (the packaged Whisper encoder in PyTorch, every "
+                f"layer): no speech SSL weights (DistilHuBERT/HuBERT) are available on this machine.")
     return ""
 
 
@@ -41,7 +41,8 @@ class Encoders:
 
     def __init__(self, config: EmoTraceConfig, device: str = "auto") -> None:
         self.device = pick_device(device)
-        self.audio = load_audio_encoder(config.audio_backbone, self.device) if config.uses_audio else None
+        self.audio = (load_audio_encoder(config.audio_backbone, self.device, config.audio_layer_ids)
+                      if config.uses_audio else None)
         self.text = TextEncoder(config.text_backbone, self.device) if config.uses_text else None
         self.notice = offline_notice(config.audio_backbone)
 
