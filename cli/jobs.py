@@ -108,16 +108,18 @@ def register_worker(sub) -> None:
 
 
 def cmd_transcribe(args) -> int:
-    from core.asr import Transcriber, transcribe_corpus
+    from core.asr import transcribe_corpus
+    from core.asr_torch import open_transcriber
 
     queued = _through_queue(args, "transcribe", {"model": args.model, "beam_size": args.beam_size,
-                                                 "redo": args.redo},
+                                                 "redo": args.redo, "backend": args.asr_backend},
                             only_new=None if args.redo else (lambda f: f.transcribed_at is None))
     if queued is not None:
         return queued
     store = _store(args)
     store.corpus(args.corpus)  # fail fast on a wrong name, before loading a model
-    transcriber = Transcriber(args.model, device=args.device, beam_size=args.beam_size, batch_size=args.batch_size)
+    transcriber = open_transcriber(args.model, device=args.device, backend=args.asr_backend, beam_size=args.beam_size,
+                                   batch_size=args.batch_size)
     if transcriber.notice:
         print(f"note: {transcriber.notice}", file=sys.stderr)
     return _run_with_bar("transcribe", args.quiet,
@@ -125,13 +127,16 @@ def cmd_transcribe(args) -> int:
 
 
 def register_transcribe(sub) -> None:
-    p = sub.add_parser("transcribe", help="ASR with faster-whisper: words with times, utterance segments")
+    p = sub.add_parser("transcribe", help="ASR (faster-whisper, or Whisper on PyTorch): words with times, utterances")
     p.add_argument("--corpus", required=True)
     p.add_argument("--model", default="base", help="tiny.en, base, small, large-v3, distil-large-v3 or a folder")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--beam-size", type=whole(1, 64), default=5)
     p.add_argument("--batch-size", type=whole(0, 4096), default=0, help=">1 uses BatchedInferencePipeline")
     p.add_argument("--redo", action="store_true", help="transcribe finished files again")
+    p.add_argument("--asr-backend", default="auto", choices=["auto", "ctranslate2", "torch"],
+                   help="auto: faster-whisper, or Whisper on PyTorch where a GPU is present that CTranslate2 cannot "
+                        "use (no CUDA 12 cuBLAS)")
     _queue_options(p)
     p.set_defaults(func=cmd_transcribe)
 

@@ -77,6 +77,9 @@ class Transcriber:
         self.model_name = model
         self.model_path = resolve_whisper_model(model)
         self.notice = ""
+        device_index = 0
+        if device.startswith("cuda:"):  # one worker per GPU: cuda:N
+            device, device_index = "cuda", int(device.split(":", 1)[1])
         if device == "auto":
             ok, why = cuda_usable()
             device = "cuda" if ok else "cpu"
@@ -90,8 +93,8 @@ class Transcriber:
         self.device = device
         self.compute_type = compute_type or ("float16" if device == "cuda" else "int8")
         try:
-            self.model = WhisperModel(self.model_path, device=device, compute_type=self.compute_type,
-                                      cpu_threads=cpu_threads)
+            self.model = WhisperModel(self.model_path, device=device, device_index=device_index,
+                                      compute_type=self.compute_type, cpu_threads=cpu_threads)
         except RuntimeError as exc:
             if device == "cuda" and "libcublas" in str(exc):
                 self.notice = f"{exc}; transcribing on the CPU instead"

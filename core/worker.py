@@ -111,11 +111,14 @@ class Worker:
 
     # -- the kinds of work: the single-process commands' own per-file code ---------------------------
     def _transcribe(self, claim: Claim, cancel) -> None:
-        from core.asr import Transcriber, transcribe_file
+        from core.asr import transcribe_file
+        from core.asr_torch import open_transcriber
 
         p = claim.params
-        model = self._model(("asr", p.get("model", "base"), p.get("beam_size", 5)), lambda: Transcriber(
-            p.get("model", "base"), device=self.device, beam_size=p.get("beam_size", 5)))
+        key = ("asr", p.get("model", "base"), p.get("beam_size", 5), p.get("backend", "auto"))
+        model = self._model(key, lambda: open_transcriber(p.get("model", "base"), device=self.device,
+                                                          backend=p.get("backend", "auto"),
+                                                          beam_size=p.get("beam_size", 5)))
         f = self.store.file(claim.file_id)
         # a redo restarts the file only on its first attempt; a retry resumes after the last committed word
         transcribe_file(self.store, f, model, cancel=cancel, restart=bool(p.get("redo")) and claim.attempts == 1)

@@ -589,10 +589,11 @@ class MainWindow(QMainWindow):
         model, device = self.settings.asr_model, self.settings.device
 
         def work(progress, cancel):
-            from core.asr import Transcriber, transcribe_corpus
+            from core.asr import transcribe_corpus
+            from core.asr_torch import open_transcriber
 
             progress(0, 1, f"loading {model}")
-            return transcribe_corpus(self.store, corpus, Transcriber(model, device=device), progress=progress,
+            return transcribe_corpus(self.store, corpus, open_transcriber(model, device=device), progress=progress,
                                      cancel=cancel)
 
         self.jobs.start(f"Transcribe {corpus}", work, lambda r: self._job_done(r))
