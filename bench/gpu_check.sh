@@ -15,3 +15,9 @@ PYTHONUNBUFFERED=1 python3 bench/bench_model.py --device cuda --repeats 10 --bat
 PYTHONUNBUFFERED=1 python3 bench/bench_finetune.py --device cuda --batch 32 --seconds 6 --steps 10 | tee "$out/gpu_finetune.json"
 python3 -c "import ctranslate2; print('ctranslate2 CUDA devices:', ctranslate2.get_cuda_device_count())" 2>&1 \
   | tee -a "$out/gpu_info.txt"
+# ASR on the GPU without CTranslate2 (Whisper on PyTorch, float16) against faster-whisper where it can load
+PYTHONUNBUFFERED=1 python3 bench/bench_asr_torch.py --device cuda | tee "$out/gpu_asr_torch.json"
+# The whole pipeline on one GPU for one hour of audio (decode, ASR on PyTorch, SER, store), goal >= 120x real time:
+# needs soundfile, PyAV, SQLAlchemy and alembic, which the device image lacks; carry them as wheels (.whl, see the
+# device tool's notes) and install them first.
+PYTHONUNBUFFERED=1 python3 bench/bench_pipeline.py --device cuda --minutes 60 | tee "$out/gpu_pipeline.json"
