@@ -61,9 +61,14 @@ def test_layers_command_table_json_and_png(store, corpus, tmp_path):
 
 def test_models_panel_plots_the_selected_versions_layer_weights(qtbot, store, tmp_path):
     pytest.importorskip("PySide6")
+    from core.ser.config import EmoTraceConfig
+    from core.ser.modeling import EmoTraceModel
     from gui.models_panel import ModelsPanel
     from training.registry import register
 
+    for name in ("m", "p"):  # real (small) model folders: registering checks them
+        EmoTraceModel(EmoTraceConfig(audio_layers=3, audio_dim=8, text_dim=8, hidden_size=8)).save_pretrained(
+            tmp_path / name)
     weights = [[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.2, 0.2, 0.6]]
     probe = [{"arousal": 0.5, "valence": 0.2, "dominance": 0.3}] * 3
     register(store, name="m", folder=tmp_path / "m", parent_id=None, activate=True, config={}, data_counts={},

@@ -105,16 +105,16 @@ def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
     model = EmoTraceModel(EmoTraceModel.from_pretrained(store.model_version(first).folder).config)
     with torch_no_grad():
         model.heads[0][0].weight.fill_(float("nan"))
-    from training.trainer import TrainConfig
+    from training.trainer import Inputs, TrainConfig
 
     dev = (np.zeros((3, model.config.audio_layers, 2 * model.config.audio_dim), np.float32),
            np.zeros((3, model.config.text_dim), np.float32), np.ones(3, np.float32), np.full((3, 3), 4.0))
     from core.errors import UserFacingError
 
     with pytest.raises(UserFacingError, match="non-finite weights"):
-        check_trained(model, dev, 5, TrainConfig(corpus="x"), 10, "cpu")
+        check_trained(model, None, Inputs(*dev, examples=[]), 5, TrainConfig(corpus="x"), 10, "cpu")
     with pytest.raises(UserFacingError, match="no optimiser step"):
-        check_trained(model, dev, 0, TrainConfig(corpus="x"), 10, "cpu")
+        check_trained(model, None, Inputs(*dev, examples=[]), 0, TrainConfig(corpus="x"), 10, "cpu")
 
 
 def torch_no_grad():
