@@ -512,7 +512,8 @@ def cmd_traces(args) -> int:
             print(json.dumps(rows))
         else:
             for r in rows:
-                print(f"{r['file']} {r['dimension']:<9} {r['other']} vs {r['reference']}: CCC {r['ccc']:.3f} "
+                icc = "" if r.get("icc21") is None else f", ICC(2,1) {r['icc21']:.3f}"
+                print(f"{r['file']} {r['dimension']:<9} {r['other']} vs {r['reference']}: CCC {r['ccc']:.3f}{icc} "
                       f"(n={r['n']}), best at lag {r['best_lag']:.1f} s: {r['ccc_at_best_lag']:.3f}")
         return 0
     if not (args.file and args.annotator and args.dimension and args.path):

@@ -43,6 +43,8 @@ class LaggedAgreement:
     pearson: float
     best_lag: float  # seconds by which the second trails the first
     ccc_at_best_lag: float
+    icc21: float | None = None  # ICC(2,1) at lag 0 (two-way random, absolute agreement), pingouin
+    icc31: float | None = None  # ICC(3,1) at lag 0 (two-way mixed, consistency)
 
 
 def lagged_agreement(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], max_lag: float = 4.0,
@@ -68,8 +70,23 @@ def lagged_agreement(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.n
     lags = np.arange(0.0, max_lag + 1e-9, step)
     scores = np.array([score(lag)[0] for lag in lags])
     best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
+    iccs = _icc(np.stack([av[ok], on_grid(b[0], b[1], grid)[ok]], axis=1))
     return LaggedAgreement(n, round(zero, 4), round(pearson, 4), round(float(lags[best]), 2),
-                           round(float(scores[best]), 4))
+                           round(float(scores[best]), 4), iccs.get("ICC(2,1)"), iccs.get("ICC(3,1)"))
+
+
+def _icc(matrix: np.ndarray, max_points: int = 2000) -> dict[str, float | None]:
+    """ICC forms of two traces on the grid (the same pingouin computation as the label agreement report), on an
+    even subsample: neighbouring 10 Hz points are not independent targets anyway."""
+    from core.agreement import icc
+
+    if len(matrix) > max_points:
+        matrix = matrix[np.linspace(0, len(matrix) - 1, max_points).astype(int)]
+    try:
+        forms = icc(matrix)
+    except Exception:  # noqa: BLE001 - a constant trace has no variance to split: no ICC, the CCC still stands
+        return {}
+    return {name: value["icc"] for name, value in forms.items() if isinstance(value, dict) and "icc" in value}
 
 
 # -- formats -----------------------------------------------------------------------------------------------
@@ -188,5 +205,6 @@ def trace_agreement(store, corpus_id: int, file_ids=None, max_lag: float = 4.0) 
                      "ccc": round(float(np.average([g["ccc"] for g in group], weights=w)), 4),
                      "pearson": round(float(np.average([g["pearson"] for g in group], weights=w)), 4),
                      "best_lag": round(float(np.average([g["best_lag"] for g in group], weights=w)), 2),
-                     "ccc_at_best_lag": round(float(np.average([g["ccc_at_best_lag"] for g in group], weights=w)), 4)})
+                     "ccc_at_best_lag": round(float(np.average([g["ccc_at_best_lag"] for g in group], weights=w)), 4),
+                     "icc21": None, "icc31": None})
     return rows

@@ -151,13 +151,13 @@ class TraceControls:
         rows = trace_agreement(w.store, corpus_id) if corpus_id else []
         dialog = QDialog(w)
         dialog.setWindowTitle("Agreement of traces (CCC; annotators trail the audio, so also at the best lag)")
-        columns = ["file", "dimension", "reference", "other", "n", "ccc", "best_lag", "ccc_at_best_lag"]
+        columns = ["file", "dimension", "reference", "other", "n", "ccc", "icc21", "best_lag", "ccc_at_best_lag"]
         table = QTableWidget(len(rows), len(columns))
         table.setHorizontalHeaderLabels(["file", "dim.", "reference", "other", "points", "CCC (lag 0)",
-                                         "best lag (s)", "CCC at best lag"])
+                                         "ICC(2,1) (lag 0)", "best lag (s)", "CCC at best lag"])
         for r, row in enumerate(rows):
             for c, key in enumerate(columns):
-                table.setItem(r, c, QTableWidgetItem(str(row[key])))
+                table.setItem(r, c, QTableWidgetItem("-" if row.get(key) is None else str(row[key])))
         layout = QVBoxLayout(dialog)
         layout.addWidget(QLabel(f"{len(rows)} comparisons" if rows else "No two traces of one dimension overlap "
                                 "in this corpus yet."))

@@ -70,6 +70,9 @@ def test_lag_search_finds_the_annotators_delay():
     delayed = np.interp(t - 2.0, t, signal)  # the annotator follows the audio 2 s late
     res = lagged_agreement((t, signal), (t, delayed))
     assert res.best_lag == pytest.approx(2.0, abs=0.11) and res.ccc_at_best_lag > 0.99 and res.ccc < 0.9
+    assert res.icc21 is not None and res.icc21 < 0.9
+    same = lagged_agreement((t, signal), (t, signal + 0.01))
+    assert same.icc21 > 0.99 and same.icc31 > 0.99 and same.best_lag == 0.0
 
 
 def test_carma_and_nova_round_trip(tmp_path):
