@@ -136,6 +136,9 @@ class FileView(QWidget):
         self.speaker_bars: dict[str, pg.PlotDataItem] = {}
         self.trace_lines: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.speaker_filter: str | None = None  # draw only this speaker's windows (None: everyone's)
+        # Blind labelling (issue 14): the segments whose model values and others' labels may be shown, because
+        # the annotator saved their own label there; None = not blind, everything shows.
+        self.reveal: set[int] | None = None
         for dim, plot in self.lanes.items():
             plot.setXLink(self.detail)
             plot.setYRange(SCALE.low, SCALE.high, padding=0.04)
@@ -248,6 +251,8 @@ class FileView(QWidget):
                 continue
             if self.speaker_filter is not None:  # one speaker's trajectory: the others' windows are gaps
                 values = np.where(self.data.speaker_mask(t, self.speaker_filter)[:, None], values, np.nan)
+            if self.reveal is not None:  # blind: the model shows only inside segments already labelled
+                values = np.where(self._revealed_mask(t)[:, None], values, np.nan)
             self.model_ids.append(mv)
             for d_i, dim in enumerate(DIMS):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2 if k == 0 else 1.5,
@@ -268,6 +273,20 @@ class FileView(QWidget):
                     self.bands[dim] = self._band(plot, t, values[:, d_i], DIM_COLOURS[dim])
         self._update_legend()
         self._update_bands()
+
+    def _revealed_mask(self, times: np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(times), dtype=bool)
+        for (start, end), sid in zip(self.data.seg_bounds, self.data.seg_ids):
+            if int(sid) in self.reveal:
+                mask |= (times >= start) & (times <= end)
+        return mask
+
+    def set_reveal(self, reveal: set[int] | None) -> None:
+        """Blind mode: show model values and labels only where the annotator has saved their own label."""
+        self.reveal = reveal
+        if self.data is not None:
+            self.set_trajectories(list(getattr(self, "_last_models", self.model_ids)))
+            self.set_labels()
 
     def set_speakers(self) -> None:
         """Turns as bars, one row per speaker (names on the axis), in a palette apart from the A/V/D colours."""
@@ -398,6 +417,8 @@ class FileView(QWidget):
         for d_i, dim in enumerate(DIMS):
             xs, ys = [], []
             for (start, end), sid in zip(data.seg_bounds, data.seg_ids):
+                if self.reveal is not None and int(sid) not in self.reveal:
+                    continue  # blind: not until the annotator's own label is saved
                 row = data.segment_label(int(sid))
                 if row is not None and row.values[d_i] is not None:
                     xs += [start, end]
@@ -524,13 +545,16 @@ class FileView(QWidget):
         turn = data.turn_at(t)
         if turn is not None:
             parts.append(data.turns[turn].speaker)
-        for mv in self.model_ids:
+        seg = data.segment_at(t)
+        hidden = self.reveal is not None and (seg is None or int(data.seg_ids[seg]) not in self.reveal)
+        for mv in [] if hidden else self.model_ids:
             times, values = data.trajectories[mv]
             if len(times):
                 i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))
                 parts.append(f"v{mv}: " + " ".join(f"{d[0].upper()} {v:.2f}" for d, v in zip(DIMS, values[i])))
-        seg = data.segment_at(t)
-        if seg is not None:
+        if seg is not None and hidden:
+            parts.append(f"segment {seg + 1}: blind (save your label to see the model and the others)")
+        elif seg is not None:
             row = data.segment_label(int(data.seg_ids[seg]))
             parts.append(f"segment {seg + 1}: " + (" ".join(
                 f"{d[0].upper()} {'-' if v is None else f'{v:.2f}'}" for d, v in zip(DIMS, row.values))

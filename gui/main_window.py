@@ -355,6 +355,7 @@ class MainWindow(QMainWindow):
         self.session.set_shown_models(models)
         self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
+        self.file_view.reveal = self._revealed()
         self.file_view.show_file(self.data, env, models)
         self.speakers.refresh()
         self.transcript.show_file(self.data)
@@ -377,6 +378,7 @@ class MainWindow(QMainWindow):
         self.session.set_shown_models(models)
         self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
+        self.file_view.reveal = self._revealed()
         self.file_view.set_speakers()
         self.file_view.set_traces()
         self.file_view.set_segments()
@@ -521,7 +523,16 @@ class MainWindow(QMainWindow):
         if self.data is None:
             return
         self.data.labels = load_labels(self.store, self.data.file_id)
+        if self.file_view.reveal is not None:
+            self.file_view.set_reveal(self._revealed())
         self.file_view.set_labels()
+
+    def _revealed(self) -> set[int] | None:
+        """Blind annotator: the open file's segments where their own (non-accepted) label is saved; else None."""
+        annotator = self.editor.annotator
+        if self.data is None or not annotator or not self.store.is_blind(annotator):
+            return None
+        return {sid for sid, c in self.data.labels.get(annotator, {}).items() if c.origin != "accepted"}
 
     def _store_changed(self, what: str, info: dict) -> None:
         if what in ("corpus_changed", "corpus_added"):

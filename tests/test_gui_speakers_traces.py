@@ -171,3 +171,25 @@ def test_trace_review_and_agreement_in_the_app(window, populated):
     pair = next(r for r in rows if r["file"] != "(corpus)" and (r["reference"], r["other"]) == ("ann", "bob"))
     assert pair["n"] > 100 and any(r["file"] == "(corpus)" for r in rows)
     assert window.tracing.agreement_dialog.isVisible()
+
+
+def test_blind_annotator_sees_no_model_or_labels_until_their_own(window, populated):
+    store, file_id, _mv = populated
+    store.set_blind("tester", True)
+    window.open_file(file_id)
+    fv = window.file_view
+    _t, a = fv.pred_lines[(window.shown_models[0], "arousal")].getData()
+    assert np.isnan(a).all()  # the model's trajectory is hidden
+    assert len(fv.label_bars["arousal"].getData()[0] or []) == 0  # alice's and bob's labels too
+    assert "blind" in fv.values_at(5.0)
+    window.select_segment(0)
+    window.editor.spins[0].setValue(6.0)
+    window.editor.save()
+    t, a = fv.pred_lines[(window.shown_models[0], "arousal")].getData()
+    seg0 = window.data.seg_bounds[0]
+    assert np.isfinite(a[(t >= seg0[0]) & (t <= seg0[1])]).all() and np.isnan(a[t > 45]).all()
+    x, _y = fv.label_bars["arousal"].getData()
+    assert list(x) == [float(seg0[0]), float(seg0[1])]
+    store.set_blind("tester", False)
+    window.open_file(file_id)
+    assert fv.reveal is None and np.isfinite(fv.pred_lines[(window.shown_models[0], "arousal")].getData()[1]).any()
