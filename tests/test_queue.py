@@ -97,22 +97,22 @@ def test_an_expired_lease_is_claimed_again_and_the_old_holder_cannot_finish(stor
     assert "given up after 3 attempts" in store.queue_failures(batch)[0][1]
 
 
-def _speech_files(root: Path, n: int) -> None:
-    """n different files of about 20 s of real speech (the samples in several orders, with pauses)."""
+def _speech_files(root: Path, n: int, repeats: int = 6) -> None:
+    """n different files of real speech (the samples in several orders, with pauses; about 3.5 s per repeat)."""
     clips = [AudioSource(SAMPLES / name).decode_all() for name in ("quick_brown_fox.wav", "counting.wav",
                                                                   "hello_world.wav")]
     rng = np.random.default_rng(0)
     root.mkdir(parents=True, exist_ok=True)
     for k in range(n):
         parts = []
-        for j in rng.permutation(6) % 3:
+        for j in rng.permutation(repeats) % 3:
             parts += [clips[j], np.zeros(int(16000 * rng.uniform(0.6, 1.4)), np.float32)]
         sf.write(root / f"talk{k}.wav", np.concatenate(parts), 16000)
 
 
 def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
     store = Store(pg_url)
-    _speech_files(tmp_path / "speech", 6)
+    _speech_files(tmp_path / "speech", 6, repeats=18)  # about a minute each: a kill lands inside a file
     import_folder(store, tmp_path / "speech", "s")
     ids = [f.id for f in store.files(store.corpus("s").id)]
     batch = store.start_job("transcribe-queue", {})
@@ -134,6 +134,14 @@ def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
         time.sleep(0.05)
     assert killed_file is not None, "the first worker never got to write words"
     victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    with store.session() as s:  # what the dead worker still held (it may have finished one file and taken another)
+        from core.store.models import WorkItem
+
+        lost = s.execute(select(WorkItem.file_id).where(WorkItem.worker.like(f"%:{victim.pid}"),
+                                                        WorkItem.status == "claimed")).scalars().all()
+    assert len(lost) == 1, "the killed worker held no file"
+    killed_file = lost[0]
     for w in workers[1:]:
         out, err = w.communicate(timeout=300)
         assert w.returncode == 0, err

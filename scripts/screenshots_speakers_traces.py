@@ -1,0 +1,86 @@
+"""Screenshots of speakers and traces in a real window (under Xvfb), on the demo's two-speaker clip.
+
+The store is built here: the demo corpus imported, diarized by `core.speaker_jobs.diarize_corpus` (the real
+GE2E encoder), analyzed by the bundled default model, and given two annotators' arousal traces. The traces are
+written by this script (smooth curves near the model's line with a lag, as a person tracing would) through the
+same store API that trace mode uses; they are not a person's tracing. Writes speakers_and_traces.png and
+trace_agreement.png.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots_speakers_traces.py --out docs/screenshots
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
+
+from scripts.screenshots_day import settle, shoot  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from core.analysis import analyze_corpus
+    from core.importer import import_folder
+    from core.speaker_jobs import diarize_corpus
+    from core.store import Store
+    from training.default_model import ensure_default_model
+
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "demo").mkdir()
+    shutil.copy(ROOT / "resources" / "demo" / "two_speakers_30s.flac", tmp / "demo")
+    store = Store(f"sqlite:///{tmp / 'shots.sqlite'}")
+    ensure_default_model(store)
+    import_folder(store, tmp / "demo", "demo")
+    print(diarize_corpus(store, "demo").summary(), flush=True)
+    print(analyze_corpus(store, "demo", device="cpu").summary(), flush=True)
+    f = store.files(store.corpus("demo").id)[0]
+    mv = store.active_model().id
+    t, values = store.trajectory(f.id, mv)
+    grid = np.arange(0, f.duration, 0.1)
+    model_arousal = np.interp(grid, t, np.nan_to_num(values[:, 0], nan=4.0))
+    for who, lag, offset in (("ann", 1.5, 0.4), ("bob", 2.5, -0.3)):
+        trace = store.start_trace(f.id, annotator=who, dimension="arousal", rate=10)
+        wobble = 0.25 * np.sin(grid / 2.3 + len(who))
+        v = np.clip(np.interp(grid - lag, grid, model_arousal) + offset + wobble, 1, 7)
+        store.append_trace(trace, grid, v)
+
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+
+    QCoreApplication.setOrganizationName("EmoTraceShots")
+    QCoreApplication.setApplicationName("EmoTraceShotsSpeakers")
+    app = QApplication([])
+    w = MainWindow(store, AppSettings(db_url=store.url, annotator="ann"))
+    w.resize(1600, 1000)
+    w.show()
+    w.browser.select_row(0)
+    settle(app, 1.0)
+    w.session.set_view(0.0, f.duration)
+    w.seek(12.0)
+    settle(app, 0.5)
+    shoot(app, w, out / "speakers_and_traces.png")
+    w.tracing.show_agreement()
+    settle(app, 0.5)
+    shoot(app, w.tracing.agreement_dialog, out / "trace_agreement.png")
+    w.close()
+
+
+if __name__ == "__main__":
+    main()
