@@ -321,11 +321,14 @@ class FileView(QWidget):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="mean")
             self.trace_lines[(annotator, dim)] = item
-            # Level of detail: a 3-hour trace at 10 Hz is 108k points; zoomed out, a 1 s mean (what a pixel can
-            # show anyway) is drawn instead of re-downsampling 108k points on every frame.
-            n = len(t) // 10 * 10
-            coarse = (t[:n].reshape(-1, 10).mean(1), v[:n].reshape(-1, 10).mean(1)) if n >= 2000 else None
-            self._trace_lod[(annotator, dim)] = ((t, v), coarse, "full")
+            # Level of detail: a 3-hour trace at 10 Hz is 108k points; zoomed out, 1 s or 10 s means (what a pixel
+            # can show anyway) are drawn instead of re-downsampling 108k points on every frame.
+            levels = [(t, v)]
+            for factor in (10, 100):
+                n = len(t) // factor * factor
+                if n >= 2000:
+                    levels.append((t[:n].reshape(-1, factor).mean(1), v[:n].reshape(-1, factor).mean(1)))
+            self._trace_lod[(annotator, dim)] = (levels, 0)
         self._update_trace_lod()
 
     def _update_trace_lod(self) -> None:
@@ -334,14 +337,15 @@ class FileView(QWidget):
             return
         lo, hi = self.view_range()
         pixels = max(200, int(self.traj.getViewBox().width()))
-        for key, (full, coarse, shown) in lod.items():
-            if coarse is None:
-                continue
-            t = full[0]
-            want = "coarse" if int(np.searchsorted(t, hi) - np.searchsorted(t, lo)) > 4 * pixels else "full"
+        for key, (levels, shown) in lod.items():
+            t = levels[0][0]
+            visible = int(np.searchsorted(t, hi) - np.searchsorted(t, lo))
+            want = 0
+            while want + 1 < len(levels) and visible / (10 ** want) > 4 * pixels:
+                want += 1  # each level holds a tenth of the points of the one before
             if want != shown:
-                self.trace_lines[key].setData(*(coarse if want == "coarse" else full))
-                lod[key] = (full, coarse, want)
+                self.trace_lines[key].setData(*levels[want])
+                lod[key] = (levels, want)
 
     def set_speaker_filter(self, speaker: str | None) -> None:
         self.speaker_filter = speaker

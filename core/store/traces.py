@@ -116,8 +116,9 @@ class TraceRepository:
             for p in passes:
                 rows = s.execute(select(TraceSample.t, TraceSample.value).where(TraceSample.trace_id == p.id)
                                  .order_by(TraceSample.t, TraceSample.id)).all()
-                arr = np.array(rows, dtype=float).reshape(-1, 2)
-                out.append((p.rate, arr[:, 0], arr[:, 1]))
+                # plain columns: numpy on SQLAlchemy Row objects probes each as a mapping (1.5 s per 100k rows)
+                out.append((p.rate, np.fromiter((r[0] for r in rows), float, len(rows)),
+                            np.fromiter((r[1] for r in rows), float, len(rows))))
         return merge_passes(out)
 
     def traced(self, file_id: int) -> list[tuple[str, str]]:
