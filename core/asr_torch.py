@@ -21,7 +21,7 @@ import torch
 from core.asr import AsrSegment, AsrWord
 from core.errors import ModelNotAvailable
 from core.paths import cache_dir
-from core.ser.whisper_torch import ct2_encoder_state, read_ct2_variables
+from core.ser.whisper_torch import ct2_encoder_state, read_ct2_variables, self_attention_and_ffn
 
 CONVERTED_FORMAT = 1
 
@@ -55,11 +55,8 @@ def ct2_whisper_state(ct2_dir: str | Path):
             if proj != "k_proj":
                 state[f"{q}self_attn.{proj}.bias"] = b[k * d:(k + 1) * d].clone()
         kv_w, kv_b = t(p + "attention/linear_1/weight"), t(p + "attention/linear_1/bias")
+        state.update(self_attention_and_ffn(t, p, q))
         state.update({
-            f"{q}self_attn.out_proj.weight": t(p + "self_attention/linear_1/weight"),
-            f"{q}self_attn.out_proj.bias": t(p + "self_attention/linear_1/bias"),
-            f"{q}self_attn_layer_norm.weight": t(p + "self_attention/layer_norm/gamma"),
-            f"{q}self_attn_layer_norm.bias": t(p + "self_attention/layer_norm/beta"),
             f"{q}encoder_attn.q_proj.weight": t(p + "attention/linear_0/weight"),
             f"{q}encoder_attn.q_proj.bias": t(p + "attention/linear_0/bias"),
             f"{q}encoder_attn.k_proj.weight": kv_w[:d].clone(),
@@ -69,10 +66,6 @@ def ct2_whisper_state(ct2_dir: str | Path):
             f"{q}encoder_attn.out_proj.bias": t(p + "attention/linear_2/bias"),
             f"{q}encoder_attn_layer_norm.weight": t(p + "attention/layer_norm/gamma"),
             f"{q}encoder_attn_layer_norm.bias": t(p + "attention/layer_norm/beta"),
-            f"{q}fc1.weight": t(p + "ffn/linear_0/weight"), f"{q}fc1.bias": t(p + "ffn/linear_0/bias"),
-            f"{q}fc2.weight": t(p + "ffn/linear_1/weight"), f"{q}fc2.bias": t(p + "ffn/linear_1/bias"),
-            f"{q}final_layer_norm.weight": t(p + "ffn/layer_norm/gamma"),
-            f"{q}final_layer_norm.bias": t(p + "ffn/layer_norm/beta"),
         })
     return config, state
 

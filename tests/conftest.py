@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +156,27 @@ def window(qtbot, populated, qt_settings):
     w.browser.select_row(0)
     qtbot.waitUntil(lambda: w.data is not None)
     return w
+
+
+@contextmanager
+def throwaway_pg_database(prefix: str = "emotrace_test"):
+    """A fresh database on the PostgreSQL test server (EMOTRACE_TEST_PG_URL), dropped afterwards; skips the test
+    where there is no server. Yields its SQLAlchemy URL."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("EMOTRACE_TEST_PG_URL")
+    if not server:
+        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

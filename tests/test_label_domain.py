@@ -25,7 +25,7 @@ from core.store import AudioFile, Corpus, LabelError, ModelVersion, PredictionRo
 from core.store.annotations import combine
 from core.viewdata import load_file_data
 from core.vocab import SCALE, LabelOrigin
-from tests.conftest import write_audio
+from tests.conftest import throwaway_pg_database, write_audio
 from training.data import load_examples
 
 ANNOTATORS = ["ann", "bob", "cy"]
@@ -410,29 +410,13 @@ def test_migration_from_0002_keeps_every_label_sqlite(tmp_path):
 
 @pytest.mark.skipif(not __import__("os").environ.get("EMOTRACE_TEST_PG_URL"), reason="no PostgreSQL test server")
 def test_migration_from_0002_keeps_every_label_postgres():
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    pg = os.environ["EMOTRACE_TEST_PG_URL"]
-    name = f"emotrace_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_pg_database("emotrace_mig") as url:
         old = _store_at_0002(url)
         _fill_0002(old)
         old.close()
         store = Store(url)
         _check_migrated(store)
         store.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # -- smaller things the same reading found ---------------------------------------------------------------

@@ -5,9 +5,10 @@ no PostgreSQL server installed.
 """
 
 import os
-import uuid
 
 import pytest
+
+from tests.conftest import throwaway_pg_database
 
 PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
@@ -15,22 +16,12 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (E
 
 @pytest.fixture
 def pg_store():
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     from core.store import Store
 
-    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    store = Store(url)
-    yield store
-    store.close()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_pg_database() as url:
+        store = Store(url)
+        yield store
+        store.close()
 
 
 def test_migrations_import_labels_and_queries_on_postgres(pg_store, audio_dir, tmp_path):

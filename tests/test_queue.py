@@ -10,19 +10,17 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from core.audio import AudioSource
 from core.importer import import_folder
 from core.store import Store, Word
-from tests.conftest import write_audio
+from tests.conftest import throwaway_pg_database, write_audio
 
 PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
 SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
@@ -31,16 +29,8 @@ SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_sear
 
 @pytest.fixture
 def pg_url():
-    if not PG_URL:
-        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
-    name = f"emotrace_q_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_pg_database("emotrace_q") as url:
+        yield url
 
 
 def _corpus(store: Store, root: Path, n: int) -> list[int]:

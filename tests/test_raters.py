@@ -12,7 +12,7 @@ import pytest
 
 from core.consensus import ewe, ewe_weights, plurality
 from core.vocab import ConsensusMethod, LabelOrigin, RaterKind
-from tests.conftest import write_audio
+from tests.conftest import throwaway_pg_database, write_audio
 
 WORKERS = [f"WORKER{i:05d}" for i in range(1, 9)]
 
@@ -169,21 +169,8 @@ def empty_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.sqlite'}"
         return
-    if not PG_URL:
-        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_pg_database() as url:
+        yield url
 
 
 def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
@@ -224,20 +211,13 @@ def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
 
 @pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
 def test_raters_and_consensus_on_postgres(tmp_path):
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import text
 
     from core.importer import import_folder
     from core.store import Store
 
-    name = f"emotrace_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        store = Store(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    with throwaway_pg_database() as url:
+        store = Store(url)
         assert store.schema_revision() == store.head_revision()
         truth = msp_corpus(tmp_path / "msp", files=6)
         assert import_folder(store, tmp_path / "msp", "msp").problems == 0
@@ -248,10 +228,6 @@ def test_raters_and_consensus_on_postgres(tmp_path):
             conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
                               "VALUES (1, 'x', 3, 'typed', now())"))
         store.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, qtbot):

@@ -99,17 +99,23 @@ def ct2_encoder_state(variables: dict[str, np.ndarray]):
             state[f"{q}self_attn.{proj}.weight"] = qkv_w[k * d_model:(k + 1) * d_model].clone()
             if proj != "k_proj":
                 state[f"{q}self_attn.{proj}.bias"] = qkv_b[k * d_model:(k + 1) * d_model].clone()
-        state.update({
-            f"{q}self_attn.out_proj.weight": t(p + "self_attention/linear_1/weight"),
-            f"{q}self_attn.out_proj.bias": t(p + "self_attention/linear_1/bias"),
-            f"{q}self_attn_layer_norm.weight": t(p + "self_attention/layer_norm/gamma"),
-            f"{q}self_attn_layer_norm.bias": t(p + "self_attention/layer_norm/beta"),
-            f"{q}fc1.weight": t(p + "ffn/linear_0/weight"), f"{q}fc1.bias": t(p + "ffn/linear_0/bias"),
-            f"{q}fc2.weight": t(p + "ffn/linear_1/weight"), f"{q}fc2.bias": t(p + "ffn/linear_1/bias"),
-            f"{q}final_layer_norm.weight": t(p + "ffn/layer_norm/gamma"),
-            f"{q}final_layer_norm.bias": t(p + "ffn/layer_norm/beta"),
-        })
+        state.update(self_attention_and_ffn(t, p, q))
     return config, state
+
+
+def self_attention_and_ffn(t, p: str, q: str) -> dict[str, torch.Tensor]:
+    """The output projection, norms and feed-forward of one CTranslate2 layer `p` as transformers' layer `q`
+    (shared by the encoder here and the decoder in core.asr_torch)."""
+    return {
+        f"{q}self_attn.out_proj.weight": t(p + "self_attention/linear_1/weight"),
+        f"{q}self_attn.out_proj.bias": t(p + "self_attention/linear_1/bias"),
+        f"{q}self_attn_layer_norm.weight": t(p + "self_attention/layer_norm/gamma"),
+        f"{q}self_attn_layer_norm.bias": t(p + "self_attention/layer_norm/beta"),
+        f"{q}fc1.weight": t(p + "ffn/linear_0/weight"), f"{q}fc1.bias": t(p + "ffn/linear_0/bias"),
+        f"{q}fc2.weight": t(p + "ffn/linear_1/weight"), f"{q}fc2.bias": t(p + "ffn/linear_1/bias"),
+        f"{q}final_layer_norm.weight": t(p + "ffn/layer_norm/gamma"),
+        f"{q}final_layer_norm.bias": t(p + "ffn/layer_norm/beta"),
+    }
 
 
 def convert_ct2_encoder(ct2_dir: str | Path, out_dir: str | Path) -> Path:
