@@ -96,6 +96,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Review queue"])
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Models"])
         self.docks["Corpus"].raise_()
+        # Jobs and the annotator lanes share one tabbed strip under the lanes, so the file view keeps its height
+        self.tabifyDockWidget(self.docks["Jobs"], self.docks["Annotators"])
+        self.docks["Jobs"].raise_()
+        self.resizeDocks([self.docks["Jobs"]], [170], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
         for view in (self.file_view, self.transcript, self.transport):
             self.session.add_time_view(view)

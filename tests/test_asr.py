@@ -171,3 +171,13 @@ def test_utterances_stay_in_range():
     lengths = [u[-1].end - u[0].start for u in units]
     assert all(length <= 11.0 for length in lengths)
     assert all(length >= 2.75 for length in lengths[:-1])
+
+
+def test_zero_duration_words_get_a_duration_up_to_the_next_word():
+    from core.asr import AsrWord, repair_word_times
+
+    words = [AsrWord(1.0, 1.0, " a", 0.9), AsrWord(1.04, 1.3, " b", 0.9), AsrWord(2.0, 2.0, " c", 0.9),
+             AsrWord(2.5, 2.5, " d", 0.9)]
+    fixed = repair_word_times(words, segment_end=2.55)
+    assert [(w.start, round(w.end, 3)) for w in fixed] == [(1.0, 1.04), (1.04, 1.3), (2.0, 2.1), (2.5, 2.55)]
+    assert all(w.end > w.start for w in fixed)
