@@ -21,7 +21,7 @@ import torch
 from core.asr import AsrSegment, AsrWord
 from core.errors import ModelNotAvailable
 from core.paths import cache_dir
-from core.ser.whisper_torch import ct2_encoder_state, read_ct2_variables, self_attention_and_ffn
+from core.ser.whisper_torch import ct2_encoder_state, read_ct2_variables, self_attention_and_ffn, split_fused
 
 CONVERTED_FORMAT = 1
 
@@ -49,19 +49,14 @@ def ct2_whisper_state(ct2_dir: str | Path):
                   "proj_out.weight": t("embeddings/weight")})
     for i in range(layers):
         p, q = f"layer_{i}/", f"model.decoder.layers.{i}."
-        w, b = t(p + "self_attention/linear_0/weight"), t(p + "self_attention/linear_0/bias")
-        for k, proj in enumerate(("q_proj", "k_proj", "v_proj")):
-            state[f"{q}self_attn.{proj}.weight"] = w[k * d:(k + 1) * d].clone()
-            if proj != "k_proj":
-                state[f"{q}self_attn.{proj}.bias"] = b[k * d:(k + 1) * d].clone()
-        kv_w, kv_b = t(p + "attention/linear_1/weight"), t(p + "attention/linear_1/bias")
+        split_fused(state, f"{q}self_attn.", ("q_proj", "k_proj", "v_proj"), t(p + "self_attention/linear_0/weight"),
+                    t(p + "self_attention/linear_0/bias"), d)
+        split_fused(state, f"{q}encoder_attn.", ("k_proj", "v_proj"), t(p + "attention/linear_1/weight"),
+                    t(p + "attention/linear_1/bias"), d)
         state.update(self_attention_and_ffn(t, p, q))
         state.update({
             f"{q}encoder_attn.q_proj.weight": t(p + "attention/linear_0/weight"),
             f"{q}encoder_attn.q_proj.bias": t(p + "attention/linear_0/bias"),
-            f"{q}encoder_attn.k_proj.weight": kv_w[:d].clone(),
-            f"{q}encoder_attn.v_proj.weight": kv_w[d:].clone(),
-            f"{q}encoder_attn.v_proj.bias": kv_b[d:].clone(),
             f"{q}encoder_attn.out_proj.weight": t(p + "attention/linear_2/weight"),
             f"{q}encoder_attn.out_proj.bias": t(p + "attention/linear_2/bias"),
             f"{q}encoder_attn_layer_norm.weight": t(p + "attention/layer_norm/gamma"),

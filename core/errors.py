@@ -5,5 +5,9 @@ class UserFacingError(RuntimeError):
     pass
 
 
+class IrreversibleMigration(UserFacingError):
+    """A downgrade that would have to drop human annotations; refused by design (labels and traces are never lost)."""
+
+
 class ModelNotAvailable(UserFacingError):
     """A named model that is neither a local folder, nor cached, nor shipped by an installed package."""

@@ -10,6 +10,14 @@ from core.store import CurrentLabel, SegmentLabel, Store, TurnRow
 from core.store.annotations import standing_label
 
 
+def in_spans(times: np.ndarray, spans) -> np.ndarray:
+    """Which of `times` fall inside any of the `(start, end)` spans."""
+    mask = np.zeros(len(times), dtype=bool)
+    for start, end in spans:
+        mask |= (times >= start) & (times <= end)
+    return mask
+
+
 @dataclass
 class FileData:
     file_id: int
@@ -42,11 +50,7 @@ class FileData:
 
     def speaker_mask(self, times: np.ndarray, speaker: str) -> np.ndarray:
         """Which of `times` fall inside that speaker's turns (to draw one speaker's trajectory)."""
-        mask = np.zeros(len(times), dtype=bool)
-        for turn in self.turns:
-            if turn.speaker == speaker:
-                mask |= (times >= turn.start) & (times <= turn.end)
-        return mask
+        return in_spans(times, [(t.start, t.end) for t in self.turns if t.speaker == speaker])
 
     def segment_at(self, t: float) -> int | None:
         """Index of the segment under time t (the latest starting one), or None."""

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QW
 
 from core.envelope import EnvelopePyramid
 from core.session import TimeState, format_time
-from core.viewdata import FileData
+from core.viewdata import FileData, in_spans
 from core.vocab import DIMENSIONS, SCALE
 
 DIMS = DIMENSIONS
@@ -139,6 +139,8 @@ class FileView(QWidget):
         # Blind labelling (issue 14): the segments whose model values and others' labels may be shown, because
         # the annotator saved their own label there; None = not blind, everything shows.
         self.reveal: set[int] | None = None
+        self._last_models: list[int] = []  # the models asked for (model_ids: those of them with predictions here)
+        self._trace_lod: dict[tuple[str, str], tuple] = {}
         for dim, plot in self.lanes.items():
             plot.setXLink(self.detail)
             plot.setYRange(SCALE.low, SCALE.high, padding=0.04)
@@ -275,17 +277,13 @@ class FileView(QWidget):
         self._update_bands()
 
     def _revealed_mask(self, times: np.ndarray) -> np.ndarray:
-        mask = np.zeros(len(times), dtype=bool)
-        for (start, end), sid in zip(self.data.seg_bounds, self.data.seg_ids):
-            if int(sid) in self.reveal:
-                mask |= (times >= start) & (times <= end)
-        return mask
+        return in_spans(times, [b for b, sid in zip(self.data.seg_bounds, self.data.seg_ids) if int(sid) in self.reveal])
 
     def set_reveal(self, reveal: set[int] | None) -> None:
         """Blind mode: show model values and labels only where the annotator has saved their own label."""
         self.reveal = reveal
         if self.data is not None:
-            self.set_trajectories(list(getattr(self, "_last_models", self.model_ids)))
+            self.set_trajectories(list(self._last_models))
             self.set_labels()
 
     def set_speakers(self) -> None:
@@ -332,7 +330,7 @@ class FileView(QWidget):
         self._update_trace_lod()
 
     def _update_trace_lod(self) -> None:
-        lod = getattr(self, "_trace_lod", {})
+        lod = self._trace_lod
         if not lod:
             return
         lo, hi = self.view_range()
@@ -349,7 +347,7 @@ class FileView(QWidget):
 
     def set_speaker_filter(self, speaker: str | None) -> None:
         self.speaker_filter = speaker
-        self.set_trajectories(list(self.model_ids) or self._last_models)
+        self.set_trajectories(list(self._last_models))
 
     def _band(self, plot: pg.PlotItem, t: np.ndarray, v: np.ndarray, colour: str) -> pg.FillBetweenItem:
         """Min-max of the model line over ~2000 bins: what a zoomed-out mean line cannot show."""

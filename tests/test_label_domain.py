@@ -488,3 +488,19 @@ def test_combine_mean_is_msp_consensus(store, tmp_path):
     store.record_label(sid, annotator="bob", arousal=3, valence=5, dominance=None)
     mean = combine(store.current_labels(segment_ids=[sid]), rule="mean")
     assert mean.values == (4.0, 4.0, 4.0) and mean.annotators == ("ann", "bob")
+
+
+def test_a_downgrade_that_would_drop_labels_is_refused(store, tmp_path):
+    from alembic import command
+
+    from core.errors import IrreversibleMigration
+    from core.store.store import alembic_config
+
+    _c, sid, _lid = _labelled_segment(store, tmp_path)
+    cfg = alembic_config(store.url)
+    with pytest.raises(IrreversibleMigration, match="not reversible"):
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+    assert store.schema_revision() == store.head_revision()
+    assert [h.values for h in store.label_history(sid)] == [(5.0, 3.0, 4.0)]

@@ -94,13 +94,20 @@ def ct2_encoder_state(variables: dict[str, np.ndarray]):
              "layer_norm.weight": t("layer_norm/gamma"), "layer_norm.bias": t("layer_norm/beta")}
     for i in range(layers):
         p, q = f"layer_{i}/", f"layers.{i}."
-        qkv_w, qkv_b = t(p + "self_attention/linear_0/weight"), t(p + "self_attention/linear_0/bias")
-        for k, proj in enumerate(("q_proj", "k_proj", "v_proj")):
-            state[f"{q}self_attn.{proj}.weight"] = qkv_w[k * d_model:(k + 1) * d_model].clone()
-            if proj != "k_proj":
-                state[f"{q}self_attn.{proj}.bias"] = qkv_b[k * d_model:(k + 1) * d_model].clone()
+        split_fused(state, f"{q}self_attn.", ("q_proj", "k_proj", "v_proj"), t(p + "self_attention/linear_0/weight"),
+                    t(p + "self_attention/linear_0/bias"), d_model)
         state.update(self_attention_and_ffn(t, p, q))
     return config, state
+
+
+def split_fused(state: dict, prefix: str, names: tuple[str, ...], weight: torch.Tensor, bias: torch.Tensor,
+                d: int) -> None:
+    """CTranslate2 fuses projections ([q; k; v] or [k; v]) into one matrix; transformers keeps them apart, and
+    Whisper's key projection has no bias (CTranslate2 stores zeros there)."""
+    for k, proj in enumerate(names):
+        state[f"{prefix}{proj}.weight"] = weight[k * d:(k + 1) * d].clone()
+        if proj != "k_proj":
+            state[f"{prefix}{proj}.bias"] = bias[k * d:(k + 1) * d].clone()
 
 
 def self_attention_and_ffn(t, p: str, q: str) -> dict[str, torch.Tensor]:

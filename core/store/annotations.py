@@ -24,7 +24,6 @@ from core.store.rows import (
     SegmentRow,
     SegmentSpec,
     SupersedeResult,
-    Values,
 )
 from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
 
@@ -427,6 +426,3 @@ class AnnotationRepository:
         with self.session() as s:
             return set(s.scalars(q))
 
-
-def values_of(label: CurrentLabel | SegmentLabel | None) -> Values:
-    return label.values if label is not None else (None, None, None)

@@ -110,7 +110,9 @@ class TraceRepository:
 
     def current_trace(self, file_id: int, annotator: str, dimension: str) -> tuple[np.ndarray, np.ndarray]:
         """Times and values of the annotator's trace of one dimension: the newest pass wins where it has samples."""
-        passes = self.trace_passes(file_id, annotator, dimension)
+        return self._merged(self.trace_passes(file_id, annotator, dimension))
+
+    def _merged(self, passes: list[TracePass]) -> tuple[np.ndarray, np.ndarray]:
         out = []
         with self.session() as s:
             for p in passes:
@@ -129,8 +131,9 @@ class TraceRepository:
     def trace_means(self, file_id: int, spans: np.ndarray, annotator: str, dimension: str,
                     min_coverage: float = 0.5) -> np.ndarray:
         """The trace's mean inside each span; NaN where it covers less than `min_coverage` of the span."""
-        t, v = self.current_trace(file_id, annotator, dimension)
-        rate = max((p.rate for p in self.trace_passes(file_id, annotator, dimension)), default=10.0)
+        passes = self.trace_passes(file_id, annotator, dimension)
+        t, v = self._merged(passes)
+        rate = max((p.rate for p in passes), default=10.0)
         out = np.full(len(spans), np.nan)
         for k, (a, b) in enumerate(np.asarray(spans, float).reshape(-1, 2)):
             inside = (t >= a) & (t < b)

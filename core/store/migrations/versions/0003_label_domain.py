@@ -21,6 +21,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
+from core.errors import IrreversibleMigration
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -125,4 +127,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0003 is not reversible: 0002's schema cannot hold retractions without losing them")
+    raise IrreversibleMigration("0003 is not reversible: 0002's schema cannot hold retractions without losing them")

@@ -17,6 +17,8 @@ before and recreated after (they belong to the table), so no label row is touche
 import sqlalchemy as sa
 from alembic import op
 
+from core.errors import IrreversibleMigration
+
 revision = "0004_raters"
 down_revision = "0003"
 branch_labels = None
@@ -94,4 +96,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0004 is not reversible: computed consensus rows cannot be removed from append-only labels")
+    raise IrreversibleMigration("0004 is not reversible: computed consensus rows cannot be removed from append-only labels")

@@ -6,6 +6,8 @@ Revises: 0006_queue
 import sqlalchemy as sa
 from alembic import op
 
+from core.errors import IrreversibleMigration
+
 revision = "0007_traces"
 down_revision = "0006_queue"
 branch_labels = None
@@ -72,4 +74,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0007 is not reversible: traces are annotations and are never dropped")
+    raise IrreversibleMigration("0007 is not reversible: traces are annotations and are never dropped")
