@@ -32,7 +32,8 @@ def wait(app, predicate, timeout: float = 600.0) -> None:
             raise TimeoutError("timed out waiting in the scripted session")
 
 
-def shoot(app, widget, path: Path) -> None:
+def shoot(app, widget, path: Path):
+    """Grab a widget as the screen shows it (a real window under Xvfb), once pending paints are done."""
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)
@@ -42,6 +43,7 @@ def shoot(app, widget, path: Path) -> None:
         pixmap = widget.grab()
     pixmap.save(str(path))
     print(f"wrote {path}", flush=True)
+    return pixmap
 
 
 def main() -> None:

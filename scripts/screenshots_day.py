@@ -25,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.screenshots import shoot  # noqa: E402
+
 DEUTERANOPIA = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
                          [-0.011820, 0.042940, 0.968881]])
 
@@ -34,17 +36,6 @@ def settle(app, seconds: float = 0.5) -> None:
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.02)
-
-
-def shoot(app, widget, path: Path):
-    settle(app)
-    screen = widget.screen()
-    pixmap = screen.grabWindow(widget.winId()) if screen is not None else widget.grab()
-    if pixmap.isNull():
-        pixmap = widget.grab()
-    pixmap.save(str(path))
-    print(f"wrote {path}", flush=True)
-    return pixmap
 
 
 def simulate_deuteranopia(src: Path, dst: Path) -> None:
