@@ -198,10 +198,13 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
     and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
     within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
+    corrected = store.edited_words(f.id)  # hand-corrected words are the annotator's work: a rerun keeps them
     with store.session() as s:
+        asr_words = Word.file_id == f.id, Word.id.not_in(corrected)
         if restart:
-            s.execute(delete(Word).where(Word.file_id == f.id))
-        resume_at = s.scalar(select(func.max(Word.end)).where(Word.file_id == f.id)) or 0.0
+            s.execute(delete(Word).where(*asr_words))
+        resume_at = s.scalar(select(func.max(Word.end)).where(*asr_words)) or 0.0
+        hand = [(w.start, w.end) for w in s.scalars(select(Word).where(Word.id.in_(corrected)))]
     source = AudioSource(f.path)
     reader = source.forward_reader()  # chunks only move forward: one decode pass for the whole file
     count = 0
@@ -216,7 +219,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         last_end = chunk_start
         for seg in transcriber.transcribe(audio, offset=chunk_start):
             check_cancel(cancel)
-            words = repair_word_times([w for w in seg.words if w.start >= resume_at - 1e-3 and w.text.strip()],
+            words = repair_word_times([w for w in seg.words if w.start >= resume_at - 1e-3 and w.text.strip()
+                                       and not any(a <= (w.start + w.end) / 2 <= b for a, b in hand)],
                                       seg.end)
             if not words:
                 continue

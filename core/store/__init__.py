@@ -18,16 +18,19 @@ from core.store.rows import (
     LabelRecord,
     LabelSpec,
     PredictionRow,
+    SegmentEdit,
     SegmentLabel,
     SegmentRow,
     SegmentSpec,
     SupersedeResult,
+    WordEditRecord,
 )
 from core.store.speakers import TurnError, TurnRevision, TurnRow
 from core.store.store import Store, StoreError
 
 __all__ = [
     "AudioFile", "Corpus", "CurrentLabel", "Job", "Label", "LabelError", "LabelRecord", "LabelSpec", "ModelVersion",
-    "Prediction", "PredictionRow", "Rater", "RaterWeight", "Segment", "SegmentLabel", "SegmentRow", "SegmentSpec",
-    "Store", "StoreError", "SupersedeResult", "TurnError", "TurnRevision", "TurnRow", "Word",
+    "Prediction", "PredictionRow", "Rater", "RaterWeight", "Segment", "SegmentEdit", "SegmentLabel", "SegmentRow",
+    "SegmentSpec", "Store", "StoreError", "SupersedeResult", "TurnError", "TurnRevision", "TurnRow", "Word",
+    "WordEditRecord",
 ]

@@ -112,6 +112,23 @@ def standing_label(labels: Sequence[CurrentLabel]) -> SegmentLabel | None:
                         primary.category, primary.origin, primary.label_id)
 
 
+def retire_segments(s, segment_ids: Sequence[int]) -> tuple[list[int], dict[int, int]]:
+    """THE rule for taking segments away, in the caller's transaction: an unlabelled one goes (its words are
+    unlinked, its predictions dropped); a labelled one stays with every label, marked superseded. Returns the
+    dropped ids and {kept id: label rows}. A label row, retractions included, counts: its history is kept."""
+    ids = list(segment_ids)
+    labelled = dict(s.execute(select(Label.segment_id, func.count(Label.id)).where(Label.segment_id.in_(ids))
+                              .group_by(Label.segment_id)).all()) if ids else {}
+    drop = [sid for sid in ids if sid not in labelled]
+    if drop:
+        s.execute(update(Word).where(Word.segment_id.in_(drop)).values(segment_id=None))
+        s.execute(delete(Prediction).where(Prediction.segment_id.in_(drop)))
+        s.execute(delete(Segment).where(Segment.id.in_(drop)))
+    if labelled:
+        s.execute(update(Segment).where(Segment.id.in_(list(labelled))).values(superseded_at=datetime.now(UTC)))
+    return drop, labelled
+
+
 class AnnotationRepository:
     """Segments, labels and predictions; mixed into `Store`, which provides `session()` and `emit()`."""
 
@@ -167,18 +184,9 @@ class AnnotationRepository:
         with self.session() as s:
             rows = s.execute(select(Segment.id).where(Segment.file_id == file_id, Segment.origin == str(origin),
                                                       Segment.superseded_at.is_(None))).scalars().all()
-            labelled = dict(s.execute(select(Label.segment_id, func.count(Label.id)).where(Label.segment_id.in_(rows))
-                                      .group_by(Label.segment_id)).all()) if rows else {}
-            drop = [sid for sid in rows if sid not in labelled]
-            if drop:
-                s.execute(update(Word).where(Word.segment_id.in_(drop)).values(segment_id=None))
-                s.execute(delete(Prediction).where(Prediction.segment_id.in_(drop)))
-                s.execute(delete(Segment).where(Segment.id.in_(drop)))
-            if labelled:
-                s.execute(update(Segment).where(Segment.id.in_(list(labelled)))
-                          .values(superseded_at=datetime.now(UTC)))
+            dropped, labelled = retire_segments(s, rows)
         self.emit("segments_changed", file_id=file_id)
-        return SupersedeResult(removed=len(drop), kept_labelled=len(labelled), labels_kept=sum(labelled.values()))
+        return SupersedeResult(removed=len(dropped), kept_labelled=len(labelled), labels_kept=sum(labelled.values()))
 
     # -- labels -------------------------------------------------------------------------------------
     def record_label(

@@ -113,6 +113,35 @@ class Word(Base):
     segment_end: Mapped[bool] = mapped_column(Boolean, default=False)  # the ASR segment ended after this word
 
 
+class SegmentSource(Base):
+    """A segment made by splitting, merging or resizing others names them: a labelled source is kept (superseded)
+    and its label is what the editor offers for the new segment; undo brings the sources back."""
+
+    __tablename__ = "segment_sources"
+    __table_args__ = (Index("ix_segment_sources_source", "source_id"),)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
+
+
+class WordEdit(Base):
+    """A hand correction of an ASR word: append-only (triggers), with the values it replaced. The word row holds
+    the corrected values; a re-transcription keeps words that have edits."""
+
+    __tablename__ = "word_edits"
+    __table_args__ = (Index("ix_word_edits_word", "word_id", "id"),
+                      CheckConstraint('"end" >= start', name="ck_word_edits_span"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word_id: Mapped[int] = mapped_column(ForeignKey("words.id", ondelete="RESTRICT"))
+    editor: Mapped[str] = mapped_column(String(100))
+    old_text: Mapped[str] = mapped_column(Text)
+    old_start: Mapped[float] = mapped_column(Float)
+    old_end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Label(Base):
     __tablename__ = "labels"
     __table_args__ = (

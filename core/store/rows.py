@@ -127,3 +127,29 @@ class SupersedeResult:
     removed: int = 0  # unlabelled units dropped
     kept_labelled: int = 0  # labelled units kept beside the new ones, marked superseded
     labels_kept: int = 0
+
+
+@dataclass(frozen=True)
+class SegmentEdit:
+    """What one split, merge or resize did, enough to undo it: `Store.edit_segments(**edit.inverse())`."""
+
+    file_id: int
+    added: tuple[int, ...] = ()  # the new segments
+    removed: tuple[SegmentSpec, ...] = ()  # unlabelled segments that went (their bounds and words come back on undo)
+    superseded: tuple[int, ...] = ()  # labelled segments kept with every label, marked superseded
+    revived: tuple[int, ...] = ()  # superseded segments brought back (an undo)
+
+    def inverse(self) -> dict:
+        return dict(file_id=self.file_id, remove=self.added + self.revived, add=self.removed, revive=self.superseded)
+
+
+@dataclass(frozen=True)
+class WordEditRecord:
+    """One hand correction of a word: who, when, and the values before and after."""
+
+    id: int
+    word_id: int
+    editor: str
+    old: tuple[str, float, float]  # text, start, end before
+    new: tuple[str, float, float]
+    created_at: datetime

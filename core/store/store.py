@@ -24,6 +24,7 @@ from core.store.assignments import AssignmentRepository
 from core.store.models import AudioFile, Corpus, Job, Label, ModelVersion, Prediction, Segment, Word
 from core.store.queue import WorkQueue
 from core.store.raters import RaterRepository
+from core.store.segment_edits import SegmentEditRepository
 from core.store.speakers import SpeakerRepository
 from core.store.traces import TraceRepository
 from core.vocab import FileStatus
@@ -98,8 +99,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-class Store(AnnotationRepository, RaterRepository, AssignmentRepository, SpeakerRepository, TraceRepository,
-            WorkQueue):
+class Store(AnnotationRepository, SegmentEditRepository, RaterRepository, AssignmentRepository, SpeakerRepository,
+            TraceRepository, WorkQueue):
     """One database. Every public write commits before returning, and its event fires after the commit, so
     nothing a user did waits in memory and no view redraws from data that might still roll back."""
 

@@ -1,0 +1,202 @@
+"""Splitting, merging and resizing segments, and correcting ASR words: edits that never cost a label.
+
+A segment edit is one rule (`edit_segments`): the segments it takes away are retired by
+`annotations.retire_segments` (an unlabelled one goes; a labelled one stays, superseded, with every label) and
+the new segments name their labelled sources, whose label the editor offers for the new segment. Nothing is
+written on the new segment until the annotator saves. Every edit returns a `SegmentEdit` whose `inverse()` is
+again an edit, so undo and redo are edits too and history only grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+
+from core.segmentation import join_words
+from core.store.annotations import LabelError, retire_segments
+from core.store.models import AudioFile, Segment, SegmentSource, Word, WordEdit
+from core.store.rows import SegmentEdit, SegmentLabel, SegmentSpec, WordEditRecord
+from core.vocab import SegmentOrigin
+
+MIN_SEGMENT = 0.05  # seconds: shorter than this is a slip of the key, not a unit anyone can label
+MAX_WORD = 30.0  # seconds: no word lasts longer; a longer span is a typo in the time
+
+
+def _midpoint_in(word: Word, start: float, end: float) -> bool:
+    """The one rule for which segment a word belongs to (as in asr.build_units): its midpoint."""
+    return start <= (word.start + word.end) / 2 < end + 1e-6
+
+
+def _relink_words(s, file_id: int, segments: Sequence[Segment]) -> None:
+    """Give each segment the file's words whose midpoint it holds, and its text from them."""
+    if not segments:
+        return
+    lo, hi = min(g.start for g in segments), max(g.end for g in segments)
+    words = s.scalars(select(Word).where(Word.file_id == file_id, Word.end >= lo - MAX_WORD, Word.start <= hi)
+                      .order_by(Word.start, Word.id)).all()
+    for seg in segments:
+        inside = [w for w in words if _midpoint_in(w, seg.start, seg.end)]
+        for w in inside:
+            w.segment_id = seg.id
+        seg.text = join_words(inside) or seg.text
+
+
+class SegmentEditRepository:
+    """Mixed into `Store`, which provides `session()` and `emit()`."""
+
+    def edit_segments(self, file_id: int, *, remove: Sequence[int] = (), add: Sequence[SegmentSpec] = (),
+                      revive: Sequence[int] = ()) -> SegmentEdit:
+        """Take `remove` away, add `add`, bring back the superseded `revive`; one transaction, nothing half done.
+
+        New segments are linked to the removed segments that stay (the labelled ones) as their sources."""
+        with self.session() as s:
+            live = {g.id: g for g in s.scalars(select(Segment).where(Segment.id.in_(list(remove) + list(revive))))}
+            for sid in remove:
+                g = live.get(sid)
+                if g is None or g.file_id != file_id or g.superseded_at is not None:
+                    raise LabelError(f"segment {sid} is not a current segment of file {file_id}")
+            for sid in revive:
+                g = live.get(sid)
+                if g is None or g.file_id != file_id or g.superseded_at is None:
+                    raise LabelError(f"segment {sid} is not a superseded segment of file {file_id}")
+            duration = s.scalar(select(AudioFile.duration).where(AudioFile.id == file_id))
+            for spec in add:
+                _check_span(spec.start, spec.end, duration)
+            gone = {sid: SegmentSpec(live[sid].start, live[sid].end, live[sid].origin, live[sid].text or "",
+                                     live[sid].speaker, live[sid].split) for sid in remove}
+            dropped, labelled = retire_segments(s, list(remove))
+            for sid in revive:
+                live[sid].superseded_at = None
+            new = [Segment(file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker, split=spec.split,
+                           origin=str(spec.origin), text=spec.text) for spec in add]
+            s.add_all(new)
+            s.flush()
+            s.add_all(SegmentSource(segment_id=g.id, source_id=src) for g in new for src in labelled)
+            _relink_words(s, file_id, [*new, *(live[sid] for sid in revive)])
+            edit = SegmentEdit(file_id, tuple(g.id for g in new), tuple(gone[sid] for sid in dropped),
+                               tuple(labelled), tuple(revive))
+        self.emit("segments_changed", file_id=file_id)
+        return edit
+
+    def split_segment(self, segment_id: int, at: float) -> SegmentEdit:
+        """Two segments where there was one, cut at `at` (seconds, inside the segment)."""
+        seg = self.segment(segment_id)
+        if not seg.start + MIN_SEGMENT <= at <= seg.end - MIN_SEGMENT:
+            raise LabelError(f"cannot split {seg.start:.2f}-{seg.end:.2f} s at {at:.2f} s: the cut must fall inside "
+                             f"the segment, at least {MIN_SEGMENT} s from its ends")
+        halves = [SegmentSpec(seg.start, at, SegmentOrigin.MANUAL, speaker=seg.speaker, split=seg.split),
+                  SegmentSpec(at, seg.end, SegmentOrigin.MANUAL, speaker=seg.speaker, split=seg.split)]
+        return self.edit_segments(seg.file_id, remove=[segment_id], add=halves)
+
+    def merge_segments(self, segment_ids: Sequence[int]) -> SegmentEdit:
+        """One segment over the span of two or more segments of one file."""
+        segs = [self.segment(sid) for sid in dict.fromkeys(segment_ids)]
+        if len(segs) < 2 or len({g.file_id for g in segs}) != 1:
+            raise LabelError("merging needs two or more segments of one file")
+        speakers, splits = {g.speaker for g in segs}, {g.split for g in segs}
+        spec = SegmentSpec(min(g.start for g in segs), max(g.end for g in segs), SegmentOrigin.MANUAL,
+                           speaker=speakers.pop() if len(speakers) == 1 else None,
+                           split=splits.pop() if len(splits) == 1 else None)
+        return self.edit_segments(segs[0].file_id, remove=[g.id for g in segs], add=[spec])
+
+    def resize_segment(self, segment_id: int, start: float, end: float) -> SegmentEdit:
+        """New bounds for a segment. A labelled one is kept as it was (its labels judged that span) and a new
+        segment takes the new bounds, offering the old label to confirm."""
+        seg = self.segment(segment_id)
+        spec = SegmentSpec(start, end, SegmentOrigin.MANUAL, speaker=seg.speaker, split=seg.split)
+        return self.edit_segments(seg.file_id, remove=[segment_id], add=[spec])
+
+    def segment_sources(self, segment_id: int) -> list[int]:
+        """The labelled segments this one was split, merged or resized from."""
+        with self.session() as s:
+            return list(s.scalars(select(SegmentSource.source_id).where(SegmentSource.segment_id == segment_id)
+                                  .order_by(SegmentSource.source_id)))
+
+    def source_label(self, segment_id: int, *, annotator: str | None = None) -> SegmentLabel | None:
+        """What the segment's sources said (the store's one rule per source; the mean per dimension over several
+        sources): offered, never written, as a new segment's label. `annotator` limits it to their own labels
+        (a blind annotator must not see others')."""
+        sources = self.segment_sources(segment_id)
+        if not sources:
+            return None
+        labels = list(self.segment_labels(segment_ids=sources, annotator=annotator).values())
+        if not labels:
+            return None
+        if len(labels) == 1:
+            return labels[0]
+        values = []
+        for i in range(3):
+            present = [x.values[i] for x in labels if x.values[i] is not None]
+            values.append(sum(present) / len(present) if present else None)
+        newest = max(labels, key=lambda x: x.label_id)
+        return SegmentLabel(segment_id, tuple(values), tuple(sorted({a for x in labels for a in x.annotators})),
+                            newest.category, newest.origin, newest.label_id)
+
+    # -- words ----------------------------------------------------------------------------------------
+    def edit_word(self, word_id: int, *, editor: str, text: str | None = None, start: float | None = None,
+                  end: float | None = None) -> WordEditRecord:
+        """Correct an ASR word (its text, its times or both). The correction is an append-only row holding what
+        it replaced; the word's segment (by midpoint) gets its text again."""
+        if not editor or not editor.strip():
+            raise LabelError("a word correction needs the editor's name")
+        with self.session() as s:
+            w = s.get(Word, word_id)
+            if w is None:
+                raise LabelError(f"No word with id {word_id}")
+            new_text = w.text if text is None else text
+            if not new_text.strip():
+                raise LabelError("a word cannot be empty")
+            if text is not None and not text.startswith(" ") and w.text.startswith(" "):
+                new_text = " " + text.strip()  # Whisper's leading space: words join into text as they came
+            new_start = w.start if start is None else round(float(start), 3)
+            new_end = w.end if end is None else round(float(end), 3)
+            if not 0 <= new_start <= new_end or new_end - new_start > MAX_WORD:
+                raise LabelError(f"{new_start:.3f}-{new_end:.3f} s is not a word's span")
+            row = WordEdit(word_id=w.id, editor=editor.strip(), old_text=w.text, old_start=w.start, old_end=w.end,
+                           text=new_text, start=new_start, end=new_end)
+            s.add(row)
+            w.text, w.start, w.end = new_text, new_start, new_end
+            s.flush()
+            touched = {w.segment_id} - {None}
+            home = s.scalars(select(Segment).where(Segment.file_id == w.file_id, Segment.superseded_at.is_(None),
+                                                   Segment.start <= (new_start + new_end) / 2,
+                                                   Segment.end >= (new_start + new_end) / 2)
+                             .order_by(Segment.start.desc())).first()
+            w.segment_id = home.id if home is not None else None
+            touched |= {w.segment_id} - {None}
+            for sid in touched:
+                inside = s.scalars(select(Word).where(Word.segment_id == sid).order_by(Word.start, Word.id)).all()
+                s.execute(update(Segment).where(Segment.id == sid).values(text=join_words(inside)))
+            record = _word_edit(row)
+            file_id = w.file_id
+        self.emit("words_changed", file_id=file_id)
+        return record
+
+    def word_history(self, word_id: int) -> list[WordEditRecord]:
+        with self.session() as s:
+            return [_word_edit(r) for r in s.scalars(select(WordEdit).where(WordEdit.word_id == word_id)
+                                                     .order_by(WordEdit.id))]
+
+    def edited_words(self, file_id: int) -> set[int]:
+        """The file's words corrected by hand (kept by a re-transcription)."""
+        with self.session() as s:
+            return set(s.scalars(select(WordEdit.word_id).distinct().join(Word, Word.id == WordEdit.word_id)
+                                 .where(Word.file_id == file_id)))
+
+    def word_edit_count(self, file_id: int) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count(WordEdit.id)).join(Word, Word.id == WordEdit.word_id)
+                            .where(Word.file_id == file_id)) or 0
+
+
+def _check_span(start: float, end: float, duration: float | None) -> None:
+    if not 0 <= start < end or end - start < MIN_SEGMENT:
+        raise LabelError(f"{start:.2f}-{end:.2f} s is not a segment (at least {MIN_SEGMENT} s, from 0 s on)")
+    if duration is not None and end > duration + 1e-3:
+        raise LabelError(f"{start:.2f}-{end:.2f} s runs past the end of the file ({duration:.2f} s)")
+
+
+def _word_edit(r: WordEdit) -> WordEditRecord:
+    return WordEditRecord(r.id, r.word_id, r.editor, (r.old_text, r.old_start, r.old_end), (r.text, r.start, r.end),
+                          r.created_at)

@@ -1,0 +1,252 @@
+"""Issue 12: splitting, merging and resizing segments and correcting ASR words cost no label, ever.
+
+A real SQLite store (and, where a server runs, PostgreSQL), real audio, real tiny.en for the re-transcription.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from core.store import LabelError, SegmentSpec, Store, Word
+from core.vocab import SegmentOrigin
+from tests.conftest import throwaway_pg_database, write_audio
+
+
+def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
+    """A file with two ASR segments (0-8 s, 10-18 s) and a word every 0.5 s."""
+    from core.importer import import_folder
+
+    write_audio(tmp_path / "f" / "a.wav", seconds)
+    import_folder(store, tmp_path / "f", "c")
+    fid = store.files(store.corpus("c").id)[0].id
+    with store.session() as s:
+        s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" w{i}") for i in range(int(seconds * 2)))
+    store.add_segments(fid, [SegmentSpec(0.0, 8.0, SegmentOrigin.ASR, "", "spk1", "Train"),
+                             SegmentSpec(10.0, 18.0, SegmentOrigin.ASR, "", "spk1", "Train")])
+    store.set_segment_texts(fid, {})
+    return fid
+
+
+def live(store: Store, fid: int):
+    return store.segments(fid, include_superseded=False)
+
+
+def all_label_rows(store: Store) -> list[tuple]:
+    with store.session() as s:
+        return [tuple(r) for r in s.execute(text("SELECT id, segment_id, annotator, arousal, valence, dominance, "
+                                                 "origin, retracts_id FROM labels ORDER BY id"))]
+
+
+def test_split_of_an_unlabelled_segment_and_its_undo(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    first = live(store, fid)[0]
+    edit = store.split_segment(first.id, 4.1)
+    segs = live(store, fid)
+    assert [(g.start, g.end) for g in segs] == [(0.0, 4.1), (4.1, 8.0), (10.0, 18.0)]
+    assert all(g.origin == "manual" and g.speaker == "spk1" and g.split == "Train" for g in segs[:2])
+    assert segs[0].text.split() == [f"w{i}" for i in range(8)] and segs[1].text.split()[0] == "w8"
+    assert edit.superseded == () and len(edit.removed) == 1  # unlabelled: it went, nothing kept
+    with pytest.raises(LabelError):
+        store.segment(first.id)
+    store.edit_segments(**edit.inverse())
+    assert [(g.start, g.end) for g in live(store, fid)] == [(0.0, 8.0), (10.0, 18.0)]
+    assert live(store, fid)[0].text.split()[-1] == "w15"
+    words = {w.text.strip(): w.segment_id for w in store.words(fid)}
+    assert words["w0"] == words["w15"] == live(store, fid)[0].id
+
+
+def test_split_of_a_labelled_segment_keeps_it_offers_its_label_and_undo_revives_it(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    seg = live(store, fid)[0]
+    store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+    store.record_label(seg.id, annotator="bob", arousal=4.0, valence=None, dominance=3.0)
+    before = all_label_rows(store)
+    edit = store.split_segment(seg.id, 4.0)
+    assert edit.superseded == (seg.id,) and len(edit.added) == 2
+    assert store.segment(seg.id).superseded_at is not None
+    assert all_label_rows(store) == before  # not one row added, changed or taken away
+    for child in edit.added:
+        assert store.segment_sources(child) == [seg.id]
+        assert store.current_labels(segment_ids=[child]) == []  # offered, never written for the annotator
+        assert store.source_label(child).values == store.segment_labels(segment_ids=[seg.id])[seg.id].values
+        assert store.source_label(child, annotator="bob").values == (4.0, None, 3.0)  # blind: own labels only
+    undone = store.edit_segments(**edit.inverse())
+    assert store.segment(seg.id).superseded_at is None and undone.revived == (seg.id,)
+    assert [g.id for g in live(store, fid)][0] == seg.id
+    assert all_label_rows(store) == before
+    redone = store.edit_segments(**undone.inverse())  # redo: the cut again, the labelled one superseded again
+    assert store.segment(seg.id).superseded_at is not None and len(redone.added) == 2
+    assert all_label_rows(store) == before
+
+
+def test_a_labelled_child_is_kept_when_its_split_is_undone(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    seg = live(store, fid)[0]
+    edit = store.split_segment(seg.id, 4.0)
+    left = edit.added[0]
+    store.record_label(left, annotator="ann", arousal=2.0, valence=2.0, dominance=2.0)
+    back = store.edit_segments(**edit.inverse())
+    assert back.superseded == (left,)  # the child's label stays, on the child, kept superseded
+    assert store.segment(left).superseded_at is not None
+    assert store.current_labels(segment_ids=[left])[0].values == (2.0, 2.0, 2.0)
+
+
+def test_merge_and_resize(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    a, b = live(store, fid)
+    store.record_label(a.id, annotator="ann", arousal=3.0, valence=4.0, dominance=5.0)
+    store.record_label(b.id, annotator="ann", arousal=5.0, valence=None, dominance=3.0)
+    before = all_label_rows(store)
+    merged = store.merge_segments([a.id, b.id])
+    (m,) = live(store, fid)
+    assert (m.start, m.end, m.speaker, m.split) == (0.0, 18.0, "spk1", "Train")
+    assert store.segment_sources(m.id) == [a.id, b.id]
+    assert store.source_label(m.id).values == (4.0, 4.0, 4.0)  # the mean over the sources, per dimension
+    assert all_label_rows(store) == before
+    store.edit_segments(**merged.inverse())
+    assert [g.id for g in live(store, fid)] == [a.id, b.id]
+    resized = store.resize_segment(b.id, 9.5, 19.0)
+    (new,) = resized.added
+    assert (store.segment(new).start, store.segment(new).end) == (9.5, 19.0)
+    assert store.segment(b.id).superseded_at is not None and all_label_rows(store) == before
+    plain = store.add_segments(fid, [SegmentSpec(19.2, 19.8, SegmentOrigin.MANUAL)])[0]
+    grown = store.resize_segment(plain, 19.1, 19.9)  # unlabelled: it simply takes the new bounds
+    assert grown.superseded == () and len(grown.removed) == 1
+
+
+@pytest.mark.parametrize("action", [
+    lambda st, a, b: st.split_segment(a.id, 0.01),  # too near the start
+    lambda st, a, b: st.split_segment(a.id, 9.0),  # outside
+    lambda st, a, b: st.resize_segment(a.id, 5.0, 4.0),  # backwards
+    lambda st, a, b: st.resize_segment(a.id, 0.0, 25.0),  # past the end of the 20 s file
+    lambda st, a, b: st.merge_segments([a.id]),  # nothing to merge with
+    lambda st, a, b: st.edit_segments(a.file_id, remove=[a.id], revive=[b.id]),  # b is not superseded
+])
+def test_a_refused_edit_changes_nothing(store, tmp_path, action):
+    fid = file_with_words(store, tmp_path)
+    a, b = live(store, fid)
+    store.record_label(a.id, annotator="ann", arousal=3.0, valence=4.0, dominance=5.0)
+    before = (store.segments(fid), all_label_rows(store))
+    with pytest.raises(LabelError):
+        action(store, a, b)
+    assert (store.segments(fid), all_label_rows(store)) == before
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["split", "merge", "resize", "label", "undo"]),
+                          st.floats(0.1, 0.9)), min_size=1, max_size=12))
+def test_no_sequence_of_edits_loses_a_label(tmp_path_factory, steps):
+    """Random splits, merges, resizes, labels and undos: every label row stays, value for value, on a segment that
+    still exists; and every current label is on a live or a superseded (shown, exported) segment."""
+    tmp = tmp_path_factory.mktemp("seq")
+    store = Store(str(tmp / "s.db"))
+    fid = file_with_words(store, tmp)
+    undo: list = []
+    written = 0
+    for kind, x in steps:
+        segs = live(store, fid)
+        if not segs:
+            break
+        g = segs[int(x * len(segs)) % len(segs)]
+        try:
+            if kind == "split":
+                undo.append(store.split_segment(g.id, g.start + x * (g.end - g.start)))
+            elif kind == "merge" and len(segs) > 1:
+                k = segs.index(g)
+                undo.append(store.merge_segments([segs[k - 1].id, g.id] if k else [g.id, segs[1].id]))
+            elif kind == "resize":
+                undo.append(store.resize_segment(g.id, max(0.0, g.start - x), g.end))
+            elif kind == "label":
+                store.record_label(g.id, annotator="ann", arousal=1 + 6 * x, valence=4.0, dominance=None)
+                written += 1
+            elif kind == "undo" and undo:
+                store.edit_segments(**undo.pop().inverse())
+        except LabelError:
+            pass  # a refused edit (a cut too near an edge) is fine; it must just change nothing
+        rows = all_label_rows(store)
+        assert rows == sorted(rows) and len({r[0] for r in rows}) == len(rows)
+        every = {g.id for g in store.segments(fid)}
+        assert {r[1] for r in rows} <= every
+    assert len(all_label_rows(store)) == written  # every label written is still a row
+    store.engine.dispose()
+
+
+def test_word_corrections_are_kept_with_what_they_replaced(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    words = store.words(fid)
+    w3 = words[3]
+    record = store.edit_word(w3.id, editor="ann", text="fixed")
+    assert record.old == (" w3", 1.5, 1.9) and record.new == (" fixed", 1.5, 1.9)
+    store.edit_word(w3.id, editor="ann", start=1.45, end=1.95)
+    assert [r.new for r in store.word_history(w3.id)] == [(" fixed", 1.5, 1.9), (" fixed", 1.45, 1.95)]
+    seg = live(store, fid)[0]
+    assert "fixed" in seg.text.split() and "w3" not in seg.text.split()
+    assert store.edited_words(fid) == {w3.id}
+    with store.session() as s:  # the correction rows are append-only in the database itself
+        for statement in ("UPDATE word_edits SET text = 'x'", "DELETE FROM word_edits"):
+            with pytest.raises(Exception, match="append-only"):
+                s.execute(text(statement))
+            s.rollback()
+    for bad in (dict(text="   "), dict(start=3.0, end=2.0), dict(start=0.0, end=40.0)):
+        with pytest.raises(LabelError):
+            store.edit_word(w3.id, editor="ann", **bad)
+    with pytest.raises(LabelError):
+        store.edit_word(w3.id, editor=" ", text="x")
+    assert len(store.word_history(w3.id)) == 2
+
+
+def test_a_word_moved_into_another_segment_changes_both_texts(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    w = next(w for w in store.words(fid) if w.text == " w15")  # 7.5-7.9 s: in the first segment
+    store.edit_word(w.id, editor="ann", start=10.1, end=10.3)
+    first, second = live(store, fid)
+    assert "w15" not in first.text.split() and second.text.split()[0] == "w15"
+
+
+def test_retranscription_keeps_hand_corrected_words(store, tmp_path):
+    """`transcribe --redo` with real tiny.en: the corrected word survives, its ASR twin is not added again."""
+    import importlib.util
+    from pathlib import Path
+
+    from core.asr import Transcriber, transcribe_corpus
+    from core.importer import import_folder
+
+    samples = Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
+    wav = samples / "samples" / "audio" / "en" / "quick_brown_fox.wav"
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / wav.name).write_bytes(wav.read_bytes())
+    import_folder(store, tmp_path / "s", "s")
+    tiny = Transcriber("tiny.en", device="cpu", beam_size=1)
+    transcribe_corpus(store, "s", tiny)
+    fid = store.files(store.corpus("s").id)[0].id
+    fox = next(w for w in store.words(fid) if "fox" in w.text.lower())
+    store.edit_word(fox.id, editor="ann", text="FOX")
+    n = len(store.words(fid))
+    transcribe_corpus(store, "s", tiny, redo=True)
+    words = store.words(fid)
+    assert fox.id in {w.id for w in words} and len(words) == n
+    assert [w.text.strip() for w in words].count("FOX") == 1
+    assert [w.text.strip() for w in words].count("fox") == 0  # its ASR twin was not stored again
+    assert "FOX" in live(store, fid)[0].text
+
+
+def test_segment_edits_on_postgresql(tmp_path):
+    with throwaway_pg_database() as url:
+        store = Store(url)
+        try:
+            fid = file_with_words(store, tmp_path)
+            seg = live(store, fid)[0]
+            store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+            edit = store.split_segment(seg.id, 4.0)
+            assert store.source_label(edit.added[0]).values == (6.0, 2.0, 5.0)
+            store.edit_segments(**edit.inverse())
+            assert store.segment(seg.id).superseded_at is None
+            w = store.words(fid)[0]
+            store.edit_word(w.id, editor="ann", text="hello")
+            with store.session() as s, pytest.raises(Exception, match="append-only"):
+                s.execute(text("DELETE FROM word_edits"))
+        finally:
+            store.engine.dispose()
