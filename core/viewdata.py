@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -27,6 +28,8 @@ class FileData:
     seg_ids: np.ndarray  # [S]
     seg_bounds: np.ndarray  # [S, 2]
     seg_texts: list[str]
+    seg_live: np.ndarray  # [S] bool: False for a superseded segment (kept, shown, for its labels)
+    word_ids: np.ndarray
     word_starts: np.ndarray
     word_ends: np.ndarray
     word_texts: list[str]
@@ -53,11 +56,27 @@ class FileData:
         return in_spans(times, [(t.start, t.end) for t in self.turns if t.speaker == speaker])
 
     def segment_at(self, t: float) -> int | None:
-        """Index of the segment under time t (the latest starting one), or None."""
+        """Index of the segment under time t (the latest starting current one; a superseded one only where no
+        current segment is), or None."""
         if not len(self.seg_bounds):
             return None
         i = int(np.searchsorted(self.seg_bounds[:, 0], t, side="right")) - 1
-        return i if i >= 0 and t <= self.seg_bounds[i, 1] else None
+        fallback = None
+        while i >= 0 and self.seg_bounds[i, 0] >= t - self.longest_segment:
+            if t <= self.seg_bounds[i, 1]:
+                if self.seg_live[i]:
+                    return i
+                fallback = i if fallback is None else fallback
+            i -= 1
+        return fallback
+
+    @cached_property
+    def longest_segment(self) -> float:
+        return float((self.seg_bounds[:, 1] - self.seg_bounds[:, 0]).max()) if len(self.seg_bounds) else 0.0
+
+    def live_indices(self) -> np.ndarray:
+        """Indices of the current segments: what N and P step through."""
+        return np.flatnonzero(self.seg_live)
 
     def word_at(self, t: float) -> int | None:
         if not len(self.word_starts):
@@ -79,6 +98,8 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
         seg_ids=np.array([r.id for r in segs], dtype=np.int64),
         seg_bounds=np.array([(r.start, r.end) for r in segs], dtype=np.float64).reshape(-1, 2),
         seg_texts=[r.text for r in segs],
+        seg_live=np.array([r.superseded_at is None for r in segs], dtype=bool),
+        word_ids=np.array([w.id for w in words], dtype=np.int64),
         word_starts=np.array([w.start for w in words], dtype=np.float64),
         word_ends=np.array([w.end for w in words], dtype=np.float64),
         word_texts=[w.text for w in words],

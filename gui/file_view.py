@@ -81,6 +81,7 @@ class FileView(QWidget):
     range_selected = Signal(float, float)  # a finished drag-selection on the waveform
     handle_dragged = Signal(int, float)  # dimension index, value on 1-7
     speaker_menu_requested = Signal(float, object)  # time under the right click on the speaker lane, screen pos
+    bounds_dragged = Signal(float, float)  # the selected segment's edges, dragged on the waveform
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,9 +162,21 @@ class FileView(QWidget):
         self.time_selection.setVisible(False)
         self.time_selection.setZValue(5)
         self.detail.addItem(self.time_selection)
+        # The selected segment's edges on the waveform: drag one to resize the segment (its body does not move,
+        # so a drag inside it still selects a range)
+        self.segment_edges = pg.LinearRegionItem(brush=(0, 0, 0, 0), pen=pg.mkPen("#0072B2", width=2),
+                                                 hoverPen=pg.mkPen("#E69F00", width=4))
+        self.segment_edges.movable = False
+        for line in self.segment_edges.lines:
+            line.setToolTip("Drag to move this edge of the selected segment (I / O set it to the playhead)")
+            line.sigPositionChangeFinished.connect(self._edges_dragged)
+        self.segment_edges.setZValue(15)
+        self.segment_edges.setVisible(False)
+        self.detail.addItem(self.segment_edges)
         self.boundaries: dict[str, pg.PlotDataItem] = {}
         self.selections: dict[str, pg.LinearRegionItem] = {}
         self.label_bars: dict[str, pg.PlotDataItem] = {}
+        self.superseded_bars: dict[str, pg.PlotDataItem] = {}  # labels of segments an edit replaced: kept, faint
         self.bands: dict[str, pg.FillBetweenItem] = {}
         self.handles: list[pg.InfiniteLine] = []
         for d_i, (dim, plot) in enumerate(self.lanes.items()):
@@ -176,6 +189,11 @@ class FileView(QWidget):
             bar.setOpacity(0.4)
             plot.addItem(bar)
             self.label_bars[dim] = bar
+            old = pg.PlotDataItem(pen=pg.mkPen(DIM_COLOURS[dim], width=3, style=Qt.PenStyle.DashLine),
+                                  connect="pairs")
+            old.setOpacity(0.35)
+            plot.addItem(old)
+            self.superseded_bars[dim] = old
             handle = pg.InfiniteLine(SCALE.neutral, angle=0, movable=True, bounds=(SCALE.low, SCALE.high),
                                      pen=HANDLE_PEN, hoverPen=HANDLE_HOVER_PEN, label="drag {value:.2f}",
                                      labelOpts={"position": 0.93, "color": "#222", "fill": (255, 255, 255, 200)})
@@ -195,6 +213,7 @@ class FileView(QWidget):
         self.model_ids: list[int] = []
         self._state: TimeState | None = None
         self._applying = False  # a range change we make ourselves is not a user request
+        self._selected: int | None = None  # the selected segment's index
         self.region.sigRegionChangeFinished.connect(self._region_moved)
         self.region.sigRegionChanged.connect(self._region_dragging)
         self.detail.sigXRangeChanged.connect(self._detail_range_changed)
@@ -412,20 +431,23 @@ class FileView(QWidget):
             item.setData(bx, by)
 
     def set_labels(self) -> None:
-        """Each segment's current label (the store's rule) as a thick bar in its dimension's lane."""
+        """Each segment's current label (the store's rule) as a thick bar in its dimension's lane; a superseded
+        segment's (split, merged, resized or re-transcribed away, kept for its labels) as a faint dashed one."""
         data = self.data
         if data is None:
             return
         for d_i, dim in enumerate(DIMS):
-            xs, ys = [], []
-            for (start, end), sid in zip(data.seg_bounds, data.seg_ids):
+            bars: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
+            for (start, end), sid, live in zip(data.seg_bounds, data.seg_ids, data.seg_live):
                 if self.reveal is not None and int(sid) not in self.reveal:
                     continue  # blind: not until the annotator's own label is saved
                 row = data.segment_label(int(sid))
                 if row is not None and row.values[d_i] is not None:
+                    xs, ys = bars[bool(live)]
                     xs += [start, end]
                     ys += [row.values[d_i]] * 2
-            self.label_bars[dim].setData(xs, ys)
+            self.label_bars[dim].setData(*bars[True])
+            self.superseded_bars[dim].setData(*bars[False])
 
     def set_handles(self, values: tuple[float, ...] | None) -> None:
         """The drag handles show the editor's values (they follow typing, keys, undo and redo)."""
@@ -440,10 +462,19 @@ class FileView(QWidget):
     def select_segment(self, index: int | None) -> None:
         """Mark the selected segment in every lane; moving the view is the session's business."""
         show = self.data is not None and index is not None and 0 <= index < len(self.data.seg_ids)
-        for sel in self.selections.values():
+        for sel in (*self.selections.values(), self.segment_edges):
             if show:
-                sel.setRegion(tuple(self.data.seg_bounds[index]))
+                sel.setRegion(tuple(float(x) for x in self.data.seg_bounds[index]))
             sel.setVisible(show)
+        self._selected = index if show else None
+
+    def _edges_dragged(self, _line=None) -> None:
+        """A user drag of an edge (setRegion never emits the lines' finished signal)."""
+        lo, hi = sorted(float(x) for x in self.segment_edges.getRegion())
+        if self.data is not None and self._selected is not None:
+            old = self.data.seg_bounds[self._selected]
+            if abs(lo - old[0]) > 1e-3 or abs(hi - old[1]) > 1e-3:
+                self.bounds_dragged.emit(max(0.0, lo), min(hi, self.data.duration))
 
     def show_time_selection(self, rng: tuple[float, float] | None) -> None:
         if rng is not None:

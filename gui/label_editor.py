@@ -104,6 +104,10 @@ class LabelEditor(QWidget):
         form.addRow("category", self.category)
         form.addRow("note", self.note)
         self.prediction_label = QLabel("")
+        self.offer_label = QLabel("")
+        self.offer_label.setWordWrap(True)
+        self.offer_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.offer_label.setStyleSheet("color: #0072B2")
         self.save_button = QPushButton("Save && next (Enter)")
         self.accept_button = QPushButton("Accept prediction (A)")
         self.save_button.clicked.connect(self.save_and_next)
@@ -118,6 +122,7 @@ class LabelEditor(QWidget):
         layout.addWidget(self.text)
         layout.addLayout(form)
         layout.addWidget(self.prediction_label)
+        layout.addWidget(self.offer_label)
         layout.addLayout(buttons)
         layout.addWidget(QLabel("History, all annotators (* = current label, newest first)"))
         layout.addWidget(self.history, 1)
@@ -142,6 +147,7 @@ class LabelEditor(QWidget):
         if segment_id is None:
             self.title.setText("No segment selected")
             self.text.setText("")
+            self.offer_label.setText("")
             self.history.clear()
             return
         self.title.setText(title)
@@ -158,6 +164,12 @@ class LabelEditor(QWidget):
         if not seen.prediction:
             prediction = None
         base = own[0] if own else standing_label(current)
+        offered = None
+        if base is None:  # a segment cut from labelled ones: their label, to confirm with Enter (not saved yet)
+            offered = base = self.store.source_label(segment_id, annotator=None if seen.others else self.annotator)
+        self.offer_label.setText("" if offered is None else
+                                 f"offered: {_values(offered.values)} from the segment(s) this one was cut from "
+                                 f"(not saved: Enter saves it)")
         for i, spin in enumerate(self.spins):
             value = base.values[i] if base is not None else None
             spin.setValue(value if value is not None else (prediction[i] if prediction else SCALE.neutral))

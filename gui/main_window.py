@@ -39,6 +39,7 @@ from gui.models_panel import ModelsPanel
 from gui.player import Player
 from gui.retrain import RetrainDialog
 from gui.review_panel import ReviewPanel
+from gui.segment_editing import SegmentEditing
 from gui.settings import AppSettings, SettingsDialog
 from gui.shortcuts import ShortcutSheet
 from gui.speakers import SpeakerControls
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.speakers = SpeakerControls(self)
         self.jobs.watch_queue(store)
         self.tracing = TraceControls(self)
+        self.segment_editing = SegmentEditing(self)
         self.status = QLabel("")
         self.statusBar().addPermanentWidget(self.status)
         self.refresh_models()
@@ -149,9 +151,9 @@ class MainWindow(QMainWindow):
         self.act_settings = QAction("Settings...", self, triggered=self.edit_settings)
         self.act_agreement = QAction("Annotator agreement...", self, triggered=self.show_agreement)
         self.act_annotation_jobs = QAction("Annotation jobs...", self, triggered=self.show_annotation_jobs)
-        self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo label")
+        self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo label")
+        self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo")
         self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
         self.act_export_all = QAction("Export (ELAN, TextGrid, audformat, RTTM, ...)...", self,
                                       triggered=self.show_export)
@@ -367,7 +369,8 @@ class MainWindow(QMainWindow):
         self.player.load(f.path, self.data.duration)
         self.session.select(None)
         self.session.open_file(file_id, self.data.duration)
-        self.select_segment(0 if len(self.data.seg_ids) else None)
+        live = self.data.live_indices()
+        self.select_segment(int(live[0]) if len(live) else None)
         self.status.setText(f"{f.path.rsplit('/', 1)[-1]}: {self.data.duration:.1f} s, "
                             f"{len(self.data.seg_ids)} segments, {len(self.data.word_texts)} words")
         if self.model_notice:
@@ -411,7 +414,8 @@ class MainWindow(QMainWindow):
         models = self.session.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
-        self.editor.show_segment(sid, f"Segment {index + 1}/{len(data.seg_ids)}  {start:.2f}-{end:.2f} s",
+        kept = "" if data.seg_live[index] else "  (superseded: kept for its labels)"
+        self.editor.show_segment(sid, f"Segment {index + 1}/{len(data.seg_ids)}  {start:.2f}-{end:.2f} s{kept}",
                                  pred, text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
@@ -420,26 +424,33 @@ class MainWindow(QMainWindow):
             width = max(hi - lo, (end - start) * 1.5)
             self.session.set_view(start - 0.1 * width, start + 0.9 * width)
 
+    def _step(self, step: int) -> int | None:
+        """N/P from the playhead over the current segments (superseded ones are kept and drawn, not stepped)."""
+        live = self.data.live_indices()
+        j = step_segment(self.data.seg_bounds[live, 0], self.session.playhead, step)
+        return None if j is None else int(live[j])
+
     def next_segment(self, across_files: bool = False) -> None:
         """N: the first segment starting after the playhead. At the file's last segment, Save & next
         (across_files) opens the next file: one segment per file is the normal case in MSP-Podcast."""
         if self.data is None:
             return
-        i = step_segment(self.data.seg_bounds[:, 0], self.session.playhead, +1)
+        i = self._step(+1)
         if i is None:
             if across_files and self.browser.select_next_file():
                 return
-            if not len(self.data.seg_ids):
+            live = self.data.live_indices()
+            if not len(live):
                 return
-            i = len(self.data.seg_ids) - 1
+            i = int(live[-1])
         self.select_segment(i)
         self.player.seek(float(self.data.seg_bounds[i, 0]))
 
     def previous_segment(self) -> None:
-        if self.data is None or not len(self.data.seg_ids):
+        if self.data is None or not len(self.data.live_indices()):
             return
-        i = step_segment(self.data.seg_bounds[:, 0], self.session.playhead, -1)
-        i = 0 if i is None else i
+        i = self._step(-1)
+        i = int(self.data.live_indices()[0]) if i is None else i
         self.select_segment(i)
         self.player.seek(float(self.data.seg_bounds[i, 0]))
 

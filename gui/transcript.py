@@ -13,6 +13,7 @@ from core.viewdata import FileData
 
 class TranscriptView(QTextBrowser):
     seek_requested = Signal(float)
+    word_activated = Signal(int)  # a double-clicked word's index: correct it
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -22,6 +23,7 @@ class TranscriptView(QTextBrowser):
         self.data: FileData | None = None
         self.current: int | None = None
         self.setPlaceholderText("No words yet: transcribe the corpus to see them here.")
+        self.setToolTip("Click a word to go there; double-click (or F2 at the playhead) to correct it")
 
     def show_file(self, data: FileData) -> None:
         self.data, self.current = data, None
@@ -70,6 +72,13 @@ class TranscriptView(QTextBrowser):
 
     def current_word(self) -> str | None:
         return None if self.current is None or self.data is None else self.data.word_texts[self.current].strip()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        href = self.anchorAt(event.position().toPoint())
+        if href.startswith("w:"):
+            self.word_activated.emit(int(href[2:]))
+            return
+        super().mouseDoubleClickEvent(event)
 
     def _clicked(self, url: QUrl) -> None:
         text = url.toString()

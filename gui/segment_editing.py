@@ -1,0 +1,224 @@
+"""Segments and words by hand, keyboard first: split at the playhead (X), merge with the next (M), set the
+selected segment's start or end to the playhead (I / O) or drag its edges on the waveform, correct the word
+under the playhead (F2, or double-click it in the transcript).
+
+Every change is one store edit (`Store.edit_segments` and friends): a labelled segment is never rewritten, it is
+kept (superseded, drawn faint) and the new segment offers its label to confirm with Enter. Undo and redo share
+the label editor's stack (Ctrl+Z goes back through labels and segment edits in the order they were made) and
+apply the inverse edit, so they are edits too and nothing is lost on the way.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.session import format_time
+from core.store import LabelError, SegmentEdit
+
+STORE_ERRORS = (LabelError, SQLAlchemyError, OSError)
+
+
+class SegmentEditCommand(QUndoCommand):
+    """One split, merge or resize on the undo stack. Undo and redo both apply the inverse of the edit in
+    effect, so each is a new edit and the segments' labels ride along untouched."""
+
+    def __init__(self, controls: SegmentEditing, edit: SegmentEdit, what: str) -> None:
+        super().__init__(what)
+        self.controls, self.applied, self.what = controls, edit, what
+        self.pushed = False
+
+    def redo(self) -> None:
+        if not self.pushed:  # the edit was written before the command joined the stack
+            self.pushed = True
+            return
+        self._flip(f"Redone: {self.what}")
+
+    def undo(self) -> None:
+        self._flip(f"Undone: {self.what}")
+
+    def _flip(self, message: str) -> None:
+        try:
+            self.applied = self.controls.window.store.edit_segments(**self.applied.inverse())
+        except STORE_ERRORS as exc:
+            self.controls.failed(f"{message.split(':')[0]} failed: {exc}")
+            return
+        self.controls.show_result(self.applied, message)
+
+
+class SegmentEditing:
+    def __init__(self, window) -> None:
+        self.window = window
+        w = window
+        self.act_split = QAction("Split segment at playhead", w, triggered=self.split)
+        self.act_split.setShortcut(QKeySequence("X"))
+        self.act_split.setToolTip("Cut the selected segment in two at the playhead; a labelled one is kept "
+                                  "(superseded) and each half offers its label")
+        self.act_merge = QAction("Merge with next segment", w, triggered=self.merge_next)
+        self.act_merge.setShortcut(QKeySequence("M"))
+        self.act_start = QAction("Segment start to playhead", w, triggered=lambda: self.set_edge(0))
+        self.act_start.setShortcut(QKeySequence("I"))
+        self.act_end = QAction("Segment end to playhead", w, triggered=lambda: self.set_edge(1))
+        self.act_end.setShortcut(QKeySequence("O"))
+        self.act_word = QAction("Correct word at playhead...", w, triggered=lambda: self.edit_word())
+        self.act_word.setShortcut(QKeySequence("F2"))
+        self.act_word.setToolTip("Fix the text or times of the ASR word under the playhead (kept on re-transcribe)")
+        w.edit_menu.addSeparator()
+        for act in (self.act_split, self.act_merge, self.act_start, self.act_end, self.act_word):
+            w.edit_menu.addAction(act)
+            w.addAction(act)
+        w.file_view.bounds_dragged.connect(self.resize_selected)
+        w.transcript.word_activated.connect(self.edit_word)
+
+    # -- what the keys act on -----------------------------------------------------------------------
+    def _selected(self) -> tuple[int, float, float] | None:
+        """The selected segment (id, start, end), if it is a current one."""
+        data, i = self.window.data, self.window.session.segment_index
+        if data is None or i is None or not data.seg_live[i]:
+            self.window.statusBar().showMessage("Select a current segment first (N / P or a click in a lane)", 6000)
+            return None
+        start, end = (float(x) for x in data.seg_bounds[i])
+        return int(data.seg_ids[i]), start, end
+
+    def split(self) -> None:
+        sel = self._selected()
+        if sel is None:
+            return
+        sid, start, end = sel
+        at = self.window.session.playhead
+        self._apply(lambda: self.window.store.split_segment(sid, at),
+                    f"split {format_time(start, 2)}-{format_time(end, 2)} at {format_time(at, 2)}")
+
+    def merge_next(self) -> None:
+        sel = self._selected()
+        data = self.window.data
+        if sel is None:
+            return
+        live = [int(k) for k in data.live_indices()]
+        k = live.index(self.window.session.segment_index)
+        if k + 1 >= len(live):
+            self.window.statusBar().showMessage("The selected segment is the last one: nothing to merge with", 6000)
+            return
+        other = int(data.seg_ids[live[k + 1]])
+        self._apply(lambda: self.window.store.merge_segments([sel[0], other]),
+                    f"merge {format_time(sel[1], 2)}-{format_time(float(data.seg_bounds[live[k + 1], 1]), 2)}")
+
+    def set_edge(self, edge: int) -> None:
+        sel = self._selected()
+        if sel is None:
+            return
+        bounds = [sel[1], sel[2]]
+        bounds[edge] = self.window.session.playhead
+        self.resize_selected(*bounds)
+
+    def resize_selected(self, start: float, end: float) -> None:
+        sel = self._selected()
+        if sel is None:
+            return
+        if end <= start:
+            self.window.statusBar().showMessage("The start must stay before the end: move the playhead", 6000)
+            self.window.file_view.select_segment(self.window.session.segment_index)
+            return
+        ok = self._apply(lambda: self.window.store.resize_segment(sel[0], start, end),
+                         f"resize to {format_time(start, 2)}-{format_time(end, 2)}")
+        if not ok:  # the dragged edges go back to the segment's bounds
+            self.window.file_view.select_segment(self.window.session.segment_index)
+
+    # -- doing it -------------------------------------------------------------------------------------
+    def _apply(self, change, what: str) -> bool:
+        try:
+            edit = change()
+        except STORE_ERRORS as exc:
+            self.failed(f"Not done ({what}): {exc}")
+            return False
+        self.window.editor.undo_stack.push(SegmentEditCommand(self, edit, what))
+        self.show_result(edit, what[0].upper() + what[1:])
+        return True
+
+    def failed(self, message: str) -> None:
+        self.window.statusBar().showMessage(message, 10000)
+
+    def show_result(self, edit: SegmentEdit, message: str) -> None:
+        """Redraw from the store and select the first new (or revived) segment, playhead at its start."""
+        w = self.window
+        w.reload_file()
+        target = (edit.added or edit.revived or (None,))[0]
+        if target is not None and w.data is not None:
+            hits = [i for i, s in enumerate(w.data.seg_ids) if int(s) == target]
+            if hits:
+                w.select_segment(hits[0], move_view=False)
+                w.player.seek(float(w.data.seg_bounds[hits[0], 0]))
+        kept = f"; {len(edit.superseded)} labelled segment(s) kept with their labels" if edit.superseded else ""
+        w.statusBar().showMessage(f"{message}{kept} (Ctrl+Z undoes)", 10000)
+
+    def edit_word(self, index: int | None = None) -> None:
+        """Correct a word's text or times (the word under the playhead, or the transcript's double-clicked one)."""
+        w = self.window
+        data = w.data
+        if data is None or not len(data.word_ids):
+            w.statusBar().showMessage("No words here yet: transcribe the corpus first", 6000)
+            return
+        if index is None:
+            index = data.word_at(w.session.playhead)
+        if index is None:
+            return
+        if not w.editor.annotator:
+            QMessageBox.information(w, "EmoTrace", "Set your name in File > Settings first: a correction says whose "
+                                                   "it is.")
+            return
+        dialog = WordDialog(data.word_texts[index], float(data.word_starts[index]), float(data.word_ends[index]),
+                            data.duration, w)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        text, start, end = dialog.values()
+        old = (data.word_texts[index].strip(), float(data.word_starts[index]), float(data.word_ends[index]))
+        if text.strip() == old[0] and abs(start - old[1]) < 5e-4 and abs(end - old[2]) < 5e-4:
+            w.statusBar().showMessage("The word is unchanged: nothing written", 6000)
+            return
+        try:
+            w.store.edit_word(int(data.word_ids[index]), editor=w.editor.annotator, text=text, start=start, end=end)
+        except STORE_ERRORS as exc:
+            QMessageBox.warning(w, "Word not corrected", str(exc))
+            return
+        w.reload_file()
+        w.transcript.show_file(w.data)
+        w.statusBar().showMessage(f"Word corrected: {text.strip()!r} at {format_time(start, 2)}-"
+                                  f"{format_time(end, 2)} (the ASR's version is kept in its history)", 10000)
+
+
+class WordDialog(QDialog):
+    """Text, start and end of one word; Enter accepts."""
+
+    def __init__(self, text: str, start: float, end: float, duration: float, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Correct word")
+        self.text = QLineEdit(text.strip())
+        self.start, self.end = QDoubleSpinBox(), QDoubleSpinBox()
+        for box, value in ((self.start, start), (self.end, end)):
+            box.setDecimals(3)
+            box.setSingleStep(0.01)
+            box.setRange(0.0, max(duration, end))
+            box.setSuffix(" s")
+            box.setValue(value)
+        form = QFormLayout(self)
+        form.addRow(QLabel("The ASR's version stays in the word's history."))
+        form.addRow("word", self.text)
+        form.addRow("start", self.start)
+        form.addRow("end", self.end)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.text.selectAll()
+
+    def values(self) -> tuple[str, float, float]:
+        return self.text.text(), self.start.value(), self.end.value()

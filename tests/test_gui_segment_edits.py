@@ -1,0 +1,125 @@
+"""Issue 12: split, merge and resize segments and correct ASR words in the app, keyboard first, nothing lost.
+
+Real widgets offscreen, a real SQLite store; the keys go through the window's shortcuts as a user's would."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from tests.test_segment_edits import all_label_rows  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("qt_settings")
+
+
+def bounds(w) -> list[tuple[float, float]]:
+    return [tuple(float(x) for x in w.data.seg_bounds[i]) for i in w.data.live_indices()]
+
+
+def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(window, qtbot, populated):
+    w = window
+    store, file_id, _mv = populated
+    before = all_label_rows(store)
+    w.file_view.setFocus()
+    assert bounds(w)[0] == (0.0, 10.0) and w.segment_index == 0
+    original = int(w.data.seg_ids[0])
+    w.seek(4.0)
+    qtbot.keyClick(w, Qt.Key.Key_X)
+    assert bounds(w) == [(0.0, 4.0), (4.0, 10.0), (10.0, 20.0), (30.0, 40.0)]
+    assert all_label_rows(store) == before  # the split wrote no label and removed none
+    assert store.segment(original).superseded_at is not None
+    assert original in [int(s) for s in w.data.seg_ids]  # still drawn, faint: its label is there
+    assert len(w.file_view.superseded_bars["arousal"].xData) == 2
+    assert w.session.playhead == pytest.approx(0.0)
+    assert [s.value() for s in w.editor.spins] == [3.0, 4.0, 5.0]  # alice's label, offered
+    assert "not saved" in w.editor.offer_label.text()
+    assert "Split" in w.statusBar().currentMessage()
+    qtbot.keyClick(w, Qt.Key.Key_Return)  # the annotator confirms it for the left half
+    left = int(w.data.seg_ids[w.data.live_indices()[0]])
+    assert store.current_labels(segment_ids=[left])[0].values == (3.0, 4.0, 5.0)
+    assert bounds(w)[w.data.live_indices().tolist().index(w.segment_index)] == (4.0, 10.0)  # next: right half
+    n = len(all_label_rows(store))
+    w.act_undo.trigger()  # the save: retracted
+    w.act_undo.trigger()  # the split: the original is back, the labelled left half kept (superseded)
+    assert bounds(w)[0] == (0.0, 10.0) and int(w.data.seg_ids[w.data.live_indices()[0]]) == original
+    assert store.segment(original).superseded_at is None
+    assert store.segment(left).superseded_at is not None
+    assert len(all_label_rows(store)) == n + 1  # one retraction appended, nothing taken away
+    w.act_redo.trigger()  # the split again
+    assert bounds(w)[:2] == [(0.0, 4.0), (4.0, 10.0)]
+    assert all_label_rows(store)[: len(before)] == before
+
+
+def test_merge_resize_by_keys_and_by_dragging_an_edge(window, qtbot, populated):
+    w = window
+    store, file_id, _mv = populated
+    before = all_label_rows(store)
+    w.file_view.setFocus()
+    w.seek(15.0)
+    qtbot.keyClick(w, Qt.Key.Key_P)  # to 0-10
+    w.seek(1.0)
+    assert bounds(w)[w.data.live_indices().tolist().index(w.segment_index)] == (0.0, 10.0)
+    qtbot.keyClick(w, Qt.Key.Key_M)
+    assert bounds(w) == [(0.0, 20.0), (30.0, 40.0)]
+    assert w.editor.offer_label.text().startswith("offered: A 4.50 V 3.00 D 4.00")  # the mean of both halves
+    w.seek(31.5)
+    qtbot.keyClick(w, Qt.Key.Key_I)  # the segment under the playhead (30-40) starts at 31.5
+    assert bounds(w)[-1] == (31.5, 40.0)
+    w.seek(38.0)
+    qtbot.keyClick(w, Qt.Key.Key_O)
+    assert bounds(w)[-1] == (31.5, 38.0)
+    edges = w.file_view.segment_edges
+    assert edges.isVisible() and tuple(edges.getRegion()) == (31.5, 38.0)
+    edges.lines[1].setValue(39.0)  # what a mouse drag of the right edge leaves, then its finished signal
+    edges.lines[1].sigPositionChangeFinished.emit(edges.lines[1])
+    assert bounds(w)[-1] == (31.5, 39.0)
+    qtbot.keyClick(w, Qt.Key.Key_O)  # playhead (31.5, the segment's start) before... the end: refused, told
+    assert bounds(w)[-1] == (31.5, 39.0) and "before the end" in w.statusBar().currentMessage()
+    assert all_label_rows(store) == before
+    for _ in range(4):
+        w.act_undo.trigger()
+    assert bounds(w) == [(0.0, 10.0), (10.0, 20.0), (30.0, 40.0)]
+    assert all_label_rows(store) == before
+
+
+def test_n_and_p_step_over_superseded_segments(window, qtbot, populated):
+    w = window
+    w.file_view.setFocus()
+    w.seek(5.0)
+    qtbot.keyClick(w, Qt.Key.Key_X)  # 0-10 (labelled) is superseded by 0-5 and 5-10
+    seen = []
+    w.seek(0.0)
+    for _ in range(5):
+        qtbot.keyClick(w, Qt.Key.Key_N)
+        seen.append(tuple(float(x) for x in w.data.seg_bounds[w.segment_index]))
+    assert seen == [(5.0, 10.0), (10.0, 20.0), (30.0, 40.0), (30.0, 40.0), (30.0, 40.0)]
+    qtbot.keyClick(w, Qt.Key.Key_P)
+    qtbot.keyClick(w, Qt.Key.Key_P)
+    qtbot.keyClick(w, Qt.Key.Key_P)
+    assert tuple(w.data.seg_bounds[w.segment_index]) == (0.0, 5.0)
+
+
+def test_correct_a_word_with_f2(window, qtbot, populated):
+    w = window
+    store, file_id, _mv = populated
+    w.file_view.setFocus()
+    w.seek(4.3)  # word w2 (4.1-4.8 s)
+
+    def fill_and_accept():
+        dialog = QApplication.activeModalWidget()
+        dialog.text.setText("hello")
+        dialog.end.setValue(4.9)
+        dialog.accept()
+
+    QTimer.singleShot(0, fill_and_accept)
+    qtbot.keyClick(w, Qt.Key.Key_F2)
+    word = next(x for x in store.words(file_id) if x.text.strip() == "hello")
+    assert (word.start, word.end) == (4.1, 4.9)
+    (edit,) = store.word_history(word.id)
+    assert edit.old == (" w2", 4.1, 4.8) and edit.editor == "tester"
+    assert "hello" in w.data.word_texts[2] and "hello" in w.transcript.toPlainText()
+    assert "hello" in store.segments(file_id)[0].text.split()
