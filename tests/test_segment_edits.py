@@ -250,3 +250,22 @@ def test_segment_edits_on_postgresql(tmp_path):
                 s.execute(text("DELETE FROM word_edits"))
         finally:
             store.engine.dispose()
+
+
+def test_training_takes_the_newer_judgements_of_an_edited_segment_not_both(store, tmp_path):
+    from training.data import load_examples
+
+    fid = file_with_words(store, tmp_path)
+    a, b = live(store, fid)
+    for g in (a, b):
+        store.record_label(g.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+    left, right = store.split_segment(a.id, 4.0).added
+    spans = lambda: sorted((e.start, e.end) for e in load_examples(store, "c"))  # noqa: E731
+    store.record_label(left, annotator="ann", arousal=2.0, valence=2.0, dominance=2.0)
+    assert spans() == [(0.0, 4.0), (0.0, 8.0), (10.0, 18.0)]  # 4-8 s is judged only by the old label: kept
+    store.record_label(right, annotator="ann", arousal=3.0, valence=3.0, dominance=3.0)
+    assert spans() == [(0.0, 4.0), (4.0, 8.0), (10.0, 18.0)]  # both halves judged anew: the old one stands aside
+    (whole,) = store.merge_segments([left, right]).added
+    store.record_label(whole, annotator="ann", arousal=4.0, valence=4.0, dominance=4.0)
+    assert spans() == [(0.0, 8.0), (10.0, 18.0)]  # generations: the merge stands for the halves and the original
+    assert len(store.segments(fid)) == 5  # every segment is still in the store, with its labels

@@ -9,7 +9,7 @@ again an edit, so undo and redo are edits too and history only grows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 
@@ -132,6 +132,29 @@ class SegmentEditRepository:
         newest = max(labels, key=lambda x: x.label_id)
         return SegmentLabel(segment_id, tuple(values), tuple(sorted({a for x in labels for a in x.annotators})),
                             newest.category, newest.origin, newest.label_id)
+
+    def replaced_segments(self, corpus_id: int, labelled: Iterable[int]) -> set[int]:
+        """Superseded segments every one of whose successors (the segments split, merged or resized from them)
+        is labelled, or replaced in turn: the newer judgements stand for them, so a trainer takes those and not
+        both (the span would count twice). A source with an unlabelled successor stays: its label is the only
+        judgement of that part. Nothing is hidden from the store, the file view or the exports."""
+        labelled = set(labelled)
+        successors: dict[int, list[int]] = {}
+        with self.session() as s:
+            q = (select(SegmentSource.source_id, SegmentSource.segment_id)
+                 .join(Segment, Segment.id == SegmentSource.source_id)
+                 .join(AudioFile, AudioFile.id == Segment.file_id).where(AudioFile.corpus_id == corpus_id))
+            for source, child in s.execute(q):
+                successors.setdefault(source, []).append(child)
+        replaced: set[int] = set()
+        changed = True
+        while changed:  # generations: a split of a split
+            changed = False
+            for source, children in successors.items():
+                if source not in replaced and all(c in labelled or c in replaced for c in children):
+                    replaced.add(source)
+                    changed = True
+        return replaced
 
     # -- words ----------------------------------------------------------------------------------------
     def edit_word(self, word_id: int, *, editor: str, text: str | None = None, start: float | None = None,
