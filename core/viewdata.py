@@ -92,17 +92,17 @@ class FileData:
 def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = None) -> FileData:
     f = store.file(file_id)
     segs = store.segments(file_id)
-    words = store.words(file_id)
+    words = store.word_rows(file_id)
     data = FileData(
         file_id=file_id, path=f.path, duration=float(f.duration or 0.0), fingerprint=f.fingerprint,
         seg_ids=np.array([r.id for r in segs], dtype=np.int64),
         seg_bounds=np.array([(r.start, r.end) for r in segs], dtype=np.float64).reshape(-1, 2),
         seg_texts=[r.text for r in segs],
         seg_live=np.array([r.superseded_at is None for r in segs], dtype=bool),
-        word_ids=np.array([w.id for w in words], dtype=np.int64),
-        word_starts=np.array([w.start for w in words], dtype=np.float64),
-        word_ends=np.array([w.end for w in words], dtype=np.float64),
-        word_texts=[w.text for w in words],
+        word_ids=np.array([w[0] for w in words], dtype=np.int64),
+        word_starts=np.array([w[1] for w in words], dtype=np.float64),
+        word_ends=np.array([w[2] for w in words], dtype=np.float64),
+        word_texts=[w[3] for w in words],
     )
     data.labels = load_labels(store, file_id)
     data.turns = store.speaker_turns(file_id)

@@ -436,14 +436,18 @@ class FileView(QWidget):
         data = self.data
         if data is None:
             return
+        shown = []  # each segment's value once (the rule is not cheap), then a bar per dimension
+        for (start, end), sid, live in zip(data.seg_bounds, data.seg_ids, data.seg_live):
+            if self.reveal is not None and int(sid) not in self.reveal:
+                continue  # blind: not until the annotator's own label is saved
+            row = data.segment_label(int(sid))
+            if row is not None:
+                shown.append((start, end, bool(live), row))
         for d_i, dim in enumerate(DIMS):
             bars: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
-            for (start, end), sid, live in zip(data.seg_bounds, data.seg_ids, data.seg_live):
-                if self.reveal is not None and int(sid) not in self.reveal:
-                    continue  # blind: not until the annotator's own label is saved
-                row = data.segment_label(int(sid))
-                if row is not None and row.values[d_i] is not None:
-                    xs, ys = bars[bool(live)]
+            for start, end, live, row in shown:
+                if row.values[d_i] is not None:
+                    xs, ys = bars[live]
                     xs += [start, end]
                     ys += [row.values[d_i]] * 2
             self.label_bars[dim].setData(*bars[True])

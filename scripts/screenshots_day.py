@@ -5,7 +5,8 @@ clips; never copied into the repository), else by a generated tone-and-noise fil
 (one per clip). The trajectories are synthetic (a smooth random walk stored as one model's 1 Hz window
 predictions): training and analysing a model is what scripts/screenshots.py shows; here the subject is the
 view of a long file. Writes long_file_zoomed_out.png, long_file_detail.png, colour_blind_check.png (the detail
-shot as a deuteranope sees it, Machado et al. 2009) and shortcut_sheet.png.
+shot as a deuteranope sees it, Machado et al. 2009), segment_split.png (a labelled segment split with X: the
+old one faint and dashed, its label offered to each half) and shortcut_sheet.png.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots_day.py --out docs/screenshots
 """
@@ -148,6 +149,14 @@ def main() -> None:
     detail = out / "long_file_detail.png"
     shoot(app, window, detail)
     simulate_deuteranopia(detail, out / "colour_blind_check.png")
+    window.file_view.show_time_selection(None)
+    window.select_segment(12)
+    window.seek(start + 0.45 * (end - start))
+    window.file_view.setFocus()
+    QTest.keyClick(window, "x")  # split the labelled segment at the playhead: kept faint, its label offered
+    settle(app, 0.5)
+    window.file_view.hover_label.setText(window.file_view.values_at(start + 0.2))
+    shoot(app, window, out / "segment_split.png")
     window.show_shortcuts()
     shoot(app, window.shortcut_sheet, out / "shortcut_sheet.png")
     window.close()
