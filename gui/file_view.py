@@ -131,6 +131,7 @@ class FileView(QWidget):
         self.speaker_plot.setXLink(self.detail)
         self.speaker_plot.hideAxis("bottom")
         self.speaker_plot.getAxis("left").setLabel("who")
+        self.speaker_plot.getAxis("left").enableAutoSIPrefix(False)  # names, not amounts: never "(x0.001)"
         self.speaker_plot.setYRange(-0.6, 0.6, padding=0)
         self.speaker_plot.setToolTip("Speaker turns (diarization, RTTM or your corrections). Right-click a turn to "
                                      "reassign, split, rename or merge; Jobs > Diarize speakers finds them.")
@@ -411,6 +412,8 @@ class FileView(QWidget):
         for k, mv in enumerate(self.model_ids):
             parts.append(f"<b>{'—' if k == 0 else '···'}</b> v{mv} {'model' if k == 0 else 'compare'}")
         parts.append("<span style='color:#999'>▬</span> label (current)")
+        if self.data is not None and not self.data.seg_live.all():
+            parts.append("<span style='color:#bbb'>- -</span> label of a superseded segment (kept)")
         if self.trace_lines:
             parts.append("<b>—</b> (black) trace: " + ", ".join(sorted({a for a, _d in self.trace_lines})))
         if self.speaker_filter:
