@@ -113,8 +113,7 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     messages: list[str] = []
     window.catch_up[1].progressed.connect(lambda _d, _t, m: messages.append(m))
     release.set()
-    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=60000)
-    settle(qtbot)
+    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=60000)  # ended, and what it emitted handled
     assert window.shown_models == [new] and not window.model_notice  # the open file reloaded on its own
     assert (new, "arousal") in window.file_view.pred_lines
     assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
