@@ -103,8 +103,9 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
                    data_counts={}, activate=False).id
     store.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
     assert unanalysed(store, new, first_corpus="other") == [("other", [x]), ("c", [file_id])]
-    release, load = threading.Event(), core.analysis.load_pipeline
-    monkeypatch.setattr(core.analysis, "load_pipeline", lambda *a: (release.wait(30), load(*a))[1])
+    gates, analyze_corpus = {"c": threading.Event(), "other": threading.Event()}, core.analysis.analyze_corpus
+    monkeypatch.setattr(core.analysis, "analyze_corpus",  # each corpus's turn waits until the test lets it go
+                        lambda s, corpus, **kw: (gates[corpus].wait(30), analyze_corpus(s, corpus, **kw))[1])
     panel = window.models_panel
     panel.table.selectRow(panel.ids.index(new))
     panel.activate_selected()
@@ -112,9 +113,11 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     assert window.shown_models == [old] and "being analysed" in window.model_notice  # the fallback while it runs
     messages: list[str] = []
     window.catch_up[1].progressed.connect(lambda _d, _t, m: messages.append(m))
-    release.set()
-    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=60000)  # ended, and what it emitted handled
-    assert window.shown_models == [new] and not window.model_notice  # the open file reloaded on its own
+    gates["c"].set()
+    qtbot.waitUntil(lambda: window.shown_models == [new], timeout=30000)  # the open file reloads once it is done,
+    assert window.catch_up[1].isRunning() and not window.model_notice  # not when the whole job is
+    gates["other"].set()
+    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=30000)  # ended, and what it emitted handled
     assert (new, "arousal") in window.file_view.pred_lines
     assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
     assert store.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
