@@ -30,6 +30,13 @@ class AnalyzeReport(JobReport):
         return (f"analyzed {self.done}/{self.files} files: {self.segments} segment and {self.windows} window "
                 f"predictions, {len(self.failed)} failed")
 
+    def add(self, other: AnalyzeReport) -> None:
+        """Count another corpus's analysis into this one (one report for a job that walks several corpora)."""
+        self.files, self.done = self.files + other.files, self.done + other.done
+        self.segments, self.windows = self.segments + other.segments, self.windows + other.windows
+        self.failed += other.failed
+        self.notice = self.notice or other.notice
+
 
 def window_spans(duration: float, window: float, hop: float) -> np.ndarray:
     """Windows `[start, end)` every hop; the last one ends at the file's end. A file shorter than a window
@@ -131,7 +138,8 @@ def analyze_corpus(
     window = window or pipeline.config.window_seconds
     hop = hop or pipeline.config.hop_seconds
     corpus_row = store.corpus(corpus)
-    files = [f for f in store.files(corpus_row.id, status=FileStatus.OK) if file_ids is None or f.id in file_ids]
+    wanted = None if file_ids is None else set(file_ids)  # a set: a catch-up may name thousands of files
+    files = [f for f in store.files(corpus_row.id, status=FileStatus.OK) if wanted is None or f.id in wanted]
     report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
     with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
@@ -142,6 +150,40 @@ def analyze_corpus(
         progress(len(files), len(files), "done")
         store.update_job(job, status="done", progress=1.0, message=report.summary())
     store.emit("predictions_changed", model_version_id=version.id)
+    return report
+
+
+def unanalysed(store: Store, model_version_id: int, first_corpus: str | None = None) -> list[tuple[str, list[int]]]:
+    """Per corpus, the imported files a model has no predictions for, `first_corpus` first (the one the user
+    looks at), then by name; corpora with nothing left out are not listed."""
+    plan = []
+    for corpus in sorted(store.corpora(), key=lambda c: (c.name != first_corpus, c.name)):
+        done = store.predicted_files(corpus.id, model_version_id)
+        todo = [f.id for f in store.files(corpus.id, status=FileStatus.OK) if f.id not in done]
+        if todo:
+            plan.append((corpus.name, todo))
+    return plan
+
+
+def analyze_everywhere(
+    store: Store, model: str | int, *, first_corpus: str | None = None, device: str = "auto",
+    progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
+) -> AnalyzeReport:
+    """Bring every corpus up to date with one model (after it was activated): only the files it has not analysed,
+    corpus after corpus with one loaded pipeline, `first_corpus` first. One job rather than one per corpus: two
+    analyses at once would only contend for the same CPU cores, and each would load the encoders again."""
+    version = resolve_model(store, model)
+    plan = unanalysed(store, version.id, first_corpus)
+    report = AnalyzeReport()
+    if not plan:
+        report.notice = f"every corpus is already analysed with v{version.id}"
+        return report
+    progress(0, 1, f"loading v{version.id}")
+    pipeline = load_pipeline(version, device)
+    for k, (corpus, file_ids) in enumerate(plan):
+        where = f"{corpus} ({k + 1}/{len(plan)} corpora)"
+        report.add(analyze_corpus(store, corpus, model=version.id, pipeline=pipeline, file_ids=file_ids,
+                                  progress=lambda d, t, m, w=where: progress(d, t, f"{w}: {m}"), cancel=cancel))
     return report
 
 

@@ -33,7 +33,7 @@ from core.vocab import FileStatus
 from gui.bridge import StoreBridge
 from gui.corpus_browser import CorpusBrowser
 from gui.file_view import FileView
-from gui.jobs import JobsPanel
+from gui.jobs import Job, JobsPanel
 from gui.label_editor import LabelEditor
 from gui.models_panel import ModelsPanel
 from gui.player import Player
@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.session = Session()
         self.data: FileData | None = None
         self.model_notice = ""  # why the view shows another model than the one chosen, if it does
+        self.catch_up: tuple[int, Job] | None = None  # the activated model and the job analysing what it has not
 
         self.file_view = FileView()
         self.transport = TransportBar()
@@ -256,7 +257,7 @@ class MainWindow(QMainWindow):
             spin.valueChanged.connect(self._sync_handles)
         self.review.item_chosen.connect(self.go_to)
         self.review.span_chosen.connect(self.go_to_span)
-        self.models_panel.activated.connect(lambda mv: self._model_activated(mv, reanalyze=False))
+        self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
 
     def _sync_handles(self, *_args) -> None:
@@ -325,21 +326,25 @@ class MainWindow(QMainWindow):
         analysed = self.store.predicted_models(file_id)
         self.model_notice = ""
         if chosen and chosen[0] not in analysed and analysed:
+            coming = self.catch_up is not None and self.catch_up[0] == chosen[0] and self.catch_up[1].isRunning()
             self.model_notice = (f"v{chosen[0]} has not analysed this file yet: showing v{analysed[0]} "
-                                 f"(Jobs > Analyze to update)")
+                                 + ("(it is being analysed: see Jobs)" if coming else "(Jobs > Analyze to update)"))
             chosen = [analysed[0], *chosen[1:]]
         elif chosen and chosen[0] not in analysed:
             self.model_notice = "No model has analysed this file yet (Jobs > Analyze)"
         return [m for i, m in enumerate(chosen) if (i == 0 or m in analysed) and m not in chosen[:i]]
 
-    def _model_activated(self, model_version_id: int, reanalyze: bool) -> None:
+    def _model_activated(self, model_version_id: int) -> None:
+        """A version was activated (Models panel, roll back, or the Retrain dialog): show it, and analyse every
+        corpus it has not analysed yet; until a file's turn comes, the view falls back to the newest model that
+        analysed it (issue 12: other corpora used to stay unanalysed, an empty plot and an editor at 4/4/4).
+        The job starts first, so the fallback's notice already says the update is on its way."""
+        self.analyze_everywhere(model_version_id)
         self.model_box.blockSignals(True)
         self.model_box.setCurrentIndex(-1)
         self.model_box.blockSignals(False)
         self.refresh_models()
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(model_version_id)))
-        if reanalyze:
-            self.analyze(model_version_id)
 
     def refresh_review(self) -> None:
         chosen = self.chosen_models()
@@ -554,6 +559,9 @@ class MainWindow(QMainWindow):
             self.browser.reload_corpora()
         elif what in ("model_registered", "model_activated"):
             self.refresh_models()
+        elif (what == "predictions_changed" and self.data is not None and info.get("file_id") == self.data.file_id
+              and info.get("model_version_id") in self.chosen_models()):
+            self.reload_file()  # the open file's turn in an analysis came: its new trajectories show at once
 
     def show_shortcuts(self) -> None:
         self.shortcut_sheet = ShortcutSheet(self)
@@ -639,6 +647,23 @@ class MainWindow(QMainWindow):
 
         self.jobs.start(f"Analyze {corpus}", work, lambda r: self._job_done(r))
 
+    def analyze_everywhere(self, model_version_id: int) -> Job:
+        """One job for every corpus, the open one first, skipping the files this model already analysed; an
+        earlier catch-up still running is cancelled (its model is no longer the one activated last)."""
+        if self.catch_up is not None and self.catch_up[1].isRunning():
+            self.catch_up[1].cancel()
+        first, device = self.browser.corpus_name(), self.settings.device
+
+        def work(progress, cancel):
+            from core.analysis import analyze_everywhere
+
+            return analyze_everywhere(self.store, model_version_id, first_corpus=first, device=device,
+                                      progress=progress, cancel=cancel)
+
+        job = self.jobs.start(f"Analyze with v{model_version_id}", work, self._job_done)
+        self.catch_up = (model_version_id, job)
+        return job
+
     def _job_done(self, report) -> None:
         self.browser.reload_files()
         self.reload_file()
@@ -656,7 +681,7 @@ class MainWindow(QMainWindow):
             return
         self.retrain_dialog = RetrainDialog(self.store, corpus, backbone=self.settings.ser_backbone or None,
                                             device=self.settings.device, parent=self)
-        self.retrain_dialog.activated.connect(lambda mv: self._model_activated(mv, reanalyze=True))
+        self.retrain_dialog.activated.connect(self._model_activated)
         self.retrain_dialog.finished.connect(lambda _r: self.refresh_models())
         self.retrain_dialog.show()
 

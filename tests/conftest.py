@@ -103,6 +103,18 @@ def tiny_hubert(folder: Path, layers: int = 2, hidden: int = 32) -> Path:
     return folder
 
 
+def tiny_ser_model(folder: Path) -> Path:
+    """A loadable, untrained audio-only EmoTrace model on `tiny_hubert` (its encoder inside `folder`): analysis
+    runs for real, in a fraction of a second per minute of audio."""
+    from core.ser.config import EmoTraceConfig
+    from core.ser.modeling import EmoTraceModel
+
+    backbone = tiny_hubert(folder / "encoder")
+    EmoTraceModel(EmoTraceConfig(audio_backbone=str(backbone), modalities="audio", audio_layers=3, audio_dim=32,
+                                 hidden_size=8)).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture
 def qt_settings(tmp_path):
     """QSettings in a temporary folder, so GUI tests never read or write the user's."""

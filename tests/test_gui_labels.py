@@ -155,7 +155,7 @@ def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, 
     qtbot.waitUntil(lambda: "Cancelled" in dialog.status.text(), timeout=30000)
     assert store.active_model().id == first and len(store.model_versions()) == 1
     analyzed = []
-    monkeypatch.setattr(w, "analyze", lambda mv=None: analyzed.append(mv))
+    monkeypatch.setattr(w, "analyze_everywhere", lambda mv: analyzed.append(mv))
     dialog.epochs.setValue(8)
     dialog.start_button.click()
     qtbot.waitUntil(lambda: dialog.activate_button.isEnabled(), timeout=120000)
@@ -168,7 +168,7 @@ def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, 
     assert f"active v{first}" in dialog.status.text()
     dialog.activate_button.click()
     assert store.active_model().id == new
-    assert analyzed == [new]  # the trajectories are re-analysed with the new version
+    assert analyzed == [new]  # every corpus is brought up to date with the new version
     assert w.model_box.currentData() == new
 
 

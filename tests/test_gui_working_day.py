@@ -55,7 +55,8 @@ def long_wav(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def long_store(store, tmp_path, long_wav):
-    """The 20-minute file (200 segments of 6 s, 2 words a second, 1 Hz trajectories) and three short files."""
+    """The 20-minute file (200 segments of 6 s taken in turn by a host, a co-host and a guest, 2 words a second,
+    1 Hz trajectories) and three short files. The speakers give a retrain its speaker-disjoint splits."""
     from core.importer import import_folder
     from core.store import ModelVersion, Prediction, Segment, SegmentSpec, Word
     from tests.conftest import write_audio
@@ -69,7 +70,9 @@ def long_store(store, tmp_path, long_wav):
     files = {Path(f.path).name: f.id for f in store.files(store.corpus("day").id)}
     long_id = files["podcast.wav"]
     duration = MINUTES * 60.0
-    store.add_segments(long_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr", f"segment {k}") for k in range(200)])
+    speakers = ("host", "cohost", "guest")  # cohost's segments fall in the development split (hash of the name)
+    store.add_segments(long_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr", f"segment {k}", speakers[k % 3])
+                                 for k in range(200)])
     for name in ("short0.wav", "short1.wav", "short2.wav"):
         store.add_segments(files[name], [SegmentSpec(0.5, 7.5, "asr", name)])
     with store.session() as s:
@@ -153,11 +156,14 @@ def test_none_refcount_does_not_drift_over_long_file_opens_ticks_and_steps(day_w
     assert w.session.segment_index is not None and w.data.file_id == long_id
 
 
-def test_a_working_day_on_a_long_file(day_window, long_store, qtbot):
-    """Play, label 50 segments with the keyboard, undo and redo, switch files 20 times: alive, nothing lost.
-    Retrain is left out here: a real training run is tested in test_gui_labels (too slow to repeat)."""
+def test_a_working_day_on_a_long_file(day_window, long_store, qtbot, tmp_path):
+    """Play, label 50 segments with the keyboard, undo and redo, switch files 20 times, retrain and activate:
+    alive, nothing lost. The retrain is a real one through the Retrain dialog (its own process, cached features,
+    the corpus re-analysed on activation) on a tiny HuBERT set as the SER backbone, so it costs seconds."""
+    from tests.conftest import tiny_hubert
+
     w = day_window
-    store, long_id, files, _mv = long_store
+    store, long_id, files, old_model = long_store
     w.file_view.setFocus()
     w.seek(0.0)
     qtbot.keyClick(w, Qt.Key.Key_Space)
@@ -184,6 +190,20 @@ def test_a_working_day_on_a_long_file(day_window, long_store, qtbot):
         w.browser.select_file(files[names[i % 4]])
         qtbot.waitUntil(lambda n=names[i % 4]: w.data.file_id == files[n])
     assert w.isVisible() and w.data.file_id == long_id
+    w.settings.ser_backbone = str(tiny_hubert(tmp_path / "tiny-hubert"))  # Settings > SER audio backbone
+    w.act_retrain.trigger()
+    dialog = w.retrain_dialog
+    dialog.modalities.setCurrentText("audio")
+    dialog.epochs.setValue(5)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.activate_button.isEnabled() or "failed" in dialog.status.text(), timeout=120000)
+    new = dialog.new_version
+    assert new is not None and new != old_model, dialog.status.text()
+    assert store.model_version(new).data_counts["labelled"] == 50  # trained on this day's labels
+    dialog.activate_button.click()
+    qtbot.waitUntil(lambda: not w.jobs.jobs, timeout=120000)  # the corpus re-analysed, its results handled
+    assert store.active_model().id == new and w.shown_models == [new] and w.data.file_id == long_id
+    assert w.isVisible() and w.segment_index is not None
     current = {c.segment_id: c.values for c in store.current_labels(file_id=long_id) if c.annotator == "day"}
     assert current == expected  # every save (and the redone ones) is the current label in the store
     rows = [r for sid in expected for r in store.label_history(sid) if r.annotator == "day"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.audio import AudioSource
 from core.errors import ModelNotAvailable
 from core.ser import EmoTraceConfig, EmoTraceModel
 from core.ser.encoders import AudioFeaturizer, SpeechLayers, TextEncoder, load_audio_encoder
@@ -114,6 +115,22 @@ def test_overlapping_windows_encode_each_second_once(tmp_path):
         pooled.update(part)
     assert len(pooled) == len(spans)
     assert enc.seconds == pytest.approx(25.0, abs=0.01)  # not 22 windows x 4 s = 88 s
+
+
+def test_a_file_is_encoded_only_as_far_as_its_last_span(tmp_path):
+    """Labels in the first seconds of a long file: the rest is never decoded nor encoded (a retrain on a podcast
+    whose first minutes are labelled encodes those minutes), and the pooled spans are the same as before."""
+    path = write_audio(tmp_path / "long.wav", 60.0)
+    enc = CountingEncoder(load_audio_encoder(str(tiny_hubert(tmp_path / "h"))))
+    spans = np.array([[0.5, 3.0], [12.0, 14.5], [3.0, 9.0]])
+    early = dict(part for _key, piece in iter_pooled(enc, [FileRequest("f", str(path), spans)]) for part in piece)
+    assert enc.seconds == pytest.approx(20.0, abs=0.01)  # two 10 s chunks, not six
+    whole = SpanPooler(spans, enc.frame_rate)  # the reference: every chunk of the file, then close()
+    for k, chunk in enumerate(AudioSource(str(path)).iter_chunks(enc.chunk_seconds)):
+        whole.add(enc.inner.encode_batch([chunk])[0], k * enc.chunk_seconds)
+    whole.close()
+    for i, x in whole.finished():
+        np.testing.assert_allclose(early[i], x, rtol=1e-5, atol=1e-6)
 
 
 def test_parameter_report_counts_encoders(tmp_path):

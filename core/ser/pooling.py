@@ -54,6 +54,11 @@ class SpanPooler:
         for idx in [i for i in self.active if self.spans[i, 1] <= t_end + 1e-6]:
             self.ready.append((idx, self._finish(idx)))
 
+    @property
+    def complete(self) -> bool:
+        """Every span has been handed out: no audio after this point changes any of them."""
+        return self.opened == len(self.order) and not self.active
+
     def close(self) -> None:
         while self.opened < len(self.order):  # spans past the audio's end
             self.active[int(self.order[self.opened])] = None
@@ -88,7 +93,8 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
                 ) -> Iterator[tuple[object, list[tuple[int, np.ndarray]]]]:
     """Encode files chunk by chunk (short files batched together) and yield each file's pooled spans as
     `(key, [(span_index, [L, 2D]), ...])` in pieces, as soon as they are final; a file that fails to
-    decode yields `(key, exception)` once and is dropped."""
+    decode yields `(key, exception)` once and is dropped. A file is read only as far as its last span: a retrain
+    on labels in the first minutes of a 3-hour file encodes those minutes, not three hours."""
     from core.progress import check_cancel
 
     def chunks_of(req: FileRequest):
@@ -100,6 +106,7 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
 
     poolers: dict[int, SpanPooler] = {}
     pending = [(i, chunks_of(r)) for i, r in enumerate(requests)]
+    complete: set[int] = set()
     while pending:
         check_cancel(cancel)
         batch, survivors = [], []
@@ -128,3 +135,7 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
             ready = pooler.finished()
             if ready:
                 yield requests[i].key, ready
+            if pooler.complete:  # the rest of the file is neither decoded nor encoded
+                del poolers[i]
+                complete.add(i)
+        pending = [(i, stream) for i, stream in pending if i not in complete]
