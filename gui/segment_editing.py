@@ -55,6 +55,25 @@ class SegmentEditCommand(QUndoCommand):
         self.controls.show_result(self.applied, message)
 
 
+class WordEditCommand(QUndoCommand):
+    """A word correction on the same stack: undo writes the values it replaced as a new correction, redo the
+    corrected ones again (the word's history keeps every step)."""
+
+    def __init__(self, controls: SegmentEditing, word_id: int, old: tuple, new: tuple) -> None:
+        super().__init__(f"correct word {old[0]!r}")
+        self.controls, self.word_id, self.old, self.new = controls, word_id, old, new
+        self.pushed = False
+
+    def redo(self) -> None:
+        if not self.pushed:
+            self.pushed = True
+            return
+        self.controls.write_word(self.word_id, self.new, "Redone")
+
+    def undo(self) -> None:
+        self.controls.write_word(self.word_id, self.old, "Undone")
+
+
 class SegmentEditing:
     def __init__(self, window) -> None:
         self.window = window
@@ -184,15 +203,23 @@ class SegmentEditing:
         if text.strip() == old[0] and abs(start - old[1]) < 5e-4 and abs(end - old[2]) < 5e-4:
             w.statusBar().showMessage("The word is unchanged: nothing written", 6000)
             return
+        word_id = int(data.word_ids[index])
+        if self.write_word(word_id, (text, start, end), "Word corrected"):
+            w.editor.undo_stack.push(WordEditCommand(self, word_id, old, (text, start, end)))
+
+    def write_word(self, word_id: int, values: tuple[str, float, float], how: str) -> bool:
+        w = self.window
+        text, start, end = values
         try:
-            w.store.edit_word(int(data.word_ids[index]), editor=w.editor.annotator, text=text, start=start, end=end)
+            w.store.edit_word(word_id, editor=w.editor.annotator, text=text, start=start, end=end)
         except STORE_ERRORS as exc:
             QMessageBox.warning(w, "Word not corrected", str(exc))
-            return
+            return False
         w.reload_file()
         w.transcript.show_file(w.data)
-        w.statusBar().showMessage(f"Word corrected: {text.strip()!r} at {format_time(start, 2)}-"
-                                  f"{format_time(end, 2)} (the ASR's version is kept in its history)", 10000)
+        w.statusBar().showMessage(f"{how}: {text.strip()!r} at {format_time(start, 2)}-{format_time(end, 2)} "
+                                  f"(every version is kept in the word's history; Ctrl+Z undoes)", 10000)
+        return True
 
 
 class WordDialog(QDialog):

@@ -123,3 +123,6 @@ def test_correct_a_word_with_f2(window, qtbot, populated):
     assert edit.old == (" w2", 4.1, 4.8) and edit.editor == "tester"
     assert "hello" in w.data.word_texts[2] and "hello" in w.transcript.toPlainText()
     assert "hello" in store.segments(file_id)[0].text.split()
+    w.act_undo.trigger()  # back to the ASR's word, as a new correction: the history keeps both steps
+    assert [r.new for r in store.word_history(word.id)] == [(" hello", 4.1, 4.9), (" w2", 4.1, 4.8)]
+    assert "w2" in w.transcript.toPlainText() and "hello" not in w.transcript.toPlainText()
