@@ -82,9 +82,12 @@ class AnnotatorLanes(QWidget):
                                            brush=pg.mkBrush(*CONSENSUS_BRUSH), pen=pg.mkPen(None))
                 band.setZValue(-10)
                 self.lanes_plot.addItem(band)
-            for start, end, value in lane.spans:
-                self.lanes_plot.plot([start, end], [row, row], pen=pg.mkPen(value_colour(value), width=6 if
-                                                                               lane.consensus else 4))
+            by_colour: dict[tuple[int, int, int], list[float]] = {}  # one item per colour, not per span:
+            for start, end, value in lane.spans:  # 600 spans cost 1.4 s as 600 items on a 3-hour file
+                by_colour.setdefault(value_colour(value), []).extend((start, end))
+            for colour, xs in by_colour.items():
+                self.lanes_plot.plot(xs, [row] * len(xs), connect="pairs",
+                                     pen=pg.mkPen(colour, width=6 if lane.consensus else 4))
             mark = " *" if lane.consensus else (" (accepted)" if lane.kind == "model_assisted" else "")
             ticks.append((row, f"{lane.annotator}{mark}"))
         self.lanes_plot.getAxis("left").setTicks([ticks])
