@@ -124,6 +124,14 @@ def app_figures(store, fid) -> dict:
                 app.processEvents()
             samples.append(timed(press)[0])
         out[name] = ms(samples)
+    samples = []
+    for k in range(10):  # F2's write and redraw (the dialog itself is the user's time)
+        i = int(w.data.word_at(t0 + 3.0 * k + 0.2))
+        word = (f"fix{k}", float(w.data.word_starts[i]), float(w.data.word_ends[i]))
+        samples.append(timed(lambda i=i, word=word: (w.segment_editing.write_word(int(w.data.word_ids[i]), word,
+                                                                                   "Word corrected"),
+                                                    app.processEvents()))[0])
+    out["F2 (word correction, write and redraw)"] = ms(samples)
     w.close()
     return out
 

@@ -215,8 +215,12 @@ class SegmentEditing:
         except STORE_ERRORS as exc:
             QMessageBox.warning(w, "Word not corrected", str(exc))
             return False
+        before = w.data.word_ids.tolist()
         w.reload_file()
-        w.transcript.show_file(w.data)
+        if w.data.word_ids.tolist() == before:  # same words in the same order: only this one's text changed
+            w.transcript.replace_word(w.data, before.index(word_id))
+        else:
+            w.transcript.show_file(w.data)
         w.statusBar().showMessage(f"{how}: {text.strip()!r} at {format_time(start, 2)}-{format_time(end, 2)} "
                                   f"(every version is kept in the word's history; Ctrl+Z undoes)", 10000)
         return True

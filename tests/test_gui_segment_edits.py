@@ -126,3 +126,5 @@ def test_correct_a_word_with_f2(window, qtbot, populated):
     w.act_undo.trigger()  # back to the ASR's word, as a new correction: the history keeps both steps
     assert [r.new for r in store.word_history(word.id)] == [(" hello", 4.1, 4.9), (" w2", 4.1, 4.8)]
     assert "w2" in w.transcript.toPlainText() and "hello" not in w.transcript.toPlainText()
+    plain = w.transcript.toPlainText()  # the in-place update kept every later word's link on its word
+    assert [plain[a:b] for a, b in w.transcript.positions] == [t.strip() for t in w.data.word_texts]
