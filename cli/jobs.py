@@ -311,7 +311,11 @@ def cmd_models(args) -> int:
         except ValueError as exc:
             raise UserFacingError(str(exc)) from exc
         print(f"active: v{mv.id} {mv.name}")
-        return 0
+        return _catch_up(store, mv.id, args)
+    if args.action == "activate":
+        code = _catch_up(store, store.active_model().id, args)
+        if code:
+            return code
     for mv in store.model_versions():
         ccc = (mv.metrics or {}).get("ccc", {})
         print(f"{'*' if mv.active else ' '} v{mv.id:<3d} {mv.name:<14} parent={mv.parent_id or '-':<4} "
@@ -320,10 +324,29 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _catch_up(store, model_version_id: int, args) -> int:
+    """After activating: with --analyze, analyse every file of every corpus the version has not analysed (as the
+    app does); without, say how many there are, so no corpus silently shows an older model."""
+    from core.analysis import analyze_everywhere, unanalysed
+
+    plan = unanalysed(store, model_version_id)
+    if args.analyze:
+        return _run_with_bar("analyze", args.quiet, lambda bar: analyze_everywhere(
+            store, model_version_id, device=args.device, progress=bar))
+    if plan:
+        files = sum(len(ids) for _c, ids in plan)
+        print(f"v{model_version_id} has not analysed {files} file(s) in {len(plan)} corpus(es) "
+              f"({', '.join(c for c, _ids in plan)}): add --analyze, or Analyze in the app")
+    return 0
+
+
 def register_models(sub) -> None:
     p = sub.add_parser("models", help="list, activate or roll back model versions")
     p.add_argument("action", choices=["list", "activate", "rollback"])
     p.add_argument("version", nargs="?", help="version id or name (for activate)")
+    p.add_argument("--analyze", action="store_true",
+                   help="after activate or rollback, analyse every file of every corpus the version has not analysed")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=cmd_models)
 
 

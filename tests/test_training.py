@@ -149,6 +149,12 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     assert len(queue) == 48 and queue[0].score >= queue[-1].score and queue[0].uncertainty > 0
     r = _cli("--db", db, "models", "list")
     assert "*" in r.stdout and "A=" in r.stdout
+    import_folder(store, tmp_path / "gen", "copy")  # a second corpus the active version has not analysed
+    r = _cli("--db", db, "models", "activate", str(mv))
+    assert f"v{mv} has not analysed 48 file(s) in 1 corpus(es) (copy)" in r.stdout, r.stdout + r.stderr
+    r = _cli("--db", db, "-q", "models", "activate", str(mv), "--analyze")
+    assert r.returncode == 0 and "48/48 files" in r.stdout, r.stdout + r.stderr
+    assert len(store.predicted_files(store.corpus("copy").id, mv)) == 48
 
 
 def test_analyze_without_a_model_is_a_clear_error(tmp_path, store, corpus):
