@@ -20,7 +20,7 @@ from core.diarization import speaker_at
 from core.errors import UserFacingError
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from core.segmentation import TimedWord, join_words, utterances
+from core.segmentation import TimedWord, join_words, utterances, word_in
 from core.session import format_time
 from core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
 from core.store.speakers import overlap_speaker
@@ -246,17 +246,19 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
 
 
 def build_units(store: Store, file_id: int) -> SupersedeResult:
-    """Imported and drawn segments keep their bounds and get their words; otherwise the words become utterance
-    units, cut at speaker changes (when the file has speaker turns), ASR segment ends and pauses. Earlier ASR
-    units make way (`Store.supersede_segments`): the
-    unlabelled ones go, the labelled ones stay beside the new units with every label."""
+    """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
+    otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
+    segment ends and pauses. Earlier ASR units make way (`Store.supersede_segments`): the unlabelled ones go, the
+    labelled ones stay beside the new units with every label."""
     words = store.words(file_id)
     segments = store.segments(file_id, include_superseded=False)
-    kept = [seg for seg in segments if seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL)]
+    # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
+    # segment then keeps its bounds and gets its words again, the ASR-cut ones beside them included.
+    kept = segments if any(seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL) for seg in segments) else []
     if kept:
         texts = {}
         for seg in kept:
-            inside = [w for w in words if seg.start <= (w.start + w.end) / 2 < seg.end + 1e-6]
+            inside = [w for w in words if word_in(w, seg.start, seg.end)]
             texts[seg.id] = (join_words(inside), [w.id for w in inside])
         store.set_segment_texts(file_id, texts)
         return SupersedeResult()

@@ -54,8 +54,9 @@ class ImportReport:
             f"{len(self.row_errors)} rows rejected"
             + (f"; {self.consensus_rows} consensus values computed from raters" if self.consensus_rows else ""),
         ]
-        lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} labels stay with it, marked "
-                  f"replaced (relink the old audio to train on them again)" for path, n in self.replaced]
+        lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} label rows and word "
+                  f"corrections stay with it, marked replaced (relink the old audio to train on them again)"
+                  for path, n in self.replaced]
         lines += [f"  SKIPPED {path}: {why}" for path, why in self.skipped]
         lines += [f"  FAILED {path}: {why}" for path, why in self.failed]
         lines += [f"  ROW {where}: {why}" for where, why in self.row_errors]
@@ -174,8 +175,8 @@ def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_pat
     stale = by_path.get(str_path)  # same path, new content: the file was replaced
     if stale is not None:
         s.flush()
-        kept = store.label_count(file_id=stale.id)
-        if kept:  # labels were made on the old audio: they stay with it, never moved onto the new content
+        kept = store.label_count(file_id=stale.id) + store.word_edit_count(stale.id)
+        if kept:  # labels and word corrections were made on the old audio: they stay with it, never moved
             stale.status = FileStatus.REPLACED
             report.replaced.append((str_path, kept))
         else:

@@ -59,5 +59,11 @@ def _speaker_change(a: TimedWord, b: TimedWord) -> bool:
     return a.speaker is not None and b.speaker is not None and a.speaker != b.speaker
 
 
+def word_in(word, start: float, end: float) -> bool:
+    """THE rule for which segment a word belongs to: the one holding its midpoint (half-open, so a word exactly
+    on a cut belongs to the later segment only)."""
+    return start <= (word.start + word.end) / 2 < end
+
+
 def join_words(words) -> str:
     return "".join(getattr(w, "text", w) for w in words).strip()

@@ -75,6 +75,7 @@ class LabelEditor(QWidget):
         self.store, self.annotator = store, annotator
         self.undo_stack = QUndoStack(self)
         self.segment_id: int | None = None
+        self._shown: tuple | None = None  # what the form showed of the segment's store state (unsaved if it differs)
         self.prediction: tuple[float, float, float] | None = None
         self.prediction_visible = True
         self.focused_dim = 0
@@ -142,6 +143,8 @@ class LabelEditor(QWidget):
     # -- showing a segment ------------------------------------------------------------------------
     def show_segment(self, segment_id: int | None, title: str = "",
                      prediction: tuple[float, float, float] | None = None, text: str | None = None) -> None:
+        unsaved = (segment_id is not None and segment_id == self.segment_id and self._shown is not None
+                   and self._shown != self._form_values())  # typed, not saved: a redraw must not wipe it
         self.segment_id, self.prediction = segment_id, prediction
         self.setEnabled(segment_id is not None)
         if segment_id is None:
@@ -165,16 +168,19 @@ class LabelEditor(QWidget):
             prediction = None
         base = own[0] if own else standing_label(current)
         offered = None
-        if base is None:  # a segment cut from labelled ones: their label, to confirm with Enter (not saved yet)
-            offered = base = self.store.source_label(segment_id, annotator=None if seen.others else self.annotator)
+        if not own and self.annotator:  # cut from segments you labelled: your label, to confirm (not saved yet)
+            offered = self.store.source_label(segment_id, annotator=self.annotator)
+            base = offered or base
         self.offer_label.setText("" if offered is None else
-                                 f"offered: {_values(offered.values)} from the segment(s) this one was cut from "
-                                 f"(not saved: Enter saves it)")
-        for i, spin in enumerate(self.spins):
-            value = base.values[i] if base is not None else None
-            spin.setValue(value if value is not None else (prediction[i] if prediction else SCALE.neutral))
-        self.category.setCurrentIndex(max(0, self.category.findData(base.category if base else None)))
-        self.note.setText((getattr(base, "note", None) or "") if own else "")
+                                 f"offered: your {_values(offered.values)} from the segment(s) this one was cut "
+                                 f"from (not saved: Enter saves it)")
+        if not unsaved:
+            for i, spin in enumerate(self.spins):
+                value = base.values[i] if base is not None else None
+                spin.setValue(value if value is not None else (prediction[i] if prediction else SCALE.neutral))
+            self.category.setCurrentIndex(max(0, self.category.findData(base.category if base else None)))
+            self.note.setText((getattr(base, "note", None) or "") if own else "")
+            self._shown = self._form_values()
         self.prediction_visible = seen.prediction
         self.accept_button.setEnabled(seen.prediction)
         self.prediction_label.setText(
@@ -185,6 +191,9 @@ class LabelEditor(QWidget):
         standing = {c.label_id for c in current}
         for h in reversed(history):
             self.history.addItem(_history_line(h, h.id in standing))
+
+    def _form_values(self) -> tuple:
+        return (*(spin.value() for spin in self.spins), self.category.currentData(), self.note.text())
 
     # -- editing ----------------------------------------------------------------------------------
     def set_focused_value(self, value: float) -> None:
@@ -244,6 +253,7 @@ class LabelEditor(QWidget):
     def _written(self, segment_id: int) -> None:
         self.saved.emit(segment_id)
         if segment_id == self.segment_id:
+            self._shown = None  # the store changed under the form: show what it holds now
             self.show_segment(segment_id, self.title.text(), self.prediction)
 
 

@@ -7,6 +7,7 @@ input into session changes and store writes; the views observe the session (time
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -376,10 +377,15 @@ class MainWindow(QMainWindow):
         self.session.open_file(file_id, self.data.duration)
         live = self.data.live_indices()
         self.select_segment(int(live[0]) if len(live) else None)
-        self.status.setText(f"{f.path.rsplit('/', 1)[-1]}: {self.data.duration:.1f} s, "
-                            f"{len(self.data.seg_ids)} segments, {len(self.data.word_texts)} words")
+        self._show_counts()
         if self.model_notice:
             self.statusBar().showMessage(self.model_notice, 10000)
+
+    def _show_counts(self) -> None:
+        d = self.data
+        kept = len(d.seg_ids) - len(d.live_indices())
+        self.status.setText(f"{d.path.rsplit('/', 1)[-1]}: {d.duration:.1f} s, {len(d.live_indices())} segments"
+                            f"{f' (+{kept} superseded)' if kept else ''}, {len(d.word_texts)} words")
 
     def reload_file(self) -> None:
         """Re-read the current file's labels and predictions (after a save, an analysis, a model switch)."""
@@ -397,6 +403,7 @@ class MainWindow(QMainWindow):
         self.file_view.set_trajectories(models)
         self.file_view.set_labels()
         self.transcript.data = self.data
+        self._show_counts()
         if keep is not None and keep < len(self.data.seg_ids):
             self.session.select(None)
             self.select_segment(keep, move_view=False)
@@ -419,9 +426,10 @@ class MainWindow(QMainWindow):
         models = self.session.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
-        kept = "" if data.seg_live[index] else "  (superseded: kept for its labels)"
-        self.editor.show_segment(sid, f"Segment {index + 1}/{len(data.seg_ids)}  {start:.2f}-{end:.2f} s{kept}",
-                                 pred, text=data.seg_texts[index])
+        live = data.live_indices()
+        title = (f"Segment {int(np.searchsorted(live, index)) + 1}/{len(live)}" if data.seg_live[index] else
+                 "Superseded segment (kept for its labels)")
+        self.editor.show_segment(sid, f"{title}  {start:.2f}-{end:.2f} s", pred, text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
         lo, hi = self.session.view

@@ -47,31 +47,38 @@ class SegmentEditCommand(QUndoCommand):
         self._flip(f"Undone: {self.what}")
 
     def _flip(self, message: str) -> None:
+        name = self.controls.show_file(self.applied.file_id)  # an undo is seen where it happens
         try:
             self.applied = self.controls.window.store.edit_segments(**self.applied.inverse())
         except STORE_ERRORS as exc:
-            self.controls.failed(f"{message.split(':')[0]} failed: {exc}")
+            self.setObsolete(True)  # leaves the stack: a later redo must not replay this step the wrong way
+            self.controls.failed(f"{message.split(':')[0]} failed, nothing changed: {exc}")
             return
-        self.controls.show_result(self.applied, message)
+        self.controls.show_result(self.applied, f"{message} in {name}")
 
 
 class WordEditCommand(QUndoCommand):
     """A word correction on the same stack: undo writes the values it replaced as a new correction, redo the
     corrected ones again (the word's history keeps every step)."""
 
-    def __init__(self, controls: SegmentEditing, word_id: int, old: tuple, new: tuple) -> None:
+    def __init__(self, controls: SegmentEditing, file_id: int, word_id: int, old: tuple, new: tuple) -> None:
         super().__init__(f"correct word {old[0]!r}")
-        self.controls, self.word_id, self.old, self.new = controls, word_id, old, new
+        self.controls, self.file_id, self.word_id, self.old, self.new = controls, file_id, word_id, old, new
         self.pushed = False
 
     def redo(self) -> None:
         if not self.pushed:
             self.pushed = True
             return
-        self.controls.write_word(self.word_id, self.new, "Redone")
+        self._write(self.new, "Redone")
 
     def undo(self) -> None:
-        self.controls.write_word(self.word_id, self.old, "Undone")
+        self._write(self.old, "Undone")
+
+    def _write(self, values: tuple, how: str) -> None:
+        name = self.controls.show_file(self.file_id)
+        if not self.controls.write_word(self.word_id, values, f"{how} in {name}"):
+            self.setObsolete(True)
 
 
 class SegmentEditing:
@@ -142,6 +149,7 @@ class SegmentEditing:
     def resize_selected(self, start: float, end: float) -> None:
         sel = self._selected()
         if sel is None:
+            self.window.file_view.select_segment(self.window.session.segment_index)  # dragged edges go back
             return
         if end <= start:
             self.window.statusBar().showMessage("The start must stay before the end: move the playhead", 6000)
@@ -162,6 +170,14 @@ class SegmentEditing:
         self.window.editor.undo_stack.push(SegmentEditCommand(self, edit, what))
         self.show_result(edit, what[0].upper() + what[1:])
         return True
+
+    def show_file(self, file_id: int) -> str:
+        """Open the file an undo or redo acts on (the stack spans files); its name, for the status line."""
+        w = self.window
+        if w.data is None or w.data.file_id != file_id:
+            if not w.browser.select_file(file_id):
+                w.open_file(file_id)
+        return w.store.file(file_id).path.rsplit("/", 1)[-1]
 
     def failed(self, message: str) -> None:
         self.window.statusBar().showMessage(message, 10000)
@@ -196,7 +212,10 @@ class SegmentEditing:
             return
         dialog = WordDialog(data.word_texts[index], float(data.word_starts[index]), float(data.word_ends[index]),
                             data.duration, w)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        w.activateWindow()  # the keys (X, N, 1-7...) act again at once, not in whatever took the focus
+        w.file_view.setFocus()
+        if not accepted:
             return
         text, start, end = dialog.values()
         old = (data.word_texts[index].strip(), float(data.word_starts[index]), float(data.word_ends[index]))
@@ -205,7 +224,7 @@ class SegmentEditing:
             return
         word_id = int(data.word_ids[index])
         if self.write_word(word_id, (text, start, end), "Word corrected"):
-            w.editor.undo_stack.push(WordEditCommand(self, word_id, old, (text, start, end)))
+            w.editor.undo_stack.push(WordEditCommand(self, data.file_id, word_id, old, (text, start, end)))
 
     def write_word(self, word_id: int, values: tuple[str, float, float], how: str) -> bool:
         w = self.window
@@ -215,9 +234,11 @@ class SegmentEditing:
         except STORE_ERRORS as exc:
             QMessageBox.warning(w, "Word not corrected", str(exc))
             return False
-        before = w.data.word_ids.tolist()
+        before = w.data.word_ids.tolist() if w.data is not None else []
         w.reload_file()
-        if w.data.word_ids.tolist() == before:  # same words in the same order: only this one's text changed
+        if w.data is None:
+            return True
+        if word_id in before and w.data.word_ids.tolist() == before:  # same words, same order: only its text
             w.transcript.replace_word(w.data, before.index(word_id))
         else:
             w.transcript.show_file(w.data)

@@ -23,10 +23,11 @@ def bounds(w) -> list[tuple[float, float]]:
 def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(window, qtbot, populated):
     w = window
     store, file_id, _mv = populated
+    original = int(w.data.seg_ids[0])
+    store.record_label(original, annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
     before = all_label_rows(store)
     w.file_view.setFocus()
     assert bounds(w)[0] == (0.0, 10.0) and w.segment_index == 0
-    original = int(w.data.seg_ids[0])
     w.seek(4.0)
     qtbot.keyClick(w, Qt.Key.Key_X)
     assert bounds(w) == [(0.0, 4.0), (4.0, 10.0), (10.0, 20.0), (30.0, 40.0)]
@@ -35,7 +36,7 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
     assert original in [int(s) for s in w.data.seg_ids]  # still drawn, faint: its label is there
     assert len(w.file_view.superseded_bars["arousal"].xData) == 2
     assert w.session.playhead == pytest.approx(0.0)
-    assert [s.value() for s in w.editor.spins] == [3.0, 4.0, 5.0]  # alice's label, offered
+    assert [s.value() for s in w.editor.spins] == [3.0, 4.0, 5.0]  # the annotator's own label, offered
     assert "not saved" in w.editor.offer_label.text()
     assert "Split" in w.statusBar().currentMessage()
     qtbot.keyClick(w, Qt.Key.Key_Return)  # the annotator confirms it for the left half
@@ -57,6 +58,8 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
 def test_merge_resize_by_keys_and_by_dragging_an_edge(window, qtbot, populated):
     w = window
     store, file_id, _mv = populated
+    store.record_label(int(w.data.seg_ids[0]), annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
+    store.record_label(int(w.data.seg_ids[1]), annotator="tester", arousal=6.0, valence=2.0, dominance=3.0)
     before = all_label_rows(store)
     w.file_view.setFocus()
     w.seek(15.0)
@@ -65,7 +68,7 @@ def test_merge_resize_by_keys_and_by_dragging_an_edge(window, qtbot, populated):
     assert bounds(w)[w.data.live_indices().tolist().index(w.segment_index)] == (0.0, 10.0)
     qtbot.keyClick(w, Qt.Key.Key_M)
     assert bounds(w) == [(0.0, 20.0), (30.0, 40.0)]
-    assert w.editor.offer_label.text().startswith("offered: A 4.50 V 3.00 D 4.00")  # the mean of both halves
+    assert w.editor.offer_label.text().startswith("offered: your A 4.50 V 3.00 D 4.00")  # mean of both halves
     w.seek(31.5)
     qtbot.keyClick(w, Qt.Key.Key_I)  # the segment under the playhead (30-40) starts at 31.5
     assert bounds(w)[-1] == (31.5, 40.0)
@@ -90,7 +93,9 @@ def test_n_and_p_step_over_superseded_segments(window, qtbot, populated):
     w = window
     w.file_view.setFocus()
     w.seek(5.0)
-    qtbot.keyClick(w, Qt.Key.Key_X)  # 0-10 (labelled) is superseded by 0-5 and 5-10
+    qtbot.keyClick(w, Qt.Key.Key_X)  # 0-10 (alice's label) is superseded by 0-5 and 5-10
+    assert w.editor.offer_label.text() == ""  # alice's judgement is never offered as the tester's
+    assert "Segment 1/4" in w.editor.title.text() and "(+1 superseded)" in w.status.text()
     seen = []
     w.seek(0.0)
     for _ in range(5):
@@ -128,3 +133,58 @@ def test_correct_a_word_with_f2(window, qtbot, populated):
     assert "w2" in w.transcript.toPlainText() and "hello" not in w.transcript.toPlainText()
     plain = w.transcript.toPlainText()  # the in-place update kept every later word's link on its word
     assert [plain[a:b] for a, b in w.transcript.positions] == [t.strip() for t in w.data.word_texts]
+
+
+def second_file(w, populated, tmp_path) -> int:
+    from core.importer import import_folder
+    from tests.conftest import write_audio
+
+    store, _file_id, _mv = populated
+    write_audio(tmp_path / "c" / "zz_other.wav", 12.0)
+    import_folder(store, tmp_path / "c", "c")
+    w.browser.reload_files()
+    return next(f.id for f in store.files(store.corpus("c").id) if f.path.endswith("zz_other.wav"))
+
+
+def test_undo_of_an_edit_in_another_file_opens_that_file_first(window, qtbot, populated, tmp_path):
+    w = window
+    store, file_id, _mv = populated
+    other = second_file(w, populated, tmp_path)
+    w.file_view.setFocus()
+    w.seek(4.3)
+
+    def fill_and_accept():
+        dialog = QApplication.activeModalWidget()
+        dialog.text.setText("hello")
+        dialog.accept()
+
+    QTimer.singleShot(0, fill_and_accept)
+    qtbot.keyClick(w, Qt.Key.Key_F2)  # a word in talk.wav
+    w.seek(5.0)
+    w.segment_editing.act_split.trigger()  # and a split there (offscreen, the closed dialog leaves no focus)
+    w.browser.select_file(other)
+    qtbot.waitUntil(lambda: w.data.file_id == other)
+    w.act_undo.trigger()  # the split: talk.wav comes up, the split is undone there
+    assert w.data.file_id == file_id and bounds(w)[0] == (0.0, 10.0)
+    assert "talk.wav" in w.statusBar().currentMessage()
+    w.browser.select_file(other)
+    qtbot.waitUntil(lambda: w.data.file_id == other)
+    w.act_undo.trigger()  # the word: no crash, its file comes up, the word is back
+    assert w.data.file_id == file_id and "w2" in w.transcript.toPlainText()
+    assert w.isVisible()
+
+
+def test_a_redraw_keeps_what_the_annotator_typed_but_did_not_save(window, qtbot, populated):
+    w = window
+    w.file_view.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_6)  # arousal 6, not saved
+    assert w.editor.spins[0].value() == 6.0
+    w.reload_file()  # what an analysis finishing (or any store event) does to the open file
+    assert w.editor.spins[0].value() == 6.0
+    qtbot.keyClick(w, Qt.Key.Key_Return)
+    store, _f, _mv = populated
+    sid = int(w.data.seg_ids[0])
+    assert store.current_labels(segment_ids=[sid], annotator="tester")[0].values[0] == 6.0
+    w.select_segment(0)
+    w.act_undo.trigger()  # and an undo still shows the store's state again: alice's 3 stands
+    assert w.editor.spins[0].value() == 3.0

@@ -71,8 +71,9 @@ def test_split_of_a_labelled_segment_keeps_it_offers_its_label_and_undo_revives_
     for child in edit.added:
         assert store.segment_sources(child) == [seg.id]
         assert store.current_labels(segment_ids=[child]) == []  # offered, never written for the annotator
-        assert store.source_label(child).values == store.segment_labels(segment_ids=[seg.id])[seg.id].values
-        assert store.source_label(child, annotator="bob").values == (4.0, None, 3.0)  # blind: own labels only
+        assert store.source_label(child, annotator="ann").values == (6.0, 2.0, 5.0)
+        assert store.source_label(child, annotator="bob").values == (4.0, None, 3.0)  # each their own, only
+        assert store.source_label(child, annotator="cyd") is None  # nothing of anyone else's to take as theirs
     undone = store.edit_segments(**edit.inverse())
     assert store.segment(seg.id).superseded_at is None and undone.revived == (seg.id,)
     assert [g.id for g in live(store, fid)][0] == seg.id
@@ -104,10 +105,12 @@ def test_merge_and_resize(store, tmp_path):
     (m,) = live(store, fid)
     assert (m.start, m.end, m.speaker, m.split) == (0.0, 18.0, "spk1", "Train")
     assert store.segment_sources(m.id) == [a.id, b.id]
-    assert store.source_label(m.id).values == (4.0, 4.0, 4.0)  # the mean over the sources, per dimension
+    assert store.source_label(m.id, annotator="ann").values == (4.0, 4.0, 4.0)  # the mean over the sources
     assert all_label_rows(store) == before
     store.edit_segments(**merged.inverse())
     assert [g.id for g in live(store, fid)] == [a.id, b.id]
+    with pytest.raises(LabelError, match="overlap"):
+        store.resize_segment(b.id, 7.0, 18.0)  # into its neighbour: refused, one tier as in ELAN
     resized = store.resize_segment(b.id, 9.5, 19.0)
     (new,) = resized.added
     assert (store.segment(new).start, store.segment(new).end) == (9.5, 19.0)
@@ -241,9 +244,10 @@ def test_segment_edits_on_postgresql(tmp_path):
             seg = live(store, fid)[0]
             store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
             edit = store.split_segment(seg.id, 4.0)
-            assert store.source_label(edit.added[0]).values == (6.0, 2.0, 5.0)
+            assert store.source_label(edit.added[0], annotator="ann").values == (6.0, 2.0, 5.0)
             store.edit_segments(**edit.inverse())
             assert store.segment(seg.id).superseded_at is None
+            ids_survive_undo(store, fid)  # on a sequence, ids are never reused either
             w = store.words(fid)[0]
             store.edit_word(w.id, editor="ann", text="hello")
             with store.session() as s, pytest.raises(Exception, match="append-only"):
@@ -269,3 +273,101 @@ def test_training_takes_the_newer_judgements_of_an_edited_segment_not_both(store
     store.record_label(whole, annotator="ann", arousal=4.0, valence=4.0, dominance=4.0)
     assert spans() == [(0.0, 8.0), (10.0, 18.0)]  # generations: the merge stands for the halves and the original
     assert len(store.segments(fid)) == 5  # every segment is still in the store, with its labels
+
+
+def ids_survive_undo(store: Store, fid: int) -> None:
+    """Split an unlabelled segment, merge the halves, make another segment, then undo both edits: each undo
+    names the segments the edit made, and a removed segment comes back as itself (ids are never reused)."""
+    seg = live(store, fid)[-1]
+    split = store.split_segment(seg.id, seg.start + 3.0)
+    merged = store.merge_segments(list(split.added))
+    other = store.add_segments(fid, [SegmentSpec(18.5, 19.5, SegmentOrigin.MANUAL)])[0]  # takes a fresh id
+    undo_merge = store.edit_segments(**merged.inverse())
+    assert undo_merge.added == split.added  # the halves, back under their own ids
+    store.edit_segments(**split.inverse())
+    assert [(g.id, g.start, g.end) for g in live(store, fid)][-2:] == [(seg.id, seg.start, seg.end),
+                                                                     (other, 18.5, 19.5)]
+
+
+def test_undo_after_later_edits_names_the_right_segments(store, tmp_path):
+    ids_survive_undo(store, file_with_words(store, tmp_path))
+
+
+def test_a_split_then_merged_back_segment_still_offers_the_original_label(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    seg = live(store, fid)[0]
+    store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+    halves = store.split_segment(seg.id, 4.0).added
+    (whole,) = store.merge_segments(list(halves)).added  # the unlabelled halves pass their source on
+    assert store.segment_sources(whole) == [seg.id]
+    assert store.source_label(whole, annotator="ann").values == (6.0, 2.0, 5.0)
+    store.record_label(whole, annotator="ann", arousal=5.0, valence=3.0, dominance=5.0)
+    from training.data import load_examples
+
+    assert sorted((e.start, e.end) for e in load_examples(store, "c")) == [(0.0, 8.0)]  # not the span twice
+    assert store.replaced_segments(store.corpus("c").id, {whole}) == {seg.id}
+
+
+def test_an_undone_split_does_not_replace_the_revived_segment(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    seg = live(store, fid)[0]
+    store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+    edit = store.split_segment(seg.id, 4.0)
+    for child in edit.added:
+        store.record_label(child, annotator="bob", arousal=3.0, valence=3.0, dominance=3.0)
+    store.edit_segments(**edit.inverse())  # the original is current again; the labelled halves are kept
+    labelled = {c.segment_id for c in store.current_labels(file_id=fid)}
+    assert seg.id not in store.replaced_segments(store.corpus("c").id, labelled)
+
+
+def test_job_assignments_follow_a_split_and_its_undo(store, tmp_path):
+    from core.annotation_jobs import assign, visibility
+
+    fid = file_with_words(store, tmp_path)
+    a, b = live(store, fid)
+    store.record_label(a.id, annotator="maria", arousal=7.0, valence=1.0, dominance=7.0)
+    store.create_annotation_job(store.corpus("c").id, "blind", assign([a.id, b.id], ["rev"], 1), blind=True,
+                                overlap=1, selection={})
+    left, right = store.split_segment(b.id, 13.0).added  # unlabelled: it goes, its assignment follows
+    assert visibility(store, left, "rev").prediction is False  # the halves are rev's, blind, like b
+    assert store.source_label(left, annotator="rev") is None
+    halves = store.split_segment(a.id, 4.0).added  # labelled by maria: rev is offered nothing of hers
+    assert all(store.source_label(h, annotator="rev") is None for h in halves)
+    assert not visibility(store, halves[0], "rev").others
+
+
+def test_a_word_correction_leaves_a_superseded_segments_text_as_it_was_labelled(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    seg = live(store, fid)[0]
+    store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+    text = store.segment(seg.id).text
+    store.resize_segment(seg.id, 0.0, 4.0)
+    w = next(x for x in store.words(fid) if x.text == " w12")  # 6.0-6.4 s: outside the new bounds
+    store.edit_word(w.id, editor="ann", text="changed")
+    assert store.segment(seg.id).text == text
+
+
+def test_retranscribing_after_a_split_gives_every_segment_its_new_words(store, tmp_path):
+    from core.asr import build_units
+
+    fid = file_with_words(store, tmp_path)
+    first = live(store, fid)[0]
+    store.split_segment(first.id, 4.0)
+    with store.session() as s:  # what a re-transcription leaves: other words
+        s.query(Word).filter(Word.file_id == fid).delete()
+        s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" new{i}") for i in range(40))
+    build_units(store, fid)
+    texts = [g.text.split() for g in live(store, fid)]
+    assert [len(t) for t in texts] == [8, 8, 16] and all(w.startswith("new") for t in texts for w in t)
+
+
+def test_reimporting_changed_audio_keeps_the_old_content_with_its_word_corrections(store, tmp_path):
+    from core.importer import import_folder
+
+    fid = file_with_words(store, tmp_path)
+    w = store.words(fid)[0]
+    store.edit_word(w.id, editor="ann", text="kept")
+    write_audio(tmp_path / "f" / "a.wav", 20.0, freq=330.0)  # new audio at the same path
+    report = import_folder(store, tmp_path / "f", "c")
+    assert report.replaced and "word corrections" in report.summary()
+    assert store.file(fid).status == "replaced" and store.word_history(w.id)[0].new[0] == " kept"

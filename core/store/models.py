@@ -85,6 +85,7 @@ class Segment(Base):
     __table_args__ = (
         Index("ix_segments_file_start", "file_id", "start"),
         CheckConstraint(f"origin IN ({sql_in(SegmentOrigin)})", name="ck_segments_origin"),
+        {"sqlite_autoincrement": True},  # an id is never reused: undo brings a removed segment back as itself
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     # Deleting a file cascades to its segments, and stops at the first label (labels.segment_id is RESTRICT).

@@ -34,6 +34,7 @@ class SegmentSpec:
     speaker: str | None = None
     split: str | None = None
     word_ids: tuple[int, ...] = ()
+    id: int | None = None  # set only to bring a removed segment back as itself (an undo)
 
 
 @dataclass(frozen=True)

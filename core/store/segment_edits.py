@@ -13,19 +13,15 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 
-from core.segmentation import join_words
+from core.segmentation import join_words, word_in
 from core.store.annotations import LabelError, retire_segments
-from core.store.models import AudioFile, Segment, SegmentSource, Word, WordEdit
+from core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word, WordEdit
 from core.store.rows import SegmentEdit, SegmentLabel, SegmentSpec, WordEditRecord
 from core.vocab import SegmentOrigin
 
 MIN_SEGMENT = 0.05  # seconds: shorter than this is a slip of the key, not a unit anyone can label
 MAX_WORD = 30.0  # seconds: no word lasts longer; a longer span is a typo in the time
-
-
-def _midpoint_in(word: Word, start: float, end: float) -> bool:
-    """The one rule for which segment a word belongs to (as in asr.build_units): its midpoint."""
-    return start <= (word.start + word.end) / 2 < end + 1e-6
+OVERLAP_SLACK = 1e-3  # seconds: segments that touch within a millisecond do not overlap
 
 
 def _relink_words(s, file_id: int, segments: Sequence[Segment]) -> None:
@@ -36,7 +32,7 @@ def _relink_words(s, file_id: int, segments: Sequence[Segment]) -> None:
     words = s.scalars(select(Word).where(Word.file_id == file_id, Word.end >= lo - MAX_WORD, Word.start <= hi)
                       .order_by(Word.start, Word.id)).all()
     for seg in segments:
-        inside = [w for w in words if _midpoint_in(w, seg.start, seg.end)]
+        inside = [w for w in words if word_in(w, seg.start, seg.end)]
         for w in inside:
             w.segment_id = seg.id
         seg.text = join_words(inside) or seg.text
@@ -49,7 +45,13 @@ class SegmentEditRepository:
                       revive: Sequence[int] = ()) -> SegmentEdit:
         """Take `remove` away, add `add`, bring back the superseded `revive`; one transaction, nothing half done.
 
-        New segments are linked to the removed segments that stay (the labelled ones) as their sources."""
+        - New segments name as sources the labelled segments removed, and the sources of the unlabelled ones
+          removed (a split then merged back still offers the original label).
+        - New segments inherit the job assignments of the removed ones (an annotator's job, blind or not,
+          follows its segments through a split).
+        - A spec with an `id` comes back as that very segment (an undo): ids are never reused (AUTOINCREMENT
+          on SQLite, a sequence on PostgreSQL), so every older undo step still names the right segments.
+        - A new segment may not overlap a current segment that stays (one tier, as in ELAN)."""
         with self.session() as s:
             live = {g.id: g for g in s.scalars(select(Segment).where(Segment.id.in_(list(remove) + list(revive))))}
             for sid in remove:
@@ -61,18 +63,36 @@ class SegmentEditRepository:
                 if g is None or g.file_id != file_id or g.superseded_at is None:
                     raise LabelError(f"segment {sid} is not a superseded segment of file {file_id}")
             duration = s.scalar(select(AudioFile.duration).where(AudioFile.id == file_id))
+            staying = [(g.start, g.end) for g in s.scalars(select(Segment).where(
+                Segment.file_id == file_id, Segment.superseded_at.is_(None), Segment.id.not_in(list(remove))))]
+            staying += [(live[sid].start, live[sid].end) for sid in revive]
             for spec in add:
                 _check_span(spec.start, spec.end, duration)
+                clash = next(((a, b) for a, b in staying if a < spec.end - OVERLAP_SLACK
+                              and spec.start < b - OVERLAP_SLACK), None)
+                if clash is not None:
+                    raise LabelError(f"{spec.start:.2f}-{spec.end:.2f} s would overlap the segment at {clash[0]:.2f}-"
+                                     f"{clash[1]:.2f} s: shorten that one first")
             gone = {sid: SegmentSpec(live[sid].start, live[sid].end, live[sid].origin, live[sid].text or "",
-                                     live[sid].speaker, live[sid].split) for sid in remove}
+                                     live[sid].speaker, live[sid].split, id=sid) for sid in remove}
+            assigned = s.execute(select(JobAssignment.job_id, JobAssignment.annotator, func.min(JobAssignment.position))
+                                 .where(JobAssignment.segment_id.in_(list(remove)))
+                                 .group_by(JobAssignment.job_id, JobAssignment.annotator)).all() if remove else []
+            inherited = set(s.scalars(select(SegmentSource.source_id)
+                                      .where(SegmentSource.segment_id.in_(list(remove))))) if remove else set()
             dropped, labelled = retire_segments(s, list(remove))
             for sid in revive:
                 live[sid].superseded_at = None
-            new = [Segment(file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker, split=spec.split,
-                           origin=str(spec.origin), text=spec.text) for spec in add]
+            new = [Segment(id=spec.id, file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker,
+                           split=spec.split, origin=str(spec.origin), text=spec.text) for spec in add]
             s.add_all(new)
             s.flush()
-            s.add_all(SegmentSource(segment_id=g.id, source_id=src) for g in new for src in labelled)
+            sources = (set(labelled) | inherited) - {g.id for g in new} - set(revive)
+            s.add_all(SegmentSource(segment_id=g.id, source_id=src) for g in new for src in sorted(sources))
+            have = set(s.execute(select(JobAssignment.job_id, JobAssignment.segment_id, JobAssignment.annotator)
+                                 .where(JobAssignment.segment_id.in_([g.id for g in new]))).all()) if new else set()
+            s.add_all(JobAssignment(job_id=job, segment_id=g.id, annotator=who, position=pos)
+                      for g in new for job, who, pos in assigned if (job, g.id, who) not in have)
             _relink_words(s, file_id, [*new, *(live[sid] for sid in revive)])
             edit = SegmentEdit(file_id, tuple(g.id for g in new), tuple(gone[sid] for sid in dropped),
                                tuple(labelled), tuple(revive))
@@ -113,14 +133,15 @@ class SegmentEditRepository:
             return list(s.scalars(select(SegmentSource.source_id).where(SegmentSource.segment_id == segment_id)
                                   .order_by(SegmentSource.source_id)))
 
-    def source_label(self, segment_id: int, *, annotator: str | None = None) -> SegmentLabel | None:
-        """What the segment's sources said (the store's one rule per source; the mean per dimension over several
-        sources): offered, never written, as a new segment's label. `annotator` limits it to their own labels
-        (a blind annotator must not see others')."""
+    def source_label(self, segment_id: int, *, annotator: str) -> SegmentLabel | None:
+        """What `annotator` said of the segment's sources (their own standing label per source, never an accepted
+        prediction; the mean per dimension over several sources): offered, never written, as their label of the
+        new segment. Only their own: saving it must not turn another rater's judgement (or the model's) into
+        theirs, and a blind annotator must not see anyone else's."""
         sources = self.segment_sources(segment_id)
         if not sources:
             return None
-        labels = list(self.segment_labels(segment_ids=sources, annotator=annotator).values())
+        labels = list(self.segment_labels(segment_ids=sources, annotator=annotator, include_accepted=False).values())
         if not labels:
             return None
         if len(labels) == 1:
@@ -130,8 +151,7 @@ class SegmentEditRepository:
             present = [x.values[i] for x in labels if x.values[i] is not None]
             values.append(sum(present) / len(present) if present else None)
         newest = max(labels, key=lambda x: x.label_id)
-        return SegmentLabel(segment_id, tuple(values), tuple(sorted({a for x in labels for a in x.annotators})),
-                            newest.category, newest.origin, newest.label_id)
+        return SegmentLabel(segment_id, tuple(values), (annotator,), newest.category, newest.origin, newest.label_id)
 
     def replaced_segments(self, corpus_id: int, labelled: Iterable[int]) -> set[int]:
         """Superseded segments every one of whose successors (the segments split, merged or resized from them)
@@ -143,7 +163,8 @@ class SegmentEditRepository:
         with self.session() as s:
             q = (select(SegmentSource.source_id, SegmentSource.segment_id)
                  .join(Segment, Segment.id == SegmentSource.source_id)
-                 .join(AudioFile, AudioFile.id == Segment.file_id).where(AudioFile.corpus_id == corpus_id))
+                 .join(AudioFile, AudioFile.id == Segment.file_id)
+                 .where(AudioFile.corpus_id == corpus_id, Segment.superseded_at.is_not(None)))  # a revived one stands
             for source, child in s.execute(q):
                 successors.setdefault(source, []).append(child)
         replaced: set[int] = set()
@@ -184,13 +205,14 @@ class SegmentEditRepository:
             touched = {w.segment_id} - {None}
             home = s.scalars(select(Segment).where(Segment.file_id == w.file_id, Segment.superseded_at.is_(None),
                                                    Segment.start <= (new_start + new_end) / 2,
-                                                   Segment.end >= (new_start + new_end) / 2)
+                                                   Segment.end > (new_start + new_end) / 2)  # as word_in
                              .order_by(Segment.start.desc())).first()
             w.segment_id = home.id if home is not None else None
             touched |= {w.segment_id} - {None}
-            for sid in touched:
+            for sid in touched:  # a superseded segment keeps the text its labels were given on
                 inside = s.scalars(select(Word).where(Word.segment_id == sid).order_by(Word.start, Word.id)).all()
-                s.execute(update(Segment).where(Segment.id == sid).values(text=join_words(inside)))
+                s.execute(update(Segment).where(Segment.id == sid, Segment.superseded_at.is_(None))
+                          .values(text=join_words(inside)))
             record = _word_edit(row)
             file_id = w.file_id
         self.emit("words_changed", file_id=file_id)

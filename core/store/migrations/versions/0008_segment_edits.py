@@ -3,7 +3,8 @@
 A segment edit never rewrites a labelled segment: it is superseded (kept, with every label) and the new
 segments name it as their source, so the editor can offer its label and undo can bring it back. A word
 correction is an append-only row beside the word it changed (the ASR's own text and times stay readable),
-and a re-transcription keeps corrected words.
+and a re-transcription keeps corrected words. Segment ids are never reused (AUTOINCREMENT on SQLite, where a
+deleted highest rowid would otherwise come back): an undo brings a removed segment back under its own id.
 
 Revision ID: 0008_segment_edits
 Revises: 0007_traces
@@ -23,11 +24,23 @@ SQLITE_TRIGGERS = [
     f"BEGIN SELECT RAISE(ABORT, 'word_edits are append-only: {op_.upper()} is refused'); END"
     for op_ in ("update", "delete")
 ]
-PG_TRIGGERS = ["CREATE TRIGGER word_edits_no_update_delete BEFORE UPDATE OR DELETE ON word_edits "
-               "FOR EACH ROW EXECUTE FUNCTION emotrace_labels_append_only()"]
+PG_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION emotrace_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION '% are append-only: % is refused', TG_TABLE_NAME, TG_OP; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER word_edits_no_update_delete BEFORE UPDATE OR DELETE ON word_edits "
+    "FOR EACH ROW EXECUTE FUNCTION emotrace_append_only()",
+    "CREATE TRIGGER word_edits_no_truncate BEFORE TRUNCATE ON word_edits "
+    "FOR EACH STATEMENT EXECUTE FUNCTION emotrace_append_only()",
+]
+SQLITE_FK_NAMES = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
 
 
 def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:  # the rebuild copies every row as it is (the store migrates with foreign keys off)
+        with op.batch_alter_table("segments", recreate="always", naming_convention=SQLITE_FK_NAMES,
+                                  table_kwargs={"sqlite_autoincrement": True}):
+            pass
     op.create_table(
         "segment_sources",
         sa.Column("segment_id", sa.Integer(), nullable=False),
@@ -54,7 +67,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_word_edits_word", "word_edits", ["word_id", "id"])
-    for statement in SQLITE_TRIGGERS if op.get_bind().dialect.name == "sqlite" else PG_TRIGGERS:
+    for statement in SQLITE_TRIGGERS if sqlite else PG_TRIGGERS:
         op.execute(statement)
 
 
