@@ -299,6 +299,8 @@ def cmd_models(args) -> int:
     from training.registry import rollback
 
     store = _store(args)
+    if args.analyze and args.action == "list":
+        raise UserFacingError("--analyze goes with activate or rollback (it analyses with the version made active)")
     if args.action == "activate":
         from training.registry import activate
 

@@ -556,11 +556,17 @@ class MainWindow(QMainWindow):
         self.file_view.set_labels()
 
     def _revealed(self) -> set[int] | None:
-        """Blind annotator: the open file's segments where their own (non-accepted) label is saved; else None."""
+        """What a blind annotator's file view may show: the open file's segments that are not blind to them (by
+        their own setting, every segment; by a blind job, its segments) or that they labelled themselves (not by
+        accepting the model); None when nothing is blind to them."""
         annotator = self.editor.annotator
-        if self.data is None or not annotator or not self.store.is_blind(annotator):
+        if self.data is None or not annotator:
             return None
-        return {sid for sid, c in self.data.labels.get(annotator, {}).items() if c.origin != "accepted"}
+        own = {sid for sid, c in self.data.labels.get(annotator, {}).items() if c.origin != "accepted"}
+        if self.store.is_blind(annotator):
+            return own
+        hidden = self.store.blind_assigned(self.data.file_id, annotator)
+        return None if not hidden else ({int(s) for s in self.data.seg_ids} - hidden) | own
 
     def _store_changed(self, what: str, info: dict) -> None:
         if what in ("corpus_changed", "corpus_added"):

@@ -188,3 +188,22 @@ def test_a_redraw_keeps_what_the_annotator_typed_but_did_not_save(window, qtbot,
     w.select_segment(0)
     w.act_undo.trigger()  # and an undo still shows the store's state again: alice's 3 stands
     assert w.editor.spins[0].value() == 3.0
+
+
+def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window, qtbot, populated):
+    """A job-blind annotator (not blind by their own setting) sees neither alice's bars nor the model on the
+    segments the job hands them, and a split keeps those halves theirs and hidden."""
+    from core.annotation_jobs import assign
+
+    w = window
+    store, file_id, _mv = populated
+    first = int(w.data.seg_ids[0])
+    store.create_annotation_job(store.corpus("c").id, "blind", assign([first], ["tester"], 1), blind=True,
+                                overlap=1, selection={})
+    w.open_file(file_id)
+    assert first not in w.file_view.reveal and int(w.data.seg_ids[1]) in w.file_view.reveal
+    assert min(w.file_view.label_bars["arousal"].xData) >= 10.0  # alice's 0-10 s bar is not drawn
+    w.seek(5.0)
+    w.segment_editing.act_split.trigger()
+    assert not ({int(s) for s in w.data.seg_ids[w.data.live_indices()[:2]]} & w.file_view.reveal)
+    assert "hidden" in w.editor.prediction_label.text() and w.editor.offer_label.text() == ""

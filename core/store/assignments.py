@@ -79,6 +79,17 @@ class AssignmentRepository:
                 q = q.where(JobAssignment.annotator == annotator)
             return [Assignment(*r) for r in s.execute(q)]
 
+    def blind_assigned(self, file_id: int, annotator: str) -> set[int]:
+        """The file's segments a blind job hands to this annotator (what their file view hides until they label)."""
+        from core.store.models import Segment
+
+        with self.session() as s:
+            q = (select(JobAssignment.segment_id).distinct()
+                 .join(AnnotationJob, AnnotationJob.id == JobAssignment.job_id)
+                 .join(Segment, Segment.id == JobAssignment.segment_id)
+                 .where(Segment.file_id == file_id, JobAssignment.annotator == annotator, AnnotationJob.blind))
+            return set(s.scalars(q))
+
     def jobs_of_segment(self, segment_id: int, annotator: str) -> list[JobRow]:
         """The jobs that hand this segment to this annotator (their blindness applies to it)."""
         with self.session() as s:
