@@ -63,8 +63,12 @@ class SegmentEditRepository:
                 if g is None or g.file_id != file_id or g.superseded_at is None:
                     raise LabelError(f"segment {sid} is not a superseded segment of file {file_id}")
             duration = s.scalar(select(AudioFile.duration).where(AudioFile.id == file_id))
-            staying = [(g.start, g.end) for g in s.scalars(select(Segment).where(
-                Segment.file_id == file_id, Segment.superseded_at.is_(None), Segment.id.not_in(list(remove))))]
+            staying = []
+            if add:  # only the current segments near the new ones (a 3-hour file has thousands)
+                lo, hi = min(spec.start for spec in add), max(spec.end for spec in add)
+                staying = [tuple(r) for r in s.execute(select(Segment.start, Segment.end).where(
+                    Segment.file_id == file_id, Segment.superseded_at.is_(None), Segment.id.not_in(list(remove)),
+                    Segment.start < hi, Segment.end > lo))]
             staying += [(live[sid].start, live[sid].end) for sid in revive]
             for spec in add:
                 _check_span(spec.start, spec.end, duration)
