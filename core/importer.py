@@ -175,8 +175,8 @@ def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_pat
     stale = by_path.get(str_path)  # same path, new content: the file was replaced
     if stale is not None:
         s.flush()
-        kept = store.label_count(file_id=stale.id) + store.word_edit_count(stale.id)
-        if kept:  # labels and word corrections were made on the old audio: they stay with it, never moved
+        kept = store.label_count(file_id=stale.id) + store.word_edit_count(stale.id) + len(store.traced(stale.id))
+        if kept:  # labels, word corrections and traces were made on the old audio: they stay with it, never moved
             stale.status = FileStatus.REPLACED
             report.replaced.append((str_path, kept))
         else:

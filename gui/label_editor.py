@@ -43,18 +43,22 @@ class SaveLabel(QUndoCommand):
         if not self.pushed:  # the save itself was written before the command joined the stack
             self.pushed = True
             return
+        self.editor.segment_requested.emit(self.record.segment_id)  # seen where it happens (the stack spans files)
         try:
             self.record = self.editor.write(self.record.segment_id, self.values, self.record.origin)
         except (SQLAlchemyError, OSError, LabelError) as exc:
+            self.setObsolete(True)  # leaves the stack: the step did not happen
             self.editor.save_failed.emit(f"Redo was not saved: {exc}")
             return
         self.editor.status.emit(f"Redone: segment {self.record.segment_id} is {_values(self.record.values)} again "
                                 f"(new row #{self.record.id})")
 
     def undo(self) -> None:
+        self.editor.segment_requested.emit(self.record.segment_id)
         try:
             self.editor.retract(self.record)
         except (SQLAlchemyError, OSError, LabelError) as exc:
+            self.setObsolete(True)
             self.editor.save_failed.emit(f"Undo was not saved: {exc}")
             return
         own = [c for c in self.editor.store.current_labels(segment_ids=[self.record.segment_id])
@@ -69,6 +73,7 @@ class LabelEditor(QWidget):
     next_requested = Signal()
     save_failed = Signal(str)
     status = Signal(str)  # what a save, an undo or a redo did, for the status line
+    segment_requested = Signal(int)  # an undo or redo is about to act on this segment: show its file
 
     def __init__(self, store: Store, annotator: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -254,12 +254,19 @@ class MainWindow(QMainWindow):
         self.editor.save_failed.connect(lambda msg: QMessageBox.critical(self, "Label not saved", msg))
         self.editor.next_requested.connect(lambda: self.next_segment(across_files=True))
         self.editor.status.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
+        self.editor.segment_requested.connect(self._show_file_of)
         for spin in self.editor.spins:  # the handles show what the editor holds: typed, keyed, undone, redone
             spin.valueChanged.connect(self._sync_handles)
         self.review.item_chosen.connect(self.go_to)
         self.review.span_chosen.connect(self.go_to_span)
         self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
+
+    def _show_file_of(self, segment_id: int) -> None:
+        """An undo or redo of a label in another file: open that file at the segment first (never out of sight)."""
+        file_id = self.store.segment(segment_id).file_id
+        if self.data is None or self.data.file_id != file_id:
+            self.go_to(file_id, segment_id)
 
     def _sync_handles(self, *_args) -> None:
         if self.session.segment_index is None:
@@ -520,10 +527,16 @@ class MainWindow(QMainWindow):
         shift = fraction * (hi - lo)
         self.session.set_view(lo + shift, hi + shift)
 
-    def go_to(self, file_id: int, segment_id: int) -> None:
+    def ensure_open(self, file_id: int) -> None:
+        """Open a file unless it is the open one: through its row in the browser when the corpus on show has it
+        (the row follows), else directly (a row that is already current emits nothing)."""
         if self.data is None or self.data.file_id != file_id:
-            if not self.browser.select_file(file_id):
+            self.browser.select_file(file_id)
+            if self.data is None or self.data.file_id != file_id:
                 self.open_file(file_id)
+
+    def go_to(self, file_id: int, segment_id: int) -> None:
+        self.ensure_open(file_id)
         if self.data is not None:
             hits = [i for i, s in enumerate(self.data.seg_ids) if int(s) == segment_id]
             if hits:
@@ -532,8 +545,7 @@ class MainWindow(QMainWindow):
 
     def go_to_span(self, file_id: int, start: float, end: float) -> None:
         """Open a file at a stretch (the trace review queue's items)."""
-        if self.data is None or self.data.file_id != file_id:
-            self.open_file(file_id)
+        self.ensure_open(file_id)
         self.session.set_view(max(0.0, start - 2.0), end + 2.0)
         self.seek(start)
 

@@ -174,9 +174,7 @@ class SegmentEditing:
     def show_file(self, file_id: int) -> str:
         """Open the file an undo or redo acts on (the stack spans files); its name, for the status line."""
         w = self.window
-        if w.data is None or w.data.file_id != file_id:
-            if not w.browser.select_file(file_id):
-                w.open_file(file_id)
+        w.ensure_open(file_id)
         return w.store.file(file_id).path.rsplit("/", 1)[-1]
 
     def failed(self, message: str) -> None:

@@ -207,3 +207,19 @@ def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window
     w.segment_editing.act_split.trigger()
     assert not ({int(s) for s in w.data.seg_ids[w.data.live_indices()[:2]]} & w.file_view.reveal)
     assert "hidden" in w.editor.prediction_label.text() and w.editor.offer_label.text() == ""
+
+
+def test_undo_of_a_label_in_another_file_opens_that_file_at_the_segment(window, qtbot, populated, tmp_path):
+    w = window
+    store, file_id, _mv = populated
+    other = second_file(w, populated, tmp_path)
+    w.file_view.setFocus()
+    w.seek(15.0)
+    qtbot.keyClick(w, Qt.Key.Key_7)
+    w.editor.save()  # segment 10-20 s of talk.wav
+    sid = w.editor.segment_id
+    w.open_file(other)  # elsewhere, the browser's row still on talk.wav (selecting it again emits nothing)
+    assert w.data.file_id == other
+    w.act_undo.trigger()
+    assert w.data.file_id == file_id and int(w.data.seg_ids[w.segment_index]) == sid
+    assert store.current_labels(segment_ids=[sid], annotator="tester") == []

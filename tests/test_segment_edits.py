@@ -371,3 +371,26 @@ def test_reimporting_changed_audio_keeps_the_old_content_with_its_word_correctio
     report = import_folder(store, tmp_path / "f", "c")
     assert report.replaced and "word corrections" in report.summary()
     assert store.file(fid).status == "replaced" and store.word_history(w.id)[0].new[0] == " kept"
+
+
+def test_a_relabelled_segment_offers_its_own_label_not_a_mix_with_its_older_source(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    y = live(store, fid)[0]
+    store.record_label(y.id, annotator="ann", arousal=7.0, valence=7.0, dominance=7.0)
+    (x,) = store.resize_segment(y.id, 0.0, 7.0).added
+    store.record_label(x, annotator="ann", arousal=1.0, valence=1.0, dominance=1.0)  # the annotator's correction
+    left, _right = store.split_segment(x, 3.0).added
+    assert store.segment_sources(left) == [x]
+    assert store.source_label(left, annotator="ann").values == (1.0, 1.0, 1.0)  # never the mean 4/4/4
+
+
+def test_an_undo_that_would_overlap_a_segment_drawn_since_is_refused(store, tmp_path):
+    fid = file_with_words(store, tmp_path)
+    a = live(store, fid)[0]
+    store.record_label(a.id, annotator="ann", arousal=5.0, valence=5.0, dominance=5.0)
+    resized = store.resize_segment(a.id, 0.0, 4.0)
+    store.add_segments(fid, [SegmentSpec(5.0, 7.0, SegmentOrigin.MANUAL)])  # drawn (C) in the freed span
+    before = store.segments(fid)
+    with pytest.raises(LabelError, match="overlap"):
+        store.edit_segments(**resized.inverse())  # reviving 0-8 s would cover it
+    assert store.segments(fid) == before

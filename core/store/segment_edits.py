@@ -46,12 +46,13 @@ class SegmentEditRepository:
         """Take `remove` away, add `add`, bring back the superseded `revive`; one transaction, nothing half done.
 
         - New segments name as sources the labelled segments removed, and the sources of the unlabelled ones
-          removed (a split then merged back still offers the original label).
+          removed (a split then merged back still offers the original label), never a labelled one's older
+          sources (its label replaced theirs).
         - New segments inherit the job assignments of the removed ones (an annotator's job, blind or not,
           follows its segments through a split).
         - A spec with an `id` comes back as that very segment (an undo): ids are never reused (AUTOINCREMENT
           on SQLite, a sequence on PostgreSQL), so every older undo step still names the right segments.
-        - A new segment may not overlap a current segment that stays (one tier, as in ELAN)."""
+        - A new or revived segment may not overlap a current segment that stays (one tier, as in ELAN)."""
         with self.session() as s:
             live = {g.id: g for g in s.scalars(select(Segment).where(Segment.id.in_(list(remove) + list(revive))))}
             for sid in remove:
@@ -63,28 +64,35 @@ class SegmentEditRepository:
                 if g is None or g.file_id != file_id or g.superseded_at is None:
                     raise LabelError(f"segment {sid} is not a superseded segment of file {file_id}")
             duration = s.scalar(select(AudioFile.duration).where(AudioFile.id == file_id))
+            for spec in add:
+                _check_span(spec.start, spec.end, duration)
+            coming = [(spec.start, spec.end) for spec in add] + [(live[sid].start, live[sid].end) for sid in revive]
             staying = []
-            if add:  # only the current segments near the new ones (a 3-hour file has thousands)
-                lo, hi = min(spec.start for spec in add), max(spec.end for spec in add)
+            if coming:  # only the current segments near the new ones (a 3-hour file has thousands)
+                lo, hi = min(a for a, _b in coming), max(b for _a, b in coming)
                 staying = [tuple(r) for r in s.execute(select(Segment.start, Segment.end).where(
                     Segment.file_id == file_id, Segment.superseded_at.is_(None), Segment.id.not_in(list(remove)),
                     Segment.start < hi, Segment.end > lo))]
-            staying += [(live[sid].start, live[sid].end) for sid in revive]
-            for spec in add:
-                _check_span(spec.start, spec.end, duration)
-                clash = next(((a, b) for a, b in staying if a < spec.end - OVERLAP_SLACK
-                              and spec.start < b - OVERLAP_SLACK), None)
+            for start, end in coming:
+                clash = next(((a, b) for a, b in staying if a < end - OVERLAP_SLACK and start < b - OVERLAP_SLACK),
+                             None)
                 if clash is not None:
-                    raise LabelError(f"{spec.start:.2f}-{spec.end:.2f} s would overlap the segment at {clash[0]:.2f}-"
-                                     f"{clash[1]:.2f} s: shorten that one first")
+                    raise LabelError(f"{start:.2f}-{end:.2f} s would overlap the segment at {clash[0]:.2f}-"
+                                     f"{clash[1]:.2f} s: shorten or remove that one first")
             gone = {sid: SegmentSpec(live[sid].start, live[sid].end, live[sid].origin, live[sid].text or "",
                                      live[sid].speaker, live[sid].split, id=sid) for sid in remove}
             assigned = s.execute(select(JobAssignment.job_id, JobAssignment.annotator, func.min(JobAssignment.position))
                                  .where(JobAssignment.segment_id.in_(list(remove)))
                                  .group_by(JobAssignment.job_id, JobAssignment.annotator)).all() if remove else []
-            inherited = set(s.scalars(select(SegmentSource.source_id)
-                                      .where(SegmentSource.segment_id.in_(list(remove))))) if remove else set()
+            passed_on: dict[int, set[int]] = {}
+            if remove:
+                for child, source in s.execute(select(SegmentSource.segment_id, SegmentSource.source_id)
+                                               .where(SegmentSource.segment_id.in_(list(remove)))):
+                    passed_on.setdefault(child, set()).add(source)
             dropped, labelled = retire_segments(s, list(remove))
+            # a dropped (unlabelled) segment passes its sources on; a kept labelled one is itself the source, and
+            # its own older sources are not (its label already replaced theirs)
+            inherited = set().union(*(passed_on.get(sid, set()) for sid in dropped))
             for sid in revive:
                 live[sid].superseded_at = None
             new = [Segment(id=spec.id, file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker,
