@@ -78,6 +78,13 @@ class FileData:
         """Indices of the current segments: what N and P step through."""
         return np.flatnonzero(self.seg_live)
 
+    def segment_name(self, index: int) -> str:
+        """How the app names a segment: "Segment k/N" among the current ones (superseded ones are not counted)."""
+        if not self.seg_live[index]:
+            return "Superseded segment (kept for its labels)"
+        live = self.live_indices()
+        return f"Segment {int(np.searchsorted(live, index)) + 1}/{len(live)}"
+
     def word_at(self, t: float) -> int | None:
         if not len(self.word_starts):
             return None

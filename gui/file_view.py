@@ -593,10 +593,10 @@ class FileView(QWidget):
                 i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))
                 parts.append(f"v{mv}: " + " ".join(f"{d[0].upper()} {v:.2f}" for d, v in zip(DIMS, values[i])))
         if seg is not None and hidden:
-            parts.append(f"segment {seg + 1}: blind (save your label to see the model and the others)")
+            parts.append(f"{data.segment_name(seg)}: blind (save your label to see the model and the others)")
         elif seg is not None:
             row = data.segment_label(int(data.seg_ids[seg]))
-            parts.append(f"segment {seg + 1}: " + (" ".join(
+            parts.append(f"{data.segment_name(seg)}: " + (" ".join(
                 f"{d[0].upper()} {'-' if v is None else f'{v:.2f}'}" for d, v in zip(DIMS, row.values))
                 if row is not None else "no label"))
         return "   ".join(parts)

@@ -7,7 +7,6 @@ input into session changes and store writes; the views observe the session (time
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -433,10 +432,8 @@ class MainWindow(QMainWindow):
         models = self.session.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
-        live = data.live_indices()
-        title = (f"Segment {int(np.searchsorted(live, index)) + 1}/{len(live)}" if data.seg_live[index] else
-                 "Superseded segment (kept for its labels)")
-        self.editor.show_segment(sid, f"{title}  {start:.2f}-{end:.2f} s", pred, text=data.seg_texts[index])
+        self.editor.show_segment(sid, f"{data.segment_name(index)}  {start:.2f}-{end:.2f} s", pred,
+                                 text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
         lo, hi = self.session.view

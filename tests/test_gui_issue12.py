@@ -284,7 +284,7 @@ def test_view_follows_playback(window, qtbot):
 def test_hover_values_and_status_after_save_and_undo(window, qtbot):
     text = window.file_view.values_at(15.0)
     mv = window.shown_models[0]
-    assert text.startswith("0:15.00") and f"v{mv}: A " in text and "segment 2: A 6.00" in text
+    assert text.startswith("0:15.00") and f"v{mv}: A " in text and "Segment 2/3: A 6.00" in text
     window.select_segment(0)
     window.editor.spins[0].setValue(2.0)
     window.editor.save()
