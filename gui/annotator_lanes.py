@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from core.annotator_lanes import annotator_lanes
 from core.store import Store
 from core.vocab import DIMENSIONS, SCALE
+from gui.file_view import TimeAxis
 
 CONSENSUS_BRUSH = (255, 215, 90, 150)
 
@@ -40,13 +41,14 @@ class AnnotatorLanes(QWidget):
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
         self.model_plot = self.layout_widget.addPlot(row=0, col=0)
+        self.model_plot.hideAxis("bottom")  # one time axis, under the lanes
         self.model_plot.setMaximumHeight(110)
         self.model_plot.setYRange(SCALE.low, SCALE.high)
         self.model_plot.setLabel("left", "model")
-        self.lanes_plot = self.layout_widget.addPlot(row=1, col=0)
+        self.lanes_plot = self.layout_widget.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis()})
         self.lanes_plot.setXLink(self.model_plot)
         self.lanes_plot.invertY(True)
-        self.lanes_plot.setLabel("bottom", "time (s)")
+        self.lanes_plot.setLabel("bottom", "time (h:mm:ss)")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.layout_widget)

@@ -240,6 +240,8 @@ def test_the_time_axis_reads_h_mm_ss_at_every_zoom(window, qtbot):
     assert axis.tickStrings([61.5], 1.0, 0.5) == ["1:01.5"]
     overview_axis = window.file_view.overview.getAxis("bottom")
     assert overview_axis.tickStrings([1200.0], 1.0, 600.0) == ["20:00"]
+    lanes_axis = window.annotator_lanes.lanes_plot.getAxis("bottom")  # the Annotators dock too: everywhere
+    assert lanes_axis.tickStrings([1200.0], 1.0, 600.0) == ["20:00"] and "h:mm:ss" in lanes_axis.labelString()
 
 
 # features ------------------------------------------------------------------------------------------
