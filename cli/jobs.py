@@ -295,7 +295,6 @@ def register_evaluate(sub) -> None:
 
 
 def cmd_models(args) -> int:
-    from core.errors import UserFacingError
     from training.registry import rollback
 
     store = _store(args)
@@ -331,10 +330,10 @@ def _catch_up(store, model_version_id: int, args) -> int:
     app does); without, say how many there are, so no corpus silently shows an older model."""
     from core.analysis import analyze_everywhere, unanalysed
 
-    plan = unanalysed(store, model_version_id)
-    if args.analyze:
+    if args.analyze:  # it plans for itself
         return _run_with_bar("analyze", args.quiet, lambda bar: analyze_everywhere(
             store, model_version_id, device=args.device, progress=bar))
+    plan = unanalysed(store, model_version_id)
     if plan:
         files = sum(len(ids) for _c, ids in plan)
         print(f"v{model_version_id} has not analysed {files} file(s) in {len(plan)} corpus(es) "
@@ -354,7 +353,6 @@ def register_models(sub) -> None:
 
 def cmd_layers(args) -> int:
     """Per-layer probe CCC per dimension (fit on Train, scored on --split) and a model's learnt layer weights."""
-    from core.errors import UserFacingError
     from core.ser.encoders import OFFLINE_AUDIO
     from training.probe import format_table, layer_relevance
 

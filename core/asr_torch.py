@@ -20,8 +20,13 @@ import torch
 
 from core.asr import AsrSegment, AsrWord
 from core.errors import ModelNotAvailable
-from core.paths import cache_dir
-from core.ser.whisper_torch import ct2_encoder_state, read_ct2_variables, self_attention_and_ffn, split_fused
+from core.ser.whisper_torch import (
+    converted_cache_folder,
+    ct2_encoder_state,
+    read_ct2_variables,
+    self_attention_and_ffn,
+    split_fused,
+)
 
 CONVERTED_FORMAT = 1
 
@@ -107,7 +112,7 @@ def load_whisper_asr(ref: str, device: str = "cpu"):
         from core.whisper_models import resolve_whisper_model
 
         folder = Path(resolve_whisper_model(ref))
-    cached = cache_dir() / "whisper-asr-torch" / f"{folder.name}-{abs(hash(str(folder.resolve()))) % 10**8}"
+    cached = converted_cache_folder("whisper-asr-torch", folder)
     tokenizer = WhisperTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), pad_token="<|endoftext|>",
                                      eos_token="<|endoftext|>", bos_token="<|endoftext|>",
                                      unk_token="<|endoftext|>")

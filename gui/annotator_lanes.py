@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from core.annotator_lanes import annotator_lanes
 from core.store import Store
 from core.vocab import DIMENSIONS, SCALE
+from gui.bridge import StoreBridge
 from gui.file_view import TimeAxis
 
 CONSENSUS_BRUSH = (255, 215, 90, 150)
@@ -53,10 +54,13 @@ class AnnotatorLanes(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.layout_widget)
         self.lanes = []
-        store.subscribe(self._store_changed)
+        self.bridge = StoreBridge(store, self)  # store events may come from a job's thread: redraw on this one
+        self.bridge.changed.connect(self._store_changed)
 
     def _store_changed(self, what: str, info: dict) -> None:
-        if what in ("label_added", "labels_changed", "consensus_changed") and self.file_id is not None:
+        if what not in ("label_added", "labels_changed", "consensus_changed") or self.file_id is None:
+            return
+        if info.get("file_id", self.file_id) == self.file_id:  # another file's import does not concern this one
             self.redraw()
 
     def show_file(self, file_id: int | None, model_version_id: int | None = None) -> None:

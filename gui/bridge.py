@@ -14,6 +14,7 @@ class StoreBridge(QObject):
         super().__init__(parent)
         self.store = store
         self._unsubscribe = store.subscribe(lambda what, info: self.changed.emit(what, dict(info)))
+        self.destroyed.connect(self._unsubscribe)  # a bridge gone with its widget never hears the store again
 
     def close(self) -> None:
         self._unsubscribe()

@@ -215,7 +215,6 @@ class FileView(QWidget):
         self._state: TimeState | None = None
         self._applying = False  # a range change we make ourselves is not a user request
         self._selected: int | None = None  # the selected segment's index
-        self.region.sigRegionChangeFinished.connect(self._region_moved)
         self.region.sigRegionChanged.connect(self._region_dragging)
         self.detail.sigXRangeChanged.connect(self._detail_range_changed)
         self.scrollbar.valueChanged.connect(self._scrolled)
@@ -322,7 +321,6 @@ class FileView(QWidget):
         axis = self.speaker_plot.getAxis("left")
         axis.setTicks([[(-row, name[:10]) for row, name in enumerate(speakers)]])
         self.speaker_plot.setYRange(-max(0, len(speakers) - 1) - 0.6, 0.6, padding=0)
-        self.speaker_plot.setVisible(True)
 
     def set_traces(self) -> None:
         """Each annotator's trace in its dimension's lane beside the model's line: black (the model's line has
@@ -332,7 +330,7 @@ class FileView(QWidget):
         self.trace_lines.clear()
         if self.data is None:
             return
-        self._trace_lod: dict[tuple[str, str], tuple] = {}
+        self._trace_lod = {}
         for k, ((annotator, dim), (t, v)) in enumerate(sorted(self.data.traces.items())):
             style = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine)[k % 2]
             item = self.lanes[dim].plot(t, v, pen=pg.mkPen("#000000", width=1.5, style=style), connect="finite")
@@ -366,6 +364,8 @@ class FileView(QWidget):
                 lod[key] = (levels, want)
 
     def set_speaker_filter(self, speaker: str | None) -> None:
+        if speaker == self.speaker_filter:
+            return  # the lines already show this speaker (opening a file drew them once)
         self.speaker_filter = speaker
         self.set_trajectories(list(self._last_models))
 
@@ -542,9 +542,6 @@ class FileView(QWidget):
     def _region_dragging(self) -> None:
         lo, hi = self.region.getRegion()
         self.view_requested.emit(float(lo), float(hi))
-
-    def _region_moved(self) -> None:
-        self._region_dragging()
 
     def _scrolled(self, value: int) -> None:
         lo, hi = self.view_range()

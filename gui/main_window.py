@@ -7,6 +7,7 @@ input into session changes and store writes; the views observe the session (time
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -505,11 +506,8 @@ class MainWindow(QMainWindow):
 
         (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
         self.reload_file()
-        self.file_view.set_segments()
         self.file_view.show_time_selection(None)
-        index = next(i for i, s in enumerate(self.data.seg_ids) if int(s) == sid)
-        self.select_segment(index, move_view=False)
-        self.player.seek(rng[0])
+        index = self.go_to(self.data.file_id, sid, move_view=False)
         self.statusBar().showMessage(f"New segment {index + 1}: {rng[0]:.2f}-{rng[1]:.2f} s", 6000)
         return sid
 
@@ -532,13 +530,18 @@ class MainWindow(QMainWindow):
             if self.data is None or self.data.file_id != file_id:
                 self.open_file(file_id)
 
-    def go_to(self, file_id: int, segment_id: int) -> None:
+    def go_to(self, file_id: int, segment_id: int, move_view: bool = True) -> int | None:
+        """Open the file, select the segment by id and put the playhead at its start; its index, if found."""
         self.ensure_open(file_id)
-        if self.data is not None:
-            hits = [i for i, s in enumerate(self.data.seg_ids) if int(s) == segment_id]
-            if hits:
-                self.select_segment(hits[0])
-                self.player.seek(float(self.data.seg_bounds[hits[0], 0]))
+        if self.data is None:
+            return None
+        hits = np.flatnonzero(self.data.seg_ids == segment_id)
+        if not len(hits):
+            return None
+        index = int(hits[0])
+        self.select_segment(index, move_view=move_view)
+        self.player.seek(float(self.data.seg_bounds[index, 0]))
+        return index
 
     def go_to_span(self, file_id: int, start: float, end: float) -> None:
         """Open a file at a stretch (the trace review queue's items)."""
@@ -561,8 +564,9 @@ class MainWindow(QMainWindow):
             return
         self.data.labels = load_labels(self.store, self.data.file_id)
         if self.file_view.reveal is not None:
-            self.file_view.set_reveal(self._revealed())
-        self.file_view.set_labels()
+            self.file_view.set_reveal(self._revealed())  # redraws the bars with what is now revealed
+        else:
+            self.file_view.set_labels()
 
     def _revealed(self) -> set[int] | None:
         """What a blind annotator's file view may show: the open file's segments that are not blind to them (by

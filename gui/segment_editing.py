@@ -185,11 +185,8 @@ class SegmentEditing:
         w = self.window
         w.reload_file()
         target = (edit.added or edit.revived or (None,))[0]
-        if target is not None and w.data is not None:
-            hits = [i for i, s in enumerate(w.data.seg_ids) if int(s) == target]
-            if hits:
-                w.select_segment(hits[0], move_view=False)
-                w.player.seek(float(w.data.seg_bounds[hits[0], 0]))
+        if target is not None:
+            w.go_to(edit.file_id, target, move_view=False)
         kept = f"; {len(edit.superseded)} labelled segment(s) kept with their labels" if edit.superseded else ""
         w.statusBar().showMessage(f"{message}{kept} (Ctrl+Z undoes)", 10000)
 

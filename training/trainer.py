@@ -13,11 +13,11 @@ model gives non-finite outputs registers nothing, and a valid new model replaces
 
 from __future__ import annotations
 
-import functools
 import math
 import random
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -364,13 +364,48 @@ def pool_examples(featurizer, examples: list[Example]) -> torch.Tensor:
     return torch.stack(pooled)
 
 
-@functools.lru_cache(maxsize=256)  # at most ~0.5 GB of 30 s chunks
+class _ChunkCache:
+    """Chunks of files as `iter_pooled` cuts them (`AudioSource.iter_chunks`), kept in memory: every epoch reads
+    the same chunks. At most `limit` chunks (~0.5 GB of 30 s); a file's decoder stays open between requests,
+    so the chunks of one file (examples come sorted by file and time) cost one decode, not one from the start
+    of the file per chunk."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self.chunks: OrderedDict[tuple[str, float, int], np.ndarray] = OrderedDict()
+        self.readers: dict[tuple[str, float], tuple[Iterator[np.ndarray], int]] = {}
+
+    def get(self, path: str, index: int, size: float) -> np.ndarray:
+        key = (path, size, index)
+        if key in self.chunks:
+            self.chunks.move_to_end(key)
+            return self.chunks[key]
+        reader, at = self.readers.get((path, size), (None, 0))
+        if reader is None or at > index:  # nothing open, or past it: decode again from the start
+            reader, at = iter(AudioSource(path).iter_chunks(size)), 0
+        chunk = np.zeros(0, np.float32)
+        for chunk in reader:
+            at += 1
+            self._keep((path, size, at - 1), chunk)
+            if at > index:
+                break
+        else:
+            chunk = np.zeros(0, np.float32)  # the file has fewer chunks
+        self.readers[(path, size)] = (reader, at)
+        return chunk
+
+    def _keep(self, key: tuple[str, float, int], chunk: np.ndarray) -> None:
+        self.chunks[key] = chunk
+        while len(self.chunks) > self.limit:
+            self.chunks.popitem(last=False)
+
+
+_CHUNKS = _ChunkCache()
+
+
 def _chunk_audio(path: str, index: int, size: float) -> np.ndarray:
-    """Chunk `index` of a file as `iter_pooled` cuts it (kept in memory: every epoch reads the same chunks)."""
-    for k, chunk in enumerate(AudioSource(path).iter_chunks(size)):
-        if k == index:
-            return chunk
-    return np.zeros(0, np.float32)
+    """Chunk `index` of a file as `iter_pooled` cuts it."""
+    return _CHUNKS.get(path, index, size)
 
 
 class _Joint(nn.Module):

@@ -149,6 +149,17 @@ def convert_ct2_encoder(ct2_dir: str | Path, out_dir: str | Path) -> Path:
     return out_dir
 
 
+def converted_cache_folder(kind: str, ct2_dir: Path) -> Path:
+    """Where a conversion of a CTranslate2 folder is cached: named by a stable hash of its path (Python's `hash`
+    of a string changes with every process, which would convert again each run)."""
+    import hashlib
+
+    from core.paths import cache_dir
+
+    key = hashlib.sha1(str(ct2_dir.resolve()).encode()).hexdigest()[:10]
+    return cache_dir() / kind / f"{ct2_dir.name}-{key}"
+
+
 def _converted_is_current(folder: Path, ct2_dir: Path) -> bool:
     try:
         src = json.loads((folder / "source.json").read_text())
@@ -165,7 +176,6 @@ def load_whisper_encoder(ref: str):
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    from core.paths import cache_dir
     from core.ser.encoders import WHISPER_PREFIX
     from core.whisper_models import resolve_whisper_model
 
@@ -175,10 +185,7 @@ def load_whisper_encoder(ref: str):
     if not is_ct2:
         return _hf_whisper_encoder(name)
     ct2_dir = Path(resolve_whisper_model(name))
-    import hashlib
-
-    key = hashlib.sha1(str(ct2_dir.resolve()).encode()).hexdigest()[:10]
-    folder = cache_dir() / "whisper-torch" / f"{ct2_dir.name}-{key}"
+    folder = converted_cache_folder("whisper-torch", ct2_dir)
     if not _converted_is_current(folder, ct2_dir):
         convert_ct2_encoder(ct2_dir, folder)
     config = WhisperConfig.from_pretrained(folder)

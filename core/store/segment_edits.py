@@ -10,14 +10,15 @@ again an edit, so undo and redo are edits too and history only grows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import func, select, update
 
 from core.segmentation import join_words, word_in
-from core.store.annotations import LabelError, retire_segments
+from core.store.annotations import LabelError, combine, retire_segments
 from core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word, WordEdit
 from core.store.rows import SegmentEdit, SegmentLabel, SegmentSpec, WordEditRecord
-from core.vocab import SegmentOrigin
+from core.vocab import ConsensusRule, SegmentOrigin
 
 MIN_SEGMENT = 0.05  # seconds: shorter than this is a slip of the key, not a unit anyone can label
 MAX_WORD = 30.0  # seconds: no word lasts longer; a longer span is a typo in the time
@@ -146,24 +147,13 @@ class SegmentEditRepository:
                                   .order_by(SegmentSource.source_id)))
 
     def source_label(self, segment_id: int, *, annotator: str) -> SegmentLabel | None:
-        """What `annotator` said of the segment's sources (their own standing label per source, never an accepted
-        prediction; the mean per dimension over several sources): offered, never written, as their label of the
+        """What `annotator` said of the segment's sources (their own current label per source, never an accepted
+        prediction; over several sources the store's MEAN rule): offered, never written, as their label of the
         new segment. Only their own: saving it must not turn another rater's judgement (or the model's) into
         theirs, and a blind annotator must not see anyone else's."""
         sources = self.segment_sources(segment_id)
-        if not sources:
-            return None
-        labels = list(self.segment_labels(segment_ids=sources, annotator=annotator, include_accepted=False).values())
-        if not labels:
-            return None
-        if len(labels) == 1:
-            return labels[0]
-        values = []
-        for i in range(3):
-            present = [x.values[i] for x in labels if x.values[i] is not None]
-            values.append(sum(present) / len(present) if present else None)
-        newest = max(labels, key=lambda x: x.label_id)
-        return SegmentLabel(segment_id, tuple(values), (annotator,), newest.category, newest.origin, newest.label_id)
+        own = self.current_labels(segment_ids=sources, annotator=annotator, include_accepted=False) if sources else []
+        return replace(combine(own, ConsensusRule.MEAN), segment_id=segment_id, annotators=(annotator,)) if own else None
 
     def replaced_segments(self, corpus_id: int, labelled: Iterable[int]) -> set[int]:
         """Superseded segments every one of whose successors (the segments split, merged or resized from them)
@@ -242,16 +232,17 @@ class SegmentEditRepository:
             return [_word_edit(r) for r in s.scalars(select(WordEdit).where(WordEdit.word_id == word_id)
                                                      .order_by(WordEdit.id))]
 
+    def word_edit_count(self, file_id: int) -> int:
+        """Correction rows on a file's words (what a re-import must keep with the old content)."""
+        with self.session() as s:
+            return s.scalar(select(func.count(WordEdit.id)).join(Word, Word.id == WordEdit.word_id)
+                            .where(Word.file_id == file_id)) or 0
+
     def edited_words(self, file_id: int) -> set[int]:
         """The file's words corrected by hand (kept by a re-transcription)."""
         with self.session() as s:
             return set(s.scalars(select(WordEdit.word_id).distinct().join(Word, Word.id == WordEdit.word_id)
                                  .where(Word.file_id == file_id)))
-
-    def word_edit_count(self, file_id: int) -> int:
-        with self.session() as s:
-            return s.scalar(select(func.count(WordEdit.id)).join(Word, Word.id == WordEdit.word_id)
-                            .where(Word.file_id == file_id)) or 0
 
 
 def _check_span(start: float, end: float, duration: float | None) -> None:
