@@ -526,7 +526,7 @@ def cmd_traces(args) -> int:
                       + (f"  (from model v{p.assisted_by})" if p.assisted_by else ""))
         return 0
     if args.action == "labels":
-        total = sum(store.trace_labels(f.id)[1] for f in files if store.traced(f.id))
+        total = sum(store.trace_labels(f.id)[1] for f in files)
         print(f"{total} trace-mean labels added (rater '<annotator> (trace)', origin trace)")
         return 0
     if args.action == "agreement":

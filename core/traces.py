@@ -183,12 +183,11 @@ def trace_agreement(store, corpus_id: int, file_ids=None, max_lag: float = 4.0) 
         if file_ids is not None and f.id not in file_ids:
             continue
         traced = store.traced(f.id)
+        t, values = store.trajectory(f.id, active.id) if active is not None and traced else ((), None)
         for dim in sorted({d for _a, d in traced}):
             series = {a: store.current_trace(f.id, a, dim) for a, d in traced if d == dim}
-            if active is not None:
-                t, values = store.trajectory(f.id, active.id)
-                if len(t):
-                    series[f"model v{active.id}"] = (t, values[:, DIMENSIONS.index(dim)])
+            if len(t):  # the model's line, read once per file
+                series[f"model v{active.id}"] = (t, values[:, DIMENSIONS.index(dim)])
             keys = sorted(series, key=lambda k: (not k.startswith("model"), k))
             for i, ref in enumerate(keys):
                 for other in keys[i + 1:]:

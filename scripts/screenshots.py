@@ -32,11 +32,17 @@ def wait(app, predicate, timeout: float = 600.0) -> None:
             raise TimeoutError("timed out waiting in the scripted session")
 
 
-def shoot(app, widget, path: Path):
-    """Grab a widget as the screen shows it (a real window under Xvfb), once pending paints are done."""
-    for _ in range(20):
+def settle(app, seconds: float = 0.4) -> None:
+    """Let the event loop run for a while (pending paints, queued signals)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.02)
+
+
+def shoot(app, widget, path: Path):
+    """Grab a widget as the screen shows it (a real window under Xvfb), once pending paints are done."""
+    settle(app)
     screen = widget.screen()
     pixmap = screen.grabWindow(widget.winId()) if screen is not None else widget.grab()
     if pixmap.isNull():

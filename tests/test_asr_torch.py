@@ -3,17 +3,12 @@ CTranslate2 model.bin gives faster-whisper's words, with times inside the audio,
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import jiwer
 import pytest
 
 from core.audio import AudioSource
 from core.importer import import_folder
-
-SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
-           / "samples" / "audio" / "en")
+from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ label (not a cascade, not re-transcription, not re-import); accepted predictions
 from __future__ import annotations
 
 import csv
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -247,8 +246,7 @@ def test_vocabulary_scales_round_trip():
 
 
 # -- re-transcription and re-import keep every label --------------------------------------------------------
-SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
-           / "samples" / "audio" / "en")
+from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

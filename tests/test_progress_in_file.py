@@ -4,7 +4,7 @@ import numpy as np
 import soundfile as sf
 
 from core.importer import import_folder
-from tests.test_asr import SAMPLES
+from tests.conftest import SPEECH_SAMPLES as SAMPLES
 
 
 def test_transcription_reports_progress_within_a_file(store, tmp_path):

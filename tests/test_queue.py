@@ -3,7 +3,6 @@ the test command starts, with real transcription by real worker processes."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -23,8 +22,7 @@ from core.store import Store, Word
 from tests.conftest import throwaway_pg_database, write_audio
 
 PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
-SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
-           / "samples" / "audio" / "en")
+from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 
 
 @pytest.fixture

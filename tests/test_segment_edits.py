@@ -211,14 +211,12 @@ def test_a_word_moved_into_another_segment_changes_both_texts(store, tmp_path):
 
 def test_retranscription_keeps_hand_corrected_words(store, tmp_path):
     """`transcribe --redo` with real tiny.en: the corrected word survives, its ASR twin is not added again."""
-    import importlib.util
-    from pathlib import Path
 
     from core.asr import Transcriber, transcribe_corpus
     from core.importer import import_folder
+    from tests.conftest import SPEECH_SAMPLES
 
-    samples = Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
-    wav = samples / "samples" / "audio" / "en" / "quick_brown_fox.wav"
+    wav = SPEECH_SAMPLES / "quick_brown_fox.wav"
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / wav.name).write_bytes(wav.read_bytes())
     import_folder(store, tmp_path / "s", "s")

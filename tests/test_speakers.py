@@ -4,7 +4,6 @@ speakers (utterances, analysis windows, speaker-disjoint splits). No test needs 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +24,8 @@ from core.vocab import TurnSource
 from tests.conftest import write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = (Path(list(importlib.util.find_spec("pytest_audioeval").submodule_search_locations)[0])
-           / "samples" / "audio" / "en")
+from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
+
 CHANGE = 11.5  # JFK speaks until ~10.6 s; the other voice starts after a 1 s pause, at 12.0 s
 
 

@@ -141,8 +141,7 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     backbone = cfg.audio_backbone or parent_backbone or OFFLINE_AUDIO
     if cfg.targets != "labels":  # bring the trace means up to date with the newest passes
         for f in store.files(store.corpus(cfg.corpus).id):
-            if store.traced(f.id):
-                store.trace_labels(f.id)
+            store.trace_labels(f.id)
     examples = load_examples(store, cfg.corpus, cfg.annotator, include_accepted=cfg.include_accepted,
                              targets=cfg.targets)
     check_speaker_disjoint(examples)

@@ -143,13 +143,15 @@ class TraceRepository:
 
     def trace_labels(self, file_id: int) -> tuple[int, int]:
         """Each traced annotator's means over the file's segments, as labels of origin `trace` (added only where
-        they changed, so re-running it adds nothing). Returns (segments, labels added)."""
-        segments = self.segments(file_id)
+        they changed, so re-running it adds nothing). Returns (segments, labels added); (0, 0) for a file nobody
+        traced."""
+        traced = self.traced(file_id)
+        segments = self.segments(file_id) if traced else []
         if not segments:
             return 0, 0
         spans = np.array([[seg.start, seg.end] for seg in segments])
         by_annotator: dict[str, dict[str, np.ndarray]] = {}
-        for annotator, dimension in self.traced(file_id):
+        for annotator, dimension in traced:
             by_annotator.setdefault(annotator, {})[dimension] = self.trace_means(file_id, spans, annotator, dimension)
         specs = []
         for annotator, means in by_annotator.items():
