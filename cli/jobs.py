@@ -429,7 +429,7 @@ def cmd_diarize(args) -> int:
     options = DiarizationOptions(speakers=args.speakers, min_speakers=args.min_speakers,
                                  max_speakers=args.max_speakers)
     return _run_with_bar("diarize", args.quiet, lambda bar: diarize_corpus(
-        store, args.corpus, options, pipeline=args.pipeline, device=args.device, progress=bar))
+        store, args.corpus, options, device=args.device, progress=bar))
 
 
 def register_diarize(sub) -> None:
@@ -438,7 +438,6 @@ def register_diarize(sub) -> None:
     p.add_argument("--speakers", type=int, help="the exact number of speakers per file, when known")
     p.add_argument("--min-speakers", type=int, default=1)
     p.add_argument("--max-speakers", type=int, default=6)
-    p.add_argument("--pipeline", help="a local pyannote pipeline folder (config.yaml + weights) to use instead")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_diarize)
 

@@ -11,8 +11,9 @@ Pipeline (the classic embedding-clustering recipe, faster-whisper's spirit of a 
 4. turns: each 10 ms of speech takes the speaker of the nearest window centre; runs become turns, and turns
    shorter than `min_turn` are absorbed by a neighbour.
 
-pyannote's pipeline is used instead when a local copy of its weights is given (`pipeline=` a folder) and
-pyannote.audio is installed; it is never required.
+pyannote's pretrained pipelines are not loaded: their checkpoints are pickled Lightning files that
+`torch.load` would unpickle, and a folder a user hands us may run code that way. Run pyannote yourself and
+bring its turns in as RTTM (`speakers import --rttm`).
 """
 
 from __future__ import annotations
@@ -237,25 +238,6 @@ def diarize_file(path: str | Path, encoder: SpeakerEncoder, options: Diarization
     emb = np.concatenate(embeddings)
     speakers = cluster(emb, options)
     return turns_from_windows(all_regions, np.concatenate(centres), speakers, options.min_turn)
-
-
-def diarize_with_pyannote(path: str | Path, pipeline_dir: str | Path, options: DiarizationOptions) -> list[Turn]:
-    """pyannote's pretrained pipeline from a local folder (its config.yaml and weights); never downloaded."""
-    folder = Path(pipeline_dir)
-    if not (folder / "config.yaml").is_file():
-        raise ModelNotAvailable(f"{folder} is not a local pyannote pipeline (no config.yaml)")
-    try:
-        from pyannote.audio import Pipeline
-    except ImportError as exc:
-        raise ModelNotAvailable(f"pyannote.audio is not installed ({exc}); the built-in diarization needs "
-                                "no extra weights: leave out --pipeline") from exc
-    pipeline = Pipeline.from_pretrained(folder / "config.yaml")
-    kwargs = ({"num_speakers": options.speakers} if options.speakers else
-              {"min_speakers": options.min_speakers, "max_speakers": options.max_speakers})
-    annotation = pipeline(str(path), **kwargs)
-    names: dict[str, str] = {}
-    return [Turn(round(seg.start, 3), round(seg.end, 3), names.setdefault(label, f"S{len(names) + 1}"))
-            for seg, _track, label in annotation.itertracks(yield_label=True)]
 
 
 DIARIZED_NAME = re.compile(r"S\d+")

@@ -106,7 +106,7 @@ def envelope(path: str, fingerprint: str | None = None) -> EnvelopePyramid:
     cached = _cache_path(fingerprint) if fingerprint else None
     if cached is not None and cached.is_file():
         try:
-            with np.load(cached) as data:
+            with np.load(cached, allow_pickle=False) as data:
                 return _pyramid(data["mins"], data["maxs"], float(data["duration"]))
         except (OSError, ValueError, KeyError):
             cached.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.asr import build_units
 from core.audio import AudioError
-from core.diarization import DiarizationOptions, SpeakerEncoder, diarize_file, diarize_with_pyannote
+from core.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from core.jobs import JobReport, tracked_job
 from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from core.store import Store
@@ -38,26 +38,23 @@ def _rebuild_units(store: Store, file_id: int, report) -> None:
 
 
 def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = DiarizationOptions(), *,
-                   pipeline: str | None = None, device: str = "cpu", progress: ProgressFn = no_progress,
+                   device: str = "cpu", progress: ProgressFn = no_progress,
                    cancel: CancelFn | None = None) -> DiarizeReport:
     corpus_row = store.corpus(corpus)
     files = store.files(corpus_row.id, status=FileStatus.OK)
     report = DiarizeReport(files=len(files))
-    encoder = None if pipeline else SpeakerEncoder(device)
-    with tracked_job(store, "diarize", {"corpus": corpus, "pipeline": pipeline or SpeakerEncoder.name}) as job:
+    encoder = SpeakerEncoder(device)
+    with tracked_job(store, "diarize", {"corpus": corpus, "pipeline": SpeakerEncoder.name}) as job:
         for i, f in enumerate(files):
             check_cancel(cancel)
             progress(i, len(files), Path(f.path).name)
             try:
-                if pipeline:
-                    turns = diarize_with_pyannote(f.path, pipeline, options)
-                else:
-                    turns = diarize_file(f.path, encoder, options, words=store.words(f.id) or None)
+                turns = diarize_file(f.path, encoder, options, words=store.words(f.id) or None)
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))
                 continue
             if turns:
-                note = f"{pipeline or SpeakerEncoder.name}, {len({t.speaker for t in turns})} speakers"
+                note = f"{SpeakerEncoder.name}, {len({t.speaker for t in turns})} speakers"
                 store.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, note)
                 _rebuild_units(store, f.id, report)
             report.speakers[f.path] = len({t.speaker for t in turns})

@@ -14,11 +14,6 @@ import warnings
 from pathlib import Path
 
 from core.formats.tiers import AnnotationFileError
-
-try:
-    from pandas import NA as _NA
-except ImportError:  # pragma: no cover - pandas comes with audformat
-    _NA = None
 from core.store import LabelSpec, Store
 from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusMethod, RaterKind
 
@@ -97,18 +92,90 @@ def _db_name(corpus: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in corpus) or "emotrace"
 
 
-def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int, int]:
-    """Human raters' columns of every table whose columns use an A/V/D scheme; one transaction."""
-    import audformat
+MAX_HEADER_BYTES = 4 * 1024 * 1024  # a db.yaml is a few KB; a bigger one is not a header
+PICKLE_SUFFIX = ".pkl"
 
-    folder = Path(folder)
+
+def _read_header(folder: Path) -> dict:
+    """`db.yaml` parsed with PyYAML's safe loader: plain mappings, lists and scalars only.
+
+    audformat's own `Database.load` parses the header with PyYAML's full loader, where a `!!python/...` tag
+    constructs any Python object (and so runs code), and unpickles `db.<table>.pkl`; neither is ever called here.
+    """
+    import yaml
+
+    path = folder / "db.yaml"
+    if not path.is_file():
+        raise AnnotationFileError(f"{folder.name}: not an audformat database (no db.yaml)")
+    if path.stat().st_size > MAX_HEADER_BYTES:
+        raise AnnotationFileError(f"{path}: {path.stat().st_size} bytes, more than an audformat header "
+                                  f"({MAX_HEADER_BYTES} bytes at most)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            db = audformat.Database.load(str(folder), load_data=True)
-    except Exception as exc:  # noqa: BLE001 - audformat raises many kinds on a broken database
-        raise AnnotationFileError(f"{folder.name}: not a readable audformat database: {exc}") from exc
+        header = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as exc:
+        mark = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise AnnotationFileError(f"{path}: refused: a YAML tag that would construct a Python object{mark}; "
+                                  "EmoTrace reads plain YAML only") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise AnnotationFileError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    if not isinstance(header, dict) or not isinstance(header.get("tables") or {}, dict):
+        raise AnnotationFileError(f"{path}: not an audformat header (no mapping of tables)")
+    return header
+
+
+def _read_table(folder: Path, table_id: str, levels: list[str]):
+    """A table's rows from its CSV or Parquet file, every cell as text; a pickled table is never read."""
+    import pandas as pd
+
+    if not table_id or any(ch in table_id for ch in "/\\\0") or table_id.startswith("."):
+        raise AnnotationFileError(f"{folder / 'db.yaml'}: table id {table_id!r} is not a plain name")
+    base = folder / f"db.{table_id}"
+    csv_file, parquet_file = base.with_name(base.name + ".csv"), base.with_name(base.name + ".parquet")
+    if parquet_file.is_file():
+        import pyarrow.parquet as pq  # pyarrow >= 14.0.1 never unpickles extension types (CVE-2023-47248)
+
+        df = pq.read_table(parquet_file).to_pandas().reset_index()
+        df = df.astype(object).where(df.notna(), None)
+        source = parquet_file
+    elif csv_file.is_file():
+        df = pd.read_csv(csv_file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        df = df.astype(object).where(df.notna(), None)
+        source = csv_file
+    elif base.with_name(base.name + PICKLE_SUFFIX).is_file():
+        raise AnnotationFileError(f"{base.with_name(base.name + PICKLE_SUFFIX)}: refused: a pickled table can run "
+                                  "code when read; save the database with storage_format='csv' or 'parquet'")
+    else:
+        raise AnnotationFileError(f"{folder / 'db.yaml'}: table {table_id!r} has no db.{table_id}.csv or .parquet")
+    missing = [c for c in levels if c not in df.columns]
+    if missing:
+        raise AnnotationFileError(f"{source}: no index column {', '.join(missing)}")
+    return df, source
+
+
+def _seconds(text: object, where: str) -> float | None:
+    import pandas as pd
+
+    if text is None:
+        return None
+    if isinstance(text, pd.Timedelta):
+        return text.total_seconds()
+    try:
+        return pd.to_timedelta(str(text)).total_seconds()
+    except (ValueError, OverflowError) as exc:
+        raise AnnotationFileError(f"{where}: {text!r} is not a time") from exc
+
+
+def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int, int]:
+    """Human raters' columns of every table whose columns use an A/V/D scheme; one transaction.
+
+    Read with a safe YAML loader and plain CSV/Parquet readers (`_read_header`, `_read_table`), never with
+    audformat's loader."""
+    folder = Path(folder)
     corpus_row = store.corpus(corpus)
+    header = _read_header(folder)
+    raters = header.get("raters") or {}
+    if not isinstance(raters, dict):
+        raise AnnotationFileError(f"{folder / 'db.yaml'}: raters is not a mapping")
     files = store.files(corpus_row.id)
     by_rel = {_relative(f.path, corpus_row.root): f for f in files}
     by_name: dict[str, list] = {}
@@ -116,36 +183,53 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
         by_name.setdefault(Path(f.path).name, []).append(f)
     grouped: dict[tuple[int, float, float, str], list[float | None]] = {}
     humans = []
-    for table_id in db.tables:
-        table = db[table_id]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = table.get()
-        for column_id, column in table.columns.items():
-            if column.scheme_id not in (*DIMENSIONS, CATEGORY):
+    for table_id, table in (header.get("tables") or {}).items():
+        table_id = str(table_id)
+        columns = (table or {}).get("columns") if isinstance(table, dict) else None
+        if not isinstance(columns, dict):
+            raise AnnotationFileError(f"{folder / 'db.yaml'}: table {table_id!r} has no mapping of columns")
+        wanted = {}
+        for column_id, column in columns.items():
+            column = column if isinstance(column, dict) else {}
+            if column.get("scheme_id") not in (*DIMENSIONS, CATEGORY):
                 continue
-            rater = column.rater_id or column_id
-            rater_type = db.raters[column.rater_id].type if column.rater_id in db.raters else "human"
-            if rater_type != audformat.define.RaterType.HUMAN:
+            rater = str(column.get("rater_id") or column_id)
+            entry = raters.get(column.get("rater_id"))
+            rater_type = entry.get("type", "human") if isinstance(entry, dict) else "human"
+            if rater_type != "human":
                 continue  # a vote is recomputed from the raters; a machine is no rater
+            wanted[str(column_id)] = (rater, (*DIMENSIONS, CATEGORY).index(column["scheme_id"]))
+        if not wanted:
+            continue
+        segmented = table.get("type", "filewise") == "segmented"
+        levels = ["file", "start", "end"] if segmented else ["file"]
+        df, source = _read_table(folder, table_id, levels)
+        for column_id, (rater, dim_index) in wanted.items():
+            if column_id not in df.columns:
+                raise AnnotationFileError(f"{source}: no column {column_id!r}")
             humans.append(rater)
-            dim_index = (*DIMENSIONS, CATEGORY).index(column.scheme_id)
-            for key, value in df[column_id].items():
-                if value is None or value is _NA or (isinstance(value, float) and math.isnan(value)):
+            for row, (file, value) in enumerate(zip(df["file"], df[column_id], strict=True), 2):
+                if value is None or (isinstance(value, float) and math.isnan(value)):
                     continue
-                file, start, end = (key if isinstance(key, tuple) else (key, None, None))
-                where = f"{folder.name}: table {table_id!r}, column {column_id!r}, {file}"
+                where = f"{source.name}: row {row}, column {column_id!r}, {file}"
                 audio = by_rel.get(str(file)) or (by_name.get(Path(str(file)).name) or [None, None])[0]
                 if audio is None:
                     raise AnnotationFileError(f"{where}: no such audio file in the corpus")
-                if dim_index < 3 and not SCALE.contains(float(value)):
-                    raise AnnotationFileError(f"{where}: {value} is off the 1-7 scale")
-                s = 0.0 if start is None or start != start else start.total_seconds()
-                e = float(audio.duration or 0.0) if end is None or end != end else end.total_seconds()
+                if dim_index < 3:
+                    try:
+                        number = float(value)
+                    except ValueError as exc:
+                        raise AnnotationFileError(f"{where}: {value!r} is not a number") from exc
+                    if not SCALE.contains(number):
+                        raise AnnotationFileError(f"{where}: {value} is off the 1-7 scale")
+                start = _seconds(df["start"].iat[row - 2], where) if segmented else None
+                end = _seconds(df["end"].iat[row - 2], where) if segmented else None
+                s = 0.0 if start is None else start
+                e = float(audio.duration or 0.0) if end is None else end
                 grouped.setdefault((audio.id, round(s, 3), round(e, 3), rater), [None, None, None, None])[dim_index] = \
-                    float(value) if dim_index < 3 else str(value)
+                    number if dim_index < 3 else str(value)
     file_rows = {f.id: f for f in files}
     specs = [LabelSpec(fid, s, e, rater, tuple(v[:3]), v[3], file_rows[fid].speaker, file_rows[fid].split)
              for (fid, s, e, rater), v in sorted(grouped.items()) if v[:3] != [None, None, None]]
-    store.register_raters(humans, RaterKind.HUMAN, source=f"audformat:{db.name}")
+    store.register_raters(humans, RaterKind.HUMAN, source=f"audformat:{header.get('name', folder.name)}")
     return store.import_labels(specs)
