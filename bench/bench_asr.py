@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.asr import Transcriber  # noqa: E402
-from core.audio import AudioSource  # noqa: E402
+from emotrace.core.audio.decode import AudioSource  # noqa: E402
+from emotrace.core.speech.asr import Transcriber  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
 

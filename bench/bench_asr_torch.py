@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jiwer  # noqa: E402
 
-from core.audio import AudioSource  # noqa: E402
+from emotrace.core.audio.decode import AudioSource  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
 JFK = ("And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your "
@@ -48,8 +48,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--models", default="tiny.en,base")
     args = ap.parse_args()
-    from core.asr import Transcriber
-    from core.asr_torch import TorchTranscriber
+    from emotrace.core.speech.asr import Transcriber
+    from emotrace.core.speech.asr_torch import TorchTranscriber
 
     items = corpus()
     seconds = sum(len(a) for a, _ in items.values()) / 16000

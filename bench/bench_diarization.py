@@ -23,8 +23,8 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.audio import AudioSource  # noqa: E402
-from core.diarization import DiarizationOptions, SpeakerEncoder, diarize_file  # noqa: E402
+from emotrace.core.audio.decode import AudioSource  # noqa: E402
+from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

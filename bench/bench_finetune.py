@@ -20,12 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.metrics import ccc_loss  # noqa: E402
-from core.ser.architectures import build  # noqa: E402
-from core.ser.config import EmoTraceConfig  # noqa: E402
-from core.ser.encoders import SpeechLayers  # noqa: E402
-from core.ser.modeling import EmoTraceModel  # noqa: E402
-from core.ser.whisper_torch import WhisperLayers  # noqa: E402
+from emotrace.core.ser.architectures import build  # noqa: E402
+from emotrace.core.ser.config import EmoTraceConfig  # noqa: E402
+from emotrace.core.ser.encoders import SpeechLayers  # noqa: E402
+from emotrace.core.ser.modeling import EmoTraceModel  # noqa: E402
+from emotrace.core.ser.whisper_torch import WhisperLayers  # noqa: E402
+from emotrace.core.stats.metrics import ccc_loss  # noqa: E402
 
 
 def pooled(upstream, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

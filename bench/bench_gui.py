@@ -36,8 +36,8 @@ TRACES = os.environ.get("BENCH_TRACES") == "1"
 
 
 def traces_and_turns(store, seconds: float) -> dict:
-    from core.diarization import Turn
-    from core.vocab import TurnSource
+    from emotrace.core.speech.diarization import Turn
+    from emotrace.core.vocab import TurnSource
 
     file_id = store.files(store.corpus("long").id)[0].id
     rng = np.random.default_rng(2)
@@ -74,7 +74,7 @@ def write_long(path: Path, seconds: float) -> None:
 
 def synthetic_predictions(store, seconds: float, tmp: Path) -> None:
     """As many 4 s / 1 s-hop window predictions as analysis writes, plus 6 s segments with predictions."""
-    from core.store import ModelVersion, PredictionRow, SegmentSpec
+    from emotrace.core.store import ModelVersion, PredictionRow, SegmentSpec
 
     with store.session() as s:
         mv = ModelVersion(name="synthetic", folder=str(tmp / "none"), active=True)
@@ -97,11 +97,11 @@ def rss_mb() -> float:
 
 
 def main() -> None:
-    from core.analysis import analyze_corpus
-    from core.importer import import_folder
-    from core.store import Store
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.trainer import TrainConfig, train
     from tests.conftest import labelled_corpus
-    from training.trainer import TrainConfig, train
 
     tmp = Path(tempfile.mkdtemp())
     (tmp / "long").mkdir()
@@ -130,8 +130,8 @@ def main() -> None:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     QCoreApplication.setOrganizationName("EmoTraceBench")
     QCoreApplication.setApplicationName("EmoTraceBench")
@@ -142,7 +142,7 @@ def main() -> None:
     app.processEvents()
     long_id = next(f.id for f in store.files(store.corpus("long").id))
     viewport = w.file_view.layout_widget.viewport()
-    from core.envelope import _cache_path
+    from emotrace.core.audio.envelope import _cache_path
 
     fingerprint = store.file(long_id).fingerprint
     opens = {}

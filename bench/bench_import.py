@@ -14,8 +14,8 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.importer import import_folder  # noqa: E402
-from core.store import AudioFile, Label, Prediction, Segment, Store  # noqa: E402
+from emotrace.core.store import AudioFile, Label, Prediction, Segment, Store  # noqa: E402
+from emotrace.core.workflows.importing import import_folder  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
         f = AudioFile(corpus_id=store.corpus("bench").id, path="/long.wav", fingerprint="long", duration=10800)
         s.add(f)
         s.flush()
-        from core.store import ModelVersion
+        from emotrace.core.store import ModelVersion
 
         mv = ModelVersion(name="bench", folder="/tmp")
         s.add(mv)

@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.importer import import_folder  # noqa: E402
-from core.store import Store  # noqa: E402
-from training.data import load_examples  # noqa: E402
-from training.probe import layer_relevance  # noqa: E402
-from training.trainer import TrainConfig, train  # noqa: E402
+from emotrace.core.store import Store  # noqa: E402
+from emotrace.core.workflows.importing import import_folder  # noqa: E402
+from emotrace.training.data import load_examples  # noqa: E402
+from emotrace.training.probe import layer_relevance  # noqa: E402
+from emotrace.training.trainer import TrainConfig, train  # noqa: E402
 
 
 def emit(record: dict) -> None:
@@ -39,8 +39,8 @@ def ct2_speed(paths: list[str], model: str) -> float:
     import ctranslate2
     from faster_whisper import WhisperModel
 
-    from core.audio import AudioSource
-    from core.whisper_models import resolve_whisper_model
+    from emotrace.core.audio.decode import AudioSource
+    from emotrace.core.speech.whisper_models import resolve_whisper_model
 
     wm = WhisperModel(resolve_whisper_model(model), device="cpu", compute_type="int8")
     wavs = [AudioSource(p).decode_all() for p in paths]
@@ -83,8 +83,8 @@ def main() -> None:
                       "ccc": result.metrics["ccc"], "layer_weights": result.metrics["layer_weights"],
                       "epochs": len(result.history), "wall_s": round(time.perf_counter() - t, 1)})
     # speed: the featurizer on 120 files with a cold cache, against the previous CTranslate2 int8 backbone
-    from core.ser.encoders import load_audio_encoder
-    from training.features import FeatureCache, audio_features
+    from emotrace.core.ser.encoders import load_audio_encoder
+    from emotrace.training.features import FeatureCache, audio_features
 
     subset = examples[:120]
     audio_s = sum(e.end - e.start for e in subset)

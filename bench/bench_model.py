@@ -19,10 +19,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.ser.architectures import AUDIO_ARCHITECTURES, build  # noqa: E402
-from core.ser.config import EmoTraceConfig  # noqa: E402
-from core.ser.encoders import SpeechLayers  # noqa: E402
-from core.ser.modeling import HUBERT_LARGE_PARAMS, EmoTraceModel, count_parameters  # noqa: E402
+from emotrace.core.ser.architectures import AUDIO_ARCHITECTURES, build  # noqa: E402
+from emotrace.core.ser.config import EmoTraceConfig  # noqa: E402
+from emotrace.core.ser.encoders import SpeechLayers  # noqa: E402
+from emotrace.core.ser.modeling import HUBERT_LARGE_PARAMS, EmoTraceModel, count_parameters  # noqa: E402
 
 
 def timed(fn, repeats: int, sync) -> float:
@@ -62,7 +62,7 @@ def main() -> None:
     text_t = timed(run_text, args.repeats, sync)
     rows = []
     for name in AUDIO_ARCHITECTURES:
-        from core.ser.whisper_torch import WhisperLayers
+        from emotrace.core.ser.whisper_torch import WhisperLayers
 
         raw = build(name)
         model = (WhisperLayers(raw) if name.startswith("whisper") else SpeechLayers(raw)).eval().to(dev)

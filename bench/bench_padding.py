@@ -21,12 +21,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.audio import AudioSource  # noqa: E402
-from core.ser.encoders import load_audio_encoder  # noqa: E402
-from core.store import Store  # noqa: E402
-from training.data import DEV, TRAIN, labels_array, load_examples  # noqa: E402
-from training.features import audio_features  # noqa: E402
-from training.probe import probe_layers  # noqa: E402
+from emotrace.core.audio.decode import AudioSource  # noqa: E402
+from emotrace.core.ser.encoders import load_audio_encoder  # noqa: E402
+from emotrace.core.store import Store  # noqa: E402
+from emotrace.training.data import DEV, TRAIN, labels_array, load_examples  # noqa: E402
+from emotrace.training.features import audio_features  # noqa: E402
+from emotrace.training.probe import probe_layers  # noqa: E402
 
 SAMPLES_30S = 480_000
 

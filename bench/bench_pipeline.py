@@ -24,7 +24,7 @@ os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
 def speech_like(path: Path, minutes: float) -> None:
     """Real speech when ../shared is there (its recordings looped with pauses), else the demo audio looped."""
-    from core.audio import AudioSource
+    from emotrace.core.audio.decode import AudioSource
 
     root = Path(__file__).resolve().parents[1]
     sources = sorted((root.parent / "shared" / "data" / "speech").glob("*.flac")) or sorted(
@@ -47,12 +47,12 @@ def main() -> None:
     ap.add_argument("--asr-model", default="tiny.en")
     ap.add_argument("--asr-backend", default="auto")
     args = ap.parse_args()
-    from core.analysis import analyze_corpus
-    from core.asr import transcribe_corpus
-    from core.asr_torch import open_transcriber
-    from core.importer import import_folder
-    from core.store import Store
-    from training.default_model import ensure_default_model
+    from emotrace.core.speech.asr_torch import open_transcriber
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.core.workflows.transcribe import transcribe_corpus
+    from emotrace.training.default_model import ensure_default_model
 
     tmp = Path(tempfile.mkdtemp())
     (tmp / "audio").mkdir()

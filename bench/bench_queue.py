@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core.importer import import_folder  # noqa: E402
-from core.store import AudioFile, Corpus, Store  # noqa: E402
+from emotrace.core.store import AudioFile, Corpus, Store  # noqa: E402
+from emotrace.core.workflows.importing import import_folder  # noqa: E402
 
 
 def fresh_database(server: str) -> str:
@@ -90,7 +90,7 @@ def workers_run(server: str, n_workers: int, audio: Path) -> dict:
     url = fresh_database(server)
     store = Store(url)
     import_folder(store, audio, "s")
-    cmd = [sys.executable, "-m", "cli", "--db", url, "-q", "transcribe", "--corpus", "s", "--model", "tiny.en",
+    cmd = [sys.executable, "-m", "emotrace.cli", "--db", url, "-q", "transcribe", "--corpus", "s", "--model", "tiny.en",
            "--beam-size", "1", "--workers", str(n_workers), "--device", "cpu"]
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -113,7 +113,7 @@ def main() -> None:
         import numpy as np
         import soundfile as sf
 
-        from core.audio import AudioSource
+        from emotrace.core.audio.decode import AudioSource
 
         speech = Path(tempfile.mkdtemp()) / "speech"
         speech.mkdir()

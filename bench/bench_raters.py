@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.agreement import agreement_report  # noqa: E402
-from core.importer import import_labels  # noqa: E402
-from core.metrics import ccc  # noqa: E402
-from core.store import AudioFile, Store  # noqa: E402
+from emotrace.core.stats.agreement import agreement_report  # noqa: E402
+from emotrace.core.stats.metrics import ccc  # noqa: E402
+from emotrace.core.store import AudioFile, Store  # noqa: E402
+from emotrace.core.workflows.importing import import_labels  # noqa: E402
 
 FILES, RATERS, PER_FILE, CARELESS = 2000, 50, 5, 3
 
@@ -113,7 +113,7 @@ if __name__ == "__main__" and "--msp-scale" not in sys.argv:
 
 def msp_scale(segments: int = 100_000, raters: int = 10_000, per_segment: int = 5) -> dict:
     """The agreement statistics alone (no store) at MSP-Podcast's size: 500k ratings by 10k workers."""
-    from core.agreement import Ratings, alpha_sparse, icc_block, pairwise_ccc, rater_vs_others
+    from emotrace.core.stats.agreement import Ratings, alpha_sparse, icc_block, pairwise_ccc, rater_vs_others
 
     rng = np.random.default_rng(1)
     truth = rng.uniform(2, 6, segments)

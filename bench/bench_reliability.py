@@ -43,7 +43,7 @@ KINDS = ("import", "transcribe", "analyze", "train")
 
 
 def cli(db: str, *args: str, env: dict) -> list[str]:
-    return [sys.executable, "-m", "cli", "--db", db, "-q", *args]
+    return [sys.executable, "-m", "emotrace.cli", "--db", db, "-q", *args]
 
 
 def run(cmd: list[str], env: dict, timeout: float = 600) -> tuple[int, str, float]:
@@ -89,8 +89,8 @@ def snapshot(db_path: Path) -> dict:
 
 def check(db_path: Path, before: dict, models_dir: Path) -> list[str]:
     """Every invariant the issue names; returns the ones that fail (empty: the trial passed)."""
-    from core.ser.folder_check import ModelFolderError, check_model_folder
-    from core.ser.modeling import EmoTraceModel
+    from emotrace.core.ser.folder_check import ModelFolderError, check_model_folder
+    from emotrace.core.ser.modeling import EmoTraceModel
 
     problems = []
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

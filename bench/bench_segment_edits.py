@@ -41,8 +41,8 @@ def timed(fn) -> tuple[float, object]:
 
 
 def build(root: Path):
-    from core.importer import import_folder
-    from core.store import SegmentSpec, Store, Word
+    from emotrace.core.store import SegmentSpec, Store, Word
+    from emotrace.core.workflows.importing import import_folder
 
     seconds = HOURS * 3600
     audio = root / "audio"
@@ -91,8 +91,8 @@ def app_figures(store, fid) -> dict:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     app = QApplication.instance() or QApplication([])
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="ann"))
@@ -140,7 +140,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp())
     t, (store, fid, ids) = timed(lambda: build(root))
     print(f"built {HOURS} h, {len(ids)} segments in {t / 1000:.1f} s", file=sys.stderr)
-    from training.data import load_examples
+    from emotrace.training.data import load_examples
 
     before, n_before = timed(lambda: len(load_examples(store, "long")))
     figures = {"hours": HOURS, "segments": len(ids), "load_examples before edits": f"{before:.0f} ms ({n_before})"}

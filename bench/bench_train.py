@@ -51,8 +51,8 @@ def make_corpus(root: Path, files: int = 50, per_file: int = 20) -> Path:
 
 
 def retrain_seconds(store, corpus: str) -> tuple[float, dict]:
-    from training.runner import TrainingRun
-    from training.trainer import TrainConfig
+    from emotrace.training.runner import TrainingRun
+    from emotrace.training.trainer import TrainConfig
 
     t = time.perf_counter()
     final = TrainingRun(store.url, TrainConfig(corpus=corpus, device="cpu", activate=False)).start().join()
@@ -66,9 +66,9 @@ def main() -> None:
     ap.add_argument("--ravdess", help="folder of RAVDESS-dev (../shared/data/ravdess-dev)")
     args = ap.parse_args()
     os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
-    from core.importer import import_folder
-    from core.store import Store
-    from training.data import load_examples
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.data import load_examples
 
     tmp = Path(tempfile.mkdtemp())
     store = Store(f"sqlite:///{tmp / 'bench.sqlite'}")
@@ -84,8 +84,8 @@ def main() -> None:
     print(json.dumps({"segments": 1000, "corrected": 20, "retrain_warm_s": round(warm, 1),
                       "trainer_s": round(final["seconds"], 1), "dev_ccc": final["metrics"]["ccc"]}), flush=True)
     if args.ravdess:
-        from training.evaluate import evaluate
-        from training.trainer import TrainConfig, train
+        from emotrace.training.evaluate import evaluate
+        from emotrace.training.trainer import TrainConfig, train
 
         rav = Store(f"sqlite:///{tmp / 'rav.sqlite'}")
         t = time.perf_counter()

@@ -1,7 +1,7 @@
-"""`python -m cli ...` (and `torchrun -m cli ...`): the same as `emotrace ...`."""
+"""`python -m emotrace.cli ...` (and `torchrun -m emotrace.cli ...`): the same as `emotrace ...`."""
 
 import sys
 
-from cli.main import main
+from emotrace.cli.main import main
 
 sys.exit(main())

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-from cli.main import _store
+from emotrace.cli.common import open_store
+from emotrace.core.vocab import EXPORT_SCALES, JOB_SELECTIONS
 
 
 def cmd_consensus(args) -> int:
-    store = _store(args)
+    store = open_store(args)
     corpus_id = store.corpus(args.corpus).id
     written = store.compute_consensus(corpus_id, reweight=not args.keep_weights)
     weights = store.rater_weights(corpus_id)
@@ -26,7 +27,7 @@ def register_consensus(sub) -> None:
 
 
 def cmd_raters(args) -> int:
-    store = _store(args)
+    store = open_store(args)
     for name in args.blind or []:
         store.set_blind(name, True)
     for name in args.not_blind or []:
@@ -51,9 +52,9 @@ def register_raters(sub) -> None:
 
 
 def cmd_job(args) -> int:
-    from core.annotation_jobs import create_job, job_progress
+    from emotrace.core.workflows.annotation_jobs import create_job, job_progress
 
-    store = _store(args)
+    store = open_store(args)
     corpus_id = store.corpus(args.corpus).id
     if args.action == "create":
         if not args.name or not args.annotators:
@@ -81,15 +82,13 @@ def cmd_job(args) -> int:
 
 
 def register_job(sub) -> None:
-    from core.annotation_jobs import SELECTIONS
-
     p = sub.add_parser("job", help="annotation jobs: assign segments to annotators (with overlap, blind) and "
                                    "show their progress")
     p.add_argument("action", choices=["create", "progress"])
     p.add_argument("--corpus", required=True)
     p.add_argument("--name")
     p.add_argument("--annotators", help="comma-separated names")
-    p.add_argument("--select", choices=SELECTIONS, default="sample",
+    p.add_argument("--select", choices=JOB_SELECTIONS, default="sample",
                    help="a random sample, a split, or the review queue's top N")
     p.add_argument("-n", type=int, help="how many segments (sample / review top N / first N of a split)")
     p.add_argument("--split")
@@ -101,9 +100,9 @@ def register_job(sub) -> None:
 
 
 def cmd_annotations(args) -> int:
-    from core.formats.batch import export_corpus, import_annotation_file
+    from emotrace.core.formats.batch import export_corpus, import_annotation_file
 
-    store = _store(args)
+    store = open_store(args)
     if args.action == "export":
         written = export_corpus(store, args.corpus, args.out, args.format)
         print(f"wrote {len(written)} {args.format} files to {args.out}")
@@ -126,9 +125,9 @@ def register_annotations(sub) -> None:
 
 
 def cmd_trajectories(args) -> int:
-    from core.trajectories import export_trajectories
+    from emotrace.core.formats.trajectories import export_trajectories
 
-    store = _store(args)
+    store = open_store(args)
     model = store.model_version(args.model).id if args.model else None
     n = export_trajectories(store, args.corpus, args.out, model, scale=args.scale)
     print(f"wrote {n} windows to {args.out}")
@@ -140,7 +139,7 @@ def register_trajectories(sub) -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("--out", required=True, help="a .csv or .parquet file")
     p.add_argument("--model", help="model version id or name (default: the active one)")
-    p.add_argument("--scale", choices=["1-7", "unit", "signed"], default="1-7")
+    p.add_argument("--scale", choices=EXPORT_SCALES, default="1-7")
     p.set_defaults(func=cmd_trajectories)
 
 

@@ -14,26 +14,16 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-
-def _store(args):
-    """Open the command's store (`args.store_opened` tells the error handler whether anything was committed);
-    one that has no model yet gets the bundled one as its first version (training.default_model)."""
-    from core.store import Store
-    from training.default_model import ensure_default_model
-
-    store = Store(args.db)
-    args.store_opened = True
-    if store.notice:
-        print(f"note: {store.notice}", file=sys.stderr)
-    ensure_default_model(store)
-    return store
+from emotrace.cli import annotation, processing
+from emotrace.cli.common import open_store
+from emotrace.core.vocab import EXPORT_SCALES
 
 
 def cmd_import(args) -> int:
-    from core.importer import LabelFileError, import_folder
-    from core.progress import TqdmProgress
+    from emotrace.core.progress import TqdmProgress
+    from emotrace.core.workflows.importing import LabelFileError, import_folder
 
-    store = _store(args)
+    store = open_store(args)
     bar = TqdmProgress("import", disable=args.quiet)
     try:
         report = import_folder(store, args.folder, args.corpus, labels=args.labels, progress=bar)
@@ -47,7 +37,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    store = _store(args)
+    store = open_store(args)
     corpus_id = store.corpus(args.corpus).id if args.corpus else None
     stats = store.stats(corpus_id)
     if args.json:
@@ -64,16 +54,16 @@ def cmd_stats(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.export import export_msp, export_segments
+    from emotrace.core.formats.label_tables import export_msp, export_segments
 
-    store = _store(args)
+    store = open_store(args)
     if args.rttm:
-        from core.formats.rttm import export_rttm
+        from emotrace.core.formats.rttm import export_rttm
 
         print(f"wrote {export_rttm(store, args.corpus, args.out)} speaker turns to {args.out}")
         return 0
     if args.msp_detailed:
-        from core.export import export_msp_detailed
+        from emotrace.core.formats.label_tables import export_msp_detailed
 
         n = export_msp_detailed(store, args.corpus, args.out)
     elif args.msp:
@@ -86,9 +76,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_agreement(args) -> int:
-    from core.agreement import agreement_report, format_report
+    from emotrace.core.stats.agreement import agreement_report, format_report
 
-    report = agreement_report(_store(args), args.corpus, split=args.split)
+    report = agreement_report(open_store(args), args.corpus, split=args.split)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
@@ -122,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
                                        "(an imported labels_consensus.csv)")
     p.add_argument("--msp-detailed", action="store_true", help="MSP-Podcast labels_detailed.csv: one row per rater")
-    p.add_argument("--scale", choices=["1-7", "unit", "signed"], default="1-7",
+    p.add_argument("--scale", choices=EXPORT_SCALES, default="1-7",
                    help="flat CSV: values on 1-7, 0..1 or -1..1 (columns arousal_unit, ...; import reads them back)")
     p.set_defaults(func=cmd_export)
 
@@ -132,21 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_agreement)
 
-    for register in _extra_commands():
+    for register in processing.REGISTRARS + annotation.REGISTRARS:
         register(sub)
     return parser
 
 
-def _extra_commands():
-    """Subcommands of the other layers, registered here so `emotrace` stays one entry point."""
-    from cli import annotation, jobs
-
-    return jobs.REGISTRARS + annotation.REGISTRARS
-
-
 def _log_traceback() -> Path | None:
     """Append the current exception's traceback to the user's log; None if even that cannot be written."""
-    from core.paths import data_dir
+    from emotrace.core.paths import data_dir
 
     try:
         log = data_dir() / "emotrace-errors.log"
@@ -163,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError
 
-    from core.audio import AudioError
-    from core.errors import UserFacingError
-    from core.formats.tiers import AnnotationFileError
-    from core.importer import LabelFileError
-    from core.store import LabelError, StoreError, TurnError
+    from emotrace.core.audio.decode import AudioError
+    from emotrace.core.errors import UserFacingError
+    from emotrace.core.formats.tiers import AnnotationFileError
+    from emotrace.core.store import LabelError, StoreError, TurnError
+    from emotrace.core.workflows.importing import LabelFileError
 
     try:
         return int(args.func(args) or 0)

@@ -1,4 +1,5 @@
-"""User folders (platformdirs), so every entry point agrees on where the store and caches live."""
+"""User folders (platformdirs), so every entry point agrees on where the store and caches live, and whether a
+model hub may be asked at all (offline)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ def models_dir() -> Path:
 
 def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'emotrace.sqlite'}"
+
+
+def offline() -> bool:
+    """No hub look-ups: HF_HUB_OFFLINE (transformers' own switch) or EMOTRACE_OFFLINE=1. Local folders and the
+    models that pip packages ship still load."""
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false") or os.environ.get("EMOTRACE_OFFLINE") == "1"

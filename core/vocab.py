@@ -62,6 +62,48 @@ class Scale:
 
 SCALE = Scale()
 
+SCALES: dict[str, tuple[float, float]] = {
+    "1-7": (SCALE.low, SCALE.high),  # MSP-Podcast's own
+    "unit": (0.0, 1.0),
+    "signed": (-1.0, 1.0),  # around neutral: MSP-Conversation and most trace tools
+    "carma": (-100.0, 100.0),  # CARMA's default rating range (continuous traces)
+}
+"""Every named scale a value may be written on or read from; each maps linearly onto SCALE (low->low, high->high)."""
+
+EXPORT_SCALES: tuple[str, ...] = ("1-7", "unit", "signed")
+"""The scales of label and trajectory tables (CSV, Parquet, the notebook API); traces also know `carma`."""
+
+
+def _bounds(scale: str) -> tuple[float, float]:
+    try:
+        return SCALES[scale]
+    except KeyError:
+        raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}") from None
+
+
+def to_scale(values, scale: str):
+    """1-7 values (scalars or arrays) onto a named scale."""
+    low, high = _bounds(scale)
+    return low + SCALE.to_unit(values) * (high - low)
+
+
+def from_scale(values, scale: str):
+    """Values on a named scale back onto 1-7."""
+    low, high = _bounds(scale)
+    return SCALE.from_unit((np.asarray(values, dtype=float) - low) / (high - low))
+
+
+def rescale(value: float | None, scale: str) -> float | None:
+    """One 1-7 value onto a named scale for a table (None passes: a dimension left open)."""
+    if value is None or scale == "1-7":
+        return value
+    return round(float(to_scale(value, scale)), 6)
+
+
+def unscale(value: float, scale: str) -> float:
+    """One value of a table on a named scale back onto 1-7."""
+    return float(value) if scale == "1-7" else float(from_scale(value, scale))
+
 
 class RaterKind(StrEnum):
     """Whose judgement a label is: a person's, a model output that a person only accepted, or a value computed
@@ -140,3 +182,7 @@ CONSENSUS_PREFIX = "consensus:"
 def sql_in(values) -> str:
     """`'a', 'b'` for a check constraint over an enum's values."""
     return ", ".join(f"'{v.value if hasattr(v, 'value') else v}'" for v in values)
+
+
+# How an annotation job picks its segments: a random sample, one split, or the review queue's order.
+JOB_SELECTIONS: tuple[str, ...] = ("sample", "split", "review")

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.agreement import agreement_report
-from core.store import Store
-from core.vocab import DIMENSIONS
+from emotrace.core.stats.agreement import agreement_report
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS
 
 ALL_SPLITS = "all splits"
 

@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.annotation_jobs import SELECTIONS, create_job, job_progress, next_segment, visibility
-from core.store import Store
-from gui.label_editor import LabelEditor
-from gui.player import Player
+from emotrace.core.store import Store
+from emotrace.core.vocab import JOB_SELECTIONS
+from emotrace.core.workflows.annotation_jobs import create_job, job_progress, next_segment, visibility
+from emotrace.gui.label_editor import LabelEditor
+from emotrace.gui.player import Player
 
 
 class NewJobDialog(QDialog):
@@ -43,7 +44,7 @@ class NewJobDialog(QDialog):
         self.annotators = QLineEdit()
         self.annotators.setPlaceholderText("alice, bob, carol")
         self.how = QComboBox()
-        self.how.addItems(SELECTIONS)
+        self.how.addItems(JOB_SELECTIONS)
         self.count = QSpinBox()
         self.count.setRange(0, 1_000_000)
         self.count.setValue(50)

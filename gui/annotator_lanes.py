@@ -9,11 +9,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.annotator_lanes import annotator_lanes
-from core.store import Store
-from core.vocab import DIMENSIONS, SCALE
-from gui.bridge import StoreBridge
-from gui.file_view import TimeAxis
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.gui.bridge import StoreBridge
+from emotrace.gui.file_view import TimeAxis
+from emotrace.gui.state.annotator_lanes import annotator_lanes
 
 CONSENSUS_BRUSH = (255, 215, 90, 150)
 

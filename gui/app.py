@@ -9,9 +9,9 @@ def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | 
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from core.store import Store
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings, ask_annotator
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings, ask_annotator
+    from emotrace.training.default_model import open_store
 
     QCoreApplication.setOrganizationName("EmoTrace")
     QCoreApplication.setApplicationName("EmoTrace")
@@ -19,7 +19,7 @@ def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | 
     settings = AppSettings.load()
     if not ask_annotator(settings):
         return 0  # no name, no labels: nothing to open the app for
-    store = Store(db_url or settings.db_url)
+    store = open_store(db_url or settings.db_url)  # as the CLI opens it: a fresh store gets the bundled model
     window = MainWindow(store, settings)
     if corpus:
         index = window.browser.corpus_box.findText(corpus)

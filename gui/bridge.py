@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from core.store import Store
+from emotrace.core.store import Store
 
 
 class StoreBridge(QObject):

@@ -6,9 +6,9 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from core.session import format_time
-from core.store import Store
-from core.viewdata import corpus_table
+from emotrace.core.store import Store
+from emotrace.core.timecode import format_time
+from emotrace.gui.state.viewdata import corpus_table
 
 COLUMNS = ["file", "duration", "segments", "transcribed", "analyzed", "labelled", "speaker", "split", "status"]
 # Short headers so the table fits a narrow dock; the full meaning is the header's tooltip.

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.store import Store
+from emotrace.core.store import Store
+from emotrace.core.vocab import EXPORT_SCALES
 
 # label, kind (file or folder), default name
 FORMATS = [
@@ -35,15 +36,15 @@ FORMATS = [
     ("audformat database", "folder", "audformat"),
     ("Trajectories of the active model (CSV or .parquet)", "file", "trajectories.parquet"),
 ]
-SCALES = [("1-7 (MSP-Podcast)", "1-7"), ("0..1", "unit"), ("-1..1", "signed")]
+SCALE_NAMES = {"1-7": "1-7 (MSP-Podcast)", "unit": "0..1", "signed": "-1..1"}  # how the choices read
 
 
 def run_export(store: Store, corpus: str, index: int, destination: str, scale: str = "1-7",
                consensus: str | None = None) -> str:
     """Do export number `index` of FORMATS; returns what was written, in words."""
-    from core import export
-    from core.formats.batch import export_corpus
-    from core.trajectories import export_trajectories
+    from emotrace.core.formats import label_tables as export
+    from emotrace.core.formats.batch import export_corpus
+    from emotrace.core.formats.trajectories import export_trajectories
 
     if index == 0:
         return f"{export.export_segments(store, corpus, destination, scale=scale)} segments"
@@ -65,7 +66,8 @@ class ExportDialog(QDialog):
         self.format = QComboBox()
         self.format.addItems([label for label, _kind, _name in FORMATS])
         self.scale = QComboBox()
-        for label, value in SCALES:
+        for value in EXPORT_SCALES:
+            label = SCALE_NAMES[value]
             self.scale.addItem(label, value)
         self.consensus = QComboBox()
         for label, value in (("each segment's current label", None), ("computed mean of raters", "consensus:mean"),

@@ -24,10 +24,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QWidget
 
-from core.envelope import EnvelopePyramid
-from core.session import TimeState, format_time
-from core.viewdata import FileData, in_spans
-from core.vocab import DIMENSIONS, SCALE
+from emotrace.core.audio.envelope import EnvelopePyramid
+from emotrace.core.timecode import format_time
+from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.gui.state.view_state import TimeState
+from emotrace.gui.state.viewdata import FileData, in_spans
 
 DIMS = DIMENSIONS
 # Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.

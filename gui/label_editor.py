@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.annotation_jobs import visibility
-from core.store import LabelError, LabelRecord, Store
-from core.store.annotations import standing_label
-from core.vocab import DIMENSIONS, SCALE, LabelOrigin
+from emotrace.core.store import LabelError, LabelRecord, Store
+from emotrace.core.store.annotations import standing_label
+from emotrace.core.vocab import DIMENSIONS, SCALE, LabelOrigin
+from emotrace.core.workflows.annotation_jobs import visibility
 
 MSP_CATEGORIES = [("", "-"), ("N", "neutral"), ("H", "happy"), ("S", "sad"), ("A", "angry"), ("U", "surprise"),
                   ("F", "fear"), ("D", "disgust"), ("C", "contempt"), ("O", "other"), ("X", "no agreement")]

@@ -26,27 +26,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.envelope import envelope
-from core.session import Session, step_segment
-from core.store import Store
-from core.viewdata import FileData, load_file_data, load_labels
-from core.vocab import FileStatus
-from gui.bridge import StoreBridge
-from gui.corpus_browser import CorpusBrowser
-from gui.file_view import FileView
-from gui.jobs import Job, JobsPanel
-from gui.label_editor import LabelEditor
-from gui.models_panel import ModelsPanel
-from gui.player import Player
-from gui.retrain import RetrainDialog
-from gui.review_panel import ReviewPanel
-from gui.segment_editing import SegmentEditing
-from gui.settings import AppSettings, SettingsDialog
-from gui.shortcuts import ShortcutSheet
-from gui.speakers import SpeakerControls
-from gui.tracing import TraceControls
-from gui.transcript import TranscriptView
-from gui.transport import TransportBar
+from emotrace.core.audio.envelope import envelope
+from emotrace.core.store import Store
+from emotrace.core.vocab import FileStatus
+from emotrace.gui.bridge import StoreBridge
+from emotrace.gui.corpus_browser import CorpusBrowser
+from emotrace.gui.file_view import FileView
+from emotrace.gui.label_editor import LabelEditor
+from emotrace.gui.models_panel import ModelsPanel
+from emotrace.gui.player import Player
+from emotrace.gui.retrain import RetrainDialog
+from emotrace.gui.review_panel import ReviewPanel
+from emotrace.gui.segment_editing import SegmentEditing
+from emotrace.gui.settings import AppSettings, SettingsDialog
+from emotrace.gui.shortcuts import ShortcutSheet
+from emotrace.gui.speakers import SpeakerControls
+from emotrace.gui.state.view_state import Session, step_segment
+from emotrace.gui.state.viewdata import FileData, load_file_data, load_labels
+from emotrace.gui.tasks import Job, JobsPanel
+from emotrace.gui.tracing import TraceControls
+from emotrace.gui.transcript import TranscriptView
+from emotrace.gui.transport import TransportBar
 
 
 class MainWindow(QMainWindow):
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
-        from gui.annotator_lanes import AnnotatorLanes  # issue 14: each annotator's labels as a lane
+        from emotrace.gui.annotator_lanes import AnnotatorLanes  # issue 14: each annotator's labels as a lane
 
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
@@ -501,8 +501,8 @@ class MainWindow(QMainWindow):
         if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
             self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
             return None
-        from core.store import SegmentSpec
-        from core.vocab import SegmentOrigin
+        from emotrace.core.store import SegmentSpec
+        from emotrace.core.vocab import SegmentOrigin
 
         (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
         self.reload_file()
@@ -606,7 +606,7 @@ class MainWindow(QMainWindow):
             if not path:
                 return None
             msp = chosen.startswith("MSP")
-        from core.export import export_msp, export_segments
+        from emotrace.core.formats.label_tables import export_msp, export_segments
 
         try:
             n = export_msp(self.store, corpus, path) if msp else export_segments(
@@ -632,7 +632,7 @@ class MainWindow(QMainWindow):
             corpus, ok = QInputDialog.getText(self, "Corpus", "Corpus name:", text=folder.rstrip("/").rsplit("/", 1)[-1])
             if not ok or not corpus:
                 return
-        from core.importer import import_folder
+        from emotrace.core.workflows.importing import import_folder
 
         def done(report):
             self.browser.reload_corpora(select=corpus)
@@ -650,8 +650,8 @@ class MainWindow(QMainWindow):
         model, device = self.settings.asr_model, self.settings.device
 
         def work(progress, cancel):
-            from core.asr import transcribe_corpus
-            from core.asr_torch import open_transcriber
+            from emotrace.core.speech.asr_torch import open_transcriber
+            from emotrace.core.workflows.transcribe import transcribe_corpus
 
             progress(0, 1, f"loading {model}")
             return transcribe_corpus(self.store, corpus, open_transcriber(model, device=device), progress=progress,
@@ -667,7 +667,7 @@ class MainWindow(QMainWindow):
         device = self.settings.device
 
         def work(progress, cancel):
-            from core.analysis import analyze_corpus
+            from emotrace.core.workflows.analyze import analyze_corpus
 
             progress(0, 1, "loading the model")
             return analyze_corpus(self.store, corpus, model=model, device=device, progress=progress, cancel=cancel)
@@ -682,7 +682,7 @@ class MainWindow(QMainWindow):
         first, device = self.browser.corpus_name(), self.settings.device
 
         def work(progress, cancel):
-            from core.analysis import analyze_everywhere
+            from emotrace.core.workflows.analyze import analyze_everywhere
 
             return analyze_everywhere(self.store, model_version_id, first_corpus=first, device=device,
                                       progress=progress, cancel=cancel)
@@ -723,21 +723,21 @@ class MainWindow(QMainWindow):
             self.editor.annotator = new.annotator
 
     def show_agreement(self) -> None:
-        from gui.agreement_dialog import AgreementDialog  # issue 14: ICC, alpha, CCC, kappa per dimension
+        from emotrace.gui.agreement_dialog import AgreementDialog  # issue 14: ICC, alpha, CCC, kappa per dimension
 
         if self.browser.corpus_name():
             self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
             self.agreement_dialog.show()
 
     def show_export(self) -> None:
-        from gui.export_dialog import ExportDialog  # issue 14: CSV scales, MSP, ELAN, TextGrid, audformat
+        from emotrace.gui.export_dialog import ExportDialog  # issue 14: CSV scales, MSP, ELAN, TextGrid, audformat
 
         if self._corpus_or_warn():
             self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
             self.export_dialog.show()
 
     def show_annotation_jobs(self) -> None:
-        from gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress
+        from emotrace.gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress
 
         if self.browser.corpus_name():
             self.jobs_dialog = AnnotationJobsDialog(self.store, self.browser.corpus_name(), self.settings.annotator,

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import UserFacingError
-from core.store import Store
-from training.registry import activate, rollback
+from emotrace.core.errors import UserFacingError
+from emotrace.core.store import Store
+from emotrace.training.registry import activate, rollback
 
 COLUMNS = ["", "version", "parent", "created", "train n", "A", "V", "D", "mode"]
 DIMS = ("arousal", "valence", "dominance")

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from core.store import Store
-from core.vocab import DIMENSIONS
-from training.runner import TrainingRun
-from training.trainer import TrainConfig
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS
+from emotrace.training.runner import TrainingRun
+from emotrace.training.trainer import TrainConfig
 
 DIMS = DIMENSIONS
 

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.review import ReviewItem, TraceReviewItem, review_queue, trace_review
-from core.store import Store
+from emotrace.core.store import Store
+from emotrace.core.workflows.review import ReviewItem, TraceReviewItem, review_queue, trace_review
 
 
 class ReviewPanel(QWidget):

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.session import format_time
-from core.store import LabelError, SegmentEdit
+from emotrace.core.store import LabelError, SegmentEdit
+from emotrace.core.timecode import format_time
 
 STORE_ERRORS = (LabelError, SQLAlchemyError, OSError)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit
 
-from core.paths import default_db_url
-from core.ser.encoders import OFFLINE_AUDIO
+from emotrace.core.paths import default_db_url
+from emotrace.core.ser.hub import OFFLINE_AUDIO
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QInputDialog, QLabel, QMenu, QMessageBox
 
-from core.store import TurnError
+from emotrace.core.store import TurnError
 
 
 class SpeakerControls:
@@ -122,7 +122,7 @@ class SpeakerControls:
             return
 
         def work(progress, cancel):
-            from core.speaker_jobs import diarize_corpus
+            from emotrace.core.workflows.diarize import diarize_corpus
 
             progress(0, 1, "loading the speaker encoder")
             return diarize_corpus(window.store, corpus, progress=progress, cancel=cancel)

@@ -21,8 +21,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
 
-from core.viewdata import load_traces
-from core.vocab import DIMENSIONS, SCALE
+from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.gui.state.viewdata import load_traces
 
 CHUNK_SECONDS = 1.0
 HAND_BACK_SECONDS = 1.0
@@ -144,7 +144,7 @@ class TraceControls:
     def show_agreement(self) -> None:
         from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-        from core.traces import trace_agreement
+        from emotrace.core.stats.traces import trace_agreement
 
         w = self.window
         corpus_id = w.browser.corpus_id()

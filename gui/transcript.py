@@ -7,8 +7,8 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QTextEdit
 
-from core.session import TimeState
-from core.viewdata import FileData
+from emotrace.gui.state.view_state import TimeState
+from emotrace.gui.state.viewdata import FileData
 
 
 class TranscriptView(QTextBrowser):

@@ -8,7 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from core.session import TimeState, format_time
+from emotrace.core.timecode import format_time
+from emotrace.gui.state.view_state import TimeState
 
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 

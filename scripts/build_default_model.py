@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.importer import import_folder  # noqa: E402
-from core.store import Store  # noqa: E402
-from training.default_model import BUNDLED  # noqa: E402
-from training.trainer import TrainConfig, train  # noqa: E402
+from emotrace.core.store import Store  # noqa: E402
+from emotrace.core.workflows.importing import import_folder  # noqa: E402
+from emotrace.training.default_model import BUNDLED  # noqa: E402
+from emotrace.training.trainer import TrainConfig, train  # noqa: E402
 
 
 def main() -> None:

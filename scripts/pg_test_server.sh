@@ -4,7 +4,7 @@
 set -uo pipefail
 if [ "${1:-}" = "stop" ]; then
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  runuser -u postgres -- "$bin/pg_ctl" -D "$2" -m fast stop >/dev/null 2>&1
+  runuser -u postgres -- "$bin/pg_ctl" -D "$2/data" -m fast stop >/dev/null 2>&1  # DIR/data: what start made
   rm -rf "$2"
   exit 0
 fi

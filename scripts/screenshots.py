@@ -64,11 +64,12 @@ def main() -> None:
     os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from core.analysis import analyze_corpus
-    from core.asr import Transcriber, transcribe_corpus
-    from core.importer import import_folder
-    from core.store import Store
-    from training.trainer import TrainConfig, train
+    from emotrace.core.speech.asr import Transcriber
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.core.workflows.transcribe import transcribe_corpus
+    from emotrace.training.trainer import TrainConfig, train
 
     store = Store(args.db or f"sqlite:///{tempfile.mkdtemp()}/screens.sqlite")
     import_folder(store, ROOT / "resources" / "demo", "demo")
@@ -82,8 +83,8 @@ def main() -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     QCoreApplication.setOrganizationName("EmoTraceScreens")
     QCoreApplication.setApplicationName("EmoTraceScreens")

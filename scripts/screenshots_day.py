@@ -46,8 +46,8 @@ def simulate_deuteranopia(src: Path, dst: Path) -> None:
 
 
 def build_store(tmp: Path, minutes: float):
-    from core.importer import import_folder
-    from core.store import ModelVersion, PredictionRow, SegmentSpec, Store, Word
+    from emotrace.core.store import ModelVersion, PredictionRow, SegmentSpec, Store, Word
+    from emotrace.core.workflows.importing import import_folder
 
     folder = tmp / "podcast"
     folder.mkdir()
@@ -113,8 +113,8 @@ def main() -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     QCoreApplication.setOrganizationName("EmoTraceScreensDay")
     QCoreApplication.setApplicationName("EmoTraceScreensDay")

@@ -60,12 +60,12 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
-    from core.annotation_jobs import create_job
-    from core.importer import import_folder
-    from core.store import Store
-    from gui.agreement_dialog import AgreementDialog
-    from gui.annotation_jobs import AnnotationJobsDialog
-    from gui.annotator_lanes import AnnotatorLanes
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.annotation_jobs import create_job
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.gui.agreement_dialog import AgreementDialog
+    from emotrace.gui.annotation_jobs import AnnotationJobsDialog
+    from emotrace.gui.annotator_lanes import AnnotatorLanes
     from scripts.screenshots import shoot
 
     make_corpus(tmp / "msp")

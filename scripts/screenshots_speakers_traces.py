@@ -33,11 +33,11 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from core.analysis import analyze_corpus
-    from core.importer import import_folder
-    from core.speaker_jobs import diarize_corpus
-    from core.store import Store
-    from training.default_model import ensure_default_model
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.core.workflows.diarize import diarize_corpus
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.default_model import ensure_default_model
 
     tmp = Path(tempfile.mkdtemp())
     (tmp / "demo").mkdir()
@@ -61,8 +61,8 @@ def main() -> None:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     QCoreApplication.setOrganizationName("EmoTraceShots")
     QCoreApplication.setApplicationName("EmoTraceShotsSpeakers")

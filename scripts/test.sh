@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 . .venv/bin/activate
 export QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-ruff check core training gui cli tests bench scripts || exit 1
+ruff check api core training gui cli tests bench scripts || exit 1
 lint-imports || exit 1
 if [ -z "${EMOTRACE_TEST_PG_URL:-}" ]; then
   read -r pg_url pg_dir <<<"$(bash scripts/pg_test_server.sh)"

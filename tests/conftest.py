@@ -25,7 +25,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def store(tmp_path):
-    from core.store import Store
+    from emotrace.core.store import Store
 
     s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     yield s
@@ -111,8 +111,8 @@ def tiny_hubert(folder: Path, layers: int = 2, hidden: int = 32) -> Path:
 def tiny_ser_model(folder: Path) -> Path:
     """A loadable, untrained audio-only EmoTrace model on `tiny_hubert` (its encoder inside `folder`): analysis
     runs for real, in a fraction of a second per minute of audio."""
-    from core.ser.config import EmoTraceConfig
-    from core.ser.modeling import EmoTraceModel
+    from emotrace.core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.modeling import EmoTraceModel
 
     backbone = tiny_hubert(folder / "encoder")
     EmoTraceModel(EmoTraceConfig(audio_backbone=str(backbone), modalities="audio", audio_layers=3, audio_dim=32,
@@ -134,8 +134,8 @@ def qt_settings(tmp_path):
 @pytest.fixture
 def populated(store, tmp_path):
     """A 60 s file with 3 labelled segments, words, and a model version with window predictions."""
-    from core.importer import import_folder
-    from core.store import ModelVersion, Prediction, Segment, Word
+    from emotrace.core.store import ModelVersion, Prediction, Segment, Word
+    from emotrace.core.workflows.importing import import_folder
 
     root = tmp_path / "c"
     write_audio(root / "talk.wav", 60.0)
@@ -162,8 +162,8 @@ def populated(store, tmp_path):
 
 @pytest.fixture
 def window(qtbot, populated, qt_settings):
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     store, file_id, mv_id = populated
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="tester"))

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from core.agreement import cohen_kappa, crossed_block, fleiss_kappa, icc, krippendorff_alpha
+from emotrace.core.stats.agreement import cohen_kappa, crossed_block, fleiss_kappa, icc, krippendorff_alpha
 
 # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; Table 4 gives the ICCs.
 SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
@@ -57,8 +57,8 @@ def test_crossed_block_finds_the_complete_raters():
 def agreement_store(store, tmp_path):
     """A corpus whose arousal holds Shrout & Fleiss's table (mapped onto 1-7) and whose valence holds
     Krippendorff's example, rater by rater, with categories for Cohen's kappa."""
-    from core.importer import import_folder
-    from core.store import SegmentSpec
+    from emotrace.core.store import SegmentSpec
+    from emotrace.core.workflows.importing import import_folder
     from tests.conftest import write_audio
 
     root = tmp_path / "agree"
@@ -82,7 +82,7 @@ def agreement_store(store, tmp_path):
 
 
 def test_cli_agreement_reproduces_the_known_values(store, tmp_path, capsys):
-    from cli.main import main
+    from emotrace.cli.main import main
 
     agreement_store(store, tmp_path)
     assert main(["--db", store.url, "agreement", "--corpus", "agree", "--json"]) == 0
@@ -106,7 +106,7 @@ def test_cli_agreement_reproduces_the_known_values(store, tmp_path, capsys):
 
 
 def test_accepted_predictions_and_consensus_are_not_raters(store, tmp_path):
-    from core.agreement import agreement_report
+    from emotrace.core.stats.agreement import agreement_report
 
     corpus_id = agreement_store(store, tmp_path)
     sid = store.corpus_segments(corpus_id)[0].id
@@ -117,7 +117,7 @@ def test_accepted_predictions_and_consensus_are_not_raters(store, tmp_path):
 
 
 def test_agreement_dialog_shows_the_report(store, tmp_path, qtbot):
-    from gui.agreement_dialog import AgreementDialog
+    from emotrace.gui.agreement_dialog import AgreementDialog
 
     agreement_store(store, tmp_path)
     dialog = AgreementDialog(store, "agree")
@@ -133,8 +133,8 @@ def test_agreement_dialog_shows_the_report(store, tmp_path, qtbot):
 def test_sparse_statistics_equal_the_dense_ones():
     """The report's sparse paths (value counts, co-occurring pairs, leave-one-out sums) give the figures of the
     dense reliability matrix."""
-    from core.agreement import Ratings, alpha_sparse, pairwise_ccc, rater_vs_others
-    from core.metrics import ccc
+    from emotrace.core.stats.agreement import Ratings, alpha_sparse, pairwise_ccc, rater_vs_others
+    from emotrace.core.stats.metrics import ccc
 
     by_rater = {name: {k: float(KRIPPENDORFF[k, j]) for k in range(12) if not np.isnan(KRIPPENDORFF[k, j])}
                 for j, name in enumerate("ABCD")}

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from core.annotation_jobs import JobError, assign, create_job, job_progress, next_segment, visibility
+from emotrace.core.workflows.annotation_jobs import JobError, assign, create_job, job_progress, next_segment, visibility
 
 
 def test_assign_gives_each_segment_overlap_distinct_annotators_with_balanced_load():
@@ -46,7 +46,7 @@ def test_job_progress_and_blind_visibility(populated):
 
 
 def test_review_selection_takes_the_queue_top(populated):
-    from core.review import review_queue
+    from emotrace.core.workflows.review import review_queue
 
     store, file_id, mv = populated
     job = create_job(store, "c", "hard", ["ann"], how="review", n=2, blind=False)
@@ -55,7 +55,7 @@ def test_review_selection_takes_the_queue_top(populated):
 
 
 def test_cli_job_create_and_progress(populated, capsys):
-    from cli.main import main
+    from emotrace.cli.main import main
 
     store, _file_id, _mv = populated
     db = ["--db", store.url]
@@ -72,7 +72,7 @@ def test_cli_job_create_and_progress(populated, capsys):
 
 
 def test_blind_editor_hides_prediction_and_others_until_saved(populated, qtbot):
-    from gui.label_editor import LabelEditor
+    from emotrace.gui.label_editor import LabelEditor
 
     store, file_id, mv = populated
     seg = store.segments(file_id)[0]  # alice labelled it 3/4/5; the model says 5/4/4
@@ -90,7 +90,7 @@ def test_blind_editor_hides_prediction_and_others_until_saved(populated, qtbot):
 
 
 def test_jobs_dialog_works_through_a_blind_job(populated, qtbot):
-    from gui.annotation_jobs import AnnotationJobsDialog
+    from emotrace.gui.annotation_jobs import AnnotationJobsDialog
 
     store, file_id, mv = populated
     create_job(store, "c", "round1", ["ann", "ben"], how="sample", n=3, overlap=1, blind=True)

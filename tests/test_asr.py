@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.errors import ModelNotAvailable
-from core.importer import import_folder
-from core.progress import Cancelled
-from core.segmentation import TimedWord, utterances
+from emotrace.core.errors import ModelNotAvailable
+from emotrace.core.progress import Cancelled
+from emotrace.core.segmentation import TimedWord, utterances
+from emotrace.core.workflows.importing import import_folder
 from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 from tests.conftest import write_audio
 
@@ -27,7 +27,7 @@ def normalise(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def tiny():
-    from core.asr import Transcriber
+    from emotrace.core.speech.asr import Transcriber
 
     return Transcriber("tiny.en", device="cpu", beam_size=1)
 
@@ -46,7 +46,7 @@ def speech_dir(tmp_path):
 
 
 def test_wer_on_real_speech(tiny, speech_dir):
-    from core.audio import AudioSource
+    from emotrace.core.audio.decode import AudioSource
 
     root, refs = speech_dir
     hyps, truths = [], []
@@ -59,7 +59,7 @@ def test_wer_on_real_speech(tiny, speech_dir):
 
 
 def test_transcribe_corpus_stores_timed_words_and_units(store, tiny, speech_dir):
-    from core.asr import transcribe_corpus
+    from emotrace.core.workflows.transcribe import transcribe_corpus
 
     root, refs = speech_dir
     import_folder(store, root, "s")
@@ -82,7 +82,7 @@ def test_transcribe_corpus_stores_timed_words_and_units(store, tiny, speech_dir)
 
 
 def test_interrupted_run_resumes_and_skips_finished_files(store, tiny, speech_dir):
-    from core.asr import transcribe_corpus
+    from emotrace.core.workflows.transcribe import transcribe_corpus
 
     root, _ = speech_dir
     import_folder(store, root, "s")
@@ -94,7 +94,7 @@ def test_interrupted_run_resumes_and_skips_finished_files(store, tiny, speech_di
 
     with pytest.raises(Cancelled):
         transcribe_corpus(store, "s", tiny, cancel=cancel_after_first_file)
-    from core.store import Job
+    from emotrace.core.store import Job
 
     with store.session() as s:
         job = s.query(Job).order_by(Job.id.desc()).first()
@@ -109,7 +109,7 @@ def test_interrupted_run_resumes_and_skips_finished_files(store, tiny, speech_di
 
 
 def test_imported_segments_keep_bounds_and_get_words(store, tiny, speech_dir):
-    from core.asr import transcribe_corpus
+    from emotrace.core.workflows.transcribe import transcribe_corpus
 
     root, _ = speech_dir
     (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\nquick_brown_fox.wav,0,2.8,4,4,4\n")
@@ -122,7 +122,7 @@ def test_imported_segments_keep_bounds_and_get_words(store, tiny, speech_dir):
 
 
 def test_broken_file_does_not_stop_the_run(store, tiny, tmp_path):
-    from core.asr import transcribe_corpus
+    from emotrace.core.workflows.transcribe import transcribe_corpus
 
     root = tmp_path / "b"
     good = write_audio(root / "tone.wav", 2.0)
@@ -136,7 +136,7 @@ def test_broken_file_does_not_stop_the_run(store, tiny, tmp_path):
 
 
 def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
-    from core.whisper_models import resolve_whisper_model
+    from emotrace.core.speech.whisper_models import resolve_whisper_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotAvailable, match="offline-models"):
@@ -151,8 +151,8 @@ def test_cli_missing_model_has_no_traceback(tmp_path, audio_dir):
     import sys
 
     db = str(tmp_path / "x.sqlite")
-    subprocess.run([sys.executable, "-m", "cli", "--db", db, "-q", "import", str(audio_dir), "--corpus", "c"])
-    r = subprocess.run([sys.executable, "-m", "cli", "--db", db, "transcribe", "--corpus", "c", "--model",
+    subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", db, "-q", "import", str(audio_dir), "--corpus", "c"])
+    r = subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", db, "transcribe", "--corpus", "c", "--model",
                         "large-v3"], capture_output=True, text=True, env={**__import__("os").environ,
                                                                          "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 2 and "not available" in r.stderr and "Traceback" not in r.stderr
@@ -171,7 +171,7 @@ def test_utterances_stay_in_range():
 
 
 def test_zero_duration_words_get_a_duration_up_to_the_next_word():
-    from core.asr import AsrWord, repair_word_times
+    from emotrace.core.speech.asr import AsrWord, repair_word_times
 
     words = [AsrWord(1.0, 1.0, " a", 0.9), AsrWord(1.04, 1.3, " b", 0.9), AsrWord(2.0, 2.0, " c", 0.9),
              AsrWord(2.5, 2.5, " d", 0.9)]

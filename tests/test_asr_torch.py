@@ -6,15 +6,15 @@ from __future__ import annotations
 import jiwer
 import pytest
 
-from core.audio import AudioSource
-from core.importer import import_folder
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.workflows.importing import import_folder
 from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def engines():
-    from core.asr import Transcriber
-    from core.asr_torch import TorchTranscriber
+    from emotrace.core.speech.asr import Transcriber
+    from emotrace.core.speech.asr_torch import TorchTranscriber
 
     return TorchTranscriber("tiny.en", device="cpu", beam_size=1), Transcriber("tiny.en", device="cpu", beam_size=1)
 
@@ -37,7 +37,7 @@ def test_torch_backend_matches_faster_whisper(engines, name):
 
 
 def test_torch_backend_through_the_store(store, tmp_path, engines):
-    from core.asr import transcribe_corpus
+    from emotrace.core.workflows.transcribe import transcribe_corpus
 
     torch_engine, _ct2 = engines
     root = tmp_path / "s"
@@ -52,8 +52,8 @@ def test_torch_backend_through_the_store(store, tmp_path, engines):
 
 
 def test_backend_choice_and_converted_cache(tmp_path):
-    from core.asr import Transcriber
-    from core.asr_torch import open_transcriber
+    from emotrace.core.speech.asr import Transcriber
+    from emotrace.core.speech.asr_torch import open_transcriber
 
     assert isinstance(open_transcriber("tiny.en", device="cpu", backend="ctranslate2", beam_size=1), Transcriber)
     assert isinstance(open_transcriber("tiny.en", device="cpu", backend="auto", beam_size=1), Transcriber)  # no GPU

@@ -2,7 +2,7 @@ import av
 import numpy as np
 import pytest
 
-from core.audio import TARGET_SR, AudioError, AudioSource, validate
+from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, validate
 from tests.conftest import tone, write_audio
 
 

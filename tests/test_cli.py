@@ -5,7 +5,7 @@ import sys
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_import_stats_export(tmp_path, audio_dir):

@@ -6,11 +6,22 @@ import json
 import subprocess
 import sys
 
-import pytest
+from emotrace.training.default_model import BUNDLED, bundled_folder, ensure_default_model, open_store
 
-from training.default_model import bundled_folder, ensure_default_model
 
-pytestmark = pytest.mark.skipif(bundled_folder() is None, reason="resources/models/emotrace-ravdess not built")
+def test_the_bundled_model_is_package_data():
+    """It ships inside the package (emotrace.resources), so an installed wheel finds it from any folder; a missing
+    bundle fails here instead of skipping."""
+    assert bundled_folder() == BUNDLED and BUNDLED.parts[-3:] == ("resources", "models", "emotrace-ravdess")
+    assert (BUNDLED / "LICENSE").read_text().count("CC BY-NC-SA 4.0") >= 1
+
+
+def test_the_app_and_the_cli_open_a_fresh_store_the_same_way(tmp_path, monkeypatch):
+    """`emotrace gui` used to open Store(url) directly, so a fresh store had no model in the app."""
+    monkeypatch.delenv("EMOTRACE_NO_DEFAULT_MODEL")
+    store = open_store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    assert [v.name for v in store.model_versions()] == ["default-ravdess"] and store.active_model() is not None
+    store.close()
 
 
 def test_empty_store_registers_the_bundled_model_once(store, monkeypatch):
@@ -26,7 +37,7 @@ def test_empty_store_registers_the_bundled_model_once(store, monkeypatch):
 
 def test_cli_analyzes_a_fresh_store_with_the_bundled_model(store, audio_dir, monkeypatch):
     monkeypatch.delenv("EMOTRACE_NO_DEFAULT_MODEL")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", "--db", store.url, "-q", *a],  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", store.url, "-q", *a],  # noqa: E731
                                     capture_output=True, text=True)
     assert run("import", str(audio_dir), "--corpus", "c").returncode == 0
     r = run("analyze", "--corpus", "c")

@@ -8,16 +8,16 @@ import csv
 import numpy as np
 import pytest
 
-from core.formats.batch import export_corpus, import_annotation_file
-from core.formats.tiers import AnnotationFileError
-from core.vocab import SCALE
+from emotrace.core.formats.batch import export_corpus, import_annotation_file
+from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.vocab import SCALE
 from tests.conftest import write_audio
 
 
 @pytest.fixture
 def talk(store, tmp_path):
     """A corpus with one 20 s file and no labels yet."""
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     write_audio(tmp_path / "c" / "talk.wav", 20.0)
     import_folder(store, tmp_path / "c", "c")
@@ -69,8 +69,8 @@ def test_textgrid_made_by_praatio_imports_as_documented(talk, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["eaf", "textgrid"])
 def test_exports_open_in_their_libraries_and_round_trip(populated, tmp_path, fmt):
-    from core.importer import import_folder
-    from core.store import Store
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
 
     store, file_id, _mv = populated
     store.record_label(store.segments(file_id)[0].id, annotator="bob", arousal=2.5, valence=None, dominance=6.75)
@@ -127,9 +127,9 @@ def test_malformed_files_name_the_tier_and_write_nothing(talk, tmp_path):
 
 @pytest.mark.parametrize("scale", ["unit", "signed"])
 def test_flat_csv_on_export_scales_round_trips(populated, tmp_path, scale):
-    from core.export import export_segments
-    from core.importer import import_folder, import_labels
-    from core.store import Store
+    from emotrace.core.formats.label_tables import export_segments
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder, import_labels
 
     store, _file_id, _mv = populated
     out = tmp_path / f"{scale}.csv"
@@ -153,9 +153,9 @@ def test_flat_csv_on_export_scales_round_trips(populated, tmp_path, scale):
 def test_audformat_database_round_trips_with_rater_types(tmp_path, store):
     import audformat
 
-    from core.formats.audformat_db import export_audformat, import_audformat
-    from core.importer import import_folder
-    from core.store import Store
+    from emotrace.core.formats.audformat_db import export_audformat, import_audformat
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
     from tests.test_raters import msp_corpus
 
     msp_corpus(tmp_path / "msp", files=6)
@@ -181,9 +181,9 @@ def test_audformat_database_round_trips_with_rater_types(tmp_path, store):
 
 @pytest.mark.parametrize("fmt", ["eaf", "textgrid", "audformat"])
 def test_cli_annotations_export_then_import(populated, tmp_path, capsys, fmt):
-    from cli.main import main
-    from core.importer import import_folder
-    from core.store import Store
+    from emotrace.cli.main import main
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
 
     store, _file_id, _mv = populated
     out = tmp_path / "out"
@@ -205,7 +205,7 @@ def test_cli_annotations_export_then_import(populated, tmp_path, capsys, fmt):
 def test_trajectories_export(populated, tmp_path, suffix):
     import pandas as pd
 
-    from core.trajectories import export_trajectories
+    from emotrace.core.formats.trajectories import export_trajectories
 
     store, _file_id, mv = populated
     out = tmp_path / f"traj{suffix}"
@@ -218,7 +218,7 @@ def test_trajectories_export(populated, tmp_path, suffix):
 
 
 def test_export_dialog_writes_every_format(populated, tmp_path, qtbot):
-    from gui.export_dialog import FORMATS, ExportDialog
+    from emotrace.gui.export_dialog import FORMATS, ExportDialog
 
     store, _file_id, _mv = populated
     dialog = ExportDialog(store, "c")

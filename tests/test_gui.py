@@ -7,7 +7,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
-from core.store import AudioFile  # noqa: E402
+from emotrace.core.store import AudioFile  # noqa: E402
 from tests.conftest import write_audio  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
@@ -110,8 +110,8 @@ def test_failed_job_reports_in_the_app(window, qtbot, monkeypatch):
 
 
 def test_layout_is_remembered(qtbot, populated):
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     store, _f, _m = populated
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="t"))

@@ -10,7 +10,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QUrl  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
 
-from core.store import ModelVersion, SegmentSpec  # noqa: E402
+from emotrace.core.store import ModelVersion, SegmentSpec  # noqa: E402
 from tests.conftest import write_audio  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
@@ -85,12 +85,12 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     without a click; the other corpus shows the new model's trajectories and segment predictions."""
     import threading
 
-    import core.analysis
-    from core.analysis import unanalysed
-    from core.importer import import_folder
-    from core.store import PredictionRow
+    import emotrace.core.workflows.analyze as analyze_module
+    from emotrace.core.store import PredictionRow
+    from emotrace.core.workflows.analyze import unanalysed
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.registry import register
     from tests.conftest import tiny_ser_model
-    from training.registry import register
 
     store, file_id, old = populated
     for name, freq in (("x.wav", 300), ("y.wav", 500)):
@@ -103,8 +103,8 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
                    data_counts={}, activate=False).id
     store.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
     assert unanalysed(store, new, first_corpus="other") == [("other", [x]), ("c", [file_id])]
-    gates, analyze_corpus = {"c": threading.Event(), "other": threading.Event()}, core.analysis.analyze_corpus
-    monkeypatch.setattr(core.analysis, "analyze_corpus",  # each corpus's turn waits until the test lets it go
+    gates, analyze_corpus = {"c": threading.Event(), "other": threading.Event()}, analyze_module.analyze_corpus
+    monkeypatch.setattr(analyze_module, "analyze_corpus",  # each corpus's turn waits until the test lets it go
                         lambda s, corpus, **kw: (gates[corpus].wait(30), analyze_corpus(s, corpus, **kw))[1])
     panel = window.models_panel
     panel.table.selectRow(panel.ids.index(new))
@@ -133,8 +133,8 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
 
 # 4 -------------------------------------------------------------------------------------------------
 def test_settings_show_the_store_in_use(qtbot, populated, monkeypatch):
-    from gui import main_window as mw
-    from gui.settings import AppSettings
+    from emotrace.gui import main_window as mw
+    from emotrace.gui.settings import AppSettings
 
     store, _f, _mv = populated
     w = mw.MainWindow(store, AppSettings(db_url="sqlite:////somewhere/else.sqlite", annotator="t"))
@@ -152,7 +152,7 @@ def test_settings_show_the_store_in_use(qtbot, populated, monkeypatch):
 
 # 5 -------------------------------------------------------------------------------------------------
 def test_save_and_next_moves_to_the_next_file_after_the_last_segment(window, populated, tmp_path, qtbot):
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     store, file_id, _mv = populated
     write_audio(tmp_path / "c" / "zz.wav", 5.0)
@@ -219,7 +219,7 @@ def test_the_legend_lists_only_models_with_curves_here_and_stays_off_the_data(wi
 def test_import_errors_do_not_leak_ffmpeg_errnos(tmp_path):
     import av
 
-    from core.audio import AudioError, _av_error, probe
+    from emotrace.core.audio.decode import AudioError, _av_error, probe
 
     bad = tmp_path / "broken.m4a"
     bad.write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x01" * 5000)
@@ -296,7 +296,7 @@ def test_hover_values_and_status_after_save_and_undo(window, qtbot):
 
 
 def test_okabe_ito_colours_stay_apart_for_deuteranopes(window):
-    from gui.file_view import DIM_COLOURS
+    from emotrace.gui.file_view import DIM_COLOURS
 
     def deuteranope(hex_colour: str) -> np.ndarray:  # Machado et al. (2009), severity 1.0, on linear RGB
         rgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
@@ -310,7 +310,7 @@ def test_okabe_ito_colours_stay_apart_for_deuteranopes(window):
 
 
 def test_help_sheet_and_export(window, tmp_path, qtbot):
-    from gui.shortcuts import SHORTCUTS
+    from emotrace.gui.shortcuts import SHORTCUTS
 
     window.act_shortcuts.trigger()
     assert window.shortcut_sheet.isVisible() and window.shortcut_sheet.table.rowCount() == len(SHORTCUTS)
@@ -321,7 +321,7 @@ def test_help_sheet_and_export(window, tmp_path, qtbot):
 
 
 def test_annotator_is_asked_once_not_taken_from_the_os(qt_settings, monkeypatch):
-    from gui import settings as st
+    from emotrace.gui import settings as st
 
     s = st.AppSettings.load()
     assert s.annotator == ""
@@ -346,7 +346,7 @@ def test_a_selected_range_becomes_a_segment(window, populated, qtbot):
 def test_no_label_is_saved_without_an_annotator_name(window, populated, monkeypatch):
     store, file_id, _mv = populated
     errors = []
-    monkeypatch.setattr("gui.main_window.QMessageBox.critical", lambda _p, _t, msg: errors.append(msg))
+    monkeypatch.setattr("emotrace.gui.main_window.QMessageBox.critical", lambda _p, _t, msg: errors.append(msg))
     window.editor.annotator = ""
     before = sum(len(store.label_history(int(s))) for s in window.data.seg_ids)
     window.select_segment(0)

@@ -13,8 +13,8 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from core.agreement import annotator_agreement  # noqa: E402
-from core.review import review_queue  # noqa: E402
+from emotrace.core.stats.agreement import annotator_agreement  # noqa: E402
+from emotrace.core.workflows.review import review_queue  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 
@@ -97,9 +97,9 @@ KILL_SCRIPT = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     QCoreApplication.setOrganizationName("EmoTraceKill"); QCoreApplication.setApplicationName("EmoTraceKill")
     app = QApplication([])
-    from core.store import Store
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.core.store import Store
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
     store = Store(sys.argv[1])
     w = MainWindow(store, AppSettings(db_url=sys.argv[1], annotator="killed"))
     w.show()
@@ -127,7 +127,7 @@ def test_killing_the_app_loses_no_saved_edit(populated, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
-    from core.store import Store
+    from emotrace.core.store import Store
 
     fresh = Store(store.url)
     current = fresh.segment_labels(file_id=file_id, annotator="killed")
@@ -135,11 +135,11 @@ def test_killing_the_app_loses_no_saved_edit(populated, tmp_path):
 
 
 def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, store, tmp_path, monkeypatch):
-    from core.importer import import_folder
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
+    from emotrace.training.trainer import TrainConfig, train
     from tests.conftest import labelled_corpus
-    from training.trainer import TrainConfig, train
 
     import_folder(store, labelled_corpus(tmp_path / "gen"), "gen")
     first = train(store, TrainConfig(corpus="gen", epochs=3, device="cpu")).model_version_id
@@ -199,12 +199,12 @@ def test_cli_reports_an_unwritable_store_in_one_line(tmp_path, audio_dir):
     import subprocess
     import sys
 
-    from core.store import Store
+    from emotrace.core.store import Store
 
     db = tmp_path / "ro.sqlite"
     Store(str(db)).close()
     read_only = f"sqlite:///file:{db}?mode=ro&uri=true"  # a store this user may read but not write
-    r = subprocess.run([sys.executable, "-m", "cli", "--db", read_only, "-q", "import", str(audio_dir),
+    r = subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", read_only, "-q", "import", str(audio_dir),
                         "--corpus", "c"], capture_output=True, text=True)
     assert r.returncode == 2 and "could not be read or written" in r.stderr and "readonly" in r.stderr
     assert "Traceback" not in r.stderr

@@ -136,7 +136,7 @@ def test_correct_a_word_with_f2(window, qtbot, populated):
 
 
 def second_file(w, populated, tmp_path) -> int:
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
     from tests.conftest import write_audio
 
     store, _file_id, _mv = populated
@@ -193,7 +193,7 @@ def test_a_redraw_keeps_what_the_annotator_typed_but_did_not_save(window, qtbot,
 def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window, qtbot, populated):
     """A job-blind annotator (not blind by their own setting) sees neither alice's bars nor the model on the
     segments the job hands them, and a split keeps those halves theirs and hidden."""
-    from core.annotation_jobs import assign
+    from emotrace.core.workflows.annotation_jobs import assign
 
     w = window
     store, file_id, _mv = populated

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.diarization import Turn
-from core.vocab import TurnSource
+from emotrace.core.speech.diarization import Turn
+from emotrace.core.vocab import TurnSource
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 
@@ -102,9 +102,9 @@ KILL_TRACE = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     QCoreApplication.setOrganizationName("EmoTraceKillTrace"); QCoreApplication.setApplicationName("EmoTraceKillTrace")
     app = QApplication([])
-    from core.store import Store
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.core.store import Store
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
     store = Store(sys.argv[1])
     w = MainWindow(store, AppSettings(db_url=sys.argv[1], annotator="killed"))
     w.show()

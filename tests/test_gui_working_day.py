@@ -57,8 +57,8 @@ def long_wav(tmp_path_factory) -> Path:
 def long_store(store, tmp_path, long_wav):
     """The 20-minute file (200 segments of 6 s taken in turn by a host, a co-host and a guest, 2 words a second,
     1 Hz trajectories) and three short files. The speakers give a retrain its speaker-disjoint splits."""
-    from core.importer import import_folder
-    from core.store import ModelVersion, Prediction, Segment, SegmentSpec, Word
+    from emotrace.core.store import ModelVersion, Prediction, Segment, SegmentSpec, Word
+    from emotrace.core.workflows.importing import import_folder
     from tests.conftest import write_audio
 
     root = tmp_path / "day"
@@ -93,8 +93,8 @@ def long_store(store, tmp_path, long_wav):
 
 @pytest.fixture
 def day_window(qtbot, long_store):
-    from gui.main_window import MainWindow
-    from gui.settings import AppSettings
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
 
     store, long_id, _files, _mv = long_store
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="day"))

@@ -33,7 +33,7 @@ def _sha(store) -> str:
 
 @pytest.fixture
 def corpus(store, tmp_path):
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     write_audio(tmp_path / "c" / "talk.wav", 5.0)
     import_folder(store, tmp_path / "c", "c")
@@ -49,7 +49,7 @@ def _header(source: str = "EmoTrace", table: str = "arousal") -> str:
 
 
 def _import(store, path: Path, corpus: str = "c") -> int:
-    from cli.main import main
+    from emotrace.cli.main import main
 
     return main(["--db", store.url, "annotations", "import", str(path), "--corpus", corpus])
 
@@ -92,7 +92,7 @@ def test_pickle_beside_a_csv_table_is_ignored_and_the_csv_is_read(corpus, tmp_pa
     (db / "db.t.pkl").write_bytes(pickle.dumps(_Payload(marker)))  # newer than the CSV: audformat would load it
     assert _import(corpus, db) == 0
     assert not marker.exists()
-    from core.store import Store
+    from emotrace.core.store import Store
 
     s = Store(corpus.url)
     labels = s.current_labels(corpus_id=s.corpus("c").id)

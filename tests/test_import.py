@@ -2,8 +2,8 @@ import shutil
 
 from sqlalchemy import func, select
 
-from core.importer import import_folder, import_labels
-from core.store import AudioFile, Label, Segment
+from emotrace.core.store import AudioFile, Label, Segment
+from emotrace.core.workflows.importing import import_folder, import_labels
 from tests.conftest import write_audio
 
 
@@ -82,7 +82,7 @@ def test_generic_csv_segments(store, tmp_path):
 def test_malformed_csv_is_a_clear_error(store, audio_dir):
     import pytest
 
-    from core.importer import LabelFileError
+    from emotrace.core.workflows.importing import LabelFileError
 
     import_folder(store, audio_dir, "c")
     bad = audio_dir / "bad.csv"
@@ -94,8 +94,8 @@ def test_malformed_csv_is_a_clear_error(store, audio_dir):
 def test_import_caches_the_waveform_envelope_from_its_own_decode(store, audio_dir):
     import numpy as np
 
-    from core.audio import AudioSource
-    from core.envelope import EnvelopeBuilder, _cache_path, envelope
+    from emotrace.core.audio.decode import AudioSource
+    from emotrace.core.audio.envelope import EnvelopeBuilder, _cache_path, envelope
 
     import_folder(store, audio_dir, "c")
     f = next(f for f in store.files(store.corpus("c").id) if f.path.endswith("b.flac"))

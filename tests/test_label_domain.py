@@ -16,16 +16,16 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
-from core.agreement import annotator_agreement
-from core.export import export_msp, export_segments
-from core.importer import import_folder
-from core.review import review_queue
-from core.store import AudioFile, Corpus, LabelError, ModelVersion, PredictionRow, SegmentSpec, Store, StoreError
-from core.store.annotations import combine
-from core.viewdata import load_file_data
-from core.vocab import SCALE, LabelOrigin
+from emotrace.core.formats.label_tables import export_msp, export_segments
+from emotrace.core.stats.agreement import annotator_agreement
+from emotrace.core.store import AudioFile, Corpus, LabelError, ModelVersion, PredictionRow, SegmentSpec, Store, StoreError
+from emotrace.core.store.annotations import combine
+from emotrace.core.vocab import SCALE, LabelOrigin
+from emotrace.core.workflows.importing import import_folder
+from emotrace.core.workflows.review import review_queue
+from emotrace.gui.state.viewdata import load_file_data
+from emotrace.training.data import load_examples
 from tests.conftest import throwaway_pg_database, write_audio
-from training.data import load_examples
 
 ANNOTATORS = ["ann", "bob", "cy"]
 N_FILES, SEGS_PER_FILE = 2, 2
@@ -198,7 +198,7 @@ def test_the_database_refuses_to_delete_or_change_a_label(store, tmp_path):
     with pytest.raises((IntegrityError, DatabaseError, StoreError)):
         with store.session() as s:
             s.delete(s.get(AudioFile, file_id))  # the ORM cascade to segments stops at the label
-    from core.store import Label
+    from emotrace.core.store import Label
 
     with pytest.raises(StoreError, match="append-only"):
         with store.session() as s:
@@ -250,7 +250,7 @@ from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True)
 
 
 def test_transcribe_redo_keeps_every_label_and_says_so(tmp_path):
@@ -329,7 +329,7 @@ def test_reimport_of_changed_audio_keeps_labels_on_the_old_content(store, tmp_pa
 def _store_at_0002(url: str) -> Store:
     from alembic import command
 
-    from core.store.store import alembic_config
+    from emotrace.core.store.store import alembic_config
 
     store = Store(url, migrate=False)
     cfg = alembic_config(url)
@@ -427,8 +427,8 @@ def test_sqlite_uri_urls_make_no_literal_file_folder(tmp_path, monkeypatch):
 
 
 def test_utterances_cut_at_asr_segment_ends(store, tmp_path):
-    from core.asr import build_units
-    from core.store import Word
+    from emotrace.core.store import Word
+    from emotrace.core.workflows.transcribe import build_units
 
     audio = write_audio(tmp_path / "w.wav", 12.0)
     with store.session() as s:
@@ -448,7 +448,7 @@ def test_utterances_cut_at_asr_segment_ends(store, tmp_path):
 
 
 def test_a_span_without_audio_is_flagged_not_predicted():
-    from core.analysis import NO_AUDIO, stack_pooled
+    from emotrace.core.workflows.analyze import NO_AUDIO, stack_pooled
 
     good = np.ones((2, 8), np.float32)
     pooled, missing = stack_pooled([good, None, np.full((2, 8), np.nan, np.float32)], layers=2, dim=4)
@@ -468,7 +468,7 @@ def test_a_flagged_prediction_is_stored_without_values(store, tmp_path):
 
 
 def test_a_bug_is_not_reported_as_a_user_error(monkeypatch, capsys, tmp_path):
-    import cli.main as cli_main
+    import emotrace.cli.main as cli_main
 
     def broken(_args):
         raise TypeError("unsupported operand")
@@ -491,8 +491,8 @@ def test_combine_mean_is_msp_consensus(store, tmp_path):
 def test_a_downgrade_that_would_drop_labels_is_refused(store, tmp_path):
     from alembic import command
 
-    from core.errors import IrreversibleMigration
-    from core.store.store import alembic_config
+    from emotrace.core.errors import IrreversibleMigration
+    from emotrace.core.store.store import alembic_config
 
     _c, sid, _lid = _labelled_segment(store, tmp_path)
     cfg = alembic_config(store.url)

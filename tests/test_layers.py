@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from core.importer import import_folder
+from emotrace.core.workflows.importing import import_folder
+from emotrace.training.probe import probe_layers, ridge_predict
 from tests.conftest import labelled_corpus
-from training.probe import probe_layers, ridge_predict
 
 
 def test_ridge_probe_finds_the_layer_that_carries_each_dimension():
@@ -29,7 +29,7 @@ def test_ridge_probe_finds_the_layer_that_carries_each_dimension():
 
 
 def test_ridge_probe_on_noise_scores_near_zero_and_on_signal_high():
-    from core.metrics import ccc
+    from emotrace.core.stats.metrics import ccc
 
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((200, 300)), rng.standard_normal((200, 1))
@@ -46,7 +46,7 @@ def corpus(store, tmp_path):
 
 def test_layers_command_table_json_and_png(store, corpus, tmp_path):
     png = tmp_path / "layers.png"
-    cmd = [sys.executable, "-m", "cli", "--db", store.url, "-q", "layers", "--corpus", corpus,
+    cmd = [sys.executable, "-m", "emotrace.cli", "--db", store.url, "-q", "layers", "--corpus", corpus,
            "--backbone", "whisper:tiny.en", "--json", "--png", str(png)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -61,10 +61,10 @@ def test_layers_command_table_json_and_png(store, corpus, tmp_path):
 
 def test_models_panel_plots_the_selected_versions_layer_weights(qtbot, store, tmp_path):
     pytest.importorskip("PySide6")
-    from core.ser.config import EmoTraceConfig
-    from core.ser.modeling import EmoTraceModel
-    from gui.models_panel import ModelsPanel
-    from training.registry import register
+    from emotrace.core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.modeling import EmoTraceModel
+    from emotrace.gui.models_panel import ModelsPanel
+    from emotrace.training.registry import register
 
     for name in ("m", "p"):  # real (small) model folders: registering checks them
         EmoTraceModel(EmoTraceConfig(audio_layers=3, audio_dim=8, text_dim=8, hidden_size=8)).save_pretrained(

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (E
 
 @pytest.fixture
 def pg_store():
-    from core.store import Store
+    from emotrace.core.store import Store
 
     with throwaway_pg_database() as url:
         store = Store(url)
@@ -25,10 +25,10 @@ def pg_store():
 
 
 def test_migrations_import_labels_and_queries_on_postgres(pg_store, audio_dir, tmp_path):
-    from core.export import export_msp
-    from core.importer import import_folder
-    from core.review import review_queue
-    from core.viewdata import corpus_table, load_file_data
+    from emotrace.core.formats.label_tables import export_msp
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.core.workflows.review import review_queue
+    from emotrace.gui.state.viewdata import corpus_table, load_file_data
 
     store = pg_store
     assert store.engine.dialect.name == "postgresql"
@@ -53,9 +53,9 @@ def test_migrations_import_labels_and_queries_on_postgres(pg_store, audio_dir, t
 
 
 def test_training_registers_a_version_on_postgres(pg_store, tmp_path):
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.trainer import TrainConfig, train
     from tests.conftest import labelled_corpus
-    from training.trainer import TrainConfig, train
 
     import_folder(pg_store, labelled_corpus(tmp_path / "gen"), "gen")
     result = train(pg_store, TrainConfig(corpus="gen", epochs=3, device="cpu"))

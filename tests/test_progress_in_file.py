@@ -3,12 +3,13 @@
 import numpy as np
 import soundfile as sf
 
-from core.importer import import_folder
+from emotrace.core.workflows.importing import import_folder
 from tests.conftest import SPEECH_SAMPLES as SAMPLES
 
 
 def test_transcription_reports_progress_within_a_file(store, tmp_path):
-    from core.asr import Transcriber, transcribe_corpus
+    from emotrace.core.speech.asr import Transcriber
+    from emotrace.core.workflows.transcribe import transcribe_corpus
 
     clips = [sf.read(p, dtype="float32")[0] for p in sorted(SAMPLES.glob("*.wav"))[:3]]
     pause = np.zeros(16000, np.float32)

@@ -16,9 +16,9 @@ import pytest
 import soundfile as sf
 from sqlalchemy import func, select
 
-from core.audio import AudioSource
-from core.importer import import_folder
-from core.store import Store, Word
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.store import Store, Word
+from emotrace.core.workflows.importing import import_folder
 from tests.conftest import throwaway_pg_database, write_audio
 
 PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
@@ -105,7 +105,7 @@ def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
     ids = [f.id for f in store.files(store.corpus("s").id)]
     batch = store.start_job("transcribe-queue", {})
     store.enqueue(batch, "transcribe", ids, {"model": "tiny.en", "beam_size": 1})
-    cmd = [sys.executable, "-m", "cli", "--db", pg_url, "-q", "worker", "--kinds", "transcribe", "--batch",
+    cmd = [sys.executable, "-m", "emotrace.cli", "--db", pg_url, "-q", "worker", "--kinds", "transcribe", "--batch",
            str(batch), "--device", "cpu", "--lease", "4"]
     workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     victim = workers[0]
@@ -113,7 +113,7 @@ def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
     killed_file = None
     while time.monotonic() < deadline and killed_file is None:  # kill the first worker once it has written words
         with store.session() as s:
-            from core.store.models import WorkItem
+            from emotrace.core.store.models import WorkItem
 
             mine = s.execute(select(WorkItem.file_id).where(WorkItem.worker.like(f"%:{victim.pid}"),
                                                             WorkItem.status == "claimed")).scalar()
@@ -124,7 +124,7 @@ def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     with store.session() as s:  # what the dead worker still held (it may have finished one file and taken another)
-        from core.store.models import WorkItem
+        from emotrace.core.store.models import WorkItem
 
         lost = s.execute(select(WorkItem.file_id).where(WorkItem.worker.like(f"%:{victim.pid}"),
                                                         WorkItem.status == "claimed")).scalars().all()
@@ -136,7 +136,7 @@ def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
     counts = store.queue_counts(batch)
     assert (counts["done"], counts["failed"], counts["queued"], counts["claimed"]) == (6, 0, 0, 0)
     with store.session() as s:
-        from core.store.models import WorkItem
+        from emotrace.core.store.models import WorkItem
 
         attempts = dict(s.execute(select(WorkItem.file_id, WorkItem.attempts).where(WorkItem.batch == batch)).all())
     assert attempts[killed_file] == 2 and all(v == 1 for k, v in attempts.items() if k != killed_file)
@@ -149,7 +149,7 @@ def test_four_workers_on_postgres_survive_a_killed_worker(pg_url, tmp_path):
 def test_cli_workers_on_sqlite(tmp_path):
     db = str(tmp_path / "w.sqlite")
     _speech_files(tmp_path / "speech", 3)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", "--db", db, "-q", *a], capture_output=True,  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", db, "-q", *a], capture_output=True,  # noqa: E731
                                     text=True, timeout=600)
     assert run("import", str(tmp_path / "speech"), "--corpus", "s").returncode == 0
     r = run("transcribe", "--corpus", "s", "--model", "tiny.en", "--beam-size", "1", "--workers", "2")

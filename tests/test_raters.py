@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from core.consensus import ewe, ewe_weights, plurality
-from core.vocab import ConsensusMethod, LabelOrigin, RaterKind
+from emotrace.core.stats.consensus import ewe, ewe_weights, plurality
+from emotrace.core.vocab import ConsensusMethod, LabelOrigin, RaterKind
 from tests.conftest import throwaway_pg_database, write_audio
 
 WORKERS = [f"WORKER{i:05d}" for i in range(1, 9)]
@@ -57,7 +57,7 @@ def _read(path):
 
 
 def test_detailed_import_makes_raters_and_the_stated_consensus(store, tmp_path):
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     truth = msp_corpus(tmp_path / "msp")
     report = import_folder(store, tmp_path / "msp", "msp")
@@ -83,8 +83,8 @@ def test_detailed_import_makes_raters_and_the_stated_consensus(store, tmp_path):
 
 
 def test_detailed_and_consensus_export_back(store, tmp_path):
-    from core.export import export_msp, export_msp_detailed
-    from core.importer import import_folder
+    from emotrace.core.formats.label_tables import export_msp, export_msp_detailed
+    from emotrace.core.workflows.importing import import_folder
 
     msp_corpus(tmp_path / "msp")
     import_folder(store, tmp_path / "msp", "msp")
@@ -111,8 +111,8 @@ def test_detailed_and_consensus_export_back(store, tmp_path):
 
 
 def test_consensus_follows_a_raters_correction_and_its_undo(store, tmp_path):
-    from core.importer import import_folder
-    from core.store import LabelError
+    from emotrace.core.store import LabelError
+    from emotrace.core.workflows.importing import import_folder
 
     msp_corpus(tmp_path / "msp")
     import_folder(store, tmp_path / "msp", "msp")
@@ -177,8 +177,8 @@ def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
     from alembic import command
     from sqlalchemy import create_engine, inspect, text
 
-    from core.store import Store
-    from core.store.store import alembic_config
+    from emotrace.core.store import Store
+    from emotrace.core.store.store import alembic_config
 
     url = empty_url
     command.upgrade(alembic_config(url), "0003")
@@ -213,8 +213,8 @@ def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
 def test_raters_and_consensus_on_postgres(tmp_path):
     from sqlalchemy import text
 
-    from core.importer import import_folder
-    from core.store import Store
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
 
     with throwaway_pg_database() as url:
         store = Store(url)
@@ -231,9 +231,9 @@ def test_raters_and_consensus_on_postgres(tmp_path):
 
 
 def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, qtbot):
-    from core.annotator_lanes import annotator_lanes
-    from core.importer import import_folder
-    from gui.annotator_lanes import AnnotatorLanes
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.gui.annotator_lanes import AnnotatorLanes
+    from emotrace.gui.state.annotator_lanes import annotator_lanes
 
     msp_corpus(tmp_path / "msp", files=4)
     import_folder(store, tmp_path / "msp", "msp")
@@ -256,7 +256,7 @@ def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, 
 def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):
     """The default label of a segment with raters (what training, review and the editor see): their mean
     consensus, not the last-imported rater's row; a correction in the app supersedes it; its undo restores it."""
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     truth = msp_corpus(tmp_path / "msp", files=4)
     import_folder(store, tmp_path / "msp", "msp")
@@ -276,8 +276,8 @@ def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):
 
 
 def test_file_view_shows_the_same_standing_label(store, tmp_path):
-    from core.importer import import_folder
-    from core.viewdata import load_file_data
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.gui.state.viewdata import load_file_data
 
     msp_corpus(tmp_path / "msp", files=3)
     import_folder(store, tmp_path / "msp", "msp")

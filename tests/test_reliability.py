@@ -23,15 +23,15 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.importer import import_folder, import_labels
-from core.store import Store
+from emotrace.core.store import Store
+from emotrace.core.workflows.importing import import_folder, import_labels
 from tests.conftest import labelled_corpus, tone, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env or os.environ.copy(), timeout=timeout)
 
 
@@ -53,7 +53,7 @@ def nan_wav(path: Path, where: str = "nan", seconds: float = 3.0) -> Path:
 
 
 def test_a_single_nan_or_inf_sample_fails_import(store, tmp_path):
-    from core.audio import AudioError, validate
+    from emotrace.core.audio.decode import AudioError, validate
 
     for where in ("nan", "inf"):
         path = nan_wav(tmp_path / f"bad_{where}.wav", where)
@@ -66,7 +66,7 @@ def test_a_single_nan_or_inf_sample_fails_import(store, tmp_path):
 
 def test_a_long_file_with_one_nan_deep_inside_is_caught(tmp_path):
     """The sample sits between two of the old check's strides (every ~4096th sample of a 60 s chunk)."""
-    from core.audio import AudioError, validate
+    from emotrace.core.audio.decode import AudioError, validate
 
     x = tone(200.0).astype(np.float32)
     x[16000 * 61 + 5] = np.nan  # second chunk, off every stride
@@ -76,8 +76,8 @@ def test_a_long_file_with_one_nan_deep_inside_is_caught(tmp_path):
 
 
 def test_training_leaves_out_segments_with_non_finite_features():
-    from training.data import Example
-    from training.trainer import drop_non_finite
+    from emotrace.training.data import Example
+    from emotrace.training.trainer import drop_non_finite
 
     audio = np.ones((4, 2, 6), np.float32)
     audio[2, 1, 3] = np.nan
@@ -91,8 +91,8 @@ def test_training_leaves_out_segments_with_non_finite_features():
 
 
 def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
-    from core.ser.folder_check import ModelFolderError, check_model_folder
-    from training.trainer import check_trained
+    from emotrace.core.ser.folder_check import ModelFolderError, check_model_folder
+    from emotrace.training.trainer import check_trained
 
     store, corpus, first = trained
     broken = tmp_path / "nan-model"
@@ -100,16 +100,16 @@ def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
     poison(broken, "nan")
     with pytest.raises(ModelFolderError, match="NaN or infinite"):
         check_model_folder(broken)
-    from core.ser.modeling import EmoTraceModel
+    from emotrace.core.ser.modeling import EmoTraceModel
 
     model = EmoTraceModel(EmoTraceModel.from_pretrained(store.model_version(first).folder).config)
     with torch_no_grad():
         model.heads[0][0].weight.fill_(float("nan"))
-    from training.trainer import Inputs, TrainConfig
+    from emotrace.training.trainer import Inputs, TrainConfig
 
     dev = (np.zeros((3, model.config.audio_layers, 2 * model.config.audio_dim), np.float32),
            np.zeros((3, model.config.text_dim), np.float32), np.ones(3, np.float32), np.full((3, 3), 4.0))
-    from core.errors import UserFacingError
+    from emotrace.core.errors import UserFacingError
 
     with pytest.raises(UserFacingError, match="non-finite weights"):
         check_trained(model, None, Inputs(*dev, examples=[]), 5, TrainConfig(corpus="x"), 10, "cpu")
@@ -130,7 +130,7 @@ def trained_base(tmp_path_factory):
     old = os.environ.get("EMOTRACE_HOME")
     os.environ["EMOTRACE_HOME"] = str(home)
     try:
-        from training.trainer import TrainConfig, train
+        from emotrace.training.trainer import TrainConfig, train
 
         tmp = tmp_path_factory.mktemp("trained16")
         store = Store(f"sqlite:///{tmp / 'store.sqlite'}")
@@ -194,9 +194,9 @@ def _gen_folder(store: Store, corpus: str) -> Path:
 def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(trained):
     """The issue's steps: a float WAV with one NaN and a Train label row, imported into a corpus with a model,
     `train --epochs 3`, `analyze`. The clip is refused, the model stays valid, analyze runs."""
-    from core.analysis import analyze_corpus
-    from core.ser.folder_check import check_model_folder
-    from training.trainer import TrainConfig, train
+    from emotrace.core.ser.folder_check import check_model_folder
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.training.trainer import TrainConfig, train
 
     store, corpus, first = trained
     root = _gen_folder(store, corpus)
@@ -215,10 +215,10 @@ def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(t
 
 def test_a_corpus_poisoned_before_this_fix_still_trains_and_analyzes(trained, monkeypatch):
     """A NaN clip that an older EmoTrace let in: training leaves it out with a notice, analysis flags its spans."""
-    import core.importer
-    from core.analysis import NO_AUDIO, analyze_corpus
-    from core.audio import AudioSource
-    from training.trainer import TrainConfig, train
+    import emotrace.core.workflows.importing as importing
+    from emotrace.core.audio.decode import AudioSource
+    from emotrace.core.workflows.analyze import NO_AUDIO, analyze_corpus
+    from emotrace.training.trainer import TrainConfig, train
 
     def old_validate(path, on_chunk=None):
         source, samples = AudioSource(path), 0
@@ -233,7 +233,7 @@ def test_a_corpus_poisoned_before_this_fix_still_trains_and_analyzes(trained, mo
     nan_wav(root / "spk1" / "nan.wav", seconds=3.2)
     with open(root / "labels_consensus.csv", "a") as fh:
         fh.write("spk1/nan.wav,N,4.5,4.0,4.0,1,Female,Train\n")
-    monkeypatch.setattr(core.importer, "validate", old_validate)
+    monkeypatch.setattr(importing, "validate", old_validate)
     assert not import_folder(store, root, corpus).failed  # poisoned, as before the fix
     events = []
     result = train(store, TrainConfig(corpus=corpus, epochs=3, batch_size=16, device="cpu"), on_event=events.append)
@@ -248,7 +248,7 @@ def test_a_corpus_poisoned_before_this_fix_still_trains_and_analyzes(trained, mo
 
 # -- 2. the activation gate ------------------------------------------------------------------------------------
 def test_a_worse_model_is_registered_but_not_activated_and_always_overrides(trained):
-    from training.trainer import TrainConfig, train
+    from emotrace.training.trainer import TrainConfig, train
 
     store, corpus, first = trained
     worse = train(store, TrainConfig(corpus=corpus, epochs=1, batch_size=16, lr=1e-5, device="cpu"))
@@ -295,9 +295,9 @@ def test_nonsense_options_are_refused_before_any_work(tmp_path, args, option):
 
 
 def test_the_api_refuses_them_too(store):
-    from core.analysis import analyze_corpus
-    from core.errors import UserFacingError
-    from training.trainer import TrainConfig
+    from emotrace.core.errors import UserFacingError
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.training.trainer import TrainConfig
 
     for bad in ({"epochs": 0}, {"batch_size": 1}, {"grad_accum": 0}, {"activate": "maybe"}):
         with pytest.raises(UserFacingError):
@@ -308,7 +308,7 @@ def test_the_api_refuses_them_too(store):
 
 
 def test_more_accumulation_than_batches_still_steps(trained):
-    from training.trainer import TrainConfig, train
+    from emotrace.training.trainer import TrainConfig, train
 
     store, corpus, _first = trained
     result = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, grad_accum=50, device="cpu",
@@ -317,7 +317,7 @@ def test_more_accumulation_than_batches_still_steps(trained):
 
 
 def test_gate_when_the_parent_cannot_be_compared():
-    from training.gate import decide
+    from emotrace.training.gate import decide
 
     ccc = {"arousal": 0.5, "valence": 0.1, "dominance": 0.3}
     v = decide("auto", ccc, 12, 3, None, "it reads other features (x + y)")
@@ -333,7 +333,7 @@ def test_gate_when_the_parent_cannot_be_compared():
 
 # -- 3. model folder names -------------------------------------------------------------------------------------
 def test_a_deleted_folder_name_is_never_reused_while_a_version_points_at_it(trained):
-    from training.registry import new_model_folder
+    from emotrace.training.registry import new_model_folder
 
     store, _corpus, first = trained
     old = Path(store.model_version(first).folder)
@@ -345,7 +345,7 @@ def test_a_deleted_folder_name_is_never_reused_while_a_version_points_at_it(trai
 def _reserve(args) -> str:
     url, home = args
     os.environ["EMOTRACE_HOME"] = home
-    from training.registry import new_model_folder
+    from emotrace.training.registry import new_model_folder
 
     return str(new_model_folder(Store(url), "emotrace"))
 
@@ -359,7 +359,7 @@ def test_concurrent_runs_never_share_a_folder(store, tmp_path):
 
 
 def test_a_failed_run_removes_only_its_own_folder(trained, monkeypatch):
-    import training.trainer as trainer
+    import emotrace.training.trainer as trainer
 
     store, corpus, first = trained
     active_folder = Path(store.model_version(first).folder)
@@ -379,7 +379,7 @@ def test_a_failed_run_removes_only_its_own_folder(trained, monkeypatch):
 @pytest.mark.parametrize("how, words", [("truncate", "truncated"), ("shape", "shape"), ("nan", "NaN"),
                                         ("config", "config.json")])
 def test_broken_model_folders_are_refused_in_one_line(trained, how, words):
-    from training.trainer import TrainConfig, train
+    from emotrace.training.trainer import TrainConfig, train
 
     store, corpus, first = trained
     second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
@@ -398,8 +398,8 @@ def test_broken_model_folders_are_refused_in_one_line(trained, how, words):
 def test_the_models_panel_refuses_a_broken_folder(qtbot, trained, monkeypatch, qt_settings):
     from PySide6.QtWidgets import QMessageBox
 
-    from gui.models_panel import ModelsPanel
-    from training.trainer import TrainConfig, train
+    from emotrace.gui.models_panel import ModelsPanel
+    from emotrace.training.trainer import TrainConfig, train
 
     store, corpus, first = trained
     second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
@@ -425,10 +425,10 @@ def test_train_proceeds_over_a_broken_parent_and_says_it_could_not_compare(train
 
 
 def test_register_refuses_a_broken_folder(store, tmp_path):
-    from core.ser.config import EmoTraceConfig
-    from core.ser.folder_check import ModelFolderError
-    from core.ser.modeling import EmoTraceModel
-    from training.registry import register
+    from emotrace.core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.folder_check import ModelFolderError
+    from emotrace.core.ser.modeling import EmoTraceModel
+    from emotrace.training.registry import register
 
     folder = tmp_path / "m"
     EmoTraceModel(EmoTraceConfig(audio_layers=2, audio_dim=8, text_dim=6, hidden_size=4)).save_pretrained(folder)
@@ -439,7 +439,7 @@ def test_register_refuses_a_broken_folder(store, tmp_path):
 
 
 def test_a_malformed_config_names_the_file(tmp_path):
-    from core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.config import EmoTraceConfig
 
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match=str(tmp_path / "config.json")):
@@ -482,7 +482,7 @@ def test_disagreeing_duplicates_warn_and_spaced_headers_work(store, tmp_path):
 
 
 def test_csv_export_escapes_formula_cells(store, tmp_path):
-    from core.export import export_segments
+    from emotrace.core.formats.label_tables import export_segments
 
     root = tmp_path / "c"
     write_audio(root / "a.wav", 3.0)
@@ -528,7 +528,7 @@ def test_jobs_of_a_killed_process_are_marked_interrupted(store):
     assert r.returncode == -signal.SIGKILL
     alive = store.start_job("analyze", {})  # this process is alive: its job is left alone
     fresh = Store(store.url)
-    from core.store.models import Job
+    from emotrace.core.store.models import Job
 
     with fresh.session() as s:
         statuses = {j.kind: (j.status, j.error) for j in s.query(Job)}
@@ -552,8 +552,10 @@ def as_other_user(code: str, env: dict) -> subprocess.CompletedProcess:
     The interpreter and the modules are loaded first (they may live where that user cannot read)."""
     prelude = ("import os, sys, sqlite3, json, csv, glob, logging.config; import torch, sqlalchemy.dialects.sqlite, numpy, "
                "soundfile, soxr, tqdm, alembic.command, alembic.ddl.sqlite, alembic.runtime.migration, mako.template; "
-               "import core.store, core.importer, core.envelope, core.progress, cli.main, cli.jobs, cli.argtypes; "
-               "from core.store import Store; Store('sqlite://').close(); ")
+               "import emotrace.core.store, emotrace.core.workflows.importing, emotrace.core.audio.envelope, "
+               "emotrace.core.progress, emotrace.cli.main, emotrace.cli.processing, emotrace.cli.argtypes, "
+               "emotrace.training.default_model, importlib.readers; "
+               "from emotrace.core.store import Store; Store('sqlite://').close(); ")
     if os.geteuid() == 0:
         prelude += "os.setgid(65534); os.setuid(65534); "
     prelude += "os.environ['EMOTRACE_HOME'] = os.environ['HOME16']; "  # only now: nothing root-owned in it
@@ -698,7 +700,7 @@ def test_fuzzed_label_rows_are_applied_or_reported_never_crash(fuzz_store, rows)
     import csv
     import io
 
-    from core.vocab import SCALE
+    from emotrace.core.vocab import SCALE
 
     store, tmp = fuzz_store
     buf = io.StringIO()
@@ -742,7 +744,7 @@ def test_sigkill_during_import_then_rerun(tmp_path, delay):
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(path), (0.1 * rng.standard_normal(44100)).astype(np.float32), 44100)
     db = tmp_path / "s.sqlite"
-    cmd = [sys.executable, "-m", "cli", "--db", str(db), "-q", "import", str(root), "--corpus", "c"]
+    cmd = [sys.executable, "-m", "emotrace.cli", "--db", str(db), "-q", "import", str(root), "--corpus", "c"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while proc.poll() is None and not _running_jobs(db):
         time.sleep(0.02)

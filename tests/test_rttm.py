@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.formats.tiers import AnnotationFileError
-from core.segmentation import TimedWord, utterances
+from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.segmentation import TimedWord, utterances
 from tests.conftest import write_audio
 
 
@@ -19,7 +19,7 @@ def test_utterances_never_span_two_speakers():
 
 @pytest.fixture
 def talk(store, tmp_path):
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     write_audio(tmp_path / "c" / "talk.wav", 20.0)
     import_folder(store, tmp_path / "c", "c")
@@ -27,10 +27,10 @@ def talk(store, tmp_path):
 
 
 def test_rttm_import_names_segments_and_cuts_asr_units(talk, tmp_path):
-    from core.asr import build_units
-    from core.formats.batch import import_annotation_file
-    from core.formats.rttm import export_rttm, read_rttm
-    from core.store import Word
+    from emotrace.core.formats.batch import import_annotation_file
+    from emotrace.core.formats.rttm import export_rttm, read_rttm
+    from emotrace.core.store import Word
+    from emotrace.core.workflows.transcribe import build_units
 
     store, file_id = talk
     with store.session() as s:
@@ -52,7 +52,7 @@ def test_rttm_import_names_segments_and_cuts_asr_units(talk, tmp_path):
 
 
 def test_malformed_rttm_names_the_line_and_writes_nothing(talk, tmp_path):
-    from core.formats.rttm import import_rttm
+    from emotrace.core.formats.rttm import import_rttm
 
     store, file_id = talk
     bad = tmp_path / "bad.rttm"

@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from core.store import LabelError, SegmentSpec, Store, Word
-from core.vocab import SegmentOrigin
+from emotrace.core.store import LabelError, SegmentSpec, Store, Word
+from emotrace.core.vocab import SegmentOrigin
 from tests.conftest import throwaway_pg_database, write_audio
 
 
 def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
     """A file with two ASR segments (0-8 s, 10-18 s) and a word every 0.5 s."""
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     write_audio(tmp_path / "f" / "a.wav", seconds)
     import_folder(store, tmp_path / "f", "c")
@@ -212,8 +212,9 @@ def test_a_word_moved_into_another_segment_changes_both_texts(store, tmp_path):
 def test_retranscription_keeps_hand_corrected_words(store, tmp_path):
     """`transcribe --redo` with real tiny.en: the corrected word survives, its ASR twin is not added again."""
 
-    from core.asr import Transcriber, transcribe_corpus
-    from core.importer import import_folder
+    from emotrace.core.speech.asr import Transcriber
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.core.workflows.transcribe import transcribe_corpus
     from tests.conftest import SPEECH_SAMPLES
 
     wav = SPEECH_SAMPLES / "quick_brown_fox.wav"
@@ -255,7 +256,7 @@ def test_segment_edits_on_postgresql(tmp_path):
 
 
 def test_training_takes_the_newer_judgements_of_an_edited_segment_not_both(store, tmp_path):
-    from training.data import load_examples
+    from emotrace.training.data import load_examples
 
     fid = file_with_words(store, tmp_path)
     a, b = live(store, fid)
@@ -300,7 +301,7 @@ def test_a_split_then_merged_back_segment_still_offers_the_original_label(store,
     assert store.segment_sources(whole) == [seg.id]
     assert store.source_label(whole, annotator="ann").values == (6.0, 2.0, 5.0)
     store.record_label(whole, annotator="ann", arousal=5.0, valence=3.0, dominance=5.0)
-    from training.data import load_examples
+    from emotrace.training.data import load_examples
 
     assert sorted((e.start, e.end) for e in load_examples(store, "c")) == [(0.0, 8.0)]  # not the span twice
     assert store.replaced_segments(store.corpus("c").id, {whole}) == {seg.id}
@@ -319,7 +320,7 @@ def test_an_undone_split_does_not_replace_the_revived_segment(store, tmp_path):
 
 
 def test_job_assignments_follow_a_split_and_its_undo(store, tmp_path):
-    from core.annotation_jobs import assign, visibility
+    from emotrace.core.workflows.annotation_jobs import assign, visibility
 
     fid = file_with_words(store, tmp_path)
     a, b = live(store, fid)
@@ -346,7 +347,7 @@ def test_a_word_correction_leaves_a_superseded_segments_text_as_it_was_labelled(
 
 
 def test_retranscribing_after_a_split_gives_every_segment_its_new_words(store, tmp_path):
-    from core.asr import build_units
+    from emotrace.core.workflows.transcribe import build_units
 
     fid = file_with_words(store, tmp_path)
     first = live(store, fid)[0]
@@ -360,7 +361,7 @@ def test_retranscribing_after_a_split_gives_every_segment_its_new_words(store, t
 
 
 def test_reimporting_changed_audio_keeps_the_old_content_with_its_word_corrections(store, tmp_path):
-    from core.importer import import_folder
+    from emotrace.core.workflows.importing import import_folder
 
     fid = file_with_words(store, tmp_path)
     w = store.words(fid)[0]

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.audio import AudioSource
-from core.errors import ModelNotAvailable
-from core.ser import EmoTraceConfig, EmoTraceModel
-from core.ser.encoders import AudioFeaturizer, SpeechLayers, TextEncoder, load_audio_encoder
-from core.ser.modeling import parameter_report
-from core.ser.pooling import FileRequest, SpanPooler, iter_pooled
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.errors import ModelNotAvailable
+from emotrace.core.ser.config import EmoTraceConfig
+from emotrace.core.ser.encoders import AudioFeaturizer, SpeechLayers, TextEncoder, load_audio_encoder
+from emotrace.core.ser.modeling import EmoTraceModel, parameter_report
+from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from tests.conftest import tiny_hubert, write_audio
 
 

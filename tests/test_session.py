@@ -2,7 +2,8 @@
 
 import pytest
 
-from core.session import Session, TimeState, format_time, step_segment
+from emotrace.core.timecode import format_time
+from emotrace.gui.state.view_state import Session, TimeState, step_segment
 
 
 def test_format_time_reads_like_elan():

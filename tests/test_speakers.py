@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.analysis import split_at_changes, trajectory_spans
-from core.audio import AudioSource
-from core.diarization import DiarizationOptions, SpeakerEncoder, Turn, diarize_file, speaker_key
-from core.formats.rttm import export_rttm, read_rttm
-from core.importer import import_folder
-from core.segmentation import TimedWord, utterances
-from core.speaker_jobs import import_rttm
-from core.store import TurnError, TurnRow
-from core.vocab import TurnSource
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.formats.rttm import export_rttm, read_rttm
+from emotrace.core.segmentation import TimedWord, utterances
+from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, Turn, diarize_file, speaker_key
+from emotrace.core.store import TurnError, TurnRow
+from emotrace.core.vocab import TurnSource
+from emotrace.core.workflows.analyze import split_at_changes, trajectory_spans
+from emotrace.core.workflows.diarize import import_rttm
+from emotrace.core.workflows.importing import import_folder
 from tests.conftest import write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,8 +92,8 @@ def test_turns_in_the_store_follow_through_segments_windows_and_splits(store, tm
     spans = trajectory_spans(store, f, 4.0, 1.0)
     assert all(not (a < 9.25 < b) for a, b in spans) and len(spans) > 10
     # utterances from words: cut at the change, and each takes its speaker
-    from core.asr import build_units
-    from core.store import Word
+    from emotrace.core.store import Word
+    from emotrace.core.workflows.transcribe import build_units
 
     with store.session() as s:
         s.add_all(Word(file_id=f.id, start=k * 0.5 + 0.6, end=k * 0.5 + 1.0, text=f" w{k}") for k in range(36))
@@ -153,7 +153,7 @@ def test_rttm_round_trip_and_pyannote_reads_it(store, tmp_path):
 
 def test_cli_diarize_and_list(two_voices, tmp_path):
     db = str(tmp_path / "s.sqlite")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", "--db", db, "-q", *a], capture_output=True,  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", db, "-q", *a], capture_output=True,  # noqa: E731
                                     text=True)
     assert run("import", str(two_voices), "--corpus", "v").returncode == 0
     r = run("diarize", "--corpus", "v")

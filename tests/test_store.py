@@ -1,6 +1,6 @@
 from sqlalchemy import inspect, text
 
-from core.store import AudioFile, Segment, Store
+from emotrace.core.store import AudioFile, Segment, Store
 
 
 def test_migrates_empty_database_to_head(tmp_path):
@@ -58,7 +58,7 @@ def test_label_off_scale_is_refused_and_not_written(store):
 def test_unknown_corpus_error_lists_known(store):
     import pytest
 
-    from core.store import StoreError
+    from emotrace.core.store import StoreError
 
     store.corpus("alpha", create=True)
     with pytest.raises(StoreError, match="alpha"):
@@ -69,7 +69,7 @@ def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
     """A store made by an older EmoTrace (revision 0001) is upgraded in place when opened, rows intact."""
     from alembic import command
 
-    from core.store.store import alembic_config
+    from emotrace.core.store.store import alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     old = Store(url, migrate=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from core.importer import import_folder
-from training.trainer import TrainConfig, train
+from emotrace.core.workflows.importing import import_folder
+from emotrace.training.trainer import TrainConfig, train
 
 POSITIVE = ["wonderful", "delighted", "fantastic", "lovely", "great", "happy", "thrilled", "excellent"]
 NEUTRAL = ["ordinary", "scheduled", "usual", "standard", "regular", "routine", "average", "typical"]

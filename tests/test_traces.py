@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
-from core.importer import import_folder
-from core.traces import lagged_agreement, read_carma_csv, read_nova, write_carma_csv, write_nova
+from emotrace.core.formats.traces import read_carma_csv, read_nova, write_carma_csv, write_nova
+from emotrace.core.stats.traces import lagged_agreement
+from emotrace.core.workflows.importing import import_folder
+from emotrace.training.data import load_examples
 from tests.conftest import write_audio
-from training.data import load_examples
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_cli_traces_import_export_agreement(store, traced_file, tmp_path):
     t = np.arange(0, 30, 0.1)
     write_carma_csv(tmp_path / "ann.csv", t, 4 + 2 * np.sin(t / 3))
     write_carma_csv(tmp_path / "bob.csv", t, 4 + 2 * np.sin((t - 1.5) / 3))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", "--db", store.url, "traces", *a, "--corpus", "c"],  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", store.url, "traces", *a, "--corpus", "c"],  # noqa: E731
                                     capture_output=True, text=True)
     for who in ("ann", "bob"):
         r = run("import", "--file", "talk", "--annotator", who, "--dimension", "arousal", "--path",

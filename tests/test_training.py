@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from core.importer import import_folder
-from core.progress import Cancelled
+from emotrace.core.progress import Cancelled
+from emotrace.core.workflows.importing import import_folder
+from emotrace.training.data import load_examples
+from emotrace.training.registry import rollback
+from emotrace.training.trainer import TrainConfig, train
 from tests.conftest import labelled_corpus
-from training.data import load_examples
-from training.registry import rollback
-from training.trainer import TrainConfig, train
 
 
 @pytest.fixture
@@ -75,9 +75,9 @@ def test_rollback_and_activate(store, corpus):
 
 
 def test_feature_cache_resumes_after_interruption(store, corpus):
-    from core.ser.encoders import load_audio_encoder
+    from emotrace.core.ser.encoders import load_audio_encoder
+    from emotrace.training.features import FeatureCache, audio_features
     from tests.test_ser_model import CountingEncoder
-    from training.features import FeatureCache, audio_features
 
     examples = load_examples(store, corpus)
     enc = CountingEncoder(load_audio_encoder("whisper:tiny.en"))
@@ -104,7 +104,7 @@ def test_feature_cache_resumes_after_interruption(store, corpus):
 
 
 def test_training_runs_in_a_separate_process_and_cancels(store, corpus):
-    from training.runner import TrainingRun
+    from emotrace.training.runner import TrainingRun
 
     run = TrainingRun(store.url, quick(corpus, epochs=400)).start()
     seen = []
@@ -122,7 +122,7 @@ def test_training_runs_in_a_separate_process_and_cancels(store, corpus):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
@@ -143,7 +143,7 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     assert len(segs) == 1 and segs[0].segment_id is not None and len(wins) >= 1
     assert all(1 <= x <= 7 for p in segs for x in p.values) and ((wins >= 1) & (wins <= 7)).all()
     assert all(p.uncertainty is not None and p.uncertainty > 0 for p in segs)  # MC-dropout spread
-    from core.review import review_queue
+    from emotrace.core.workflows.review import review_queue
 
     queue = review_queue(store, store.corpus(corpus).id, mv)
     assert len(queue) == 48 and queue[0].score >= queue[-1].score and queue[0].uncertainty > 0
@@ -165,7 +165,7 @@ def test_analyze_without_a_model_is_a_clear_error(tmp_path, store, corpus):
 def test_ddp_two_processes_register_one_model(store, corpus):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "cli", "--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "5"]
+           "-m", "emotrace.cli", "--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "5"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     versions = store.model_versions()
@@ -175,10 +175,10 @@ def test_ddp_two_processes_register_one_model(store, corpus):
 def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_path):
     """Long files with several labelled turns each (generic CSV): pooled per segment; a segment added later
     is encoded while the others come from the cache."""
-    from core.ser.encoders import load_audio_encoder
+    from emotrace.core.ser.encoders import load_audio_encoder
+    from emotrace.training.features import FeatureCache, audio_features
     from tests.conftest import write_audio
     from tests.test_ser_model import CountingEncoder
-    from training.features import FeatureCache, audio_features
 
     root = tmp_path / "long"
     rows = ["file,start,end,arousal,valence,dominance"]
@@ -196,7 +196,7 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     assert not np.allclose(feats[0], feats[1])  # each turn pooled over its own frames
     assert enc.seconds == pytest.approx(60.0, abs=0.1)  # each file encoded once, not once per segment
     (root / "more.csv").write_text("file,start,end,arousal,valence,dominance\ntalk0.wav,15,19,5,5,5\n")
-    from core.importer import import_labels
+    from emotrace.core.workflows.importing import import_labels
 
     import_labels(store, "long", root / "more.csv")
     enc.seconds = 0.0
@@ -209,7 +209,7 @@ def test_full_mode_finetunes_the_encoder_and_the_app_loads_it(store, corpus, tmp
 
     from safetensors.torch import load_file
 
-    from core.ser.pipeline import SERPipeline
+    from emotrace.core.ser.pipeline import SERPipeline
     from tests.conftest import tiny_hubert
 
     original = tiny_hubert(tmp_path / "tiny-distilhubert")
@@ -230,9 +230,9 @@ def test_full_mode_pools_exactly_what_the_cache_holds(store, corpus):
     """One featurizer: before any update, `full` mode's differentiable pooling gives the cached features."""
     import torch
 
-    from core.ser.encoders import load_audio_encoder
-    from training.features import audio_features
-    from training.trainer import pool_examples
+    from emotrace.core.ser.encoders import load_audio_encoder
+    from emotrace.training.features import audio_features
+    from emotrace.training.trainer import pool_examples
 
     examples = load_examples(store, corpus)[:6]
     enc = load_audio_encoder("whisper:tiny.en")
@@ -248,12 +248,12 @@ def test_full_mode_finetunes_the_torch_whisper_encoder(store, corpus):
 
     from safetensors.torch import load_file
 
-    from core.ser.pipeline import SERPipeline
+    from emotrace.core.ser.pipeline import SERPipeline
 
     result = train(store, quick(corpus, mode="full", audio_backbone="whisper:tiny.en", epochs=1, batch_size=8))
     folder = Path(store.model_version(result.model_version_id).folder)
     saved = load_file(folder / "audio_encoder" / "model.safetensors")
-    from core.ser.whisper_torch import load_whisper_encoder
+    from emotrace.core.ser.whisper_torch import load_whisper_encoder
 
     original = load_whisper_encoder("whisper:tiny.en").state_dict()
     assert not torch_equal(saved["layers.3.fc2.weight"], original["layers.3.fc2.weight"])
@@ -277,8 +277,8 @@ def test_layer_weights_leave_uniform_with_their_own_learning_rate(store, corpus)
 
 
 def test_a_last_layer_model_slices_the_all_layer_cache(store, corpus, monkeypatch):
-    from core.ser.encoders import load_audio_encoder
-    from training.features import audio_features
+    from emotrace.core.ser.encoders import load_audio_encoder
+    from emotrace.training.features import audio_features
 
     examples = load_examples(store, corpus)[:4]
     every = audio_features(load_audio_encoder("whisper:tiny.en"), examples)

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.audio import AudioSource
-from core.ser.encoders import AudioFeaturizer
-from core.ser.whisper_torch import WhisperLayers, load_whisper_encoder, read_ct2_variables
-from core.whisper_models import resolve_whisper_model
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.ser.encoders import AudioFeaturizer
+from emotrace.core.ser.whisper_torch import WhisperLayers, load_whisper_encoder
+from emotrace.core.speech.whisper_ct2 import read_ct2_variables
+from emotrace.core.speech.whisper_models import resolve_whisper_model
 
 
 def speech() -> np.ndarray:
@@ -78,7 +79,7 @@ def test_a_padded_batch_equals_each_chunk_alone(tiny):
 
 
 def test_conversion_is_cached_once_as_safetensors(tmp_path, monkeypatch):
-    from core.paths import cache_dir
+    from emotrace.core.paths import cache_dir
 
     load_whisper_encoder("whisper:tiny.en")
     folders = list((cache_dir() / "whisper-torch").glob("*"))

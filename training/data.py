@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.diarization import speaker_key
-from core.store import Store
-from core.vocab import ConsensusRule, FileStatus, LabelOrigin
+from emotrace.core.speech.diarization import speaker_key
+from emotrace.core.store import Store
+from emotrace.core.vocab import ConsensusRule, FileStatus, LabelOrigin
 
 TRAIN, DEV, TEST = "Train", "Development", "Test1"
 

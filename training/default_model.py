@@ -1,4 +1,4 @@
-"""The model that ships in resources/: a store with no model versions registers it as its first one.
+"""The model that ships in emotrace.resources (resources/ here): a store with no model versions registers it first.
 
 So the main job shows trajectories on a fresh machine, and the first retrain forks from it (its parent). The
 folder holds only the heads (config.json + model.safetensors, a few MB); its config names the packaged Whisper
@@ -12,19 +12,30 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from importlib.resources import files
 from pathlib import Path
 
-from core.paths import models_dir
-from core.store import ModelVersion, Store
-from training.registry import register
+from emotrace.core.paths import models_dir
+from emotrace.core.store import ModelVersion, Store
+from emotrace.training.registry import register
 
-BUNDLED = Path(__file__).resolve().parents[1] / "resources" / "models" / "emotrace-ravdess"
+BUNDLED = Path(str(files("emotrace.resources") / "models" / "emotrace-ravdess"))  # package data, a real folder
 NAME = "default-ravdess"
 
 
 def bundled_folder() -> Path | None:
     folder = Path(os.environ.get("EMOTRACE_DEFAULT_MODEL", BUNDLED))
     return folder if (folder / "model.safetensors").is_file() and (folder / "config.json").is_file() else None
+
+
+def open_store(url: str | None = None) -> Store:
+    """The one way every front end (CLI, app, notebook API) opens a store: `Store(url)` (None: the default store
+    in the user data folder) and, when it has no model yet, the bundled one registered as version 1, so the app
+    and the CLI show the same models on a fresh store."""
+    store = Store(url)
+    if not store.read_only:
+        ensure_default_model(store)
+    return store
 
 
 def ensure_default_model(store: Store) -> ModelVersion | None:
@@ -50,4 +61,4 @@ def ensure_default_model(store: Store) -> ModelVersion | None:
                     activate=True)
 
 
-__all__ = ["BUNDLED", "bundled_folder", "ensure_default_model"]
+__all__ = ["BUNDLED", "bundled_folder", "ensure_default_model", "open_store"]

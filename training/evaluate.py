@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from core.analysis import resolve_model
-from core.errors import UserFacingError
-from core.ser.modeling import EmoTraceModel
-from core.ser.pipeline import Encoders, pick_device
-from core.store import Store
-from training.data import labels_array, load_examples
-from training.trainer import evaluate_arrays, prepare_features
+from emotrace.core.errors import UserFacingError
+from emotrace.core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.pipeline import Encoders, pick_device
+from emotrace.core.store import Store
+from emotrace.core.workflows.analyze import resolve_model
+from emotrace.training.data import labels_array, load_examples
+from emotrace.training.trainer import evaluate_arrays, prepare_features
 
 
 def evaluate(store: Store, corpus: str, split: str, model: str | int | None = None, device: str = "auto",

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.paths import cache_dir
-from core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from core.ser.pooling import FileRequest, iter_pooled
-from training.data import Example
+from emotrace.core.paths import cache_dir
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.ser.pooling import FileRequest, iter_pooled
+from emotrace.training.data import Example
 
 
 def _slug(name: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from core.vocab import DIMENSIONS
+from emotrace.core.vocab import DIMENSIONS
 
 ACTIVATE_MODES = ("auto", "always", "never")
 

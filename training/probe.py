@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import UserFacingError
-from core.metrics import ccc_per_dimension
-from core.ser.config import DIMENSIONS, EmoTraceConfig
-from core.ser.pipeline import Encoders, pick_device
-from core.store import Store
-from training.data import DEV, TRAIN, labels_array, load_examples
-from training.trainer import prepare_features
+from emotrace.core.errors import UserFacingError
+from emotrace.core.ser.config import EmoTraceConfig
+from emotrace.core.ser.pipeline import Encoders, pick_device
+from emotrace.core.stats.metrics import ccc_per_dimension
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS
+from emotrace.training.data import DEV, TRAIN, labels_array, load_examples
+from emotrace.training.trainer import prepare_features
 
 ALPHAS = np.logspace(-1, 5, 13)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from core.paths import models_dir
-from core.ser.folder_check import check_model_folder
-from core.store import ModelVersion, Store
+from emotrace.core.paths import models_dir
+from emotrace.core.ser.folder_check import check_model_folder
+from emotrace.core.store import ModelVersion, Store
 
 
 def new_model_folder(store: Store, name: str) -> Path:

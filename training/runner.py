@@ -12,15 +12,15 @@ import queue
 import traceback
 from dataclasses import asdict
 
-from training.trainer import TrainConfig
+from emotrace.training.trainer import TrainConfig
 
 
 def _worker(db_url: str, cfg: dict, events, cancel_flag, home: str | None) -> None:
     if home:
         os.environ["EMOTRACE_HOME"] = home
-    from core.progress import Cancelled
-    from core.store import Store
-    from training.trainer import TrainConfig, train
+    from emotrace.core.progress import Cancelled
+    from emotrace.core.store import Store
+    from emotrace.training.trainer import TrainConfig, train
 
     try:
         store = Store(db_url)

@@ -24,19 +24,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.audio import AudioSource
-from core.errors import UserFacingError
-from core.metrics import ccc_loss, ccc_per_dimension
-from core.progress import CancelFn, check_cancel
-from core.ser.config import EmoTraceConfig
-from core.ser.encoders import DEFAULT_TEXT, OFFLINE_AUDIO
-from core.ser.modeling import EmoTraceModel
-from core.ser.pipeline import Encoders, offline_notice, pick_device
-from core.store import Store
-from training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
-from training.features import audio_features, text_features
-from training.gate import ACTIVATE_MODES, Verdict, decide
-from training.registry import discard_folder, new_model_folder, register
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.errors import UserFacingError
+from emotrace.core.progress import CancelFn, check_cancel
+from emotrace.core.ser.config import EmoTraceConfig
+from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
+from emotrace.core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.pipeline import Encoders, offline_notice, pick_device
+from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
+from emotrace.core.store import Store
+from emotrace.training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
+from emotrace.training.features import audio_features, text_features
+from emotrace.training.gate import ACTIVATE_MODES, Verdict, decide
+from emotrace.training.registry import discard_folder, new_model_folder, register
 
 EventFn = Callable[[dict], None]
 
@@ -234,7 +234,7 @@ PROBE_MAX_TRAIN = 4000  # the kernel ridge probe is O(n^3): larger corpora use `
 def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
     """Per-layer ridge probe CCC on the dev split, stored with the version so its layer plot can show both what
     each layer carries and what weight the model gave it (cheap: cached features, seconds)."""
-    from training.probe import probe_layers
+    from emotrace.training.probe import probe_layers
 
     tr, dev = sets["train"], sets["dev"]
     if tr.audio is None or tr.audio.shape[1] < 2 or not 8 <= len(tr.gold) <= PROBE_MAX_TRAIN or len(dev.gold) < 4:
@@ -267,7 +267,7 @@ def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_me
 def _parent_metrics(parent, dev_set: Inputs, config, device) -> tuple[dict | None, str | None]:
     """The parent on the same development examples, or None and why it cannot be compared (other features or
     modalities, or a folder that does not load: a broken parent never stops a retrain)."""
-    from core.ser.folder_check import ModelFolderError
+    from emotrace.core.ser.folder_check import ModelFolderError
 
     try:
         old = EmoTraceModel.from_pretrained(parent.folder).to(device)

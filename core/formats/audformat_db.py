@@ -13,9 +13,9 @@ import math
 import warnings
 from pathlib import Path
 
-from core.formats.tiers import AnnotationFileError
-from core.store import LabelSpec, Store
-from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusMethod, RaterKind
+from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.store import LabelSpec, Store
+from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusMethod, RaterKind
 
 GOLD = "gold_standard"
 CATEGORY = "category"

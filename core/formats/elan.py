@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.formats.tiers import (
+from emotrace.core.formats.tiers import (
     CATEGORY,
     TRANSCRIPT_TIER,
     AnnotationFileError,
@@ -19,8 +19,8 @@ from core.formats.tiers import (
     tier_name,
     value_text,
 )
-from core.store import Store
-from core.vocab import DIMENSIONS
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS
 
 LINGUISTIC_TYPE = "emotrace-value"
 

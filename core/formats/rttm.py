@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.formats.tiers import AnnotationFileError
-from core.store import Store
-from core.store.speakers import TurnRow as Turn
-from core.vocab import TurnSource
+from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.store import Store
+from emotrace.core.store.speakers import TurnRow as Turn
+from emotrace.core.vocab import TurnSource
 
 
 def read_rttm(path: str | Path) -> dict[str, list[Turn]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.formats.tiers import (
+from emotrace.core.formats.tiers import (
     CATEGORY,
     TRANSCRIPT_TIER,
     AnnotationFileError,
@@ -15,8 +15,8 @@ from core.formats.tiers import (
     tier_name,
     value_text,
 )
-from core.store import Store
-from core.vocab import DIMENSIONS
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS
 
 
 def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:

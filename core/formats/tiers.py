@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import UserFacingError
-from core.store import LabelSpec, Store
-from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, LabelOrigin
+from emotrace.core.errors import UserFacingError
+from emotrace.core.store import LabelSpec, Store
+from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, LabelOrigin
 
 TRANSCRIPT_TIER = "transcript"
 SEP = "/"

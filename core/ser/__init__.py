@@ -1,6 +1,3 @@
-"""The audio-textual distilled SER model (de Oliveira, Prabhu & Gerkmann, Interspeech 2023)."""
-
-from core.ser.config import DIMENSIONS, EmoTraceConfig
-from core.ser.modeling import EmoTraceModel
-
-__all__ = ["DIMENSIONS", "EmoTraceConfig", "EmoTraceModel"]
+"""The audio-textual distilled SER model (de Oliveira, Prabhu & Gerkmann, Interspeech 2023): config, encoders,
+featurizer, heads, pooling and the prediction pipeline. Import the modules themselves (`emotrace.core.ser.modeling`);
+this package imports nothing, so its light modules (`hub`, `config`) never pull in torch."""

@@ -6,9 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.ser.encoders import DEFAULT_AUDIO, DEFAULT_TEXT
+from emotrace.core.ser.hub import DEFAULT_AUDIO, DEFAULT_TEXT
+from emotrace.core.vocab import DIMENSIONS
 
-DIMENSIONS = ("arousal", "valence", "dominance")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -17,33 +16,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import ModelNotAvailable
+from emotrace.core.errors import ModelNotAvailable
+from emotrace.core.ser.hub import (
+    DEFAULT_TEXT,
+    TEXT_ALIASES,
+    hf_missing,
+    offline,
+)
+from emotrace.core.ser.whisper_torch import WhisperLayers, is_whisper_ref, load_whisper_encoder
 
 log = logging.getLogger(__name__)
-
-WHISPER_PREFIX = "whisper:"
-DEFAULT_AUDIO = "ntu-spml/distilhubert"
-OFFLINE_AUDIO = "whisper:tiny.en"
-DEFAULT_TEXT = "sentence-transformers/all-MiniLM-L6-v2"
-TEXT_ALIASES = {
-    "minilm": DEFAULT_TEXT,
-    "distilroberta": "distilbert/distilroberta-base",
-    "distilbert": "distilbert/distilbert-base-uncased",
-}
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
-
-
-def _hf_missing(kind: str, ref: str, exc: Exception) -> ModelNotAvailable:
-    return ModelNotAvailable(
-        f"{kind} model {ref!r} is not available ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
-        f"No pip package ships DistilHuBERT/HuBERT/wav2vec2 weights: download it once on a connected machine "
-        f"(`huggingface-cli download {ref} --local-dir FOLDER`) and pass the folder, or use the offline "
-        f"backbone `--backbone {OFFLINE_AUDIO}` (the packaged Whisper encoder, all layers)."
-    )
-
 
 class SpeechLayers(nn.Module):
     """A Hugging Face speech SSL encoder (DistilHuBERT, HuBERT, wav2vec2, WavLM) as an s3prl-style upstream:
@@ -61,14 +43,14 @@ class SpeechLayers(nn.Module):
             self.normalize = self.use_mask = getattr(config, "feat_extract_norm", "group") == "layer"
             self.num_layers, self.dim = config.num_hidden_layers + 1, config.hidden_size
             return
-        local_only = _offline() or Path(ref).expanduser().exists()
+        local_only = offline() or Path(ref).expanduser().exists()
         try:
             config = AutoConfig.from_pretrained(ref, local_files_only=local_only)
             if hasattr(config, "layerdrop"):
                 config.layerdrop = 0.0  # layerdrop breaks a weighted sum of layers
             self.model = AutoModel.from_pretrained(ref, config=config, local_files_only=local_only)
         except (OSError, ValueError) as exc:
-            raise _hf_missing("Audio", ref, exc) from exc
+            raise hf_missing("Audio", ref, exc) from exc
         try:
             fe = AutoFeatureExtractor.from_pretrained(ref, local_files_only=local_only)
             self.normalize = bool(getattr(fe, "do_normalize", False))
@@ -111,8 +93,6 @@ class AudioFeaturizer:
     differentiable one. `layers` keeps a subset of hidden states (`[-1]`: a last-layer model)."""
 
     def __init__(self, ref: str, device: str = "cpu", layers: list[int] | None = None) -> None:
-        from core.ser.whisper_torch import WhisperLayers, is_whisper_ref, load_whisper_encoder
-
         self.name, self.device = ref, device
         self.is_whisper = is_whisper_ref(ref)
         if self.is_whisper:
@@ -199,7 +179,7 @@ class TextEncoder:
 
         self.name = ref
         path = resolve_text_ref(ref)
-        local_only = _offline() or Path(path).exists()
+        local_only = offline() or Path(path).exists()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
             self.model = AutoModel.from_pretrained(path, local_files_only=local_only).eval().to(device)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from core.errors import UserFacingError
-from core.ser.config import CONFIG_NAME, WEIGHTS_NAME, EmoTraceConfig
+from emotrace.core.errors import UserFacingError
+from emotrace.core.ser.config import CONFIG_NAME, WEIGHTS_NAME, EmoTraceConfig
 
 
 class ModelFolderError(UserFacingError):
@@ -40,7 +40,7 @@ def read_config(folder: str | Path) -> EmoTraceConfig:
 
 def expected_shapes(config: EmoTraceConfig) -> dict[str, tuple[int, ...]]:
     """Tensor names and shapes the config's model has, built on the meta device (no memory, no init cost)."""
-    from core.ser.modeling import EmoTraceModel
+    from emotrace.core.ser.modeling import EmoTraceModel
 
     with torch.device("meta"):
         model = EmoTraceModel(config)

@@ -14,7 +14,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from core.ser.config import CONFIG_NAME, DIMENSIONS, WEIGHTS_NAME, EmoTraceConfig
+from emotrace.core.ser.config import CONFIG_NAME, WEIGHTS_NAME, EmoTraceConfig
+from emotrace.core.vocab import DIMENSIONS
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 HUBERT_LARGE_PARAMS = 315_400_000
@@ -121,7 +122,7 @@ class EmoTraceModel(nn.Module):
                 raise ValueError(f"{folder} holds only pickled weights ({', '.join(pickled)}); EmoTrace loads "
                                  f"safetensors only, since unpickling can run arbitrary code")
             raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
-        from core.ser.folder_check import check_model_folder
+        from emotrace.core.ser.folder_check import check_model_folder
 
         config = check_model_folder(folder)  # one line naming the file, never a load_state_dict traceback
         model = cls(config)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.ser.config import EmoTraceConfig
-from core.ser.encoders import WHISPER_PREFIX, TextEncoder, load_audio_encoder
-from core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.config import EmoTraceConfig
+from emotrace.core.ser.encoders import TextEncoder, load_audio_encoder
+from emotrace.core.ser.hub import WHISPER_PREFIX
+from emotrace.core.ser.modeling import EmoTraceModel
 
 log = logging.getLogger(__name__)
 

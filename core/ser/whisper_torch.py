@@ -23,150 +23,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import struct
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from emotrace.core.ser.hub import WHISPER_PREFIX, hf_missing, offline
+from emotrace.core.speech.whisper_ct2 import convert_ct2_encoder, converted_cache_folder, converted_is_current
+from emotrace.core.speech.whisper_models import resolve_whisper_model
+
 SAMPLE_RATE = 16000
 HOP = 160
 N_FFT = 400
 FRAME_RATE = 50.0  # encoder frames per second (conv2 has stride 2 over 100 mel frames/s)
 MAX_SECONDS = 30.0
-_CT2_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # bfloat16 is not read
-CONVERTED_FORMAT = 1  # bump when the conversion changes, so stale caches are rebuilt
-
-
-def read_ct2_variables(model_bin: str | Path, prefix: str = "encoder/") -> dict[str, np.ndarray]:
-    """The variables of a CTranslate2 `model.bin` whose names start with `prefix` (others are skipped)."""
-    out: dict[str, np.ndarray] = {}
-    with open(model_bin, "rb") as fh:
-        def string() -> str:
-            (n,) = struct.unpack("<H", fh.read(2))
-            return fh.read(n)[:-1].decode("utf-8")
-
-        (version,) = struct.unpack("<I", fh.read(4))
-        if version < 2:
-            raise ValueError(f"{model_bin}: CTranslate2 binary version {version} is too old to read")
-        string()  # spec name
-        fh.read(4)  # revision
-        (count,) = struct.unpack("<I", fh.read(4))
-        for _ in range(count):
-            name = string()
-            (rank,) = struct.unpack("<B", fh.read(1))
-            shape = struct.unpack(f"<{rank}I", fh.read(4 * rank)) if rank else ()
-            (dtype_id,) = struct.unpack("<B", fh.read(1))
-            (nbytes,) = struct.unpack("<I", fh.read(4))
-            if not name.startswith(prefix):
-                fh.seek(nbytes, os.SEEK_CUR)
-                continue
-            dtype = _CT2_DTYPES[dtype_id] if dtype_id < len(_CT2_DTYPES) else None
-            if dtype is None:
-                raise ValueError(f"{model_bin}: {name} has dtype id {dtype_id}, which this reader does not handle "
-                                 f"(quantised or bfloat16 models: convert with float16 weights)")
-            out[name] = np.frombuffer(fh.read(nbytes), dtype=dtype).reshape(shape).copy()
-    return out
-
-
-def ct2_encoder_state(variables: dict[str, np.ndarray]):
-    """`(WhisperConfig, state_dict)` of transformers' `WhisperEncoder` from CTranslate2 encoder variables."""
-    from transformers import WhisperConfig
-
-    def t(name: str) -> torch.Tensor:
-        return torch.from_numpy(variables[f"encoder/{name}"].astype(np.float32))
-
-    d_model, n_mels, _ = variables["encoder/conv1/weight"].shape
-    layers = 1 + max(int(k.split("/")[1][len("layer_"):]) for k in variables
-                     if k.split("/")[1].startswith("layer_") and k.split("/")[1][len("layer_"):].isdigit())
-    heads = int(variables["encoder/num_heads"]) if "encoder/num_heads" in variables else d_model // 64
-    positions = variables["encoder/position_encodings/encodings"].shape[0]
-    ffn = variables["encoder/layer_0/ffn/linear_0/weight"].shape[0]
-    config = WhisperConfig(num_mel_bins=int(n_mels), d_model=int(d_model), encoder_layers=layers,
-                           encoder_attention_heads=heads, encoder_ffn_dim=int(ffn), max_source_positions=positions,
-                           decoder_layers=layers, decoder_attention_heads=heads, decoder_ffn_dim=int(ffn))
-    state = {"conv1.weight": t("conv1/weight"), "conv1.bias": t("conv1/bias"),
-             "conv2.weight": t("conv2/weight"), "conv2.bias": t("conv2/bias"),
-             "embed_positions.weight": t("position_encodings/encodings"),
-             "layer_norm.weight": t("layer_norm/gamma"), "layer_norm.bias": t("layer_norm/beta")}
-    for i in range(layers):
-        p, q = f"layer_{i}/", f"layers.{i}."
-        split_fused(state, f"{q}self_attn.", ("q_proj", "k_proj", "v_proj"), t(p + "self_attention/linear_0/weight"),
-                    t(p + "self_attention/linear_0/bias"), d_model)
-        state.update(self_attention_and_ffn(t, p, q))
-    return config, state
-
-
-def split_fused(state: dict, prefix: str, names: tuple[str, ...], weight: torch.Tensor, bias: torch.Tensor,
-                d: int) -> None:
-    """CTranslate2 fuses projections ([q; k; v] or [k; v]) into one matrix; transformers keeps them apart, and
-    Whisper's key projection has no bias (CTranslate2 stores zeros there)."""
-    for k, proj in enumerate(names):
-        state[f"{prefix}{proj}.weight"] = weight[k * d:(k + 1) * d].clone()
-        if proj != "k_proj":
-            state[f"{prefix}{proj}.bias"] = bias[k * d:(k + 1) * d].clone()
-
-
-def self_attention_and_ffn(t, p: str, q: str) -> dict[str, torch.Tensor]:
-    """The output projection, norms and feed-forward of one CTranslate2 layer `p` as transformers' layer `q`
-    (shared by the encoder here and the decoder in core.asr_torch)."""
-    return {
-        f"{q}self_attn.out_proj.weight": t(p + "self_attention/linear_1/weight"),
-        f"{q}self_attn.out_proj.bias": t(p + "self_attention/linear_1/bias"),
-        f"{q}self_attn_layer_norm.weight": t(p + "self_attention/layer_norm/gamma"),
-        f"{q}self_attn_layer_norm.bias": t(p + "self_attention/layer_norm/beta"),
-        f"{q}fc1.weight": t(p + "ffn/linear_0/weight"), f"{q}fc1.bias": t(p + "ffn/linear_0/bias"),
-        f"{q}fc2.weight": t(p + "ffn/linear_1/weight"), f"{q}fc2.bias": t(p + "ffn/linear_1/bias"),
-        f"{q}final_layer_norm.weight": t(p + "ffn/layer_norm/gamma"),
-        f"{q}final_layer_norm.bias": t(p + "ffn/layer_norm/beta"),
-    }
-
-
-def convert_ct2_encoder(ct2_dir: str | Path, out_dir: str | Path) -> Path:
-    """Convert a CTranslate2 Whisper folder's encoder into `out_dir` (config.json + model.safetensors, float16
-    as stored), atomically; returns `out_dir`."""
-    from safetensors.torch import save_file
-
-    ct2_dir, out_dir = Path(ct2_dir), Path(out_dir)
-    config, state = ct2_encoder_state(read_ct2_variables(ct2_dir / "model.bin"))
-    partial = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")  # two processes never share one
-    partial.mkdir(parents=True, exist_ok=True)
-    config.save_pretrained(partial)
-    save_file({k: v.half().contiguous() for k, v in state.items()}, str(partial / "model.safetensors"),
-              metadata={"format": "pt", "source": "ctranslate2", "converted_format": str(CONVERTED_FORMAT)})
-    (partial / "source.json").write_text(json.dumps({"model_bin": str(ct2_dir / "model.bin"),
-                                                     "size": (ct2_dir / "model.bin").stat().st_size,
-                                                     "converted_format": CONVERTED_FORMAT}) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir, ignore_errors=True)
-    try:
-        partial.rename(out_dir)
-    except OSError:  # another process finished the same conversion first: keep its copy
-        shutil.rmtree(partial, ignore_errors=True)
-    return out_dir
-
-
-def converted_cache_folder(kind: str, ct2_dir: Path) -> Path:
-    """Where a conversion of a CTranslate2 folder is cached: named by a stable hash of its path (Python's `hash`
-    of a string changes with every process, which would convert again each run)."""
-    import hashlib
-
-    from core.paths import cache_dir
-
-    key = hashlib.sha1(str(ct2_dir.resolve()).encode()).hexdigest()[:10]
-    return cache_dir() / kind / f"{ct2_dir.name}-{key}"
-
-
-def _converted_is_current(folder: Path, ct2_dir: Path) -> bool:
-    try:
-        src = json.loads((folder / "source.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return (src.get("converted_format") == CONVERTED_FORMAT and (folder / "model.safetensors").is_file()
-            and src.get("size") == (ct2_dir / "model.bin").stat().st_size)
 
 
 def load_whisper_encoder(ref: str):
@@ -176,9 +47,6 @@ def load_whisper_encoder(ref: str):
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    from core.ser.encoders import WHISPER_PREFIX
-    from core.whisper_models import resolve_whisper_model
-
     name = ref[len(WHISPER_PREFIX):] if ref.startswith(WHISPER_PREFIX) else ref
     path = Path(name).expanduser()
     is_ct2 = ref.startswith(WHISPER_PREFIX) or (path / "model.bin").is_file()
@@ -186,7 +54,7 @@ def load_whisper_encoder(ref: str):
         return _hf_whisper_encoder(name)
     ct2_dir = Path(resolve_whisper_model(name))
     folder = converted_cache_folder("whisper-torch", ct2_dir)
-    if not _converted_is_current(folder, ct2_dir):
+    if not converted_is_current(folder, ct2_dir):
         convert_ct2_encoder(ct2_dir, folder)
     config = WhisperConfig.from_pretrained(folder)
     encoder = WhisperEncoder(config)
@@ -201,21 +69,17 @@ def _hf_whisper_encoder(ref: str):
     from transformers import WhisperModel
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    from core.ser.encoders import _hf_missing, _offline
-
     if (Path(ref).expanduser() / ENCODER_ONLY_MARK).is_file():  # a fine-tuned encoder saved with its model
         return WhisperEncoder.from_pretrained(Path(ref).expanduser(), use_safetensors=True)
-    local_only = _offline() or Path(ref).expanduser().exists()
+    local_only = offline() or Path(ref).expanduser().exists()
     try:
         model = WhisperModel.from_pretrained(ref, local_files_only=local_only, use_safetensors=True)
     except (OSError, ValueError) as exc:
-        raise _hf_missing("Audio", ref, exc) from exc
+        raise hf_missing("Audio", ref, exc) from exc
     return model.get_encoder()
 
 
 def is_whisper_ref(ref: str) -> bool:
-    from core.ser.encoders import WHISPER_PREFIX
-
     path = Path(ref).expanduser()
     if ref.startswith(WHISPER_PREFIX) or (path / "model.bin").is_file():
         return True
@@ -314,4 +178,4 @@ class WhisperLayers(nn.Module):
         return torch.stack(states, dim=1), out_frames
 
 
-__all__ = ["WhisperLayers", "convert_ct2_encoder", "is_whisper_ref", "load_whisper_encoder", "read_ct2_variables"]
+__all__ = ["WhisperLayers", "is_whisper_ref", "load_whisper_encoder"]

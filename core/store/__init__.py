@@ -1,7 +1,7 @@
 """The corpus store: SQLAlchemy 2 over SQLite by default, any SQLAlchemy URL for a team."""
 
-from core.store.annotations import LabelError
-from core.store.models import (
+from emotrace.core.store.annotations import LabelError
+from emotrace.core.store.models import (
     AudioFile,
     Corpus,
     Job,
@@ -13,7 +13,7 @@ from core.store.models import (
     Segment,
     Word,
 )
-from core.store.rows import (
+from emotrace.core.store.rows import (
     CurrentLabel,
     LabelRecord,
     LabelSpec,
@@ -25,8 +25,8 @@ from core.store.rows import (
     SupersedeResult,
     WordEditRecord,
 )
-from core.store.speakers import TurnError, TurnRevision, TurnRow
-from core.store.store import Store, StoreError
+from emotrace.core.store.speakers import TurnError, TurnRevision, TurnRow
+from emotrace.core.store.store import Store, StoreError
 
 __all__ = [
     "AudioFile", "Corpus", "CurrentLabel", "Job", "Label", "LabelError", "LabelRecord", "LabelSpec", "ModelVersion",

@@ -14,8 +14,8 @@ from operator import attrgetter
 import numpy as np
 from sqlalchemy import delete, func, select, update
 
-from core.store.models import AudioFile, Label, Prediction, Segment, Word
-from core.store.rows import (
+from emotrace.core.store.models import AudioFile, Label, Prediction, Segment, Word
+from emotrace.core.store.rows import (
     CurrentLabel,
     LabelRecord,
     LabelSpec,
@@ -25,7 +25,7 @@ from core.store.rows import (
     SegmentSpec,
     SupersedeResult,
 )
-from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
+from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusRule, LabelOrigin, PredictionKind
 
 _LABEL_COLUMNS = (Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
                   Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at)

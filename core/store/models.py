@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.vocab import (
+from emotrace.core.vocab import (
     DIMENSIONS,
     SCALE,
     FileStatus,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
-from core.store.models import WorkItem
+from emotrace.core.store.models import WorkItem
 
 QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
 

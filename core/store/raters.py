@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, select
 
-from core.consensus import ewe, ewe_weights, mean_consensus, plurality
-from core.store.models import AudioFile, Label, Rater, RaterWeight, Segment
-from core.store.rows import CurrentLabel
-from core.vocab import CONSENSUS_PREFIX, DIMENSIONS, ConsensusMethod, LabelOrigin, RaterKind
+from emotrace.core.stats.consensus import ewe, ewe_weights, mean_consensus, plurality
+from emotrace.core.store.models import AudioFile, Label, Rater, RaterWeight, Segment
+from emotrace.core.store.rows import CurrentLabel
+from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, ConsensusMethod, LabelOrigin, RaterKind
 
 CONSENSUS_DECIMALS = 4  # MSP-Podcast states its consensus to 4 decimals; a smaller change writes no new row
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.vocab import LabelOrigin, RaterKind
+from emotrace.core.vocab import LabelOrigin, RaterKind
 
 Values = tuple[float | None, float | None, float | None]  # A/V/D in core.vocab.DIMENSIONS order
 

@@ -14,11 +14,11 @@ from dataclasses import replace
 
 from sqlalchemy import func, select, update
 
-from core.segmentation import join_words, word_in
-from core.store.annotations import LabelError, combine, retire_segments
-from core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word, WordEdit
-from core.store.rows import SegmentEdit, SegmentLabel, SegmentSpec, WordEditRecord
-from core.vocab import ConsensusRule, SegmentOrigin
+from emotrace.core.segmentation import join_words, word_in
+from emotrace.core.store.annotations import LabelError, combine, retire_segments
+from emotrace.core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word, WordEdit
+from emotrace.core.store.rows import SegmentEdit, SegmentLabel, SegmentSpec, WordEditRecord
+from emotrace.core.vocab import ConsensusRule, SegmentOrigin
 
 MIN_SEGMENT = 0.05  # seconds: shorter than this is a slip of the key, not a unit anyone can label
 MAX_WORD = 30.0  # seconds: no word lasts longer; a longer span is a typo in the time

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from core.store.models import AudioFile, Segment, SpeakerTurn
-from core.vocab import SegmentOrigin, TurnSource
+from emotrace.core.store.models import AudioFile, Segment, SpeakerTurn
+from emotrace.core.vocab import SegmentOrigin, TurnSource
 
 UNDO_NOTE = "undo: back to revision "
 

@@ -18,16 +18,16 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.paths import default_db_url
-from core.store.annotations import AnnotationRepository
-from core.store.assignments import AssignmentRepository
-from core.store.models import AudioFile, Corpus, Job, Label, ModelVersion, Prediction, Segment, Word
-from core.store.queue import WorkQueue
-from core.store.raters import RaterRepository
-from core.store.segment_edits import SegmentEditRepository
-from core.store.speakers import SpeakerRepository
-from core.store.traces import TraceRepository
-from core.vocab import FileStatus
+from emotrace.core.paths import default_db_url
+from emotrace.core.store.annotations import AnnotationRepository
+from emotrace.core.store.assignments import AssignmentRepository
+from emotrace.core.store.models import AudioFile, Corpus, Job, Label, ModelVersion, Prediction, Segment, Word
+from emotrace.core.store.queue import WorkQueue
+from emotrace.core.store.raters import RaterRepository
+from emotrace.core.store.segment_edits import SegmentEditRepository
+from emotrace.core.store.speakers import SpeakerRepository
+from emotrace.core.store.traces import TraceRepository
+from emotrace.core.vocab import FileStatus
 
 _HERE = Path(__file__).parent
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import func, select
 
-from core.store.models import AudioFile, Trace, TraceSample
-from core.store.rows import LabelSpec
-from core.vocab import DIMENSIONS, SCALE, LabelOrigin
+from emotrace.core.store.models import AudioFile, Trace, TraceSample
+from emotrace.core.store.rows import LabelSpec
+from emotrace.core.vocab import DIMENSIONS, SCALE, LabelOrigin
 
 TRACE_RATER_SUFFIX = " (trace)"
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
-from core.errors import IrreversibleMigration
+from emotrace.core.errors import IrreversibleMigration
 
 revision = "0003"
 down_revision = "0002"

@@ -17,7 +17,7 @@ before and recreated after (they belong to the table), so no label row is touche
 import sqlalchemy as sa
 from alembic import op
 
-from core.errors import IrreversibleMigration
+from emotrace.core.errors import IrreversibleMigration
 
 revision = "0004_raters"
 down_revision = "0003"

@@ -6,7 +6,7 @@ Revises: 0006_queue
 import sqlalchemy as sa
 from alembic import op
 
-from core.errors import IrreversibleMigration
+from emotrace.core.errors import IrreversibleMigration
 
 revision = "0007_traces"
 down_revision = "0006_queue"

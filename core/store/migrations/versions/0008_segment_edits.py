@@ -12,7 +12,7 @@ Revises: 0007_traces
 import sqlalchemy as sa
 from alembic import op
 
-from core.errors import IrreversibleMigration
+from emotrace.core.errors import IrreversibleMigration
 
 revision = "0008_segment_edits"
 down_revision = "0007_traces"

@@ -1,0 +1,34 @@
+"""What every subcommand shares: opening the command's store and running a corpus job under a progress bar.
+
+Kept light on purpose: `emotrace --help` builds the whole parser, which imports this module and every
+subcommand module, so nothing here imports torch, Qt or the store at module level."""
+
+from __future__ import annotations
+
+import sys
+
+
+def open_store(args):
+    """Open the command's store (`--db`, else the default one) the way the app does
+    (`emotrace.training.default_model.open_store`); `args.store_opened` tells the error handler whether anything
+    may have been committed."""
+    from emotrace.training.default_model import open_store as open_user_store  # lazy: the store pulls SQLAlchemy
+
+    store = open_user_store(args.db)
+    args.store_opened = True
+    if store.notice:
+        print(f"note: {store.notice}", file=sys.stderr)
+    return store
+
+
+def run_with_bar(desc: str, quiet: bool, job) -> int:
+    """Run a corpus job under a progress bar, print its report; exit code 1 when some files failed."""
+    from emotrace.core.progress import TqdmProgress  # lazy: tqdm is not needed to print --help
+
+    bar = TqdmProgress(desc, disable=quiet)
+    try:
+        report = job(bar)
+    finally:
+        bar.close()
+    print(report.summary())
+    return 1 if report.failed else 0

@@ -1,0 +1,125 @@
+"""Write a corpus back out: a flat CSV for analysis, an MSP-Podcast `labels_consensus.csv` and its per-rater
+`labels_detailed.csv`.
+
+Both read labels through the store's one rule (`Store.segment_labels`). The flat CSV says where each label came
+from (origin, rater kind); the MSP file holds human judgements only unless asked, so an accepted model output
+never passes as a rater's consensus.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+from emotrace.core.store import Store
+from emotrace.core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, rescale
+
+MSP_DETAILED_HEADER = ["FileName", "WorkerID", "EmoClass", *MSP_DIMENSION_COLUMNS.values()]
+
+
+def _cell(value) -> str:
+    """Spreadsheets run a cell that starts with = + - @ (or a tab/CR) as a formula: quote it as text."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def export_segments(store: Store, corpus: str, out: str | Path, model_version_id: int | None = None,
+                    scale: str = "1-7") -> int:
+    """One row per segment with its current label (the store's rule) and the given (default: active) model's
+    prediction; labels and predictions on `scale` (the header says which)."""
+    corpus_row = store.corpus(corpus)
+    if model_version_id is None:
+        active = store.active_model()
+        model_version_id = active.id if active else None
+    files = {f.id: f for f in store.files(corpus_row.id)}
+    segments = store.corpus_segments(corpus_row.id)
+    labels = store.segment_labels(corpus_id=corpus_row.id)
+    preds = store.segment_predictions(model_version_id, corpus_id=corpus_row.id) if model_version_id else {}
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        suffix = "" if scale == "1-7" else f"_{scale}"
+        writer.writerow(["file", "start", "end", "speaker", "split", "segment_origin", "superseded", "text",
+                         "annotators", "label_origin", "rater_kind", *(f"{d}{suffix}" for d in DIMENSIONS),
+                         "category", *(f"pred_{d}{suffix}" for d in DIMENSIONS)])
+        for seg in segments:
+            lab, pred = labels.get(seg.id), preds.get(seg.id)
+            label_cells = (["+".join(lab.annotators), lab.origin.value, lab.origin.rater_kind.value,
+                            *("" if x is None else rescale(x, scale) for x in lab.values), lab.category or ""]
+                           if lab else [""] * 7)
+            pred_cells = (["" if x is None else round(rescale(x, scale), 4) for x in pred.values] if pred
+                          else [""] * 3)
+            writer.writerow([_cell(x) for x in (
+                files[seg.file_id].path, f"{seg.start:.3f}", f"{seg.end:.3f}", seg.speaker or "", seg.split or "",
+                seg.origin, "yes" if seg.superseded_at else "", seg.text, *label_cells, *pred_cells)])
+    return len(segments)
+
+
+def _msp_name(seg, audio, root: Path | None, per_file: Counter) -> str:
+    path = Path(audio.path)
+    name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
+    if per_file[audio.id] > 1:  # MSP has one file per turn; name the turn inside a long file
+        name = f"{name}#{seg.start:.3f}-{seg.end:.3f}"
+    return name
+
+
+def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: bool = False,
+               annotator: str | None = None) -> int:
+    """MSP-Podcast form: one labelled segment per row, file names relative to the corpus root. `annotator`
+    picks whose values are written (e.g. `consensus:ewe`, or `consensus` for the imported file's own); by
+    default each segment's current label by the store's rule."""
+    corpus_row = store.corpus(corpus)
+    root = Path(corpus_row.root) if corpus_row.root else None
+    files = {f.id: f for f in store.files(corpus_row.id)}
+    segments = store.corpus_segments(corpus_row.id)
+    labels = store.segment_labels(corpus_id=corpus_row.id, include_accepted=include_accepted, annotator=annotator)
+    per_file = Counter(seg.file_id for seg in segments)
+    count = 0
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(MSP_HEADER)
+        for seg in segments:
+            lab = labels.get(seg.id)
+            if lab is None or not lab.complete:
+                continue
+            audio = files[seg.file_id]
+            name = _msp_name(seg, audio, root, per_file)
+            writer.writerow([_cell(x) for x in (
+                name, lab.category or "X", *lab.values, seg.speaker or audio.speaker or "Unknown",
+                audio.gender or "Unknown", seg.split or audio.split or "Unknown")])
+            count += 1
+    return count
+
+
+def export_msp_detailed(store: Store, corpus: str, out: str | Path) -> int:
+    """MSP-Podcast's `labels_detailed.csv`: one row per human rater and segment (their current label), no
+    consensus and no accepted prediction; an open dimension is an empty cell."""
+    corpus_row = store.corpus(corpus)
+    root = Path(corpus_row.root) if corpus_row.root else None
+    files = {f.id: f for f in store.files(corpus_row.id)}
+    segments = store.corpus_segments(corpus_row.id)
+    per_file = Counter(seg.file_id for seg in segments)
+    by_segment: dict[int, list] = {}
+    for c in store.human_labels(corpus_id=corpus_row.id):
+        by_segment.setdefault(c.segment_id, []).append(c)
+    count = 0
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(MSP_DETAILED_HEADER)
+        for seg in segments:
+            name = _msp_name(seg, files[seg.file_id], root, per_file)
+            for c in sorted(by_segment.get(seg.id, []), key=lambda c: c.annotator):
+                writer.writerow([_cell(x) for x in (name, c.annotator, c.category or "",
+                                                    *("" if v is None else v for v in c.values))])
+                count += 1
+    return count

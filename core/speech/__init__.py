@@ -1,0 +1,1 @@
+"""Speech: ASR engines (faster-whisper, Whisper on PyTorch), Whisper weights, segmentation and diarization."""

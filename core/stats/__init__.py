@@ -1,0 +1,1 @@
+"""Statistics: CCC, agreement between raters, consensus and trace agreement."""

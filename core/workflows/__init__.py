@@ -1,0 +1,1 @@
+"""Workflows over a corpus: import, transcribe, analyze, diarize, annotation jobs, review, the worker."""

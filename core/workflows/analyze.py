@@ -1,0 +1,293 @@
+"""`emotrace analyze`: predictions per segment and per-file A/V/D trajectories (sliding windows).
+
+One encoder pass per chunk of each file; segments and every window are pooled from those frames. The words
+inside a window are its text. Predictions go to the store under the model version, file by file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotrace.core.audio.decode import AudioError
+from emotrace.core.errors import UserFacingError
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.segmentation import join_words
+from emotrace.core.ser.pipeline import Predictions, SERPipeline
+from emotrace.core.ser.pooling import FileRequest, iter_pooled
+from emotrace.core.speech.diarization import change_points
+from emotrace.core.store import AudioFile, ModelVersion, PredictionRow, Store
+from emotrace.core.vocab import FileStatus, PredictionKind
+from emotrace.core.workflows.tracking import JobReport, tracked_job
+
+
+@dataclass
+class AnalyzeReport(JobReport):
+    segments: int = 0
+    windows: int = 0
+
+    def headline(self) -> str:
+        return (f"analyzed {self.done}/{self.files} files: {self.segments} segment and {self.windows} window "
+                f"predictions, {len(self.failed)} failed")
+
+    def add(self, other: AnalyzeReport) -> None:
+        """Count another corpus's analysis into this one (one report for a job that walks several corpora)."""
+        self.files, self.done = self.files + other.files, self.done + other.done
+        self.segments, self.windows = self.segments + other.segments, self.windows + other.windows
+        self.failed += other.failed
+        self.notice = self.notice or other.notice
+
+
+def window_spans(duration: float, window: float, hop: float) -> np.ndarray:
+    """Windows `[start, end)` every hop; the last one ends at the file's end. A file shorter than a window
+    gets one window over all of it."""
+    if duration <= window:
+        return np.array([[0.0, duration]])
+    starts = np.arange(0.0, duration - window + 1e-9, hop)
+    if starts[-1] + window < duration - 1e-6:
+        starts = np.append(starts, duration - window)
+    return np.stack([starts, starts + window], axis=1)
+
+
+def split_at_changes(spans: np.ndarray, changes: np.ndarray, min_seconds: float = 0.5) -> np.ndarray:
+    """No window spans a speaker change: each is cut at every change inside it, and pieces shorter than
+    `min_seconds` are dropped (too little audio of one voice to say anything)."""
+    if not len(changes) or not len(spans):
+        return spans
+    pieces = []
+    for start, end in spans:
+        inside = changes[(changes > start) & (changes < end)]
+        bounds = np.concatenate([[start], inside, [end]])
+        pieces += [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= min_seconds]
+    out = np.unique(np.round(np.array(pieces, dtype=np.float64).reshape(-1, 2), 6), axis=0)
+    return out[np.lexsort((out[:, 1], out[:, 0]))]
+
+
+def trajectory_spans(store: Store, f: AudioFile, window: float, hop: float) -> np.ndarray:
+    """A file's trajectory windows; with speaker turns, none spans a change (its prediction would mix voices)."""
+    spans = window_spans(float(f.duration or 0.0), window, hop)
+    turns = store.speaker_turns(f.id)
+    return split_at_changes(spans, change_points(turns)) if turns else spans
+
+
+def texts_for(spans: np.ndarray, words: list) -> list[str]:
+    """Words whose midpoint lies in each span (two pointers over time-ordered words and spans)."""
+    mids = np.array([(w.start + w.end) / 2 for w in words]) if words else np.zeros(0)
+    lo = np.searchsorted(mids, spans[:, 0], side="left")
+    hi = np.searchsorted(mids, spans[:, 1], side="left")
+    return [join_words(words[a:b]) for a, b in zip(lo, hi)]
+
+
+NO_AUDIO = "no_audio"  # the flag of a span with no decodable audio under it
+
+
+def stack_pooled(feats: list[np.ndarray | None], layers: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """`[N, L, 2D]` and a mask of the spans that had no audio under them (a file shorter than its header said,
+    a decode that stopped early). Those rows are zeros only to keep the batch shape: their outputs are flagged,
+    never stored as predictions."""
+    out = np.zeros((len(feats), layers, 2 * dim), np.float32)
+    missing = np.ones(len(feats), dtype=bool)
+    for k, x in enumerate(feats):
+        if x is not None and x.shape == out.shape[1:] and np.isfinite(x).all():
+            out[k] = x
+            missing[k] = False
+    return out, missing
+
+
+def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
+    if ref is not None:
+        return store.model_version(ref)
+    active = store.active_model()
+    if active is None:
+        raise UserFacingError("No trained model yet: label segments (or import a labelled corpus) and run "
+                              "`emotrace train --corpus NAME`, then analyze again.")
+    return active
+
+
+MIN_WINDOW, MIN_HOP = 0.5, 0.1  # a 0.0001 s hop once asked for 140,002 windows on a 14 s file
+
+
+def check_spans(window: float | None, hop: float | None) -> None:
+    """Refuse a window or hop that is not a positive, finite, sensible number of seconds (None: the model's)."""
+    for name, value, low in (("window", window, MIN_WINDOW), ("hop", hop, MIN_HOP)):
+        if value is not None and not (np.isfinite(value) and value >= low):
+            raise UserFacingError(f"--{name} must be at least {low} s, not {value}")
+
+
+def load_pipeline(version: ModelVersion, device: str) -> SERPipeline:
+    """The version's pipeline; a broken folder (truncated, wrong shapes, NaN weights) is one line that says which
+    version and what to do, never a traceback from deep inside torch."""
+    from emotrace.core.ser.folder_check import ModelFolderError
+
+    try:
+        return SERPipeline(version.folder, device=device)
+    except (ModelFolderError, OSError, ValueError) as exc:
+        raise UserFacingError(f"model v{version.id} ({version.name}) cannot be used: {exc}. Activate another "
+                              "version (`emotrace models list`, `emotrace models activate VERSION`) or retrain."
+                              ) from exc
+
+
+def analyze_corpus(
+    store: Store, corpus: str, *, model: str | int | None = None, pipeline: SERPipeline | None = None,
+    device: str = "auto", window: float | None = None, hop: float | None = None, batch_size: int = 4,
+    file_ids: list[int] | None = None, progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
+) -> AnalyzeReport:
+    check_spans(window, hop)
+    version = resolve_model(store, model)
+    pipeline = pipeline or load_pipeline(version, device)
+    window = window or pipeline.config.window_seconds
+    hop = hop or pipeline.config.hop_seconds
+    corpus_row = store.corpus(corpus)
+    wanted = None if file_ids is None else set(file_ids)  # a set: a catch-up may name thousands of files
+    files = [f for f in store.files(corpus_row.id, status=FileStatus.OK) if wanted is None or f.id in wanted]
+    report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
+    with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
+        for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
+            check_cancel(cancel)
+            progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
+            analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
+            store.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
+        progress(len(files), len(files), "done")
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    store.emit("predictions_changed", model_version_id=version.id)
+    return report
+
+
+def unanalysed(store: Store, model_version_id: int, first_corpus: str | None = None) -> list[tuple[str, list[int]]]:
+    """Per corpus, the imported files a model has no predictions for, `first_corpus` first (the one the user
+    looks at), then by name; corpora with nothing left out are not listed."""
+    plan = []
+    for corpus in sorted(store.corpora(), key=lambda c: (c.name != first_corpus, c.name)):
+        done = store.predicted_files(corpus.id, model_version_id)
+        todo = [f.id for f in store.files(corpus.id, status=FileStatus.OK) if f.id not in done]
+        if todo:
+            plan.append((corpus.name, todo))
+    return plan
+
+
+def analyze_everywhere(
+    store: Store, model: str | int, *, first_corpus: str | None = None, device: str = "auto",
+    progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
+) -> AnalyzeReport:
+    """Bring every corpus up to date with one model (after it was activated): only the files it has not analysed,
+    corpus after corpus with one loaded pipeline, `first_corpus` first. One job rather than one per corpus: two
+    analyses at once would only contend for the same CPU cores, and each would load the encoders again."""
+    version = resolve_model(store, model)
+    plan = unanalysed(store, version.id, first_corpus)
+    report = AnalyzeReport()
+    if not plan:
+        report.notice = f"every corpus is already analysed with v{version.id}"
+        return report
+    progress(0, 1, f"loading v{version.id}")
+    pipeline = load_pipeline(version, device)
+    for k, (corpus, file_ids) in enumerate(plan):
+        where = f"{corpus} ({k + 1}/{len(plan)} corpora)"
+        report.add(analyze_corpus(store, corpus, model=version.id, pipeline=pipeline, file_ids=file_ids,
+                                  progress=lambda d, t, m, w=where: progress(d, t, f"{w}: {m}"), cancel=cancel))
+    return report
+
+
+def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, hop, report, cancel) -> None:
+    """Spans are predicted as soon as their pooled features are final, so only `[N, 3]` outputs are kept per
+    file, never every window's `[layers, 2 x dim]` features (2.2 GB for HuBERT-large on a 3-hour file)."""
+    plans = {}
+    for f in files:
+        segments = store.segments(f.id)
+        seg_spans = np.array([[s.start, s.end] for s in segments]).reshape(-1, 2)
+        win_spans = trajectory_spans(store, f, window, hop)
+        texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words(f.id))
+        plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
+    _predict_plans(pipeline, plans, cancel)
+    for plan in plans.values():
+        if plan.error is not None:
+            report.failed.append((plan.file.path, plan.error))
+            continue
+        check_cancel(cancel)
+        _write(store, plan.file.id, version_id, plan.segments, plan.spans, plan.predictions(), plan.missing)
+        report.done += 1
+        report.segments += len(plan.segments)
+        report.windows += len(plan.spans) - len(plan.segments)
+
+
+def predict_spans(pipeline: SERPipeline, path: str, spans: np.ndarray, texts: list[str] | None = None,
+                  cancel: CancelFn | None = None) -> tuple[Predictions, set[int]]:
+    """Store-free: one audio file's spans through the pipeline, encoded chunk by chunk as analysis does (the
+    notebook API's `emotrace.predict`). Returns the predictions and the spans that had no audio under them."""
+    plan = _FilePlan(None, str(path), [], np.asarray(spans, dtype=float).reshape(-1, 2),
+                     texts if texts is not None else [""] * len(spans))
+    _predict_plans(pipeline, {0: plan}, cancel)
+    if plan.error is not None:
+        raise AudioError(f"{path}: {plan.error}")
+    return plan.predictions(), plan.missing
+
+
+def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None) -> None:
+    """Every plan's spans, pooled from one pass over each file's audio (files batched together)."""
+    if pipeline.config.uses_audio:
+        enc = pipeline.encoders.audio
+        requests = [FileRequest(key, plan.path, plan.spans) for key, plan in plans.items()]
+        for key, part in iter_pooled(enc, requests, cancel=cancel):
+            plan = plans[key]
+            if isinstance(part, Exception):
+                plan.error = str(part)
+                continue
+            if not part:  # a file's closing piece when every span was already final
+                continue
+            index = np.array([k for k, _ in part])
+            pooled, missing = stack_pooled([x for _, x in part], enc.num_layers, enc.dim)
+            plan.missing.update(int(k) for k in index[missing])
+            plan.add(index, _predict(pipeline, plan, index, pooled))
+    else:
+        for plan in plans.values():
+            index = np.arange(len(plan.spans))
+            plan.add(index, _predict(pipeline, plan, index, None))
+
+
+class _FilePlan:
+    """One file's spans and texts, and its predictions as they arrive piece by piece."""
+
+    def __init__(self, file: AudioFile | None, path: str, segments: list, spans: np.ndarray, texts: list[str]) -> None:
+        self.file, self.path, self.segments, self.spans, self.texts = file, path, segments, spans, texts
+        self.error: str | None = None
+        self.missing: set[int] = set()  # spans with no audio under them
+        self.parts: list[tuple[np.ndarray, Predictions]] = []
+
+    def add(self, index: np.ndarray, preds: Predictions) -> None:
+        self.parts.append((index, preds))
+
+    def predictions(self) -> Predictions:
+        """All pieces back in span order."""
+        order = np.argsort(np.concatenate([index for index, _ in self.parts]), kind="stable")
+
+        def joined(name: str):
+            pieces = [getattr(p, name) for _, p in self.parts]
+            return None if pieces[0] is None else np.concatenate(pieces)[order]
+
+        return Predictions(joined("fused"), joined("audio_only"), joined("text_only"), joined("uncertainty"))
+
+
+def _predict(pipeline: SERPipeline, plan: _FilePlan, index: np.ndarray, audio: np.ndarray | None) -> Predictions:
+    texts = [plan.texts[k] for k in index]
+    present = np.array([bool(t) for t in texts], dtype=np.float32)
+    text = pipeline.encoders.text.encode(texts).astype(np.float32) if pipeline.config.uses_text else None
+    return pipeline.predict(audio, text, present)
+
+
+def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, missing: set[int]) -> None:
+    n_seg = len(segments)
+    rows = []
+    for k, (start, end) in enumerate(spans):
+        kind = PredictionKind.SEGMENT if k < n_seg else PredictionKind.WINDOW
+        segment_id = segments[k].id if k < n_seg else None
+        fused = preds.fused[k]
+        if k in missing or not np.isfinite(fused).all():
+            rows.append(PredictionRow(segment_id, kind, float(start), float(end), (None, None, None), flag=NO_AUDIO))
+            continue
+        rows.append(PredictionRow(
+            segment_id, kind, float(start), float(end), tuple(float(x) for x in fused),
+            audio_only=[round(float(x), 4) for x in preds.audio_only[k]] if preds.audio_only is not None else None,
+            text_only=[round(float(x), 4) for x in preds.text_only[k]] if preds.text_only is not None else None,
+            uncertainty=float(preds.uncertainty[k]) if preds.uncertainty is not None else None,
+        ))
+    store.replace_predictions(file_id, version_id, rows)

@@ -1,0 +1,132 @@
+"""Annotation jobs: which segments, to whom, with what overlap, and what a blind annotator may see.
+
+Blind mode exists so agreement and model comparisons are not biased by anchoring: an annotator who sees the
+model's prediction or a colleague's label before judging tends to move toward it. So, while blind, an annotator
+sees neither until they have saved their own label of that segment; after that, everything (their judgement is
+on record, and seeing the others can no longer bias it). Blind is a setting of the job (for everyone in it) or
+of the annotator (in every segment they label: `Store.set_blind`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from emotrace.core.errors import UserFacingError
+from emotrace.core.store import Store
+from emotrace.core.store.assignments import Assignment, JobRow
+from emotrace.core.vocab import JOB_SELECTIONS, LabelOrigin
+
+
+class JobError(UserFacingError, ValueError):
+    """A job that cannot be made as asked (no segments, no annotators, an overlap larger than the team)."""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the annotator may see of a segment now."""
+
+    prediction: bool
+    others: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Progress:
+    annotator: str
+    assigned: int
+    done: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.assigned if self.assigned else 1.0
+
+
+def select_segments(store: Store, corpus: str, how: str, *, n: int | None = None, split: str | None = None,
+                    seed: int = 0, model_version_id: int | None = None) -> list[int]:
+    """Segment ids for a job: a seeded random `sample` of n, every segment of a `split` (n of them if given), or
+    the `review` queue's top n (the active model's, unless another is named)."""
+    corpus_row = store.corpus(corpus)
+    segments = [s for s in store.corpus_segments(corpus_row.id) if s.superseded_at is None]
+    if how == "sample":
+        ids = [s.id for s in segments]
+        return sorted(random.Random(seed).sample(ids, min(n or len(ids), len(ids))))
+    if how == "split":
+        if not split:
+            raise JobError("a split selection needs --split")
+        file_split = {f.id: f.split for f in store.files(corpus_row.id)}
+        ids = [s.id for s in segments if (s.split or file_split.get(s.file_id)) == split]
+        return ids[:n] if n else ids
+    if how == "review":
+        from emotrace.core.workflows.review import review_queue
+
+        if model_version_id is None:
+            active = store.active_model()
+            if active is None:
+                raise JobError("the review queue needs a model's predictions: train and analyze first")
+            model_version_id = active.id
+        return [item.segment_id for item in review_queue(store, corpus_row.id, model_version_id, limit=n or 100)]
+    raise JobError(f"unknown selection {how!r}; use one of {', '.join(JOB_SELECTIONS)}")
+
+
+def assign(segment_ids: list[int], annotators: list[str], overlap: int) -> list[Assignment]:
+    """Each segment to `overlap` different annotators, rotating so the load and the pairs are balanced: segment
+    i goes to annotators i, i+1, ... (mod the team). Each annotator's positions follow the segment order."""
+    annotators = list(dict.fromkeys(a.strip() for a in annotators if a.strip()))
+    if not annotators:
+        raise JobError("a job needs at least one annotator")
+    if not 1 <= overlap <= len(annotators):
+        raise JobError(f"overlap {overlap} must be between 1 and the number of annotators ({len(annotators)})")
+    out, positions = [], dict.fromkeys(annotators, 0)
+    for i, sid in enumerate(segment_ids):
+        for j in range(overlap):
+            who = annotators[(i + j) % len(annotators)]
+            out.append(Assignment(sid, who, positions[who]))
+            positions[who] += 1
+    return out
+
+
+def create_job(store: Store, corpus: str, name: str, annotators: list[str], *, how: str = "sample",
+               n: int | None = None, split: str | None = None, overlap: int = 1, blind: bool = True,
+               seed: int = 0) -> JobRow:
+    segment_ids = select_segments(store, corpus, how, n=n, split=split, seed=seed)
+    if not segment_ids:
+        raise JobError(f"the {how} selection found no segments")
+    assignments = assign(segment_ids, annotators, overlap)
+    selection = {"how": how, "n": n, "split": split, "seed": seed, "segments": len(segment_ids)}
+    return store.create_annotation_job(store.corpus(corpus).id, name, assignments, blind=blind, overlap=overlap,
+                                       selection=selection)
+
+
+def _done(store: Store, annotator: str, segment_ids: list[int]) -> set[int]:
+    """Segments where the annotator has a standing label of their own (an accepted prediction counts as done)."""
+    if not segment_ids:
+        return set()
+    return {c.segment_id for c in store.current_labels(segment_ids=segment_ids, annotator=annotator)}
+
+
+def job_progress(store: Store, job: JobRow) -> list[Progress]:
+    by_annotator: dict[str, list[int]] = {}
+    for a in store.job_assignments(job.id):
+        by_annotator.setdefault(a.annotator, []).append(a.segment_id)
+    return [Progress(who, len(sids), len(_done(store, who, sids))) for who, sids in sorted(by_annotator.items())]
+
+
+def next_segment(store: Store, job: JobRow, annotator: str) -> int | None:
+    """The annotator's first assigned segment they have not labelled yet; None when they are through."""
+    mine = [a.segment_id for a in store.job_assignments(job.id, annotator)]
+    done = _done(store, annotator, mine)
+    return next((sid for sid in mine if sid not in done), None)
+
+
+def visibility(store: Store, segment_id: int, annotator: str, *, job: JobRow | None = None) -> Visibility:
+    """Blind (by the job, any job assigning this segment to the annotator, or the annotator's own setting)
+    and not yet labelled by them: neither prediction nor others. Otherwise both."""
+    jobs = [job] if job is not None else store.jobs_of_segment(segment_id, annotator)
+    blind = store.is_blind(annotator) or any(j.blind for j in jobs)
+    if not blind:
+        return Visibility(True, True)
+    own = store.current_labels(segment_ids=[segment_id], annotator=annotator)
+    if own and own[0].origin is not LabelOrigin.ACCEPTED:
+        return Visibility(True, True, "revealed after your label was saved")
+    return Visibility(False, False, "blind: save your own label to see the model and the others")

@@ -1,0 +1,381 @@
+"""Import a folder of audio (and its labels) into a corpus. Re-import is idempotent by content fingerprint."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from emotrace.core.audio.decode import AUDIO_EXTENSIONS, AudioError, fingerprint, validate
+from emotrace.core.audio.envelope import EnvelopeBuilder
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.store import AudioFile, LabelSpec, Store
+from emotrace.core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, SCALE, FileStatus, RaterKind, unscale
+from emotrace.core.workflows.tracking import tracked_job
+
+GENERIC_COLUMNS = ["file", "start", "end", *DIMENSIONS]
+CONSENSUS = "consensus"  # the annotator of an imported labels_consensus.csv: MSP's own mean, a computed rater
+MSP_WORKER_COLUMNS = ("WorkerID", "Worker", "RaterID", "Annotator")
+"""MSP-Podcast's `labels_detailed.csv` names the rater of a row in one of these columns (releases differ)."""
+
+
+class LabelFileError(ValueError):
+    """A labels CSV that cannot be read at all (wrong columns, not a CSV)."""
+
+
+@dataclass
+class ImportReport:
+    corpus: str
+    scanned: int = 0
+    added: int = 0
+    relinked: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    segments_added: int = 0
+    labels_added: int = 0
+    row_errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[tuple[str, int]] = field(default_factory=list)  # (path, labels kept on the earlier content)
+    consensus_rows: int = 0  # computed consensus rows written from per-rater labels
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # folders and links the scan could not enter
+
+    @property
+    def problems(self) -> int:
+        return len(self.failed) + len(self.row_errors) + len(self.skipped)
+
+    def summary(self) -> str:
+        lines = [
+            f"corpus {self.corpus}: {self.scanned} audio files scanned, {self.added} added, "
+            f"{self.relinked} relinked, {self.unchanged} already known, {len(self.failed)} failed",
+            f"labels: {self.segments_added} segments and {self.labels_added} labels added, "
+            f"{len(self.row_errors)} rows rejected"
+            + (f"; {self.consensus_rows} consensus values computed from raters" if self.consensus_rows else ""),
+        ]
+        lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} label rows and word "
+                  f"corrections stay with it, marked replaced (relink the old audio to train on them again)"
+                  for path, n in self.replaced]
+        lines += [f"  SKIPPED {path}: {why}" for path, why in self.skipped]
+        lines += [f"  FAILED {path}: {why}" for path, why in self.failed]
+        lines += [f"  ROW {where}: {why}" for where, why in self.row_errors]
+        lines += [f"  WARNING {where}: {why}" for where, why in self.warnings]
+        return "\n".join(lines)
+
+
+def scan(folder: Path, problems: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Audio files under `folder` (symlinked folders are not followed). What cannot be looked at, a folder
+    without read permission or an audio name that is a link to itself or to nothing, goes to `problems`
+    instead of vanishing from the count."""
+    problems = [] if problems is None else problems
+
+    def unreadable(exc: OSError) -> None:
+        problems.append((str(exc.filename or folder), f"cannot read this folder: {exc.strerror or exc}"))
+
+    found = []
+    for root, _dirs, names in os.walk(folder, onerror=unreadable):
+        for name in names:
+            path = Path(root) / name
+            if path.suffix.lower() not in AUDIO_EXTENSIONS:
+                continue
+            if path.is_file():
+                found.append(path)
+            elif path.is_symlink():
+                problems.append((str(path), "a link that points to itself or to nothing; not imported"))
+    return sorted(found)
+
+
+def find_labels_csv(folder: Path) -> Path | None:
+    """MSP-Podcast keeps `labels_consensus.csv` at the top or in `Labels/`; a generic `labels.csv` also counts."""
+    for candidate in (folder / "labels_consensus.csv", folder / "Labels" / "labels_consensus.csv",
+                      folder / "labels.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_detailed_csv(folder: Path) -> Path | None:
+    """MSP-Podcast's per-rater `labels_detailed.csv`, beside the consensus file."""
+    for candidate in (folder / "labels_detailed.csv", folder / "Labels" / "labels_detailed.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def import_folder(
+    store: Store,
+    folder: str | Path,
+    corpus: str,
+    *,
+    labels: str | Path | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelFn | None = None,
+    commit_every: int = 50,
+) -> ImportReport:
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"not a folder: {folder}")
+    corpus_row = store.corpus(corpus, create=True, root=str(folder))
+    report = ImportReport(corpus=corpus)
+    paths = scan(folder, report.skipped)
+    report.scanned = len(paths)
+    with tracked_job(store, "import", {"corpus": corpus, "folder": str(folder)}) as job:
+        _import_audio(store, corpus_row.id, paths, report, progress, cancel, commit_every)
+        labels_path = Path(labels) if labels else find_labels_csv(folder)
+        if labels_path is not None:
+            import_labels(store, corpus, labels_path, report=report, base=folder)
+        detailed = find_detailed_csv(folder) if not labels else None
+        if detailed is not None:
+            import_labels(store, corpus, detailed, report=report, base=folder)
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    store.emit("corpus_changed", corpus_id=corpus_row.id)
+    return report
+
+
+def _import_audio(store: Store, corpus_id: int, paths: list[Path], report: ImportReport, progress: ProgressFn,
+                  cancel: CancelFn | None, commit_every: int) -> None:
+    with store.session() as s:
+        known = {f.fingerprint: f for f in s.scalars(select(AudioFile).where(AudioFile.corpus_id == corpus_id))}
+        by_path = {f.path: f for f in known.values()}
+        pending = 0
+        for i, path in enumerate(paths):
+            check_cancel(cancel)
+            progress(i, len(paths), path.name)
+            _import_one(store, s, corpus_id, path, known, by_path, report)
+            pending += 1
+            if pending >= commit_every:
+                s.commit()  # an interrupted import keeps what it did; the next run skips it
+                pending = 0
+    progress(len(paths), len(paths), "audio done")
+
+
+def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_path: dict,
+                report: ImportReport) -> None:
+    str_path = str(path)
+    try:
+        digest = fingerprint(path)
+    except OSError as exc:
+        report.failed.append((str_path, f"cannot read: {exc.strerror or exc}"))
+        return
+    existing = known.get(digest)
+    if existing is not None:
+        moved = existing.path != str_path and not Path(existing.path).exists()
+        if moved or existing.status == FileStatus.REPLACED:  # the audio is back: its labels are usable again
+            if by_path.get(existing.path) is existing:
+                by_path.pop(existing.path)
+            existing.path, existing.status = str_path, FileStatus.OK
+            by_path[str_path] = existing
+            report.relinked += 1
+        else:
+            report.unchanged += 1
+            if existing.status == FileStatus.ERROR:
+                report.failed.append((str_path, existing.error or "failed earlier"))
+        return
+    stale = by_path.get(str_path)  # same path, new content: the file was replaced
+    if stale is not None:
+        s.flush()
+        kept = store.label_count(file_id=stale.id) + store.word_edit_count(stale.id) + len(store.traced(stale.id))
+        if kept:  # labels, word corrections and traces were made on the old audio: they stay with it, never moved
+            stale.status = FileStatus.REPLACED
+            report.replaced.append((str_path, kept))
+        else:
+            s.delete(stale)
+            known.pop(stale.fingerprint, None)
+        by_path.pop(str_path, None)
+        s.flush()
+    row = AudioFile(corpus_id=corpus_id, path=str_path, fingerprint=digest, size_bytes=path.stat().st_size)
+    try:
+        waveform = EnvelopeBuilder()
+        info, decoded = validate(path, waveform.add)
+        waveform.save(digest)  # the app's first look at the file needs no second decode
+        row.sample_rate, row.channels, row.duration, row.status = info.sample_rate, info.channels, decoded, FileStatus.OK
+    except AudioError as exc:
+        row.status, row.error = FileStatus.ERROR, str(exc)
+        report.failed.append((str_path, str(exc)))
+    s.add(row)
+    known[digest] = row
+    by_path[str_path] = row
+    report.added += 1
+
+
+def _from_scale(value: str, name: str, scale: str) -> str:
+    """A cell on an export scale, back on 1-7 (as text, so `_scale` checks it like any other)."""
+    if scale == "1-7":
+        return value
+    try:
+        return repr(unscale(float(value), scale))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+
+
+def _scale(value: str, name: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    return SCALE.check(name, x)
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Rows keyed by stripped column names (`FileName , EmoClass` is a common hand-edited header)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [c.strip() for c in next(reader, [])]
+            rows = [dict(zip(header, (v.strip() for v in values))) for values in reader if any(v.strip() for v in values)]
+            return header, rows
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LabelFileError(f"{path.name} is not a readable CSV: {exc}") from exc
+
+
+def import_labels(
+    store: Store, corpus: str, path: str | Path, *, report: ImportReport | None = None, base: Path | None = None
+) -> ImportReport:
+    """Read an MSP-Podcast `labels_consensus.csv`, its per-rater `labels_detailed.csv` (a worker column names the
+    rater: each becomes a human rater of the store, and the corpus's mean and EWE consensus are computed from
+    them), or a generic `file,start,end,arousal,valence,dominance` CSV.
+
+    Rows are checked first and written together through `Store.import_labels`; a row that names no stored file,
+    lies outside its file or is off the scale is reported with its line and the rest goes on."""
+    path = Path(path)
+    corpus_row = store.corpus(corpus)
+    report = report or ImportReport(corpus=corpus)
+    columns, rows = _read_csv(path)
+    worker = next((c for c in MSP_WORKER_COLUMNS if c in columns), None)
+    is_msp = "FileName" in columns and all(c in columns for c in MSP_DIMENSION_COLUMNS.values())
+    scale = _column_scale(columns)
+    if not is_msp and scale is None:
+        raise LabelFileError(
+            f"{path.name}: unknown columns {columns}; expected MSP-Podcast {','.join(MSP_HEADER)} "
+            f"(with {' or '.join(MSP_WORKER_COLUMNS)} for labels_detailed.csv) "
+            f"or {','.join(GENERIC_COLUMNS)}[,category,annotator]"
+        )
+    detailed = is_msp and worker is not None
+    base = base or Path(corpus_row.root or path.parent)
+    files = store.files(corpus_row.id)
+    resolver = _Resolver(files, base)
+    specs: list[LabelSpec] = []
+    seen: dict[tuple, tuple[str, tuple]] = {}
+    for lineno, row in enumerate(rows, start=2):
+        where = f"{path.name}:{lineno}"
+        try:
+            if detailed:
+                spec = _detailed_row(row, resolver, worker)
+            else:
+                spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver, scale or "1-7")
+        except ValueError as exc:
+            report.row_errors.append((where, str(exc)))
+            continue
+        key = (spec.file_id, round(spec.start, 3), round(spec.end, 3), spec.annotator)
+        if key in seen and seen[key][1] != (spec.values, spec.category):
+            report.warnings.append((where, f"disagrees with {seen[key][0]} for the same segment and annotator; "
+                                           "the later row is the current label, both stay in the history"))
+        seen[key] = (where, (spec.values, spec.category))
+        specs.append(spec)
+        if is_msp and not detailed:
+            store.set_file_metadata(spec.file_id, speaker=spec.speaker, split=spec.split,
+                                    gender=(row.get("Gender") or "").strip() or None)
+    if detailed:
+        store.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
+    elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
+        # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
+        store.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
+    segments, labels = store.import_labels(specs)
+    report.segments_added += segments
+    report.labels_added += labels
+    if detailed:
+        report.consensus_rows += store.compute_consensus(corpus_row.id, reweight=True)
+    return report
+
+
+class _Resolver:
+    """A label row's file name to a stored file: as a path (absolute, under the corpus folder or its `Audios/`),
+    else, for a bare name that is nowhere on disk, the one stored file of that name. A path that exists but is
+    not a stored file (a copy of another file's audio, say) is never matched to a namesake elsewhere."""
+
+    def __init__(self, files: list, base: Path) -> None:
+        self.base = base
+        self.by_path = {Path(f.path).resolve(): f for f in files}
+        self.by_name: dict[str, list] = {}
+        self._memo: dict[str, object] = {}
+        for f in files:
+            self.by_name.setdefault(Path(f.path).name, []).append(f)
+
+    def __call__(self, name: str):
+        """The stored file (memoised: a detailed file names each audio file once per rater)."""
+        name = (name or "").strip()
+        if name not in self._memo:
+            try:
+                self._memo[name] = self._resolve(name)
+            except ValueError as exc:
+                self._memo[name] = exc
+        hit = self._memo[name]
+        if isinstance(hit, ValueError):
+            raise hit
+        return hit
+
+    def _resolve(self, name: str):
+        if not name:
+            raise ValueError("empty file name")
+        candidates = [Path(name), self.base / name, self.base / "Audios" / name]
+        hit = next((self.by_path[c.resolve()] for c in candidates if c.resolve() in self.by_path), None)
+        if hit is None:
+            on_disk = next((c for c in candidates if c.exists()), None)
+            if on_disk is not None:
+                raise ValueError(f"{name}: that file is not a file of this corpus (a copy of another file's audio "
+                                 "is stored once, under its first path); the row was not applied")
+            matches = self.by_name.get(Path(name).name, []) if Path(name).name == name else []
+            if len(matches) != 1:
+                raise ValueError(f"{name}: no such audio file in the corpus" if not matches else f"{name}: ambiguous")
+            hit = matches[0]
+        if hit.status != FileStatus.OK:
+            raise ValueError(f"{name}: the audio file is not usable ({hit.status}: {hit.error or 'replaced'})")
+        return hit
+
+
+def _msp_row(row: dict, resolve: _Resolver) -> LabelSpec:
+    audio = resolve(row.get("FileName", ""))
+    values = tuple(_scale(row.get(col, ""), col) for col in MSP_DIMENSION_COLUMNS.values())
+    speaker = (row.get("SpkrID") or "").strip() or None
+    split = (row.get("Split_Set") or "").strip() or None
+    return LabelSpec(audio.id, 0.0, float(audio.duration or 0.0), CONSENSUS, values,
+                     (row.get("EmoClass") or "").strip() or None, speaker, split)
+
+
+def _detailed_row(row: dict, resolve: _Resolver, worker: str) -> LabelSpec:
+    """One rater's judgement of one MSP file; a dimension the rater left empty stays open."""
+    audio = resolve(row.get("FileName", ""))
+    rater = (row.get(worker) or "").strip()
+    if not rater:
+        raise ValueError(f"empty {worker}")
+    values = tuple(None if not (row.get(col) or "").strip() else _scale(row[col], col)
+                   for col in MSP_DIMENSION_COLUMNS.values())
+    if values == (None, None, None):
+        raise ValueError(f"{rater} gave none of {', '.join(MSP_DIMENSION_COLUMNS.values())}")
+    return LabelSpec(audio.id, 0.0, float(audio.duration or 0.0), rater, values,
+                     (row.get("EmoClass") or "").strip() or None, audio.speaker, audio.split)
+
+
+def _column_scale(columns: list[str]) -> str | None:
+    """The scale a generic CSV's A/V/D columns are on: `arousal` (1-7), `arousal_unit` (0..1) or
+    `arousal_signed` (-1..1), as `emotrace export --scale` writes them."""
+    for scale, suffix in (("1-7", ""), ("unit", "_unit"), ("signed", "_signed")):
+        if all(c in columns for c in ("file", "start", "end", *(d + suffix for d in DIMENSIONS))):
+            return scale
+    return None
+
+
+def _generic_row(row: dict, resolve: _Resolver, scale: str = "1-7") -> LabelSpec:
+    audio = resolve(row.get("file", ""))
+    try:
+        start, end = float(row["start"]), float(row["end"])
+    except (TypeError, ValueError):
+        raise ValueError(f"start/end {row.get('start')!r}/{row.get('end')!r} are not numbers") from None
+    if not 0 <= start < end or end > (audio.duration or 0) + 0.05:
+        raise ValueError(f"segment {start}-{end} s lies outside the file ({audio.duration:.2f} s)")
+    suffix = "" if scale == "1-7" else f"_{scale}"
+    values = tuple(_scale(_from_scale(row.get(k + suffix, ""), k + suffix, scale), k) for k in DIMENSIONS)
+    annotator = (row.get("annotator") or "").strip() or CONSENSUS
+    return LabelSpec(audio.id, start, end, annotator, values, (row.get("category") or "").strip() or None,
+                     audio.speaker, audio.split)

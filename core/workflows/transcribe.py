@@ -1,0 +1,158 @@
+"""`emotrace transcribe`: every file of a corpus through an ASR engine, written to the store as it comes
+(resumable at word granularity), then cut into the units SER works on (`build_units`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+
+from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.segmentation import TimedWord, join_words, utterances, word_in
+from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
+from emotrace.core.speech.diarization import speaker_at
+from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
+from emotrace.core.store.speakers import overlap_speaker
+from emotrace.core.timecode import format_time
+from emotrace.core.vocab import SegmentOrigin
+from emotrace.core.workflows.tracking import JobReport, tracked_job
+
+
+@dataclass
+class TranscribeReport(JobReport):
+    skipped: int = 0
+    words: int = 0
+    kept_labelled: list[tuple[str, int, int]] = field(default_factory=list)  # (path, segments, label rows)
+
+    def headline(self) -> str:
+        lines = [f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
+                 f"{len(self.failed)} failed"]
+        lines += [f"  KEPT {path}: {n} labelled segments of the earlier transcript stay, with their {k} label rows, "
+                  f"beside the new utterances (marked superseded; still shown, exported and trained on)"
+                  for path, n, k in self.kept_labelled]
+        return "\n".join(lines)
+
+
+def transcribe_corpus(
+    store: Store, corpus: str, transcriber: Transcriber, *, progress: ProgressFn = no_progress,
+    cancel: CancelFn | None = None, redo: bool = False,
+) -> TranscribeReport:
+    """Transcribe every decodable file of a corpus not transcribed yet; resumable at word granularity."""
+    corpus_row = store.corpus(corpus)
+    files = store.files(corpus_row.id, status="ok")
+    report = TranscribeReport(files=len(files), notice=transcriber.notice)
+    with tracked_job(store, "transcribe", {"corpus": corpus, "model": transcriber.label}) as job:
+        for i, f in enumerate(files):
+            check_cancel(cancel)
+            progress(i, len(files), f.path.rsplit("/", 1)[-1])
+            if f.transcribed_at is not None and not redo:
+                report.skipped += 1
+                continue
+            try:
+                name = f.path.rsplit("/", 1)[-1]
+                words, superseded = transcribe_file(
+                    store, f, transcriber, cancel=cancel, restart=redo,
+                    on_position=lambda t, d, i=i, name=name: progress(
+                        i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
+                                       f"({format_time(t, 0)} of {format_time(d, 0)})"))
+                report.words += words
+                report.done += 1
+                if superseded.kept_labelled:
+                    report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
+            except (AudioError, OSError) as exc:
+                report.failed.append((f.path, str(exc)))
+            store.update_job(job, progress=(i + 1) / max(1, len(files)))
+        progress(len(files), len(files), "done")
+        store.update_job(job, status="done", progress=1.0, message=report.summary())
+    return report
+
+
+def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, cancel: CancelFn | None = None,
+                    restart: bool = False, on_position: Callable[[float, float], None] | None = None,
+                    ) -> tuple[int, SupersedeResult]:
+    """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
+    and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
+    within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
+    corrected = store.edited_words(f.id)  # hand-corrected words are the annotator's work: a rerun keeps them
+    with store.session() as s:
+        asr_words = Word.file_id == f.id, Word.id.not_in(corrected)
+        if restart:
+            s.execute(delete(Word).where(*asr_words))
+        resume_at = s.scalar(select(func.max(Word.end)).where(*asr_words)) or 0.0
+        hand = [(w.start, w.end) for w in s.scalars(select(Word).where(Word.id.in_(corrected)))]
+    source = AudioSource(f.path)
+    reader = source.forward_reader()  # chunks only move forward: one decode pass for the whole file
+    count = 0
+    chunk_start = resume_at
+    duration = f.duration or source.duration
+    while chunk_start < duration - 0.05:
+        check_cancel(cancel)
+        chunk_end = min(duration, chunk_start + CHUNK_SECONDS)
+        audio = reader.read(chunk_start, chunk_end)
+        if len(audio) < TARGET_SR * 0.1:
+            break
+        last_end = chunk_start
+        for seg in transcriber.transcribe(audio, offset=chunk_start):
+            check_cancel(cancel)
+            words = repair_word_times([w for w in seg.words if w.start >= resume_at - 1e-3 and w.text.strip()
+                                       and not any(a <= (w.start + w.end) / 2 <= b for a, b in hand)],
+                                      seg.end)
+            if not words:
+                continue
+            with store.session() as s:  # committed per segment: an interrupted run keeps it
+                s.add_all(Word(file_id=f.id, start=round(w.start, 3), end=round(max(w.end, w.start), 3),
+                               text=w.text, probability=w.probability, segment_end=k == len(words) - 1)
+                          for k, w in enumerate(words))
+            count += len(words)
+            last_end = max(last_end, words[-1].end)
+            if on_position is not None:
+                on_position(float(seg.end), float(duration))
+        if chunk_end >= duration:
+            break
+        # Start the next chunk at the last word's end so a word cut by the chunk edge is heard again whole.
+        chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
+        resume_at = chunk_start
+    superseded = build_units(store, f.id)
+    with store.session() as s:
+        row = s.get(AudioFile, f.id)
+        row.transcribed_at, row.asr_model = datetime.now(UTC), transcriber.label
+    store.emit("file_transcribed", file_id=f.id)
+    return count, superseded
+
+
+def build_units(store: Store, file_id: int) -> SupersedeResult:
+    """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
+    otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
+    segment ends and pauses. Earlier ASR units make way (`Store.supersede_segments`): the unlabelled ones go, the
+    labelled ones stay beside the new units with every label."""
+    words = store.words(file_id)
+    segments = store.segments(file_id, include_superseded=False)
+    # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
+    # segment then keeps its bounds and gets its words again, the ASR-cut ones beside them included.
+    kept = segments if any(seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL) for seg in segments) else []
+    if kept:
+        texts = {}
+        for seg in kept:
+            inside = [w for w in words if word_in(w, seg.start, seg.end)]
+            texts[seg.id] = (join_words(inside), [w.id for w in inside])
+        store.set_segment_texts(file_id, texts)
+        return SupersedeResult()
+    result = store.supersede_segments(file_id, SegmentOrigin.ASR)
+    audio = store.file(file_id)
+    turns = store.speaker_turns(file_id)  # utterances never span two speakers
+    timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
+                       (overlap_speaker(turns, w.start, max(w.end, w.start + 1e-3))
+                        or speaker_at(turns, (w.start + w.end) / 2)) if turns else None)
+             for w in words]
+    specs, index = [], 0
+    for unit in utterances(timed):
+        ids = tuple(w.id for w in words[index:index + len(unit)])
+        index += len(unit)
+        speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
+        specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
+                                 audio.split, ids))
+    store.add_segments(file_id, specs)
+    return result
