@@ -40,6 +40,7 @@ class LabelError(ValueError):
     """A label write that the domain refuses (off the scale, nothing to retract, another annotator's row)."""
 
 
+MATCH_TOLERANCE_S = 1e-3  # ELAN counts whole milliseconds: its bounds find their segment again within 1 ms
 _ORIGINS = {o.value: o for o in LabelOrigin}  # a dict lookup, not an Enum call per row (10k rows per file view)
 _BY_SEGMENT_ANNOTATOR = attrgetter("segment_id", "annotator")
 
@@ -309,8 +310,10 @@ class AnnotationRepository:
         return {sid: label for sid, labels in by_segment.items() if (label := standing_label(labels)) is not None}
 
     def import_labels(self, specs: Sequence[LabelSpec]) -> tuple[int, int]:
-        """Find (or make) each spec's segment by its bounds (within 1 ms; the oldest such segment) and add its label
-        unless the annotator's current label there already says the same (re-importing a CSV adds nothing).
+        """Find (or make) each spec's segment by its bounds (within 1 ms, or a quarter of its length when shorter; the
+        oldest such segment) and add its label unless the annotator's current label there already says the same
+        (re-importing a CSV adds nothing). An import only adds: a dimension or category a spec leaves open keeps
+        the annotator's current value (an edited table missing a column never clears anyone's judgement).
         One commit; (segments, labels). The files' segments and their labels are read once up front, so an
         MSP-Podcast labels_detailed.csv of hundreds of thousands of rows costs no query per row."""
         segments_added = labels_added = 0
@@ -340,8 +343,9 @@ class AnnotationRepository:
             found: list[Segment] = []
             for spec in specs:  # first every spec's segment, the new ones written in one flush
                 ms = round(spec.start * 1000)
+                tol = min(MATCH_TOLERANCE_S, (spec.end - spec.start) / 4)  # a 1 ms interval never takes a neighbour
                 near = [g for k in (ms - 1, ms, ms + 1) for g in buckets.get((spec.file_id, k), [])
-                        if abs(g.start - spec.start) <= 1e-3 and abs(g.end - spec.end) <= 1e-3]
+                        if abs(g.start - spec.start) <= tol and abs(g.end - spec.end) <= tol]
                 seg = min(near, key=lambda g: (g.id is None, g.id or 0)) if near else None
                 if seg is None:
                     seg = Segment(file_id=spec.file_id, start=spec.start, end=spec.end, speaker=spec.speaker,
@@ -356,11 +360,16 @@ class AnnotationRepository:
             new_labels = []
             for spec, seg in zip(specs, found):
                 values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
-                if standing.get((seg.id, spec.annotator)) == (values, spec.category):
+                category = spec.category
+                prior = standing.get((seg.id, spec.annotator))
+                if prior is not None:  # an import only adds: a value it lacks is no retraction of the current one
+                    values = tuple(old if new is None else new for new, old in zip(values, prior[0]))
+                    category = category or prior[1]
+                if prior == (values, category):
                     continue
-                standing[(seg.id, spec.annotator)] = (values, spec.category)
+                standing[(seg.id, spec.annotator)] = (values, category)
                 new_labels.append(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0],
-                                        valence=values[1], dominance=values[2], category=spec.category,
+                                        valence=values[1], dominance=values[2], category=category,
                                         origin=LabelOrigin(spec.origin).value))
                 labels_added += 1
                 touched.add(spec.file_id)
