@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from emotrace.core.audio.decode import AudioError
     from emotrace.core.errors import UserFacingError
-    from emotrace.core.formats.tiers import AnnotationFileError
+    from emotrace.core.formats.interchange import AnnotationFileError
     from emotrace.core.store import LabelError, StoreError, TurnError
     from emotrace.core.workflows.importing import LabelFileError
 

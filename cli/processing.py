@@ -498,6 +498,7 @@ def cmd_traces(args) -> int:
     import numpy as np
 
     from emotrace.core.formats import traces as tr
+    from emotrace.core.formats.interchange import rater_name
     from emotrace.core.stats.traces import trace_agreement
 
     store = open_store(args)
@@ -540,15 +541,16 @@ def cmd_traces(args) -> int:
             out = args.path
         print(f"wrote {len(t)} samples to {out}")
         return 0
+    annotator = rater_name(args.path, args.annotator)  # the one rule for names, as in every other import
     if args.format == "nova":
-        t, v, meta = tr.read_nova(args.path)
-        rate = float(meta.get("sr", args.rate))
+        t, v, meta = tr.read_nova(args.path, duration=f.duration)
+        rate = float(meta["sr"])
     else:
-        t, v = tr.read_carma_csv(args.path, scale=args.scale)
+        t, v = tr.read_carma_csv(args.path, scale=args.scale, duration=f.duration)
         rate = float(1 / np.median(np.diff(t))) if len(t) > 1 else args.rate
-    trace = store.start_trace(f.id, annotator=args.annotator, dimension=args.dimension, rate=min(100.0, rate))
-    store.append_trace(trace, t, np.clip(v, 1.0, 7.0))
-    print(f"imported {len(t)} samples as pass {store.trace_passes(f.id, args.annotator, args.dimension)[-1].pass_no}")
+    pass_no = store.import_trace(f.id, annotator=annotator, dimension=args.dimension, rate=min(100.0, rate),
+                                 times=t, values=v)
+    print(f"imported {len(t)} samples as pass {pass_no}")
     return 0
 
 

@@ -97,12 +97,13 @@ def rescale(value: float | None, scale: str) -> float | None:
     """One 1-7 value onto a named scale for a table (None passes: a dimension left open)."""
     if value is None or scale == "1-7":
         return value
-    return round(float(to_scale(value, scale)), 6)
+    return round(float(to_scale(value, scale)), 9)  # 9 decimals: `unscale` gives the 1-7 value back exactly
 
 
 def unscale(value: float, scale: str) -> float:
-    """One value of a table on a named scale back onto 1-7."""
-    return float(value) if scale == "1-7" else float(from_scale(value, scale))
+    """One value of a table on a named scale back onto 1-7 (to 6 decimals: a round trip through `rescale` is the
+    identity, never a new label row that differs in the 16th digit)."""
+    return float(value) if scale == "1-7" else round(float(from_scale(value, scale)), 6)
 
 
 class RaterKind(StrEnum):

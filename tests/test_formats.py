@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emotrace.core.formats.batch import export_corpus, import_annotation_file
-from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.vocab import SCALE
 from tests.conftest import write_audio
 
@@ -109,7 +109,7 @@ def test_malformed_files_name_the_tier_and_write_nothing(talk, tmp_path):
     eaf.add_annotation("alice/arousal", 3000, 4000, "loud")
     path = tmp_path / "bad.eaf"
     eaf.to_file(str(path))
-    with pytest.raises(AnnotationFileError, match=r"tier 'alice/arousal' at 3.000-4.000 s: 'loud' is not a number"):
+    with pytest.raises(AnnotationFileError, match=r"tier 'alice/arousal' at 3.000-4.000 s: arousal 'loud' is not a number"):
         import_annotation_file(talk, "c", path)
     assert _labels(talk) == []  # one transaction: the good row before it was not written either
     eaf.remove_annotation("alice/arousal", 3500)
@@ -141,12 +141,16 @@ def test_flat_csv_on_export_scales_round_trips(populated, tmp_path, scale):
     assert float(first[f"pred_arousal_{scale}"]) == pytest.approx(float(convert(5.0)), abs=1e-4)
     fresh = Store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     import_folder(fresh, tmp_path / "c", "c")
-    import_labels(fresh, "c", out)
-    # the folder's own labels.csv came in with the audio; the flat CSV (no annotator column) adds `consensus`
-    got = sorted(c.values for c in fresh.current_labels(corpus_id=fresh.corpus("c").id, annotator="consensus"))
-    want = sorted(c.values for c in store.current_labels(corpus_id=store.corpus("c").id))
-    assert len(got) == len(want) == 3
-    np.testing.assert_allclose(np.array(got, dtype=float), np.array(want, dtype=float), atol=1e-5)
+    report = import_labels(fresh, "c", out)
+    # the folder's own labels.csv came in with the audio; the flat CSV names the same annotators (its `annotators`
+    # column) with the same values on its scale, so it adds nothing (it used to hand them all to `consensus`)
+    assert report.labels_added == 0 and not report.row_errors
+    assert not fresh.current_labels(corpus_id=fresh.corpus("c").id, annotator="consensus")
+    got = sorted((c.annotator, c.values) for c in fresh.current_labels(corpus_id=fresh.corpus("c").id))
+    want = sorted((c.annotator, c.values) for c in store.current_labels(corpus_id=store.corpus("c").id))
+    assert [a for a, _ in got] == [a for a, _ in want] and len(got) == 3
+    np.testing.assert_allclose(np.array([v for _, v in got], dtype=float), np.array([v for _, v in want], dtype=float),
+                               atol=1e-5)
     fresh.close()
 
 

@@ -123,3 +123,124 @@ def test_no_module_reads_files_with_an_unsafe_loader():
             for p in (root / folder).rglob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if unsafe.search(line)]
     assert hits == []
+
+
+# -- traces (CARMA, NOVA) and label CSVs: one validated model, nothing written when a file is rejected -------------
+def _cli(store, *args) -> int:
+    from emotrace.cli.main import main
+
+    return main(["--db", store.url, *args])
+
+
+def _carma(tmp_path, rows: list[str], header: str = "time,value") -> Path:
+    path = tmp_path / "trace.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+CARMA_CASES = {
+    "before the audio": (["-5,10", "0.1,20"], "before the audio begins"),
+    "past the audio": (["0.1,10", "5000,20"], "past the end of the audio"),
+    "huge value": (["0.1,1e308"], "off the -100..100 scale"),
+    "nan value": (["0.1,nan"], "off the -100..100 scale"),
+    "inf time": (["inf,3"], "has time"),
+    "backwards": (["1.0,3", "0.5,3"], "times must increase"),
+    "text value": (["0.1,loud"], "are not numbers"),
+    "header only": ([], "no samples"),
+    "all nan": (["0.1,nan", "0.2,nan"], "off the -100..100 scale"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CARMA_CASES))
+def test_bad_carma_traces_are_one_line_rc_2_and_leave_the_store_untouched(corpus, tmp_path, capsys, case):
+    rows, message = CARMA_CASES[case]
+    path = _carma(tmp_path, rows)
+    before = _sha(corpus)
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                "--dimension", "arousal", "--path", str(path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and "trace.csv" in err, err
+    assert _sha(corpus) == before  # no empty pass committed
+
+
+def _nova(tmp_path, sr: str | None, lines: list[str], extra: str = "") -> Path:
+    header = tmp_path / "ann.annotation"
+    sr_attr = "" if sr is None else f' sr="{sr}"'
+    header.write_text(f'<?xml version="1.0"?>{extra}<annotation ssi-v="3"><info ftype="ASCII" size="{len(lines)}"/>'
+                      f'<scheme name="arousal" type="CONTINUOUS"{sr_attr} min="0" max="1"/></annotation>')
+    (tmp_path / "ann.annotation~").write_text("\n".join(lines) + "\n")
+    return header
+
+
+NOVA_CASES = {
+    "sr 0": ("0", ["0.5;1"], "sample rate"),
+    "sr missing": (None, ["0.5;1"], "sample rate"),
+    "sr negative": ("-10", ["0.5;1"], "sample rate"),
+    "sr text": ("abc", ["0.5;1"], "sample rate"),
+    "bad data line": ("10", ["0.5;1", "loud;1"], "is not a number"),
+    "off scale": ("10", ["0.5;1", "1.5;1"], "off the 0..1 scale"),
+    "too long": ("1", ["0.5;1"] * 60, "past the end of the audio"),
+    "only uncovered": ("10", ["nan;0", "nan;0"], "no samples"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOVA_CASES))
+def test_bad_nova_traces_are_one_line_rc_2(corpus, tmp_path, capsys, case):
+    sr, lines, message = NOVA_CASES[case]
+    header = _nova(tmp_path, sr, lines)
+    before = _sha(corpus)
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                "--dimension", "arousal", "--format", "nova", "--path", str(header)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+    assert _sha(corpus) == before
+
+
+def test_nova_entity_expansion_is_refused_as_a_user_error(corpus, tmp_path, capsys):
+    laughs = ('<!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+              '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>')
+    header = _nova(tmp_path, "10", ["0.5;1"], extra=laughs)
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                "--dimension", "arousal", "--format", "nova", "--path", str(header)) == 2
+    assert "entity" in capsys.readouterr().err
+
+
+def test_a_good_trace_imports_as_one_pass_without_clipping(corpus, tmp_path, capsys):
+    path = _carma(tmp_path, ["0.0,-100", "1.0,0", "2.0,100"])
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                "--dimension", "arousal", "--path", str(path)) == 0
+    from emotrace.core.store import Store
+
+    s = Store(corpus.url)
+    f = s.files(s.corpus("c").id)[0]
+    t, v = s.current_trace(f.id, "ann", "arousal")
+    assert t.tolist() == [0.0, 1.0, 2.0] and v.tolist() == [1.0, 4.0, 7.0]
+    s.close()
+
+
+@pytest.mark.parametrize("annotator", ["ann\x00x", "ann\nbob", "   "])
+def test_trace_rater_names_with_control_characters_are_refused(corpus, tmp_path, capsys, annotator):
+    path = _carma(tmp_path, ["0.0,0"])
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", annotator,
+                "--dimension", "arousal", "--path", str(path)) == 2
+    assert "rater name" in capsys.readouterr().err
+
+
+def test_special_files_are_not_read(corpus, tmp_path, capsys):
+    """`import --labels /dev/zero` grew to 9.8 GB; a FIFO blocked or was ignored."""
+    import os
+
+    fifo = tmp_path / "labels.csv"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", str(fifo)):
+        assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                    "--dimension", "arousal", "--path", path) == 2
+        assert "not a regular file" in capsys.readouterr().err
+
+
+def test_the_size_cap_is_stated_and_configurable(corpus, tmp_path, capsys, monkeypatch):
+    path = _carma(tmp_path, [f"{k / 100:.2f},0" for k in range(400)])
+    monkeypatch.setenv("EMOTRACE_MAX_IMPORT_MB", "0.001")
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                "--dimension", "arousal", "--path", str(path)) == 2
+    assert "import limit (EMOTRACE_MAX_IMPORT_MB raises it)" in capsys.readouterr().err

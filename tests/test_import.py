@@ -74,7 +74,7 @@ def test_generic_csv_segments(store, tmp_path):
     )
     report = import_folder(store, root, "g", labels=root / "turns.csv")
     assert report.segments_added == 2 and report.labels_added == 2
-    assert "outside the file" in report.row_errors[0][1]
+    assert "past the end of the audio" in report.row_errors[0][1]
     f = store.files(store.corpus("g").id)[0]
     assert [(s.start, s.end) for s in store.segments(f.id)] == [(0, 5), (5, 11.5)]
 

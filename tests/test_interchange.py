@@ -3,7 +3,6 @@ importer, imports that only add, and bounded reading. Real SQLite stores, real f
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from emotrace.core.store import LabelSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.segmentation import TimedWord, utterances
 from tests.conftest import write_audio
 

@@ -13,7 +13,7 @@ import math
 import warnings
 from pathlib import Path
 
-from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError, checked_file, is_computed, rater_name, rating, span
 from emotrace.core.store import LabelSpec, Store
 from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusMethod, RaterKind
 
@@ -107,6 +107,7 @@ def _read_header(folder: Path) -> dict:
     path = folder / "db.yaml"
     if not path.is_file():
         raise AnnotationFileError(f"{folder.name}: not an audformat database (no db.yaml)")
+    checked_file(path)
     if path.stat().st_size > MAX_HEADER_BYTES:
         raise AnnotationFileError(f"{path}: {path.stat().st_size} bytes, more than an audformat header "
                                   f"({MAX_HEADER_BYTES} bytes at most)")
@@ -132,12 +133,14 @@ def _read_table(folder: Path, table_id: str, levels: list[str]):
     base = folder / f"db.{table_id}"
     csv_file, parquet_file = base.with_name(base.name + ".csv"), base.with_name(base.name + ".parquet")
     if parquet_file.is_file():
+        checked_file(parquet_file)
         import pyarrow.parquet as pq  # pyarrow >= 14.0.1 never unpickles extension types (CVE-2023-47248)
 
         df = pq.read_table(parquet_file).to_pandas().reset_index()
         df = df.astype(object).where(df.notna(), None)
         source = parquet_file
     elif csv_file.is_file():
+        checked_file(csv_file)
         df = pd.read_csv(csv_file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
         df = df.astype(object).where(df.notna(), None)
         source = csv_file
@@ -193,10 +196,11 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
             column = column if isinstance(column, dict) else {}
             if column.get("scheme_id") not in (*DIMENSIONS, CATEGORY):
                 continue
-            rater = str(column.get("rater_id") or column_id)
+            rater = rater_name(f"{folder / 'db.yaml'}: table {table_id!r}, column {column_id!r}",
+                               column.get("rater_id") or column_id)
             entry = raters.get(column.get("rater_id"))
             rater_type = entry.get("type", "human") if isinstance(entry, dict) else "human"
-            if rater_type != "human":
+            if rater_type != "human" or is_computed(rater):
                 continue  # a vote is recomputed from the raters; a machine is no rater
             wanted[str(column_id)] = (rater, (*DIMENSIONS, CATEGORY).index(column["scheme_id"]))
         if not wanted:
@@ -215,17 +219,11 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
                 audio = by_rel.get(str(file)) or (by_name.get(Path(str(file)).name) or [None, None])[0]
                 if audio is None:
                     raise AnnotationFileError(f"{where}: no such audio file in the corpus")
-                if dim_index < 3:
-                    try:
-                        number = float(value)
-                    except ValueError as exc:
-                        raise AnnotationFileError(f"{where}: {value!r} is not a number") from exc
-                    if not SCALE.contains(number):
-                        raise AnnotationFileError(f"{where}: {value} is off the 1-7 scale")
+                number = rating(where, value, (*DIMENSIONS, CATEGORY)[dim_index]) if dim_index < 3 else None
                 start = _seconds(df["start"].iat[row - 2], where) if segmented else None
                 end = _seconds(df["end"].iat[row - 2], where) if segmented else None
-                s = 0.0 if start is None else start
-                e = float(audio.duration or 0.0) if end is None else end
+                s, e = span(where, 0.0 if start is None else start,
+                            float(audio.duration or 0.0) if end is None else end, audio.duration)
                 grouped.setdefault((audio.id, round(s, 3), round(e, 3), rater), [None, None, None, None])[dim_index] = \
                     number if dim_index < 3 else str(value)
     file_rows = {f.id: f for f in files}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from emotrace.core.formats.elan import export_eaf, import_eaf
+from emotrace.core.formats.interchange import AnnotationFileError, checked_file
 from emotrace.core.formats.textgrid import export_textgrid, import_textgrid
-from emotrace.core.formats.tiers import AnnotationFileError, TierImportReport
+from emotrace.core.formats.tiers import TierImportReport
 from emotrace.core.store import Store
 
 EXPORTERS = {"eaf": (export_eaf, ".eaf"), "textgrid": (export_textgrid, ".TextGrid")}
@@ -45,7 +46,12 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
 
 
 def import_annotation_file(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    """One annotation file (or an audformat folder) through its format module and the interchange model; the
+    corpus is checked first, and a special file (FIFO, device) or one over the size cap is never opened."""
+    store.corpus(corpus)
     suffix = Path(path).suffix.lower()
+    if not Path(path).is_dir():
+        checked_file(path)
     if Path(path).is_dir() or Path(path).name == "db.yaml":
         from emotrace.core.formats.audformat_db import import_audformat
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.formats.tiers import (
     CATEGORY,
     TRANSCRIPT_TIER,
-    AnnotationFileError,
     Interval,
     TierImportReport,
     export_rows,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emotrace.core.formats.tiers import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.store import Store
 from emotrace.core.store.speakers import TurnRow as Turn
 from emotrace.core.vocab import TurnSource

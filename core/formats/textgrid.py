@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.formats.tiers import (
     CATEGORY,
     TRANSCRIPT_TIER,
-    AnnotationFileError,
     Interval,
     TierImportReport,
     export_rows,
@@ -63,6 +64,7 @@ def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str |
     from praatio import textgrid
 
     path = Path(path)
+    _refuse_negative_times(path)
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as exc:  # noqa: BLE001 - praatio raises many kinds on a broken file
@@ -74,3 +76,18 @@ def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str |
             continue  # point tiers carry no segment
         intervals += [Interval(name, float(e.start), float(e.end), str(e.label)) for e in tier.entries]
     return import_intervals(store, corpus, path, intervals, audio=audio)
+
+
+_NEGATIVE_TIME = re.compile(rb"^\s*(xmin|xmax|number|time)\s*=\s*-", re.M)
+
+
+def _refuse_negative_times(path: Path) -> None:
+    """praatio reads `xmin = -1` as 1 (the sign is lost), so a negative time is caught in the text itself, with
+    its line; the short TextGrid form (bare numbers, labels in quotes) for a line that starts with a minus."""
+    text = path.read_bytes()
+    hit = _NEGATIVE_TIME.search(text)
+    if hit is None and b"xmin" not in text:  # the short form: bare numbers, one per line
+        hit = re.search(rb"^\s*-\d", text, re.M)
+    if hit is not None:
+        line = text[:hit.start()].count(b"\n") + 1
+        raise AnnotationFileError(f"{path.name}:{line}: a negative time (before the audio begins)")

@@ -7,23 +7,19 @@ so the audio is found by the media file's name, else by the annotation file's st
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emotrace.core.errors import UserFacingError
+from emotrace.core.formats import interchange
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.store import LabelSpec, Store
-from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, LabelOrigin
+from emotrace.core.vocab import DIMENSIONS, LabelOrigin
 
 TRANSCRIPT_TIER = "transcript"
 SEP = "/"
 CATEGORY = "category"  # a tier ANNOTATOR/category holds MSP's class letters (N, H, A, ...)
 FIELDS = (*DIMENSIONS, CATEGORY)
-
-
-class AnnotationFileError(UserFacingError, ValueError):
-    """A malformed annotation file; the message names the tier and the time (nothing was imported)."""
 
 
 @dataclass(frozen=True)
@@ -101,20 +97,15 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
         if not iv.text.strip():
             continue  # an empty interval (a gap) is no label
         where = f"{path.name}: tier {iv.tier!r} at {iv.start:.3f}-{iv.end:.3f} s"
-        if annotator.startswith(CONSENSUS_PREFIX):
+        annotator = interchange.rater_name(where, annotator)
+        if interchange.is_computed(annotator):
             continue  # a computed consensus is recomputed from the raters, never read back as a judgement
-        if not 0 <= iv.start < iv.end or iv.end > (target.duration or 0) + 0.05:
-            raise AnnotationFileError(f"{where}: the interval lies outside the audio ({target.duration:.2f} s)")
-        key = (annotator, round(iv.start, 3), round(iv.end, 3))
+        start, end = interchange.span(where, iv.start, iv.end, target.duration)
+        key = (annotator, round(start, 3), round(end, 3))
         if dim == CATEGORY:
             grouped.setdefault(key, [None, None, None, None])[3] = iv.text.strip()
             continue
-        try:
-            value = float(iv.text.strip())
-        except ValueError:
-            raise AnnotationFileError(f"{where}: {iv.text.strip()!r} is not a number") from None
-        if not math.isfinite(value) or not SCALE.contains(value):
-            raise AnnotationFileError(f"{where}: {value:g} is off the {SCALE.low:g}-{SCALE.high:g} scale")
+        value = interchange.rating(where, iv.text, dim)
         grouped.setdefault(key, [None, None, None, None])[DIMENSIONS.index(dim)] = value
     for (annotator, start, end), values in grouped.items():
         if values[:3] == [None, None, None]:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emotrace.core.formats.interchange import AnnotationFileError, checked_file, number, samples
 from emotrace.core.stats.traces import on_grid
-from emotrace.core.vocab import SCALE, from_scale, to_scale
+from emotrace.core.vocab import SCALE, SCALES, from_scale, to_scale
 
 
 def write_carma_csv(path: str | Path, t: np.ndarray, v: np.ndarray, scale: str = "carma") -> None:
@@ -22,21 +23,33 @@ def write_carma_csv(path: str | Path, t: np.ndarray, v: np.ndarray, scale: str =
             w.writerow([f"{a:.3f}", f"{b:.4f}"])
 
 
-def read_carma_csv(path: str | Path, scale: str = "carma") -> tuple[np.ndarray, np.ndarray]:
-    """Two columns, time (s) and value; the first row may be a header. Values back on the 1-7 scale."""
-    rows = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for k, row in enumerate(csv.reader(fh)):
-            if len(row) < 2:
-                continue
-            try:
-                rows.append((float(row[0]), float(row[1])))
-            except ValueError:
-                if k == 0:
-                    continue  # the header
-                raise ValueError(f"{Path(path).name}:{k + 1}: {row[:2]} are not numbers") from None
-    arr = np.array(rows, dtype=float).reshape(-1, 2)
-    return arr[:, 0], from_scale(arr[:, 1], scale)
+def read_carma_csv(path: str | Path, scale: str = "carma", duration: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Two columns, time (s) and value on `scale`; the first row may be a header. Streamed row by row under the
+    import size cap; every sample checked by the interchange model (emotrace.core.formats.interchange). Values
+    come back on the 1-7 scale."""
+    path = checked_file(path)
+    low, high = SCALES[scale]
+    times, values = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for k, row in enumerate(csv.reader(fh), start=1):
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                if len(row) < 2:
+                    raise AnnotationFileError(f"{path.name}:{k}: {len(row)} column, expected time,value")
+                try:
+                    t, v = float(row[0]), float(row[1])
+                except ValueError:
+                    if k == 1:
+                        continue  # the header
+                    raise AnnotationFileError(f"{path.name}:{k}: {row[:2]} are not numbers") from None
+                times.append(t)
+                values.append(v)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise AnnotationFileError(f"{path.name}: not a readable CSV ({exc})") from exc
+    t, v = samples(path.name, np.array(times), np.array(values), duration, low=low, high=high)
+    return t, np.clip(from_scale(v, scale), SCALE.low, SCALE.high)  # float error only: v was checked on its scale
 
 
 def write_nova(path: str | Path, t: np.ndarray, v: np.ndarray, *, annotator: str, dimension: str, rate: float,
@@ -58,20 +71,53 @@ def write_nova(path: str | Path, t: np.ndarray, v: np.ndarray, *, annotator: str
     return base.with_suffix(".annotation")
 
 
-def read_nova(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Times, 1-7 values (uncovered frames dropped) and the header's scheme/meta attributes."""
-    header = Path(path)
-    root = ET.parse(header).getroot()
+NOVA_MAX_HEADER_BYTES = 1024 * 1024
+
+
+def _nova_scheme(header: Path) -> tuple[dict, dict]:
+    """The header's scheme and meta attributes; DOCTYPEs and entities (never in a NOVA file) are refused."""
+    if header.stat().st_size > NOVA_MAX_HEADER_BYTES:
+        raise AnnotationFileError(f"{header.name}: {header.stat().st_size} bytes, not a NOVA header")
+    text = header.read_bytes()
+    if b"<!DOCTYPE" in text.upper() or b"<!ENTITY" in text.upper():
+        raise AnnotationFileError(f"{header.name}: refused: an XML DOCTYPE or entity declaration (a NOVA header has "
+                                  "none; entities can expand without bound)")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise AnnotationFileError(f"{header.name}: not readable XML ({exc})") from exc
     scheme = root.find("scheme")
     if scheme is None or scheme.get("type", "").upper() != "CONTINUOUS":
-        raise ValueError(f"{header.name}: not a NOVA continuous annotation")
-    rate, low, high = float(scheme.get("sr")), float(scheme.get("min", 0)), float(scheme.get("max", 1))
-    scores = []
-    for line in Path(str(header) + "~").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            scores.append(float(line.split(";")[0]))
-    scores = np.array(scores)
-    t = np.arange(len(scores)) / rate
-    ok = np.isfinite(scores)
-    meta = {**scheme.attrib, **(root.find("meta").attrib if root.find("meta") is not None else {})}
-    return t[ok], SCALE.from_unit((scores[ok] - low) / (high - low)), meta
+        raise AnnotationFileError(f"{header.name}: not a NOVA continuous annotation")
+    meta = root.find("meta")
+    return dict(scheme.attrib), dict(meta.attrib) if meta is not None else {}
+
+
+def read_nova(path: str | Path, duration: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Times, 1-7 values (uncovered `nan;0` frames dropped) and the header's scheme/meta attributes. The `~`
+    data file is streamed line by line under the import size cap; every frame is checked."""
+    header = checked_file(path)
+    scheme, meta = _nova_scheme(header)
+    rate = number(header.name, scheme.get("sr"), "sample rate sr")
+    if not 0 < rate <= 1000:
+        raise AnnotationFileError(f"{header.name}: sample rate sr={rate:g} (must be in (0, 1000] Hz)")
+    low, high = number(header.name, scheme.get("min", 0), "min"), number(header.name, scheme.get("max", 1), "max")
+    if not low < high:
+        raise AnnotationFileError(f"{header.name}: min {low:g} is not below max {high:g}")
+    data = checked_file(Path(str(header) + "~"))
+    times, scores = [], []
+    try:
+        with open(data, encoding="utf-8") as fh:
+            for k, line in enumerate(fh, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                cells = line.split(";")
+                if cells[0].strip().lower() == "nan" and (len(cells) < 2 or cells[1].strip() in ("0", "0.0")):
+                    continue  # a frame nobody traced
+                scores.append(number(f"{data.name}:{k}", cells[0], "score"))
+                times.append((k - 1) / rate)
+    except UnicodeDecodeError as exc:
+        raise AnnotationFileError(f"{data.name}: not a text file ({exc})") from exc
+    t, v = samples(data.name, np.array(times), np.array(scores), duration, low=low, high=high)
+    return t, SCALE.from_unit((v - low) / (high - low)), {**scheme, **meta}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from emotrace.core.store.models import AudioFile, Trace, TraceSample
 from emotrace.core.store.rows import LabelSpec
@@ -59,41 +59,78 @@ def merge_passes(passes: Sequence[tuple[float, np.ndarray, np.ndarray]]) -> tupl
     return t_all, v_all
 
 
+def _check_pass(dimension: str, rate: float) -> None:
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, not {dimension!r}")
+    if not 0 < rate <= 100:
+        raise ValueError(f"a trace's rate must be in (0, 100] samples per second, not {rate}")
+
+
+def _new_pass(s, file_id: int, annotator: str, dimension: str, rate: float, assisted_by: int | None) -> Trace:
+    if s.get(AudioFile, file_id) is None:
+        raise ValueError(f"No audio file with id {file_id}")
+    n = s.scalar(select(func.count(Trace.id)).where(Trace.file_id == file_id, Trace.annotator == annotator,
+                                                    Trace.dimension == dimension)) or 0
+    trace = Trace(file_id=file_id, annotator=annotator, dimension=dimension, pass_no=n + 1, rate=rate,
+                  scale_low=SCALE.low, scale_high=SCALE.high, assisted_by=assisted_by)
+    s.add(trace)
+    s.flush()
+    return trace
+
+
+def _checked_samples(times: Sequence[float], values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    times, values = np.asarray(times, float), np.asarray(values, float)
+    if times.shape != values.shape:
+        raise ValueError("times and values differ in length")
+    if len(times) and not np.isfinite(times).all():
+        raise ValueError("trace times must be finite")
+    if len(values) and (not np.isfinite(values).all() or values.min() < SCALE.low or values.max() > SCALE.high):
+        raise ValueError(f"trace values must lie on the {SCALE.low:g}-{SCALE.high:g} scale")
+    return times, values
+
+
+def _insert_samples(s, trace_id: int, times: np.ndarray, values: np.ndarray, chunk: int = 20_000) -> None:
+    """Plain executemany inserts, not one ORM object per sample (an hour at 100 Hz is 360,000 of them)."""
+    for i in range(0, len(times), chunk):
+        s.execute(insert(TraceSample), [{"trace_id": trace_id, "t": float(a), "value": float(b)}
+                                        for a, b in zip(times[i:i + chunk], values[i:i + chunk])])
+
+
 class TraceRepository:
     """Provided by `Store`: `session()`, `emit()` and the label repository's `import_labels`."""
 
     def start_trace(self, file_id: int, *, annotator: str, dimension: str, rate: float = 10.0,
                     assisted_by: int | None = None) -> int:
-        if dimension not in DIMENSIONS:
-            raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, not {dimension!r}")
-        if not 0 < rate <= 100:
-            raise ValueError(f"a trace's rate must be in (0, 100] samples per second, not {rate}")
+        _check_pass(dimension, rate)
         with self.session() as s:
-            if s.get(AudioFile, file_id) is None:
-                raise ValueError(f"No audio file with id {file_id}")
-            n = s.scalar(select(func.count(Trace.id)).where(Trace.file_id == file_id, Trace.annotator == annotator,
-                                                            Trace.dimension == dimension)) or 0
-            trace = Trace(file_id=file_id, annotator=annotator, dimension=dimension, pass_no=n + 1, rate=rate,
-                          scale_low=SCALE.low, scale_high=SCALE.high, assisted_by=assisted_by)
-            s.add(trace)
-            s.flush()
-            return trace.id
+            return _new_pass(s, file_id, annotator, dimension, rate, assisted_by).id
 
     def append_trace(self, trace_id: int, times: Sequence[float], values: Sequence[float]) -> int:
         """One committed chunk of a pass; values are clipped to nothing: off-scale values are refused."""
-        times, values = np.asarray(times, float), np.asarray(values, float)
-        if times.shape != values.shape:
-            raise ValueError("times and values differ in length")
-        if len(values) and (not np.isfinite(values).all() or values.min() < SCALE.low or values.max() > SCALE.high):
-            raise ValueError(f"trace values must lie on the {SCALE.low:g}-{SCALE.high:g} scale")
+        times, values = _checked_samples(times, values)
         with self.session() as s:
             trace = s.get(Trace, trace_id)
             if trace is None:
                 raise ValueError(f"No trace with id {trace_id}")
-            s.add_all(TraceSample(trace_id=trace_id, t=float(a), value=float(b)) for a, b in zip(times, values))
+            _insert_samples(s, trace_id, times, values)
             file_id = trace.file_id
         self.emit("trace_appended", trace_id=trace_id, file_id=file_id)
         return len(times)
+
+    def import_trace(self, file_id: int, *, annotator: str, dimension: str, rate: float, times: Sequence[float],
+                     values: Sequence[float]) -> int:
+        """A whole pass read from a file, in one transaction: the pass with all its samples, or nothing (a failed
+        import never leaves an empty pass). Returns the pass number."""
+        _check_pass(dimension, rate)
+        times, values = _checked_samples(times, values)
+        if not len(times):
+            raise ValueError("a trace file without samples imports nothing")
+        with self.session() as s:
+            trace = _new_pass(s, file_id, annotator, dimension, rate, None)
+            _insert_samples(s, trace.id, times, values)
+            trace_id, pass_no = trace.id, trace.pass_no
+        self.emit("trace_appended", trace_id=trace_id, file_id=file_id)
+        return pass_no
 
     def trace_passes(self, file_id: int, annotator: str | None = None, dimension: str | None = None
                      ) -> list[TracePass]:

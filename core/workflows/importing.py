@@ -11,9 +11,20 @@ from sqlalchemy import select
 
 from emotrace.core.audio.decode import AUDIO_EXTENSIONS, AudioError, fingerprint, validate
 from emotrace.core.audio.envelope import EnvelopeBuilder
+from emotrace.core.formats import interchange
+from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.store import AudioFile, LabelSpec, Store
-from emotrace.core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, SCALE, FileStatus, RaterKind, unscale
+from emotrace.core.vocab import (
+    DIMENSIONS,
+    MSP_DIMENSION_COLUMNS,
+    MSP_HEADER,
+    SCALE,
+    FileStatus,
+    LabelOrigin,
+    RaterKind,
+    unscale,
+)
 from emotrace.core.workflows.tracking import tracked_job
 
 GENERIC_COLUMNS = ["file", "start", "end", *DIMENSIONS]
@@ -241,6 +252,10 @@ def import_labels(
     path = Path(path)
     corpus_row = store.corpus(corpus)
     report = report or ImportReport(corpus=corpus)
+    try:
+        interchange.checked_file(path)
+    except AnnotationFileError as exc:
+        raise LabelFileError(str(exc)) from None
     columns, rows = _read_csv(path)
     worker = next((c for c in MSP_WORKER_COLUMNS if c in columns), None)
     is_msp = "FileName" in columns and all(c in columns for c in MSP_DIMENSION_COLUMNS.values())
@@ -266,6 +281,8 @@ def import_labels(
                 spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver, scale or "1-7")
         except ValueError as exc:
             report.row_errors.append((where, str(exc)))
+            continue
+        if spec is None:  # a computed consensus row of an export
             continue
         key = (spec.file_id, round(spec.start, 3), round(spec.end, 3), spec.annotator)
         if key in seen and seen[key][1] != (spec.values, spec.category):
@@ -346,9 +363,12 @@ def _msp_row(row: dict, resolve: _Resolver) -> LabelSpec:
 def _detailed_row(row: dict, resolve: _Resolver, worker: str) -> LabelSpec:
     """One rater's judgement of one MSP file; a dimension the rater left empty stays open."""
     audio = resolve(row.get("FileName", ""))
-    rater = (row.get(worker) or "").strip()
-    if not rater:
-        raise ValueError(f"empty {worker}")
+    try:
+        rater = interchange.rater_name(worker, row.get(worker))
+    except AnnotationFileError as exc:
+        raise ValueError(str(exc)) from None
+    if interchange.is_computed(rater):
+        raise ValueError(f"{worker} {rater!r} names a computed consensus, not a rater")
     values = tuple(None if not (row.get(col) or "").strip() else _scale(row[col], col)
                    for col in MSP_DIMENSION_COLUMNS.values())
     if values == (None, None, None):
@@ -366,16 +386,27 @@ def _column_scale(columns: list[str]) -> str | None:
     return None
 
 
-def _generic_row(row: dict, resolve: _Resolver, scale: str = "1-7") -> LabelSpec:
+def _generic_row(row: dict, resolve: _Resolver, scale: str = "1-7") -> LabelSpec | None:
+    """A row of the generic CSV, or of EmoTrace's own flat export (`annotators`, `label_origin`, `rater_kind`):
+    one person's label, an accepted prediction (kept as accepted), or None for a consensus EmoTrace computes
+    (`consensus:mean`, `consensus:ewe`: recomputed from the raters, never read back as one). Times, values and
+    names go through the interchange model."""
     audio = resolve(row.get("file", ""))
     try:
-        start, end = float(row["start"]), float(row["end"])
-    except (TypeError, ValueError):
-        raise ValueError(f"start/end {row.get('start')!r}/{row.get('end')!r} are not numbers") from None
-    if not 0 <= start < end or end > (audio.duration or 0) + 0.05:
-        raise ValueError(f"segment {start}-{end} s lies outside the file ({audio.duration:.2f} s)")
+        start, end = interchange.span("", row.get("start", ""), row.get("end", ""), audio.duration)
+    except AnnotationFileError as exc:
+        raise ValueError(str(exc).removeprefix(": ")) from None
     suffix = "" if scale == "1-7" else f"_{scale}"
     values = tuple(_scale(_from_scale(row.get(k + suffix, ""), k + suffix, scale), k) for k in DIMENSIONS)
-    annotator = (row.get("annotator") or "").strip() or CONSENSUS
+    named = (row.get("annotator") or row.get("annotators") or "").strip()
+    if "+" in named and not row.get("annotator"):
+        raise ValueError(f"annotators {named!r}: a label combined from several raters is no one person's judgement")
+    if interchange.is_computed(named):  # consensus:mean/ewe: recomputed; an imported `consensus` is data, kept
+        return None
+    try:
+        annotator = interchange.rater_name("", named) if named else CONSENSUS
+    except AnnotationFileError as exc:
+        raise ValueError(str(exc).removeprefix(": ")) from None
+    accepted = (row.get("label_origin") or "").strip() == LabelOrigin.ACCEPTED.value
     return LabelSpec(audio.id, start, end, annotator, values, (row.get("category") or "").strip() or None,
-                     audio.speaker, audio.split)
+                     audio.speaker, audio.split, LabelOrigin.ACCEPTED if accepted else LabelOrigin.IMPORTED)
