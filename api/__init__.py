@@ -44,16 +44,18 @@ def labels(store: Store, corpus: str, *, include_accepted: bool = False, scale: 
     the model's judgement, not a person's)."""
     import pandas as pd  # lazy: the notebook API alone needs pandas
 
-    from emotrace.core.vocab import DIMENSIONS, rescale
+    from emotrace.core.vocab import DIMENSIONS, LabelOrigin, rescale
 
     corpus_row = store.corpus(corpus)
     segments = {s.id: s for s in store.corpus_segments(corpus_row.id)}
     paths = {f.id: f.path for f in store.files(corpus_row.id)}
+    kinds = store.rater_kinds()  # who is a person and who is computed: the registry, not the label's origin
     rows = []
     for c in store.current_labels(corpus_id=corpus_row.id, include_accepted=include_accepted):
         seg = segments[c.segment_id]
+        kind = c.rater_kind if c.origin is LabelOrigin.ACCEPTED else kinds.get(c.annotator, c.rater_kind)
         rows.append({"file": paths[seg.file_id], "start": seg.start, "end": seg.end, "segment_id": seg.id,
-                     "annotator": c.annotator, "rater_kind": c.rater_kind.value, "origin": c.origin.value,
+                     "annotator": c.annotator, "rater_kind": kind.value, "origin": c.origin.value,
                      **{d: rescale(v, scale) for d, v in zip(DIMENSIONS, c.values)}, "category": c.category})
     columns = ["file", "start", "end", "segment_id", "annotator", "rater_kind", "origin", *DIMENSIONS, "category"]
     return pd.DataFrame(rows, columns=columns).sort_values(["file", "start", "annotator"], ignore_index=True)

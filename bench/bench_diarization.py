@@ -1,4 +1,4 @@
-"""Diarization error rate and speed of `core.diarization` on audio whose truth is known.
+"""Diarization error rate and speed of `emotrace.core.speech.diarization` on audio whose truth is known.
 
 1. ../shared/data/speech/two_speakers_30s.wav against its RTTM (pyannote's tutorial clip, with overlap).
 2. Mixes built here from RAVDESS actors (../shared/data/ravdess-dev): utterances of 2, 3 and 4 actors in turn,

@@ -1,3 +1,2 @@
-"""EmoTrace core: store, audio, ASR, the SER model and analysis jobs. Knows nothing of Qt."""
-
-__version__ = "0.1.0"
+"""EmoTrace's core, by domain: store/, audio/, speech/, ser/, stats/, formats/, workflows/, and the shared
+vocabulary, errors, paths, progress, timecode and segmentation rules. Knows nothing of Qt, training or the app."""

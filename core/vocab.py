@@ -123,7 +123,7 @@ class LabelOrigin(StrEnum):
     ACCEPTED = "accepted"  # the model's prediction, accepted as it was
     RETRACTION = "retraction"  # withdraws one earlier row of the same annotator (what undo writes)
     TRACE = "trace"  # the mean of an annotator's continuous trace over the segment (rater "<name> (trace)")
-    COMPUTED = "computed"  # a consensus computed from the raters' current labels (core.consensus), never typed
+    COMPUTED = "computed"  # a consensus computed from the raters' current labels (stats.consensus), never typed
 
     @property
     def rater_kind(self) -> RaterKind:
@@ -165,7 +165,7 @@ class ConsensusRule(StrEnum):
 
 
 class ConsensusMethod(StrEnum):
-    """How a stored consensus is computed from raters (core.consensus); each is its own annotator."""
+    """How a stored consensus is computed from raters (emotrace.core.stats.consensus); each is its own annotator."""
 
     MEAN = "mean"  # the plain mean of the raters (MSP-Podcast's labels_consensus.csv)
     EWE = "ewe"  # evaluator weighted estimator (Grimm & Kroschel 2005): raters weighted by their reliability

@@ -1,4 +1,5 @@
-"""Jobs > Annotator agreement: the statistics of core.agreement for a corpus and split, as a reviewer reads them.
+"""Jobs > Annotator agreement: the statistics of emotrace.core.stats.agreement for a corpus and split, as read
+by a reviewer.
 
 One table of the headline figures per dimension (ICC(2,1) and ICC(2,k) with 95% CIs, Krippendorff's alpha,
 median rater-vs-others CCC), one of rater-vs-others CCC, one of pairwise CCC, and the category kappas. The

@@ -1,6 +1,6 @@
 """Screenshots of speakers and traces in a real window (under Xvfb), on the demo's two-speaker clip.
 
-The store is built here: the demo corpus imported, diarized by `core.speaker_jobs.diarize_corpus` (the real
+The store is built here: the demo corpus imported, diarized by `emotrace.core.workflows.diarize.diarize_corpus` (the real
 GE2E encoder), analyzed by the bundled default model, and given two annotators' arousal traces. The traces are
 written by this script (smooth curves near the model's line with a lag, as a person tracing would) through the
 same store API that trace mode uses; they are not a person's tracing. Writes speakers_and_traces.png and

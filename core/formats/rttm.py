@@ -3,7 +3,7 @@
 A line `SPEAKER <file> <channel> <onset> <duration> <NA> <NA> <speaker> <NA> <NA>`; other line types (e.g.
 `SPKR-INFO`) are skipped. The `<file>` field names the audio by its stem (`talk` for `talk.wav`). Import writes
 the file's turns as a new revision (source `rttm`; earlier revisions stay), names each segment's speaker by the
-one who talks most in it, and makes transcription cut utterances at speaker changes (core.segmentation). The
+one who talks most in it, and makes transcription cut utterances at speaker changes (emotrace.core.segmentation). The
 tests read what this writes with pyannote.database's own loader.
 """
 

@@ -49,7 +49,7 @@ def cuda_usable() -> tuple[bool, str]:
         ctypes.CDLL("libcublas.so.12")
     except OSError:
         return False, ("a GPU is present but libcublas.so.12 (CUDA 12 cuBLAS) is not found; "
-                       "`pip install nvidia-cublas-cu12 nvidia-cudnn-cu9` (and put their lib folders on "
+                       "`pip install nvidia-cublas-cu12 nvidia-cudnn-cu12` (and put their lib folders on "
                        "LD_LIBRARY_PATH) to use it. Transcribing on the CPU instead")
     return True, "CUDA"
 

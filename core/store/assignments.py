@@ -1,5 +1,5 @@
 """Annotation jobs and their assignments; mixed into `Store`. Which segments to pick and who gets which is
-decided in core.annotation_jobs; this module only keeps the record."""
+decided in emotrace.core.workflows.annotation_jobs; this module only keeps the record."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ view draws. Plain data, no Qt, so the file view (or any other view) can draw it 
 
 Lane order: the computed consensus first (highlighted), then people by name, then annotators whose labels are
 accepted model predictions; blind annotators see only their own lane until they labelled the segment (the
-per-segment rule is core.annotation_jobs.visibility; this view is per file, so a blind viewer gets only their
-own lane).
+per-segment rule is emotrace.core.workflows.annotation_jobs.visibility; this view is per file, so a blind viewer
+gets only their own lane).
 """
 
 from __future__ import annotations
