@@ -189,6 +189,8 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
     for table_id, table in (header.get("tables") or {}).items():
         table_id = str(table_id)
         columns = (table or {}).get("columns") if isinstance(table, dict) else None
+        if columns is None:
+            continue  # a table without columns holds no ratings
         if not isinstance(columns, dict):
             raise AnnotationFileError(f"{folder / 'db.yaml'}: table {table_id!r} has no mapping of columns")
         wanted = {}

@@ -10,17 +10,14 @@ from pathlib import Path
 
 from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.formats.tiers import (
-    CATEGORY,
-    TRANSCRIPT_TIER,
     Interval,
     TierImportReport,
     export_rows,
     import_intervals,
-    tier_name,
-    value_text,
+    label_tiers,
+    parse_tier,
 )
 from emotrace.core.store import Store
-from emotrace.core.vocab import DIMENSIONS
 
 LINGUISTIC_TYPE = "emotrace-value"
 
@@ -37,30 +34,12 @@ def export_eaf(store: Store, file_id: int, out: str | Path) -> int:
     eaf.add_linked_file(Path(audio.path).resolve().as_uri(), relpath=Path(audio.path).name,
                         mimetype=_mimetype(audio.path))
     count = 0
-    for annotator in sorted(by_annotator):
-        for i, dim in enumerate(DIMENSIONS):
-            labels = [(s, by_annotator[annotator].get(s.id)) for s in segments]
-            labels = [(s, c) for s, c in labels if c is not None and c.values[i] is not None]
-            if not labels:
-                continue
-            tier = tier_name(annotator, dim)
-            eaf.add_tier(tier, ling=LINGUISTIC_TYPE, part=annotator)
-            for seg, c in labels:
-                eaf.add_annotation(tier, round(seg.start * 1000), round(seg.end * 1000), value_text(c.values[i]))
-                count += 1
-        cats = [(s, c) for s in segments if (c := by_annotator[annotator].get(s.id)) is not None and c.category]
-        if cats:
-            eaf.add_tier(tier_name(annotator, CATEGORY), ling=LINGUISTIC_TYPE, part=annotator)
-            for seg, c in cats:
-                eaf.add_annotation(tier_name(annotator, CATEGORY), round(seg.start * 1000), round(seg.end * 1000),
-                                   c.category)
-                count += 1
-    texts = [s for s in segments if s.text.strip()]
-    if texts:
-        eaf.add_tier(TRANSCRIPT_TIER, ling=LINGUISTIC_TYPE)
-        for seg in texts:
-            eaf.add_annotation(TRANSCRIPT_TIER, round(seg.start * 1000), round(seg.end * 1000), seg.text.strip())
-            count += 1
+    for name, entries in label_tiers(segments, by_annotator):
+        annotator = parse_tier(name)
+        eaf.add_tier(name, ling=LINGUISTIC_TYPE, **({"part": annotator[0]} if annotator else {}))
+        for start, stop, text in entries:
+            eaf.add_annotation(name, round(start * 1000), round(stop * 1000), text)
+        count += len(entries)
     eaf.to_file(str(out))
     return count
 

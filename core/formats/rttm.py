@@ -9,6 +9,7 @@ tests read what this writes with pyannote.database's own loader.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from emotrace.core.formats.interchange import AnnotationFileError
@@ -69,7 +70,13 @@ def export_rttm(store: Store, corpus: str, out: str | Path) -> int:
         stem = Path(f.path).stem
         turns = store.speaker_turns(f.id) or [Turn(s.start, s.end, s.speaker) for s in store.segments(f.id)
                                              if s.speaker]
-        lines += [f"SPEAKER {stem.replace(' ', '_')} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> "
-                  f"{t.speaker.replace(' ', '_')} <NA> <NA>" for t in turns]
+        lines += [f"SPEAKER {_field(stem)} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> "
+                  f"{_field(t.speaker)} <NA> <NA>" for t in turns]
     Path(out).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
     return len(lines)
+
+
+def _field(name: str) -> str:
+    """An RTTM field is whitespace-delimited: any run of white space or control characters in a name (a space, a
+    tab, a newline) becomes one `_`, so the file our own import reads back has one turn per line."""
+    return re.sub(r"[\s\x00-\x1f\x7f]+", "_", name.strip()) or "<NA>"

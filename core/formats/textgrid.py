@@ -7,17 +7,13 @@ from pathlib import Path
 
 from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.formats.tiers import (
-    CATEGORY,
-    TRANSCRIPT_TIER,
     Interval,
     TierImportReport,
     export_rows,
     import_intervals,
-    tier_name,
-    value_text,
+    label_tiers,
 )
 from emotrace.core.store import Store
-from emotrace.core.vocab import DIMENSIONS
 
 
 def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
@@ -29,35 +25,11 @@ def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
     end = max([audio.duration or 0.0, *(s.end for s in segments)])
     tg = textgrid.Textgrid(0.0, end)
     count = 0
-    for annotator in sorted(by_annotator):
-        for i, dim in enumerate(DIMENSIONS):
-            entries = [(s.start, s.end, value_text(c.values[i])) for s in segments
-                       if (c := by_annotator[annotator].get(s.id)) is not None and c.values[i] is not None]
-            entries = _no_overlap(entries)
-            if entries:
-                tg.addTier(IntervalTier(tier_name(annotator, dim), entries, 0.0, end))
-                count += len(entries)
-        cats = _no_overlap([(s.start, s.end, c.category) for s in segments
-                            if (c := by_annotator[annotator].get(s.id)) is not None and c.category])
-        if cats:
-            tg.addTier(IntervalTier(tier_name(annotator, CATEGORY), cats, 0.0, end))
-            count += len(cats)
-    texts = _no_overlap([(s.start, s.end, s.text.strip()) for s in segments if s.text.strip()])
-    if texts:
-        tg.addTier(IntervalTier(TRANSCRIPT_TIER, texts, 0.0, end))
-        count += len(texts)
+    for name, entries in label_tiers(segments, by_annotator):
+        tg.addTier(IntervalTier(name, entries, 0.0, end))
+        count += len(entries)
     tg.save(str(out), format="long_textgrid", includeBlankSpaces=True)
     return count
-
-
-def _no_overlap(entries: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
-    """A TextGrid interval tier cannot overlap: a segment that overlaps the one before is left out of that tier
-    (ELAN, which allows overlap, keeps it)."""
-    out: list[tuple[float, float, str]] = []
-    for start, end, text in sorted(entries):
-        if not out or start >= out[-1][1] - 1e-9:
-            out.append((start, end, text))
-    return out
 
 
 def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:

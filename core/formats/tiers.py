@@ -7,6 +7,7 @@ so the audio is found by the media file's name, else by the annotation file's st
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,14 +44,57 @@ class TierImportReport:
         return f"{self.file}: {self.segments_added} segments and {self.labels_added} labels added{skipped}"
 
 
-def tier_name(annotator: str, dimension: str) -> str:
-    return f"{annotator}{SEP}{dimension}"
+LAYER = re.compile(r"^(?P<base>.*?) \((?P<layer>[2-9]|[1-9]\d+)\)$")
+
+
+def tier_name(annotator: str, dimension: str, layer: int = 0) -> str:
+    """`ANNOTATOR/DIMENSION`, and `ANNOTATOR/DIMENSION (2)`, `(3)`, ... for the further layers that hold segments
+    overlapping those of the first (a superseded segment beside the ones made from it)."""
+    return f"{annotator}{SEP}{dimension}" + (f" ({layer + 1})" if layer else "")
 
 
 def parse_tier(name: str) -> tuple[str, str] | None:
-    """(annotator, dimension) of a label tier, or None for any other tier."""
-    annotator, sep, dim = name.rpartition(SEP)
+    """(annotator, dimension) of a label tier (of any layer), or None for any other tier."""
+    hit = LAYER.match(name)
+    annotator, sep, dim = (hit.group("base") if hit else name).rpartition(SEP)
     return (annotator, dim) if sep and annotator and dim in FIELDS else None
+
+
+def is_transcript(name: str) -> bool:
+    hit = LAYER.match(name)
+    return (hit.group("base") if hit else name) == TRANSCRIPT_TIER
+
+
+def layered(entries: list[tuple[float, float, str]]) -> list[list[tuple[float, float, str]]]:
+    """Intervals split into as few non-overlapping layers as they need (each to the first layer it fits, in time
+    order): a tier never holds overlapping annotations, in ELAN or Praat, and nothing is dropped."""
+    layers: list[list[tuple[float, float, str]]] = []
+    for entry in sorted(entries):
+        for layer in layers:
+            if entry[0] >= layer[-1][1] - 1e-9:
+                layer.append(entry)
+                break
+        else:
+            layers.append([entry])
+    return layers
+
+
+def label_tiers(segments, by_annotator: dict) -> list[tuple[str, list[tuple[float, float, str]]]]:
+    """Every tier an export writes, in order: per annotator, each dimension and the category (in layers), then
+    the transcript (in layers). The one tier layout of ELAN and TextGrid, so the two exports carry the same
+    intervals per annotator and dimension."""
+    tiers = []
+    for annotator in sorted(by_annotator):
+        labels = by_annotator[annotator]
+        for i, dim in enumerate(DIMENSIONS):
+            entries = [(s.start, s.end, value_text(c.values[i])) for s in segments
+                       if (c := labels.get(s.id)) is not None and c.values[i] is not None]
+            tiers += [(tier_name(annotator, dim, k), layer) for k, layer in enumerate(layered(entries))]
+        cats = [(s.start, s.end, c.category) for s in segments if (c := labels.get(s.id)) is not None and c.category]
+        tiers += [(tier_name(annotator, CATEGORY, k), layer) for k, layer in enumerate(layered(cats))]
+    texts = [(s.start, s.end, s.text.strip()) for s in segments if s.text.strip()]
+    tiers += [(TRANSCRIPT_TIER + (f" ({k + 1})" if k else ""), layer) for k, layer in enumerate(layered(texts))]
+    return tiers
 
 
 def value_text(value: float) -> str:
@@ -90,7 +134,7 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
     for iv in intervals:
         parsed = parse_tier(iv.tier)
         if parsed is None:
-            if iv.tier != TRANSCRIPT_TIER and iv.tier not in report.skipped_tiers:
+            if not is_transcript(iv.tier) and iv.tier not in report.skipped_tiers:
                 report.skipped_tiers.append(iv.tier)
             continue
         annotator, dim = parsed
@@ -118,4 +162,5 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
 
 
 __all__ = ["AnnotationFileError", "Interval", "LabelOrigin", "TierImportReport", "TRANSCRIPT_TIER", "export_rows",
+           "is_transcript", "label_tiers", "layered",
            "import_intervals", "parse_tier", "tier_name", "value_text"]
