@@ -244,3 +244,78 @@ def test_the_size_cap_is_stated_and_configurable(corpus, tmp_path, capsys, monke
     assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
                 "--dimension", "arousal", "--path", str(path)) == 2
     assert "import limit (EMOTRACE_MAX_IMPORT_MB raises it)" in capsys.readouterr().err
+
+
+# -- tier files and audformat tables through the interchange model ---------------------------------------------
+def _textgrid(tmp_path, body: str) -> Path:
+    path = tmp_path / "talk.TextGrid"
+    path.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 5\ntiers? <exists>\n'
+                    + body)
+    return path
+
+
+def _interval_tier(name: str, intervals: list[tuple[str, str, str]]) -> str:
+    rows = "".join(f'        intervals [{k}]:\n            xmin = {a}\n            xmax = {b}\n            text = "{t}"\n'
+                   for k, (a, b, t) in enumerate(intervals, 1))
+    return (f'    item [1]:\n        class = "IntervalTier"\n        name = "{name}"\n        xmin = 0\n        xmax = 5\n'
+            f'        intervals: size = {len(intervals)}\n' + rows)
+
+
+@pytest.mark.parametrize(("intervals", "message"), [
+    ([("-1", "2", "5")], "negative time"),
+    ([("1", "3", "5"), ("2", "4", "6")], "overlap in time"),
+    ([("1", "9", "5")], "past the end of the audio"),
+    ([("1", "2", "1e308")], "off the 1-7 scale"),
+    ([("1", "2", "nan")], "not a finite number"),
+])
+def test_bad_textgrids_are_one_line_rc_2(corpus, tmp_path, capsys, intervals, message):
+    path = _textgrid(tmp_path, "size = 1\nitem []:\n" + _interval_tier("alice/arousal", intervals))
+    before = _sha(corpus)
+    assert _import(corpus, path) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+    assert _sha(corpus) == before
+
+
+def _eaf(tmp_path, tier: str, text: str = "5") -> Path:
+    import pympi
+
+    eaf = pympi.Elan.Eaf()
+    eaf.add_linked_file("file:///x/talk.wav", mimetype="audio/x-wav")
+    eaf.add_tier(tier)
+    eaf.add_annotation(tier, 1000, 2000, text)
+    eaf.to_file(str(tmp_path / "talk.eaf"))
+    return tmp_path / "talk.eaf"
+
+
+def test_a_consensus_tier_with_a_leading_space_is_no_human_rater(corpus, tmp_path, capsys):
+    assert _import(corpus, _eaf(tmp_path, " consensus:mean/arousal")) == 0
+    from emotrace.core.store import Store
+
+    s = Store(corpus.url)
+    assert s.current_labels(corpus_id=s.corpus("c").id, include_computed=True) == []
+    s.close()
+
+
+def test_a_nul_in_a_rater_name_is_refused(corpus, tmp_path, capsys):
+    before = _sha(corpus)
+    assert _import(corpus, _eaf(tmp_path, "al\tice/arousal")) == 2  # XML carries a tab (not a NUL)
+    assert "control character" in capsys.readouterr().err
+    assert _sha(corpus) == before
+
+
+@pytest.mark.parametrize(("start", "end", "message"), [
+    ("0 days 00:01:40", "0 days 00:00:50", "is not after start"),
+    ("-1 days +23:59:59", "0 days 00:00:02", "before the audio begins"),
+    ("0 days 00:00:01", "0 days 00:10:00", "past the end of the audio"),
+])
+def test_audformat_rows_are_checked_like_every_other_format(corpus, tmp_path, capsys, start, end, message):
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "db.yaml").write_text(_header())
+    (db / "db.arousal.csv").write_text(f"file,start,end,alice\ntalk.wav,{start},{end},5.0\n")
+    before = _sha(corpus)
+    assert _import(corpus, db) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+    assert _sha(corpus) == before

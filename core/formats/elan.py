@@ -6,6 +6,7 @@ within 1 ms by Store.import_labels).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from emotrace.core.formats.interchange import AnnotationFileError
@@ -54,7 +55,9 @@ def import_eaf(store: Store, corpus: str, path: str | Path, *, audio: str | None
 
     path = Path(path)
     try:
-        eaf = pympi.Elan.Eaf(str(path))
+        with warnings.catch_warnings():  # pympi warns on stderr about versions and unknown parts: not our user's
+            warnings.simplefilter("ignore")
+            eaf = pympi.Elan.Eaf(str(path))
     except Exception as exc:  # noqa: BLE001 - pympi raises bare XML and key errors on broken files
         raise AnnotationFileError(f"{path.name} is not a readable ELAN file: {exc}") from exc
     intervals = []

@@ -40,14 +40,18 @@ def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str |
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as exc:  # noqa: BLE001 - praatio raises many kinds on a broken file
-        raise AnnotationFileError(f"{path.name} is not a readable TextGrid: {exc}") from exc
-    intervals = []
+        reason = " ".join(str(exc).split())  # praatio's overlap error spans two lines: one line for the user
+        raise AnnotationFileError(f"{path.name} is not a readable TextGrid: {reason}") from exc
+    intervals, points = [], []
     for name in tg.tierNames:
         tier = tg.getTier(name)
         if getattr(tier, "tierType", "IntervalTier") != "IntervalTier":
-            continue  # point tiers carry no segment
+            points.append(name)  # a point tier marks instants: no segment to label
+            continue
         intervals += [Interval(name, float(e.start), float(e.end), str(e.label)) for e in tier.entries]
-    return import_intervals(store, corpus, path, intervals, audio=audio)
+    report = import_intervals(store, corpus, path, intervals, audio=audio)
+    report.skipped_tiers += [f"{name} (a point tier)" for name in points]
+    return report
 
 
 _NEGATIVE_TIME = re.compile(rb"^\s*(xmin|xmax|number|time)\s*=\s*-", re.M)
