@@ -319,3 +319,20 @@ def test_audformat_rows_are_checked_like_every_other_format(corpus, tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
     assert _sha(corpus) == before
+
+
+def test_labels_from_dev_zero_are_refused_before_reading(corpus, tmp_path, capsys):
+    """`import --labels /dev/zero` grew to 9.8 GB before."""
+    before = _sha(corpus)
+    assert _cli(corpus, "import", str(tmp_path / "c"), "--corpus", "c", "--labels", "/dev/zero") == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert _sha(corpus) == before
+
+
+def test_a_short_row_is_a_named_row_error_not_a_crash(corpus, tmp_path, capsys):
+    """A generic CSV row with too few cells used to end in `internal error: KeyError: 'end'`."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,start,end,arousal,valence,dominance,annotator\n\ntalk.wav,1,2,5,4,3,alice\ntalk.wav,1\n")
+    assert _cli(corpus, "import", str(tmp_path / "c"), "--corpus", "c", "--labels", str(labels)) == 1
+    out = capsys.readouterr().out
+    assert "ROW labels.csv:4:" in out and "internal error" not in out

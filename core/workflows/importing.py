@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,16 +229,28 @@ def _scale(value: str, name: str) -> float:
     return SCALE.check(name, x)
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """Rows keyed by stripped column names (`FileName , EmoClass` is a common hand-edited header)."""
+def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header and a stream of (line number, row keyed by stripped column names): a labels_detailed.csv of
+    millions of rows is never held as dictionaries at once (`FileName , EmoClass` is a common hand-edited
+    header). Line numbers are the file's own, blank lines included."""
+    fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by the row stream below
+    reader = csv.reader(fh)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = [c.strip() for c in next(reader, [])]
-            rows = [dict(zip(header, (v.strip() for v in values))) for values in reader if any(v.strip() for v in values)]
-            return header, rows
+        header = [c.strip() for c in next(reader, [])]
     except (UnicodeDecodeError, csv.Error) as exc:
+        fh.close()
         raise LabelFileError(f"{path.name} is not a readable CSV: {exc}") from exc
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with fh:
+            try:
+                for values in reader:
+                    if any(v.strip() for v in values):
+                        yield reader.line_num, dict(zip(header, (v.strip() for v in values)))
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise LabelFileError(f"{path.name}:{reader.line_num + 1}: not a readable CSV: {exc}") from exc
+
+    return header, rows()
 
 
 def import_labels(
@@ -271,8 +284,9 @@ def import_labels(
     files = store.files(corpus_row.id)
     resolver = _Resolver(files, base)
     specs: list[LabelSpec] = []
+    metadata: list[tuple[int, str | None, str | None, str | None]] = []
     seen: dict[tuple, tuple[str, tuple]] = {}
-    for lineno, row in enumerate(rows, start=2):
+    for lineno, row in rows:
         where = f"{path.name}:{lineno}"
         try:
             if detailed:
@@ -291,8 +305,9 @@ def import_labels(
         seen[key] = (where, (spec.values, spec.category))
         specs.append(spec)
         if is_msp and not detailed:
-            store.set_file_metadata(spec.file_id, speaker=spec.speaker, split=spec.split,
-                                    gender=(row.get("Gender") or "").strip() or None)
+            metadata.append((spec.file_id, spec.speaker, spec.split, (row.get("Gender") or "").strip() or None))
+    for file_id, speaker, split, gender in metadata:  # only once the whole file was read
+        store.set_file_metadata(file_id, speaker=speaker, split=split, gender=gender)
     if detailed:
         store.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
     elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
