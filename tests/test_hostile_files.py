@@ -336,3 +336,32 @@ def test_a_short_row_is_a_named_row_error_not_a_crash(corpus, tmp_path, capsys):
     assert _cli(corpus, "import", str(tmp_path / "c"), "--corpus", "c", "--labels", str(labels)) == 1
     out = capsys.readouterr().out
     assert "ROW labels.csv:4:" in out and "internal error" not in out
+
+
+def test_a_long_trace_is_read_with_flat_memory(corpus, tmp_path):
+    """Reading 200,000 CARMA rows holds numbers, not rows: Python's peak allocation stays under 40 MB (the
+    36 MB / 2,000,000-row file of the issue: 309 MB peak RSS in all, bench/bench_trace_import.py)."""
+    import tracemalloc
+
+    from emotrace.core.formats.traces import read_carma_csv
+
+    path = tmp_path / "long.csv"
+    with open(path, "w") as fh:
+        fh.write("time,value\n")
+        fh.writelines(f"{k / 100:.3f},{(k % 200) - 100}\n" for k in range(200_000))
+    tracemalloc.start()
+    t, v = read_carma_csv(path, duration=2001.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(t) == 200_000 and v.min() >= 1 and v.max() <= 7
+    assert peak < 40 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_wrong_encodings_are_one_line(corpus, tmp_path, capsys, encoding):
+    path = tmp_path / "trace.csv"
+    path.write_text("zeit,wert\n0.5,10\n1.0,Ä\n", encoding=encoding)
+    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", "ann",
+                "--dimension", "arousal", "--path", str(path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "trace.csv" in err, err
