@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import traceback
 from datetime import datetime
@@ -85,8 +84,9 @@ def cmd_agreement(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotrace", description=__doc__)
-    parser.add_argument("--db", default=os.environ.get("EMOTRACE_DB"),
-                        help="SQLAlchemy URL or SQLite path (default: the user data folder)")
+    parser.add_argument("--db", default=None,
+                        help="SQLAlchemy URL or SQLite path (default: EMOTRACE_DB, else EMOTRACE_HOME's store, else "
+                             "the default saved in the app's Settings, else the user data folder)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)

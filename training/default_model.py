@@ -15,7 +15,7 @@ import shutil
 from importlib.resources import files
 from pathlib import Path
 
-from emotrace.core.paths import models_dir
+from emotrace.core.paths import models_dir, resolve_db_url
 from emotrace.core.store import ModelVersion, Store
 from emotrace.training.registry import register
 
@@ -29,10 +29,10 @@ def bundled_folder() -> Path | None:
 
 
 def open_store(url: str | None = None) -> Store:
-    """The one way every front end (CLI, app, notebook API) opens a store: `Store(url)` (None: the default store
-    in the user data folder) and, when it has no model yet, the bundled one registered as version 1, so the app
-    and the CLI show the same models on a fresh store."""
-    store = Store(url)
+    """The one way every front end (CLI, app, notebook API) opens a store: `Store(url)`, where None means the
+    store the one resolution order names (`emotrace.core.paths.resolve_db_url`), and, when it has no model yet,
+    the bundled one registered as version 1, so the app and the CLI show the same models on a fresh store."""
+    store = Store(url or resolve_db_url()[0])
     if not store.read_only:
         ensure_default_model(store)
     return store
