@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
+from emotrace.cli.argtypes import out_file, plain_name, version, whole
 from emotrace.cli.common import open_store
+from emotrace.core.errors import UserFacingError
 from emotrace.core.vocab import EXPORT_SCALES, JOB_SELECTIONS
 
 
@@ -21,7 +23,7 @@ def cmd_consensus(args) -> int:
 
 def register_consensus(sub) -> None:
     p = sub.add_parser("consensus", help="compute the mean and EWE consensus of a corpus's raters")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--keep-weights", action="store_true", help="use the stored EWE weights instead of re-estimating")
     p.set_defaults(func=cmd_consensus)
 
@@ -85,16 +87,16 @@ def register_job(sub) -> None:
     p = sub.add_parser("job", help="annotation jobs: assign segments to annotators (with overlap, blind) and "
                                    "show their progress")
     p.add_argument("action", choices=["create", "progress"])
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--name")
     p.add_argument("--annotators", help="comma-separated names")
     p.add_argument("--select", choices=JOB_SELECTIONS, default="sample",
                    help="a random sample, a split, or the review queue's top N")
-    p.add_argument("-n", type=int, help="how many segments (sample / review top N / first N of a split)")
+    p.add_argument("-n", type=whole(1), help="how many segments (sample / review top N / first N of a split)")
     p.add_argument("--split")
     p.add_argument("--overlap", type=int, default=1, help="annotators per segment")
     p.add_argument("--not-blind", action="store_true", help="annotators see the model and others from the start")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_job)
 
@@ -102,6 +104,10 @@ def register_job(sub) -> None:
 def cmd_annotations(args) -> int:
     from emotrace.core.formats.batch import export_corpus, import_annotation_file
 
+    if args.action == "export" and not args.out:
+        raise UserFacingError("annotations export needs --out FOLDER")
+    if args.action == "import" and not args.files:
+        raise UserFacingError("annotations import needs at least one file or audformat folder")
     store = open_store(args)
     if args.action == "export":
         written = export_corpus(store, args.corpus, args.out, args.format)
@@ -117,7 +123,7 @@ def register_annotations(sub) -> None:
                                            "audformat (a table per dimension, a column per rater)")
     p.add_argument("action", choices=["import", "export"])
     p.add_argument("files", nargs="*", help="with import: .eaf, .TextGrid or .rttm files, or audformat folders")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--format", choices=["eaf", "textgrid", "audformat", "rttm"], default="eaf", help="with export")
     p.add_argument("--out", help="with export: a folder (one file per audio file)")
     p.add_argument("--audio", help="with import: the corpus audio file the annotations belong to")
@@ -136,9 +142,9 @@ def cmd_trajectories(args) -> int:
 
 def register_trajectories(sub) -> None:
     p = sub.add_parser("trajectories", help="export a model version's per-window trajectories (CSV or .parquet)")
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--out", required=True, help="a .csv or .parquet file")
-    p.add_argument("--model", help="model version id or name (default: the active one)")
+    p.add_argument("--corpus", required=True, type=plain_name)
+    p.add_argument("--out", required=True, type=out_file(".csv", ".parquet"), help="a .csv or .parquet file")
+    p.add_argument("--model", type=version, help="model version id or name (default: the active one)")
     p.add_argument("--scale", choices=EXPORT_SCALES, default="1-7")
     p.set_defaults(func=cmd_trajectories)
 

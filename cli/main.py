@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from emotrace.cli import annotation, processing
+from emotrace.cli.argtypes import out_file, plain_name
 from emotrace.cli.common import open_store
 from emotrace.core.vocab import EXPORT_SCALES
 
@@ -93,31 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import a folder of audio (and labels) into a corpus")
     p.add_argument("folder")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--labels", help="labels CSV (MSP labels_consensus.csv or file,start,end,arousal,...)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("stats", help="what the store holds")
-    p.add_argument("--corpus")
+    p.add_argument("--corpus", type=plain_name)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("export", help="write segments with labels and predictions as CSV")
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
+    p.add_argument("--out", required=True, type=out_file(".csv", ".rttm"),
+                   help="a .csv file (.rttm with --rttm)")
     p.add_argument("--msp", action="store_true", help="MSP-Podcast labels_consensus.csv form")
     p.add_argument("--include-accepted", action="store_true",
                    help="with --msp: also write segments whose current label is an accepted model prediction")
     p.add_argument("--rttm", action="store_true", help="the speaker turns of every file as RTTM")
-    p.add_argument("--annotator", help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
-                                       "(an imported labels_consensus.csv)")
+    p.add_argument("--annotator", type=plain_name,
+                   help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
+                        "(an imported labels_consensus.csv)")
     p.add_argument("--msp-detailed", action="store_true", help="MSP-Podcast labels_detailed.csv: one row per rater")
     p.add_argument("--scale", choices=EXPORT_SCALES, default="1-7",
                    help="flat CSV: values on 1-7, 0..1 or -1..1 (columns arousal_unit, ...; import reads them back)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("agreement", help="inter-rater agreement per dimension: ICC, Krippendorff's alpha, CCC, kappa")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--split", help="only segments of this split (e.g. Test1)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_agreement)

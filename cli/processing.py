@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from emotrace.cli.argtypes import seconds, whole
+from emotrace.cli.argtypes import device, number, plain_name, seconds, version, whole, work_kinds
 from emotrace.cli.common import open_store, run_with_bar
 from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import TqdmProgress
@@ -85,11 +85,11 @@ def cmd_worker(args) -> int:
 
 def register_worker(sub) -> None:
     p = sub.add_parser("worker", help="take queued files (transcribe, analyze, diarize) from the store until done")
-    p.add_argument("--kinds", default="transcribe,analyze,diarize")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (under torchrun: LOCAL_RANK)")
-    p.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts without a heartbeat")
+    p.add_argument("--kinds", type=work_kinds, default="transcribe,analyze,diarize")
+    p.add_argument("--device", default="auto", type=device, help="auto, cpu, cuda or cuda:N (under torchrun: LOCAL_RANK)")
+    p.add_argument("--lease", type=seconds(5, 86400), default=60.0, help="seconds a claim lasts without a heartbeat")
     p.add_argument("--batch", type=int, help="only this batch's items; leave when it is finished")
-    p.add_argument("--idle-exit", type=float, default=10.0, help="leave after this many idle seconds")
+    p.add_argument("--idle-exit", type=seconds(0, 86400), default=10.0, help="leave after this many idle seconds")
     p.add_argument("--forever", action="store_true", help="never leave; wait for new work")
     p.set_defaults(func=cmd_worker)
 
@@ -115,9 +115,9 @@ def cmd_transcribe(args) -> int:
 
 def register_transcribe(sub) -> None:
     p = sub.add_parser("transcribe", help="ASR (faster-whisper, or Whisper on PyTorch): words with times, utterances")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--model", default="base", help="tiny.en, base, small, large-v3, distil-large-v3 or a folder")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", default="auto", type=device, help="auto, cpu, cuda or cuda:N")
     p.add_argument("--beam-size", type=whole(1, 64), default=5)
     p.add_argument("--batch-size", type=whole(0, 4096), default=0, help=">1 uses BatchedInferencePipeline")
     p.add_argument("--redo", action="store_true", help="transcribe finished files again")
@@ -145,9 +145,9 @@ def cmd_analyze(args) -> int:
 
 def register_analyze(sub) -> None:
     p = sub.add_parser("analyze", help="SER predictions per segment and sliding-window trajectories")
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--model", help="model version id or name (default: the active one)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--corpus", required=True, type=plain_name)
+    p.add_argument("--model", type=version, help="model version id or name (default: the active one)")
+    p.add_argument("--device", default="auto", type=device)
     p.add_argument("--window", type=seconds(0.5, 600), help="trajectory window in seconds, 0.5-600 (default: the "
                                                             "model's, 4)")
     p.add_argument("--hop", type=seconds(0.1, 600), help="trajectory hop in seconds, 0.1-600 (default: the model's, 1)")
@@ -228,7 +228,7 @@ def register_train(sub) -> None:
     from emotrace.core.ser.hub import DEFAULT_TEXT
 
     p = sub.add_parser("train", help="train a new model version from the corpus labels")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--mode", default="layers", choices=["layers", "heads", "full"],
                    help="layers: heads + per-dimension layer weights on cached features (default); heads: layer "
                         "weights kept uniform; full: fine-tune the audio encoder too")
@@ -242,9 +242,10 @@ def register_train(sub) -> None:
     p.add_argument("--layer-lr", type=float, default=5e-2,
                    help="learning rate of the softmax layer logits (the heads use 2e-3; at that rate the weights "
                         "barely leave uniform)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--annotator", help="train on one annotator's labels (default: the latest label per segment)")
+    p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
+    p.add_argument("--device", default="auto", type=device)
+    p.add_argument("--annotator", type=plain_name,
+                   help="train on one annotator's labels (default: the latest label per segment)")
     p.add_argument("--include-accepted", action="store_true",
                    help="also train on accepted model predictions (default: human judgements only)")
     p.add_argument("--targets", default="labels", choices=["labels", "traces", "both"],
@@ -270,11 +271,11 @@ def cmd_evaluate(args) -> int:
 
 def register_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="CCC per dimension on a split")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--split", default="Development")
-    p.add_argument("--model", help="model version id or name (default: the active one)")
-    p.add_argument("--annotator")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--model", type=version, help="model version id or name (default: the active one)")
+    p.add_argument("--annotator", type=plain_name)
+    p.add_argument("--device", default="auto", type=device)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -329,10 +330,10 @@ def _catch_up(store, model_version_id: int, args) -> int:
 def register_models(sub) -> None:
     p = sub.add_parser("models", help="list, activate or roll back model versions")
     p.add_argument("action", choices=["list", "activate", "rollback"])
-    p.add_argument("version", nargs="?", help="version id or name (for activate)")
+    p.add_argument("version", nargs="?", type=version, help="version id or name (for activate)")
     p.add_argument("--analyze", action="store_true",
                    help="after activate or rollback, analyse every file of every corpus the version has not analysed")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", type=device)
     p.set_defaults(func=cmd_models)
 
 
@@ -374,11 +375,12 @@ def cmd_layers(args) -> int:
 
 def register_layers(sub) -> None:
     p = sub.add_parser("layers", help="which encoder layers carry arousal, valence, dominance (probe per layer)")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--backbone", help="audio encoder (default: the active model's, else the offline whisper:tiny.en)")
     p.add_argument("--split", default="Development", help="split the probes are scored on (fit on Train)")
-    p.add_argument("--model", help="model version whose learnt layer weights to show (default: the active one)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--model", type=version,
+                   help="model version whose learnt layer weights to show (default: the active one)")
+    p.add_argument("--device", default="auto", type=device)
     p.add_argument("--json", action="store_true")
     p.add_argument("--png", help="write the figure to this PNG file")
     p.set_defaults(func=cmd_layers)
@@ -401,7 +403,7 @@ def cmd_gui(args) -> int:
 
 def register_gui(sub) -> None:
     p = sub.add_parser("gui", help="open the desktop app")
-    p.add_argument("--corpus", help="corpus to show first")
+    p.add_argument("--corpus", type=plain_name, help="corpus to show first")
     p.set_defaults(func=cmd_gui)
 
 
@@ -422,11 +424,11 @@ def cmd_diarize(args) -> int:
 
 def register_diarize(sub) -> None:
     p = sub.add_parser("diarize", help="who speaks when: speaker turns per file (utterances are then cut at them)")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--speakers", type=int, help="the exact number of speakers per file, when known")
     p.add_argument("--min-speakers", type=int, default=1)
     p.add_argument("--max-speakers", type=int, default=6)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", type=device)
     p.set_defaults(func=cmd_diarize)
 
 
@@ -435,6 +437,8 @@ def cmd_speakers(args) -> int:
 
     from emotrace.core.workflows.diarize import import_rttm
 
+    if args.action in ("rename", "merge", "reassign", "split") and not (args.to or "").strip():
+        raise UserFacingError(f"speakers {args.action} needs --to NAME")  # it used to rename to "None"
     store = open_store(args)
     corpus = store.corpus(args.corpus)
     if args.action == "import":
@@ -478,10 +482,10 @@ def cmd_speakers(args) -> int:
 def register_speakers(sub) -> None:
     p = sub.add_parser("speakers", help="list, correct (rename, merge, reassign, split, undo) or import speaker turns")
     p.add_argument("action", choices=["list", "rename", "merge", "reassign", "split", "undo", "import"])
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--file", help="the file (name or name without extension)")
     p.add_argument("--speaker", help="rename/merge: the speaker to rename or merge away")
-    p.add_argument("--to", help="rename/merge/reassign/split: the new (or other) speaker name")
+    p.add_argument("--to", type=plain_name, help="rename/merge/reassign/split: the new (or other) speaker name")
     p.add_argument("--turn", type=int, help="reassign/split: the turn's index (`speakers list --turns`)")
     p.add_argument("--at", type=float, help="split: where to cut the turn (s)")
     p.add_argument("--turns", action="store_true", help="list: print every turn")
@@ -557,15 +561,15 @@ def cmd_traces(args) -> int:
 def register_traces(sub) -> None:
     p = sub.add_parser("traces", help="continuous traces: list, agreement (with lag), labels, export, import")
     p.add_argument("action", choices=["list", "agreement", "labels", "export", "import"])
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--file")
-    p.add_argument("--annotator")
+    p.add_argument("--annotator", type=plain_name)
     p.add_argument("--dimension", choices=DIMENSIONS)
     p.add_argument("--path", help="export/import: the CSV, or NOVA's .annotation header")
     p.add_argument("--format", default="carma", choices=["carma", "nova"])
     p.add_argument("--scale", default="carma", choices=list(SCALES), help="CSV values' scale")
-    p.add_argument("--rate", type=float, default=10.0, help="NOVA export: frames per second")
-    p.add_argument("--max-lag", type=float, default=4.0, help="agreement: the longest lag searched (s)")
+    p.add_argument("--rate", type=number(0, 1000, " Hz"), default=10.0, help="NOVA export: frames per second")
+    p.add_argument("--max-lag", type=seconds(0, 60), default=4.0, help="agreement: the longest lag searched (s)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_traces)
 
