@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from emotrace.core.formats.interchange import AnnotationFileError
 from tests.conftest import write_audio
 
 
@@ -220,10 +221,17 @@ def test_a_good_trace_imports_as_one_pass_without_clipping(corpus, tmp_path, cap
 
 @pytest.mark.parametrize("annotator", ["ann\x00x", "ann\nbob", "   "])
 def test_trace_rater_names_with_control_characters_are_refused(corpus, tmp_path, capsys, annotator):
+    """Refused at the command line already (argparse, rc 2), and by the interchange model below it."""
+    from emotrace.core.formats.interchange import rater_name
+
     path = _carma(tmp_path, ["0.0,0"])
-    assert _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", annotator,
-                "--dimension", "arousal", "--path", str(path)) == 2
-    assert "rater name" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        _cli(corpus, "traces", "import", "--corpus", "c", "--file", "talk", "--annotator", annotator,
+             "--dimension", "arousal", "--path", str(path))
+    assert exit_.value.code == 2
+    assert "control character" in capsys.readouterr().err or not annotator.strip()
+    with pytest.raises(AnnotationFileError, match="rater name"):
+        rater_name("trace.csv", annotator)
 
 
 def test_special_files_are_not_read(corpus, tmp_path, capsys):
