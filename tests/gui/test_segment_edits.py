@@ -11,7 +11,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from tests.test_segment_edits import all_label_rows  # noqa: E402
+from tests.helpers import all_label_rows  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

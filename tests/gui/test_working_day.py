@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
+from tests.helpers import write_podcast_like  # noqa: E402
+
 pytestmark = pytest.mark.usefixtures("qt_settings")
 
 MINUTES = 20
-SR = 16000
 
 
 def none_drift(work) -> int:
@@ -34,18 +34,6 @@ def none_drift(work) -> int:
     work()
     gc.collect()
     return sys.getrefcount(None) - before
-
-
-def write_podcast_like(path: Path, minutes: float) -> Path:
-    """Tone and noise with a slow loudness swell and pauses, written minute by minute (bounded memory)."""
-    rng = np.random.default_rng(12)
-    with sf.SoundFile(path, "w", SR, 1, subtype="PCM_16") as out:
-        for k in range(int(minutes)):
-            t = np.arange(60 * SR) / SR + 60 * k
-            env = (0.25 + 0.2 * np.sin(2 * np.pi * t / 83)) * (np.sin(2 * np.pi * t / 7) > -0.7)
-            x = env * np.sin(2 * np.pi * (140 + 40 * np.sin(t / 11)) * t) + 0.01 * rng.standard_normal(len(t))
-            out.write((0.5 * x).astype(np.float32))
-    return path
 
 
 @pytest.fixture(scope="module")

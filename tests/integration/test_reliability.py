@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 from emotrace.core.store import Store
 from emotrace.core.workflows.importing import import_folder, import_labels
 from tests.conftest import labelled_corpus, tone, write_audio
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO as ROOT
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

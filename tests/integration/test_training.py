@@ -77,7 +77,7 @@ def test_rollback_and_activate(store, corpus):
 def test_feature_cache_resumes_after_interruption(store, corpus):
     from emotrace.core.ser.encoders import load_audio_encoder
     from emotrace.training.features import FeatureCache, audio_features
-    from tests.test_ser_model import CountingEncoder
+    from tests.helpers import CountingEncoder
 
     examples = load_examples(store, corpus)
     enc = CountingEncoder(load_audio_encoder("whisper:tiny.en"))
@@ -178,7 +178,7 @@ def test_many_segments_per_file_and_a_new_segment_reuses_the_cache(store, tmp_pa
     from emotrace.core.ser.encoders import load_audio_encoder
     from emotrace.training.features import FeatureCache, audio_features
     from tests.conftest import write_audio
-    from tests.test_ser_model import CountingEncoder
+    from tests.helpers import CountingEncoder
 
     root = tmp_path / "long"
     rows = ["file,start,end,arousal,valence,dominance"]

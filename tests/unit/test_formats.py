@@ -156,7 +156,7 @@ def test_audformat_database_round_trips_with_rater_types(tmp_path, store):
     from emotrace.core.formats.audformat_db import export_audformat, import_audformat
     from emotrace.core.store import Store
     from emotrace.core.workflows.importing import import_folder
-    from tests.test_raters import msp_corpus
+    from tests.helpers import msp_corpus
 
     msp_corpus(tmp_path / "msp", files=6)
     import_folder(store, tmp_path / "msp", "msp")

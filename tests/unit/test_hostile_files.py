@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_audio
+from tests.helpers import REPO
 
 
 class _Payload:
@@ -115,7 +116,7 @@ def test_no_module_reads_files_with_an_unsafe_loader():
     """The audit of issue 21: no unsafe YAML loader, pickle, eval or pickled torch.load anywhere in the product."""
     import re
 
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     unsafe = re.compile(r"yaml\.(load|load_all|unsafe_load)\(|yaml\.(Unsafe|Full)?Loader\b|pickle\.loads?\("
                         r"|read_pickle\(|joblib\.load\(|(^|[^.\w])eval\(|Database\.load\(|allow_pickle=True"
                         r"|weights_only=False")

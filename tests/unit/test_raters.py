@@ -12,43 +12,8 @@ import pytest
 
 from emotrace.core.stats.consensus import ewe, ewe_weights, plurality
 from emotrace.core.vocab import ConsensusMethod, LabelOrigin, RaterKind
-from tests.conftest import throwaway_pg_database, write_audio
-
-WORKERS = [f"WORKER{i:05d}" for i in range(1, 9)]
-
-
-def msp_corpus(root, files: int = 12, seed: int = 3):
-    """Audio plus MSP-style detailed (5 raters per file, some with 3-4, one rater leaving dominance open) and
-    consensus CSVs, the consensus being the raters' mean as MSP states it (4 decimals)."""
-    rng = np.random.default_rng(seed)
-    detailed = [["FileName", "WorkerID", "EmoClass", "EmoAct", "EmoVal", "EmoDom"]]
-    consensus = [["FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender", "Split_Set"]]
-    truth = {}
-    for k in range(files):
-        name = f"MSP-PODCAST_0001_{k:04d}.wav"
-        write_audio(root / "Audios" / name, 1.0 + 0.1 * k)
-        true = rng.uniform(2, 6, size=3)
-        n_raters = 5 if k % 4 else 3 + k % 2  # some files have fewer raters
-        raters = rng.choice(WORKERS, size=n_raters, replace=False)
-        given = []
-        for r in raters:
-            noise = 1.5 if r == "WORKER00008" else 0.4  # one careless rater
-            vals = np.clip(np.round(true + rng.normal(0, noise, 3)), 1, 7)
-            cells = [f"{v:.1f}" for v in vals]
-            if r == "WORKER00003" and k == 5:
-                cells[2] = ""  # left dominance open
-            cat = rng.choice(["N", "H", "A"])
-            detailed.append([name, r, cat, *cells])
-            given.append([float(c) if c else np.nan for c in cells])
-        mean = np.nanmean(np.array(given), axis=0)
-        truth[name] = mean
-        consensus.append([name, "N", *(f"{m:.4f}" for m in mean), f"{k % 3}", "Female",
-                          "Train" if k < 8 else "Development"])
-    (root / "Labels").mkdir(parents=True, exist_ok=True)
-    for fname, rows in (("labels_detailed.csv", detailed), ("labels_consensus.csv", consensus)):
-        with open(root / "Labels" / fname, "w", newline="") as fh:
-            csv.writer(fh).writerows(rows)
-    return truth
+from tests.conftest import throwaway_pg_database
+from tests.helpers import WORKERS, msp_corpus
 
 
 def _read(path):

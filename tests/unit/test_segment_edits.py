@@ -13,6 +13,7 @@ from sqlalchemy import text
 from emotrace.core.store import LabelError, SegmentSpec, Store, Word
 from emotrace.core.vocab import SegmentOrigin
 from tests.conftest import throwaway_pg_database, write_audio
+from tests.helpers import all_label_rows
 
 
 def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
@@ -32,12 +33,6 @@ def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
 
 def live(store: Store, fid: int):
     return store.segments(fid, include_superseded=False)
-
-
-def all_label_rows(store: Store) -> list[tuple]:
-    with store.session() as s:
-        return [tuple(r) for r in s.execute(text("SELECT id, segment_id, annotator, arousal, valence, dominance, "
-                                                 "origin, retracts_id FROM labels ORDER BY id"))]
 
 
 def test_split_of_an_unlabelled_segment_and_its_undo(store, tmp_path):

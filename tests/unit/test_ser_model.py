@@ -11,6 +11,7 @@ from emotrace.core.ser.encoders import AudioFeaturizer, SpeechLayers, TextEncode
 from emotrace.core.ser.modeling import EmoTraceModel, parameter_report
 from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from tests.conftest import tiny_hubert, write_audio
+from tests.helpers import CountingEncoder
 
 
 def test_save_and_load_roundtrip_is_exact(tmp_path):
@@ -91,19 +92,6 @@ def test_chunked_pooling_equals_pooling_the_whole_file():
     for i, (s, e) in enumerate(spans):
         part = frames[:, round(s * 50): round(e * 50)]
         np.testing.assert_allclose(got[i], np.concatenate([part.mean(1), part.std(1)], -1), atol=1e-6)
-
-
-class CountingEncoder:
-    """Wraps a real encoder and counts the audio seconds it is asked to encode."""
-
-    def __init__(self, inner):
-        self.inner, self.seconds = inner, 0.0
-        self.name, self.num_layers, self.dim = inner.name, inner.num_layers, inner.dim
-        self.frame_rate, self.chunk_seconds = inner.frame_rate, 10.0
-
-    def encode_batch(self, chunks):
-        self.seconds += sum(len(c) for c in chunks) / 16000
-        return self.inner.encode_batch(chunks)
 
 
 def test_overlapping_windows_encode_each_second_once(tmp_path):

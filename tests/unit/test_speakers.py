@@ -21,10 +21,9 @@ from emotrace.core.vocab import TurnSource
 from emotrace.core.workflows.analyze import split_at_changes, trajectory_spans
 from emotrace.core.workflows.diarize import import_rttm
 from emotrace.core.workflows.importing import import_folder
-from tests.conftest import write_audio
-
-ROOT = Path(__file__).resolve().parents[1]
 from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
+from tests.conftest import write_audio
+from tests.helpers import REPO as ROOT
 
 CHANGE = 11.5  # JFK speaks until ~10.6 s; the other voice starts after a 1 s pause, at 12.0 s
 
