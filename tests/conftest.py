@@ -197,3 +197,16 @@ def throwaway_pg_database(prefix: str = "emotrace_test"):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def traced_file(store, tmp_path):
+    """A 30 s file in three labelled segments, for the trace tests (in process and through the CLI)."""
+    from emotrace.core.workflows.importing import import_folder
+
+    root = tmp_path / "c"
+    write_audio(root / "talk.wav", 30.0)
+    (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\n"
+                                     "talk.wav,0,10,4,4,4\ntalk.wav,10,20,4,4,4\ntalk.wav,20,30,4,4,4\n")
+    import_folder(store, root, "c")
+    return store.files(store.corpus("c").id)[0].id

@@ -1,4 +1,5 @@
-"""Issue 12's ten bugs and the features researchers expect, each on the real main window (offscreen)."""
+"""A working session in the main window (offscreen): issue 12's bugs and the features researchers expect, each on
+the real window (bugs 3 and 8, the model curves: test_model_curves.py; bug 9: tests/unit/test_audio.py)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,13 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QUrl  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
+from PySide6.QtWidgets import QDialog  # noqa: E402
 
-from emotrace.core.store import ModelVersion, SegmentSpec  # noqa: E402
+from emotrace.core.store import SegmentSpec  # noqa: E402
 from tests.conftest import write_audio  # noqa: E402
+from tests.helpers import settle  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
-
-
-def settle(qtbot, ms: int = 30) -> None:
-    QApplication.processEvents()
-    qtbot.wait(ms)
-
-
-def new_model(store, tmp_path, name="new") -> int:
-    with store.session() as s:
-        mv = ModelVersion(name=name, folder=str(tmp_path / name), active=False)
-        s.add(mv)
-        s.flush()
-        return mv.id
 
 
 # 1 -------------------------------------------------------------------------------------------------
@@ -65,70 +54,7 @@ def test_drag_handles_follow_keys_undo_and_redo_and_do_not_look_like_labels(wind
     assert handle_pen.style() != bar_pen.style()
 
 
-# 3 -------------------------------------------------------------------------------------------------
-def test_a_model_that_never_analysed_the_file_falls_back_to_one_that_did(window, populated, tmp_path, qtbot):
-    store, _file_id, mv_id = populated
-    new = new_model(store, tmp_path)
-    window.refresh_models()
-    window.model_box.setCurrentIndex(window.model_box.findData(new))
-    settle(qtbot)
-    assert window.shown_models == [mv_id]
-    assert (mv_id, "arousal") in window.file_view.pred_lines
-    assert window.editor.prediction == (5.0, 4.0, 4.0)  # not 4/4/4 from nothing
-    assert f"v{new} has not analysed this file" in window.statusBar().currentMessage()
-
-
-def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, populated, tmp_path, qtbot,
-                                                                     monkeypatch):
-    """Activating (Models panel) analyses, in one job, every file of every corpus the model has not analysed:
-    the open corpus first; the open file falls back to the old model until its turn, then shows the new one
-    without a click; the other corpus shows the new model's trajectories and segment predictions."""
-    import threading
-
-    import emotrace.core.workflows.analyze as analyze_module
-    from emotrace.core.store import PredictionRow
-    from emotrace.core.workflows.analyze import unanalysed
-    from emotrace.core.workflows.importing import import_folder
-    from emotrace.training.registry import register
-    from tests.conftest import tiny_ser_model
-
-    store, file_id, old = populated
-    for name, freq in (("x.wav", 300), ("y.wav", 500)):
-        write_audio(tmp_path / "other" / name, 5.0, freq=freq)
-    import_folder(store, tmp_path / "other", "other")
-    other = store.corpus("other").id
-    x, y = (f.id for f in store.files(other))
-    store.add_segments(x, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
-    new = register(store, name="new", folder=tiny_ser_model(tmp_path / "new"), parent_id=old, metrics={}, config={},
-                   data_counts={}, activate=False).id
-    store.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
-    assert unanalysed(store, new, first_corpus="other") == [("other", [x]), ("c", [file_id])]
-    gates, analyze_corpus = {"c": threading.Event(), "other": threading.Event()}, analyze_module.analyze_corpus
-    monkeypatch.setattr(analyze_module, "analyze_corpus",  # each corpus's turn waits until the test lets it go
-                        lambda s, corpus, **kw: (gates[corpus].wait(30), analyze_corpus(s, corpus, **kw))[1])
-    panel = window.models_panel
-    panel.table.selectRow(panel.ids.index(new))
-    panel.activate_selected()
-    assert store.active_model().id == new and window.model_box.currentData() == new
-    assert window.shown_models == [old] and "being analysed" in window.model_notice  # the fallback while it runs
-    messages: list[str] = []
-    window.catch_up[1].progressed.connect(lambda _d, _t, m: messages.append(m))
-    gates["c"].set()
-    qtbot.waitUntil(lambda: window.shown_models == [new], timeout=30000)  # the open file reloads once it is done,
-    assert window.catch_up[1].isRunning() and not window.model_notice  # not when the whole job is
-    gates["other"].set()
-    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=30000)  # ended, and what it emitted handled
-    assert (new, "arousal") in window.file_view.pred_lines
-    assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
-    assert store.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
-    corpora = [m.split(" (")[0] for m in messages if "corpora)" in m]
-    assert corpora[0] == "c" and corpora[-1] == "other"  # the corpus on screen first, one job for both
-    window.browser.corpus_box.setCurrentIndex(window.browser.corpus_box.findText("other"))
-    window.browser.select_file(x)
-    qtbot.waitUntil(lambda: window.data.file_id == x)
-    assert window.shown_models == [new] and (new, "arousal") in window.file_view.pred_lines
-    (row,) = store.segment_predictions(new, file_id=x).values()
-    assert window.editor.prediction == pytest.approx(row.values)  # the new model's, not 4/4/4 from nothing
+# 3: tests/gui/test_model_curves.py
 
 
 # 4 -------------------------------------------------------------------------------------------------
@@ -202,32 +128,10 @@ def test_a_long_transcript_does_not_widen_the_right_dock(window, qtbot):
     assert window.editor.text.toolTip().startswith("unusually")
 
 
-# 8 -------------------------------------------------------------------------------------------------
-def test_the_legend_lists_only_models_with_curves_here_and_stays_off_the_data(window, populated, tmp_path, qtbot):
-    store, _f, mv_id = populated
-    other = new_model(store, tmp_path, "compare")
-    window.refresh_models()
-    window.compare_box.setCurrentIndex(window.compare_box.findData(other))
-    settle(qtbot)
-    fv = window.file_view
-    assert fv.legend_entries == [f"v{mv_id}"]
-    assert not any(mv == other for mv, _d in fv.pred_lines)
-    assert all(plot.legend is None for plot in fv.plots())  # the legend is a line above the plots
+# 8: tests/gui/test_model_curves.py
 
 
-# 9 -------------------------------------------------------------------------------------------------
-def test_import_errors_do_not_leak_ffmpeg_errnos(tmp_path):
-    import av
-
-    from emotrace.core.audio.decode import AudioError, _av_error, probe
-
-    bad = tmp_path / "broken.m4a"
-    bad.write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x01" * 5000)
-    with pytest.raises(AudioError) as info:
-        probe(bad)
-    assert "Errno" not in str(info.value) and "broken.m4a" in str(info.value)
-    message = str(_av_error(bad, av.error.EOFError(541478725, "End of file", str(bad))))
-    assert "541478725" not in message and "Errno" not in message and "truncated" in message
+# 9: tests/unit/test_audio.py (import errors)
 
 
 # 10 ------------------------------------------------------------------------------------------------

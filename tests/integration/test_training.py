@@ -27,15 +27,6 @@ def quick(corpus, **kw):
                        device="cpu", **kw)
 
 
-def test_splits_follow_imported_sets_and_keep_speakers_apart(store, corpus):
-    examples = load_examples(store, corpus)
-    splits = {}
-    for e in examples:
-        splits.setdefault(e.speaker, set()).add(e.split)
-    assert all(len(s) == 1 for s in splits.values())
-    assert {e.split for e in examples} == {"Train", "Development", "Test1"}
-
-
 def test_training_lowers_loss_and_raises_heldout_ccc(store, corpus):
     events = []
     result = train(store, quick(corpus), on_event=events.append)

@@ -8,18 +8,12 @@ import numpy as np
 import pytest
 
 from emotrace.core.stats.agreement import cohen_kappa, crossed_block, fleiss_kappa, icc, krippendorff_alpha
+from tests.helpers import KRIPPENDORFF, SHROUT_FLEISS, agreement_store
 
-# Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; Table 4 gives the ICCs.
-SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
+# Shrout & Fleiss (1979) and Krippendorff (2011): tests/helpers.py (the agreement dialog's test uses them too).
 SHROUT_FLEISS_ICC = {"ICC(1,1)": 0.17, "ICC(2,1)": 0.29, "ICC(3,1)": 0.71,
                      "ICC(1,k)": 0.44, "ICC(2,k)": 0.62, "ICC(3,k)": 0.91}
-# Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers x 12 units, missing values;
-# alpha = 0.743 nominal, 0.849 interval.
 N = np.nan
-KRIPPENDORFF = np.array([[1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N],
-                         [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
-                         [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N],
-                         [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N]]).T  # units x observers
 # Fleiss' kappa, the 10 subjects x 14 raters x 5 categories example (Wikipedia, after Fleiss 1971): 0.210.
 FLEISS = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
                    [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]])
@@ -52,33 +46,6 @@ def test_crossed_block_finds_the_complete_raters():
     m = np.array([[1, 2, 3, N], [2, 3, 4, N], [3, 4, 5, 1], [4, 5, 6, N]], float)
     block, raters = crossed_block(m, ["a", "b", "c", "d"])
     assert raters == ["a", "b", "c"] and block.shape == (4, 3)
-
-
-def agreement_store(store, tmp_path):
-    """A corpus whose arousal holds Shrout & Fleiss's table (mapped onto 1-7) and whose valence holds
-    Krippendorff's example, rater by rater, with categories for Cohen's kappa."""
-    from emotrace.core.store import SegmentSpec
-    from emotrace.core.workflows.importing import import_folder
-    from tests.conftest import write_audio
-
-    root = tmp_path / "agree"
-    for k in range(12):
-        write_audio(root / f"u{k:02d}.wav", 1.0, freq=200 + 10 * k)
-    import_folder(store, root, "agree")
-    corpus_id = store.corpus("agree").id
-    segs = [store.add_segments(f.id, [SegmentSpec(0.0, 1.0, "manual", split="Test1")])[0]
-            for f in store.files(corpus_id)]
-    arousal = 1 + (SHROUT_FLEISS - 1) * 6 / 9
-    for j, rater in enumerate("ABCD"):
-        for k, sid in enumerate(segs):
-            a = arousal[k, j] if k < 6 else None
-            v = KRIPPENDORFF[k, j]
-            v = None if np.isnan(v) else float(v)
-            if a is None and v is None:
-                continue
-            store.record_label(sid, annotator=rater, arousal=a, valence=v, dominance=None,
-                               category="H" if (k + (j == 3)) % 2 else "N")
-    return corpus_id
 
 
 def test_cli_agreement_reproduces_the_known_values(store, tmp_path, capsys):
@@ -114,20 +81,6 @@ def test_accepted_predictions_and_consensus_are_not_raters(store, tmp_path):
     store.compute_consensus(corpus_id)
     report = agreement_report(store, "agree")
     assert report["raters"] == 4
-
-
-def test_agreement_dialog_shows_the_report(store, tmp_path, qtbot):
-    from emotrace.gui.agreement_dialog import AgreementDialog
-
-    agreement_store(store, tmp_path)
-    dialog = AgreementDialog(store, "agree")
-    qtbot.addWidget(dialog)
-    summary = dialog.tabs.widget(0)
-    assert summary.item(0, 0).text() == "arousal" and summary.item(0, 2).text().startswith("0.290 [")
-    assert summary.item(1, 5).text() == "0.849"
-    assert dialog.tabs.widget(2).rowCount() == 6
-    dialog.split_box.setCurrentText("Test1")
-    assert dialog.report["split"] == "Test1" and dialog.tabs.widget(0).item(0, 2).text().startswith("0.290")
 
 
 def test_sparse_statistics_equal_the_dense_ones():

@@ -1,21 +1,10 @@
 """The layers napari keeps, enforced: core imports neither training nor gui nor Qt; training imports no gui nor
-Qt; the CLI sits above all three. import-linter checks the contracts in pyproject.toml (no exception listed);
-this test runs it, so a plain `pytest` catches a broken layer too."""
+Qt; the CLI sits above all three. import-linter checks the contracts in pyproject.toml (no exception listed;
+tests/integration/test_architecture.py runs it)."""
 
 import ast
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from tests.helpers import REPO as ROOT
-
-
-def test_import_linter_contracts_hold():
-    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
-    r = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "4 kept, 0 broken" in r.stdout
 
 
 def test_contracts_list_no_exceptions():

@@ -87,3 +87,18 @@ def test_forward_reader_matches_read_from_one_decode(tmp_path, ext):
         np.testing.assert_array_equal(reader.read(start, end), whole[first:last])
     with pytest.raises(ValueError, match="forward"):
         reader.read(1.0, 2.0)
+
+
+# issue 12, bug 9 (found in the app's import)
+def test_import_errors_do_not_leak_ffmpeg_errnos(tmp_path):
+    import av
+
+    from emotrace.core.audio.decode import AudioError, _av_error, probe
+
+    bad = tmp_path / "broken.m4a"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x01" * 5000)
+    with pytest.raises(AudioError) as info:
+        probe(bad)
+    assert "Errno" not in str(info.value) and "broken.m4a" in str(info.value)
+    message = str(_av_error(bad, av.error.EOFError(541478725, "End of file", str(bad))))
+    assert "541478725" not in message and "Errno" not in message and "truncated" in message

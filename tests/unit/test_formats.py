@@ -215,19 +215,3 @@ def test_trajectories_export(populated, tmp_path, suffix):
                                 "uncertainty", "flag"]
     assert df["arousal_signed"].iloc[5] == pytest.approx(float(SCALE.to_signed(4 + np.sin(1.0))), abs=1e-5)
     assert (df["valence_signed"] == 0).all() and df["file"].iloc[0] == "talk.wav"
-
-
-def test_export_dialog_writes_every_format(populated, tmp_path, qtbot):
-    from emotrace.gui.export_dialog import FORMATS, ExportDialog
-
-    store, _file_id, _mv = populated
-    dialog = ExportDialog(store, "c")
-    qtbot.addWidget(dialog)
-    for i, (_label, kind, name) in enumerate(FORMATS):
-        dialog.format.setCurrentIndex(i)
-        dialog.destination.setText(str(tmp_path / "out" / name))
-        if kind == "file":
-            (tmp_path / "out").mkdir(exist_ok=True)
-        dialog.export()
-        assert dialog.result.text().startswith("Wrote"), FORMATS[i]
-        assert (tmp_path / "out" / name).exists()

@@ -3,14 +3,10 @@ label (not a cascade, not re-transcription, not re-import); accepted predictions
 
 from __future__ import annotations
 
-import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -25,7 +21,8 @@ from emotrace.core.workflows.importing import import_folder
 from emotrace.core.workflows.review import review_queue
 from emotrace.gui.state.viewdata import load_file_data
 from emotrace.training.data import load_examples
-from tests.conftest import throwaway_pg_database, write_audio
+from tests.conftest import write_audio
+from tests.helpers import check_migrated_from_0002, csv_rows, fill_0002, store_at_0002
 
 ANNOTATORS = ["ann", "bob", "cy"]
 N_FILES, SEGS_PER_FILE = 2, 2
@@ -105,11 +102,6 @@ def _corpus_with_segments(store: Store, tmp: Path, name: str, audio: Path) -> tu
     return corpus_id, seg_ids, mv_id
 
 
-def _csv_rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def test_every_consumer_sees_the_same_current_labels(tmp_path):
     """Random record / accept / undo sequences by several annotators, checked against the reference model
     through the file view, the review queue, agreement, both exports and the trainer's examples."""
@@ -166,12 +158,12 @@ def test_every_consumer_sees_the_same_current_labels(tmp_path):
         flat = tmp_path / f"{name}.csv"
         export_segments(store, name, flat, model_version_id=mv)
         by_order = [tuple(float(r[d]) for d in ("arousal", "valence", "dominance")) if r["arousal"] else None
-                    for r in _csv_rows(flat)]
+                    for r in csv_rows(flat)]
         ordered = [s.id for s in store.corpus_segments(corpus_id)]
         assert {sid: v for sid, v in zip(ordered, by_order) if v is not None} == expected_all
         msp = tmp_path / f"{name}-msp.csv"
         export_msp(store, name, msp)
-        got = sorted(tuple(float(r[c]) for c in ("EmoAct", "EmoVal", "EmoDom")) for r in _csv_rows(msp))
+        got = sorted(tuple(float(r[c]) for c in ("EmoAct", "EmoVal", "EmoDom")) for r in csv_rows(msp))
         assert got == sorted(expected_human.values())
         # the trainer's examples: human only by default, accepted too when asked
         assert {e.segment_id: e.label for e in load_examples(store, name)} == expected_human
@@ -246,55 +238,6 @@ def test_vocabulary_scales_round_trip():
 
 
 # -- re-transcription and re-import keep every label --------------------------------------------------------
-from tests.conftest import SPEECH_SAMPLES as SAMPLES  # noqa: E402
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True)
-
-
-def test_transcribe_redo_keeps_every_label_and_says_so(tmp_path):
-    root = tmp_path / "talk"
-    root.mkdir()
-    pause = np.zeros(int(16000 * 2.5), np.float32)
-    parts = []
-    for name in ("quick_brown_fox.wav", "counting.wav", "hello_world.wav"):
-        x, sr = sf.read(SAMPLES / name, dtype="float32")
-        assert sr == 16000
-        parts += [x if x.ndim == 1 else x.mean(1), pause]
-    sf.write(root / "talk.wav", np.concatenate(parts), 16000)
-    db = str(tmp_path / "s.sqlite")
-    assert _cli("--db", db, "-q", "import", str(root), "--corpus", "r").returncode == 0
-    r = _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1")
-    assert r.returncode == 0, r.stderr
-    store = Store(db)
-    file_id = store.files(store.corpus("r").id)[0].id
-    segments = store.segments(file_id)
-    assert len(segments) >= 2
-    for k, seg in enumerate(segments):
-        store.record_label(seg.id, annotator="ann", arousal=2 + k, valence=3, dominance=4)
-    store.record_label(segments[0].id, annotator="ann", arousal=6, valence=6, dominance=6)  # a correction
-    before = {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments}
-    current_before = store.segment_labels(file_id=file_id)
-
-    r = _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1", "--redo")
-    assert r.returncode == 0, r.stderr
-    assert f"KEPT {root / 'talk.wav'}: {len(segments)} labelled segments" in r.stdout
-    after = {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments}
-    assert after == before  # every row, history included
-    assert store.segment_labels(file_id=file_id) == current_before
-    now = store.segments(file_id)
-    old = [s for s in now if s.id in before]
-    assert len(old) == len(segments) and all(s.superseded_at is not None for s in old)
-    assert any(s.superseded_at is None and s.origin == "asr" for s in now)  # the new units beside them
-    assert {e.segment_id for e in load_examples(store, "r")} == set(before)  # still trainable
-    out = tmp_path / "x.csv"
-    export_segments(store, "r", out)
-    assert sum(1 for row in _csv_rows(out) if row["superseded"] == "yes" and row["arousal"]) == len(segments)
-    # a second redo adds units again but still removes nothing labelled
-    assert _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1",
-                "--redo").returncode == 0
-    assert {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments} == before
 
 
 def test_reimport_of_changed_audio_keeps_labels_on_the_old_content(store, tmp_path):
@@ -326,95 +269,18 @@ def test_reimport_of_changed_audio_keeps_labels_on_the_old_content(store, tmp_pa
 
 
 # -- migration from the schema before this change ---------------------------------------------------------
-def _store_at_0002(url: str) -> Store:
-    from alembic import command
-
-    from emotrace.core.store.store import alembic_config
-
-    store = Store(url, migrate=False)
-    cfg = alembic_config(url)
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
-    return store
-
-
-OLD_LABELS = [  # (segment, annotator, a, v, d, origin) in time order, as revision 0002's app wrote them
-    (1, "consensus", 3.0, 4.0, 5.0, "imported"),
-    (1, "tester", 6.0, 2.0, 5.0, "manual"),
-    (1, "tester", None, None, None, "undo"),  # undo of tester's first label: "no label"
-    (1, "tester", 6.0, 2.0, 5.0, "redo"),
-    (2, "tester", 4.37, 5.12, 3.98, "manual"),  # Accept prediction, saved as manual by 0002
-    (2, "tester", 2.0, 2.0, 2.0, "manual"),
-    (2, "tester", 4.37, 5.12, 3.98, "undo"),  # undo restoring the earlier values
-    (3, "bob", 5.0, 5.0, 5.0, "manual"),
-    (3, "bob", None, None, None, "undo"),
-]
-
-
-def _fill_0002(store: Store) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(text("INSERT INTO corpora (id, name, root, created_at) VALUES (1, 'old', '/x', :t)"),
-                     {"t": "2026-11-28 10:00:00"})
-        conn.execute(text("INSERT INTO audio_files (id, corpus_id, path, fingerprint, size_bytes, duration, status, "
-                          "added_at) VALUES (1, 1, '/x/a.wav', 'fp', 10, 9.0, 'ok', :t)"), {"t": "2026-11-28 10:00:00"})
-        for sid in (1, 2, 3):
-            conn.execute(text("INSERT INTO segments (id, file_id, start, \"end\", origin) VALUES (:i, 1, :s, :e, 'asr')"),
-                         {"i": sid, "s": 3.0 * (sid - 1), "e": 3.0 * sid})
-        conn.execute(text("INSERT INTO model_versions (id, name, folder, created_at, active) "
-                          "VALUES (1, 'm', '/none', :t, true)"), {"t": "2026-11-28 10:00:00"})
-        conn.execute(text("INSERT INTO predictions (file_id, segment_id, model_version_id, kind, start, \"end\", "
-                          "arousal, valence, dominance, created_at) VALUES (1, 2, 1, 'segment', 3, 6, 4.3712, "
-                          "5.1249, 3.9801, :t)"), {"t": "2026-11-28 10:00:00"})
-        for k, (sid, ann, a, v, d, origin) in enumerate(OLD_LABELS, start=1):
-            conn.execute(text("INSERT INTO labels (id, segment_id, annotator, arousal, valence, dominance, origin, "
-                              "created_at) VALUES (:i, :s, :n, :a, :v, :d, :o, :t)"),
-                         {"i": k, "s": sid, "n": ann, "a": a, "v": v, "d": d, "o": origin,
-                          "t": f"2026-11-28 10:00:{k:02d}"})
-
-
-def _check_migrated(store: Store) -> None:
-    assert store.schema_revision() == store.head_revision()
-    rows = {h.id: h for sid in (1, 2, 3) for h in store.label_history(sid)}
-    assert sorted(rows) == list(range(1, len(OLD_LABELS) + 1))  # every row is still there
-    for k, (sid, ann, a, v, d, _origin) in enumerate(OLD_LABELS, start=1):
-        assert (rows[k].segment_id, rows[k].annotator, rows[k].values) == (sid, ann, (a, v, d))  # value for value
-    # row 7 restored the accepted prediction's values: it is the model's judgement again
-    assert [rows[k].origin.value for k in range(1, 10)] == [
-        "imported", "manual", "retraction", "manual", "accepted", "manual", "accepted", "manual", "retraction"]
-    assert rows[3].retracts_id == 2 and rows[9].retracts_id == 8
-    current = {(c.segment_id, c.annotator): c.values for c in store.current_labels()}
-    assert current == {(1, "consensus"): (3.0, 4.0, 5.0), (1, "tester"): (6.0, 2.0, 5.0),
-                       (2, "tester"): (4.37, 5.12, 3.98)}
-    with pytest.raises((IntegrityError, DatabaseError)):
-        with store.session() as s:
-            s.execute(text("DELETE FROM labels WHERE id = 1"))
-    with pytest.raises((IntegrityError, DatabaseError)):
-        with store.session() as s:
-            s.execute(text("DELETE FROM segments WHERE id = 3"))  # was ON DELETE CASCADE before 0003
 
 
 def test_migration_from_0002_keeps_every_label_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    old = _store_at_0002(url)
-    _fill_0002(old)
+    old = store_at_0002(url)
+    fill_0002(old)
     old.close()
     store = Store(url)
-    _check_migrated(store)
+    check_migrated_from_0002(store)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-
-
-@pytest.mark.skipif(not __import__("os").environ.get("EMOTRACE_TEST_PG_URL"), reason="no PostgreSQL test server")
-def test_migration_from_0002_keeps_every_label_postgres():
-    with throwaway_pg_database("emotrace_mig") as url:
-        old = _store_at_0002(url)
-        _fill_0002(old)
-        old.close()
-        store = Store(url)
-        _check_migrated(store)
-        store.close()
 
 
 # -- smaller things the same reading found ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Raters as MSP-Podcast defines them: labels_detailed.csv in, consensus computed (mean, EWE), kept in step with
-corrections, and both files back out. Real SQLite stores; the migration is checked on a 0003 store and on
-PostgreSQL."""
+corrections, and both files back out. Real SQLite stores; the migration is checked on a 0003 store (on
+PostgreSQL too: tests/postgres; the Annotators dock: tests/gui/test_annotator_lanes.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 
 from emotrace.core.stats.consensus import ewe, ewe_weights, plurality
 from emotrace.core.vocab import ConsensusMethod, LabelOrigin, RaterKind
-from tests.conftest import throwaway_pg_database
-from tests.helpers import WORKERS, msp_corpus
+from tests.helpers import WORKERS, check_migration_from_0003, msp_corpus
 
 
 def _read(path):
@@ -125,97 +124,8 @@ def test_ewe_and_plurality_rules():
     assert plurality(["N", "H", "N"]) == "N" and plurality(["N", "H"]) == "X" and plurality([None, ""]) is None
 
 
-PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path):
-    """An empty database on SQLite (a file) and on the PostgreSQL test server (a throwaway database)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite'}"
-        return
-    with throwaway_pg_database() as url:
-        yield url
-
-
-def test_migration_from_0003_keeps_every_label_and_the_triggers(empty_url):
-    from alembic import command
-    from sqlalchemy import create_engine, inspect, text
-
-    from emotrace.core.store import Store
-    from emotrace.core.store.store import alembic_config
-
-    url = empty_url
-    command.upgrade(alembic_config(url), "0003")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO corpora (id, name, created_at) VALUES (1, 'c', '2026-01-01')"))
-        conn.execute(text("INSERT INTO audio_files (id, corpus_id, path, fingerprint, size_bytes, status, added_at) "
-                          "VALUES (1, 1, '/a.wav', 'ff', 0, 'ok', '2026-01-01')"))
-        conn.execute(text("INSERT INTO segments (id, file_id, start, \"end\", origin) VALUES (1, 1, 0, 3, 'imported')"))
-        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, valence, dominance, origin, created_at) "
-                          "VALUES (1, 'a', 3, 4, 5, 'imported', '2026-01-01'), (1, 'b', 6, 2, NULL, 'manual', "
-                          "'2026-01-02')"))
-        before = conn.execute(text("SELECT * FROM labels ORDER BY id")).all()
-    engine.dispose()
-    store = Store(url)
-    assert store.schema_revision() == store.head_revision()
-    with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT * FROM labels ORDER BY id")).all() == before
-        assert "ix_labels_segment_time" in {ix["name"] for ix in inspect(conn).get_indexes("labels")}
-    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
-        conn.execute(text("UPDATE labels SET arousal = 1"))
-    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
-        conn.execute(text("DELETE FROM labels"))
-    with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
-        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
-                          "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
-    store.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
-    store.close()
-
-
-@pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
-def test_raters_and_consensus_on_postgres(tmp_path):
-    from sqlalchemy import text
-
-    from emotrace.core.store import Store
-    from emotrace.core.workflows.importing import import_folder
-
-    with throwaway_pg_database() as url:
-        store = Store(url)
-        assert store.schema_revision() == store.head_revision()
-        truth = msp_corpus(tmp_path / "msp", files=6)
-        assert import_folder(store, tmp_path / "msp", "msp").problems == 0
-        corpus_id = store.corpus("msp").id
-        mean = store.segment_labels(corpus_id=corpus_id, annotator="consensus:mean")
-        assert sorted(round(m.values[0], 4) for m in mean.values()) == sorted(round(t[0], 4) for t in truth.values())
-        with pytest.raises(Exception, match="ck_labels_origin"), store.engine.begin() as conn:
-            conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
-                              "VALUES (1, 'x', 3, 'typed', now())"))
-        store.close()
-
-
-def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, qtbot):
-    from emotrace.core.workflows.importing import import_folder
-    from emotrace.gui.annotator_lanes import AnnotatorLanes
-    from emotrace.gui.state.annotator_lanes import annotator_lanes
-
-    msp_corpus(tmp_path / "msp", files=4)
-    import_folder(store, tmp_path / "msp", "msp")
-    f = store.files(store.corpus("msp").id)[1]
-    lanes = annotator_lanes(store, f.id, "arousal")
-    assert [lane.consensus for lane in lanes][:3] == [True, True, True]  # imported, mean, EWE
-    raters = {c.annotator: c.values[0] for c in store.human_labels(corpus_id=store.corpus("msp").id)
-              if c.segment_id == store.segments(f.id)[0].id}
-    assert {lane.annotator: lane.spans[0][2] for lane in lanes if not lane.consensus} == raters
-    store.set_blind("newbie", True)
-    assert annotator_lanes(store, f.id, "arousal", viewer="newbie") == []
-    widget = AnnotatorLanes(store)
-    qtbot.addWidget(widget)
-    widget.show_file(f.id)
-    assert len(widget.lanes) == len(lanes)
-    widget.dimension.setCurrentText("dominance")
-    assert widget.lanes[0].annotator.startswith("consensus")
+def test_migration_from_0003_keeps_every_label_and_the_triggers(tmp_path):
+    check_migration_from_0003(f"sqlite:///{tmp_path / 'old.sqlite'}")
 
 
 def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):

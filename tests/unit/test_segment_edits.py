@@ -1,6 +1,7 @@
 """Issue 12: splitting, merging and resizing segments and correcting ASR words cost no label, ever.
 
-A real SQLite store (and, where a server runs, PostgreSQL), real audio, real tiny.en for the re-transcription.
+A real SQLite store and real audio (on PostgreSQL: tests/postgres; the re-transcription with real tiny.en:
+tests/integration; the same edits in the app: tests/gui).
 """
 
 from __future__ import annotations
@@ -12,27 +13,8 @@ from sqlalchemy import text
 
 from emotrace.core.store import LabelError, SegmentSpec, Store, Word
 from emotrace.core.vocab import SegmentOrigin
-from tests.conftest import throwaway_pg_database, write_audio
-from tests.helpers import all_label_rows
-
-
-def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
-    """A file with two ASR segments (0-8 s, 10-18 s) and a word every 0.5 s."""
-    from emotrace.core.workflows.importing import import_folder
-
-    write_audio(tmp_path / "f" / "a.wav", seconds)
-    import_folder(store, tmp_path / "f", "c")
-    fid = store.files(store.corpus("c").id)[0].id
-    with store.session() as s:
-        s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" w{i}") for i in range(int(seconds * 2)))
-    store.add_segments(fid, [SegmentSpec(0.0, 8.0, SegmentOrigin.ASR, "", "spk1", "Train"),
-                             SegmentSpec(10.0, 18.0, SegmentOrigin.ASR, "", "spk1", "Train")])
-    store.set_segment_texts(fid, {})
-    return fid
-
-
-def live(store: Store, fid: int):
-    return store.segments(fid, include_superseded=False)
+from tests.conftest import write_audio
+from tests.helpers import all_label_rows, file_with_words, ids_survive_undo, live
 
 
 def test_split_of_an_unlabelled_segment_and_its_undo(store, tmp_path):
@@ -204,52 +186,6 @@ def test_a_word_moved_into_another_segment_changes_both_texts(store, tmp_path):
     assert "w15" not in first.text.split() and second.text.split()[0] == "w15"
 
 
-def test_retranscription_keeps_hand_corrected_words(store, tmp_path):
-    """`transcribe --redo` with real tiny.en: the corrected word survives, its ASR twin is not added again."""
-
-    from emotrace.core.speech.asr import Transcriber
-    from emotrace.core.workflows.importing import import_folder
-    from emotrace.core.workflows.transcribe import transcribe_corpus
-    from tests.conftest import SPEECH_SAMPLES
-
-    wav = SPEECH_SAMPLES / "quick_brown_fox.wav"
-    (tmp_path / "s").mkdir()
-    (tmp_path / "s" / wav.name).write_bytes(wav.read_bytes())
-    import_folder(store, tmp_path / "s", "s")
-    tiny = Transcriber("tiny.en", device="cpu", beam_size=1)
-    transcribe_corpus(store, "s", tiny)
-    fid = store.files(store.corpus("s").id)[0].id
-    fox = next(w for w in store.words(fid) if "fox" in w.text.lower())
-    store.edit_word(fox.id, editor="ann", text="FOX")
-    n = len(store.words(fid))
-    transcribe_corpus(store, "s", tiny, redo=True)
-    words = store.words(fid)
-    assert fox.id in {w.id for w in words} and len(words) == n
-    assert [w.text.strip() for w in words].count("FOX") == 1
-    assert [w.text.strip() for w in words].count("fox") == 0  # its ASR twin was not stored again
-    assert "FOX" in live(store, fid)[0].text
-
-
-def test_segment_edits_on_postgresql(tmp_path):
-    with throwaway_pg_database() as url:
-        store = Store(url)
-        try:
-            fid = file_with_words(store, tmp_path)
-            seg = live(store, fid)[0]
-            store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
-            edit = store.split_segment(seg.id, 4.0)
-            assert store.source_label(edit.added[0], annotator="ann").values == (6.0, 2.0, 5.0)
-            store.edit_segments(**edit.inverse())
-            assert store.segment(seg.id).superseded_at is None
-            ids_survive_undo(store, fid)  # on a sequence, ids are never reused either
-            w = store.words(fid)[0]
-            store.edit_word(w.id, editor="ann", text="hello")
-            with store.session() as s, pytest.raises(Exception, match="append-only"):
-                s.execute(text("DELETE FROM word_edits"))
-        finally:
-            store.engine.dispose()
-
-
 def test_training_takes_the_newer_judgements_of_an_edited_segment_not_both(store, tmp_path):
     from emotrace.training.data import load_examples
 
@@ -267,20 +203,6 @@ def test_training_takes_the_newer_judgements_of_an_edited_segment_not_both(store
     store.record_label(whole, annotator="ann", arousal=4.0, valence=4.0, dominance=4.0)
     assert spans() == [(0.0, 8.0), (10.0, 18.0)]  # generations: the merge stands for the halves and the original
     assert len(store.segments(fid)) == 5  # every segment is still in the store, with its labels
-
-
-def ids_survive_undo(store: Store, fid: int) -> None:
-    """Split an unlabelled segment, merge the halves, make another segment, then undo both edits: each undo
-    names the segments the edit made, and a removed segment comes back as itself (ids are never reused)."""
-    seg = live(store, fid)[-1]
-    split = store.split_segment(seg.id, seg.start + 3.0)
-    merged = store.merge_segments(list(split.added))
-    other = store.add_segments(fid, [SegmentSpec(18.5, 19.5, SegmentOrigin.MANUAL)])[0]  # takes a fresh id
-    undo_merge = store.edit_segments(**merged.inverse())
-    assert undo_merge.added == split.added  # the halves, back under their own ids
-    store.edit_segments(**split.inverse())
-    assert [(g.id, g.start, g.end) for g in live(store, fid)][-2:] == [(seg.id, seg.start, seg.end),
-                                                                     (other, 18.5, 19.5)]
 
 
 def test_undo_after_later_edits_names_the_right_segments(store, tmp_path):

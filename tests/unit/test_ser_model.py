@@ -1,4 +1,5 @@
-"""The SER model on real components: tiny random HF encoders saved to disk, the shipped Whisper and MiniLM."""
+"""The SER model on real components: tiny random HF encoders saved to disk (the shipped Whisper and MiniLM:
+tests/integration/test_ser_model.py)."""
 
 import numpy as np
 import pytest
@@ -7,8 +8,8 @@ import torch
 from emotrace.core.audio.decode import AudioSource
 from emotrace.core.errors import ModelNotAvailable
 from emotrace.core.ser.config import EmoTraceConfig
-from emotrace.core.ser.encoders import AudioFeaturizer, SpeechLayers, TextEncoder, load_audio_encoder
-from emotrace.core.ser.modeling import EmoTraceModel, parameter_report
+from emotrace.core.ser.encoders import AudioFeaturizer, SpeechLayers, load_audio_encoder
+from emotrace.core.ser.modeling import EmoTraceModel
 from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from tests.conftest import tiny_hubert, write_audio
 from tests.helpers import CountingEncoder
@@ -68,18 +69,6 @@ def test_named_model_that_is_not_available_says_how_to_get_it(monkeypatch):
     assert "whisper:tiny.en" in str(err.value)
 
 
-def test_whisper_encoder_and_minilm_offline():
-    whisper = AudioFeaturizer("whisper:tiny.en")
-    out = whisper.encode_batch([np.random.randn(16000 * 3).astype(np.float32) * 0.1])
-    assert out[0].shape == (5, 151, 384)  # embeddings + 4 layers; 301 mel frames -> 151 encoder frames
-    text = TextEncoder("minilm")
-    vecs = text.encode(["I am so happy today", "", "I am so happy today", "This is terrible news"])
-    assert vecs.shape == (4, 384) and not vecs[1].any()
-    np.testing.assert_allclose(vecs[0], vecs[2])
-    sim = vecs[0] @ vecs[3] / np.linalg.norm(vecs[0]) / np.linalg.norm(vecs[3])
-    assert sim < 0.9
-
-
 def test_chunked_pooling_equals_pooling_the_whole_file():
     rng = np.random.default_rng(0)
     frames = rng.standard_normal((2, 500, 4))  # 10 s at 50 Hz, 2 layers
@@ -119,16 +108,6 @@ def test_a_file_is_encoded_only_as_far_as_its_last_span(tmp_path):
     whole.close()
     for i, x in whole.finished():
         np.testing.assert_allclose(early[i], x, rtol=1e-5, atol=1e-6)
-
-
-def test_parameter_report_counts_encoders(tmp_path):
-    enc = load_audio_encoder(str(tiny_hubert(tmp_path / "h")))
-    text = TextEncoder("minilm")
-    model = EmoTraceModel(EmoTraceConfig(audio_layers=enc.num_layers, audio_dim=enc.dim, text_dim=text.dim))
-    report = parameter_report(model, enc.module, text.model)
-    assert 22_000_000 < report["text_encoder"] < 23_500_000  # all-MiniLM-L6-v2
-    assert report["trainable"] == report["total"]
-    assert report["trainable_share_of_hubert_large"] == pytest.approx(report["trainable"] / 315.4e6, abs=1e-4)
 
 
 def test_a_pre_issue_11_whisper_model_reads_the_last_layer():

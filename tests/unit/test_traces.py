@@ -10,19 +10,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from emotrace.core.formats.traces import read_carma_csv, read_nova, write_carma_csv, write_nova
 from emotrace.core.stats.traces import lagged_agreement
-from emotrace.core.workflows.importing import import_folder
 from emotrace.training.data import load_examples
-from tests.conftest import write_audio
-
-
-@pytest.fixture
-def traced_file(store, tmp_path):
-    root = tmp_path / "c"
-    write_audio(root / "talk.wav", 30.0)
-    (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\n"
-                                     "talk.wav,0,10,4,4,4\ntalk.wav,10,20,4,4,4\ntalk.wav,20,30,4,4,4\n")
-    import_folder(store, root, "c")
-    return store.files(store.corpus("c").id)[0].id
 
 
 def test_passes_chunks_and_the_newest_pass_wins(store, traced_file):
@@ -87,26 +75,3 @@ def test_carma_and_nova_round_trip(tmp_path):
     nt, nv, meta = read_nova(header)
     assert meta["sr"] == "10" and meta["type"] == "CONTINUOUS" and meta["annotator"] == "ann"
     assert np.allclose(nt, t[: len(nt)], atol=1e-6) and np.allclose(nv, v[: len(nv)], atol=1e-4) and len(nt) >= 199
-
-
-def test_cli_traces_import_export_agreement(store, traced_file, tmp_path):
-    import subprocess
-    import sys
-
-    t = np.arange(0, 30, 0.1)
-    write_carma_csv(tmp_path / "ann.csv", t, 4 + 2 * np.sin(t / 3))
-    write_carma_csv(tmp_path / "bob.csv", t, 4 + 2 * np.sin((t - 1.5) / 3))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", store.url, "traces", *a, "--corpus", "c"],  # noqa: E731
-                                    capture_output=True, text=True)
-    for who in ("ann", "bob"):
-        r = run("import", "--file", "talk", "--annotator", who, "--dimension", "arousal", "--path",
-                str(tmp_path / f"{who}.csv"))
-        assert r.returncode == 0 and "pass 1" in r.stdout, r.stderr
-    r = run("agreement", "--json")
-    import json
-
-    rows = json.loads(r.stdout)
-    assert rows[0]["best_lag"] == pytest.approx(1.5, abs=0.11)
-    r = run("export", "--file", "talk", "--annotator", "ann", "--dimension", "arousal", "--format", "nova",
-            "--path", str(tmp_path / "out"))
-    assert r.returncode == 0 and (tmp_path / "out.annotation~").exists()
