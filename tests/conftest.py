@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -210,3 +212,51 @@ def traced_file(store, tmp_path):
                                      "talk.wav,0,10,4,4,4\ntalk.wav,10,20,4,4,4\ntalk.wav,20,30,4,4,4\n")
     import_folder(store, root, "c")
     return store.files(store.corpus("c").id)[0].id
+
+
+@pytest.fixture(scope="session")
+def trained_base(tmp_path_factory):
+    """A real corpus, the offline backbone and a real training run (40 epochs), once per session: the model
+    tests of issue 16 in tests/integration and tests/gui start from private copies of it (`trained`)."""
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
+
+    home = tmp_path_factory.mktemp("home16")
+    old = os.environ.get("EMOTRACE_HOME")
+    os.environ["EMOTRACE_HOME"] = str(home)
+    try:
+        from emotrace.training.trainer import TrainConfig, train
+
+        tmp = tmp_path_factory.mktemp("trained16")
+        store = Store(f"sqlite:///{tmp / 'store.sqlite'}")
+        import_folder(store, labelled_corpus(tmp / "gen"), "gen")
+        first = train(store, TrainConfig(corpus="gen", epochs=40, batch_size=16, patience=40, device="cpu"))
+        store.close()
+        return tmp, home, first.model_version_id
+    finally:
+        if old is None:
+            os.environ.pop("EMOTRACE_HOME", None)
+        else:
+            os.environ["EMOTRACE_HOME"] = old
+
+
+@pytest.fixture
+def trained(trained_base, tmp_path, monkeypatch):
+    """A private copy of the trained store and its home (tests damage folders and add versions)."""
+    from emotrace.core.store import Store
+
+    src, home, first = trained_base
+    dst = tmp_path / "t"
+    shutil.copytree(src, dst)
+    new_home = tmp_path / "home"
+    shutil.copytree(home, new_home)
+    monkeypatch.setenv("EMOTRACE_HOME", str(new_home))
+    db = dst / "store.sqlite"
+    con = sqlite3.connect(db)  # the copies point at the copied model folders and audio
+    con.execute("UPDATE model_versions SET folder = replace(folder, ?, ?)", (str(home), str(new_home)))
+    con.execute("UPDATE audio_files SET path = replace(path, ?, ?)", (str(src), str(dst)))
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{db}")
+    yield store, "gen", first
+    store.close()

@@ -6,6 +6,9 @@ this module too."""
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from emotrace.core.store import ModelVersion, SegmentSpec, Store, Word
 from emotrace.core.vocab import SegmentOrigin
 from emotrace.core.workflows.importing import import_folder
 from tests.conftest import SPEECH_SAMPLES as SAMPLES
-from tests.conftest import write_audio
+from tests.conftest import tone, write_audio
 
 REPO = Path(__file__).resolve().parents[1]  # the repository root, whichever tier folder a test lives in
 assert (REPO / "pyproject.toml").is_file(), REPO
@@ -354,3 +357,65 @@ def new_model(store, tmp_path, name="new") -> int:
         s.add(mv)
         s.flush()
         return mv.id
+
+
+# -- issue 16 (bad input, broken model folders): the CLI as a user runs it, broken audio and model folders ------
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True, cwd=REPO,
+                          env=env or os.environ.copy(), timeout=timeout)
+
+
+def one_line_error(r: subprocess.CompletedProcess) -> str:
+    """The CLI's answer to a user's error: rc 2, exactly one line on stderr, no traceback."""
+    lines = [x for x in r.stderr.splitlines() if x.strip() and not x.startswith("note:")]
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+def nan_wav(path: Path, where: str = "nan", seconds: float = 3.0) -> Path:
+    x = tone(seconds).astype(np.float32)
+    x[len(x) // 2 + 3] = np.nan if where == "nan" else np.inf
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x, 16000, subtype="FLOAT")
+    return path
+
+
+def poison(folder: Path, how: str) -> None:
+    """Damage a model folder the way the issue found them."""
+    from safetensors.torch import load_file, save_file
+
+    weights = folder / "model.safetensors"
+    if how == "truncate":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif how in ("nan", "shape"):
+        state = load_file(str(weights))
+        key = "heads.0.0.weight"
+        if how == "nan":
+            state[key][0, 0] = float("nan")
+        else:
+            state[key] = state[key][:, :-1].contiguous()
+        save_file(state, str(weights))
+    elif how == "config":
+        (folder / "config.json").write_text('{"audio_layers": 5,,}')
+    else:
+        raise ValueError(how)
+
+
+def as_other_user(code: str, env: dict) -> subprocess.CompletedProcess:
+    """Run Python code as an unprivileged user: root reads every folder, so permission cases need a real user.
+    The interpreter and the modules are loaded first (they may live where that user cannot read)."""
+    prelude = ("import os, sys, sqlite3, json, csv, glob, logging.config; import torch, sqlalchemy.dialects.sqlite, numpy, "
+               "soundfile, soxr, tqdm, alembic.command, alembic.ddl.sqlite, alembic.runtime.migration, mako.template; "
+               "import emotrace.core.store, emotrace.core.workflows.importing, emotrace.core.audio.envelope, "
+               "emotrace.core.progress, emotrace.cli.main, emotrace.cli.processing, emotrace.cli.argtypes, "
+               "emotrace.training.default_model, importlib.readers; "
+               "from emotrace.core.store import Store; Store('sqlite://').close(); ")
+    if os.geteuid() == 0:
+        prelude += "os.setgid(65534); os.setuid(65534); "
+    prelude += "os.environ['EMOTRACE_HOME'] = os.environ['HOME16']; "  # only now: nothing root-owned in it
+    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, **env}, timeout=300)

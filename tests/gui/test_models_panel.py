@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+from tests.helpers import poison
 
 
 def test_models_panel_plots_the_selected_versions_layer_weights(qtbot, store, tmp_path):
@@ -30,3 +34,21 @@ def test_models_panel_plots_the_selected_versions_layer_weights(qtbot, store, tm
     assert [list(line.yData) for line in plot.lines] == [[0.5] * 3, [0.2] * 3, [0.3] * 3]  # probe CCC lines
     panel.table.selectRow(0)  # newest first: "plain", which stored no weights
     assert plot.bars == [] and plot.lines == [] and "no layer weights" in plot.getPlotItem().titleLabel.text
+
+
+def test_the_models_panel_refuses_a_broken_folder(qtbot, trained, monkeypatch, qt_settings):
+    from PySide6.QtWidgets import QMessageBox
+
+    from emotrace.gui.models_panel import ModelsPanel
+    from emotrace.training.trainer import TrainConfig, train
+
+    store, corpus, first = trained
+    second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
+    poison(Path(store.model_version(second.model_version_id).folder), "truncate")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    panel = ModelsPanel(store)
+    qtbot.addWidget(panel)
+    panel.table.selectRow(panel.ids.index(second.model_version_id))
+    panel.activate_selected()
+    assert shown and "truncated" in shown[0] and store.active_model().id == first
