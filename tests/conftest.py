@@ -1,4 +1,10 @@
-"""Shared fixtures: a real SQLite store in a temporary folder, and audio files the tests write themselves."""
+"""Shared by every tier: a real SQLite store in a temporary folder, audio files the tests write themselves, the
+data builders tests import (`from tests.conftest import write_audio`), and the tier markers.
+
+The tiers are folders: tests/unit (no subprocess, no real ASR or SER model: `scripts/test.sh --fast`),
+tests/integration (the CLI as a subprocess, real models, training, workers), tests/gui (pytest-qt on the real
+widgets, offscreen) and tests/postgres (the throwaway PostgreSQL server). Fixtures only one tier uses live in
+that tier's conftest.py; helpers that several test modules share, in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ import importlib.util
 import os
 import shutil
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +23,27 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+TIERS = ("unit", "integration", "gui", "postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test with its tier (its folder under tests/): `-m unit`, `-m "not postgres"`, ... A test file
+    outside the four folders is refused, so none escapes `scripts/test.sh --fast` or the full run unnoticed."""
+    root = Path(__file__).parent
+    stray = set()
+    for item in items:
+        try:
+            parts = item.path.relative_to(root).parts
+        except ValueError:  # not under tests/
+            continue
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+        else:
+            stray.add(str(item.path.relative_to(root.parent)))
+    if stray:
+        raise pytest.UsageError(f"test files outside a tier folder (tests/{{{','.join(TIERS)}}}/): {sorted(stray)}")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own user data folder, so none touches the real one."""
@@ -25,10 +51,25 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("EMOTRACE_NO_DEFAULT_MODEL", "1")  # an empty registry unless a test asks for the bundled model
 
 
-@pytest.fixture
-def store(tmp_path):
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    """An empty SQLite store migrated to the head revision once per session; each `store` starts from a copy of
+    it (running every migration costs about 0.3 s a store, a third of many unit tests). The migrations
+    themselves are tested from empty and from old revisions (tests/unit/test_store.py, test_label_domain.py,
+    test_raters.py)."""
     from emotrace.core.store import Store
 
+    path = tmp_path_factory.mktemp("migrated") / "store.sqlite"
+    Store(f"sqlite:///{path}").close()
+    assert not path.with_name(path.name + "-wal").exists()  # closed: everything is in the one file
+    return path
+
+
+@pytest.fixture
+def store(tmp_path, _migrated_sqlite):
+    from emotrace.core.store import Store
+
+    shutil.copyfile(_migrated_sqlite, tmp_path / "store.sqlite")
     s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     yield s
     s.close()
@@ -123,17 +164,6 @@ def tiny_ser_model(folder: Path) -> Path:
 
 
 @pytest.fixture
-def qt_settings(tmp_path):
-    """QSettings in a temporary folder, so GUI tests never read or write the user's."""
-    from PySide6.QtCore import QCoreApplication, QSettings
-
-    QCoreApplication.setOrganizationName("EmoTraceTests")
-    QCoreApplication.setApplicationName(f"EmoTraceTests-{tmp_path.name}")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-
-
-@pytest.fixture
 def populated(store, tmp_path):
     """A 60 s file with 3 labelled segments, words, and a model version with window predictions."""
     from emotrace.core.store import ModelVersion, Prediction, Segment, Word
@@ -160,45 +190,6 @@ def populated(store, tmp_path):
                              text_only=[4.5, 5.0, 4.0]) for g in segs)
         mv_id = mv.id
     return store, f.id, mv_id
-
-
-@pytest.fixture
-def window(qtbot, populated, qt_settings):
-    from emotrace.gui.main_window import MainWindow
-    from emotrace.gui.settings import AppSettings
-
-    store, file_id, mv_id = populated
-    w = MainWindow(store, AppSettings(db_url=store.url, annotator="tester"))
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.select_row(0)
-    qtbot.waitUntil(lambda: w.data is not None)
-    return w
-
-
-@contextmanager
-def throwaway_pg_database(prefix: str = "emotrace_test"):
-    """A fresh database on the PostgreSQL test server (EMOTRACE_TEST_PG_URL), dropped afterwards; skips the test
-    where there is no server. Yields its SQLAlchemy URL."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = os.environ.get("EMOTRACE_TEST_PG_URL")
-    if not server:
-        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 its own process (killing the app: tests/integration/test_kill_safety.py)."""
 
 import pytest
+from PySide6.QtCore import Qt
 
-pytest.importorskip("PySide6")
-
-from PySide6.QtCore import Qt  # noqa: E402
-
-from emotrace.core.stats.agreement import annotator_agreement  # noqa: E402
-from emotrace.core.workflows.review import review_queue  # noqa: E402
+from emotrace.core.stats.agreement import annotator_agreement
+from emotrace.core.workflows.review import review_queue
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

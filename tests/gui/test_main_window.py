@@ -2,13 +2,10 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF, Qt
 
-pytest.importorskip("PySide6")
-
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
-
-from emotrace.core.store import AudioFile  # noqa: E402
-from tests.conftest import write_audio  # noqa: E402
+from emotrace.core.store import AudioFile
+from tests.conftest import write_audio
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

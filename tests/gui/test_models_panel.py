@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tests.helpers import poison
 
 
 def test_models_panel_plots_the_selected_versions_layer_weights(qtbot, store, tmp_path):
-    pytest.importorskip("PySide6")
     from emotrace.core.ser.config import EmoTraceConfig
     from emotrace.core.ser.modeling import EmoTraceModel
     from emotrace.gui.models_panel import ModelsPanel

@@ -5,13 +5,10 @@ Real widgets offscreen, a real SQLite store; the keys go through the window's sh
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-pytest.importorskip("PySide6")
-
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from tests.helpers import all_label_rows  # noqa: E402
+from tests.helpers import all_label_rows
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

@@ -14,12 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
-pytest.importorskip("PySide6")
-
-from PySide6.QtCore import Qt  # noqa: E402
-
-from tests.helpers import write_podcast_like  # noqa: E402
+from tests.helpers import write_podcast_like
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

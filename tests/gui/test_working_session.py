@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QDialog
 
-pytest.importorskip("PySide6")
-
-from PySide6.QtCore import QUrl  # noqa: E402
-from PySide6.QtWidgets import QDialog  # noqa: E402
-
-from emotrace.core.store import SegmentSpec  # noqa: E402
-from tests.conftest import write_audio  # noqa: E402
-from tests.helpers import settle  # noqa: E402
+from emotrace.core.store import SegmentSpec
+from tests.conftest import write_audio
+from tests.helpers import settle
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

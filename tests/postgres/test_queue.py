@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from emotrace.core.store import Store, Word
 from emotrace.core.workflows.importing import import_folder
-from tests.conftest import throwaway_pg_database
 from tests.helpers import check_concurrent_claims, speech_files
+from tests.postgres.conftest import throwaway_pg_database
 
 
 @pytest.fixture

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import throwaway_pg_database
 from tests.helpers import msp_corpus
+from tests.postgres.conftest import throwaway_pg_database
 
-PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
 
-
-@pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
 def test_raters_and_consensus_on_postgres(tmp_path):
     from sqlalchemy import text
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from emotrace.core.store import Store
-from tests.conftest import throwaway_pg_database
 from tests.helpers import file_with_words, ids_survive_undo, live
+from tests.postgres.conftest import throwaway_pg_database
 
 
 def test_segment_edits_on_postgresql(tmp_path):

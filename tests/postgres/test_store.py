@@ -1,17 +1,13 @@
 """The store on PostgreSQL (a team's shared store): same migrations, import, labels and queries as on SQLite.
 
-Runs against the throwaway server that `.ci/run` starts (EMOTRACE_TEST_PG_URL); skipped where the machine has
-no PostgreSQL server installed.
+Runs against the throwaway server that scripts/test.sh (or tests/postgres/conftest.py) starts; skipped only where
+the machine has no PostgreSQL server installed.
 """
 
-import os
 
 import pytest
 
-from tests.conftest import throwaway_pg_database
-
-PG_URL = os.environ.get("EMOTRACE_TEST_PG_URL")
-pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
+from tests.postgres.conftest import throwaway_pg_database
 
 
 @pytest.fixture
