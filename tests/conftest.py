@@ -66,6 +66,19 @@ def _migrated_sqlite(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def new_store(_migrated_sqlite):
+    """Opens a new store at a path, copied from the migrated one: for tests that make many stores (a property
+    test's examples)."""
+    from emotrace.core.store import Store
+
+    def make(path: Path) -> Store:
+        shutil.copyfile(_migrated_sqlite, path)
+        return Store(str(path))
+
+    return make
+
+
+@pytest.fixture
 def store(tmp_path, _migrated_sqlite):
     from emotrace.core.store import Store
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from emotrace.core.store import LabelError, SegmentSpec, Store, Word
+from emotrace.core.store import LabelError, SegmentSpec, Word
 from emotrace.core.vocab import SegmentOrigin
 from tests.conftest import write_audio
 from tests.helpers import all_label_rows, file_with_words, ids_survive_undo, live
@@ -118,11 +118,11 @@ def test_a_refused_edit_changes_nothing(store, tmp_path, action):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["split", "merge", "resize", "label", "undo"]),
                           st.floats(0.1, 0.9)), min_size=1, max_size=12))
-def test_no_sequence_of_edits_loses_a_label(tmp_path_factory, steps):
+def test_no_sequence_of_edits_loses_a_label(tmp_path_factory, new_store, steps):
     """Random splits, merges, resizes, labels and undos: every label row stays, value for value, on a segment that
     still exists; and every current label is on a live or a superseded (shown, exported) segment."""
     tmp = tmp_path_factory.mktemp("seq")
-    store = Store(str(tmp / "s.db"))
+    store = new_store(tmp / "s.db")
     fid = file_with_words(store, tmp)
     undo: list = []
     written = 0
