@@ -1,10 +1,17 @@
-"""Shared fixtures: a real SQLite store in a temporary folder, and audio files the tests write themselves."""
+"""Shared by every tier: a real SQLite store in a temporary folder, audio files the tests write themselves, the
+data builders tests import (`from tests.conftest import write_audio`), and the tier markers.
+
+The tiers are folders: tests/unit (no subprocess, no real ASR or SER model: `scripts/test.sh --fast`),
+tests/integration (the CLI as a subprocess, real models, training, workers), tests/gui (pytest-qt on the real
+widgets, offscreen) and tests/postgres (the throwaway PostgreSQL server). Fixtures only one tier uses live in
+that tier's conftest.py; helpers that several test modules share, in tests/helpers.py."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from contextlib import contextmanager
+import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +23,27 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+TIERS = ("unit", "integration", "gui", "postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test with its tier (its folder under tests/): `-m unit`, `-m "not postgres"`, ... A test file
+    outside the four folders is refused, so none escapes `scripts/test.sh --fast` or the full run unnoticed."""
+    root = Path(__file__).parent
+    stray = set()
+    for item in items:
+        try:
+            parts = item.path.relative_to(root).parts
+        except ValueError:  # not under tests/
+            continue
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+        else:
+            stray.add(str(item.path.relative_to(root.parent)))
+    if stray:
+        raise pytest.UsageError(f"test files outside a tier folder (tests/{{{','.join(TIERS)}}}/): {sorted(stray)}")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own user data folder, so none touches the real one."""
@@ -23,10 +51,38 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("EMOTRACE_NO_DEFAULT_MODEL", "1")  # an empty registry unless a test asks for the bundled model
 
 
-@pytest.fixture
-def store(tmp_path):
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    """An empty SQLite store migrated to the head revision once per session; each `store` starts from a copy of
+    it (running every migration costs about 0.3 s a store, a third of many unit tests). The migrations
+    themselves are tested from empty and from old revisions (tests/unit/test_store.py, test_label_domain.py,
+    test_raters.py)."""
     from emotrace.core.store import Store
 
+    path = tmp_path_factory.mktemp("migrated") / "store.sqlite"
+    Store(f"sqlite:///{path}").close()
+    assert not path.with_name(path.name + "-wal").exists()  # closed: everything is in the one file
+    return path
+
+
+@pytest.fixture
+def new_store(_migrated_sqlite):
+    """Opens a new store at a path, copied from the migrated one: for tests that make many stores (a property
+    test's examples)."""
+    from emotrace.core.store import Store
+
+    def make(path: Path) -> Store:
+        shutil.copyfile(_migrated_sqlite, path)
+        return Store(str(path))
+
+    return make
+
+
+@pytest.fixture
+def store(tmp_path, _migrated_sqlite):
+    from emotrace.core.store import Store
+
+    shutil.copyfile(_migrated_sqlite, tmp_path / "store.sqlite")
     s = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     yield s
     s.close()
@@ -121,17 +177,6 @@ def tiny_ser_model(folder: Path) -> Path:
 
 
 @pytest.fixture
-def qt_settings(tmp_path):
-    """QSettings in a temporary folder, so GUI tests never read or write the user's."""
-    from PySide6.QtCore import QCoreApplication, QSettings
-
-    QCoreApplication.setOrganizationName("EmoTraceTests")
-    QCoreApplication.setApplicationName(f"EmoTraceTests-{tmp_path.name}")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-
-
-@pytest.fixture
 def populated(store, tmp_path):
     """A 60 s file with 3 labelled segments, words, and a model version with window predictions."""
     from emotrace.core.store import ModelVersion, Prediction, Segment, Word
@@ -161,39 +206,61 @@ def populated(store, tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, populated, qt_settings):
-    from emotrace.gui.main_window import MainWindow
-    from emotrace.gui.settings import AppSettings
+def traced_file(store, tmp_path):
+    """A 30 s file in three labelled segments, for the trace tests (in process and through the CLI)."""
+    from emotrace.core.workflows.importing import import_folder
 
-    store, file_id, mv_id = populated
-    w = MainWindow(store, AppSettings(db_url=store.url, annotator="tester"))
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.browser.select_row(0)
-    qtbot.waitUntil(lambda: w.data is not None)
-    return w
+    root = tmp_path / "c"
+    write_audio(root / "talk.wav", 30.0)
+    (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\n"
+                                     "talk.wav,0,10,4,4,4\ntalk.wav,10,20,4,4,4\ntalk.wav,20,30,4,4,4\n")
+    import_folder(store, root, "c")
+    return store.files(store.corpus("c").id)[0].id
 
 
-@contextmanager
-def throwaway_pg_database(prefix: str = "emotrace_test"):
-    """A fresh database on the PostgreSQL test server (EMOTRACE_TEST_PG_URL), dropped afterwards; skips the test
-    where there is no server. Yields its SQLAlchemy URL."""
-    import uuid
+@pytest.fixture(scope="session")
+def trained_base(tmp_path_factory):
+    """A real corpus, the offline backbone and a real training run (40 epochs), once per session: the model
+    tests of issue 16 in tests/integration and tests/gui start from private copies of it (`trained`)."""
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = os.environ.get("EMOTRACE_TEST_PG_URL")
-    if not server:
-        pytest.skip("no PostgreSQL test server (EMOTRACE_TEST_PG_URL unset)")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    home = tmp_path_factory.mktemp("home16")
+    old = os.environ.get("EMOTRACE_HOME")
+    os.environ["EMOTRACE_HOME"] = str(home)
     try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        from emotrace.training.trainer import TrainConfig, train
+
+        tmp = tmp_path_factory.mktemp("trained16")
+        store = Store(f"sqlite:///{tmp / 'store.sqlite'}")
+        import_folder(store, labelled_corpus(tmp / "gen"), "gen")
+        first = train(store, TrainConfig(corpus="gen", epochs=40, batch_size=16, patience=40, device="cpu"))
+        store.close()
+        return tmp, home, first.model_version_id
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if old is None:
+            os.environ.pop("EMOTRACE_HOME", None)
+        else:
+            os.environ["EMOTRACE_HOME"] = old
+
+
+@pytest.fixture
+def trained(trained_base, tmp_path, monkeypatch):
+    """A private copy of the trained store and its home (tests damage folders and add versions)."""
+    from emotrace.core.store import Store
+
+    src, home, first = trained_base
+    dst = tmp_path / "t"
+    shutil.copytree(src, dst)
+    new_home = tmp_path / "home"
+    shutil.copytree(home, new_home)
+    monkeypatch.setenv("EMOTRACE_HOME", str(new_home))
+    db = dst / "store.sqlite"
+    con = sqlite3.connect(db)  # the copies point at the copied model folders and audio
+    con.execute("UPDATE model_versions SET folder = replace(folder, ?, ?)", (str(home), str(new_home)))
+    con.execute("UPDATE audio_files SET path = replace(path, ?, ?)", (str(src), str(dst)))
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{db}")
+    yield store, "gen", first
+    store.close()

@@ -1,0 +1,421 @@
+"""Helpers that test modules of several files (and tiers) share: builders of test data, wrappers, and the checks
+that run on SQLite in one tier and on PostgreSQL in another. Test modules import from here (or from
+tests/conftest.py), never from each other. Nothing heavy is imported at module level: the unit tier imports
+this module too."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.store import ModelVersion, SegmentSpec, Store, Word
+from emotrace.core.vocab import SegmentOrigin
+from emotrace.core.workflows.importing import import_folder
+from tests.conftest import SPEECH_SAMPLES as SAMPLES
+from tests.conftest import tone, write_audio
+
+REPO = Path(__file__).resolve().parents[1]  # the repository root, whichever tier folder a test lives in
+assert (REPO / "pyproject.toml").is_file(), REPO
+
+
+WORKERS = [f"WORKER{i:05d}" for i in range(1, 9)]
+
+
+def msp_corpus(root, files: int = 12, seed: int = 3):
+    """Audio plus MSP-style detailed (5 raters per file, some with 3-4, one rater leaving dominance open) and
+    consensus CSVs, the consensus being the raters' mean as MSP states it (4 decimals)."""
+    rng = np.random.default_rng(seed)
+    detailed = [["FileName", "WorkerID", "EmoClass", "EmoAct", "EmoVal", "EmoDom"]]
+    consensus = [["FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender", "Split_Set"]]
+    truth = {}
+    for k in range(files):
+        name = f"MSP-PODCAST_0001_{k:04d}.wav"
+        write_audio(root / "Audios" / name, 1.0 + 0.1 * k)
+        true = rng.uniform(2, 6, size=3)
+        n_raters = 5 if k % 4 else 3 + k % 2  # some files have fewer raters
+        raters = rng.choice(WORKERS, size=n_raters, replace=False)
+        given = []
+        for r in raters:
+            noise = 1.5 if r == "WORKER00008" else 0.4  # one careless rater
+            vals = np.clip(np.round(true + rng.normal(0, noise, 3)), 1, 7)
+            cells = [f"{v:.1f}" for v in vals]
+            if r == "WORKER00003" and k == 5:
+                cells[2] = ""  # left dominance open
+            cat = rng.choice(["N", "H", "A"])
+            detailed.append([name, r, cat, *cells])
+            given.append([float(c) if c else np.nan for c in cells])
+        mean = np.nanmean(np.array(given), axis=0)
+        truth[name] = mean
+        consensus.append([name, "N", *(f"{m:.4f}" for m in mean), f"{k % 3}", "Female",
+                          "Train" if k < 8 else "Development"])
+    (root / "Labels").mkdir(parents=True, exist_ok=True)
+    for fname, rows in (("labels_detailed.csv", detailed), ("labels_consensus.csv", consensus)):
+        with open(root / "Labels" / fname, "w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    return truth
+
+
+def all_label_rows(store: Store) -> list[tuple]:
+    with store.session() as s:
+        return [tuple(r) for r in s.execute(text("SELECT id, segment_id, annotator, arousal, valence, dominance, "
+                                                 "origin, retracts_id FROM labels ORDER BY id"))]
+
+
+class CountingEncoder:
+    """Wraps a real encoder and counts the audio seconds it is asked to encode."""
+
+    def __init__(self, inner):
+        self.inner, self.seconds = inner, 0.0
+        self.name, self.num_layers, self.dim = inner.name, inner.num_layers, inner.dim
+        self.frame_rate, self.chunk_seconds = inner.frame_rate, 10.0
+
+    def encode_batch(self, chunks):
+        self.seconds += sum(len(c) for c in chunks) / 16000
+        return self.inner.encode_batch(chunks)
+
+
+SR = 16000
+
+
+def write_podcast_like(path: Path, minutes: float) -> Path:
+    """Tone and noise with a slow loudness swell and pauses, written minute by minute (bounded memory)."""
+    rng = np.random.default_rng(12)
+    with sf.SoundFile(path, "w", SR, 1, subtype="PCM_16") as out:
+        for k in range(int(minutes)):
+            t = np.arange(60 * SR) / SR + 60 * k
+            env = (0.25 + 0.2 * np.sin(2 * np.pi * t / 83)) * (np.sin(2 * np.pi * t / 7) > -0.7)
+            x = env * np.sin(2 * np.pi * (140 + 40 * np.sin(t / 11)) * t) + 0.01 * rng.standard_normal(len(t))
+            out.write((0.5 * x).astype(np.float32))
+    return path
+
+
+# -- agreement: published worked examples, and a store that holds them ---------------------------------------
+# Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; Table 4 gives the ICCs.
+SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
+# Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers x 12 units, missing values;
+# alpha = 0.743 nominal, 0.849 interval.
+N = np.nan
+KRIPPENDORFF = np.array([[1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N],
+                         [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
+                         [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N],
+                         [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N]]).T  # units x observers
+
+
+def agreement_store(store, tmp_path):
+    """A corpus whose arousal holds Shrout & Fleiss's table (mapped onto 1-7) and whose valence holds
+    Krippendorff's example, rater by rater, with categories for Cohen's kappa."""
+    from emotrace.core.store import SegmentSpec
+    from emotrace.core.workflows.importing import import_folder
+    from tests.conftest import write_audio
+
+    root = tmp_path / "agree"
+    for k in range(12):
+        write_audio(root / f"u{k:02d}.wav", 1.0, freq=200 + 10 * k)
+    import_folder(store, root, "agree")
+    corpus_id = store.corpus("agree").id
+    segs = [store.add_segments(f.id, [SegmentSpec(0.0, 1.0, "manual", split="Test1")])[0]
+            for f in store.files(corpus_id)]
+    arousal = 1 + (SHROUT_FLEISS - 1) * 6 / 9
+    for j, rater in enumerate("ABCD"):
+        for k, sid in enumerate(segs):
+            a = arousal[k, j] if k < 6 else None
+            v = KRIPPENDORFF[k, j]
+            v = None if np.isnan(v) else float(v)
+            if a is None and v is None:
+                continue
+            store.record_label(sid, annotator=rater, arousal=a, valence=v, dominance=None,
+                               category="H" if (k + (j == 3)) % 2 else "N")
+    return corpus_id
+
+
+# -- the label domain: CSV rows, and a store at schema revision 0002 (migrated on SQLite and on PostgreSQL) -----
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def store_at_0002(url: str) -> Store:
+    from alembic import command
+
+    from emotrace.core.store.store import alembic_config
+
+    store = Store(url, migrate=False)
+    cfg = alembic_config(url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    return store
+
+
+OLD_LABELS = [  # (segment, annotator, a, v, d, origin) in time order, as revision 0002's app wrote them
+    (1, "consensus", 3.0, 4.0, 5.0, "imported"),
+    (1, "tester", 6.0, 2.0, 5.0, "manual"),
+    (1, "tester", None, None, None, "undo"),  # undo of tester's first label: "no label"
+    (1, "tester", 6.0, 2.0, 5.0, "redo"),
+    (2, "tester", 4.37, 5.12, 3.98, "manual"),  # Accept prediction, saved as manual by 0002
+    (2, "tester", 2.0, 2.0, 2.0, "manual"),
+    (2, "tester", 4.37, 5.12, 3.98, "undo"),  # undo restoring the earlier values
+    (3, "bob", 5.0, 5.0, 5.0, "manual"),
+    (3, "bob", None, None, None, "undo"),
+]
+
+
+def fill_0002(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO corpora (id, name, root, created_at) VALUES (1, 'old', '/x', :t)"),
+                     {"t": "2026-11-28 10:00:00"})
+        conn.execute(text("INSERT INTO audio_files (id, corpus_id, path, fingerprint, size_bytes, duration, status, "
+                          "added_at) VALUES (1, 1, '/x/a.wav', 'fp', 10, 9.0, 'ok', :t)"), {"t": "2026-11-28 10:00:00"})
+        for sid in (1, 2, 3):
+            conn.execute(text("INSERT INTO segments (id, file_id, start, \"end\", origin) VALUES (:i, 1, :s, :e, 'asr')"),
+                         {"i": sid, "s": 3.0 * (sid - 1), "e": 3.0 * sid})
+        conn.execute(text("INSERT INTO model_versions (id, name, folder, created_at, active) "
+                          "VALUES (1, 'm', '/none', :t, true)"), {"t": "2026-11-28 10:00:00"})
+        conn.execute(text("INSERT INTO predictions (file_id, segment_id, model_version_id, kind, start, \"end\", "
+                          "arousal, valence, dominance, created_at) VALUES (1, 2, 1, 'segment', 3, 6, 4.3712, "
+                          "5.1249, 3.9801, :t)"), {"t": "2026-11-28 10:00:00"})
+        for k, (sid, ann, a, v, d, origin) in enumerate(OLD_LABELS, start=1):
+            conn.execute(text("INSERT INTO labels (id, segment_id, annotator, arousal, valence, dominance, origin, "
+                              "created_at) VALUES (:i, :s, :n, :a, :v, :d, :o, :t)"),
+                         {"i": k, "s": sid, "n": ann, "a": a, "v": v, "d": d, "o": origin,
+                          "t": f"2026-11-28 10:00:{k:02d}"})
+
+
+def check_migrated_from_0002(store: Store) -> None:
+    assert store.schema_revision() == store.head_revision()
+    rows = {h.id: h for sid in (1, 2, 3) for h in store.label_history(sid)}
+    assert sorted(rows) == list(range(1, len(OLD_LABELS) + 1))  # every row is still there
+    for k, (sid, ann, a, v, d, _origin) in enumerate(OLD_LABELS, start=1):
+        assert (rows[k].segment_id, rows[k].annotator, rows[k].values) == (sid, ann, (a, v, d))  # value for value
+    # row 7 restored the accepted prediction's values: it is the model's judgement again
+    assert [rows[k].origin.value for k in range(1, 10)] == [
+        "imported", "manual", "retraction", "manual", "accepted", "manual", "accepted", "manual", "retraction"]
+    assert rows[3].retracts_id == 2 and rows[9].retracts_id == 8
+    current = {(c.segment_id, c.annotator): c.values for c in store.current_labels()}
+    assert current == {(1, "consensus"): (3.0, 4.0, 5.0), (1, "tester"): (6.0, 2.0, 5.0),
+                       (2, "tester"): (4.37, 5.12, 3.98)}
+    with pytest.raises((IntegrityError, DatabaseError)):
+        with store.session() as s:
+            s.execute(text("DELETE FROM labels WHERE id = 1"))
+    with pytest.raises((IntegrityError, DatabaseError)):
+        with store.session() as s:
+            s.execute(text("DELETE FROM segments WHERE id = 3"))  # was ON DELETE CASCADE before 0003
+
+
+# -- the work queue: a corpus of short files, real speech for workers, claims from several threads ---------------
+
+
+def queue_corpus(store: Store, root: Path, n: int) -> list[int]:
+    for k in range(n):
+        write_audio(root / f"f{k}.wav", 2.0, freq=200 + 10 * k)
+    import_folder(store, root, "q")
+    return [f.id for f in store.files(store.corpus("q").id)]
+
+
+def speech_files(root: Path, n: int, repeats: int = 6) -> None:
+    """n different files of real speech (the samples in several orders, with pauses; about 3.5 s per repeat)."""
+    clips = [AudioSource(SAMPLES / name).decode_all() for name in ("quick_brown_fox.wav", "counting.wav",
+                                                                  "hello_world.wav")]
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        parts = []
+        for j in rng.permutation(repeats) % 3:
+            parts += [clips[j], np.zeros(int(16000 * rng.uniform(0.6, 1.4)), np.float32)]
+        sf.write(root / f"talk{k}.wav", np.concatenate(parts), 16000)
+
+
+def check_concurrent_claims(url: str, tmp_path: Path) -> None:
+    """Six threads, each with its own connection to `url`, claim and finish 24 queued items: each exactly once."""
+    store = Store(url)
+    ids = queue_corpus(store, tmp_path / "c", 24)
+    batch = store.start_job("test-queue", {})
+    assert store.enqueue(batch, "transcribe", ids) == 24
+    assert store.enqueue(batch, "transcribe", ids) == 0  # already queued: not twice
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(name: str) -> None:
+        own = Store(url, migrate=False)
+        while (c := own.claim(name, ["transcribe"], lease_seconds=30)) is not None:
+            with lock:
+                claimed.append(c.file_id)
+            assert own.finish(c.id, name)
+        own.close()
+
+    threads = [threading.Thread(target=claimer, args=(f"w{k}",)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(claimed) == sorted(ids)  # each exactly once
+    assert store.queue_counts(batch) == {"queued": 0, "claimed": 0, "done": 24, "failed": 0, "workers": 0}
+
+
+# -- raters: the migration from revision 0003 (on SQLite and on PostgreSQL) ------------------------------------
+
+
+def check_migration_from_0003(url: str) -> None:
+    """A store at revision 0003 with two labels, opened by this EmoTrace: migrated to head, every row kept, the
+    append-only triggers and the origin check in place."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect, text
+
+    from emotrace.core.store import Store
+    from emotrace.core.store.store import alembic_config
+
+    command.upgrade(alembic_config(url), "0003")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO corpora (id, name, created_at) VALUES (1, 'c', '2026-01-01')"))
+        conn.execute(text("INSERT INTO audio_files (id, corpus_id, path, fingerprint, size_bytes, status, added_at) "
+                          "VALUES (1, 1, '/a.wav', 'ff', 0, 'ok', '2026-01-01')"))
+        conn.execute(text("INSERT INTO segments (id, file_id, start, \"end\", origin) VALUES (1, 1, 0, 3, 'imported')"))
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, valence, dominance, origin, created_at) "
+                          "VALUES (1, 'a', 3, 4, 5, 'imported', '2026-01-01'), (1, 'b', 6, 2, NULL, 'manual', "
+                          "'2026-01-02')"))
+        before = conn.execute(text("SELECT * FROM labels ORDER BY id")).all()
+    engine.dispose()
+    store = Store(url)
+    assert store.schema_revision() == store.head_revision()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT * FROM labels ORDER BY id")).all() == before
+        assert "ix_labels_segment_time" in {ix["name"] for ix in inspect(conn).get_indexes("labels")}
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("UPDATE labels SET arousal = 1"))
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM labels"))
+    with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
+                          "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
+    store.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
+    store.close()
+
+
+# -- segment edits: a file with words and two ASR segments, and undo across later edits --------------------------
+
+
+def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
+    """A file with two ASR segments (0-8 s, 10-18 s) and a word every 0.5 s."""
+    from emotrace.core.workflows.importing import import_folder
+
+    write_audio(tmp_path / "f" / "a.wav", seconds)
+    import_folder(store, tmp_path / "f", "c")
+    fid = store.files(store.corpus("c").id)[0].id
+    with store.session() as s:
+        s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" w{i}") for i in range(int(seconds * 2)))
+    store.add_segments(fid, [SegmentSpec(0.0, 8.0, SegmentOrigin.ASR, "", "spk1", "Train"),
+                             SegmentSpec(10.0, 18.0, SegmentOrigin.ASR, "", "spk1", "Train")])
+    store.set_segment_texts(fid, {})
+    return fid
+
+
+def live(store: Store, fid: int):
+    return store.segments(fid, include_superseded=False)
+
+
+def ids_survive_undo(store: Store, fid: int) -> None:
+    """Split an unlabelled segment, merge the halves, make another segment, then undo both edits: each undo
+    names the segments the edit made, and a removed segment comes back as itself (ids are never reused)."""
+    seg = live(store, fid)[-1]
+    split = store.split_segment(seg.id, seg.start + 3.0)
+    merged = store.merge_segments(list(split.added))
+    other = store.add_segments(fid, [SegmentSpec(18.5, 19.5, SegmentOrigin.MANUAL)])[0]  # takes a fresh id
+    undo_merge = store.edit_segments(**merged.inverse())
+    assert undo_merge.added == split.added  # the halves, back under their own ids
+    store.edit_segments(**split.inverse())
+    assert [(g.id, g.start, g.end) for g in live(store, fid)][-2:] == [(seg.id, seg.start, seg.end),
+                                                                     (other, 18.5, 19.5)]
+
+
+# -- the main window (tests/gui): let Qt settle, a model version without predictions ------------------------------
+
+
+def settle(qtbot, ms: int = 30) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    qtbot.wait(ms)
+
+
+def new_model(store, tmp_path, name="new") -> int:
+    with store.session() as s:
+        mv = ModelVersion(name=name, folder=str(tmp_path / name), active=False)
+        s.add(mv)
+        s.flush()
+        return mv.id
+
+
+# -- issue 16 (bad input, broken model folders): the CLI as a user runs it, broken audio and model folders ------
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True, cwd=REPO,
+                          env=env or os.environ.copy(), timeout=timeout)
+
+
+def one_line_error(r: subprocess.CompletedProcess) -> str:
+    """The CLI's answer to a user's error: rc 2, exactly one line on stderr, no traceback."""
+    lines = [x for x in r.stderr.splitlines() if x.strip() and not x.startswith("note:")]
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+def nan_wav(path: Path, where: str = "nan", seconds: float = 3.0) -> Path:
+    x = tone(seconds).astype(np.float32)
+    x[len(x) // 2 + 3] = np.nan if where == "nan" else np.inf
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x, 16000, subtype="FLOAT")
+    return path
+
+
+def poison(folder: Path, how: str) -> None:
+    """Damage a model folder the way the issue found them."""
+    from safetensors.torch import load_file, save_file
+
+    weights = folder / "model.safetensors"
+    if how == "truncate":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif how in ("nan", "shape"):
+        state = load_file(str(weights))
+        key = "heads.0.0.weight"
+        if how == "nan":
+            state[key][0, 0] = float("nan")
+        else:
+            state[key] = state[key][:, :-1].contiguous()
+        save_file(state, str(weights))
+    elif how == "config":
+        (folder / "config.json").write_text('{"audio_layers": 5,,}')
+    else:
+        raise ValueError(how)
+
+
+def as_other_user(code: str, env: dict) -> subprocess.CompletedProcess:
+    """Run Python code as an unprivileged user: root reads every folder, so permission cases need a real user.
+    The interpreter and the modules are loaded first (they may live where that user cannot read)."""
+    prelude = ("import os, sys, sqlite3, json, csv, glob, logging.config; import torch, sqlalchemy.dialects.sqlite, numpy, "
+               "soundfile, soxr, tqdm, alembic.command, alembic.ddl.sqlite, alembic.runtime.migration, mako.template; "
+               "import emotrace.core.store, emotrace.core.workflows.importing, emotrace.core.audio.envelope, "
+               "emotrace.core.progress, emotrace.cli.main, emotrace.cli.processing, emotrace.cli.argtypes, "
+               "emotrace.training.default_model, importlib.readers; "
+               "from emotrace.core.store import Store; Store('sqlite://').close(); ")
+    if os.geteuid() == 0:
+        prelude += "os.setgid(65534); os.setuid(65534); "
+    prelude += "os.environ['EMOTRACE_HOME'] = os.environ['HOME16']; "  # only now: nothing root-owned in it
+    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, **env}, timeout=300)

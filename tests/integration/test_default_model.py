@@ -1,0 +1,23 @@
+"""The bundled model through the CLI: `analyze` on a fresh store registers it and predicts with it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_cli_analyzes_a_fresh_store_with_the_bundled_model(store, audio_dir, monkeypatch):
+    monkeypatch.delenv("EMOTRACE_NO_DEFAULT_MODEL")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", store.url, "-q", *a],  # noqa: E731
+                                    capture_output=True, text=True)
+    assert run("import", str(audio_dir), "--corpus", "c").returncode == 0
+    r = run("analyze", "--corpus", "c")
+    assert r.returncode == 0 and "6/6 files" in r.stdout, r.stderr
+    mv = store.active_model()
+    f = store.files(store.corpus("c").id)[0]
+    _t, wins = store.trajectory(f.id, mv.id)
+    assert len(wins) >= 1 and ((wins >= 1) & (wins <= 7)).all()
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats  # the store stays usable; the bundled version is the only one
+    assert [v.name for v in store.model_versions()] == ["default-ravdess"]

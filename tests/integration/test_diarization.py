@@ -1,0 +1,72 @@
+"""Who is speaking: diarization with the packaged GE2E encoder on real speech of two different people, in
+process and through `emotrace diarize` / `speakers` (speaker turns in the store, RTTM and everything downstream
+following speakers: tests/unit/test_speakers.py). No test needs ../shared."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emotrace.core.audio.decode import AudioSource
+from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
+from tests.conftest import SPEECH_SAMPLES as SAMPLES
+from tests.helpers import REPO as ROOT
+
+CHANGE = 11.5  # JFK speaks until ~10.6 s; the other voice starts after a 1 s pause, at 12.0 s
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return SpeakerEncoder()
+
+
+@pytest.fixture(scope="module")
+def two_voices(tmp_path_factory) -> Path:
+    """JFK (resources/demo, public domain) then the pytest-audioeval reader: two people, known change."""
+    root = tmp_path_factory.mktemp("voices")
+    jfk = AudioSource(ROOT / "resources" / "demo" / "jfk_inaugural.flac").decode_all()
+    other = [AudioSource(SAMPLES / n).decode_all() for n in ("quick_brown_fox.wav", "counting.wav")]
+    pause = np.zeros(16000, np.float32)
+    audio = np.concatenate([jfk, pause, other[0], pause, other[1]])
+    assert abs(len(jfk) / 16000 + 1.0 - 12.0) < 0.05
+    sf.write(root / "talk.wav", audio, 16000)
+    return root
+
+
+def test_diarization_finds_both_voices_and_the_change(encoder, two_voices):
+    turns = diarize_file(two_voices / "talk.wav", encoder)
+    assert len({t.speaker for t in turns}) == 2
+    before = {t.speaker for t in turns if t.end <= CHANGE}
+    after = {t.speaker for t in turns if t.start >= CHANGE}
+    assert len(before) == 1 and len(after) == 1 and before != after
+    assert all(t.end <= CHANGE + 0.25 or t.start >= CHANGE - 0.25 for t in turns)  # no turn spans the change
+    assert turns[0].speaker == "S1" and max(t.end for t in turns) > 17.0
+
+
+def test_one_voice_is_one_speaker(encoder):
+    turns = diarize_file(ROOT / "resources" / "demo" / "jfk_inaugural.flac", encoder)
+    assert {t.speaker for t in turns} == {"S1"}
+
+
+def test_given_speaker_count_is_honoured(encoder, two_voices):
+    assert len({t.speaker for t in diarize_file(two_voices / "talk.wav", encoder, DiarizationOptions(speakers=2))}) == 2
+
+
+def test_cli_diarize_and_list(two_voices, tmp_path):
+    db = str(tmp_path / "s.sqlite")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "emotrace.cli", "--db", db, "-q", *a], capture_output=True,  # noqa: E731
+                                    text=True)
+    assert run("import", str(two_voices), "--corpus", "v").returncode == 0
+    r = run("diarize", "--corpus", "v")
+    assert r.returncode == 0 and "talk.wav: 2" in r.stdout, r.stdout + r.stderr
+    r = run("speakers", "list", "--corpus", "v")
+    assert "S1" in r.stdout and "S2" in r.stdout
+    r = run("speakers", "rename", "--corpus", "v", "--file", "talk", "--speaker", "S1", "--to", "president")
+    assert r.returncode == 0 and "revision 2" in r.stdout
+    r = run("speakers", "split", "--corpus", "v", "--file", "talk", "--turn", "99", "--at", "3")
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
