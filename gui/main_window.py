@@ -1,8 +1,8 @@
 """The main window: docks around the file view; toolbar jobs run off the GUI thread; layout remembered.
 
-What is open and where the time is lives in `core.session.Session` (Qt-free, evented). The window turns user
-input into session changes and store writes; the views observe the session (time-linked views through
-`show_time`), so the window no longer pushes the time into each child.
+What is open and where the time is lives in `gui.state.view_state.ViewState` (Qt-free, evented). The window
+turns user input into view-state changes and store writes; the views observe the view state (time-linked
+views through `show_time`), so the window no longer pushes the time into each child.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ from emotrace.gui.segment_editing import SegmentEditing
 from emotrace.gui.settings import AppSettings, SettingsDialog
 from emotrace.gui.shortcuts import ShortcutSheet
 from emotrace.gui.speakers import SpeakerControls
-from emotrace.gui.state.view_state import Session, step_segment
+from emotrace.gui.state.view_state import ViewState, step_segment
 from emotrace.gui.state.viewdata import FileData, load_file_data, load_labels
-from emotrace.gui.tasks import Job, JobsPanel
+from emotrace.gui.tasks import BackgroundTask, TasksPanel
 from emotrace.gui.tracing import TraceControls
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
@@ -57,16 +57,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"EmoTrace - {store.url}")
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
-        self.session = Session()
+        self.view_state = ViewState()
         self.data: FileData | None = None
         self.model_notice = ""  # why the view shows another model than the one chosen, if it does
-        self.catch_up: tuple[int, Job] | None = None  # the activated model and the job analysing what it has not
+        self.catch_up: tuple[int, BackgroundTask] | None = None  # the activated model and the job analysing what it has not
 
         self.file_view = FileView()
         self.transport = TransportBar()
         self.browser = CorpusBrowser(store)
         self.transcript = TranscriptView()
-        self.jobs = JobsPanel()
+        self.tasks = TasksPanel()
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
             ("Label", self.editor, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Review queue", self.review, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("Jobs", self.jobs, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("Jobs", self.tasks, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("Annotators", self.annotator_lanes, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
@@ -105,12 +105,12 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Jobs"]], [170], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
         for view in (self.file_view, self.transcript, self.transport):
-            self.session.add_time_view(view)
+            self.view_state.add_time_view(view)
         self._build_actions()
         self._build_shortcuts()
         self._connect()
         self.speakers = SpeakerControls(self)
-        self.jobs.watch_queue(store)
+        self.tasks.watch_queue(store)
         self.tracing = TraceControls(self)
         self.segment_editing = SegmentEditing(self)
         self.status = QLabel("")
@@ -120,15 +120,15 @@ class MainWindow(QMainWindow):
         if self.player.silent:
             self.statusBar().showMessage("No audio output device: playback runs silently (playhead only).", 8000)
 
-    # -- session shortcuts for callers (tests, scripts) --------------------------------------------
+    # -- view-state shortcuts for callers (tests, scripts) --------------------------------------------
     @property
     def segment_index(self) -> int | None:
-        return self.session.segment_index
+        return self.view_state.segment_index
 
     @property
     def shown_models(self) -> list[int]:
         """The models the view draws: the chosen ones, or the newest that analysed this file (see model_notice)."""
-        return self.session.shown_models
+        return self.view_state.shown_models
 
     # -- construction -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -202,16 +202,16 @@ class MainWindow(QMainWindow):
             key("P", self.previous_segment),
             key(Qt.Key.Key_Up, lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment()),
             key("S", self.play_segment),
-            key("+", lambda: self.session.zoom(0.5, self.session.playhead)),
-            key("=", lambda: self.session.zoom(0.5, self.session.playhead)),
-            key("-", lambda: self.session.zoom(2.0, self.session.playhead)),
+            key("+", lambda: self.view_state.zoom(0.5, self.view_state.playhead)),
+            key("=", lambda: self.view_state.zoom(0.5, self.view_state.playhead)),
+            key("-", lambda: self.view_state.zoom(2.0, self.view_state.playhead)),
             key("Z", self.zoom_to_selection),
-            key("0", lambda: self.session.set_view(0.0, self.session.duration)),
+            key("0", lambda: self.view_state.set_view(0.0, self.view_state.duration)),
             key("L", self.transport.loop.toggle),
             key("C", self.create_segment),
             key(Qt.Key.Key_Left, lambda: self.pan(-0.5)), key(Qt.Key.Key_Right, lambda: self.pan(0.5)),
             key(Qt.Key.Key_Home, lambda: self.seek(0.0)),
-            key(Qt.Key.Key_End, lambda: self.seek(self.session.duration)),
+            key(Qt.Key.Key_End, lambda: self.seek(self.view_state.duration)),
             key("A", self.editor.accept_prediction),
             key("R", self.review.next),
             key("[", lambda: self.editor.cycle_focus(-1)), key("]", lambda: self.editor.cycle_focus(1)),
@@ -236,20 +236,20 @@ class MainWindow(QMainWindow):
         fv = self.file_view
         fv.seek_requested.connect(self.seek)
         fv.segment_clicked.connect(lambda i: self.select_segment(i, move_view=False))
-        fv.view_requested.connect(self.session.set_view)
+        fv.view_requested.connect(self.view_state.set_view)
         fv.range_selected.connect(lambda lo, hi: self.statusBar().showMessage(
             f"Selected {hi - lo:.2f} s: Z zooms to it, L loops it, Space plays it", 6000))
         fv.handle_dragged.connect(self._handle_dragged)
         self.transcript.seek_requested.connect(self.seek)
         self.transport.play_toggled.connect(self.toggle_play)
         self.transport.speed_changed.connect(self.player.set_rate)
-        self.transport.follow_changed.connect(lambda on: setattr(self.session, "follow_playhead", on))
-        self.player.position_changed.connect(lambda t: self.session.set_playhead(t, self.player.playing))
-        self.player.state_changed.connect(lambda playing: self.session.set_playhead(self.player.position(), playing))
+        self.transport.follow_changed.connect(lambda on: setattr(self.view_state, "follow_playhead", on))
+        self.player.position_changed.connect(lambda t: self.view_state.set_playhead(t, self.player.playing))
+        self.player.state_changed.connect(lambda playing: self.view_state.set_playhead(self.player.position(), playing))
         self.player.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.model_box.currentIndexChanged.connect(self._models_chosen)
         self.compare_box.currentIndexChanged.connect(self._models_chosen)
-        self.jobs.job_failed.connect(lambda title, msg: QMessageBox.warning(self, f"{title} failed", msg))
+        self.tasks.task_failed.connect(lambda title, msg: QMessageBox.warning(self, f"{title} failed", msg))
         self.editor.saved.connect(self._label_saved)
         self.editor.save_failed.connect(lambda msg: QMessageBox.critical(self, "Label not saved", msg))
         self.editor.next_requested.connect(lambda: self.next_segment(across_files=True))
@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
             self.go_to(file_id, segment_id)
 
     def _sync_handles(self, *_args) -> None:
-        if self.session.segment_index is None:
+        if self.view_state.segment_index is None:
             self.file_view.set_handles(None)
         else:
             self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
         qs.setValue("window/state", self.saveState())
         qs.sync()
         self.player.pause()
-        self.jobs.cancel_all()
+        self.tasks.cancel_all()
         self.bridge.close()
         super().closeEvent(event)
 
@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
         if self.data is not None:
             self.reload_file()
         else:
-            self.session.set_shown_models(chosen)
+            self.view_state.set_shown_models(chosen)
         self.refresh_review()
 
     def _models_for_file(self, file_id: int) -> list[int]:
@@ -359,7 +359,7 @@ class MainWindow(QMainWindow):
         self.review.reload(self.browser.corpus_id(), chosen[0] if chosen else None)
 
     def _corpus_changed(self, corpus_id: int) -> None:
-        self.session.set_corpus(corpus_id)
+        self.view_state.set_corpus(corpus_id)
         self.refresh_review()
 
     # -- file and segment -------------------------------------------------------------------------
@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         self.tracing.stop()
         self.player.pause()
         models = self._models_for_file(file_id)
-        self.session.set_shown_models(models)
+        self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
         self.file_view.reveal = self._revealed()
@@ -380,8 +380,8 @@ class MainWindow(QMainWindow):
         self.transcript.show_file(self.data)
         self.annotator_lanes.show_file(file_id, self.shown_models[0] if self.shown_models else None)
         self.player.load(f.path, self.data.duration)
-        self.session.select(None)
-        self.session.open_file(file_id, self.data.duration)
+        self.view_state.select(None)
+        self.view_state.open_file(file_id, self.data.duration)
         live = self.data.live_indices()
         self.select_segment(int(live[0]) if len(live) else None)
         self._show_counts()
@@ -398,9 +398,9 @@ class MainWindow(QMainWindow):
         """Re-read the current file's labels and predictions (after a save, an analysis, a model switch)."""
         if self.data is None:
             return
-        keep = self.session.segment_index
+        keep = self.view_state.segment_index
         models = self._models_for_file(self.data.file_id)
-        self.session.set_shown_models(models)
+        self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
         self.file_view.reveal = self._revealed()
@@ -412,7 +412,7 @@ class MainWindow(QMainWindow):
         self.transcript.data = self.data
         self._show_counts()
         if keep is not None and keep < len(self.data.seg_ids):
-            self.session.select(None)
+            self.view_state.select(None)
             self.select_segment(keep, move_view=False)
         if self.model_notice:
             self.statusBar().showMessage(self.model_notice, 10000)
@@ -420,32 +420,32 @@ class MainWindow(QMainWindow):
     def select_segment(self, index: int | None, move_view: bool = True) -> None:
         data = self.data
         if data is None or index is None or not len(data.seg_ids):
-            self.session.select(None)
+            self.view_state.select(None)
             self.editor.show_segment(None)
             self.file_view.select_segment(None)
             self.file_view.set_handles(None)
             return
         index = max(0, min(index, len(data.seg_ids) - 1))
-        self.session.select(index)
+        self.view_state.select(index)
         sid = int(data.seg_ids[index])
         start, end = (float(x) for x in data.seg_bounds[index])
         pred = None
-        models = self.session.shown_models
+        models = self.view_state.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
         self.editor.show_segment(sid, f"{data.segment_name(index)}  {start:.2f}-{end:.2f} s", pred,
                                  text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
-        lo, hi = self.session.view
+        lo, hi = self.view_state.view
         if move_view and (start < lo or end > hi):
             width = max(hi - lo, (end - start) * 1.5)
-            self.session.set_view(start - 0.1 * width, start + 0.9 * width)
+            self.view_state.set_view(start - 0.1 * width, start + 0.9 * width)
 
     def _step(self, step: int) -> int | None:
         """N/P from the playhead over the current segments (superseded ones are kept and drawn, not stepped)."""
         live = self.data.live_indices()
-        j = step_segment(self.data.seg_bounds[live, 0], self.session.playhead, step)
+        j = step_segment(self.data.seg_bounds[live, 0], self.view_state.playhead, step)
         return None if j is None else int(live[j])
 
     def next_segment(self, across_files: bool = False) -> None:
@@ -473,15 +473,15 @@ class MainWindow(QMainWindow):
         self.player.seek(float(self.data.seg_bounds[i, 0]))
 
     def play_segment(self) -> None:
-        if self.data is not None and self.session.segment_index is not None:
-            start, end = self.data.seg_bounds[self.session.segment_index]
+        if self.data is not None and self.view_state.segment_index is not None:
+            start, end = self.data.seg_bounds[self.view_state.segment_index]
             self.player.play(float(start), float(end), loop=self.transport.loop.isChecked())
 
     def loop_range(self) -> tuple[float, float] | None:
         """What Loop plays: the drag-selected range, else the selected segment."""
         rng = self.file_view.time_selection_range()
-        if rng is None and self.data is not None and self.session.segment_index is not None:
-            rng = tuple(float(x) for x in self.data.seg_bounds[self.session.segment_index])
+        if rng is None and self.data is not None and self.view_state.segment_index is not None:
+            rng = tuple(float(x) for x in self.data.seg_bounds[self.view_state.segment_index])
         return rng
 
     def toggle_play(self) -> None:
@@ -489,8 +489,8 @@ class MainWindow(QMainWindow):
             self.player.pause()
             return
         rng = self.file_view.time_selection_range() if not self.transport.loop.isChecked() else self.loop_range()
-        if rng is not None and (self.transport.loop.isChecked() or rng[0] <= self.session.playhead < rng[1]):
-            start = self.session.playhead if rng[0] <= self.session.playhead < rng[1] else rng[0]
+        if rng is not None and (self.transport.loop.isChecked() or rng[0] <= self.view_state.playhead < rng[1]):
+            start = self.view_state.playhead if rng[0] <= self.view_state.playhead < rng[1] else rng[0]
             self.player.play(start, rng[1], loop=self.transport.loop.isChecked(), loop_start=rng[0])
         else:
             self.player.play()
@@ -515,12 +515,12 @@ class MainWindow(QMainWindow):
         rng = self.loop_range()
         if rng is not None:
             pad = 0.05 * (rng[1] - rng[0])
-            self.session.set_view(rng[0] - pad, rng[1] + pad)
+            self.view_state.set_view(rng[0] - pad, rng[1] + pad)
 
     def pan(self, fraction: float) -> None:
-        lo, hi = self.session.view
+        lo, hi = self.view_state.view
         shift = fraction * (hi - lo)
-        self.session.set_view(lo + shift, hi + shift)
+        self.view_state.set_view(lo + shift, hi + shift)
 
     def ensure_open(self, file_id: int) -> None:
         """Open a file unless it is the open one: through its row in the browser when the corpus on show has it
@@ -546,7 +546,7 @@ class MainWindow(QMainWindow):
     def go_to_span(self, file_id: int, start: float, end: float) -> None:
         """Open a file at a stretch (the trace review queue's items)."""
         self.ensure_open(file_id)
-        self.session.set_view(max(0.0, start - 2.0), end + 2.0)
+        self.view_state.set_view(max(0.0, start - 2.0), end + 2.0)
         self.seek(start)
 
     def seek(self, seconds: float) -> None:
@@ -554,8 +554,8 @@ class MainWindow(QMainWindow):
         follows it, and the segment under it becomes the selection (editor included)."""
         self.player.seek(seconds)
         if self.data is not None:
-            seg = self.data.segment_at(self.session.playhead)
-            if seg is not None and seg != self.session.segment_index:
+            seg = self.data.segment_at(self.view_state.playhead)
+            if seg is not None and seg != self.view_state.segment_index:
                 self.select_segment(seg, move_view=False)
 
     def _label_saved(self, _segment_id: int) -> None:
@@ -640,7 +640,7 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Import finished with problems", report.summary())
             self.statusBar().showMessage(report.summary().splitlines()[0], 10000)
 
-        self.jobs.start(f"Import {corpus}",
+        self.tasks.start(f"Import {corpus}",
                         lambda p, c: import_folder(self.store, folder, corpus, progress=p, cancel=c), done)
 
     def transcribe(self) -> None:
@@ -657,7 +657,7 @@ class MainWindow(QMainWindow):
             return transcribe_corpus(self.store, corpus, open_transcriber(model, device=device), progress=progress,
                                      cancel=cancel)
 
-        self.jobs.start(f"Transcribe {corpus}", work, lambda r: self._job_done(r))
+        self.tasks.start(f"Transcribe {corpus}", work, lambda r: self._task_done(r))
 
     def analyze(self, model_version_id: int | None = None) -> None:
         corpus = self._corpus_or_warn()
@@ -672,9 +672,9 @@ class MainWindow(QMainWindow):
             progress(0, 1, "loading the model")
             return analyze_corpus(self.store, corpus, model=model, device=device, progress=progress, cancel=cancel)
 
-        self.jobs.start(f"Analyze {corpus}", work, lambda r: self._job_done(r))
+        self.tasks.start(f"Analyze {corpus}", work, lambda r: self._task_done(r))
 
-    def analyze_everywhere(self, model_version_id: int) -> Job:
+    def analyze_everywhere(self, model_version_id: int) -> BackgroundTask:
         """One job for every corpus, the open one first, skipping the files this model already analysed; an
         earlier catch-up still running is cancelled (its model is no longer the one activated last)."""
         if self.catch_up is not None and self.catch_up[1].isRunning():
@@ -687,11 +687,11 @@ class MainWindow(QMainWindow):
             return analyze_everywhere(self.store, model_version_id, first_corpus=first, device=device,
                                       progress=progress, cancel=cancel)
 
-        job = self.jobs.start(f"Analyze with v{model_version_id}", work, self._job_done)
+        job = self.tasks.start(f"Analyze with v{model_version_id}", work, self._task_done)
         self.catch_up = (model_version_id, job)
         return job
 
-    def _job_done(self, report) -> None:
+    def _task_done(self, report) -> None:
         self.browser.reload_files()
         self.reload_file()
         if self.data is not None:

@@ -108,7 +108,7 @@ class SegmentEditing:
     # -- what the keys act on -----------------------------------------------------------------------
     def _selected(self) -> tuple[int, float, float] | None:
         """The selected segment (id, start, end), if it is a current one."""
-        data, i = self.window.data, self.window.session.segment_index
+        data, i = self.window.data, self.window.view_state.segment_index
         if data is None or i is None or not data.seg_live[i]:
             self.window.statusBar().showMessage("Select a current segment first (N / P or a click in a lane)", 6000)
             return None
@@ -120,7 +120,7 @@ class SegmentEditing:
         if sel is None:
             return
         sid, start, end = sel
-        at = self.window.session.playhead
+        at = self.window.view_state.playhead
         self._apply(lambda: self.window.store.split_segment(sid, at),
                     f"split {format_time(start, 2)}-{format_time(end, 2)} at {format_time(at, 2)}")
 
@@ -130,7 +130,7 @@ class SegmentEditing:
         if sel is None:
             return
         live = [int(k) for k in data.live_indices()]
-        k = live.index(self.window.session.segment_index)
+        k = live.index(self.window.view_state.segment_index)
         if k + 1 >= len(live):
             self.window.statusBar().showMessage("The selected segment is the last one: nothing to merge with", 6000)
             return
@@ -143,22 +143,22 @@ class SegmentEditing:
         if sel is None:
             return
         bounds = [sel[1], sel[2]]
-        bounds[edge] = self.window.session.playhead
+        bounds[edge] = self.window.view_state.playhead
         self.resize_selected(*bounds)
 
     def resize_selected(self, start: float, end: float) -> None:
         sel = self._selected()
         if sel is None:
-            self.window.file_view.select_segment(self.window.session.segment_index)  # dragged edges go back
+            self.window.file_view.select_segment(self.window.view_state.segment_index)  # dragged edges go back
             return
         if end <= start:
             self.window.statusBar().showMessage("The start must stay before the end: move the playhead", 6000)
-            self.window.file_view.select_segment(self.window.session.segment_index)
+            self.window.file_view.select_segment(self.window.view_state.segment_index)
             return
         ok = self._apply(lambda: self.window.store.resize_segment(sel[0], start, end),
                          f"resize to {format_time(start, 2)}-{format_time(end, 2)}")
         if not ok:  # the dragged edges go back to the segment's bounds
-            self.window.file_view.select_segment(self.window.session.segment_index)
+            self.window.file_view.select_segment(self.window.view_state.segment_index)
 
     # -- doing it -------------------------------------------------------------------------------------
     def _apply(self, change, what: str) -> bool:
@@ -198,7 +198,7 @@ class SegmentEditing:
             w.statusBar().showMessage("No words here yet: transcribe the corpus first", 6000)
             return
         if index is None:
-            index = data.word_at(w.session.playhead)
+            index = data.word_at(w.view_state.playhead)
         if index is None:
             return
         if not w.editor.annotator:

@@ -128,7 +128,7 @@ class SpeakerControls:
             return diarize_corpus(window.store, corpus, progress=progress, cancel=cancel)
 
         def done(report):
-            window._job_done(report)
+            window._task_done(report)
             self.refresh()
 
-        window.jobs.start(f"Diarize {corpus}", work, done)
+        window.tasks.start(f"Diarize {corpus}", work, done)

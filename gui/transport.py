@@ -1,6 +1,6 @@
 """The transport bar: play/pause, the time as h:mm:ss.mmm, loop the selection, playback speed, follow playhead.
 
-A `TimeView` like the plots: it shows the session's time and only emits what the user asked for.
+A `TimeView` like the plots: it shows the view state's time and only emits what the user asked for.
 """
 
 from __future__ import annotations

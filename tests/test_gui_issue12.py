@@ -33,7 +33,7 @@ def new_model(store, tmp_path, name="new") -> int:
 def test_lanes_show_the_whole_view_from_its_start(window, qtbot):
     """Linked plots align by pixel: every left axis has one width, so no lane hides the start of the view."""
     fv = window.file_view
-    window.session.set_view(0.0, 50.0)
+    window.view_state.set_view(0.0, 50.0)
     settle(qtbot)
     widths = {round(p.getAxis("left").width()) for p in fv.plots()}
     assert len(widths) == 1
@@ -117,7 +117,7 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     qtbot.waitUntil(lambda: window.shown_models == [new], timeout=30000)  # the open file reloads once it is done,
     assert window.catch_up[1].isRunning() and not window.model_notice  # not when the whole job is
     gates["other"].set()
-    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=30000)  # ended, and what it emitted handled
+    qtbot.waitUntil(lambda: not window.tasks.tasks, timeout=30000)  # ended, and what it emitted handled
     assert (new, "arousal") in window.file_view.pred_lines
     assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
     assert store.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
@@ -176,7 +176,7 @@ def test_n_and_p_step_from_the_playhead_and_a_seek_moves_everything(window, popu
     window.seek(15.0)
     assert window.segment_index == 1  # a seek selects the segment under the playhead
     window.previous_segment()
-    assert window.segment_index == 1 and window.session.playhead == pytest.approx(10.0)
+    assert window.segment_index == 1 and window.view_state.playhead == pytest.approx(10.0)
     window.transcript.anchorClicked.emit(QUrl("w:16"))  # word 16 starts at 32.1 s, in segment 3
     assert window.segment_index == 2
     assert window.editor.segment_id == int(window.data.seg_ids[2])
@@ -233,7 +233,7 @@ def test_import_errors_do_not_leak_ffmpeg_errnos(tmp_path):
 # 10 ------------------------------------------------------------------------------------------------
 def test_the_time_axis_reads_h_mm_ss_at_every_zoom(window, qtbot):
     axis = window.file_view.lanes["dominance"].getAxis("bottom")
-    window.session.set_view(0.0, 60.0)
+    window.view_state.set_view(0.0, 60.0)
     settle(qtbot)
     assert "ks" not in axis.labelString() and axis.autoSIPrefixScale == 1.0
     assert axis.tickStrings([3600.0, 7200.0], 1.0, 3600.0) == ["1:00:00", "2:00:00"]
@@ -265,22 +265,22 @@ def test_transport_bar_shows_time_speed_and_loops_a_selection(window, qtbot):
 def test_zoom_to_selection_scrollbar_and_whole_file(window, qtbot):
     window.file_view.show_time_selection((12.0, 14.0))
     window.zoom_to_selection()
-    lo, hi = window.session.view
+    lo, hi = window.view_state.view
     assert lo == pytest.approx(11.9) and hi == pytest.approx(14.1)
     window.file_view.scrollbar.setValue(200)  # 20 s
-    assert window.session.view[0] == pytest.approx(20.0)
-    window.session.set_view(0, 1e9)
-    assert window.session.view == (0.0, 60.0)
+    assert window.view_state.view[0] == pytest.approx(20.0)
+    window.view_state.set_view(0, 1e9)
+    assert window.view_state.view == (0.0, 60.0)
 
 
 def test_view_follows_playback(window, qtbot):
-    window.session.set_view(0.0, 10.0)
+    window.view_state.set_view(0.0, 10.0)
     window.player.seek(9.9)
     window.player.play()
-    qtbot.waitUntil(lambda: window.session.playhead > 10.2, timeout=3000)
+    qtbot.waitUntil(lambda: window.view_state.playhead > 10.2, timeout=3000)
     window.player.pause()
     lo, hi = window.file_view.view_range()
-    assert lo <= window.session.playhead <= hi and hi - lo == pytest.approx(10.0, abs=0.01)
+    assert lo <= window.view_state.playhead <= hi and hi - lo == pytest.approx(10.0, abs=0.01)
 
 
 def test_hover_values_and_status_after_save_and_undo(window, qtbot):

@@ -13,7 +13,7 @@ from emotrace.core.store.models import AnnotationJob, JobAssignment
 
 
 @dataclass(frozen=True)
-class JobRow:
+class AnnotationJobRow:
     id: int
     corpus_id: int
     name: str
@@ -30,15 +30,15 @@ class Assignment:
     position: int
 
 
-def _job_row(job: AnnotationJob) -> JobRow:
-    return JobRow(job.id, job.corpus_id, job.name, job.blind, job.overlap, job.selection or {}, job.created_at)
+def _job_row(job: AnnotationJob) -> AnnotationJobRow:
+    return AnnotationJobRow(job.id, job.corpus_id, job.name, job.blind, job.overlap, job.selection or {}, job.created_at)
 
 
 class AssignmentRepository:
     """Mixed into `Store` (which provides `session` and `emit`)."""
 
     def create_annotation_job(self, corpus_id: int, name: str, assignments: Sequence[Assignment], *, blind: bool,
-                              overlap: int, selection: dict) -> JobRow:
+                              overlap: int, selection: dict) -> AnnotationJobRow:
         """The job and all its assignments in one commit: a job is never half-assigned."""
         from emotrace.core.store.store import StoreError
 
@@ -55,14 +55,14 @@ class AssignmentRepository:
         self.emit("annotation_jobs_changed", corpus_id=corpus_id)
         return row
 
-    def annotation_jobs(self, corpus_id: int | None = None) -> list[JobRow]:
+    def annotation_jobs(self, corpus_id: int | None = None) -> list[AnnotationJobRow]:
         with self.session() as s:
             q = select(AnnotationJob).order_by(AnnotationJob.id)
             if corpus_id is not None:
                 q = q.where(AnnotationJob.corpus_id == corpus_id)
             return [_job_row(j) for j in s.scalars(q)]
 
-    def annotation_job(self, corpus_id: int, name: str) -> JobRow:
+    def annotation_job(self, corpus_id: int, name: str) -> AnnotationJobRow:
         from emotrace.core.store.store import StoreError
 
         for job in self.annotation_jobs(corpus_id):
@@ -90,7 +90,7 @@ class AssignmentRepository:
                  .where(Segment.file_id == file_id, JobAssignment.annotator == annotator, AnnotationJob.blind))
             return set(s.scalars(q))
 
-    def jobs_of_segment(self, segment_id: int, annotator: str) -> list[JobRow]:
+    def jobs_of_segment(self, segment_id: int, annotator: str) -> list[AnnotationJobRow]:
         """The jobs that hand this segment to this annotator (their blindness applies to it)."""
         with self.session() as s:
             q = (select(AnnotationJob).join(JobAssignment, JobAssignment.job_id == AnnotationJob.id)
