@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -39,8 +39,9 @@ from emotrace.gui.retrain import RetrainDialog
 from emotrace.gui.review_panel import ReviewPanel
 from emotrace.gui.segment_editing import SegmentEditing
 from emotrace.gui.settings import AppSettings, SettingsDialog
-from emotrace.gui.shortcuts import ShortcutSheet
+from emotrace.gui.shortcuts import ShortcutSheet, assign, bind
 from emotrace.gui.speakers import SpeakerControls
+from emotrace.gui.state import keymap
 from emotrace.gui.state.view_state import ViewState, step_segment
 from emotrace.gui.state.viewdata import FileData, load_file_data, load_labels
 from emotrace.gui.tasks import BackgroundTask, TasksPanel
@@ -141,8 +142,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self.act_import = QAction("Import folder...", self, triggered=self.import_folder)
         self.act_import.setToolTip("Import every audio file under a folder (labels CSV found next to them)")
-        self.act_export = QAction("Export labels...", self, triggered=self.export_labels)
-        self.act_export.setShortcut(QKeySequence("Ctrl+E"))
+        self.act_export = assign(QAction("Export labels...", self, triggered=self.export_labels), "export_labels")
         self.act_export.setToolTip("Write the corpus's labels as a flat CSV or an MSP-Podcast labels_consensus.csv")
         self.act_transcribe = QAction("Transcribe", self, triggered=self.transcribe)
         self.act_transcribe.setToolTip("Words with timestamps for every file of the corpus (Whisper)")
@@ -153,15 +153,13 @@ class MainWindow(QMainWindow):
         self.act_settings = QAction("Settings...", self, triggered=self.edit_settings)
         self.act_agreement = QAction("Annotator agreement...", self, triggered=self.show_agreement)
         self.act_annotation_jobs = QAction("Annotation jobs...", self, triggered=self.show_annotation_jobs)
-        self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
+        self.act_undo = assign(self.editor.undo_stack.createUndoAction(self, "Undo"), "undo")
+        self.act_redo = assign(self.editor.undo_stack.createRedoAction(self, "Redo"), "redo")
         self.act_export_all = QAction("Export (ELAN, TextGrid, audformat, RTTM, ...)...", self,
                                       triggered=self.show_export)
         menu.addActions([self.act_import, self.act_export, self.act_export_all, self.act_settings])
         menu.addSeparator()
-        menu.addAction(QAction("Quit", self, triggered=self.close, shortcut=QKeySequence.StandardKey.Quit))
+        menu.addAction(assign(QAction("Quit", self, triggered=self.close), "quit"))
         jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement,
                               self.act_annotation_jobs])
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -170,15 +168,15 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
-        self.act_shortcuts = QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts)
-        self.act_shortcuts.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        self.act_shortcuts = assign(QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts), "shortcuts")
         help_menu.addAction(self.act_shortcuts)
         tb.addActions([self.act_import, self.act_transcribe, self.act_analyze, self.act_retrain])
         tb.addSeparator()
         tb.addWidget(QLabel(" Show model: "))
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(160)
-        self.model_box.setToolTip("The model whose predictions are drawn (solid) and offered to accept (A)")
+        self.model_box.setToolTip("The model whose predictions are drawn (solid) and offered to accept "
+                                  f"({keymap.key_text('accept_prediction')})")
         tb.addWidget(self.model_box)
         tb.addWidget(QLabel(" Compare with: "))
         self.compare_box = QComboBox()
@@ -189,37 +187,41 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_settings)
 
     def _build_shortcuts(self) -> None:
-        def key(seq, fn):
-            sc = QShortcut(QKeySequence(seq), self)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(lambda: None if self._typing() else fn())
-            return sc
+        """The window-wide keys of `gui.state.keymap` (the menu actions get theirs where they are made)."""
+        vs = self.view_state
+        handlers = {
+            "play_pause": self.toggle_play,
+            "play_segment": self.play_segment,
+            "loop": self.transport.loop.toggle,
+            "next_segment": self.next_segment,
+            "previous_segment": self.previous_segment,
+            "down": lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment(),
+            "up": lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment(),
+            "to_start": lambda: self.seek(0.0),
+            "to_end": lambda: self.seek(vs.duration),
+            "pan_left": lambda: self.pan(-0.5),
+            "pan_right": lambda: self.pan(0.5),
+            "zoom_in": lambda: vs.zoom(0.5, vs.playhead),
+            "zoom_out": lambda: vs.zoom(2.0, vs.playhead),
+            "zoom_selection": self.zoom_to_selection,
+            "whole_file": lambda: vs.set_view(0.0, vs.duration),
+            "create_segment": self.create_segment,
+            "accept_prediction": self.editor.accept_prediction,
+            "next_review": self.review.next,
+            "previous_dimension": lambda: self.editor.cycle_focus(-1),
+            "next_dimension": lambda: self.editor.cycle_focus(1),
+            "save_and_next": self.editor.save_and_next,
+        }
+        self.shortcuts = [sc for action_id, handler in handlers.items()
+                          for sc in bind(self, action_id, handler, unless=self._typing)]
+        self.shortcuts += bind(self, "set_value", self._value_key, unless=self._typing, with_key=True)
 
-        self.shortcuts = [
-            key(Qt.Key.Key_Space, self.toggle_play),
-            key("N", self.next_segment),
-            key(Qt.Key.Key_Down, lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment()),
-            key("P", self.previous_segment),
-            key(Qt.Key.Key_Up, lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment()),
-            key("S", self.play_segment),
-            key("+", lambda: self.view_state.zoom(0.5, self.view_state.playhead)),
-            key("=", lambda: self.view_state.zoom(0.5, self.view_state.playhead)),
-            key("-", lambda: self.view_state.zoom(2.0, self.view_state.playhead)),
-            key("Z", self.zoom_to_selection),
-            key("0", lambda: self.view_state.set_view(0.0, self.view_state.duration)),
-            key("L", self.transport.loop.toggle),
-            key("C", self.create_segment),
-            key(Qt.Key.Key_Left, lambda: self.pan(-0.5)), key(Qt.Key.Key_Right, lambda: self.pan(0.5)),
-            key(Qt.Key.Key_Home, lambda: self.seek(0.0)),
-            key(Qt.Key.Key_End, lambda: self.seek(self.view_state.duration)),
-            key("A", self.editor.accept_prediction),
-            key("R", self.review.next),
-            key("[", lambda: self.editor.cycle_focus(-1)), key("]", lambda: self.editor.cycle_focus(1)),
-            key(Qt.Key.Key_Return, self.editor.save_and_next), key(Qt.Key.Key_Enter, self.editor.save_and_next),
-        ]
-        for digit in range(1, 8):
-            self.shortcuts.append(key(str(digit), lambda d=digit: self.tracing.set_value(float(d))
-                                      if self.tracing.active else self.editor.set_focused_value(float(d))))
+    def _value_key(self, key: str) -> None:
+        """A digit: the traced value while tracing, else the focused dimension's value."""
+        if self.tracing.active:
+            self.tracing.set_value(float(key))
+        else:
+            self.editor.set_focused_value(float(key))
 
     def _typing(self) -> bool:
         """Single-key shortcuts stand aside while the user types in a text field."""
@@ -238,7 +240,8 @@ class MainWindow(QMainWindow):
         fv.segment_clicked.connect(lambda i: self.select_segment(i, move_view=False))
         fv.view_requested.connect(self.view_state.set_view)
         fv.range_selected.connect(lambda lo, hi: self.statusBar().showMessage(
-            f"Selected {hi - lo:.2f} s: Z zooms to it, L loops it, Space plays it", 6000))
+            f"Selected {hi - lo:.2f} s: {keymap.key_text('zoom_selection')} zooms to it, "
+            f"{keymap.key_text('loop')} loops it, {keymap.key_text('play_pause')} plays it", 6000))
         fv.handle_dragged.connect(self._handle_dragged)
         self.transcript.seek_requested.connect(self.seek)
         self.transport.play_toggled.connect(self.toggle_play)

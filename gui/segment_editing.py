@@ -10,7 +10,7 @@ apply the inverse edit, so they are edits too and nothing is lost on the way.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
+from PySide6.QtGui import QAction, QUndoCommand
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from emotrace.core.store import LabelError, SegmentEdit
 from emotrace.core.timecode import format_time
+from emotrace.gui.shortcuts import assign
+from emotrace.gui.state import keymap
 
 STORE_ERRORS = (LabelError, SQLAlchemyError, OSError)
 
@@ -85,18 +87,16 @@ class SegmentEditing:
     def __init__(self, window) -> None:
         self.window = window
         w = window
-        self.act_split = QAction("Split segment at playhead", w, triggered=self.split)
-        self.act_split.setShortcut(QKeySequence("X"))
+        self.act_split = assign(QAction("Split segment at playhead", w, triggered=self.split), "split_segment")
         self.act_split.setToolTip("Cut the selected segment in two at the playhead; a labelled one is kept "
                                   "(superseded) and each half offers its label")
-        self.act_merge = QAction("Merge with next segment", w, triggered=self.merge_next)
-        self.act_merge.setShortcut(QKeySequence("M"))
-        self.act_start = QAction("Segment start to playhead", w, triggered=lambda: self.set_edge(0))
-        self.act_start.setShortcut(QKeySequence("I"))
-        self.act_end = QAction("Segment end to playhead", w, triggered=lambda: self.set_edge(1))
-        self.act_end.setShortcut(QKeySequence("O"))
-        self.act_word = QAction("Correct word at playhead...", w, triggered=lambda: self.edit_word())
-        self.act_word.setShortcut(QKeySequence("F2"))
+        self.act_merge = assign(QAction("Merge with next segment", w, triggered=self.merge_next), "merge_segment")
+        self.act_start = assign(QAction("Segment start to playhead", w, triggered=lambda: self.set_edge(0)),
+                                "segment_start")
+        self.act_end = assign(QAction("Segment end to playhead", w, triggered=lambda: self.set_edge(1)),
+                              "segment_end")
+        self.act_word = assign(QAction("Correct word at playhead...", w, triggered=lambda: self.edit_word()),
+                               "correct_word")
         self.act_word.setToolTip("Fix the text or times of the ASR word under the playhead (kept on re-transcribe)")
         w.edit_menu.addSeparator()
         for act in (self.act_split, self.act_merge, self.act_start, self.act_end, self.act_word):
@@ -110,7 +110,8 @@ class SegmentEditing:
         """The selected segment (id, start, end), if it is a current one."""
         data, i = self.window.data, self.window.view_state.segment_index
         if data is None or i is None or not data.seg_live[i]:
-            self.window.statusBar().showMessage("Select a current segment first (N / P or a click in a lane)", 6000)
+            keys = f"{keymap.key_text('next_segment')} / {keymap.key_text('previous_segment')}"
+            self.window.statusBar().showMessage(f"Select a current segment first ({keys} or a click in a lane)", 6000)
             return None
         start, end = (float(x) for x in data.seg_bounds[i])
         return int(data.seg_ids[i]), start, end
@@ -188,7 +189,7 @@ class SegmentEditing:
         if target is not None:
             w.go_to(edit.file_id, target, move_view=False)
         kept = f"; {len(edit.superseded)} labelled segment(s) kept with their labels" if edit.superseded else ""
-        w.statusBar().showMessage(f"{message}{kept} (Ctrl+Z undoes)", 10000)
+        w.statusBar().showMessage(f"{message}{kept} ({keymap.key_text('undo')} undoes)", 10000)
 
     def edit_word(self, index: int | None = None) -> None:
         """Correct a word's text or times (the word under the playhead, or the transcript's double-clicked one)."""
@@ -238,7 +239,8 @@ class SegmentEditing:
         else:
             w.transcript.show_file(w.data)
         w.statusBar().showMessage(f"{how}: {text.strip()!r} at {format_time(start, 2)}-{format_time(end, 2)} "
-                                  f"(every version is kept in the word's history; Ctrl+Z undoes)", 10000)
+                                  f"(every version is kept in the word's history; {keymap.key_text('undo')} "
+                                  "undoes)", 10000)
         return True
 
 
