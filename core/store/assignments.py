@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from emotrace.core.store.models import AnnotationJob, JobAssignment
+from emotrace.core.errors import StoreError
+from emotrace.core.store.models import AnnotationJob, JobAssignment, Segment
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,6 @@ class AssignmentRepository:
     def create_annotation_job(self, corpus_id: int, name: str, assignments: Sequence[Assignment], *, blind: bool,
                               overlap: int, selection: dict) -> AnnotationJobRow:
         """The job and all its assignments in one commit: a job is never half-assigned."""
-        from emotrace.core.store.store import StoreError
-
         with self.session() as s:
             if s.scalar(select(AnnotationJob.id).where(AnnotationJob.corpus_id == corpus_id,
                                                        AnnotationJob.name == name)) is not None:
@@ -63,8 +62,6 @@ class AssignmentRepository:
             return [_job_row(j) for j in s.scalars(q)]
 
     def annotation_job(self, corpus_id: int, name: str) -> AnnotationJobRow:
-        from emotrace.core.store.store import StoreError
-
         for job in self.annotation_jobs(corpus_id):
             if job.name == name:
                 return job
@@ -81,8 +78,6 @@ class AssignmentRepository:
 
     def blind_assigned(self, file_id: int, annotator: str) -> set[int]:
         """The file's segments a blind job hands to this annotator (what their file view hides until they label)."""
-        from emotrace.core.store.models import Segment
-
         with self.session() as s:
             q = (select(JobAssignment.segment_id).distinct()
                  .join(AnnotationJob, AnnotationJob.id == JobAssignment.job_id)
