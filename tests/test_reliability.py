@@ -91,7 +91,7 @@ def test_training_leaves_out_segments_with_non_finite_features():
 
 
 def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
-    from emotrace.core.ser.folder_check import ModelFolderError, check_model_folder
+    from emotrace.core.ser.modeling import ModelFolderError, check_model_folder
     from emotrace.training.trainer import check_trained
 
     store, corpus, first = trained
@@ -194,7 +194,7 @@ def _gen_folder(store: Store, corpus: str) -> Path:
 def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(trained):
     """The issue's steps: a float WAV with one NaN and a Train label row, imported into a corpus with a model,
     `train --epochs 3`, `analyze`. The clip is refused, the model stays valid, analyze runs."""
-    from emotrace.core.ser.folder_check import check_model_folder
+    from emotrace.core.ser.modeling import check_model_folder
     from emotrace.core.workflows.analyze import analyze_corpus
     from emotrace.training.trainer import TrainConfig, train
 
@@ -425,8 +425,7 @@ def test_train_proceeds_over_a_broken_parent_and_says_it_could_not_compare(train
 
 
 def test_register_refuses_a_broken_folder(store, tmp_path):
-    from emotrace.core.ser.config import EmoTraceConfig
-    from emotrace.core.ser.folder_check import ModelFolderError
+    from emotrace.core.ser.config import EmoTraceConfig, ModelFolderError
     from emotrace.core.ser.modeling import EmoTraceModel
     from emotrace.training.registry import register
 

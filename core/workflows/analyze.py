@@ -118,11 +118,9 @@ def check_spans(window: float | None, hop: float | None) -> None:
 def load_pipeline(version: ModelVersion, device: str) -> SERPipeline:
     """The version's pipeline; a broken folder (truncated, wrong shapes, NaN weights) is one line that says which
     version and what to do, never a traceback from deep inside torch."""
-    from emotrace.core.ser.folder_check import ModelFolderError
-
     try:
         return SERPipeline(version.folder, device=device)
-    except (ModelFolderError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ModelFolderError is a ValueError
         raise UserFacingError(f"model v{version.id} ({version.name}) cannot be used: {exc}. Activate another "
                               "version (`emotrace models list`, `emotrace models activate VERSION`) or retrain."
                               ) from exc
