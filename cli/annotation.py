@@ -52,6 +52,7 @@ def register_raters(sub) -> None:
 
 
 def cmd_job(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.annotation_jobs import create_job, job_progress
 
     store = open_store(args)
@@ -100,6 +101,7 @@ def register_job(sub) -> None:
 
 
 def cmd_annotations(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.formats.batch import export_corpus, import_annotation_file
 
     store = open_store(args)
@@ -125,6 +127,7 @@ def register_annotations(sub) -> None:
 
 
 def cmd_trajectories(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.formats.trajectories import export_trajectories
 
     store = open_store(args)

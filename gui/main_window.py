@@ -27,10 +27,19 @@ from PySide6.QtWidgets import (
 )
 
 from emotrace.core.audio.envelope import envelope
-from emotrace.core.store import Store
-from emotrace.core.vocab import FileStatus
+from emotrace.core.formats.label_tables import export_msp, export_segments
+from emotrace.core.speech.asr_torch import open_transcriber
+from emotrace.core.store import SegmentSpec, Store
+from emotrace.core.vocab import FileStatus, SegmentOrigin
+from emotrace.core.workflows.analyze import analyze_corpus, analyze_everywhere
+from emotrace.core.workflows.importing import import_folder
+from emotrace.core.workflows.transcribe import transcribe_corpus
+from emotrace.gui.agreement_dialog import AgreementDialog
+from emotrace.gui.annotation_jobs import AnnotationJobsDialog
+from emotrace.gui.annotator_lanes import AnnotatorLanes
 from emotrace.gui.bridge import StoreBridge
 from emotrace.gui.corpus_browser import CorpusBrowser
+from emotrace.gui.export_dialog import ExportDialog
 from emotrace.gui.file_view import FileView
 from emotrace.gui.label_editor import LabelEditor
 from emotrace.gui.models_panel import ModelsPanel
@@ -71,8 +80,6 @@ class MainWindow(QMainWindow):
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
-        from emotrace.gui.annotator_lanes import AnnotatorLanes  # issue 14: each annotator's labels as a lane
-
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
         centre = QWidget()
@@ -504,9 +511,6 @@ class MainWindow(QMainWindow):
         if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
             self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
             return None
-        from emotrace.core.store import SegmentSpec
-        from emotrace.core.vocab import SegmentOrigin
-
         (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
         self.reload_file()
         self.file_view.show_time_selection(None)
@@ -609,8 +613,6 @@ class MainWindow(QMainWindow):
             if not path:
                 return None
             msp = chosen.startswith("MSP")
-        from emotrace.core.formats.label_tables import export_msp, export_segments
-
         try:
             n = export_msp(self.store, corpus, path) if msp else export_segments(
                 self.store, corpus, path, self.chosen_models()[0] if self.chosen_models() else None)
@@ -635,8 +637,6 @@ class MainWindow(QMainWindow):
             corpus, ok = QInputDialog.getText(self, "Corpus", "Corpus name:", text=folder.rstrip("/").rsplit("/", 1)[-1])
             if not ok or not corpus:
                 return
-        from emotrace.core.workflows.importing import import_folder
-
         def done(report):
             self.browser.reload_corpora(select=corpus)
             if report.problems:
@@ -653,9 +653,6 @@ class MainWindow(QMainWindow):
         model, device = self.settings.asr_model, self.settings.device
 
         def work(progress, cancel):
-            from emotrace.core.speech.asr_torch import open_transcriber
-            from emotrace.core.workflows.transcribe import transcribe_corpus
-
             progress(0, 1, f"loading {model}")
             return transcribe_corpus(self.store, corpus, open_transcriber(model, device=device), progress=progress,
                                      cancel=cancel)
@@ -670,8 +667,6 @@ class MainWindow(QMainWindow):
         device = self.settings.device
 
         def work(progress, cancel):
-            from emotrace.core.workflows.analyze import analyze_corpus
-
             progress(0, 1, "loading the model")
             return analyze_corpus(self.store, corpus, model=model, device=device, progress=progress, cancel=cancel)
 
@@ -685,8 +680,6 @@ class MainWindow(QMainWindow):
         first, device = self.browser.corpus_name(), self.settings.device
 
         def work(progress, cancel):
-            from emotrace.core.workflows.analyze import analyze_everywhere
-
             return analyze_everywhere(self.store, model_version_id, first_corpus=first, device=device,
                                       progress=progress, cancel=cancel)
 
@@ -726,22 +719,16 @@ class MainWindow(QMainWindow):
             self.editor.annotator = new.annotator
 
     def show_agreement(self) -> None:
-        from emotrace.gui.agreement_dialog import AgreementDialog  # issue 14: ICC, alpha, CCC, kappa per dimension
-
         if self.browser.corpus_name():
             self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
             self.agreement_dialog.show()
 
     def show_export(self) -> None:
-        from emotrace.gui.export_dialog import ExportDialog  # issue 14: CSV scales, MSP, ELAN, TextGrid, audformat
-
         if self._corpus_or_warn():
             self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
             self.export_dialog.show()
 
     def show_annotation_jobs(self) -> None:
-        from emotrace.gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress
-
         if self.browser.corpus_name():
             self.jobs_dialog = AnnotationJobsDialog(self.store, self.browser.corpus_name(), self.settings.annotator,
                                                     self)

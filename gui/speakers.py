@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QInputDialog, QLabel, QMenu, QMessageBox
 
 from emotrace.core.store import TurnError
+from emotrace.core.workflows.diarize import diarize_corpus
 from emotrace.gui.shortcuts import assign
 from emotrace.gui.state import keymap
 
@@ -123,8 +124,6 @@ class SpeakerControls:
             return
 
         def work(progress, cancel):
-            from emotrace.core.workflows.diarize import diarize_corpus
-
             progress(0, 1, "loading the speaker encoder")
             return diarize_corpus(window.store, corpus, progress=progress, cancel=cancel)
 

@@ -17,10 +17,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
+from emotrace.core.stats.traces import trace_agreement
 from emotrace.core.vocab import DIMENSIONS, SCALE
 from emotrace.gui.shortcuts import assign
 from emotrace.gui.state import keymap
@@ -149,10 +160,6 @@ class TraceControls:
         w.statusBar().showMessage("Trace saved", 5000)
 
     def show_agreement(self) -> None:
-        from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
-
-        from emotrace.core.stats.traces import trace_agreement
-
         w = self.window
         corpus_id = w.browser.corpus_id()
         rows = trace_agreement(w.store, corpus_id) if corpus_id else []
@@ -238,8 +245,6 @@ class TraceControls:
         key = ("(tracing)", self.dim)
         line = fv.trace_lines.get(key)
         if line is None:
-            import pyqtgraph as pg
-
             line = fv.lanes[self.dim].plot(pen=pg.mkPen("#000000", width=2.5), connect="finite")
             fv.trace_lines[key] = line
         line.setData(np.asarray(self.live_t), np.asarray(self.live_v))

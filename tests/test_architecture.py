@@ -1,12 +1,14 @@
 """The layers napari keeps, enforced: core imports neither training nor gui nor Qt; training imports no gui nor
 Qt; the CLI sits above all three. import-linter checks the contracts in pyproject.toml (no exception listed);
 this test runs it, so a plain `pytest` catches a broken layer too. No import cycle between emotrace modules, not
-even through an import inside a function."""
+even through an import inside a function; an import inside a function says why it is there."""
 
 import ast
+import io
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,3 +141,64 @@ def test_the_cycle_finder_finds_cycles():
             return set(self.imports.get(m, ()))
 
     assert _cycles(Graph()) == [["emotrace.a", "emotrace.b", "emotrace.c"]]
+
+
+PACKAGE_FOLDERS = ("api", "core", "training", "gui", "cli", "resources")
+
+
+def _comments(source: str) -> dict[int, str]:
+    return {tok.start[0]: tok.string for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+            if tok.type == tokenize.COMMENT}
+
+
+def function_level_imports() -> list[tuple[str, int, str, bool]]:
+    """(file, line, statement, says why) for every import inside a function of the package. Consecutive imports
+    form one block; a block says why with a `# lazy: ...` comment on the line before it or on its first
+    statement's lines."""
+    out = []
+    for folder in PACKAGE_FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            source = path.read_text(encoding="utf-8")
+            comments = _comments(source)
+            seen = set()
+            for func in ast.walk(ast.parse(source)):
+                if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in ast.walk(func):
+                    for field in ("body", "orelse", "finalbody"):
+                        block = getattr(node, field, None)
+                        if not isinstance(block, list):
+                            continue
+                        first = None
+                        for stmt in block:
+                            if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                                first = None
+                                continue
+                            first = first or stmt
+                            if stmt.lineno in seen:
+                                continue
+                            seen.add(stmt.lineno)
+                            lines = range(first.lineno - 1, first.end_lineno + 1)
+                            why = any("lazy:" in comments.get(n, "") for n in lines)
+                            out.append((str(path.relative_to(ROOT)), stmt.lineno, ast.unparse(stmt), why))
+    return out
+
+
+def test_every_function_level_import_says_why():
+    """An import inside a function is for an optional or heavy dependency (torch, transformers, pandas, Qt
+    multimedia, ...), or keeps `emotrace --help` or the package root light; it says so in a `# lazy:` comment.
+    An import that needs no such reason belongs at the top of its module."""
+    silent = [f"{f}:{n}: {stmt}" for f, n, stmt, why in function_level_imports() if not why]
+    assert not silent, "imports inside functions without a `# lazy: why` comment:\n" + "\n".join(silent)
+
+
+def test_help_loads_nothing_heavy():
+    """What most `# lazy:` comments in cli/ promise: `emotrace --help` builds every parser and loads none of
+    SQLAlchemy, torch, transformers, Qt, pandas, soundfile or PyAV."""
+    code = ("import sys, runpy\nsys.argv = ['emotrace', '--help']\ntry:\n    runpy.run_module('emotrace.cli', "
+            "run_name='__main__')\nexcept SystemExit:\n    pass\nheavy = ('torch', 'transformers', 'sqlalchemy', "
+            "'alembic', 'PySide6', 'pyqtgraph', 'pandas', 'soundfile', 'av', 'tqdm')\n"
+            "print('LOADED', [m for m in heavy if m in sys.modules])\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "usage: emotrace" in r.stdout and r.stdout.strip().endswith("LOADED []"), r.stdout[-500:]

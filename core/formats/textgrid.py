@@ -20,6 +20,7 @@ from emotrace.core.vocab import DIMENSIONS
 
 
 def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
+    # lazy: praatio for TextGrid files only
     from praatio import textgrid
     from praatio.data_classes.interval_tier import IntervalTier
 
@@ -60,6 +61,7 @@ def _no_overlap(entries: list[tuple[float, float, str]]) -> list[tuple[float, fl
 
 
 def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    # lazy: praatio for TextGrid files only
     from praatio import textgrid
 
     path = Path(path)

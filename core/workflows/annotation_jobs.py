@@ -16,6 +16,7 @@ from emotrace.core.errors import UserFacingError
 from emotrace.core.store import Store
 from emotrace.core.store.assignments import AnnotationJobRow, Assignment
 from emotrace.core.vocab import JOB_SELECTIONS, LabelOrigin
+from emotrace.core.workflows.review import review_queue
 
 
 class JobError(UserFacingError, ValueError):
@@ -58,8 +59,6 @@ def select_segments(store: Store, corpus: str, how: str, *, n: int | None = None
         ids = [s.id for s in segments if (s.split or file_split.get(s.file_id)) == split]
         return ids[:n] if n else ids
     if how == "review":
-        from emotrace.core.workflows.review import review_queue
-
         if model_version_id is None:
             active = store.active_model()
             if active is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotrace.core.audio.decode import AudioError
+from emotrace.core.formats.rttm import import_rttm as write_turns
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
@@ -67,8 +68,6 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
 
 def import_rttm(store: Store, corpus: str, path: str | Path) -> DiarizeReport:
     """Turns from an RTTM (core.formats.rttm), then each transcribed file's utterances rebuilt at its turns."""
-    from emotrace.core.formats.rttm import import_rttm as write_turns
-
     written = write_turns(store, corpus, path)
     report = DiarizeReport(files=len(written))
     by_path = {f.path: f.id for f in store.files(store.corpus(corpus).id)}
