@@ -59,8 +59,8 @@ class TrainConfig:
     weight_decay: float = 1e-2
     warmup_frac: float = 0.1
     patience: int = 15
-    hidden_size: int = 256
-    dropout: float = 0.2
+    hidden_size: int = EmoTraceConfig.hidden_size  # the head's defaults are the model config's, written once
+    dropout: float = EmoTraceConfig.dropout
     seed: int = 0
     device: str = "auto"
     annotator: str | None = None

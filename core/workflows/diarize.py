@@ -13,7 +13,7 @@ from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progre
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.vocab import FileStatus, TurnSource
-from emotrace.core.workflows.tracking import JobReport, tracked_job
+from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 from emotrace.core.workflows.transcribe import build_units
 
 
@@ -61,8 +61,7 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
             report.speakers[f.path] = len({t.speaker for t in turns})
             report.done += 1
             store.update_job(job, progress=(i + 1) / max(1, len(files)))
-        progress(len(files), len(files), "done")
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        finish_job(store, job, report.summary(), progress, len(files))
     return report
 
 
