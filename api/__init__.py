@@ -76,7 +76,8 @@ def predict(audio: str | Path, *, model: str | Path | None = None, window: float
     """A/V/D over time for one audio file, with no store: windows of `window` seconds every `hop` seconds,
     predicted by a model folder (default: the bundled model). Audio only: no transcript is made, so a model that
     reads text predicts from the audio branch. Columns: start, end, arousal, valence, dominance, uncertainty."""
-    import numpy as np  # lazy, as everything here
+    # lazy: the package root is imported by every emotrace module; it stays light
+    import numpy as np
     import pandas as pd
 
     from emotrace.core.audio.decode import AudioSource

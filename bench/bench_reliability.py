@@ -89,8 +89,7 @@ def snapshot(db_path: Path) -> dict:
 
 def check(db_path: Path, before: dict, models_dir: Path) -> list[str]:
     """Every invariant the issue names; returns the ones that fail (empty: the trial passed)."""
-    from emotrace.core.ser.folder_check import ModelFolderError, check_model_folder
-    from emotrace.core.ser.modeling import EmoTraceModel
+    from emotrace.core.ser.modeling import EmoTraceModel, ModelFolderError, check_model_folder
 
     problems = []
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

@@ -101,7 +101,7 @@ def app_figures(store, fid) -> dict:
     t, _ = timed(lambda: w.open_file(fid))
     out = {"open the file": f"{t:.0f} ms"}
     t0 = min(3000.0, HOURS * 3600 / 2)
-    w.session.set_view(t0, t0 + 60.0)
+    w.view_state.set_view(t0, t0 + 60.0)
     app.processEvents()
     w.file_view.setFocus()
     keys = {"X (split)": Qt.Key.Key_X, "M (merge)": Qt.Key.Key_M, "I (start to playhead)": Qt.Key.Key_I,

@@ -54,6 +54,7 @@ def register_raters(sub) -> None:
 
 
 def cmd_job(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.annotation_jobs import create_job, job_progress
 
     store = open_store(args)
@@ -102,6 +103,7 @@ def register_job(sub) -> None:
 
 
 def cmd_annotations(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.formats.batch import export_corpus, import_annotation_file
 
     if args.action == "export" and not args.out:
@@ -131,6 +133,7 @@ def register_annotations(sub) -> None:
 
 
 def cmd_trajectories(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.formats.trajectories import export_trajectories
 
     store = open_store(args)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from emotrace.core.progress import TqdmProgress
+
 
 def open_store(args):
     """Open the command's store (`--db`, else the default one) the way the app does
@@ -23,8 +25,6 @@ def open_store(args):
 
 def run_with_bar(desc: str, quiet: bool, job) -> int:
     """Run a corpus job under a progress bar, print its report; exit code 1 when some files failed."""
-    from emotrace.core.progress import TqdmProgress  # lazy: tqdm is not needed to print --help
-
     bar = TqdmProgress(desc, disable=quiet)
     try:
         report = job(bar)

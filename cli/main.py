@@ -16,11 +16,14 @@ from pathlib import Path
 from emotrace.cli import annotation, processing
 from emotrace.cli.argtypes import out_file, plain_name
 from emotrace.cli.common import open_store
+from emotrace.core.paths import data_dir
+from emotrace.core.progress import TqdmProgress
+from emotrace.core.stats.agreement import agreement_report, format_report
 from emotrace.core.vocab import EXPORT_SCALES
 
 
 def cmd_import(args) -> int:
-    from emotrace.core.progress import TqdmProgress
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.importing import LabelFileError, import_folder
 
     store = open_store(args)
@@ -54,15 +57,18 @@ def cmd_stats(args) -> int:
 
 
 def cmd_export(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.formats.label_tables import export_msp, export_segments
 
     store = open_store(args)
     if args.rttm:
+        # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
         from emotrace.core.formats.rttm import export_rttm
 
         print(f"wrote {export_rttm(store, args.corpus, args.out)} speaker turns to {args.out}")
         return 0
     if args.msp_detailed:
+        # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
         from emotrace.core.formats.label_tables import export_msp_detailed
 
         n = export_msp_detailed(store, args.corpus, args.out)
@@ -76,8 +82,6 @@ def cmd_export(args) -> int:
 
 
 def cmd_agreement(args) -> int:
-    from emotrace.core.stats.agreement import agreement_report, format_report
-
     report = agreement_report(open_store(args), args.corpus, split=args.split)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
@@ -132,8 +136,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _log_traceback() -> Path | None:
     """Append the current exception's traceback to the user's log; None if even that cannot be written."""
-    from emotrace.core.paths import data_dir
-
     try:
         log = data_dir() / "emotrace-errors.log"
         with open(log, "a", encoding="utf-8") as fh:
@@ -147,6 +149,7 @@ def _log_traceback() -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from sqlalchemy.exc import SQLAlchemyError
 
     from emotrace.core.audio.decode import AudioError

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import time
+from pathlib import Path
+
+import numpy as np
 
 from emotrace.cli.argtypes import device, number, plain_name, seconds, version, whole, work_kinds
 from emotrace.cli.common import open_store, run_with_bar
 from emotrace.core.errors import UserFacingError
+from emotrace.core.formats import traces as tr
+from emotrace.core.formats.interchange import rater_name
 from emotrace.core.progress import TqdmProgress
+from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
+from emotrace.core.stats.traces import trace_agreement
 from emotrace.core.vocab import DIMENSIONS, SCALES, FileStatus
 
 
@@ -25,9 +34,6 @@ def _through_queue(args, kind: str, params: dict, only_new=None) -> int | None:
     None when neither was asked for (the command runs in this process as before)."""
     if not (args.queue or args.workers):
         return None
-    import subprocess
-    import time
-
     if args.workers < 0:
         raise UserFacingError("--workers must be 0 or more")
     store = open_store(args)
@@ -70,6 +76,7 @@ def _through_queue(args, kind: str, params: dict, only_new=None) -> int | None:
 
 
 def cmd_worker(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.worker import Worker
 
     store = open_store(args)
@@ -95,6 +102,7 @@ def register_worker(sub) -> None:
 
 
 def cmd_transcribe(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.speech.asr_torch import open_transcriber
     from emotrace.core.workflows.transcribe import transcribe_corpus
 
@@ -132,6 +140,7 @@ REGISTRARS: list = [register_transcribe, register_worker]
 
 
 def cmd_analyze(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.analyze import analyze_corpus, resolve_model
 
     if args.queue or args.workers:
@@ -172,10 +181,9 @@ def _print_event(quiet: bool):
 
 def _init_distributed() -> bool:
     """Under `torchrun --nproc_per_node N` the same command trains with DistributedDataParallel."""
-    import os
-
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     import torch
     import torch.distributed as dist
 
@@ -184,13 +192,14 @@ def _init_distributed() -> bool:
 
 
 def cmd_train(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
+    import torch.distributed as dist
+
     from emotrace.core.store import Store
     from emotrace.training.trainer import TrainConfig, train
 
     distributed = _init_distributed()
     if distributed:
-        import torch.distributed as dist
-
         if dist.get_rank() != 0:
             dist.barrier()  # rank 0 opens (and migrates) the store first
             store = Store(args.db, migrate=False)
@@ -208,8 +217,6 @@ def cmd_train(args) -> int:
         result = train(store, cfg, on_event=_print_event(args.quiet))
     finally:
         if distributed:
-            import torch.distributed as dist
-
             dist.destroy_process_group()
     if result.model_version_id < 0:  # a non-zero torchrun rank: rank 0 reports
         return 0
@@ -225,8 +232,6 @@ def cmd_train(args) -> int:
 
 
 def register_train(sub) -> None:
-    from emotrace.core.ser.hub import DEFAULT_TEXT
-
     p = sub.add_parser("train", help="train a new model version from the corpus labels")
     p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--mode", default="layers", choices=["layers", "heads", "full"],
@@ -258,6 +263,7 @@ def register_train(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.training.evaluate import evaluate
 
     result = evaluate(open_store(args), args.corpus, args.split, args.model, device=args.device, annotator=args.annotator)
@@ -281,12 +287,14 @@ def register_evaluate(sub) -> None:
 
 
 def cmd_models(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.training.registry import rollback
 
     store = open_store(args)
     if args.analyze and args.action == "list":
         raise UserFacingError("--analyze goes with activate or rollback (it analyses with the version made active)")
     if args.action == "activate":
+        # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
         from emotrace.training.registry import activate
 
         if not args.version:
@@ -314,6 +322,7 @@ def cmd_models(args) -> int:
 def _catch_up(store, model_version_id: int, args) -> int:
     """After activating: with --analyze, analyse every file of every corpus the version has not analysed (as the
     app does); without, say how many there are, so no corpus silently shows an older model."""
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.analyze import analyze_everywhere, unanalysed
 
     if args.analyze:  # it plans for itself
@@ -339,7 +348,7 @@ def register_models(sub) -> None:
 
 def cmd_layers(args) -> int:
     """Per-layer probe CCC per dimension (fit on Train, scored on --split) and a model's learnt layer weights."""
-    from emotrace.core.ser.hub import OFFLINE_AUDIO
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.training.probe import format_table, layer_relevance
 
     store = open_store(args)
@@ -361,6 +370,7 @@ def cmd_layers(args) -> int:
     finally:
         bar.close()
     if args.png:
+        # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
         from emotrace.training.layer_figure import render_png
 
         render_png([report.to_dict()], args.png)
@@ -390,6 +400,7 @@ REGISTRARS += [register_analyze, register_train, register_evaluate, register_mod
 
 
 def cmd_gui(args) -> int:
+    # lazy: the CLI works without the gui extra (PySide6); only `emotrace gui` needs the app
     from emotrace.gui.preflight import gui_problem  # Qt-free: says why the app cannot start, before Qt aborts
 
     problem = gui_problem()
@@ -411,6 +422,7 @@ REGISTRARS += [register_gui]
 
 
 def cmd_diarize(args) -> int:
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.speech.diarization import DiarizationOptions
     from emotrace.core.workflows.diarize import diarize_corpus
 
@@ -433,8 +445,8 @@ def register_diarize(sub) -> None:
 
 
 def cmd_speakers(args) -> int:
-    from pathlib import Path
 
+    # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     from emotrace.core.workflows.diarize import import_rttm
 
     if args.action in ("rename", "merge", "reassign", "split") and not (args.to or "").strip():
@@ -497,14 +509,6 @@ REGISTRARS += [register_diarize, register_speakers]
 
 
 def cmd_traces(args) -> int:
-    from pathlib import Path
-
-    import numpy as np
-
-    from emotrace.core.formats import traces as tr
-    from emotrace.core.formats.interchange import rater_name
-    from emotrace.core.stats.traces import trace_agreement
-
     store = open_store(args)
     corpus = store.corpus(args.corpus)
     files = [f for f in store.files(corpus.id) if args.file is None or args.file in (Path(f.path).name,

@@ -28,6 +28,7 @@ class TqdmProgress:
         self.desc, self.disable, self.bar = desc, disable, None
 
     def __call__(self, done: int, total: int, message: str) -> None:
+        # lazy: tqdm only when a terminal bar is drawn (`emotrace --help` imports this module)
         from tqdm import tqdm
 
         if self.bar is None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from emotrace.gui.main_window import MainWindow
+from emotrace.gui.settings import AppSettings, ask_annotator
+from emotrace.training.default_model import open_store
+
 
 def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | None = None) -> int:
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
-
-    from emotrace.gui.main_window import MainWindow
-    from emotrace.gui.settings import AppSettings, ask_annotator
-    from emotrace.training.default_model import open_store
-
     QCoreApplication.setOrganizationName("EmoTrace")
     QCoreApplication.setApplicationName("EmoTrace")
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])

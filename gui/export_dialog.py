@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emotrace.core.formats import label_tables as export
+from emotrace.core.formats.batch import export_corpus
+from emotrace.core.formats.trajectories import export_trajectories
 from emotrace.core.store import Store
 from emotrace.core.vocab import EXPORT_SCALES
 
@@ -42,10 +45,6 @@ SCALE_NAMES = {"1-7": "1-7 (MSP-Podcast)", "unit": "0..1", "signed": "-1..1"}  #
 def run_export(store: Store, corpus: str, index: int, destination: str, scale: str = "1-7",
                consensus: str | None = None) -> str:
     """Do export number `index` of FORMATS; returns what was written, in words."""
-    from emotrace.core.formats import label_tables as export
-    from emotrace.core.formats.batch import export_corpus
-    from emotrace.core.formats.trajectories import export_trajectories
-
     if index == 0:
         return f"{export.export_segments(store, corpus, destination, scale=scale)} segments"
     if index == 1:

@@ -13,7 +13,7 @@ drag handle of the selected segment is a thin dark dotted line with its value wr
 look alike. Colours are Okabe-Ito (safe under deuteranopia and protanopia); the lane and its axis title are the
 second cue, a compare model is dotted.
 
-The view is a `TimeView`: it gets playhead and range from the session through `show_time` only, and reports
+The view is a `TimeView`: it gets playhead and range from the view state through `show_time` only, and reports
 what the user does (pan, zoom, click, drag-select, handle drag) as signals; it never moves the time itself.
 """
 
@@ -468,7 +468,7 @@ class FileView(QWidget):
                 handle.label.valueChanged()
 
     def select_segment(self, index: int | None) -> None:
-        """Mark the selected segment in every lane; moving the view is the session's business."""
+        """Mark the selected segment in every lane; moving the view is the view state's business."""
         show = self.data is not None and index is not None and 0 <= index < len(self.data.seg_ids)
         for sel in (*self.selections.values(), self.segment_edges):
             if show:
@@ -516,7 +516,7 @@ class FileView(QWidget):
     def view_range(self) -> tuple[float, float]:
         return tuple(self.detail.viewRange()[0])
 
-    # Kept for scripts and the bench: they ask the view; the window routes these through the session.
+    # Kept for scripts and the bench: they ask the view; the window routes these through the view state.
     def set_view(self, start: float, end: float) -> None:
         self.view_requested.emit(float(start), float(end))
 
@@ -537,7 +537,7 @@ class FileView(QWidget):
         self.region.setRegion((lo, hi))
         self.region.blockSignals(False)
         self._update_bands()
-        if not self._applying:  # a mouse pan or wheel zoom in a lane: tell the session
+        if not self._applying:  # a mouse pan or wheel zoom in a lane: tell the view state
             self.view_requested.emit(float(lo), float(hi))
 
     def _region_dragging(self) -> None:

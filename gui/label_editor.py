@@ -24,6 +24,7 @@ from emotrace.core.store import LabelError, LabelRecord, Store
 from emotrace.core.store.annotations import standing_label
 from emotrace.core.vocab import DIMENSIONS, SCALE, LabelOrigin
 from emotrace.core.workflows.annotation_jobs import visibility
+from emotrace.gui.state import keymap
 
 MSP_CATEGORIES = [("", "-"), ("N", "neutral"), ("H", "happy"), ("S", "sad"), ("A", "angry"), ("U", "surprise"),
                   ("F", "fear"), ("D", "disgust"), ("C", "contempt"), ("O", "other"), ("X", "no agreement")]
@@ -65,7 +66,7 @@ class SaveLabel(QUndoCommand):
                if c.annotator == self.editor.annotator]
         now = f"back to {_values(own[0].values)}" if own else "without a label of yours"
         self.editor.status.emit(f"Undone: label #{self.record.id} withdrawn; segment {self.record.segment_id} is "
-                                f"{now} (Ctrl+Shift+Z redoes)")
+                                f"{now} ({keymap.key_text('redo')} redoes)")
 
 
 class LabelEditor(QWidget):
@@ -114,8 +115,8 @@ class LabelEditor(QWidget):
         self.offer_label.setWordWrap(True)
         self.offer_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.offer_label.setStyleSheet("color: #0072B2")
-        self.save_button = QPushButton("Save && next (Enter)")
-        self.accept_button = QPushButton("Accept prediction (A)")
+        self.save_button = QPushButton(f"Save && next ({keymap.key_text('save_and_next')})")
+        self.accept_button = QPushButton(f"Accept prediction ({keymap.key_text('accept_prediction')})")
         self.save_button.clicked.connect(self.save_and_next)
         self.accept_button.clicked.connect(self.accept_prediction)
         buttons = QHBoxLayout()
@@ -178,7 +179,7 @@ class LabelEditor(QWidget):
             base = offered or base
         self.offer_label.setText("" if offered is None else
                                  f"offered: your {_values(offered.values)} from the segment(s) this one was cut "
-                                 f"from (not saved: Enter saves it)")
+                                 f"from (not saved: {keymap.key_text('save_and_next')} saves it)")
         if not unsaved:
             for i, spin in enumerate(self.spins):
                 value = base.values[i] if base is not None else None
@@ -231,7 +232,7 @@ class LabelEditor(QWidget):
         self.undo_stack.push(SaveLabel(self, record, values))
         how = "Accepted the model's" if origin is LabelOrigin.ACCEPTED else "Saved"
         self.status.emit(f"{how} label for segment {record.segment_id}: {_values(record.values)} as "
-                         f"{self.annotator} (row #{record.id}; Ctrl+Z undoes)")
+                         f"{self.annotator} (row #{record.id}; {keymap.key_text('undo')} undoes)")
         return True
 
     def save_and_next(self) -> None:

@@ -1,15 +1,15 @@
 """The main window: docks around the file view; toolbar jobs run off the GUI thread; layout remembered.
 
-What is open and where the time is lives in `core.session.Session` (Qt-free, evented). The window turns user
-input into session changes and store writes; the views observe the session (time-linked views through
-`show_time`), so the window no longer pushes the time into each child.
+What is open and where the time is lives in `gui.state.view_state.ViewState` (Qt-free, evented). The window
+turns user input into view-state changes and store writes; the views observe the view state (time-linked
+views through `show_time`), so the window no longer pushes the time into each child.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,10 +27,19 @@ from PySide6.QtWidgets import (
 )
 
 from emotrace.core.audio.envelope import envelope
-from emotrace.core.store import Store
-from emotrace.core.vocab import FileStatus
+from emotrace.core.formats.label_tables import export_msp, export_segments
+from emotrace.core.speech.asr_torch import open_transcriber
+from emotrace.core.store import SegmentSpec, Store
+from emotrace.core.vocab import FileStatus, SegmentOrigin
+from emotrace.core.workflows.analyze import analyze_corpus, analyze_everywhere
+from emotrace.core.workflows.importing import import_folder
+from emotrace.core.workflows.transcribe import transcribe_corpus
+from emotrace.gui.agreement_dialog import AgreementDialog
+from emotrace.gui.annotation_jobs import AnnotationJobsDialog
+from emotrace.gui.annotator_lanes import AnnotatorLanes
 from emotrace.gui.bridge import StoreBridge
 from emotrace.gui.corpus_browser import CorpusBrowser
+from emotrace.gui.export_dialog import ExportDialog
 from emotrace.gui.file_view import FileView
 from emotrace.gui.label_editor import LabelEditor
 from emotrace.gui.models_panel import ModelsPanel
@@ -39,11 +48,12 @@ from emotrace.gui.retrain import RetrainDialog
 from emotrace.gui.review_panel import ReviewPanel
 from emotrace.gui.segment_editing import SegmentEditing
 from emotrace.gui.settings import AppSettings, SettingsDialog
-from emotrace.gui.shortcuts import ShortcutSheet
+from emotrace.gui.shortcuts import ShortcutSheet, assign, bind
 from emotrace.gui.speakers import SpeakerControls
-from emotrace.gui.state.view_state import Session, step_segment
+from emotrace.gui.state import keymap
+from emotrace.gui.state.view_state import ViewState, step_segment
 from emotrace.gui.state.viewdata import FileData, load_file_data, load_labels
-from emotrace.gui.tasks import Job, JobsPanel
+from emotrace.gui.tasks import BackgroundTask, TasksPanel
 from emotrace.gui.tracing import TraceControls
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
@@ -57,21 +67,19 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"EmoTrace - {store.url}")
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
-        self.session = Session()
+        self.view_state = ViewState()
         self.data: FileData | None = None
         self.model_notice = ""  # why the view shows another model than the one chosen, if it does
-        self.catch_up: tuple[int, Job] | None = None  # the activated model and the job analysing what it has not
+        self.catch_up: tuple[int, BackgroundTask] | None = None  # the activated model and the job analysing what it has not
 
         self.file_view = FileView()
         self.transport = TransportBar()
         self.browser = CorpusBrowser(store)
         self.transcript = TranscriptView()
-        self.jobs = JobsPanel()
+        self.tasks = TasksPanel()
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
-        from emotrace.gui.annotator_lanes import AnnotatorLanes  # issue 14: each annotator's labels as a lane
-
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
         centre = QWidget()
@@ -88,7 +96,7 @@ class MainWindow(QMainWindow):
             ("Label", self.editor, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Review queue", self.review, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("Jobs", self.jobs, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("Jobs", self.tasks, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("Annotators", self.annotator_lanes, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
@@ -105,12 +113,12 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Jobs"]], [170], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
         for view in (self.file_view, self.transcript, self.transport):
-            self.session.add_time_view(view)
+            self.view_state.add_time_view(view)
         self._build_actions()
         self._build_shortcuts()
         self._connect()
         self.speakers = SpeakerControls(self)
-        self.jobs.watch_queue(store)
+        self.tasks.watch_queue(store)
         self.tracing = TraceControls(self)
         self.segment_editing = SegmentEditing(self)
         self.status = QLabel("")
@@ -120,15 +128,15 @@ class MainWindow(QMainWindow):
         if self.player.silent:
             self.statusBar().showMessage("No audio output device: playback runs silently (playhead only).", 8000)
 
-    # -- session shortcuts for callers (tests, scripts) --------------------------------------------
+    # -- view-state shortcuts for callers (tests, scripts) --------------------------------------------
     @property
     def segment_index(self) -> int | None:
-        return self.session.segment_index
+        return self.view_state.segment_index
 
     @property
     def shown_models(self) -> list[int]:
         """The models the view draws: the chosen ones, or the newest that analysed this file (see model_notice)."""
-        return self.session.shown_models
+        return self.view_state.shown_models
 
     # -- construction -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -141,8 +149,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self.act_import = QAction("Import folder...", self, triggered=self.import_folder)
         self.act_import.setToolTip("Import every audio file under a folder (labels CSV found next to them)")
-        self.act_export = QAction("Export labels...", self, triggered=self.export_labels)
-        self.act_export.setShortcut(QKeySequence("Ctrl+E"))
+        self.act_export = assign(QAction("Export labels...", self, triggered=self.export_labels), "export_labels")
         self.act_export.setToolTip("Write the corpus's labels as a flat CSV or an MSP-Podcast labels_consensus.csv")
         self.act_transcribe = QAction("Transcribe", self, triggered=self.transcribe)
         self.act_transcribe.setToolTip("Words with timestamps for every file of the corpus (Whisper)")
@@ -153,15 +160,13 @@ class MainWindow(QMainWindow):
         self.act_settings = QAction("Settings...", self, triggered=self.edit_settings)
         self.act_agreement = QAction("Annotator agreement...", self, triggered=self.show_agreement)
         self.act_annotation_jobs = QAction("Annotation jobs...", self, triggered=self.show_annotation_jobs)
-        self.act_undo = self.editor.undo_stack.createUndoAction(self, "Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_redo = self.editor.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcut(QKeySequence.StandardKey.Redo)
+        self.act_undo = assign(self.editor.undo_stack.createUndoAction(self, "Undo"), "undo")
+        self.act_redo = assign(self.editor.undo_stack.createRedoAction(self, "Redo"), "redo")
         self.act_export_all = QAction("Export (ELAN, TextGrid, audformat, RTTM, ...)...", self,
                                       triggered=self.show_export)
         menu.addActions([self.act_import, self.act_export, self.act_export_all, self.act_settings])
         menu.addSeparator()
-        menu.addAction(QAction("Quit", self, triggered=self.close, shortcut=QKeySequence.StandardKey.Quit))
+        menu.addAction(assign(QAction("Quit", self, triggered=self.close), "quit"))
         jobs_menu.addActions([self.act_transcribe, self.act_analyze, self.act_retrain, self.act_agreement,
                               self.act_annotation_jobs])
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -170,15 +175,15 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
-        self.act_shortcuts = QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts)
-        self.act_shortcuts.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        self.act_shortcuts = assign(QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts), "shortcuts")
         help_menu.addAction(self.act_shortcuts)
         tb.addActions([self.act_import, self.act_transcribe, self.act_analyze, self.act_retrain])
         tb.addSeparator()
         tb.addWidget(QLabel(" Show model: "))
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(160)
-        self.model_box.setToolTip("The model whose predictions are drawn (solid) and offered to accept (A)")
+        self.model_box.setToolTip("The model whose predictions are drawn (solid) and offered to accept "
+                                  f"({keymap.key_text('accept_prediction')})")
         tb.addWidget(self.model_box)
         tb.addWidget(QLabel(" Compare with: "))
         self.compare_box = QComboBox()
@@ -189,37 +194,41 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_settings)
 
     def _build_shortcuts(self) -> None:
-        def key(seq, fn):
-            sc = QShortcut(QKeySequence(seq), self)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(lambda: None if self._typing() else fn())
-            return sc
+        """The window-wide keys of `gui.state.keymap` (the menu actions get theirs where they are made)."""
+        vs = self.view_state
+        handlers = {
+            "play_pause": self.toggle_play,
+            "play_segment": self.play_segment,
+            "loop": self.transport.loop.toggle,
+            "next_segment": self.next_segment,
+            "previous_segment": self.previous_segment,
+            "down": lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment(),
+            "up": lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment(),
+            "to_start": lambda: self.seek(0.0),
+            "to_end": lambda: self.seek(vs.duration),
+            "pan_left": lambda: self.pan(-0.5),
+            "pan_right": lambda: self.pan(0.5),
+            "zoom_in": lambda: vs.zoom(0.5, vs.playhead),
+            "zoom_out": lambda: vs.zoom(2.0, vs.playhead),
+            "zoom_selection": self.zoom_to_selection,
+            "whole_file": lambda: vs.set_view(0.0, vs.duration),
+            "create_segment": self.create_segment,
+            "accept_prediction": self.editor.accept_prediction,
+            "next_review": self.review.next,
+            "previous_dimension": lambda: self.editor.cycle_focus(-1),
+            "next_dimension": lambda: self.editor.cycle_focus(1),
+            "save_and_next": self.editor.save_and_next,
+        }
+        self.shortcuts = [sc for action_id, handler in handlers.items()
+                          for sc in bind(self, action_id, handler, unless=self._typing)]
+        self.shortcuts += bind(self, "set_value", self._value_key, unless=self._typing, with_key=True)
 
-        self.shortcuts = [
-            key(Qt.Key.Key_Space, self.toggle_play),
-            key("N", self.next_segment),
-            key(Qt.Key.Key_Down, lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment()),
-            key("P", self.previous_segment),
-            key(Qt.Key.Key_Up, lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment()),
-            key("S", self.play_segment),
-            key("+", lambda: self.session.zoom(0.5, self.session.playhead)),
-            key("=", lambda: self.session.zoom(0.5, self.session.playhead)),
-            key("-", lambda: self.session.zoom(2.0, self.session.playhead)),
-            key("Z", self.zoom_to_selection),
-            key("0", lambda: self.session.set_view(0.0, self.session.duration)),
-            key("L", self.transport.loop.toggle),
-            key("C", self.create_segment),
-            key(Qt.Key.Key_Left, lambda: self.pan(-0.5)), key(Qt.Key.Key_Right, lambda: self.pan(0.5)),
-            key(Qt.Key.Key_Home, lambda: self.seek(0.0)),
-            key(Qt.Key.Key_End, lambda: self.seek(self.session.duration)),
-            key("A", self.editor.accept_prediction),
-            key("R", self.review.next),
-            key("[", lambda: self.editor.cycle_focus(-1)), key("]", lambda: self.editor.cycle_focus(1)),
-            key(Qt.Key.Key_Return, self.editor.save_and_next), key(Qt.Key.Key_Enter, self.editor.save_and_next),
-        ]
-        for digit in range(1, 8):
-            self.shortcuts.append(key(str(digit), lambda d=digit: self.tracing.set_value(float(d))
-                                      if self.tracing.active else self.editor.set_focused_value(float(d))))
+    def _value_key(self, key: str) -> None:
+        """A digit: the traced value while tracing, else the focused dimension's value."""
+        if self.tracing.active:
+            self.tracing.set_value(float(key))
+        else:
+            self.editor.set_focused_value(float(key))
 
     def _typing(self) -> bool:
         """Single-key shortcuts stand aside while the user types in a text field."""
@@ -236,20 +245,21 @@ class MainWindow(QMainWindow):
         fv = self.file_view
         fv.seek_requested.connect(self.seek)
         fv.segment_clicked.connect(lambda i: self.select_segment(i, move_view=False))
-        fv.view_requested.connect(self.session.set_view)
+        fv.view_requested.connect(self.view_state.set_view)
         fv.range_selected.connect(lambda lo, hi: self.statusBar().showMessage(
-            f"Selected {hi - lo:.2f} s: Z zooms to it, L loops it, Space plays it", 6000))
+            f"Selected {hi - lo:.2f} s: {keymap.key_text('zoom_selection')} zooms to it, "
+            f"{keymap.key_text('loop')} loops it, {keymap.key_text('play_pause')} plays it", 6000))
         fv.handle_dragged.connect(self._handle_dragged)
         self.transcript.seek_requested.connect(self.seek)
         self.transport.play_toggled.connect(self.toggle_play)
         self.transport.speed_changed.connect(self.player.set_rate)
-        self.transport.follow_changed.connect(lambda on: setattr(self.session, "follow_playhead", on))
-        self.player.position_changed.connect(lambda t: self.session.set_playhead(t, self.player.playing))
-        self.player.state_changed.connect(lambda playing: self.session.set_playhead(self.player.position(), playing))
+        self.transport.follow_changed.connect(lambda on: setattr(self.view_state, "follow_playhead", on))
+        self.player.position_changed.connect(lambda t: self.view_state.set_playhead(t, self.player.playing))
+        self.player.state_changed.connect(lambda playing: self.view_state.set_playhead(self.player.position(), playing))
         self.player.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.model_box.currentIndexChanged.connect(self._models_chosen)
         self.compare_box.currentIndexChanged.connect(self._models_chosen)
-        self.jobs.job_failed.connect(lambda title, msg: QMessageBox.warning(self, f"{title} failed", msg))
+        self.tasks.task_failed.connect(lambda title, msg: QMessageBox.warning(self, f"{title} failed", msg))
         self.editor.saved.connect(self._label_saved)
         self.editor.save_failed.connect(lambda msg: QMessageBox.critical(self, "Label not saved", msg))
         self.editor.next_requested.connect(lambda: self.next_segment(across_files=True))
@@ -269,7 +279,7 @@ class MainWindow(QMainWindow):
             self.go_to(file_id, segment_id)
 
     def _sync_handles(self, *_args) -> None:
-        if self.session.segment_index is None:
+        if self.view_state.segment_index is None:
             self.file_view.set_handles(None)
         else:
             self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
@@ -290,7 +300,7 @@ class MainWindow(QMainWindow):
         qs.setValue("window/state", self.saveState())
         qs.sync()
         self.player.pause()
-        self.jobs.cancel_all()
+        self.tasks.cancel_all()
         self.bridge.close()
         super().closeEvent(event)
 
@@ -323,7 +333,7 @@ class MainWindow(QMainWindow):
         if self.data is not None:
             self.reload_file()
         else:
-            self.session.set_shown_models(chosen)
+            self.view_state.set_shown_models(chosen)
         self.refresh_review()
 
     def _models_for_file(self, file_id: int) -> list[int]:
@@ -359,7 +369,7 @@ class MainWindow(QMainWindow):
         self.review.reload(self.browser.corpus_id(), chosen[0] if chosen else None)
 
     def _corpus_changed(self, corpus_id: int) -> None:
-        self.session.set_corpus(corpus_id)
+        self.view_state.set_corpus(corpus_id)
         self.refresh_review()
 
     # -- file and segment -------------------------------------------------------------------------
@@ -371,7 +381,7 @@ class MainWindow(QMainWindow):
         self.tracing.stop()
         self.player.pause()
         models = self._models_for_file(file_id)
-        self.session.set_shown_models(models)
+        self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
         self.file_view.reveal = self._revealed()
@@ -380,8 +390,8 @@ class MainWindow(QMainWindow):
         self.transcript.show_file(self.data)
         self.annotator_lanes.show_file(file_id, self.shown_models[0] if self.shown_models else None)
         self.player.load(f.path, self.data.duration)
-        self.session.select(None)
-        self.session.open_file(file_id, self.data.duration)
+        self.view_state.select(None)
+        self.view_state.open_file(file_id, self.data.duration)
         live = self.data.live_indices()
         self.select_segment(int(live[0]) if len(live) else None)
         self._show_counts()
@@ -398,9 +408,9 @@ class MainWindow(QMainWindow):
         """Re-read the current file's labels and predictions (after a save, an analysis, a model switch)."""
         if self.data is None:
             return
-        keep = self.session.segment_index
+        keep = self.view_state.segment_index
         models = self._models_for_file(self.data.file_id)
-        self.session.set_shown_models(models)
+        self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
         self.file_view.reveal = self._revealed()
@@ -412,7 +422,7 @@ class MainWindow(QMainWindow):
         self.transcript.data = self.data
         self._show_counts()
         if keep is not None and keep < len(self.data.seg_ids):
-            self.session.select(None)
+            self.view_state.select(None)
             self.select_segment(keep, move_view=False)
         if self.model_notice:
             self.statusBar().showMessage(self.model_notice, 10000)
@@ -420,32 +430,32 @@ class MainWindow(QMainWindow):
     def select_segment(self, index: int | None, move_view: bool = True) -> None:
         data = self.data
         if data is None or index is None or not len(data.seg_ids):
-            self.session.select(None)
+            self.view_state.select(None)
             self.editor.show_segment(None)
             self.file_view.select_segment(None)
             self.file_view.set_handles(None)
             return
         index = max(0, min(index, len(data.seg_ids) - 1))
-        self.session.select(index)
+        self.view_state.select(index)
         sid = int(data.seg_ids[index])
         start, end = (float(x) for x in data.seg_bounds[index])
         pred = None
-        models = self.session.shown_models
+        models = self.view_state.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
         self.editor.show_segment(sid, f"{data.segment_name(index)}  {start:.2f}-{end:.2f} s", pred,
                                  text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
-        lo, hi = self.session.view
+        lo, hi = self.view_state.view
         if move_view and (start < lo or end > hi):
             width = max(hi - lo, (end - start) * 1.5)
-            self.session.set_view(start - 0.1 * width, start + 0.9 * width)
+            self.view_state.set_view(start - 0.1 * width, start + 0.9 * width)
 
     def _step(self, step: int) -> int | None:
         """N/P from the playhead over the current segments (superseded ones are kept and drawn, not stepped)."""
         live = self.data.live_indices()
-        j = step_segment(self.data.seg_bounds[live, 0], self.session.playhead, step)
+        j = step_segment(self.data.seg_bounds[live, 0], self.view_state.playhead, step)
         return None if j is None else int(live[j])
 
     def next_segment(self, across_files: bool = False) -> None:
@@ -473,15 +483,15 @@ class MainWindow(QMainWindow):
         self.player.seek(float(self.data.seg_bounds[i, 0]))
 
     def play_segment(self) -> None:
-        if self.data is not None and self.session.segment_index is not None:
-            start, end = self.data.seg_bounds[self.session.segment_index]
+        if self.data is not None and self.view_state.segment_index is not None:
+            start, end = self.data.seg_bounds[self.view_state.segment_index]
             self.player.play(float(start), float(end), loop=self.transport.loop.isChecked())
 
     def loop_range(self) -> tuple[float, float] | None:
         """What Loop plays: the drag-selected range, else the selected segment."""
         rng = self.file_view.time_selection_range()
-        if rng is None and self.data is not None and self.session.segment_index is not None:
-            rng = tuple(float(x) for x in self.data.seg_bounds[self.session.segment_index])
+        if rng is None and self.data is not None and self.view_state.segment_index is not None:
+            rng = tuple(float(x) for x in self.data.seg_bounds[self.view_state.segment_index])
         return rng
 
     def toggle_play(self) -> None:
@@ -489,8 +499,8 @@ class MainWindow(QMainWindow):
             self.player.pause()
             return
         rng = self.file_view.time_selection_range() if not self.transport.loop.isChecked() else self.loop_range()
-        if rng is not None and (self.transport.loop.isChecked() or rng[0] <= self.session.playhead < rng[1]):
-            start = self.session.playhead if rng[0] <= self.session.playhead < rng[1] else rng[0]
+        if rng is not None and (self.transport.loop.isChecked() or rng[0] <= self.view_state.playhead < rng[1]):
+            start = self.view_state.playhead if rng[0] <= self.view_state.playhead < rng[1] else rng[0]
             self.player.play(start, rng[1], loop=self.transport.loop.isChecked(), loop_start=rng[0])
         else:
             self.player.play()
@@ -501,9 +511,6 @@ class MainWindow(QMainWindow):
         if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
             self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
             return None
-        from emotrace.core.store import SegmentSpec
-        from emotrace.core.vocab import SegmentOrigin
-
         (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
         self.reload_file()
         self.file_view.show_time_selection(None)
@@ -515,12 +522,12 @@ class MainWindow(QMainWindow):
         rng = self.loop_range()
         if rng is not None:
             pad = 0.05 * (rng[1] - rng[0])
-            self.session.set_view(rng[0] - pad, rng[1] + pad)
+            self.view_state.set_view(rng[0] - pad, rng[1] + pad)
 
     def pan(self, fraction: float) -> None:
-        lo, hi = self.session.view
+        lo, hi = self.view_state.view
         shift = fraction * (hi - lo)
-        self.session.set_view(lo + shift, hi + shift)
+        self.view_state.set_view(lo + shift, hi + shift)
 
     def ensure_open(self, file_id: int) -> None:
         """Open a file unless it is the open one: through its row in the browser when the corpus on show has it
@@ -546,7 +553,7 @@ class MainWindow(QMainWindow):
     def go_to_span(self, file_id: int, start: float, end: float) -> None:
         """Open a file at a stretch (the trace review queue's items)."""
         self.ensure_open(file_id)
-        self.session.set_view(max(0.0, start - 2.0), end + 2.0)
+        self.view_state.set_view(max(0.0, start - 2.0), end + 2.0)
         self.seek(start)
 
     def seek(self, seconds: float) -> None:
@@ -554,8 +561,8 @@ class MainWindow(QMainWindow):
         follows it, and the segment under it becomes the selection (editor included)."""
         self.player.seek(seconds)
         if self.data is not None:
-            seg = self.data.segment_at(self.session.playhead)
-            if seg is not None and seg != self.session.segment_index:
+            seg = self.data.segment_at(self.view_state.playhead)
+            if seg is not None and seg != self.view_state.segment_index:
                 self.select_segment(seg, move_view=False)
 
     def _label_saved(self, _segment_id: int) -> None:
@@ -606,8 +613,6 @@ class MainWindow(QMainWindow):
             if not path:
                 return None
             msp = chosen.startswith("MSP")
-        from emotrace.core.formats.label_tables import export_msp, export_segments
-
         try:
             n = export_msp(self.store, corpus, path) if msp else export_segments(
                 self.store, corpus, path, self.chosen_models()[0] if self.chosen_models() else None)
@@ -632,15 +637,13 @@ class MainWindow(QMainWindow):
             corpus, ok = QInputDialog.getText(self, "Corpus", "Corpus name:", text=folder.rstrip("/").rsplit("/", 1)[-1])
             if not ok or not corpus:
                 return
-        from emotrace.core.workflows.importing import import_folder
-
         def done(report):
             self.browser.reload_corpora(select=corpus)
             if report.problems:
                 QMessageBox.warning(self, "Import finished with problems", report.summary())
             self.statusBar().showMessage(report.summary().splitlines()[0], 10000)
 
-        self.jobs.start(f"Import {corpus}",
+        self.tasks.start(f"Import {corpus}",
                         lambda p, c: import_folder(self.store, folder, corpus, progress=p, cancel=c), done)
 
     def transcribe(self) -> None:
@@ -650,14 +653,11 @@ class MainWindow(QMainWindow):
         model, device = self.settings.asr_model, self.settings.device
 
         def work(progress, cancel):
-            from emotrace.core.speech.asr_torch import open_transcriber
-            from emotrace.core.workflows.transcribe import transcribe_corpus
-
             progress(0, 1, f"loading {model}")
             return transcribe_corpus(self.store, corpus, open_transcriber(model, device=device), progress=progress,
                                      cancel=cancel)
 
-        self.jobs.start(f"Transcribe {corpus}", work, lambda r: self._job_done(r))
+        self.tasks.start(f"Transcribe {corpus}", work, lambda r: self._task_done(r))
 
     def analyze(self, model_version_id: int | None = None) -> None:
         corpus = self._corpus_or_warn()
@@ -667,14 +667,12 @@ class MainWindow(QMainWindow):
         device = self.settings.device
 
         def work(progress, cancel):
-            from emotrace.core.workflows.analyze import analyze_corpus
-
             progress(0, 1, "loading the model")
             return analyze_corpus(self.store, corpus, model=model, device=device, progress=progress, cancel=cancel)
 
-        self.jobs.start(f"Analyze {corpus}", work, lambda r: self._job_done(r))
+        self.tasks.start(f"Analyze {corpus}", work, lambda r: self._task_done(r))
 
-    def analyze_everywhere(self, model_version_id: int) -> Job:
+    def analyze_everywhere(self, model_version_id: int) -> BackgroundTask:
         """One job for every corpus, the open one first, skipping the files this model already analysed; an
         earlier catch-up still running is cancelled (its model is no longer the one activated last)."""
         if self.catch_up is not None and self.catch_up[1].isRunning():
@@ -682,16 +680,14 @@ class MainWindow(QMainWindow):
         first, device = self.browser.corpus_name(), self.settings.device
 
         def work(progress, cancel):
-            from emotrace.core.workflows.analyze import analyze_everywhere
-
             return analyze_everywhere(self.store, model_version_id, first_corpus=first, device=device,
                                       progress=progress, cancel=cancel)
 
-        job = self.jobs.start(f"Analyze with v{model_version_id}", work, self._job_done)
+        job = self.tasks.start(f"Analyze with v{model_version_id}", work, self._task_done)
         self.catch_up = (model_version_id, job)
         return job
 
-    def _job_done(self, report) -> None:
+    def _task_done(self, report) -> None:
         self.browser.reload_files()
         self.reload_file()
         if self.data is not None:
@@ -723,22 +719,16 @@ class MainWindow(QMainWindow):
             self.editor.annotator = new.annotator
 
     def show_agreement(self) -> None:
-        from emotrace.gui.agreement_dialog import AgreementDialog  # issue 14: ICC, alpha, CCC, kappa per dimension
-
         if self.browser.corpus_name():
             self.agreement_dialog = AgreementDialog(self.store, self.browser.corpus_name(), self)
             self.agreement_dialog.show()
 
     def show_export(self) -> None:
-        from emotrace.gui.export_dialog import ExportDialog  # issue 14: CSV scales, MSP, ELAN, TextGrid, audformat
-
         if self._corpus_or_warn():
             self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
             self.export_dialog.show()
 
     def show_annotation_jobs(self) -> None:
-        from emotrace.gui.annotation_jobs import AnnotationJobsDialog  # issue 14: jobs, overlap, blind mode, progress
-
         if self.browser.corpus_name():
             self.jobs_dialog = AnnotationJobsDialog(self.store, self.browser.corpus_name(), self.settings.annotator,
                                                     self)

@@ -25,6 +25,7 @@ class Player(QObject):
         self._timer.setInterval(33)  # ~30 Hz playhead
         self._timer.timeout.connect(self._tick)
         try:
+            # lazy: QtMultimedia may be missing or have no backend; playback then runs silently
             from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
             if QMediaDevices.audioOutputs():

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from emotrace.core.store import Store
 from emotrace.core.workflows.review import ReviewItem, TraceReviewItem, review_queue, trace_review
+from emotrace.gui.state import keymap
 
 
 class ReviewPanel(QWidget):
@@ -40,7 +41,7 @@ class ReviewPanel(QWidget):
         self.mode.setToolTip("What the queue ranks")
         self.mode.currentIndexChanged.connect(lambda _i: self.reload(self.corpus_id, self.model_version_id))
         self.corpus_id = self.model_version_id = None
-        self.next_button = QPushButton("Next to review (R)")
+        self.next_button = QPushButton(f"Next to review ({keymap.key_text('next_review')})")
         self.next_button.clicked.connect(self.next)
         layout = QVBoxLayout(self)
         layout.addWidget(self.mode)

@@ -10,7 +10,7 @@ apply the inverse edit, so they are edits too and nothing is lost on the way.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
+from PySide6.QtGui import QAction, QUndoCommand
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from emotrace.core.store import LabelError, SegmentEdit
 from emotrace.core.timecode import format_time
+from emotrace.gui.shortcuts import assign
+from emotrace.gui.state import keymap
 
 STORE_ERRORS = (LabelError, SQLAlchemyError, OSError)
 
@@ -85,18 +87,16 @@ class SegmentEditing:
     def __init__(self, window) -> None:
         self.window = window
         w = window
-        self.act_split = QAction("Split segment at playhead", w, triggered=self.split)
-        self.act_split.setShortcut(QKeySequence("X"))
+        self.act_split = assign(QAction("Split segment at playhead", w, triggered=self.split), "split_segment")
         self.act_split.setToolTip("Cut the selected segment in two at the playhead; a labelled one is kept "
                                   "(superseded) and each half offers its label")
-        self.act_merge = QAction("Merge with next segment", w, triggered=self.merge_next)
-        self.act_merge.setShortcut(QKeySequence("M"))
-        self.act_start = QAction("Segment start to playhead", w, triggered=lambda: self.set_edge(0))
-        self.act_start.setShortcut(QKeySequence("I"))
-        self.act_end = QAction("Segment end to playhead", w, triggered=lambda: self.set_edge(1))
-        self.act_end.setShortcut(QKeySequence("O"))
-        self.act_word = QAction("Correct word at playhead...", w, triggered=lambda: self.edit_word())
-        self.act_word.setShortcut(QKeySequence("F2"))
+        self.act_merge = assign(QAction("Merge with next segment", w, triggered=self.merge_next), "merge_segment")
+        self.act_start = assign(QAction("Segment start to playhead", w, triggered=lambda: self.set_edge(0)),
+                                "segment_start")
+        self.act_end = assign(QAction("Segment end to playhead", w, triggered=lambda: self.set_edge(1)),
+                              "segment_end")
+        self.act_word = assign(QAction("Correct word at playhead...", w, triggered=lambda: self.edit_word()),
+                               "correct_word")
         self.act_word.setToolTip("Fix the text or times of the ASR word under the playhead (kept on re-transcribe)")
         w.edit_menu.addSeparator()
         for act in (self.act_split, self.act_merge, self.act_start, self.act_end, self.act_word):
@@ -108,9 +108,10 @@ class SegmentEditing:
     # -- what the keys act on -----------------------------------------------------------------------
     def _selected(self) -> tuple[int, float, float] | None:
         """The selected segment (id, start, end), if it is a current one."""
-        data, i = self.window.data, self.window.session.segment_index
+        data, i = self.window.data, self.window.view_state.segment_index
         if data is None or i is None or not data.seg_live[i]:
-            self.window.statusBar().showMessage("Select a current segment first (N / P or a click in a lane)", 6000)
+            keys = f"{keymap.key_text('next_segment')} / {keymap.key_text('previous_segment')}"
+            self.window.statusBar().showMessage(f"Select a current segment first ({keys} or a click in a lane)", 6000)
             return None
         start, end = (float(x) for x in data.seg_bounds[i])
         return int(data.seg_ids[i]), start, end
@@ -120,7 +121,7 @@ class SegmentEditing:
         if sel is None:
             return
         sid, start, end = sel
-        at = self.window.session.playhead
+        at = self.window.view_state.playhead
         self._apply(lambda: self.window.store.split_segment(sid, at),
                     f"split {format_time(start, 2)}-{format_time(end, 2)} at {format_time(at, 2)}")
 
@@ -130,7 +131,7 @@ class SegmentEditing:
         if sel is None:
             return
         live = [int(k) for k in data.live_indices()]
-        k = live.index(self.window.session.segment_index)
+        k = live.index(self.window.view_state.segment_index)
         if k + 1 >= len(live):
             self.window.statusBar().showMessage("The selected segment is the last one: nothing to merge with", 6000)
             return
@@ -143,22 +144,22 @@ class SegmentEditing:
         if sel is None:
             return
         bounds = [sel[1], sel[2]]
-        bounds[edge] = self.window.session.playhead
+        bounds[edge] = self.window.view_state.playhead
         self.resize_selected(*bounds)
 
     def resize_selected(self, start: float, end: float) -> None:
         sel = self._selected()
         if sel is None:
-            self.window.file_view.select_segment(self.window.session.segment_index)  # dragged edges go back
+            self.window.file_view.select_segment(self.window.view_state.segment_index)  # dragged edges go back
             return
         if end <= start:
             self.window.statusBar().showMessage("The start must stay before the end: move the playhead", 6000)
-            self.window.file_view.select_segment(self.window.session.segment_index)
+            self.window.file_view.select_segment(self.window.view_state.segment_index)
             return
         ok = self._apply(lambda: self.window.store.resize_segment(sel[0], start, end),
                          f"resize to {format_time(start, 2)}-{format_time(end, 2)}")
         if not ok:  # the dragged edges go back to the segment's bounds
-            self.window.file_view.select_segment(self.window.session.segment_index)
+            self.window.file_view.select_segment(self.window.view_state.segment_index)
 
     # -- doing it -------------------------------------------------------------------------------------
     def _apply(self, change, what: str) -> bool:
@@ -188,7 +189,7 @@ class SegmentEditing:
         if target is not None:
             w.go_to(edit.file_id, target, move_view=False)
         kept = f"; {len(edit.superseded)} labelled segment(s) kept with their labels" if edit.superseded else ""
-        w.statusBar().showMessage(f"{message}{kept} (Ctrl+Z undoes)", 10000)
+        w.statusBar().showMessage(f"{message}{kept} ({keymap.key_text('undo')} undoes)", 10000)
 
     def edit_word(self, index: int | None = None) -> None:
         """Correct a word's text or times (the word under the playhead, or the transcript's double-clicked one)."""
@@ -198,7 +199,7 @@ class SegmentEditing:
             w.statusBar().showMessage("No words here yet: transcribe the corpus first", 6000)
             return
         if index is None:
-            index = data.word_at(w.session.playhead)
+            index = data.word_at(w.view_state.playhead)
         if index is None:
             return
         if not w.editor.annotator:
@@ -238,7 +239,8 @@ class SegmentEditing:
         else:
             w.transcript.show_file(w.data)
         w.statusBar().showMessage(f"{how}: {text.strip()!r} at {format_time(start, 2)}-{format_time(end, 2)} "
-                                  f"(every version is kept in the word's history; Ctrl+Z undoes)", 10000)
+                                  f"(every version is kept in the word's history; {keymap.key_text('undo')} "
+                                  "undoes)", 10000)
         return True
 
 

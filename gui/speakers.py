@@ -4,10 +4,13 @@ the file's turns in the store; the window then redraws from the store."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QInputDialog, QLabel, QMenu, QMessageBox
 
 from emotrace.core.store import TurnError
+from emotrace.core.workflows.diarize import diarize_corpus
+from emotrace.gui.shortcuts import assign
+from emotrace.gui.state import keymap
 
 
 class SpeakerControls:
@@ -16,8 +19,7 @@ class SpeakerControls:
         self.act_diarize = QAction("Diarize speakers", window, triggered=self.diarize)
         self.act_diarize.setToolTip("Who speaks when, for every file of the corpus (utterances are then cut at "
                                     "speaker changes; labels are not touched)")
-        self.act_undo = QAction("Undo speaker correction", window, triggered=self.undo)
-        self.act_undo.setShortcut(QKeySequence("Ctrl+Alt+Z"))
+        self.act_undo = assign(QAction("Undo speaker correction", window, triggered=self.undo), "undo_speakers")
         window.jobs_menu.addAction(self.act_diarize)
         window.edit_menu.addAction(self.act_undo)
         window.addAction(self.act_undo)
@@ -60,7 +62,7 @@ class SpeakerControls:
         except TurnError as exc:
             QMessageBox.information(self.window, "Speakers", str(exc))
             return False
-        self._changed(f"{what} (speaker turns revision {revision}; Ctrl+Alt+Z undoes it)")
+        self._changed(f"{what} (speaker turns revision {revision}; {keymap.key_text('undo_speakers')} undoes it)")
         return True
 
     # -- corrections ---------------------------------------------------------------------------------
@@ -122,13 +124,11 @@ class SpeakerControls:
             return
 
         def work(progress, cancel):
-            from emotrace.core.workflows.diarize import diarize_corpus
-
             progress(0, 1, "loading the speaker encoder")
             return diarize_corpus(window.store, corpus, progress=progress, cancel=cancel)
 
         def done(report):
-            window._job_done(report)
+            window._task_done(report)
             self.refresh()
 
-        window.jobs.start(f"Diarize {corpus}", work, done)
+        window.tasks.start(f"Diarize {corpus}", work, done)

@@ -1,4 +1,4 @@
-"""Long work off the GUI thread: each job runs in a QThread with progress, cancel and errors shown in a panel."""
+"""Long work off the GUI thread: each task runs in a QThread with progress, cancel and errors shown in a panel."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
 
 from emotrace.core.progress import Cancelled
 
-JobFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
+TaskFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
 
 
-class Job(QThread):
+class BackgroundTask(QThread):
     """Runs `fn(progress, cancel)` in a thread; the result or the error comes back as a signal."""
 
     progressed = Signal(int, int, str)
@@ -28,7 +28,7 @@ class Job(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, title: str, fn: JobFn, parent: QObject | None = None) -> None:
+    def __init__(self, title: str, fn: TaskFn, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.title, self.fn = title, fn
         self._cancel = False
@@ -47,11 +47,11 @@ class Job(QThread):
             self.succeeded.emit(result)
 
 
-class JobRow(QWidget):
-    def __init__(self, job: Job) -> None:
+class TaskRow(QWidget):
+    def __init__(self, task: BackgroundTask) -> None:
         super().__init__()
-        self.job = job
-        self.label = QLabel(job.title)
+        self.task = task
+        self.label = QLabel(task.title)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.cancel_button = QPushButton("Cancel")
@@ -61,56 +61,56 @@ class JobRow(QWidget):
         layout.addWidget(self.label, 2)
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.cancel_button)
-        job.progressed.connect(self._progress)
-        job.succeeded.connect(lambda _r: self._end("done"))
-        job.failed.connect(lambda msg: self._end("failed: " + msg.splitlines()[0]))
-        job.cancelled.connect(lambda: self._end("cancelled"))
+        task.progressed.connect(self._progress)
+        task.succeeded.connect(lambda _r: self._end("done"))
+        task.failed.connect(lambda msg: self._end("failed: " + msg.splitlines()[0]))
+        task.cancelled.connect(lambda: self._end("cancelled"))
 
     def _cancel(self) -> None:
-        self.job.cancel()
+        self.task.cancel()
         self.cancel_button.setEnabled(False)
-        self.label.setText(f"{self.job.title}: cancelling...")
+        self.label.setText(f"{self.task.title}: cancelling...")
 
     def _progress(self, done: int, total: int, message: str) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
-        self.label.setText(f"{self.job.title}: {message}")
+        self.label.setText(f"{self.task.title}: {message}")
 
     def _end(self, status: str) -> None:
         self.cancel_button.setEnabled(False)
         if status == "done":
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
-        self.label.setText(f"{self.job.title}: {status}")
+        self.label.setText(f"{self.task.title}: {status}")
 
 
-class JobsPanel(QWidget):
-    """Lists running and finished jobs; `start()` launches one and keeps a reference until it ends."""
+class TasksPanel(QWidget):
+    """Lists running and finished tasks; `start()` launches one and keeps a reference until it ends."""
 
-    job_failed = Signal(str, str)
+    task_failed = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(2, 2, 2, 2)
         self.layout_.addStretch(1)
-        self.jobs: list[Job] = []
+        self.tasks: list[BackgroundTask] = []
 
-    def start(self, title: str, fn: JobFn, on_done: Callable[[object], None] | None = None) -> Job:
-        job = Job(title, fn, self)
-        row = JobRow(job)
+    def start(self, title: str, fn: TaskFn, on_done: Callable[[object], None] | None = None) -> BackgroundTask:
+        task = BackgroundTask(title, fn, self)
+        row = TaskRow(task)
         self.layout_.insertWidget(0, row)
         while self.layout_.count() > 9:  # keep the last few finished rows
             item = self.layout_.takeAt(self.layout_.count() - 2)
             if item.widget() is not None:
                 item.widget().deleteLater()
         if on_done is not None:
-            job.succeeded.connect(on_done)
-        job.failed.connect(lambda msg, t=title: self.job_failed.emit(t, msg))
-        job.finished.connect(lambda j=job: self.jobs.remove(j) if j in self.jobs else None)
-        self.jobs.append(job)
-        job.start()
-        return job
+            task.succeeded.connect(on_done)
+        task.failed.connect(lambda msg, t=title: self.task_failed.emit(t, msg))
+        task.finished.connect(lambda j=task: self.tasks.remove(j) if j in self.tasks else None)
+        self.tasks.append(task)
+        task.start()
+        return task
 
     def watch_queue(self, store, interval_ms: int = 2000) -> None:
         """A line for the store's work queue: files queued, claimed by how many live workers (on any machine),
@@ -138,10 +138,10 @@ class JobsPanel(QWidget):
             self.queue_label.setText(f"Queue: {c['queued']} files waiting, {c['claimed']} in work by "
                                      f"{c['workers']} workers, {c['done']} done, {c['failed']} failed")
 
-    def running(self) -> list[Job]:
-        return [j for j in self.jobs if j.isRunning()]
+    def running(self) -> list[BackgroundTask]:
+        return [j for j in self.tasks if j.isRunning()]
 
     def cancel_all(self, wait_ms: int = 10000) -> None:
-        for job in list(self.jobs):
-            job.cancel()
-            job.wait(wait_ms)
+        for task in list(self.tasks):
+            task.cancel()
+            task.wait(wait_ms)

@@ -17,15 +17,33 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
+from emotrace.core.stats.traces import trace_agreement
 from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.gui.shortcuts import assign
+from emotrace.gui.state import keymap
 from emotrace.gui.state.viewdata import load_traces
 
 CHUNK_SECONDS = 1.0
 HAND_BACK_SECONDS = 1.0
+
+
+def _value_keys() -> str:
+    """The keys that set the traced value, as the keymap names them ("Up / Down or 1-7")."""
+    return f"{keymap.key_text('up')} / {keymap.key_text('down')} or {keymap.key_text('set_value')}"
 
 
 class TraceControls:
@@ -39,11 +57,10 @@ class TraceControls:
         self.last_input = -math.inf  # audio time of the annotator's last input (model-assisted mode)
         self.live_t: list[float] = []
         self.live_v: list[float] = []
-        self.act_trace = QAction("Trace (T)", window, triggered=self.toggle)
+        self.act_trace = assign(QAction("Trace", window, triggered=self.toggle), "trace")
         self.act_trace.setCheckable(True)
         self.act_trace.setToolTip("Trace the chosen dimension while the audio plays: mouse height in its lane, "
-                                  "Up/Down or 1-7 set the value; T stops")
-        self.act_trace.setShortcut(QKeySequence("T"))
+                                  f"{_value_keys()} set the value; {keymap.key_text('trace')} stops")
         window.addAction(self.act_trace)
         self.dimension = QComboBox()
         for dim in DIMENSIONS:
@@ -58,7 +75,8 @@ class TraceControls:
         self.step_box.setRange(0.05, 1.0)
         self.step_box.setSingleStep(0.05)
         self.step_box.setValue(0.25)
-        self.step_box.setToolTip("How far Up/Down move the value while tracing")
+        self.step_box.setToolTip(f"How far {keymap.key_text('up')} / {keymap.key_text('down')} move the value "
+                                 "while tracing")
         self.assisted = QCheckBox("start from model")
         self.assisted.setToolTip("Follow the shown model's trajectory until you take over; only your changes "
                                  "are stored as your trace")
@@ -110,7 +128,7 @@ class TraceControls:
             w.toggle_play()
         self.timer.start()
         w.statusBar().showMessage(f"Tracing {self.dim} at {self.rate:g} Hz: move the mouse in its lane, "
-                                  "Up/Down or 1-7; T stops", 8000)
+                                  f"{_value_keys()}; {keymap.key_text('trace')} stops", 8000)
         return True
 
     def _open_pass(self, at: float) -> None:
@@ -142,10 +160,6 @@ class TraceControls:
         w.statusBar().showMessage("Trace saved", 5000)
 
     def show_agreement(self) -> None:
-        from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
-
-        from emotrace.core.stats.traces import trace_agreement
-
         w = self.window
         corpus_id = w.browser.corpus_id()
         rows = trace_agreement(w.store, corpus_id) if corpus_id else []
@@ -231,8 +245,6 @@ class TraceControls:
         key = ("(tracing)", self.dim)
         line = fv.trace_lines.get(key)
         if line is None:
-            import pyqtgraph as pg
-
             line = fv.lanes[self.dim].plot(pen=pg.mkPen("#000000", width=2.5), connect="finite")
             fv.trace_lines[key] = line
         line.setData(np.asarray(self.live_t), np.asarray(self.live_v))

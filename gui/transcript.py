@@ -7,6 +7,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QTextEdit
 
+from emotrace.gui.state import keymap
 from emotrace.gui.state.view_state import TimeState
 from emotrace.gui.state.viewdata import FileData
 
@@ -23,7 +24,8 @@ class TranscriptView(QTextBrowser):
         self.data: FileData | None = None
         self.current: int | None = None
         self.setPlaceholderText("No words yet: transcribe the corpus to see them here.")
-        self.setToolTip("Click a word to go there; double-click (or F2 at the playhead) to correct it")
+        self.setToolTip(f"Click a word to go there; double-click (or {keymap.key_text('correct_word')} at the "
+                        "playhead) to correct it")
 
     def show_file(self, data: FileData) -> None:
         self.data, self.current = data, None

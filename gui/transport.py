@@ -1,6 +1,6 @@
 """The transport bar: play/pause, the time as h:mm:ss.mmm, loop the selection, playback speed, follow playhead.
 
-A `TimeView` like the plots: it shows the session's time and only emits what the user asked for.
+A `TimeView` like the plots: it shows the view state's time and only emits what the user asked for.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from emotrace.core.timecode import format_time
+from emotrace.gui.state import keymap
 from emotrace.gui.state.view_state import TimeState
 
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -23,14 +24,14 @@ class TransportBar(QWidget):
         super().__init__(parent)
         self.play_button = QToolButton()
         self.play_button.setText("▶ Play")
-        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.setToolTip(f"Play / pause ({keymap.key_text('play_pause')})")
         self.play_button.clicked.connect(self.play_toggled)
         self.time_label = QLabel(format_time(0.0))
         self.time_label.setToolTip("Playhead / file length (h:mm:ss.mmm)")
         self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("0:00:00.000 / 0:00:00.000 "))
         self.view_label = QLabel("")
         self.view_label.setToolTip("The stretch in view (zoom: + / -, Z: zoom to the selection, 0: whole file)")
-        self.loop = QCheckBox("Loop selection (L)")
+        self.loop = QCheckBox(f"Loop selection ({keymap.key_text('loop')})")
         self.loop.setToolTip("Play the drag-selected range (or the selected segment) over and over")
         self.speed = QComboBox()
         for s in SPEEDS:

@@ -128,7 +128,7 @@ def main() -> None:
     shoot(app, dialog, out / "retrain_before_after.png")
     new_version = dialog.new_version
     dialog.activate_button.click()
-    wait(app, lambda: not window.jobs.running())  # the re-analysis with the new version
+    wait(app, lambda: not window.tasks.running())  # the re-analysis with the new version
     window.browser.corpus_box.setCurrentIndex(window.browser.corpus_box.findText("rav"))
     window.browser.select_row(0)
     window.compare_box.setCurrentIndex(window.compare_box.findData(first.model_version_id))

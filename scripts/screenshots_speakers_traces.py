@@ -72,7 +72,7 @@ def main() -> None:
     w.show()
     w.browser.select_row(0)
     settle(app, 1.0)
-    w.session.set_view(0.0, f.duration)
+    w.view_state.set_view(0.0, f.duration)
     w.seek(12.0)
     settle(app, 0.5)
     shoot(app, w, out / "speakers_and_traces.png")

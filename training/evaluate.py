@@ -8,7 +8,8 @@ from emotrace.core.ser.pipeline import Encoders, pick_device
 from emotrace.core.store import Store
 from emotrace.core.workflows.analyze import resolve_model
 from emotrace.training.data import labels_array, load_examples
-from emotrace.training.trainer import evaluate_arrays, prepare_features
+from emotrace.training.features import prepare_features
+from emotrace.training.trainer import evaluate_arrays
 
 
 def evaluate(store: Store, corpus: str, split: str, model: str | int | None = None, device: str = "auto",

@@ -10,14 +10,21 @@ import hashlib
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch.distributed as dist
 
 from emotrace.core.paths import cache_dir
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.ser.pooling import FileRequest, iter_pooled
 from emotrace.training.data import Example
+
+if TYPE_CHECKING:
+    from emotrace.core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.pipeline import Encoders
 
 
 def _slug(name: str) -> str:
@@ -108,3 +115,28 @@ def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | No
 def text_features(encoder, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
     texts = [e.text for e in examples]
     return encoder.encode(texts).astype(np.float32), np.array([bool(t) for t in texts], np.float32)
+
+
+def distributed():
+    """torch.distributed when this process runs in an initialised group (torchrun), else None."""
+    return dist if dist.is_available() and dist.is_initialized() else None
+
+
+def prepare_features(config: EmoTraceConfig, encoders: Encoders, examples: list[Example],
+                     on_event: Callable[[dict], None], cancel: CancelFn | None, audio: bool = True):
+    """Audio features (from the cache; rank 0 fills it under torchrun) and text features, as training, the
+    layer probe and evaluation read them."""
+    want_audio, audio = audio, None
+    if config.uses_audio and want_audio:
+        group = distributed()
+        if group is None or group.get_rank() == 0:
+            audio = audio_features(encoders.audio, examples, cancel=cancel,
+                                   progress=lambda d, t, m: on_event({"type": "features", "done": d, "total": t}))
+        if group is not None:
+            group.barrier()
+            if group.get_rank() != 0:
+                audio = audio_features(encoders.audio, examples, cancel=cancel)
+    text = present = None
+    if config.uses_text:
+        text, present = text_features(encoders.text, examples)
+    return audio, text, present

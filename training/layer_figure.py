@@ -19,9 +19,11 @@ COLOURS = {"arousal": "#d62728", "valence": "#1f77b4", "dominance": "#2ca02c"}
 def render_png(reports: list[dict], path: str | Path) -> Path:
     """One row per report (backbone): probe CCC by layer, and learnt weights by layer when present."""
     try:
+        # lazy: matplotlib for `emotrace layers --png` only (the plots extra)
         import matplotlib
 
         matplotlib.use("Agg")
+        # lazy: pyplot after matplotlib.use("Agg"): the backend is chosen before pyplot loads
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise UserFacingError("--png needs matplotlib: pip install 'emotrace[plots]'") from exc

@@ -19,7 +19,7 @@ from emotrace.core.stats.metrics import ccc_per_dimension
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS
 from emotrace.training.data import DEV, TRAIN, labels_array, load_examples
-from emotrace.training.trainer import prepare_features
+from emotrace.training.features import prepare_features
 
 ALPHAS = np.logspace(-1, 5, 13)
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from emotrace.core.paths import models_dir
-from emotrace.core.ser.folder_check import check_model_folder
+from emotrace.core.ser.modeling import check_model_folder
 from emotrace.core.store import ModelVersion, Store
 
 

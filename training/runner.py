@@ -9,19 +9,18 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import time
 import traceback
 from dataclasses import asdict
 
-from emotrace.training.trainer import TrainConfig
+from emotrace.core.progress import Cancelled
+from emotrace.core.store import Store
+from emotrace.training.trainer import TrainConfig, train
 
 
 def _worker(db_url: str, cfg: dict, events, cancel_flag, home: str | None) -> None:
     if home:
         os.environ["EMOTRACE_HOME"] = home
-    from emotrace.core.progress import Cancelled
-    from emotrace.core.store import Store
-    from emotrace.training.trainer import TrainConfig, train
-
     try:
         store = Store(db_url)
         result = train(store, TrainConfig(**cfg), on_event=events.put, cancel=cancel_flag.is_set)
@@ -80,8 +79,6 @@ class TrainingRun:
 
     def join(self, timeout: float | None = None) -> dict | None:
         """Wait for the end and return the final event."""
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         events = []
         while not self.done:

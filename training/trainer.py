@@ -34,8 +34,9 @@ from emotrace.core.ser.pipeline import Encoders, offline_notice, pick_device
 from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
 from emotrace.core.store import Store
 from emotrace.training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
-from emotrace.training.features import audio_features, text_features
+from emotrace.training.features import distributed, prepare_features
 from emotrace.training.gate import ACTIVATE_MODES, Verdict, decide
+from emotrace.training.probe import probe_layers
 from emotrace.training.registry import discard_folder, new_model_folder, register
 
 EventFn = Callable[[dict], None]
@@ -58,8 +59,8 @@ class TrainConfig:
     weight_decay: float = 1e-2
     warmup_frac: float = 0.1
     patience: int = 15
-    hidden_size: int = 256
-    dropout: float = 0.2
+    hidden_size: int = EmoTraceConfig.hidden_size  # the head's defaults are the model config's, written once
+    dropout: float = EmoTraceConfig.dropout
     seed: int = 0
     device: str = "auto"
     annotator: str | None = None
@@ -103,36 +104,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _dist():
-    import torch.distributed as dist
-
-    return dist if dist.is_available() and dist.is_initialized() else None
-
-
-def prepare_features(config: EmoTraceConfig, encoders: Encoders, examples: list[Example], on_event: EventFn,
-                     cancel: CancelFn | None, audio: bool = True):
-    """Audio features (from the cache; rank 0 fills it under torchrun) and text features."""
-    want_audio, audio = audio, None
-    if config.uses_audio and want_audio:
-        dist = _dist()
-        if dist is None or dist.get_rank() == 0:
-            audio = audio_features(encoders.audio, examples, cancel=cancel,
-                                   progress=lambda d, t, m: on_event({"type": "features", "done": d, "total": t}))
-        if dist is not None:
-            dist.barrier()
-            if dist.get_rank() != 0:
-                audio = audio_features(encoders.audio, examples, cancel=cancel)
-    text = present = None
-    if config.uses_text:
-        text, present = text_features(encoders.text, examples)
-    return audio, text, present
-
-
 def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, cancel: CancelFn | None = None
           ) -> TrainResult:
     t_start = time.perf_counter()
     seed_everything(cfg.seed)
-    dist = _dist()
+    dist = distributed()
     rank = dist.get_rank() if dist else 0
     device = pick_device(cfg.device) if not dist else "cpu" if not torch.cuda.is_available() else f"cuda:{rank}"
     parent = store.active_model()
@@ -234,8 +210,6 @@ PROBE_MAX_TRAIN = 4000  # the kernel ridge probe is O(n^3): larger corpora use `
 def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
     """Per-layer ridge probe CCC on the dev split, stored with the version so its layer plot can show both what
     each layer carries and what weight the model gave it (cheap: cached features, seconds)."""
-    from emotrace.training.probe import probe_layers
-
     tr, dev = sets["train"], sets["dev"]
     if tr.audio is None or tr.audio.shape[1] < 2 or not 8 <= len(tr.gold) <= PROBE_MAX_TRAIN or len(dev.gold) < 4:
         return None
@@ -267,11 +241,9 @@ def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_me
 def _parent_metrics(parent, dev_set: Inputs, config, device) -> tuple[dict | None, str | None]:
     """The parent on the same development examples, or None and why it cannot be compared (other features or
     modalities, or a folder that does not load: a broken parent never stops a retrain)."""
-    from emotrace.core.ser.folder_check import ModelFolderError
-
     try:
         old = EmoTraceModel.from_pretrained(parent.folder).to(device)
-    except (OSError, ValueError, ModelFolderError) as exc:
+    except (OSError, ValueError) as exc:  # ModelFolderError is a ValueError
         return None, f"its folder does not load: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     same = (old.config.audio_backbone, old.config.text_backbone, old.config.audio_layers, old.config.audio_dim,
             old.config.audio_layer_ids) == (config.audio_backbone, config.text_backbone, config.audio_layers,
@@ -457,7 +429,7 @@ def fit(model: EmoTraceModel, featurizer, sets: dict[str, Inputs], cfg: TrainCon
     number of optimiser steps taken."""
     train_set = sets["train"]
     n = len(train_set.gold)
-    dist = _dist()
+    dist = distributed()
     joint = _Joint(model, featurizer)
     net: nn.Module = joint
     shard = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ def probe(path: str | Path) -> AudioInfo:
     if snd is not None:
         with snd:
             return AudioInfo(snd.samplerate, snd.channels, snd.frames / snd.samplerate, "soundfile")
+    # lazy: PyAV loads FFmpeg's libraries; only what soundfile cannot read needs it
     import av
 
     try:
@@ -178,6 +180,7 @@ class AudioSource:
             raise AudioError(f"cannot decode {self.path.name}: damaged or truncated ({exc})") from exc
 
     def _av_blocks(self) -> Iterator[np.ndarray]:
+        # lazy: PyAV loads FFmpeg's libraries; only what soundfile cannot read needs it
         import av
 
         try:
@@ -231,8 +234,6 @@ def _to_16k_mono(data: np.ndarray, sr: int) -> np.ndarray:
 
 def _wav_declared_seconds(path: Path) -> float | None:
     """Seconds that a RIFF/WAVE header promises; libsndfile quietly trims to what is on disk."""
-    import struct
-
     with open(path, "rb") as fh:
         head = fh.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":

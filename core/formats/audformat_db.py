@@ -13,6 +13,8 @@ import math
 import warnings
 from pathlib import Path
 
+import yaml
+
 from emotrace.core.formats.interchange import AnnotationFileError, checked_file, is_computed, rater_name, rating, span
 from emotrace.core.store import LabelSpec, Store
 from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, SCALE, ConsensusMethod, RaterKind
@@ -28,6 +30,7 @@ def _relative(path: str, root: str | None) -> str:
 
 def export_audformat(store: Store, corpus: str, folder: str | Path) -> int:
     """Write `db.yaml` and its tables (CSV) to `folder`; returns the number of values written."""
+    # lazy: audformat and pandas load for audformat databases only
     import audformat
     import pandas as pd
 
@@ -102,8 +105,6 @@ def _read_header(folder: Path) -> dict:
     audformat's own `Database.load` parses the header with PyYAML's full loader, where a `!!python/...` tag
     constructs any Python object (and so runs code), and unpickles `db.<table>.pkl`; neither is ever called here.
     """
-    import yaml
-
     path = folder / "db.yaml"
     if not path.is_file():
         raise AnnotationFileError(f"{folder.name}: not an audformat database (no db.yaml)")
@@ -126,6 +127,7 @@ def _read_header(folder: Path) -> dict:
 
 def _read_table(folder: Path, table_id: str, levels: list[str]):
     """A table's rows from its CSV or Parquet file, every cell as text; a pickled table is never read."""
+    # lazy: pandas (and what it loads) only where a table is made
     import pandas as pd
 
     if not table_id or any(ch in table_id for ch in "/\\\0") or table_id.startswith("."):
@@ -134,6 +136,7 @@ def _read_table(folder: Path, table_id: str, levels: list[str]):
     csv_file, parquet_file = base.with_name(base.name + ".csv"), base.with_name(base.name + ".parquet")
     if parquet_file.is_file():
         checked_file(parquet_file)
+        # lazy: pyarrow for Parquet tables only
         import pyarrow.parquet as pq  # pyarrow >= 14.0.1 never unpickles extension types (CVE-2023-47248)
 
         df = pq.read_table(parquet_file).to_pandas().reset_index()
@@ -156,6 +159,7 @@ def _read_table(folder: Path, table_id: str, levels: list[str]):
 
 
 def _seconds(text: object, where: str) -> float | None:
+    # lazy: pandas (and what it loads) only where a table is made
     import pandas as pd
 
     if text is None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emotrace.core.formats.audformat_db import export_audformat, import_audformat
 from emotrace.core.formats.elan import export_eaf, import_eaf
 from emotrace.core.formats.interchange import AnnotationFileError, checked_file
+from emotrace.core.formats.rttm import export_rttm, import_rttm
 from emotrace.core.formats.textgrid import export_textgrid, import_textgrid
 from emotrace.core.formats.tiers import TierImportReport
 from emotrace.core.store import Store
@@ -20,13 +22,9 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
     """One annotation file per audio file that has segments, named after the audio (`talk.wav` -> `talk.eaf`);
     for audformat, one database (db.yaml and its tables) in the folder."""
     if fmt == "audformat":
-        from emotrace.core.formats.audformat_db import export_audformat
-
         export_audformat(store, corpus, folder)
         return [Path(folder) / "db.yaml"]
     if fmt == "rttm":
-        from emotrace.core.formats.rttm import export_rttm
-
         Path(folder).mkdir(parents=True, exist_ok=True)
         export_rttm(store, corpus, Path(folder) / f"{corpus}.rttm")
         return [Path(folder) / f"{corpus}.rttm"]
@@ -53,14 +51,10 @@ def import_annotation_file(store: Store, corpus: str, path: str | Path, *, audio
     if not Path(path).is_dir():
         checked_file(path)
     if Path(path).is_dir() or Path(path).name == "db.yaml":
-        from emotrace.core.formats.audformat_db import import_audformat
-
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         segments, labels = import_audformat(store, corpus, folder)
         return TierImportReport(file=folder.name, labels_added=labels, segments_added=segments)
     if suffix == ".rttm":
-        from emotrace.core.formats.rttm import import_rttm
-
         named = import_rttm(store, corpus, path)
         return TierImportReport(file=f"{Path(path).name} (speaker turns for {len(named)} files, "
                                      f"{sum(named.values())} segments named)")

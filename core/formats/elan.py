@@ -25,6 +25,7 @@ LINGUISTIC_TYPE = "emotrace-value"
 
 def export_eaf(store: Store, file_id: int, out: str | Path) -> int:
     """Write one audio file's labels and transcript; returns the number of annotations written."""
+    # lazy: pympi-ling for ELAN files only
     import pympi
 
     audio = store.file(file_id)
@@ -51,6 +52,7 @@ def _mimetype(path: str) -> str:
 
 
 def import_eaf(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    # lazy: pympi-ling for ELAN files only
     import pympi
 
     path = Path(path)

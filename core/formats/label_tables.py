@@ -65,12 +65,20 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
     return len(segments)
 
 
-def _msp_name(seg, audio, root: Path | None, per_file: Counter) -> str:
-    path = Path(audio.path)
-    name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
-    if per_file[audio.id] > 1:  # MSP has one file per turn; name the turn inside a long file
-        name = f"{name}#{seg.start:.3f}-{seg.end:.3f}"
-    return name
+def _msp_segments(store: Store, corpus: str) -> tuple[object, dict, list[tuple[object, str]]]:
+    """The corpus row, its files by id, and each segment with its MSP-Podcast file name: relative to the corpus
+    root; MSP has one file per turn, so a turn inside a file with several is named `file#start-end`."""
+    corpus_row = store.corpus(corpus)
+    root = Path(corpus_row.root) if corpus_row.root else None
+    files = {f.id: f for f in store.files(corpus_row.id)}
+    segments = store.corpus_segments(corpus_row.id)
+    per_file = Counter(seg.file_id for seg in segments)
+    named = []
+    for seg in segments:
+        path = Path(files[seg.file_id].path)
+        name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
+        named.append((seg, f"{name}#{seg.start:.3f}-{seg.end:.3f}" if per_file[seg.file_id] > 1 else name))
+    return corpus_row, files, named
 
 
 def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: bool = False,
@@ -78,22 +86,17 @@ def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: 
     """MSP-Podcast form: one labelled segment per row, file names relative to the corpus root. `annotator`
     picks whose values are written (e.g. `consensus:ewe`, or `consensus` for the imported file's own); by
     default each segment's current label by the store's rule."""
-    corpus_row = store.corpus(corpus)
-    root = Path(corpus_row.root) if corpus_row.root else None
-    files = {f.id: f for f in store.files(corpus_row.id)}
-    segments = store.corpus_segments(corpus_row.id)
+    corpus_row, files, named = _msp_segments(store, corpus)
     labels = store.segment_labels(corpus_id=corpus_row.id, include_accepted=include_accepted, annotator=annotator)
-    per_file = Counter(seg.file_id for seg in segments)
     count = 0
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(MSP_HEADER)
-        for seg in segments:
+        for seg, name in named:
             lab = labels.get(seg.id)
             if lab is None or not lab.complete:
                 continue
             audio = files[seg.file_id]
-            name = _msp_name(seg, audio, root, per_file)
             writer.writerow([_cell(x) for x in (
                 name, lab.category or "X", *lab.values, seg.speaker or audio.speaker or "Unknown",
                 audio.gender or "Unknown", seg.split or audio.split or "Unknown")])
@@ -104,11 +107,7 @@ def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: 
 def export_msp_detailed(store: Store, corpus: str, out: str | Path) -> int:
     """MSP-Podcast's `labels_detailed.csv`: one row per human rater and segment (their current label), no
     consensus and no accepted prediction; an open dimension is an empty cell."""
-    corpus_row = store.corpus(corpus)
-    root = Path(corpus_row.root) if corpus_row.root else None
-    files = {f.id: f for f in store.files(corpus_row.id)}
-    segments = store.corpus_segments(corpus_row.id)
-    per_file = Counter(seg.file_id for seg in segments)
+    corpus_row, _files, named = _msp_segments(store, corpus)
     by_segment: dict[int, list] = {}
     for c in store.human_labels(corpus_id=corpus_row.id):
         by_segment.setdefault(c.segment_id, []).append(c)
@@ -116,8 +115,7 @@ def export_msp_detailed(store: Store, corpus: str, out: str | Path) -> int:
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(MSP_DETAILED_HEADER)
-        for seg in segments:
-            name = _msp_name(seg, files[seg.file_id], root, per_file)
+        for seg, name in named:
             for c in sorted(by_segment.get(seg.id, []), key=lambda c: c.annotator):
                 writer.writerow([_cell(x) for x in (name, c.annotator, c.category or "",
                                                     *("" if v is None else v for v in c.values))])

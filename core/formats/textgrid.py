@@ -17,6 +17,7 @@ from emotrace.core.store import Store
 
 
 def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
+    # lazy: praatio for TextGrid files only
     from praatio import textgrid
     from praatio.data_classes.interval_tier import IntervalTier
 
@@ -33,6 +34,7 @@ def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
 
 
 def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    # lazy: praatio for TextGrid files only
     from praatio import textgrid
 
     path = Path(path)

@@ -41,6 +41,7 @@ def export_trajectories(store: Store, corpus: str, out: str | Path, model_versio
     rows = trajectory_rows(store, corpus, model_version_id, scale)
     columns = COLUMNS if scale == "1-7" else [*COLUMNS[:3], *(f"{d}_{scale}" for d in DIMENSIONS), *COLUMNS[6:]]
     if str(out).lower().endswith(".parquet"):
+        # lazy: pandas (and what it loads) only where a table is made
         import pandas as pd
 
         pd.DataFrame(rows, columns=columns).astype({c: "float64" for c in columns[1:7]}).to_parquet(out, index=False)

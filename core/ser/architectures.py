@@ -11,6 +11,7 @@ WHISPER_SIZES = {"whisper-tiny": (384, 4, 6), "whisper-base": (512, 6, 8)}
 
 
 def build(name: str):
+    # lazy: transformers takes seconds to import; only building or loading a model needs it
     from transformers import BertConfig, BertModel, HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2Model
 
     # layerdrop off: dropping layers in training breaks a weighted sum of all layers
@@ -24,6 +25,7 @@ def build(name: str):
     if name == "wav2vec2-large-robust-12":
         return Wav2Vec2Model(Wav2Vec2Config(num_hidden_layers=12, **large))
     if name in WHISPER_SIZES:  # the encoder only, as EmoTrace runs it (core.ser.whisper_torch)
+        # lazy: transformers takes seconds to import; only building or loading a model needs it
         from transformers import WhisperConfig
         from transformers.models.whisper.modeling_whisper import WhisperEncoder
 

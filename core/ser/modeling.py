@@ -3,6 +3,10 @@
 Input is what the frozen encoders produce: `audio` `[B, L, 2D]` (mean+std of every layer's frames) and `text`
 `[B, Dt]`. Pooling each layer before weighting keeps the layer weights exact on cached features, so `heads`
 and `layers` training need no encoder pass. Outputs lie on the 1-7 scale.
+
+A saved model is a folder: config.json (core.ser.config) and model.safetensors, never a pickle. The folder is
+checked against the model its config describes (`check_model_folder`) before it is registered, activated or
+loaded.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from emotrace.core.ser.config import CONFIG_NAME, WEIGHTS_NAME, EmoTraceConfig
+from emotrace.core.ser.config import CONFIG_NAME, WEIGHTS_NAME, EmoTraceConfig, ModelFolderError
 from emotrace.core.vocab import DIMENSIONS
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
@@ -122,12 +127,57 @@ class EmoTraceModel(nn.Module):
                 raise ValueError(f"{folder} holds only pickled weights ({', '.join(pickled)}); EmoTrace loads "
                                  f"safetensors only, since unpickling can run arbitrary code")
             raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
-        from emotrace.core.ser.folder_check import check_model_folder
-
         config = check_model_folder(folder)  # one line naming the file, never a load_state_dict traceback
         model = cls(config)
         model.load_state_dict(load_file(str(weights), device=map_location))
         return model.eval()
+
+
+def expected_shapes(config: EmoTraceConfig) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes the config's model has, built on the meta device (no memory, no init cost)."""
+    with torch.device("meta"):
+        model = EmoTraceModel(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def check_model_folder(folder: str | Path, *, values: bool = True) -> EmoTraceConfig:
+    """Config parses; the safetensors header is readable; tensor names and shapes match the config's model;
+    with `values`, every tensor is read and must be finite. Returns the config; raises ModelFolderError.
+
+    A folder that only failed deep inside `load_state_dict` (a truncated safetensors file, tensors of the wrong
+    shape, a hand-edited config) gave a traceback far from its cause, and NaN weights only showed up as NaN
+    predictions the store then refused: this turns each into one line naming the file, so `models activate`
+    refuses it and `analyze` / `train` say what is wrong. `from_pretrained` runs it before every load."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFolderError(f"model folder {folder} does not exist")
+    config = EmoTraceConfig.from_pretrained(folder)
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        raise ModelFolderError(f"model folder {folder}: no {WEIGHTS_NAME}")
+    expected = expected_shapes(config)
+    try:
+        with safe_open(str(weights), framework="pt", device="cpu") as fh:
+            names = set(fh.keys())
+            missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
+            if missing or extra:
+                raise ModelFolderError(
+                    f"{weights}: tensors do not match {CONFIG_NAME} (missing {missing[:4]}, unexpected {extra[:4]})")
+            for name in sorted(names):
+                shape = tuple(fh.get_slice(name).get_shape())
+                if shape != expected[name]:
+                    raise ModelFolderError(f"{weights}: tensor {name} has shape {list(shape)}, the config's model "
+                                           f"needs {list(expected[name])}")
+                if values:
+                    tensor = fh.get_tensor(name)
+                    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                        raise ModelFolderError(f"{weights}: tensor {name} holds NaN or infinite values")
+    except ModelFolderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for every kind of damage
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFolderError(f"{weights}: unreadable or truncated safetensors file ({reason})") from exc
+    return config
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -147,4 +197,5 @@ def parameter_report(head: EmoTraceModel, audio_encoder: nn.Module | None, text_
     }
 
 
-__all__ = ["CONFIG_NAME", "EmoTraceModel", "count_parameters", "parameter_report"]
+__all__ = ["CONFIG_NAME", "EmoTraceModel", "ModelFolderError", "check_model_folder", "count_parameters",
+           "expected_shapes", "parameter_report"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotrace.core.audio.decode import TARGET_SR, AudioSource
+from emotrace.core.progress import check_cancel
 
 
 class SpanPooler:
@@ -95,8 +96,6 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
     `(key, [(span_index, [L, 2D]), ...])` in pieces, as soon as they are final; a file that fails to
     decode yields `(key, exception)` once and is dropped. A file is read only as far as its last span: a retrain
     on labels in the first minutes of a 3-hour file encodes those minutes, not three hours."""
-    from emotrace.core.progress import check_cancel
-
     def chunks_of(req: FileRequest):
         source = AudioSource(req.path)
         t0 = 0.0

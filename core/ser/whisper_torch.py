@@ -43,6 +43,7 @@ MAX_SECONDS = 30.0
 def load_whisper_encoder(ref: str):
     """transformers' `WhisperEncoder` for `whisper:NAME` (packaged or cached CTranslate2 model, converted once),
     a CTranslate2 folder, or an `openai/whisper-*` id or transformers folder."""
+    # lazy: with transformers, only when Whisper weights are read or converted
     from safetensors.torch import load_file
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
@@ -66,6 +67,7 @@ ENCODER_ONLY_MARK = "emotrace_whisper_encoder.json"
 
 
 def _hf_whisper_encoder(ref: str):
+    # lazy: transformers takes seconds to import; only building or loading a model needs it
     from transformers import WhisperModel
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
@@ -96,6 +98,7 @@ def is_whisper_ref(ref: str) -> bool:
 
 def mel_filters(n_mels: int) -> np.ndarray:
     """`[mels, 201]` Slaney mel filters, Whisper's (transformers' copy, so no faster-whisper is needed on a GPU box)."""
+    # lazy: transformers takes seconds to import; only building or loading a model needs it
     from transformers.audio_utils import mel_filter_bank
 
     return mel_filter_bank(num_frequency_bins=1 + N_FFT // 2, num_mel_filters=n_mels, min_frequency=0.0,

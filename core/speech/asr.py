@@ -39,6 +39,7 @@ class AsrSegment:
 def cuda_usable() -> tuple[bool, str]:
     """CTranslate2 from PyPI needs CUDA 12's cuBLAS; a GPU with only CUDA 13 libraries cannot run it."""
     try:
+        # lazy: CTranslate2 is heavy and its CUDA build may not load; only faster-whisper needs it
         import ctranslate2
 
         if ctranslate2.get_cuda_device_count() == 0:
@@ -61,6 +62,7 @@ class Transcriber:
         self, model: str = "base", *, device: str = "auto", compute_type: str | None = None, beam_size: int = 5,
         batch_size: int = 0, cpu_threads: int = 0,
     ) -> None:
+        # lazy: faster-whisper loads CTranslate2; only this path needs it
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         self.model_name = model

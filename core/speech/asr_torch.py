@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from emotrace.core.errors import ModelNotAvailable
-from emotrace.core.speech.asr import AsrSegment, AsrWord
+from emotrace.core.speech.asr import AsrSegment, AsrWord, Transcriber, cuda_usable
 from emotrace.core.speech.whisper_ct2 import (
     converted_cache_folder,
     ct2_encoder_state,
@@ -27,6 +27,7 @@ from emotrace.core.speech.whisper_ct2 import (
     self_attention_and_ffn,
     split_fused,
 )
+from emotrace.core.speech.whisper_models import resolve_whisper_model
 
 CONVERTED_FORMAT = 1
 
@@ -72,6 +73,7 @@ def ct2_whisper_state(ct2_dir: str | Path):
 
 def _generation_config(ct2_dir: Path, tokenizer, config):
     """Whisper's generation settings from CTranslate2's config.json and the tokenizer's special tokens."""
+    # lazy: transformers takes seconds to import; only building or loading a model needs it
     from transformers import GenerationConfig
 
     ct2 = json.loads((ct2_dir / "config.json").read_text())
@@ -96,21 +98,23 @@ def _generation_config(ct2_dir: Path, tokenizer, config):
 def load_whisper_asr(ref: str, device: str = "cpu"):
     """(model, tokenizer, feature extractor) for a hub id / transformers folder, or a packaged CTranslate2 model
     converted once (cached as safetensors)."""
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperTokenizerFast
+    # lazy: transformers takes seconds to import; only building or loading a model needs it
+    from transformers import (
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizerFast,
+    )
 
     folder = Path(ref)
     if not folder.is_dir() or not (folder / "model.bin").is_file():
         if (folder / "config.json").is_file() or "/" in ref:  # a transformers folder or hub id
             try:
                 model = WhisperForConditionalGeneration.from_pretrained(ref)
-                from transformers import WhisperProcessor
-
                 processor = WhisperProcessor.from_pretrained(ref)
                 return model.to(device).eval(), processor.tokenizer, processor.feature_extractor
             except OSError as exc:
                 raise ModelNotAvailable(f"Whisper model {ref!r} is not available offline: {exc}") from exc
-        from emotrace.core.speech.whisper_models import resolve_whisper_model
-
         folder = Path(resolve_whisper_model(ref))
     cached = converted_cache_folder("whisper-asr-torch", folder)
     tokenizer = WhisperTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), pad_token="<|endoftext|>",
@@ -135,6 +139,7 @@ class TorchTranscriber:
     """The `Transcriber` interface on transformers' Whisper: `transcribe(audio, offset)` yields segments lazily."""
 
     def __init__(self, model: str = "base", *, device: str = "auto", beam_size: int = 1, batch_size: int = 8) -> None:
+        # lazy: transformers takes seconds to import; only building or loading a model needs it
         from transformers import pipeline
 
         if device == "auto":
@@ -184,8 +189,6 @@ def open_transcriber(model: str = "base", *, device: str = "auto", backend: str 
                      batch_size: int = 0):
     """The ASR engine for a run. `auto`: faster-whisper (CTranslate2), except where a GPU is present that
     CTranslate2 cannot use (no CUDA 12 cuBLAS, e.g. a CUDA 13 image): then Whisper on PyTorch, on that GPU."""
-    from emotrace.core.speech.asr import Transcriber, cuda_usable
-
     if backend not in BACKENDS:
         raise ValueError(f"--asr-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if backend == "auto":

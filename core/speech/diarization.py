@@ -63,6 +63,7 @@ class SpeakerEncoder:
 
     def __init__(self, device: str = "cpu") -> None:
         try:
+            # lazy: optional (the speakers extra); only diarization needs it
             from resemblyzer import VoiceEncoder
         except ImportError as exc:
             raise ModelNotAvailable(
@@ -83,6 +84,7 @@ class SpeakerEncoder:
 
 def speech_regions(audio: np.ndarray, offset: float = 0.0) -> list[tuple[float, float]]:
     """Silero VAD (faster-whisper's copy) on 16 kHz audio; seconds, shifted by `offset`."""
+    # lazy: faster-whisper loads CTranslate2; only this path needs it
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     stamps = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100))
@@ -107,6 +109,7 @@ def _cosine_normalise(x: np.ndarray) -> np.ndarray:
 def _graph(x: np.ndarray, neighbours: int) -> np.ndarray:
     """A symmetric k-nearest-neighbour graph on cosine similarity: robust to the loud outlier windows that make
     agglomerative average linkage split off a cluster of one."""
+    # lazy: scikit-learn (and SciPy) take seconds to import; only clustering needs them
     from sklearn.neighbors import kneighbors_graph
 
     k = max(1, min(neighbours, len(x) - 1))
@@ -117,6 +120,7 @@ def _graph(x: np.ndarray, neighbours: int) -> np.ndarray:
 def estimate_speakers(graph: np.ndarray, low: int, high: int) -> int:
     """The eigengap of the normalised graph Laplacian (Ng, Jordan & Weiss; Wang et al. 2018 for diarization):
     k speakers leave k eigenvalues near zero, then a jump."""
+    # lazy: SciPy only for the spectral clustering step
     from scipy.sparse.csgraph import laplacian
 
     high = max(low, min(high, len(graph) - 1))
@@ -127,6 +131,7 @@ def estimate_speakers(graph: np.ndarray, low: int, high: int) -> int:
 
 def cluster(embeddings: np.ndarray, options: DiarizationOptions, seed: int = 0) -> np.ndarray:
     """Speaker index per window (0 = the speaker heard most): spectral clustering on a kNN graph."""
+    # lazy: scikit-learn (and SciPy) take seconds to import; only clustering needs them
     from sklearn.cluster import SpectralClustering
 
     n = len(embeddings)

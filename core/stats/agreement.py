@@ -45,6 +45,7 @@ def _num(x: float | None, digits: int = 4) -> float | None:
 # -- the statistics, on matrices (segments x raters, NaN where a rater gave nothing) ----------------------
 def icc(matrix: np.ndarray) -> dict[str, Any]:
     """All six Shrout & Fleiss forms with 95% CIs on a complete segments x raters matrix."""
+    # lazy: pandas, pingouin, krippendorff, statsmodels and scikit-learn take seconds; only a report needs them
     import pandas as pd
     import pingouin
 
@@ -82,6 +83,7 @@ def crossed_block(matrix: np.ndarray, names: list[str]) -> tuple[np.ndarray, lis
 
 def krippendorff_alpha(matrix: np.ndarray, level: str = "interval") -> float | None:
     """Krippendorff's alpha on a segments x raters matrix with missing ratings."""
+    # lazy: pandas, pingouin, krippendorff, statsmodels and scikit-learn take seconds; only a report needs them
     import krippendorff
 
     matrix = np.asarray(matrix, dtype=float)
@@ -96,6 +98,7 @@ def krippendorff_alpha(matrix: np.ndarray, level: str = "interval") -> float | N
 
 def fleiss_kappa(counts: np.ndarray) -> float | None:
     """Fleiss' kappa on a segments x categories table of counts (the same number of raters per segment)."""
+    # lazy: pandas, pingouin, krippendorff, statsmodels and scikit-learn take seconds; only a report needs them
     from statsmodels.stats.inter_rater import fleiss_kappa as _fleiss
 
     counts = np.asarray(counts, dtype=float)
@@ -107,6 +110,7 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
 
 
 def cohen_kappa(a: list[str], b: list[str]) -> float | None:
+    # lazy: pandas, pingouin, krippendorff, statsmodels and scikit-learn take seconds; only a report needs them
     from sklearn.metrics import cohen_kappa_score
 
     if len(a) < MIN_SHARED or len(set(a) | set(b)) < 2:
@@ -141,6 +145,7 @@ class Ratings:
 def alpha_sparse(r: Ratings, level: str = "interval") -> float | None:
     """Krippendorff's alpha from value counts per segment (the package's sparse input): the same figure as on
     the reliability matrix, at a memory cost of segments x distinct values."""
+    # lazy: pandas, pingouin, krippendorff, statsmodels and scikit-learn take seconds; only a report needs them
     import krippendorff
 
     per_segment = np.bincount(r.segment, minlength=r.n_segments)

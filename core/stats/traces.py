@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emotrace.core.stats.agreement import icc
 from emotrace.core.stats.metrics import ccc
+from emotrace.core.vocab import DIMENSIONS
 
 GRID_RATE = 10.0  # traces are compared on a common 10 Hz grid
 
@@ -73,8 +75,6 @@ def lagged_agreement(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.n
 def _icc(matrix: np.ndarray, max_points: int = 2000) -> dict[str, float | None]:
     """ICC forms of two traces on the grid (the same pingouin computation as the label agreement report), on an
     even subsample: neighbouring 10 Hz points are not independent targets anyway."""
-    from emotrace.core.stats.agreement import icc
-
     if len(matrix) > max_points:
         matrix = matrix[np.linspace(0, len(matrix) - 1, max_points).astype(int)]
     try:
@@ -88,8 +88,6 @@ def trace_agreement(store, corpus_id: int, file_ids=None, max_lag: float = 4.0) 
     """Per file and dimension: every pair of annotators' traces, and each trace against the active model's
     trajectory (the model first: annotators trail it), with CCC at lag 0 and at the best lag; then one corpus
     row per pair and dimension (the files' values weighted by their overlap)."""
-    from emotrace.core.vocab import DIMENSIONS
-
     rows = []
     active = store.active_model()
     for f in store.files(corpus_id):

@@ -9,11 +9,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from emotrace.core.store.models import AnnotationJob, JobAssignment
+from emotrace.core.errors import StoreError
+from emotrace.core.store.models import AnnotationJob, JobAssignment, Segment
 
 
 @dataclass(frozen=True)
-class JobRow:
+class AnnotationJobRow:
     id: int
     corpus_id: int
     name: str
@@ -30,18 +31,16 @@ class Assignment:
     position: int
 
 
-def _job_row(job: AnnotationJob) -> JobRow:
-    return JobRow(job.id, job.corpus_id, job.name, job.blind, job.overlap, job.selection or {}, job.created_at)
+def _job_row(job: AnnotationJob) -> AnnotationJobRow:
+    return AnnotationJobRow(job.id, job.corpus_id, job.name, job.blind, job.overlap, job.selection or {}, job.created_at)
 
 
 class AssignmentRepository:
     """Mixed into `Store` (which provides `session` and `emit`)."""
 
     def create_annotation_job(self, corpus_id: int, name: str, assignments: Sequence[Assignment], *, blind: bool,
-                              overlap: int, selection: dict) -> JobRow:
+                              overlap: int, selection: dict) -> AnnotationJobRow:
         """The job and all its assignments in one commit: a job is never half-assigned."""
-        from emotrace.core.store.store import StoreError
-
         with self.session() as s:
             if s.scalar(select(AnnotationJob.id).where(AnnotationJob.corpus_id == corpus_id,
                                                        AnnotationJob.name == name)) is not None:
@@ -55,16 +54,14 @@ class AssignmentRepository:
         self.emit("annotation_jobs_changed", corpus_id=corpus_id)
         return row
 
-    def annotation_jobs(self, corpus_id: int | None = None) -> list[JobRow]:
+    def annotation_jobs(self, corpus_id: int | None = None) -> list[AnnotationJobRow]:
         with self.session() as s:
             q = select(AnnotationJob).order_by(AnnotationJob.id)
             if corpus_id is not None:
                 q = q.where(AnnotationJob.corpus_id == corpus_id)
             return [_job_row(j) for j in s.scalars(q)]
 
-    def annotation_job(self, corpus_id: int, name: str) -> JobRow:
-        from emotrace.core.store.store import StoreError
-
+    def annotation_job(self, corpus_id: int, name: str) -> AnnotationJobRow:
         for job in self.annotation_jobs(corpus_id):
             if job.name == name:
                 return job
@@ -81,8 +78,6 @@ class AssignmentRepository:
 
     def blind_assigned(self, file_id: int, annotator: str) -> set[int]:
         """The file's segments a blind job hands to this annotator (what their file view hides until they label)."""
-        from emotrace.core.store.models import Segment
-
         with self.session() as s:
             q = (select(JobAssignment.segment_id).distinct()
                  .join(AnnotationJob, AnnotationJob.id == JobAssignment.job_id)
@@ -90,7 +85,7 @@ class AssignmentRepository:
                  .where(Segment.file_id == file_id, JobAssignment.annotator == annotator, AnnotationJob.blind))
             return set(s.scalars(q))
 
-    def jobs_of_segment(self, segment_id: int, annotator: str) -> list[JobRow]:
+    def jobs_of_segment(self, segment_id: int, annotator: str) -> list[AnnotationJobRow]:
         """The jobs that hand this segment to this annotator (their blindness applies to it)."""
         with self.session() as s:
             q = (select(AnnotationJob).join(JobAssignment, JobAssignment.job_id == AnnotationJob.id)

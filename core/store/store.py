@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from emotrace.core.errors import StoreError
 from emotrace.core.paths import default_db_url
 from emotrace.core.store.annotations import AnnotationRepository
 from emotrace.core.store.assignments import AssignmentRepository
@@ -32,10 +33,6 @@ from emotrace.core.vocab import FileStatus
 _HERE = Path(__file__).parent
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-class StoreError(RuntimeError):
-    """A store that cannot be opened or migrated; the message says why in the user's terms."""
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

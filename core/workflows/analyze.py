@@ -19,7 +19,7 @@ from emotrace.core.ser.pooling import FileRequest, iter_pooled
 from emotrace.core.speech.diarization import change_points
 from emotrace.core.store import AudioFile, ModelVersion, PredictionRow, Store
 from emotrace.core.vocab import FileStatus, PredictionKind
-from emotrace.core.workflows.tracking import JobReport, tracked_job
+from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 
 
 @dataclass
@@ -118,11 +118,9 @@ def check_spans(window: float | None, hop: float | None) -> None:
 def load_pipeline(version: ModelVersion, device: str) -> SERPipeline:
     """The version's pipeline; a broken folder (truncated, wrong shapes, NaN weights) is one line that says which
     version and what to do, never a traceback from deep inside torch."""
-    from emotrace.core.ser.folder_check import ModelFolderError
-
     try:
         return SERPipeline(version.folder, device=device)
-    except (ModelFolderError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ModelFolderError is a ValueError
         raise UserFacingError(f"model v{version.id} ({version.name}) cannot be used: {exc}. Activate another "
                               "version (`emotrace models list`, `emotrace models activate VERSION`) or retrain."
                               ) from exc
@@ -148,8 +146,7 @@ def analyze_corpus(
             progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
             analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
             store.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
-        progress(len(files), len(files), "done")
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        finish_job(store, job, report.summary(), progress, len(files))
     store.emit("predictions_changed", model_version_id=version.id)
     return report
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from emotrace.core.errors import UserFacingError
 from emotrace.core.store import Store
-from emotrace.core.store.assignments import Assignment, JobRow
+from emotrace.core.store.assignments import AnnotationJobRow, Assignment
 from emotrace.core.vocab import JOB_SELECTIONS, LabelOrigin
+from emotrace.core.workflows.review import review_queue
 
 
 class JobError(UserFacingError, ValueError):
@@ -58,8 +59,6 @@ def select_segments(store: Store, corpus: str, how: str, *, n: int | None = None
         ids = [s.id for s in segments if (s.split or file_split.get(s.file_id)) == split]
         return ids[:n] if n else ids
     if how == "review":
-        from emotrace.core.workflows.review import review_queue
-
         if model_version_id is None:
             active = store.active_model()
             if active is None:
@@ -88,7 +87,7 @@ def assign(segment_ids: list[int], annotators: list[str], overlap: int) -> list[
 
 def create_job(store: Store, corpus: str, name: str, annotators: list[str], *, how: str = "sample",
                n: int | None = None, split: str | None = None, overlap: int = 1, blind: bool = True,
-               seed: int = 0) -> JobRow:
+               seed: int = 0) -> AnnotationJobRow:
     segment_ids = select_segments(store, corpus, how, n=n, split=split, seed=seed)
     if not segment_ids:
         raise JobError(f"the {how} selection found no segments")
@@ -105,21 +104,21 @@ def _done(store: Store, annotator: str, segment_ids: list[int]) -> set[int]:
     return {c.segment_id for c in store.current_labels(segment_ids=segment_ids, annotator=annotator)}
 
 
-def job_progress(store: Store, job: JobRow) -> list[Progress]:
+def job_progress(store: Store, job: AnnotationJobRow) -> list[Progress]:
     by_annotator: dict[str, list[int]] = {}
     for a in store.job_assignments(job.id):
         by_annotator.setdefault(a.annotator, []).append(a.segment_id)
     return [Progress(who, len(sids), len(_done(store, who, sids))) for who, sids in sorted(by_annotator.items())]
 
 
-def next_segment(store: Store, job: JobRow, annotator: str) -> int | None:
+def next_segment(store: Store, job: AnnotationJobRow, annotator: str) -> int | None:
     """The annotator's first assigned segment they have not labelled yet; None when they are through."""
     mine = [a.segment_id for a in store.job_assignments(job.id, annotator)]
     done = _done(store, annotator, mine)
     return next((sid for sid in mine if sid not in done), None)
 
 
-def visibility(store: Store, segment_id: int, annotator: str, *, job: JobRow | None = None) -> Visibility:
+def visibility(store: Store, segment_id: int, annotator: str, *, job: AnnotationJobRow | None = None) -> Visibility:
     """Blind (by the job, any job assigning this segment to the annotator, or the annotator's own setting)
     and not yet labelled by them: neither prediction nor others. Otherwise both."""
     jobs = [job] if job is not None else store.jobs_of_segment(segment_id, annotator)

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotrace.core.audio.decode import AudioError
+from emotrace.core.formats.rttm import import_rttm as write_turns
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.vocab import FileStatus, TurnSource
-from emotrace.core.workflows.tracking import JobReport, tracked_job
+from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 from emotrace.core.workflows.transcribe import build_units
 
 
@@ -60,15 +61,12 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
             report.speakers[f.path] = len({t.speaker for t in turns})
             report.done += 1
             store.update_job(job, progress=(i + 1) / max(1, len(files)))
-        progress(len(files), len(files), "done")
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        finish_job(store, job, report.summary(), progress, len(files))
     return report
 
 
 def import_rttm(store: Store, corpus: str, path: str | Path) -> DiarizeReport:
     """Turns from an RTTM (core.formats.rttm), then each transcribed file's utterances rebuilt at its turns."""
-    from emotrace.core.formats.rttm import import_rttm as write_turns
-
     written = write_turns(store, corpus, path)
     report = DiarizeReport(files=len(written))
     by_path = {f.path: f.id for f in store.files(store.corpus(corpus).id)}

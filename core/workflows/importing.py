@@ -26,7 +26,7 @@ from emotrace.core.vocab import (
     RaterKind,
     unscale,
 )
-from emotrace.core.workflows.tracking import tracked_job
+from emotrace.core.workflows.tracking import finish_job, tracked_job
 
 GENERIC_COLUMNS = ["file", "start", "end", *DIMENSIONS]
 CONSENSUS = "consensus"  # the annotator of an imported labels_consensus.csv: MSP's own mean, a computed rater
@@ -140,7 +140,7 @@ def import_folder(
         detailed = find_detailed_csv(folder) if not labels else None
         if detailed is not None:
             import_labels(store, corpus, detailed, report=report, base=folder)
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        finish_job(store, job, report.summary())
     store.emit("corpus_changed", corpus_id=corpus_row.id)
     return report
 

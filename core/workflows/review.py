@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emotrace.core.stats.traces import GRID_RATE, on_grid
 from emotrace.core.store import SegmentLabel, Store
+from emotrace.core.vocab import DIMENSIONS
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,6 @@ class TraceReviewItem:
 def trace_review(store: Store, corpus_id: int, model_version_id: int | None, span: float = 10.0,
                  limit: int = 500) -> list[TraceReviewItem]:
     """Spans of `span` seconds ranked by annotator-model plus annotator-annotator distance of their traces."""
-    from emotrace.core.stats.traces import GRID_RATE, on_grid
-    from emotrace.core.vocab import DIMENSIONS
-
     items = []
     for f in store.files(corpus_id):
         traced = store.traced(f.id)

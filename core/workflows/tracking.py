@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from emotrace.core.progress import Cancelled
+from emotrace.core.progress import Cancelled, ProgressFn, no_progress
 from emotrace.core.store import Store
 
 
@@ -25,9 +25,16 @@ class JobReport:
         return "\n".join(lines + [f"  FAILED {p}: {why}" for p, why in self.failed])
 
 
+def finish_job(store: Store, job: int, summary: str, progress: ProgressFn = no_progress, total: int = 0) -> None:
+    """How a corpus job ends when its body ran through: the bar full ("done") and the jobs-table row done, with
+    the report's summary as its message."""
+    progress(total, total, "done")
+    store.update_job(job, status="done", progress=1.0, message=summary)
+
+
 @contextmanager
 def tracked_job(store: Store, kind: str, params: dict) -> Iterator[int]:
-    """A jobs-table row that ends as failed or cancelled if the body raises; the body marks it done."""
+    """A jobs-table row that ends as failed or cancelled if the body raises; the body ends it with `finish_job`."""
     job = store.start_job(kind, params)
     try:
         yield job

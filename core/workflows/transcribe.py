@@ -18,7 +18,7 @@ from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult, 
 from emotrace.core.store.speakers import overlap_speaker
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import SegmentOrigin
-from emotrace.core.workflows.tracking import JobReport, tracked_job
+from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 
 
 @dataclass
@@ -65,8 +65,7 @@ def transcribe_corpus(
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))
             store.update_job(job, progress=(i + 1) / max(1, len(files)))
-        progress(len(files), len(files), "done")
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        finish_job(store, job, report.summary(), progress, len(files))
     return report
 
 

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 from emotrace.core.audio.decode import AudioError
 from emotrace.core.progress import Cancelled
+from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.store.queue import Claim
+from emotrace.core.vocab import TurnSource
+from emotrace.core.workflows.transcribe import transcribe_file
 
 KINDS = ("transcribe", "analyze", "diarize")
 
@@ -111,8 +114,8 @@ class Worker:
 
     # -- the kinds of work: the single-process commands' own per-file code ---------------------------
     def _transcribe(self, claim: Claim, cancel) -> None:
+        # lazy: a worker loads only the engines (torch, CTranslate2) of the kinds it takes
         from emotrace.core.speech.asr_torch import open_transcriber
-        from emotrace.core.workflows.transcribe import transcribe_file
 
         p = claim.params
         key = ("asr", p.get("model", "base"), p.get("beam_size", 5), p.get("backend", "auto"))
@@ -124,6 +127,7 @@ class Worker:
         transcribe_file(self.store, f, model, cancel=cancel, restart=bool(p.get("redo")) and claim.attempts == 1)
 
     def _analyze(self, claim: Claim, cancel) -> None:
+        # lazy: a worker loads only the engines (torch, CTranslate2) of the kinds it takes
         from emotrace.core.ser.pipeline import SERPipeline
         from emotrace.core.workflows.analyze import AnalyzeReport, analyze_files, resolve_model
 
@@ -137,9 +141,6 @@ class Worker:
             raise ValueError(report.failed[0][1])
 
     def _diarize(self, claim: Claim, cancel) -> None:
-        from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
-        from emotrace.core.vocab import TurnSource
-
         encoder = self._model(("speakers",), lambda: SpeakerEncoder("cpu" if self.device == "auto" else self.device))
         options = DiarizationOptions(**claim.params.get("options", {}))
         f = self.store.file(claim.file_id)

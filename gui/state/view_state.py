@@ -70,7 +70,7 @@ def step_segment(starts: Sequence[float] | np.ndarray, playhead: float, step: in
     return i if i >= 0 else None
 
 
-class Session:
+class ViewState:
     """The evented state of one app window. Setters emit only on a real change; views connect to the events."""
 
     def __init__(self) -> None:

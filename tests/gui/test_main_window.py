@@ -84,13 +84,13 @@ def test_import_job_runs_off_the_gui_thread_with_progress(window, qtbot, tmp_pat
         write_audio(folder / f"f{i}.wav", 2.0, freq=200 + 50 * i)
     progress = []
     window.import_folder(str(folder), corpus="more")
-    job = window.jobs.jobs[-1]
+    job = window.tasks.tasks[-1]
     job.progressed.connect(lambda d, t, m: progress.append((d, t)))
     with qtbot.waitSignal(job.succeeded, timeout=20000):
         pass
     qtbot.waitUntil(lambda: window.browser.corpus_box.findText("more") >= 0)
     assert progress and progress[-1] == (5, 5)
-    assert window.jobs.layout_.itemAt(0).widget().label.text().endswith("done")
+    assert window.tasks.layout_.itemAt(0).widget().label.text().endswith("done")
 
 
 def test_failed_job_reports_in_the_app(window, qtbot, monkeypatch):
@@ -99,7 +99,7 @@ def test_failed_job_reports_in_the_app(window, qtbot, monkeypatch):
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[1:3]))
     window.analyze(model_version_id=window.shown_models[0])  # its folder holds no model: a clear error
-    job = window.jobs.jobs[-1]
+    job = window.tasks.tasks[-1]
     with qtbot.waitSignal(job.failed, timeout=20000):
         pass
     qtbot.waitUntil(lambda: bool(shown))

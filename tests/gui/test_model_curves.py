@@ -64,7 +64,7 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     qtbot.waitUntil(lambda: window.shown_models == [new], timeout=30000)  # the open file reloads once it is done,
     assert window.catch_up[1].isRunning() and not window.model_notice  # not when the whole job is
     gates["other"].set()
-    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=30000)  # ended, and what it emitted handled
+    qtbot.waitUntil(lambda: not window.tasks.tasks, timeout=30000)  # ended, and what it emitted handled
     assert (new, "arousal") in window.file_view.pred_lines
     assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
     assert store.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again

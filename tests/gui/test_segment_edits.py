@@ -32,7 +32,7 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
     assert store.segment(original).superseded_at is not None
     assert original in [int(s) for s in w.data.seg_ids]  # still drawn, faint: its label is there
     assert len(w.file_view.superseded_bars["arousal"].xData) == 2
-    assert w.session.playhead == pytest.approx(0.0)
+    assert w.view_state.playhead == pytest.approx(0.0)
     assert [s.value() for s in w.editor.spins] == [3.0, 4.0, 5.0]  # the annotator's own label, offered
     assert "not saved" in w.editor.offer_label.text()
     assert "Split" in w.statusBar().currentMessage()

@@ -93,15 +93,15 @@ def test_jobs_panel_shows_the_queue_across_workers(window, populated):
     store, file_id, _mv = populated
     batch = store.start_job("transcribe-queue", {})
     store.enqueue(batch, "transcribe", [file_id])
-    window.jobs.refresh_queue()
-    assert window.jobs.queue_label.isVisibleTo(window.jobs)
-    assert "1 files waiting, 0 in work" in window.jobs.queue_label.text()
+    window.tasks.refresh_queue()
+    assert window.tasks.queue_label.isVisibleTo(window.tasks)
+    assert "1 files waiting, 0 in work" in window.tasks.queue_label.text()
     claim = store.claim("elsewhere:1", ["transcribe"])
-    window.jobs.refresh_queue()
-    assert "1 in work by 1 workers" in window.jobs.queue_label.text()
+    window.tasks.refresh_queue()
+    assert "1 in work by 1 workers" in window.tasks.queue_label.text()
     store.finish(claim.id, "elsewhere:1")
-    window.jobs.refresh_queue()
-    assert not window.jobs.queue_label.isVisibleTo(window.jobs)
+    window.tasks.refresh_queue()
+    assert not window.tasks.queue_label.isVisibleTo(window.tasks)
 
 
 def test_trace_review_and_agreement_in_the_app(window, populated):
@@ -116,7 +116,7 @@ def test_trace_review_and_agreement_in_the_app(window, populated):
     first = window.review.items[0]
     assert (first.annotator, first.start) == ("ann", 30.0) and first.model_gap > 2.0
     window.review.next()
-    assert window.data.file_id == file_id and abs(window.session.playhead - 30.0) < 0.05
+    assert window.data.file_id == file_id and abs(window.view_state.playhead - 30.0) < 0.05
     window.tracing.show_agreement()
     rows = window.tracing.agreement_rows
     pair = next(r for r in rows if r["file"] != "(corpus)" and (r["reference"], r["other"]) == ("ann", "bob"))

@@ -138,7 +138,7 @@ def test_none_refcount_does_not_drift_over_long_file_opens_ticks_and_steps(day_w
     drift = none_drift(day)
     print(f"None refcount drift over the day: {drift}")  # reported in bench/README.md (pytest -s)
     assert drift > -500, f"None lost {-drift} references: a broken PySide6/Python pairing (see pyproject.toml)"
-    assert w.session.segment_index is not None and w.data.file_id == long_id
+    assert w.view_state.segment_index is not None and w.data.file_id == long_id
 
 
 def test_a_working_day_on_a_long_file(day_window, long_store, qtbot, tmp_path):
@@ -152,7 +152,7 @@ def test_a_working_day_on_a_long_file(day_window, long_store, qtbot, tmp_path):
     w.file_view.setFocus()
     w.seek(0.0)
     qtbot.keyClick(w, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: w.session.playhead > 0.2, timeout=3000)
+    qtbot.waitUntil(lambda: w.view_state.playhead > 0.2, timeout=3000)
     qtbot.keyClick(w, Qt.Key.Key_Space)
     assert not w.player.playing
     w.seek(0.0)
@@ -186,7 +186,7 @@ def test_a_working_day_on_a_long_file(day_window, long_store, qtbot, tmp_path):
     assert new is not None and new != old_model, dialog.status.text()
     assert store.model_version(new).data_counts["labelled"] == 50  # trained on this day's labels
     dialog.activate_button.click()
-    qtbot.waitUntil(lambda: not w.jobs.jobs, timeout=120000)  # the corpus re-analysed, its results handled
+    qtbot.waitUntil(lambda: not w.tasks.tasks, timeout=120000)  # the corpus re-analysed, its results handled
     assert store.active_model().id == new and w.shown_models == [new] and w.data.file_id == long_id
     assert w.isVisible() and w.segment_index is not None
     current = {c.segment_id: c.values for c in store.current_labels(file_id=long_id) if c.annotator == "day"}

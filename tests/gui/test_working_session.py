@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("qt_settings")
 def test_lanes_show_the_whole_view_from_its_start(window, qtbot):
     """Linked plots align by pixel: every left axis has one width, so no lane hides the start of the view."""
     fv = window.file_view
-    window.session.set_view(0.0, 50.0)
+    window.view_state.set_view(0.0, 50.0)
     settle(qtbot)
     widths = {round(p.getAxis("left").width()) for p in fv.plots()}
     assert len(widths) == 1
@@ -99,7 +99,7 @@ def test_n_and_p_step_from_the_playhead_and_a_seek_moves_everything(window, popu
     window.seek(15.0)
     assert window.segment_index == 1  # a seek selects the segment under the playhead
     window.previous_segment()
-    assert window.segment_index == 1 and window.session.playhead == pytest.approx(10.0)
+    assert window.segment_index == 1 and window.view_state.playhead == pytest.approx(10.0)
     window.transcript.anchorClicked.emit(QUrl("w:16"))  # word 16 starts at 32.1 s, in segment 3
     assert window.segment_index == 2
     assert window.editor.segment_id == int(window.data.seg_ids[2])
@@ -134,7 +134,7 @@ def test_a_long_transcript_does_not_widen_the_right_dock(window, qtbot):
 # 10 ------------------------------------------------------------------------------------------------
 def test_the_time_axis_reads_h_mm_ss_at_every_zoom(window, qtbot):
     axis = window.file_view.lanes["dominance"].getAxis("bottom")
-    window.session.set_view(0.0, 60.0)
+    window.view_state.set_view(0.0, 60.0)
     settle(qtbot)
     assert "ks" not in axis.labelString() and axis.autoSIPrefixScale == 1.0
     assert axis.tickStrings([3600.0, 7200.0], 1.0, 3600.0) == ["1:00:00", "2:00:00"]
@@ -166,22 +166,22 @@ def test_transport_bar_shows_time_speed_and_loops_a_selection(window, qtbot):
 def test_zoom_to_selection_scrollbar_and_whole_file(window, qtbot):
     window.file_view.show_time_selection((12.0, 14.0))
     window.zoom_to_selection()
-    lo, hi = window.session.view
+    lo, hi = window.view_state.view
     assert lo == pytest.approx(11.9) and hi == pytest.approx(14.1)
     window.file_view.scrollbar.setValue(200)  # 20 s
-    assert window.session.view[0] == pytest.approx(20.0)
-    window.session.set_view(0, 1e9)
-    assert window.session.view == (0.0, 60.0)
+    assert window.view_state.view[0] == pytest.approx(20.0)
+    window.view_state.set_view(0, 1e9)
+    assert window.view_state.view == (0.0, 60.0)
 
 
 def test_view_follows_playback(window, qtbot):
-    window.session.set_view(0.0, 10.0)
+    window.view_state.set_view(0.0, 10.0)
     window.player.seek(9.9)
     window.player.play()
-    qtbot.waitUntil(lambda: window.session.playhead > 10.2, timeout=3000)
+    qtbot.waitUntil(lambda: window.view_state.playhead > 10.2, timeout=3000)
     window.player.pause()
     lo, hi = window.file_view.view_range()
-    assert lo <= window.session.playhead <= hi and hi - lo == pytest.approx(10.0, abs=0.01)
+    assert lo <= window.view_state.playhead <= hi and hi - lo == pytest.approx(10.0, abs=0.01)
 
 
 def test_hover_values_and_status_after_save_and_undo(window, qtbot):
@@ -210,11 +210,8 @@ def test_okabe_ito_colours_stay_apart_for_deuteranopes(window):
     assert min(gaps) > 0.3  # the old red arousal and green dominance were 0.13 apart
 
 
-def test_help_sheet_and_export(window, tmp_path, qtbot):
-    from emotrace.gui.shortcuts import SHORTCUTS
-
-    window.act_shortcuts.trigger()
-    assert window.shortcut_sheet.isVisible() and window.shortcut_sheet.table.rowCount() == len(SHORTCUTS)
+def test_export_labels(window, tmp_path, qtbot):
+    """(The help sheet against the keymap and the keys against the window: tests/test_gui_keymap.py.)"""
     out = tmp_path / "labels.csv"
     assert window.export_labels(str(out), msp=False) == 3
     assert out.read_text().count("\n") >= 4

@@ -1,9 +1,9 @@
-"""core/session.py without Qt: the rules the views rely on (N/P from the playhead, view follows playback)."""
+"""gui/state/view_state.py without Qt: the rules the views rely on (N/P from the playhead, view follows playback)."""
 
 import pytest
 
 from emotrace.core.timecode import format_time
-from emotrace.gui.state.view_state import Session, TimeState, step_segment
+from emotrace.gui.state.view_state import TimeState, ViewState, step_segment
 
 
 def test_format_time_reads_like_elan():
@@ -33,7 +33,7 @@ class Recorder:
 
 
 def test_time_views_get_every_change_through_one_method():
-    s = Session()
+    s = ViewState()
     view = Recorder()
     s.add_time_view(view)
     s.open_file(1, 600.0)
@@ -47,7 +47,7 @@ def test_time_views_get_every_change_through_one_method():
 
 
 def test_view_follows_the_playhead_and_stays_in_the_file():
-    s = Session()
+    s = ViewState()
     s.open_file(1, 100.0)
     assert s.view == (0.0, 30.0)
     s.set_playhead(31.0, playing=True)  # playback leaves the view: it pages along
@@ -65,7 +65,7 @@ def test_view_follows_the_playhead_and_stays_in_the_file():
 
 
 def test_events_fire_on_real_changes_only():
-    s = Session()
+    s = ViewState()
     seen = []
     s.selection_changed.connect(seen.append)
     s.models_changed.connect(seen.append)
