@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 
 def whole(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -95,8 +96,6 @@ def out_file(*suffixes: str) -> Callable[[str], str]:
     """A file to write: with one of `suffixes` (`t.xlsx` would get CSV text), and not an existing special file
     (`/dev/full`, a FIFO) or folder."""
     def parse(text: str) -> str:
-        from pathlib import Path  # the parser stays light; pathlib is already imported by argparse's users
-
         path = Path(text)
         if path.exists() and not path.is_file():
             raise argparse.ArgumentTypeError(f"{text!r} exists and is not a regular file")

@@ -4,6 +4,7 @@ at all (offline)."""
 
 from __future__ import annotations
 
+import configparser
 import os
 from pathlib import Path
 
@@ -74,8 +75,6 @@ def check_db_url(text: str) -> str:
 
 def saved_db_url() -> str | None:
     """The default store saved in Settings (None when none is saved, or the saved one does not check)."""
-    import configparser
-
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(settings_file(), encoding="utf-8")
@@ -87,8 +86,6 @@ def saved_db_url() -> str | None:
 
 def save_db_url(url: str | None) -> None:
     """Save (or with None, forget) the default store; the text is checked first (check_db_url)."""
-    import configparser
-
     parser = configparser.ConfigParser(interpolation=None)
     path = settings_file()
     parser.read(path, encoding="utf-8")

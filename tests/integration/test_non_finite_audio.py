@@ -16,7 +16,8 @@ from tests.helpers import nan_wav, poison
 
 
 def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
-    from emotrace.core.ser.folder_check import ModelFolderError, check_model_folder
+    from emotrace.core.ser.config import ModelFolderError
+    from emotrace.core.ser.modeling import check_model_folder
     from emotrace.training.trainer import check_trained
 
     store, corpus, first = trained
@@ -55,7 +56,7 @@ def _gen_folder(store: Store, corpus: str) -> Path:
 def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(trained):
     """The issue's steps: a float WAV with one NaN and a Train label row, imported into a corpus with a model,
     `train --epochs 3`, `analyze`. The clip is refused, the model stays valid, analyze runs."""
-    from emotrace.core.ser.folder_check import check_model_folder
+    from emotrace.core.ser.modeling import check_model_folder
     from emotrace.core.workflows.analyze import analyze_corpus
     from emotrace.training.trainer import TrainConfig, train
 

@@ -9,8 +9,7 @@ from tests.helpers import poison
 
 
 def test_register_refuses_a_broken_folder(store, tmp_path):
-    from emotrace.core.ser.config import EmoTraceConfig
-    from emotrace.core.ser.folder_check import ModelFolderError
+    from emotrace.core.ser.config import EmoTraceConfig, ModelFolderError
     from emotrace.core.ser.modeling import EmoTraceModel
     from emotrace.training.registry import register
 

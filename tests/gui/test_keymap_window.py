@@ -4,14 +4,11 @@ sheet shows every entry; keys pressed as a user presses them do what the keymap 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication
 
-pytest.importorskip("PySide6")
-
-from PySide6.QtGui import QAction, QKeySequence, QShortcut  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from emotrace.gui.shortcuts import KEYMAP_ID  # noqa: E402
-from emotrace.gui.state import keymap  # noqa: E402
+from emotrace.gui.shortcuts import KEYMAP_ID
+from emotrace.gui.state import keymap
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from emotrace.gui.state import keymap
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_readme_keys_table_is_generated_from_the_keymap():
