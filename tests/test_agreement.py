@@ -65,9 +65,9 @@ def agreement_store(store, tmp_path):
     for k in range(12):
         write_audio(root / f"u{k:02d}.wav", 1.0, freq=200 + 10 * k)
     import_folder(store, root, "agree")
-    corpus_id = store.corpus("agree").id
-    segs = [store.add_segments(f.id, [SegmentSpec(0.0, 1.0, "manual", split="Test1")])[0]
-            for f in store.files(corpus_id)]
+    corpus_id = store.corpora.corpus("agree").id
+    segs = [store.segments.add_segments(f.id, [SegmentSpec(0.0, 1.0, "manual", split="Test1")])[0]
+            for f in store.corpora.files(corpus_id)]
     arousal = 1 + (SHROUT_FLEISS - 1) * 6 / 9
     for j, rater in enumerate("ABCD"):
         for k, sid in enumerate(segs):
@@ -76,8 +76,8 @@ def agreement_store(store, tmp_path):
             v = None if np.isnan(v) else float(v)
             if a is None and v is None:
                 continue
-            store.record_label(sid, annotator=rater, arousal=a, valence=v, dominance=None,
-                               category="H" if (k + (j == 3)) % 2 else "N")
+            store.labels.record_label(sid, annotator=rater, arousal=a, valence=v, dominance=None,
+                                      category="H" if (k + (j == 3)) % 2 else "N")
     return corpus_id
 
 
@@ -109,9 +109,9 @@ def test_accepted_predictions_and_consensus_are_not_raters(store, tmp_path):
     from emotrace.core.stats.agreement import agreement_report
 
     corpus_id = agreement_store(store, tmp_path)
-    sid = store.corpus_segments(corpus_id)[0].id
-    store.record_label(sid, annotator="model-fan", arousal=4, valence=4, dominance=4, origin="accepted")
-    store.compute_consensus(corpus_id)
+    sid = store.segments.corpus_segments(corpus_id)[0].id
+    store.labels.record_label(sid, annotator="model-fan", arousal=4, valence=4, dominance=4, origin="accepted")
+    store.labels.compute_consensus(corpus_id)
     report = agreement_report(store, "agree")
     assert report["raters"] == 4
 

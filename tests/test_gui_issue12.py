@@ -22,7 +22,7 @@ def settle(qtbot, ms: int = 30) -> None:
 
 
 def new_model(store, tmp_path, name="new") -> int:
-    with store.session() as s:
+    with store.db.session() as s:
         mv = ModelVersion(name=name, folder=str(tmp_path / name), active=False)
         s.add(mv)
         s.flush()
@@ -96,12 +96,12 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     for name, freq in (("x.wav", 300), ("y.wav", 500)):
         write_audio(tmp_path / "other" / name, 5.0, freq=freq)
     import_folder(store, tmp_path / "other", "other")
-    other = store.corpus("other").id
-    x, y = (f.id for f in store.files(other))
-    store.add_segments(x, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
+    other = store.corpora.corpus("other").id
+    x, y = (f.id for f in store.corpora.files(other))
+    store.segments.add_segments(x, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
     new = register(store, name="new", folder=tiny_ser_model(tmp_path / "new"), parent_id=old, metrics={}, config={},
                    data_counts={}, activate=False).id
-    store.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
+    store.predictions.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
     assert unanalysed(store, new, first_corpus="other") == [("other", [x]), ("c", [file_id])]
     gates, analyze_corpus = {"c": threading.Event(), "other": threading.Event()}, analyze_module.analyze_corpus
     monkeypatch.setattr(analyze_module, "analyze_corpus",  # each corpus's turn waits until the test lets it go
@@ -109,7 +109,7 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     panel = window.models_panel
     panel.table.selectRow(panel.ids.index(new))
     panel.activate_selected()
-    assert store.active_model().id == new and window.model_box.currentData() == new
+    assert store.models.active_model().id == new and window.model_box.currentData() == new
     assert window.shown_models == [old] and "being analysed" in window.model_notice  # the fallback while it runs
     messages: list[str] = []
     window.catch_up[1].progressed.connect(lambda _d, _t, m: messages.append(m))
@@ -119,15 +119,16 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     gates["other"].set()
     qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=30000)  # ended, and what it emitted handled
     assert (new, "arousal") in window.file_view.pred_lines
-    assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
-    assert store.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
+    assert store.predictions.predicted_files(other, new) == {x, y}
+    assert store.predictions.predicted_files(store.corpora.corpus("c").id, new)
+    assert store.predictions.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
     corpora = [m.split(" (")[0] for m in messages if "corpora)" in m]
     assert corpora[0] == "c" and corpora[-1] == "other"  # the corpus on screen first, one job for both
     window.browser.corpus_box.setCurrentIndex(window.browser.corpus_box.findText("other"))
     window.browser.select_file(x)
     qtbot.waitUntil(lambda: window.data.file_id == x)
     assert window.shown_models == [new] and (new, "arousal") in window.file_view.pred_lines
-    (row,) = store.segment_predictions(new, file_id=x).values()
+    (row,) = store.predictions.segment_predictions(new, file_id=x).values()
     assert window.editor.prediction == pytest.approx(row.values)  # the new model's, not 4/4/4 from nothing
 
 
@@ -157,8 +158,8 @@ def test_save_and_next_moves_to_the_next_file_after_the_last_segment(window, pop
     store, file_id, _mv = populated
     write_audio(tmp_path / "c" / "zz.wav", 5.0)
     import_folder(store, tmp_path / "c", "c")
-    other = next(f.id for f in store.files(store.corpus("c").id) if f.path.endswith("zz.wav"))
-    store.add_segments(other, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
+    other = next(f.id for f in store.corpora.files(store.corpora.corpus("c").id) if f.path.endswith("zz.wav"))
+    store.segments.add_segments(other, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
     window.browser.reload_files()
     window.select_segment(2)
     window.player.seek(30.0)
@@ -337,7 +338,7 @@ def test_a_selected_range_becomes_a_segment(window, populated, qtbot):
     assert window.create_segment() is None  # nothing selected: says so, writes nothing
     window.file_view.show_time_selection((22.0, 27.5))
     sid = window.create_segment()
-    assert sid in [s.id for s in store.segments(file_id)] and len(window.data.seg_ids) == 4
+    assert sid in [s.id for s in store.segments.segments(file_id)] and len(window.data.seg_ids) == 4
     assert window.segment_index == 2 and window.editor.segment_id == sid
     bx, _ = window.file_view.boundaries["arousal"].getData()
     assert 22.0 in bx and 27.5 in bx
@@ -348,8 +349,8 @@ def test_no_label_is_saved_without_an_annotator_name(window, populated, monkeypa
     errors = []
     monkeypatch.setattr("emotrace.gui.main_window.QMessageBox.critical", lambda _p, _t, msg: errors.append(msg))
     window.editor.annotator = ""
-    before = sum(len(store.label_history(int(s))) for s in window.data.seg_ids)
+    before = sum(len(store.labels.label_history(int(s))) for s in window.data.seg_ids)
     window.select_segment(0)
     assert not window.editor.save()
-    assert sum(len(store.label_history(int(s))) for s in window.data.seg_ids) == before
+    assert sum(len(store.labels.label_history(int(s))) for s in window.data.seg_ids) == before
     assert errors and "annotator name" in errors[0]

@@ -95,9 +95,9 @@ def test_pickle_beside_a_csv_table_is_ignored_and_the_csv_is_read(corpus, tmp_pa
     from emotrace.core.store import Store
 
     s = Store(corpus.url)
-    labels = s.current_labels(corpus_id=s.corpus("c").id)
+    labels = s.labels.current_labels(corpus_id=s.corpora.corpus("c").id)
     assert [(c.annotator, c.values[0]) for c in labels] == [("alice", 5.5)]
-    seg = s.corpus_segments(s.corpus("c").id)[0]
+    seg = s.segments.corpus_segments(s.corpora.corpus("c").id)[0]
     assert (seg.start, seg.end) == (1.0, 2.5)
     s.close()
 

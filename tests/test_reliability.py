@@ -96,13 +96,13 @@ def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
 
     store, corpus, first = trained
     broken = tmp_path / "nan-model"
-    shutil.copytree(store.model_version(first).folder, broken)
+    shutil.copytree(store.models.model_version(first).folder, broken)
     poison(broken, "nan")
     with pytest.raises(ModelFolderError, match="NaN or infinite"):
         check_model_folder(broken)
     from emotrace.core.ser.modeling import EmoTraceModel
 
-    model = EmoTraceModel(EmoTraceModel.from_pretrained(store.model_version(first).folder).config)
+    model = EmoTraceModel(EmoTraceModel.from_pretrained(store.models.model_version(first).folder).config)
     with torch_no_grad():
         model.heads[0][0].weight.fill_(float("nan"))
     from emotrace.training.trainer import Inputs, TrainConfig
@@ -188,7 +188,7 @@ def poison(folder: Path, how: str) -> None:
 
 
 def _gen_folder(store: Store, corpus: str) -> Path:
-    return Path(store.files(store.corpus(corpus).id)[0].path).parents[1]
+    return Path(store.corpora.files(store.corpora.corpus(corpus).id)[0].path).parents[1]
 
 
 def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(trained):
@@ -208,8 +208,8 @@ def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(t
     assert any("nan.wav" in why for _w, why in report.row_errors)
     result = train(store, TrainConfig(corpus=corpus, epochs=3, batch_size=16, device="cpu"))
     assert all(np.isfinite(v) for v in result.metrics["ccc"].values())
-    check_model_folder(store.active_model().folder)
-    assert store.active_model().id in (first, result.model_version_id)
+    check_model_folder(store.models.active_model().folder)
+    assert store.models.active_model().id in (first, result.model_version_id)
     assert not analyze_corpus(store, corpus, device="cpu").failed
 
 
@@ -241,8 +241,8 @@ def test_a_corpus_poisoned_before_this_fix_still_trains_and_analyzes(trained, mo
     assert result.metrics["n"] == 12 and all(np.isfinite(v) for v in result.metrics["ccc"].values())
     report = analyze_corpus(store, corpus, device="cpu")
     assert not report.failed
-    bad = next(f for f in store.files(store.corpus(corpus).id) if f.path.endswith("nan.wav"))
-    preds = store.segment_predictions(store.active_model().id, file_id=bad.id)
+    bad = next(f for f in store.corpora.files(store.corpora.corpus(corpus).id) if f.path.endswith("nan.wav"))
+    preds = store.predictions.segment_predictions(store.models.active_model().id, file_id=bad.id)
     assert preds and all(p.flag == NO_AUDIO for p in preds.values())
 
 
@@ -256,14 +256,14 @@ def test_a_worse_model_is_registered_but_not_activated_and_always_overrides(trai
     assert verdict["activate"] is False and verdict["comparable"] is True
     assert verdict["new_mean_ccc"] < verdict["parent_mean_ccc"]
     assert "worse than the active model" in verdict["reason"] and f"v{first}" in verdict["reason"]
-    assert store.active_model().id == first  # the good model stays
-    assert store.model_version(worse.model_version_id).metrics["activation"]["activate"] is False
+    assert store.models.active_model().id == first  # the good model stays
+    assert store.models.model_version(worse.model_version_id).metrics["activation"]["activate"] is False
     forced = train(store, TrainConfig(corpus=corpus, epochs=1, batch_size=16, lr=1e-5, device="cpu",
                                       activate="always"))
-    assert forced.activation["activate"] and store.active_model().id == forced.model_version_id
+    assert forced.activation["activate"] and store.models.active_model().id == forced.model_version_id
     kept = train(store, TrainConfig(corpus=corpus, epochs=40, batch_size=16, patience=40, device="cpu",
                                     activate="never"))
-    assert not kept.activation["activate"] and store.active_model().id == forced.model_version_id
+    assert not kept.activation["activate"] and store.models.active_model().id == forced.model_version_id
     assert kept.activation["recommended"]  # better than the forced one: the dialog would advise activating it
 
 
@@ -274,7 +274,7 @@ def test_cli_train_says_whether_it_activated_and_why(trained):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["activated"] is False and "not activated: worse" in out["activation_reason"]
     assert "not activated" in r.stderr  # the reason is said on the terminal too
-    assert store.active_model().id == first
+    assert store.models.active_model().id == first
     r = cli("--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "1", "--batch-size", "16",
             "--no-activate")
     assert json.loads(r.stdout.strip().splitlines()[-1])["activation_reason"].startswith(
@@ -336,7 +336,7 @@ def test_a_deleted_folder_name_is_never_reused_while_a_version_points_at_it(trai
     from emotrace.training.registry import new_model_folder
 
     store, _corpus, first = trained
-    old = Path(store.model_version(first).folder)
+    old = Path(store.models.model_version(first).folder)
     shutil.rmtree(old)
     fresh = new_model_folder(store, "emotrace")
     assert fresh != old and fresh.is_dir() and not any(fresh.iterdir())
@@ -362,7 +362,7 @@ def test_a_failed_run_removes_only_its_own_folder(trained, monkeypatch):
     import emotrace.training.trainer as trainer
 
     store, corpus, first = trained
-    active_folder = Path(store.model_version(first).folder)
+    active_folder = Path(store.models.model_version(first).folder)
     before = sorted(p.name for p in active_folder.parent.iterdir())
 
     def crash(*_a, **_k):
@@ -383,12 +383,12 @@ def test_broken_model_folders_are_refused_in_one_line(trained, how, words):
 
     store, corpus, first = trained
     second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
-    folder = Path(store.model_version(second.model_version_id).folder)
+    folder = Path(store.models.model_version(second.model_version_id).folder)
     poison(folder, how)
     line = one_line_error(cli("--db", store.url, "models", "activate", str(second.model_version_id)))
     assert words in line and str(folder) in line
-    assert store.active_model().id == first
-    store.activate_model(second.model_version_id)  # as an older EmoTrace would have let it
+    assert store.models.active_model().id == first
+    store.models.activate_model(second.model_version_id)  # as an older EmoTrace would have let it
     line = one_line_error(cli("--db", store.url, "-q", "analyze", "--corpus", corpus, "--device", "cpu"))
     assert f"model v{second.model_version_id}" in line and "models activate" in line and words in line
     if how == "config":
@@ -403,25 +403,25 @@ def test_the_models_panel_refuses_a_broken_folder(qtbot, trained, monkeypatch, q
 
     store, corpus, first = trained
     second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
-    poison(Path(store.model_version(second.model_version_id).folder), "truncate")
+    poison(Path(store.models.model_version(second.model_version_id).folder), "truncate")
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
     panel = ModelsPanel(store)
     qtbot.addWidget(panel)
     panel.table.selectRow(panel.ids.index(second.model_version_id))
     panel.activate_selected()
-    assert shown and "truncated" in shown[0] and store.active_model().id == first
+    assert shown and "truncated" in shown[0] and store.models.active_model().id == first
 
 
 def test_train_proceeds_over_a_broken_parent_and_says_it_could_not_compare(trained):
     store, corpus, first = trained
-    poison(Path(store.model_version(first).folder), "truncate")
+    poison(Path(store.models.model_version(first).folder), "truncate")
     r = cli("--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "3", "--batch-size", "16")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["activated"] and f"active v{first} could not be compared (its folder does not load" in \
         out["activation_reason"]
-    assert store.active_model().id == out["model_version_id"]
+    assert store.models.active_model().id == out["model_version_id"]
 
 
 def test_register_refuses_a_broken_folder(store, tmp_path):
@@ -435,7 +435,7 @@ def test_register_refuses_a_broken_folder(store, tmp_path):
     poison(folder, "shape")
     with pytest.raises(ModelFolderError, match="shape"):
         register(store, name="m", folder=folder, parent_id=None, metrics={}, config={}, data_counts={}, activate=True)
-    assert store.model_versions() == []
+    assert store.models.model_versions() == []
 
 
 def test_a_malformed_config_names_the_file(tmp_path):
@@ -453,7 +453,7 @@ def test_label_rows_never_land_on_a_namesake_or_a_copy(store, tmp_path):
     write_audio(root / "Other" / "03-01-01-01-01-01-03.wav", 3.0, freq=300)
     shutil.copy(root / "Audios" / "03-01-01-01-01-01-03.wav", root / "copy.wav")  # identical audio, second path
     import_folder(store, root, "c")
-    files = {Path(f.path).relative_to(root).as_posix(): f for f in store.files(store.corpus("c").id)}
+    files = {Path(f.path).relative_to(root).as_posix(): f for f in store.corpora.files(store.corpora.corpus("c").id)}
     assert set(files) == {"Audios/03-01-01-01-01-01-03.wav", "Other/03-01-01-01-01-01-03.wav"}  # the copy: once
     csv = root / "labels.csv"
     csv.write_text("FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n"
@@ -463,9 +463,9 @@ def test_label_rows_never_land_on_a_namesake_or_a_copy(store, tmp_path):
     report = import_labels(store, "c", csv, base=root)
     assert len(report.row_errors) == 2 and report.labels_added == 1
     assert any("not a file of this corpus" in why for _w, why in report.row_errors)
-    audios = store.file(files["Audios/03-01-01-01-01-01-03.wav"].id)
+    audios = store.corpora.file(files["Audios/03-01-01-01-01-01-03.wav"].id)
     assert (audios.speaker, audios.split) == ("spkA", "Train")  # not overwritten by the other rows
-    labels = store.segment_labels(file_id=audios.id)
+    labels = store.labels.segment_labels(file_id=audios.id)
     assert [lab.values for lab in labels.values()] == [(2.0, 3.0, 4.0)]
 
 
@@ -522,19 +522,19 @@ def test_a_file_that_is_not_a_database_is_one_line_without_false_comfort(tmp_pat
 
 # -- 7. jobs, unreadable folders, links, read-only stores ---------------------------------------------------------
 def test_jobs_of_a_killed_process_are_marked_interrupted(store):
-    code = ("import os, signal; from core.store import Store; s = Store(os.environ['DB']); s.start_job('import', {});"
-            "os.kill(os.getpid(), signal.SIGKILL)")
+    code = ("import os, signal; from emotrace.core.store import Store; s = Store(os.environ['DB']); "
+            "s.jobs.start_job('import', {}); os.kill(os.getpid(), signal.SIGKILL)")
     r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DB": store.url}, cwd=ROOT)
     assert r.returncode == -signal.SIGKILL
-    alive = store.start_job("analyze", {})  # this process is alive: its job is left alone
+    alive = store.jobs.start_job("analyze", {})  # this process is alive: its job is left alone
     fresh = Store(store.url)
     from emotrace.core.store.models import Job
 
-    with fresh.session() as s:
+    with fresh.db.session() as s:
         statuses = {j.kind: (j.status, j.error) for j in s.query(Job)}
     assert statuses["import"][0] == "interrupted" and "ended before the job finished" in statuses["import"][1]
     assert statuses["analyze"][0] == "running"
-    store.update_job(alive, status="done")
+    store.jobs.update_job(alive, status="done")
 
 
 def test_self_linking_files_are_reported_not_skipped(store, tmp_path):
@@ -714,7 +714,7 @@ def test_fuzzed_label_rows_are_applied_or_reported_never_crash(fuzz_store, rows)
     assert report.labels_added + len(report.row_errors) == len(
         [r for r in csv.reader(io.StringIO(buf.getvalue())) if any(v.strip() for v in r)]) - 1
     assert store.stats()["label_rows"] == before + report.labels_added
-    for label in store.current_labels(corpus_id=store.corpus("c").id):
+    for label in store.labels.current_labels(corpus_id=store.corpora.corpus("c").id):
         assert all(SCALE.low <= v <= SCALE.high and np.isfinite(v) for v in label.values)
 
 

@@ -35,8 +35,8 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for f in store.files(store.corpus(corpus).id):
-        if not store.segments(f.id):
+    for f in store.corpora.files(store.corpora.corpus(corpus).id):
+        if not store.segments.segments(f.id):
             continue
         out = folder / (Path(f.path).stem + suffix)
         export(store, f.id, out)

@@ -1,4 +1,4 @@
-"""Continuous traces: the store's repository for them (mixed into `Store`).
+"""Continuous traces: the store's repository for them.
 
 A pass is written in small committed chunks while the annotator traces (a killed app loses at most the chunk in
 flight). Rows are never changed: re-tracing a stretch is a new pass, and the current trace takes, at each time,
@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import func, select
 
+from emotrace.core.store.database import Database, Repository
+from emotrace.core.store.labels import LabelRepository
 from emotrace.core.store.models import AudioFile, Trace, TraceSample
 from emotrace.core.store.rows import LabelSpec
+from emotrace.core.store.segments import SegmentRepository
 from emotrace.core.vocab import DIMENSIONS, SCALE, LabelOrigin
 
 TRACE_RATER_SUFFIX = " (trace)"
@@ -59,8 +62,13 @@ def merge_passes(passes: Sequence[tuple[float, np.ndarray, np.ndarray]]) -> tupl
     return t_all, v_all
 
 
-class TraceRepository:
-    """Provided by `Store`: `session()`, `emit()` and the label repository's `import_labels`."""
+class TraceRepository(Repository):
+    """Continuous traces (passes of samples); their means over `segments` become labels through `labels`."""
+
+    def __init__(self, db: Database, segments: SegmentRepository, labels: LabelRepository) -> None:
+        super().__init__(db)
+        self._segments = segments
+        self._labels = labels
 
     def start_trace(self, file_id: int, *, annotator: str, dimension: str, rate: float = 10.0,
                     assisted_by: int | None = None) -> int:
@@ -68,7 +76,7 @@ class TraceRepository:
             raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, not {dimension!r}")
         if not 0 < rate <= 100:
             raise ValueError(f"a trace's rate must be in (0, 100] samples per second, not {rate}")
-        with self.session() as s:
+        with self._db.session() as s:
             if s.get(AudioFile, file_id) is None:
                 raise ValueError(f"No audio file with id {file_id}")
             n = s.scalar(select(func.count(Trace.id)).where(Trace.file_id == file_id, Trace.annotator == annotator,
@@ -86,18 +94,18 @@ class TraceRepository:
             raise ValueError("times and values differ in length")
         if len(values) and (not np.isfinite(values).all() or values.min() < SCALE.low or values.max() > SCALE.high):
             raise ValueError(f"trace values must lie on the {SCALE.low:g}-{SCALE.high:g} scale")
-        with self.session() as s:
+        with self._db.session() as s:
             trace = s.get(Trace, trace_id)
             if trace is None:
                 raise ValueError(f"No trace with id {trace_id}")
             s.add_all(TraceSample(trace_id=trace_id, t=float(a), value=float(b)) for a, b in zip(times, values))
             file_id = trace.file_id
-        self.emit("trace_appended", trace_id=trace_id, file_id=file_id)
+        self._db.emit("trace_appended", trace_id=trace_id, file_id=file_id)
         return len(times)
 
     def trace_passes(self, file_id: int, annotator: str | None = None, dimension: str | None = None
                      ) -> list[TracePass]:
-        with self.session() as s:
+        with self._db.session() as s:
             q = (select(Trace.id, Trace.file_id, Trace.annotator, Trace.dimension, Trace.pass_no, Trace.rate,
                         Trace.assisted_by, func.count(TraceSample.id), func.min(TraceSample.t), func.max(TraceSample.t))
                  .outerjoin(TraceSample, TraceSample.trace_id == Trace.id).where(Trace.file_id == file_id)
@@ -114,7 +122,7 @@ class TraceRepository:
 
     def _merged(self, passes: list[TracePass]) -> tuple[np.ndarray, np.ndarray]:
         out = []
-        with self.session() as s:
+        with self._db.session() as s:
             for p in passes:
                 rows = s.execute(select(TraceSample.t, TraceSample.value).where(TraceSample.trace_id == p.id)
                                  .order_by(TraceSample.t, TraceSample.id)).all()
@@ -125,7 +133,7 @@ class TraceRepository:
 
     def traced(self, file_id: int) -> list[tuple[str, str]]:
         """(annotator, dimension) pairs with a trace on this file."""
-        with self.session() as s:
+        with self._db.session() as s:
             return sorted(set(s.execute(select(Trace.annotator, Trace.dimension).where(Trace.file_id == file_id))))
 
     def trace_means(self, file_id: int, spans: np.ndarray, annotator: str, dimension: str,
@@ -146,7 +154,7 @@ class TraceRepository:
         they changed, so re-running it adds nothing). Returns (segments, labels added); (0, 0) for a file nobody
         traced."""
         traced = self.traced(file_id)
-        segments = self.segments(file_id) if traced else []
+        segments = self._segments.segments(file_id) if traced else []
         if not segments:
             return 0, 0
         spans = np.array([[seg.start, seg.end] for seg in segments])
@@ -161,4 +169,4 @@ class TraceRepository:
                 if values != (None, None, None):
                     specs.append(LabelSpec(file_id, seg.start, seg.end, trace_rater(annotator), values,
                                            origin=LabelOrigin.TRACE))
-        return self.import_labels(specs)
+        return self._labels.import_labels(specs)

@@ -116,7 +116,7 @@ def import_folder(
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder: {folder}")
-    corpus_row = store.corpus(corpus, create=True, root=str(folder))
+    corpus_row = store.corpora.corpus(corpus, create=True, root=str(folder))
     report = ImportReport(corpus=corpus)
     paths = scan(folder, report.skipped)
     report.scanned = len(paths)
@@ -128,14 +128,14 @@ def import_folder(
         detailed = find_detailed_csv(folder) if not labels else None
         if detailed is not None:
             import_labels(store, corpus, detailed, report=report, base=folder)
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        store.jobs.update_job(job, status="done", progress=1.0, message=report.summary())
     store.emit("corpus_changed", corpus_id=corpus_row.id)
     return report
 
 
 def _import_audio(store: Store, corpus_id: int, paths: list[Path], report: ImportReport, progress: ProgressFn,
                   cancel: CancelFn | None, commit_every: int) -> None:
-    with store.session() as s:
+    with store.db.session() as s:
         known = {f.fingerprint: f for f in s.scalars(select(AudioFile).where(AudioFile.corpus_id == corpus_id))}
         by_path = {f.path: f for f in known.values()}
         pending = 0
@@ -175,7 +175,8 @@ def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_pat
     stale = by_path.get(str_path)  # same path, new content: the file was replaced
     if stale is not None:
         s.flush()
-        kept = store.label_count(file_id=stale.id) + store.word_edit_count(stale.id) + len(store.traced(stale.id))
+        kept = (store.labels.label_count(file_id=stale.id) + store.words.word_edit_count(stale.id)
+                + len(store.traces.traced(stale.id)))
         if kept:  # labels, word corrections and traces were made on the old audio: they stay with it, never moved
             stale.status = FileStatus.REPLACED
             report.replaced.append((str_path, kept))
@@ -236,10 +237,10 @@ def import_labels(
     rater: each becomes a human rater of the store, and the corpus's mean and EWE consensus are computed from
     them), or a generic `file,start,end,arousal,valence,dominance` CSV.
 
-    Rows are checked first and written together through `Store.import_labels`; a row that names no stored file,
+    Rows are checked first and written together through `Store.labels.import_labels`; a row that names no stored file,
     lies outside its file or is off the scale is reported with its line and the rest goes on."""
     path = Path(path)
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     report = report or ImportReport(corpus=corpus)
     columns, rows = _read_csv(path)
     worker = next((c for c in MSP_WORKER_COLUMNS if c in columns), None)
@@ -253,7 +254,7 @@ def import_labels(
         )
     detailed = is_msp and worker is not None
     base = base or Path(corpus_row.root or path.parent)
-    files = store.files(corpus_row.id)
+    files = store.corpora.files(corpus_row.id)
     resolver = _Resolver(files, base)
     specs: list[LabelSpec] = []
     seen: dict[tuple, tuple[str, tuple]] = {}
@@ -274,18 +275,18 @@ def import_labels(
         seen[key] = (where, (spec.values, spec.category))
         specs.append(spec)
         if is_msp and not detailed:
-            store.set_file_metadata(spec.file_id, speaker=spec.speaker, split=spec.split,
-                                    gender=(row.get("Gender") or "").strip() or None)
+            store.corpora.set_file_metadata(spec.file_id, speaker=spec.speaker, split=spec.split,
+                                            gender=(row.get("Gender") or "").strip() or None)
     if detailed:
-        store.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
+        store.raters.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
     elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
         # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
-        store.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
-    segments, labels = store.import_labels(specs)
+        store.raters.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
+    segments, labels = store.labels.import_labels(specs)
     report.segments_added += segments
     report.labels_added += labels
     if detailed:
-        report.consensus_rows += store.compute_consensus(corpus_row.id, reweight=True)
+        report.consensus_rows += store.labels.compute_consensus(corpus_row.id, reweight=True)
     return report
 
 

@@ -28,12 +28,12 @@ class JobReport:
 @contextmanager
 def tracked_job(store: Store, kind: str, params: dict) -> Iterator[int]:
     """A jobs-table row that ends as failed or cancelled if the body raises; the body marks it done."""
-    job = store.start_job(kind, params)
+    job = store.jobs.start_job(kind, params)
     try:
         yield job
     except Cancelled as exc:
-        store.update_job(job, status="cancelled", error=str(exc))
+        store.jobs.update_job(job, status="cancelled", error=str(exc))
         raise
     except BaseException as exc:
-        store.update_job(job, status="failed", error=str(exc) or type(exc).__name__)
+        store.jobs.update_job(job, status="failed", error=str(exc) or type(exc).__name__)
         raise

@@ -41,8 +41,8 @@ def transcribe_corpus(
     cancel: CancelFn | None = None, redo: bool = False,
 ) -> TranscribeReport:
     """Transcribe every decodable file of a corpus not transcribed yet; resumable at word granularity."""
-    corpus_row = store.corpus(corpus)
-    files = store.files(corpus_row.id, status="ok")
+    corpus_row = store.corpora.corpus(corpus)
+    files = store.corpora.files(corpus_row.id, status="ok")
     report = TranscribeReport(files=len(files), notice=transcriber.notice)
     with tracked_job(store, "transcribe", {"corpus": corpus, "model": transcriber.label}) as job:
         for i, f in enumerate(files):
@@ -64,9 +64,9 @@ def transcribe_corpus(
                     report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))
-            store.update_job(job, progress=(i + 1) / max(1, len(files)))
+            store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
         progress(len(files), len(files), "done")
-        store.update_job(job, status="done", progress=1.0, message=report.summary())
+        store.jobs.update_job(job, status="done", progress=1.0, message=report.summary())
     return report
 
 
@@ -76,8 +76,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
     and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
     within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
-    corrected = store.edited_words(f.id)  # hand-corrected words are the annotator's work: a rerun keeps them
-    with store.session() as s:
+    corrected = store.words.edited_words(f.id)  # hand-corrected words are the annotator's work: a rerun keeps them
+    with store.db.session() as s:
         asr_words = Word.file_id == f.id, Word.id.not_in(corrected)
         if restart:
             s.execute(delete(Word).where(*asr_words))
@@ -102,7 +102,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
                                       seg.end)
             if not words:
                 continue
-            with store.session() as s:  # committed per segment: an interrupted run keeps it
+            with store.db.session() as s:  # committed per segment: an interrupted run keeps it
                 s.add_all(Word(file_id=f.id, start=round(w.start, 3), end=round(max(w.end, w.start), 3),
                                text=w.text, probability=w.probability, segment_end=k == len(words) - 1)
                           for k, w in enumerate(words))
@@ -116,7 +116,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
         resume_at = chunk_start
     superseded = build_units(store, f.id)
-    with store.session() as s:
+    with store.db.session() as s:
         row = s.get(AudioFile, f.id)
         row.transcribed_at, row.asr_model = datetime.now(UTC), transcriber.label
     store.emit("file_transcribed", file_id=f.id)
@@ -126,10 +126,10 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
 def build_units(store: Store, file_id: int) -> SupersedeResult:
     """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
     otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
-    segment ends and pauses. Earlier ASR units make way (`Store.supersede_segments`): the unlabelled ones go, the
+    segment ends and pauses. Earlier ASR units make way (`Store.segments.supersede_segments`): the unlabelled ones go, the
     labelled ones stay beside the new units with every label."""
-    words = store.words(file_id)
-    segments = store.segments(file_id, include_superseded=False)
+    words = store.words.words(file_id)
+    segments = store.segments.segments(file_id, include_superseded=False)
     # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
     # segment then keeps its bounds and gets its words again, the ASR-cut ones beside them included.
     kept = segments if any(seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL) for seg in segments) else []
@@ -138,11 +138,11 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         for seg in kept:
             inside = [w for w in words if word_in(w, seg.start, seg.end)]
             texts[seg.id] = (join_words(inside), [w.id for w in inside])
-        store.set_segment_texts(file_id, texts)
+        store.segments.set_segment_texts(file_id, texts)
         return SupersedeResult()
-    result = store.supersede_segments(file_id, SegmentOrigin.ASR)
-    audio = store.file(file_id)
-    turns = store.speaker_turns(file_id)  # utterances never span two speakers
+    result = store.segments.supersede_segments(file_id, SegmentOrigin.ASR)
+    audio = store.corpora.file(file_id)
+    turns = store.speakers.speaker_turns(file_id)  # utterances never span two speakers
     timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
                        (overlap_speaker(turns, w.start, max(w.end, w.start + 1e-3))
                         or speaker_at(turns, (w.start + w.end) / 2)) if turns else None)
@@ -154,5 +154,5 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
         specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                  audio.split, ids))
-    store.add_segments(file_id, specs)
+    store.segments.add_segments(file_id, specs)
     return result
