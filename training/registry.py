@@ -39,16 +39,8 @@ def register(store: Store, *, name: str, folder: Path, parent_id: int | None, me
              data_counts: dict, activate: bool) -> ModelVersion:
     """Record a version whose folder passes `check_model_folder`; a broken folder is never registered."""
     check_model_folder(folder)
-    with store.db.session() as s:
-        mv = ModelVersion(name=name, folder=str(folder), parent_id=parent_id, metrics=metrics, config=config,
-                          data_counts=data_counts, active=False)
-        s.add(mv)
-        s.flush()
-        mv_id = mv.id
-    if activate:
-        store.models.activate_model(mv_id)
-    store.emit("model_registered", model_version_id=mv_id)
-    return store.models.model_version(mv_id)
+    return store.models.register_model(name=name, folder=folder, parent_id=parent_id, metrics=metrics, config=config,
+                                       data_counts=data_counts, activate=activate)
 
 
 def activate(store: Store, ref: int | str) -> ModelVersion:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from emotrace.core.store.database import Repository, StoreError
@@ -39,3 +41,17 @@ class ModelRepository(Repository):
             target.active = True
         self._db.emit("model_activated", model_version_id=model_version_id)
 
+    def register_model(self, *, name: str, folder: str | Path, parent_id: int | None, metrics: dict, config: dict,
+                       data_counts: dict, activate: bool) -> ModelVersion:
+        """A new version (committed, inactive), then activated when asked; `model_registered` fires after both.
+        The caller checks the folder first (training.registry.register): a broken folder is never registered."""
+        with self._db.session() as s:
+            mv = ModelVersion(name=name, folder=str(folder), parent_id=parent_id, metrics=metrics, config=config,
+                              data_counts=data_counts, active=False)
+            s.add(mv)
+            s.flush()
+            mv_id = mv.id
+        if activate:
+            self.activate_model(mv_id)
+        self._db.emit("model_registered", model_version_id=mv_id)
+        return self.model_version(mv_id)

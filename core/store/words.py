@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, update
 
 from emotrace.core.segmentation import join_words
 from emotrace.core.store.annotations import LabelError
@@ -19,6 +21,28 @@ class WordRepository(Repository):
     def words(self, file_id: int) -> list[Word]:
         with self._db.session() as s:
             return list(s.scalars(select(Word).where(Word.file_id == file_id).order_by(Word.start)))
+
+    def transcription_start(self, file_id: int, *, restart: bool = False) -> tuple[float, list[tuple[float, float]]]:
+        """Where a transcription of the file resumes (the end of its last ASR word) and the spans of the words
+        corrected by hand, which a rerun keeps (they are the annotator's work). With `restart` the uncorrected
+        words go first (one commit) and it starts from 0."""
+        corrected = self.edited_words(file_id)
+        with self._db.session() as s:
+            asr_words = Word.file_id == file_id, Word.id.not_in(corrected)
+            if restart:
+                s.execute(delete(Word).where(*asr_words))
+            resume_at = s.scalar(select(func.max(Word.end)).where(*asr_words)) or 0.0
+            hand = [(w.start, w.end) for w in s.scalars(select(Word).where(Word.id.in_(corrected)))]
+        return resume_at, hand
+
+    def append_asr_words(self, file_id: int, words: Sequence) -> int:
+        """One ASR segment's words (objects with start, end, text, probability), committed at once so an
+        interrupted transcription keeps them; the last one ends the segment."""
+        with self._db.session() as s:
+            s.add_all(Word(file_id=file_id, start=round(w.start, 3), end=round(max(w.end, w.start), 3), text=w.text,
+                           probability=w.probability, segment_end=k == len(words) - 1)
+                      for k, w in enumerate(words))
+        return len(words)
 
     def edit_word(self, word_id: int, *, editor: str, text: str | None = None, start: float | None = None,
                   end: float | None = None) -> WordEditRecord:

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
-from sqlalchemy import delete, func, select
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import TimedWord, join_words, utterances, word_in
 from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
 from emotrace.core.speech.diarization import speaker_at
-from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
+from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
 from emotrace.core.store.speakers import overlap_speaker
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import SegmentOrigin
@@ -76,13 +73,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
     and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
     within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
-    corrected = store.words.edited_words(f.id)  # hand-corrected words are the annotator's work: a rerun keeps them
-    with store.db.session() as s:
-        asr_words = Word.file_id == f.id, Word.id.not_in(corrected)
-        if restart:
-            s.execute(delete(Word).where(*asr_words))
-        resume_at = s.scalar(select(func.max(Word.end)).where(*asr_words)) or 0.0
-        hand = [(w.start, w.end) for w in s.scalars(select(Word).where(Word.id.in_(corrected)))]
+    # where to go on, and the spans of words corrected by hand (the annotator's work: a rerun keeps them)
+    resume_at, hand = store.words.transcription_start(f.id, restart=restart)
     source = AudioSource(f.path)
     reader = source.forward_reader()  # chunks only move forward: one decode pass for the whole file
     count = 0
@@ -102,11 +94,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
                                       seg.end)
             if not words:
                 continue
-            with store.db.session() as s:  # committed per segment: an interrupted run keeps it
-                s.add_all(Word(file_id=f.id, start=round(w.start, 3), end=round(max(w.end, w.start), 3),
-                               text=w.text, probability=w.probability, segment_end=k == len(words) - 1)
-                          for k, w in enumerate(words))
-            count += len(words)
+            count += store.words.append_asr_words(f.id, words)  # committed per segment: an interrupted run keeps it
             last_end = max(last_end, words[-1].end)
             if on_position is not None:
                 on_position(float(seg.end), float(duration))
@@ -116,10 +104,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
         resume_at = chunk_start
     superseded = build_units(store, f.id)
-    with store.db.session() as s:
-        row = s.get(AudioFile, f.id)
-        row.transcribed_at, row.asr_model = datetime.now(UTC), transcriber.label
-    store.emit("file_transcribed", file_id=f.id)
+    store.corpora.mark_transcribed(f.id, transcriber.label)
     return count, superseded
 
 
