@@ -1,6 +1,7 @@
 """One open database as the repositories see it: the engine, short-lived sessions, and the events views observe.
 
-`Store` opens and migrates it and hands this object to every repository.
+`Store` opens and migrates it and hands this object to every repository; nothing outside core/store opens a
+session (tests/test_store_boundary.py checks it).
 """
 
 from __future__ import annotations
