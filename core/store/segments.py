@@ -39,7 +39,6 @@ def _relink_words(s, file_id: int, segments: Sequence[Segment]) -> None:
         seg.text = join_words(inside) or seg.text
 
 
-
 _SEGMENT_COLUMNS = (Segment.id, Segment.file_id, Segment.start, Segment.end, Segment.speaker, Segment.split,
                     Segment.origin, Segment.text, Segment.superseded_at)
 
