@@ -46,12 +46,12 @@ def labels(store: Store, corpus: str, *, include_accepted: bool = False, scale: 
 
     from emotrace.core.vocab import DIMENSIONS, LabelOrigin, rescale
 
-    corpus_row = store.corpus(corpus)
-    segments = {s.id: s for s in store.corpus_segments(corpus_row.id)}
-    paths = {f.id: f.path for f in store.files(corpus_row.id)}
-    kinds = store.rater_kinds()  # who is a person and who is computed: the registry, not the label's origin
+    corpus_row = store.corpora.corpus(corpus)
+    segments = {s.id: s for s in store.segments.corpus_segments(corpus_row.id)}
+    paths = {f.id: f.path for f in store.corpora.files(corpus_row.id)}
+    kinds = store.raters.rater_kinds()  # who is a person and who is computed: the registry, not the label's origin
     rows = []
-    for c in store.current_labels(corpus_id=corpus_row.id, include_accepted=include_accepted):
+    for c in store.labels.current_labels(corpus_id=corpus_row.id, include_accepted=include_accepted):
         seg = segments[c.segment_id]
         kind = c.rater_kind if c.origin is LabelOrigin.ACCEPTED else kinds.get(c.annotator, c.rater_kind)
         rows.append({"file": paths[seg.file_id], "start": seg.start, "end": seg.end, "segment_id": seg.id,

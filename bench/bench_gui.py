@@ -39,25 +39,25 @@ def traces_and_turns(store, seconds: float) -> dict:
     from emotrace.core.speech.diarization import Turn
     from emotrace.core.vocab import TurnSource
 
-    file_id = store.files(store.corpus("long").id)[0].id
+    file_id = store.corpora.files(store.corpora.corpus("long").id)[0].id
     rng = np.random.default_rng(2)
     chunk_ms = []
     for who in ("ann", "bob"):
-        tid = store.start_trace(file_id, annotator=who, dimension="arousal", rate=10)
+        tid = store.traces.start_trace(file_id, annotator=who, dimension="arousal", rate=10)
         value = 4.0
         for start in range(int(seconds)):
             t = start + np.arange(10) / 10
             values = np.clip(value + np.cumsum(rng.normal(0, 0.05, 10)), 1, 7)
             value = float(values[-1])
             c = time.perf_counter()
-            store.append_trace(tid, t, values)
+            store.traces.append_trace(tid, t, values)
             chunk_ms.append(1000 * (time.perf_counter() - c))
     turns, t, k = [], 0.0, 0
     while t < seconds - 1:
         end = min(seconds, t + float(rng.uniform(20, 60)))
         turns.append(Turn(t, end, f"S{k % 2 + 1}"))
         t, k = end + 0.5, k + 1
-    store.write_speaker_turns(file_id, turns, TurnSource.DIARIZATION)
+    store.speakers.write_speaker_turns(file_id, turns, TurnSource.DIARIZATION)
     return {"trace_chunks": len(chunk_ms), "trace_chunk_write_ms_median": round(statistics.median(chunk_ms), 2),
             "trace_chunk_write_ms_p99": round(float(np.percentile(chunk_ms, 99)), 2), "speaker_turns": len(turns)}
 
@@ -76,20 +76,21 @@ def synthetic_predictions(store, seconds: float, tmp: Path) -> None:
     """As many 4 s / 1 s-hop window predictions as analysis writes, plus 6 s segments with predictions."""
     from emotrace.core.store import ModelVersion, PredictionRow, SegmentSpec
 
-    with store.session() as s:
+    with store.db.session() as s:
         mv = ModelVersion(name="synthetic", folder=str(tmp / "none"), active=True)
         s.add(mv)
         s.flush()
         mv_id = mv.id
-    file_id = store.files(store.corpus("long").id)[0].id
-    seg_ids = store.add_segments(file_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr") for k in range(int(seconds // 6))])
+    file_id = store.corpora.files(store.corpora.corpus("long").id)[0].id
+    seg_ids = store.segments.add_segments(file_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr")
+                                                    for k in range(int(seconds // 6))])
     starts = np.arange(0, seconds - 4 + 1e-9, 1.0)
     rng = np.random.default_rng(1)
     walk = 4 + np.cumsum(rng.normal(0, 0.05, (len(starts), 3)), axis=0).clip(-2.5, 2.5)
     rows = [PredictionRow(None, "window", float(a), float(a) + 4, tuple(float(x) for x in v))
             for a, v in zip(starts, walk)]
     rows += [PredictionRow(sid, "segment", 6.0 * k, 6.0 * k + 5.5, (4.0, 4.0, 4.0)) for k, sid in enumerate(seg_ids)]
-    store.replace_predictions(file_id, mv_id, rows)
+    store.predictions.replace_predictions(file_id, mv_id, rows)
 
 
 def rss_mb() -> float:
@@ -140,11 +141,11 @@ def main() -> None:
     w.resize(1600, 1000)
     w.show()
     app.processEvents()
-    long_id = next(f.id for f in store.files(store.corpus("long").id))
+    long_id = next(f.id for f in store.corpora.files(store.corpora.corpus("long").id))
     viewport = w.file_view.layout_widget.viewport()
     from emotrace.core.audio.envelope import _cache_path
 
-    fingerprint = store.file(long_id).fingerprint
+    fingerprint = store.corpora.file(long_id).fingerprint
     opens = {}
     for name in ("after_import", "no_cache", "warm"):
         if name == "no_cache":

@@ -36,8 +36,8 @@ def main() -> None:
     import_folder(store, root, "bench")
     again = time.perf_counter() - t
 
-    with store.session() as s:  # one 3-hour file with 10,000 segments, a label and a prediction each
-        f = AudioFile(corpus_id=store.corpus("bench").id, path="/long.wav", fingerprint="long", duration=10800)
+    with store.db.session() as s:  # one 3-hour file with 10,000 segments, a label and a prediction each
+        f = AudioFile(corpus_id=store.corpora.corpus("bench").id, path="/long.wav", fingerprint="long", duration=10800)
         s.add(f)
         s.flush()
         from emotrace.core.store import ModelVersion
@@ -54,10 +54,10 @@ def main() -> None:
         file_id, mv_id = f.id, mv.id
     timings = {"segments": [], "current_labels": [], "segment_labels": [], "trajectory": []}
     for _ in range(5):
-        for name, fn in (("segments", lambda: store.segments(file_id)),
-                         ("current_labels", lambda: store.current_labels(file_id=file_id)),
-                         ("segment_labels", lambda: store.segment_labels(file_id=file_id)),
-                         ("trajectory", lambda: store.trajectory(file_id, mv_id)[0])):
+        for name, fn in (("segments", lambda: store.segments.segments(file_id)),
+                         ("current_labels", lambda: store.labels.current_labels(file_id=file_id)),
+                         ("segment_labels", lambda: store.labels.segment_labels(file_id=file_id)),
+                         ("trajectory", lambda: store.predictions.trajectory(file_id, mv_id)[0])):
             t = time.perf_counter()
             n = len(fn())
             timings[name].append(time.perf_counter() - t)

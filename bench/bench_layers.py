@@ -63,7 +63,7 @@ def main() -> None:
     ap.add_argument("--db", default=None)
     args = ap.parse_args()
     store = Store(args.db)
-    if "rav" not in [c.name for c in store.corpora()]:
+    if "rav" not in [c.name for c in store.corpora.corpora()]:
         import_folder(store, args.data, "rav")
     examples = load_examples(store, "rav")
     seconds = sum(e.end - e.start for e in examples)

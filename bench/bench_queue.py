@@ -44,7 +44,7 @@ def fresh_database(server: str) -> str:
 def queue_overhead(server: str, workers: int = 64, items: int = 2000, lease: float = 2.0) -> dict:
     url = fresh_database(server)
     store = Store(url)
-    with store.session() as s:
+    with store.db.session() as s:
         corpus = Corpus(name="q")
         s.add(corpus)
         s.flush()
@@ -52,8 +52,8 @@ def queue_overhead(server: str, workers: int = 64, items: int = 2000, lease: flo
         s.add_all(files)
         s.flush()
         ids = [f.id for f in files]
-    batch = store.start_job("bench-queue", {})
-    store.enqueue(batch, "transcribe", ids)
+    batch = store.jobs.start_job("bench-queue", {})
+    store.queue.enqueue(batch, "transcribe", ids)
     done: list[int] = []
     lock = threading.Lock()
     dead = set(range(workers // 4))
@@ -61,10 +61,10 @@ def queue_overhead(server: str, workers: int = 64, items: int = 2000, lease: flo
     def work(k: int) -> None:
         own = Store(url, migrate=False)
         name = f"w{k}"
-        while (c := own.claim(name, ["transcribe"], lease_seconds=lease)) is not None:
+        while (c := own.queue.claim(name, ["transcribe"], lease_seconds=lease)) is not None:
             if k in dead:
                 return  # dies holding its claim
-            if own.finish(c.id, name):
+            if own.queue.finish(c.id, name):
                 with lock:
                     done.append(c.file_id)
         own.close()
@@ -83,7 +83,7 @@ def queue_overhead(server: str, workers: int = 64, items: int = 2000, lease: flo
     twice = [fid for fid, n in Counter(done).items() if n > 1]
     return {"bench": "queue_overhead", "workers": workers, "items": items, "died_holding_a_claim": len(dead),
             "done": len(set(done)), "double_completions": len(twice), "recovered_after_lease": len(dead),
-            "claims_per_s": round(items / seconds, 1), "counts": store.queue_counts(batch)}
+            "claims_per_s": round(items / seconds, 1), "counts": store.queue.queue_counts(batch)}
 
 
 def workers_run(server: str, n_workers: int, audio: Path) -> dict:
@@ -95,7 +95,7 @@ def workers_run(server: str, n_workers: int, audio: Path) -> dict:
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t
-    hours = sum(f.duration or 0 for f in store.files(store.corpus("s").id)) / 3600
+    hours = sum(f.duration or 0 for f in store.corpora.files(store.corpora.corpus("s").id)) / 3600
     return {"bench": "transcribe_workers", "workers": n_workers, "rc": r.returncode, "audio_s": round(hours * 3600, 1),
             "wall_s": round(seconds, 1), "x_real_time": round(hours * 3600 / seconds, 1),
             "summary": r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-300:]}

@@ -51,8 +51,8 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE "{db_name}" WITH (FORCE)'))
     store = Store(url)
-    corpus = store.corpus("bench", create=True, root=str(tmp))
-    with store.session() as s:
+    corpus = store.corpora.corpus("bench", create=True, root=str(tmp))
+    with store.db.session() as s:
         s.add_all(AudioFile(corpus_id=corpus.id, path=str(tmp / f"MSP-PODCAST_{i:05d}.wav"), fingerprint=f"{i:064x}",
                             duration=5.0, status="ok") for i in range(FILES))
     rng = np.random.default_rng(0)
@@ -71,26 +71,26 @@ def main() -> None:
     report = import_labels(store, "bench", path)
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rewritten = store.compute_consensus(corpus.id, reweight=True)
+    rewritten = store.labels.compute_consensus(corpus.id, reweight=True)
     t_full = time.perf_counter() - t0
-    seg = store.corpus_segments(corpus.id)[0]
-    rater = store.human_labels(segment_ids=[seg.id])[0]
+    seg = store.segments.corpus_segments(corpus.id)[0]
+    rater = store.labels.human_labels(segment_ids=[seg.id])[0]
     t0 = time.perf_counter()
-    store.record_label(seg.id, annotator=rater.annotator, arousal=7, valence=4, dominance=4)
+    store.labels.record_label(seg.id, annotator=rater.annotator, arousal=7, valence=4, dominance=4)
     t_follow = time.perf_counter() - t0
     t0 = time.perf_counter()
     agreement = agreement_report(store, "bench")
     t_agreement = time.perf_counter() - t0
-    order = {s.file_id: i for i, s in enumerate(store.corpus_segments(corpus.id))}
-    seg_file = {s.id: s.file_id for s in store.corpus_segments(corpus.id)}
-    file_index = {f.id: int(Path(f.path).stem.split("_")[1]) for f in store.files(corpus.id)}
+    order = {s.file_id: i for i, s in enumerate(store.segments.corpus_segments(corpus.id))}
+    seg_file = {s.id: s.file_id for s in store.segments.corpus_segments(corpus.id)}
+    file_index = {f.id: int(Path(f.path).stem.split("_")[1]) for f in store.corpora.files(corpus.id)}
     closeness = {}
     for name in ("consensus:mean", "consensus:ewe"):
-        labels = store.segment_labels(corpus_id=corpus.id, annotator=name)
+        labels = store.labels.segment_labels(corpus_id=corpus.id, annotator=name)
         got = np.array([labels[sid].values for sid in sorted(labels)], dtype=float)
         want = truth[[file_index[seg_file[sid]] for sid in sorted(labels)]]
         closeness[name] = {d: round(ccc(got[:, k], want[:, k]), 4) for k, d in enumerate(("A", "V", "D"))}
-    weights = store.rater_weights(corpus.id)
+    weights = store.raters.rater_weights(corpus.id)
     careless = np.mean([weights[f"W{r:03d}"][0] for r in range(CARELESS)])
     careful = np.mean([weights[f"W{r:03d}"][0] for r in range(CARELESS, RATERS)])
     out = {"store": store.engine.dialect.name, "ratings": report.labels_added, "segments": len(order),

@@ -53,35 +53,35 @@ def build(root: Path):
             out.write((0.1 * rng.standard_normal(60 * SR)).astype(np.float32))
     store = Store(str(root / "store.db"))
     import_folder(store, audio, "long")
-    fid = store.files(store.corpus("long").id)[0].id
-    with store.session() as s:
+    fid = store.corpora.files(store.corpora.corpus("long").id)[0].id
+    with store.db.session() as s:
         s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" w{i}") for i in range(int(seconds * 2)))
-    ids = store.add_segments(fid, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr") for k in range(int(seconds // 6))])
-    store.set_segment_texts(fid, {})
+    ids = store.segments.add_segments(fid, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr") for k in range(int(seconds // 6))])
+    store.segments.set_segment_texts(fid, {})
     for sid in ids[::3]:
-        store.record_label(sid, annotator="ann", arousal=5.0, valence=3.0, dominance=4.0)
+        store.labels.record_label(sid, annotator="ann", arousal=5.0, valence=3.0, dominance=4.0)
     return store, fid, ids
 
 
 def store_figures(store, fid, ids) -> dict:
     out = {}
     for name, make in (
-        ("split", lambda a, b: store.split_segment(a.id, a.start + 2.0)),
-        ("merge", lambda a, b: store.merge_segments([a.id, b.id])),
-        ("resize", lambda a, b: store.resize_segment(a.id, a.start + 0.3, a.end)),
+        ("split", lambda a, b: store.segments.split_segment(a.id, a.start + 2.0)),
+        ("merge", lambda a, b: store.segments.merge_segments([a.id, b.id])),
+        ("resize", lambda a, b: store.segments.resize_segment(a.id, a.start + 0.3, a.end)),
     ):
         do, undo = [], []
         for k in range(40):
-            live = store.segments(fid, include_superseded=False)  # undo brings unlabelled ones back as new rows
+            live = store.segments.segments(fid, include_superseded=False)  # undo brings unlabelled ones back as new rows
             i = ({"split": 0, "merge": 1, "resize": 2}[name] * len(live) // 3 + 2 * k) % (len(live) - 1)
             t, edit = timed(lambda a=live[i], b=live[i + 1], make=make: make(a, b))
             do.append(t)
-            t, _ = timed(lambda edit=edit: store.edit_segments(**edit.inverse()))
+            t, _ = timed(lambda edit=edit: store.segments.edit_segments(**edit.inverse()))
             undo.append(t)
         out[name] = ms(do)
         out[f"undo {name}"] = ms(undo)
-    words = store.words(fid)
-    edits = [timed(lambda w=w: store.edit_word(w.id, editor="ann", text="fixed"))[0] for w in words[::50][:40]]
+    words = store.words.words(fid)
+    edits = [timed(lambda w=w: store.words.edit_word(w.id, editor="ann", text="fixed"))[0] for w in words[::50][:40]]
     out["word correction"] = ms(edits)
     return out
 
@@ -147,9 +147,9 @@ def main() -> None:
     figures.update(store_figures(store, fid, ids))
     labelled = ids[::3][len(ids) // 6:]  # the second half of the file: the store figures above used the first
     for sid in labelled[:200]:  # edits that stay: splits of labelled segments, both halves labelled anew
-        left, right = store.split_segment(sid, store.segment(sid).start + 2.0).added
+        left, right = store.segments.split_segment(sid, store.segments.segment(sid).start + 2.0).added
         for sid in (left, right):
-            store.record_label(sid, annotator="ann", arousal=4.0, valence=4.0, dominance=4.0)
+            store.labels.record_label(sid, annotator="ann", arousal=4.0, valence=4.0, dominance=4.0)
     after, n_after = timed(lambda: len(load_examples(store, "long")))
     figures["load_examples after 200 kept splits"] = f"{after:.0f} ms ({n_after})"
     figures.update(app_figures(store, fid))

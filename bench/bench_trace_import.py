@@ -22,7 +22,7 @@ from emotrace.core.store.models import AudioFile, Corpus
 
 def _store(tmp: Path, hours: float) -> tuple[Store, int]:
     store = Store(f"sqlite:///{tmp / 'bench.sqlite'}")
-    with store.session() as s:  # a bench-only file row of the right length (no audio needs decoding)
+    with store.db.session() as s:  # a bench-only file row of the right length (no audio needs decoding)
         corpus = Corpus(name="bench", root=str(tmp))
         s.add(corpus)
         s.flush()
@@ -61,7 +61,7 @@ def main() -> None:
             tt, vv, _meta = read_nova(path, duration=n / 25 + 1)
             rate = 25.0
         read = time.perf_counter() - start
-        store.import_trace(fid, annotator="ann", dimension="arousal", rate=rate, times=tt, values=vv)
+        store.traces.import_trace(fid, annotator="ann", dimension="arousal", rate=rate, times=tt, values=vv)
         total = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         size = (path.stat().st_size + (Path(str(path) + "~").stat().st_size if kind == "nova" else 0)) / 1e6

@@ -57,7 +57,7 @@ def retrain_seconds(store, corpus: str) -> tuple[float, dict]:
     t = time.perf_counter()
     final = TrainingRun(store.url, TrainConfig(corpus=corpus, device="cpu", activate=False)).start().join()
     assert final["type"] == "finished", final
-    store.activate_model(final["model_version_id"])
+    store.models.activate_model(final["model_version_id"])
     return time.perf_counter() - t, final
 
 
@@ -78,7 +78,7 @@ def main() -> None:
     print(json.dumps({"segments": 1000, "retrain_cold_s": round(cold, 1), "dev_ccc": final["metrics"]["ccc"]}),
           flush=True)
     for e in [e for e in load_examples(store, "bench") if e.split == "Train"][:20]:
-        store.record_label(e.segment_id, annotator="bench", arousal=min(7.0, e.label[0] + 0.5), valence=e.label[1],
+        store.labels.record_label(e.segment_id, annotator="bench", arousal=min(7.0, e.label[0] + 0.5), valence=e.label[1],
                         dominance=e.label[2])
     warm, final = retrain_seconds(store, "bench")
     print(json.dumps({"segments": 1000, "corrected": 20, "retrain_warm_s": round(warm, 1),

@@ -13,9 +13,9 @@ from emotrace.core.vocab import EXPORT_SCALES, JOB_SELECTIONS
 
 def cmd_consensus(args) -> int:
     store = open_store(args)
-    corpus_id = store.corpus(args.corpus).id
-    written = store.compute_consensus(corpus_id, reweight=not args.keep_weights)
-    weights = store.rater_weights(corpus_id)
+    corpus_id = store.corpora.corpus(args.corpus).id
+    written = store.labels.compute_consensus(corpus_id, reweight=not args.keep_weights)
+    weights = store.raters.rater_weights(corpus_id)
     print(f"{written} consensus values written (consensus:mean, consensus:ewe); EWE weights for {len(weights)} raters"
           + (" kept" if args.keep_weights else " re-estimated"))
     return 0
@@ -31,11 +31,11 @@ def register_consensus(sub) -> None:
 def cmd_raters(args) -> int:
     store = open_store(args)
     for name in args.blind or []:
-        store.set_blind(name, True)
+        store.raters.set_blind(name, True)
     for name in args.not_blind or []:
-        store.set_blind(name, False)
-    kinds = store.rater_kinds()
-    rows = [{"name": n, "kind": k.value, "blind": store.is_blind(n)} for n, k in sorted(kinds.items())]
+        store.raters.set_blind(name, False)
+    kinds = store.raters.rater_kinds()
+    rows = [{"name": n, "kind": k.value, "blind": store.raters.is_blind(n)} for n, k in sorted(kinds.items())]
     if args.json:
         print(json.dumps(rows))
     else:
@@ -58,7 +58,7 @@ def cmd_job(args) -> int:
     from emotrace.core.workflows.annotation_jobs import create_job, job_progress
 
     store = open_store(args)
-    corpus_id = store.corpus(args.corpus).id
+    corpus_id = store.corpora.corpus(args.corpus).id
     if args.action == "create":
         if not args.name or not args.annotators:
             print("error: job create needs --name and --annotators", file=sys.stderr)
@@ -68,7 +68,8 @@ def cmd_job(args) -> int:
         print(f"job {job.name}: {job.selection['segments']} segments, {job.overlap} annotator(s) each"
               f"{', blind' if job.blind else ''}")
         return 0
-    jobs = [store.annotation_job(corpus_id, args.name)] if args.name else store.annotation_jobs(corpus_id)
+    jobs = ([store.assignments.annotation_job(corpus_id, args.name)] if args.name
+            else store.assignments.annotation_jobs(corpus_id))
     out = [{"job": j.name, "blind": j.blind, "overlap": j.overlap, "selection": j.selection,
             "progress": [{"annotator": p.annotator, "assigned": p.assigned, "done": p.done}
                          for p in job_progress(store, j)]} for j in jobs]
@@ -137,7 +138,7 @@ def cmd_trajectories(args) -> int:
     from emotrace.core.formats.trajectories import export_trajectories
 
     store = open_store(args)
-    model = store.model_version(args.model).id if args.model else None
+    model = store.models.model_version(args.model).id if args.model else None
     n = export_trajectories(store, args.corpus, args.out, model, scale=args.scale)
     print(f"wrote {n} windows to {args.out}")
     return 0

@@ -41,16 +41,16 @@ def cmd_import(args) -> int:
 
 def cmd_stats(args) -> int:
     store = open_store(args)
-    corpus_id = store.corpus(args.corpus).id if args.corpus else None
+    corpus_id = store.corpora.corpus(args.corpus).id if args.corpus else None
     stats = store.stats(corpus_id)
     if args.json:
         print(json.dumps(stats))
         return 0
     if corpus_id is None:
-        print("corpora: " + (", ".join(c.name for c in store.corpora()) or "none"))
+        print("corpora: " + (", ".join(c.name for c in store.corpora.corpora()) or "none"))
     for key, value in stats.items():
         print(f"{key:>18}: {value}")
-    failed = store.files(corpus_id, status="error") if corpus_id else []
+    failed = store.corpora.files(corpus_id, status="error") if corpus_id else []
     for f in failed:
         print(f"  failed {f.path}: {f.error}")
     return 0

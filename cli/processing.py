@@ -37,13 +37,13 @@ def _through_queue(args, kind: str, params: dict, only_new=None) -> int | None:
     if args.workers < 0:
         raise UserFacingError("--workers must be 0 or more")
     store = open_store(args)
-    files = store.files(store.corpus(args.corpus).id, status=FileStatus.OK)
+    files = store.corpora.files(store.corpora.corpus(args.corpus).id, status=FileStatus.OK)
     files = [f for f in files if only_new is None or only_new(f)]
-    batch = store.start_job(f"{kind}-queue", {"corpus": args.corpus, **params})
-    queued = store.enqueue(batch, kind, [f.id for f in files], params)
+    batch = store.jobs.start_job(f"{kind}-queue", {"corpus": args.corpus, **params})
+    queued = store.queue.enqueue(batch, kind, [f.id for f in files], params)
     if args.queue:
         print(f"queued {queued} files as batch {batch}: start `emotrace --db URL worker --kinds {kind}` anywhere")
-        store.update_job(batch, status="done", progress=1.0, message=f"queued {queued} files")
+        store.jobs.update_job(batch, status="done", progress=1.0, message=f"queued {queued} files")
         return 0
     if store.engine.dialect.name == "sqlite" and args.workers > 1:
         print("note: SQLite has one writer at a time: local workers take turns at it (PostgreSQL for many)",
@@ -54,7 +54,7 @@ def _through_queue(args, kind: str, params: dict, only_new=None) -> int | None:
     bar = TqdmProgress(f"{kind} x{args.workers}", disable=args.quiet)
     try:
         while any(p.poll() is None for p in procs):
-            counts = store.queue_counts(batch)
+            counts = store.queue.queue_counts(batch)
             bar(counts["done"] + counts["failed"], queued, f"{counts['workers']} workers busy")
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -63,15 +63,15 @@ def _through_queue(args, kind: str, params: dict, only_new=None) -> int | None:
         raise
     finally:
         bar.close()
-    counts = store.queue_counts(batch)
-    failures = store.queue_failures(batch)
+    counts = store.queue.queue_counts(batch)
+    failures = store.queue.queue_failures(batch)
     names = {f.id: f.path for f in files}
     print(f"{kind}: {counts['done']} files done, {counts['failed']} failed, {counts['queued'] + counts['claimed']} "
           f"left, by {args.workers} workers")
     for fid, why in failures:
         print(f"  FAILED {names.get(fid, fid)}: {why}")
-    store.update_job(batch, status="done" if not counts["queued"] + counts["claimed"] else "interrupted",
-                     progress=1.0, message=f"{counts['done']} done, {counts['failed']} failed")
+    store.jobs.update_job(batch, status="done" if not counts["queued"] + counts["claimed"] else "interrupted",
+                          progress=1.0, message=f"{counts['done']} done, {counts['failed']} failed")
     return 1 if counts["failed"] or counts["queued"] + counts["claimed"] else 0
 
 
@@ -112,7 +112,7 @@ def cmd_transcribe(args) -> int:
     if queued is not None:
         return queued
     store = open_store(args)
-    store.corpus(args.corpus)  # fail fast on a wrong name, before loading a model
+    store.corpora.corpus(args.corpus)  # fail fast on a wrong name, before loading a model
     transcriber = open_transcriber(args.model, device=args.device, backend=args.asr_backend, beam_size=args.beam_size,
                                    batch_size=args.batch_size)
     if transcriber.notice:
@@ -147,7 +147,7 @@ def cmd_analyze(args) -> int:
         model = resolve_model(open_store(args), args.model)  # one version for every worker, fixed now
         return _through_queue(args, "analyze", {"model": model.id, "window": args.window, "hop": args.hop})
     store = open_store(args)
-    store.corpus(args.corpus)
+    store.corpora.corpus(args.corpus)
     return run_with_bar("analyze", args.quiet, lambda bar: analyze_corpus(
         store, args.corpus, model=args.model, device=args.device, window=args.window, hop=args.hop, progress=bar))
 
@@ -308,10 +308,10 @@ def cmd_models(args) -> int:
         print(f"active: v{mv.id} {mv.name}")
         return _catch_up(store, mv.id, args)
     if args.action == "activate":
-        code = _catch_up(store, store.active_model().id, args)
+        code = _catch_up(store, store.models.active_model().id, args)
         if code:
             return code
-    for mv in store.model_versions():
+    for mv in store.models.model_versions():
         ccc = (mv.metrics or {}).get("ccc", {})
         print(f"{'*' if mv.active else ' '} v{mv.id:<3d} {mv.name:<14} parent={mv.parent_id or '-':<4} "
               f"{mv.created_at:%Y-%m-%d %H:%M}  n={(mv.data_counts or {}).get('train', '-')}  "
@@ -352,8 +352,8 @@ def cmd_layers(args) -> int:
     from emotrace.training.probe import format_table, layer_relevance
 
     store = open_store(args)
-    store.corpus(args.corpus)
-    version = store.model_version(args.model) if args.model else store.active_model()
+    store.corpora.corpus(args.corpus)
+    version = store.models.model_version(args.model) if args.model else store.models.active_model()
     model_backbone = (version.config or {}).get("audio_backbone") if version is not None else None
     backbone = args.backbone or model_backbone or OFFLINE_AUDIO
     weights = None
@@ -427,7 +427,7 @@ def cmd_diarize(args) -> int:
     from emotrace.core.workflows.diarize import diarize_corpus
 
     store = open_store(args)
-    store.corpus(args.corpus)
+    store.corpora.corpus(args.corpus)
     options = DiarizationOptions(speakers=args.speakers, min_speakers=args.min_speakers,
                                  max_speakers=args.max_speakers)
     return run_with_bar("diarize", args.quiet, lambda bar: diarize_corpus(
@@ -452,24 +452,24 @@ def cmd_speakers(args) -> int:
     if args.action in ("rename", "merge", "reassign", "split") and not (args.to or "").strip():
         raise UserFacingError(f"speakers {args.action} needs --to NAME")  # it used to rename to "None"
     store = open_store(args)
-    corpus = store.corpus(args.corpus)
+    corpus = store.corpora.corpus(args.corpus)
     if args.action == "import":
         if not args.rttm:
             raise UserFacingError("speakers import needs --rttm FILE")
         report = import_rttm(store, args.corpus, args.rttm)
         print(report.summary())
         return 1 if report.failed else 0
-    files = [f for f in store.files(corpus.id) if args.file is None or Path(f.path).name == args.file
+    files = [f for f in store.corpora.files(corpus.id) if args.file is None or Path(f.path).name == args.file
              or Path(f.path).stem == args.file]
     if args.file and len(files) != 1:
         raise UserFacingError(f"no single file named {args.file!r} in corpus {args.corpus!r}")
     if args.action == "list":
         for f in files:
-            turns = store.speaker_turns(f.id)
+            turns = store.speakers.speaker_turns(f.id)
             talk: dict[str, float] = {}
             for t in turns:
                 talk[t.speaker] = talk.get(t.speaker, 0.0) + t.end - t.start
-            revisions = store.speaker_revisions(f.id)
+            revisions = store.speakers.speaker_revisions(f.id)
             print(f"{Path(f.path).name}: {len(turns)} turns, revision {revisions[-1].revision if revisions else '-'} "
                   + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(talk.items())))
             if args.turns:
@@ -480,13 +480,13 @@ def cmd_speakers(args) -> int:
         raise UserFacingError(f"speakers {args.action} needs --file NAME (one file of the corpus)")
     fid = files[0].id
     if args.action in ("rename", "merge"):
-        revision = store.merge_speakers(fid, args.speaker, args.to)
+        revision = store.speakers.merge_speakers(fid, args.speaker, args.to)
     elif args.action == "reassign":
-        revision = store.reassign_turn(fid, args.turn, args.to)
+        revision = store.speakers.reassign_turn(fid, args.turn, args.to)
     elif args.action == "split":
-        revision = store.split_turn(fid, args.turn, args.at, args.to)
+        revision = store.speakers.split_turn(fid, args.turn, args.at, args.to)
     else:  # undo
-        revision = store.undo_speaker_edit(fid)
+        revision = store.speakers.undo_speaker_edit(fid)
     print(f"{files[0].path}: speaker turns revision {revision}")
     return 0
 
@@ -510,20 +510,20 @@ REGISTRARS += [register_diarize, register_speakers]
 
 def cmd_traces(args) -> int:
     store = open_store(args)
-    corpus = store.corpus(args.corpus)
-    files = [f for f in store.files(corpus.id) if args.file is None or args.file in (Path(f.path).name,
+    corpus = store.corpora.corpus(args.corpus)
+    files = [f for f in store.corpora.files(corpus.id) if args.file is None or args.file in (Path(f.path).name,
                                                                                       Path(f.path).stem)]
     if args.file and len(files) != 1:
         raise UserFacingError(f"no single file named {args.file!r} in corpus {args.corpus!r}")
     if args.action == "list":
         for f in files:
-            for p in store.trace_passes(f.id):
+            for p in store.traces.trace_passes(f.id):
                 print(f"{Path(f.path).name}  {p.annotator:<12} {p.dimension:<9} pass {p.pass_no}  {p.rate:g} Hz  "
                       f"{p.samples} samples  {p.start or 0:.1f}-{p.end or 0:.1f} s"
                       + (f"  (from model v{p.assisted_by})" if p.assisted_by else ""))
         return 0
     if args.action == "labels":
-        total = sum(store.trace_labels(f.id)[1] for f in files)
+        total = sum(store.traces.trace_labels(f.id)[1] for f in files)
         print(f"{total} trace-mean labels added (rater '<annotator> (trace)', origin trace)")
         return 0
     if args.action == "agreement":
@@ -540,7 +540,7 @@ def cmd_traces(args) -> int:
         raise UserFacingError(f"traces {args.action} needs --file, --annotator, --dimension and --path")
     f = files[0]
     if args.action == "export":
-        t, v = store.current_trace(f.id, args.annotator, args.dimension)
+        t, v = store.traces.current_trace(f.id, args.annotator, args.dimension)
         if args.format == "nova":
             out = tr.write_nova(args.path, t, v, annotator=args.annotator, dimension=args.dimension,
                                 rate=args.rate, duration=float(f.duration or 0))
@@ -556,7 +556,7 @@ def cmd_traces(args) -> int:
     else:
         t, v = tr.read_carma_csv(args.path, scale=args.scale, duration=f.duration)
         rate = float(1 / np.median(np.diff(t))) if len(t) > 1 else args.rate
-    pass_no = store.import_trace(f.id, annotator=annotator, dimension=args.dimension, rate=min(100.0, rate),
+    pass_no = store.traces.import_trace(f.id, annotator=annotator, dimension=args.dimension, rate=min(100.0, rate),
                                  times=t, values=v)
     print(f"imported {len(t)} samples as pass {pass_no}")
     return 0

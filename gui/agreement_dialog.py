@@ -53,9 +53,9 @@ class AgreementDialog(QDialog):
         self.store, self.corpus = store, corpus
         self.setWindowTitle(f"Agreement between raters: {corpus}")
         self.split_box = QComboBox()
-        corpus_id = store.corpus(corpus).id
-        splits = sorted({s.split for s in store.corpus_segments(corpus_id) if s.split}
-                        | {f.split for f in store.files(corpus_id) if f.split})
+        corpus_id = store.corpora.corpus(corpus).id
+        splits = sorted({s.split for s in store.segments.corpus_segments(corpus_id) if s.split}
+                        | {f.split for f in store.corpora.files(corpus_id) if f.split})
         self.split_box.addItems([ALL_SPLITS, *splits])
         self.split_box.currentIndexChanged.connect(self.refresh)
         copy = QPushButton("Copy as JSON", clicked=self.copy_json)

@@ -78,7 +78,7 @@ class AnnotationJobsDialog(QDialog):
     def __init__(self, store: Store, corpus: str, annotator: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store, self.corpus, self.annotator = store, corpus, annotator
-        self.corpus_id = store.corpus(corpus).id
+        self.corpus_id = store.corpora.corpus(corpus).id
         self.setWindowTitle(f"Annotation jobs: {corpus}")
         self.jobs = QComboBox()
         self.jobs.currentIndexChanged.connect(self.refresh)
@@ -115,7 +115,7 @@ class AnnotationJobsDialog(QDialog):
     def reload_jobs(self, select: str | None = None) -> None:
         self.jobs.blockSignals(True)
         self.jobs.clear()
-        for job in self.store.annotation_jobs(self.corpus_id):
+        for job in self.store.assignments.annotation_jobs(self.corpus_id):
             self.jobs.addItem(f"{job.name}{' (blind)' if job.blind else ''}", job.name)
         if select:
             self.jobs.setCurrentIndex(self.jobs.findData(select))
@@ -124,7 +124,7 @@ class AnnotationJobsDialog(QDialog):
 
     def job(self):
         name = self.jobs.currentData()
-        return self.store.annotation_job(self.corpus_id, name) if name else None
+        return self.store.assignments.annotation_job(self.corpus_id, name) if name else None
 
     def refresh(self) -> None:
         self.refresh_progress()
@@ -147,21 +147,21 @@ class AnnotationJobsDialog(QDialog):
         if self.segment_id is None:
             self.status.setText("No job chosen." if job is None else
                                 f"Nothing left for {self.annotator} in this job." if any(
-                                    a.annotator == self.annotator for a in self.store.job_assignments(job.id))
+                                    a.annotator == self.annotator for a in self.store.assignments.job_assignments(job.id))
                                 else f"{self.annotator} has no segments in this job.")
             self.editor.show_segment(None)
             self._buttons()
             return
-        seg = self.store.segment(self.segment_id)
+        seg = self.store.segments.segment(self.segment_id)
         self.status.setText(f"segment {seg.id}: {seg.start:.2f}-{seg.end:.2f} s" + (f" \u201c{seg.text}\u201d"
                                                                                    if seg.text else ""))
         prediction = None
-        active = self.store.active_model()
+        active = self.store.models.active_model()
         if active is not None:
-            p = self.store.segment_predictions(active.id, file_id=seg.file_id).get(seg.id)
+            p = self.store.predictions.segment_predictions(active.id, file_id=seg.file_id).get(seg.id)
             prediction = p.values if p is not None and p.flag is None else None
         self.editor.show_segment(seg.id, f"segment {seg.id}", prediction)  # the editor hides it while blind
-        audio = self.store.file(seg.file_id)
+        audio = self.store.corpora.file(seg.file_id)
         self.player.load(audio.path, audio.duration or seg.end)
         self._buttons()
 
@@ -174,12 +174,12 @@ class AnnotationJobsDialog(QDialog):
 
     def play(self) -> None:
         if self.segment_id is not None:
-            seg = self.store.segment(self.segment_id)
+            seg = self.store.segments.segment(self.segment_id)
             self.player.play(seg.start, seg.end)
 
     def open_in_main(self) -> None:
         if self.segment_id is not None:
-            seg = self.store.segment(self.segment_id)
+            seg = self.store.segments.segment(self.segment_id)
             self.segment_chosen.emit(seg.file_id, seg.id)
 
     def new_job(self) -> None:

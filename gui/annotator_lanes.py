@@ -74,8 +74,8 @@ class AnnotatorLanes(QWidget):
         if self.file_id is None:
             return
         dim = self.dimension.currentText()
-        if self.model_version_id is not None and not (self.viewer and self.store.is_blind(self.viewer)):
-            t, values = self.store.trajectory(self.file_id, self.model_version_id)
+        if self.model_version_id is not None and not (self.viewer and self.store.raters.is_blind(self.viewer)):
+            t, values = self.store.predictions.trajectory(self.file_id, self.model_version_id)
             if len(t):
                 self.model_plot.plot(t, values[:, DIMENSIONS.index(dim)], pen=pg.mkPen("#2c3e50", width=1.5),
                                      connect="finite")
@@ -98,5 +98,5 @@ class AnnotatorLanes(QWidget):
             ticks.append((row, f"{lane.annotator}{mark}"))
         self.lanes_plot.getAxis("left").setTicks([ticks])
         self.lanes_plot.disableAutoRange()
-        self.lanes_plot.setXRange(0, self.store.file(self.file_id).duration or 1.0, padding=0.01)
+        self.lanes_plot.setXRange(0, self.store.corpora.file(self.file_id).duration or 1.0, padding=0.01)
         self.lanes_plot.setYRange(-0.6, max(len(self.lanes), 1) - 0.4)

@@ -76,7 +76,7 @@ class CorpusBrowser(QWidget):
         current = select or self.corpus_box.currentText()
         self.corpus_box.blockSignals(True)
         self.corpus_box.clear()
-        for c in self.store.corpora():
+        for c in self.store.corpora.corpora():
             self.corpus_box.addItem(c.name, c.id)
         index = max(0, self.corpus_box.findText(current)) if current else 0
         self.corpus_box.setCurrentIndex(index)

@@ -92,7 +92,7 @@ class ExportDialog(QDialog):
         self._default_destination()
 
     def _default_destination(self) -> None:
-        root = self.store.corpus(self.corpus).root or str(Path.home())
+        root = self.store.corpora.corpus(self.corpus).root or str(Path.home())
         self.destination.setText(str(Path(root).parent / f"{self.corpus}-{FORMATS[self.format.currentIndex()][2]}"))
 
     def browse(self) -> None:

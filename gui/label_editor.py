@@ -62,7 +62,7 @@ class SaveLabel(QUndoCommand):
             self.setObsolete(True)
             self.editor.save_failed.emit(f"Undo was not saved: {exc}")
             return
-        own = [c for c in self.editor.store.current_labels(segment_ids=[self.record.segment_id])
+        own = [c for c in self.editor.store.labels.current_labels(segment_ids=[self.record.segment_id])
                if c.annotator == self.editor.annotator]
         now = f"back to {_values(own[0].values)}" if own else "without a label of yours"
         self.editor.status.emit(f"Undone: label #{self.record.id} withdrawn; segment {self.record.segment_id} is "
@@ -163,8 +163,8 @@ class LabelEditor(QWidget):
         if text is not None:
             self.text.setText(text if len(text) <= 280 else text[:277].rstrip() + "...")
             self.text.setToolTip(text)
-        history = self.store.label_history(segment_id)
-        current = self.store.current_labels(segment_ids=[segment_id], include_computed=True)
+        history = self.store.labels.label_history(segment_id)
+        current = self.store.labels.current_labels(segment_ids=[segment_id], include_computed=True)
         own = [c for c in current if c.annotator == self.annotator]
         seen = visibility(self.store, segment_id, self.annotator)  # blind mode (issue 14): no anchoring
         if not seen.others:
@@ -175,7 +175,7 @@ class LabelEditor(QWidget):
         base = own[0] if own else standing_label(current)
         offered = None
         if not own and self.annotator:  # cut from segments you labelled: your label, to confirm (not saved yet)
-            offered = self.store.source_label(segment_id, annotator=self.annotator)
+            offered = self.store.labels.source_label(segment_id, annotator=self.annotator)
             base = offered or base
         self.offer_label.setText("" if offered is None else
                                  f"offered: your {_values(offered.values)} from the segment(s) this one was cut "
@@ -248,12 +248,12 @@ class LabelEditor(QWidget):
 
     def write(self, segment_id: int, values: dict, origin: LabelOrigin) -> LabelRecord:
         """The editor's one write: committed before it returns."""
-        record = self.store.record_label(segment_id, annotator=self.annotator, origin=origin, **values)
+        record = self.store.labels.record_label(segment_id, annotator=self.annotator, origin=origin, **values)
         self._written(segment_id)
         return record
 
     def retract(self, record: LabelRecord) -> None:
-        self.store.retract_label(record.id, annotator=self.annotator)
+        self.store.labels.retract_label(record.id, annotator=self.annotator)
         self._written(record.segment_id)
 
     def _written(self, segment_id: int) -> None:

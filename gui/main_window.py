@@ -274,7 +274,7 @@ class MainWindow(QMainWindow):
 
     def _show_file_of(self, segment_id: int) -> None:
         """An undo or redo of a label in another file: open that file at the segment first (never out of sight)."""
-        file_id = self.store.segment(segment_id).file_id
+        file_id = self.store.segments.segment(segment_id).file_id
         if self.data is None or self.data.file_id != file_id:
             self.go_to(file_id, segment_id)
 
@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
 
     # -- models ---------------------------------------------------------------------------------
     def refresh_models(self) -> None:
-        versions = self.store.model_versions()
+        versions = self.store.models.model_versions()
         active = next((mv.id for mv in versions if mv.active), None)
         for box, first in ((self.model_box, None), (self.compare_box, "(none)")):
             current = box.currentData()
@@ -341,7 +341,7 @@ class MainWindow(QMainWindow):
         one that did (a new version analyses one corpus; the others keep showing their trajectories), and a
         compare model without predictions here is dropped. The status line says so."""
         chosen = self.chosen_models()
-        analysed = self.store.predicted_models(file_id)
+        analysed = self.store.predictions.predicted_models(file_id)
         self.model_notice = ""
         if chosen and chosen[0] not in analysed and analysed:
             coming = self.catch_up is not None and self.catch_up[0] == chosen[0] and self.catch_up[1].isRunning()
@@ -374,7 +374,7 @@ class MainWindow(QMainWindow):
 
     # -- file and segment -------------------------------------------------------------------------
     def open_file(self, file_id: int) -> None:
-        f = self.store.file(file_id)
+        f = self.store.corpora.file(file_id)
         if f.status != FileStatus.OK:
             self.statusBar().showMessage(f"{f.path} failed to import: {f.error}", 10000)
             return
@@ -511,7 +511,7 @@ class MainWindow(QMainWindow):
         if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
             self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
             return None
-        (sid,) = self.store.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
+        (sid,) = self.store.segments.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
         self.reload_file()
         self.file_view.show_time_selection(None)
         index = self.go_to(self.data.file_id, sid, move_view=False)
@@ -583,9 +583,9 @@ class MainWindow(QMainWindow):
         if self.data is None or not annotator:
             return None
         own = {sid for sid, c in self.data.labels.get(annotator, {}).items() if c.origin != "accepted"}
-        if self.store.is_blind(annotator):
+        if self.store.raters.is_blind(annotator):
             return own
-        hidden = self.store.blind_assigned(self.data.file_id, annotator)
+        hidden = self.store.assignments.blind_assigned(self.data.file_id, annotator)
         return None if not hidden else ({int(s) for s in self.data.seg_ids} - hidden) | own
 
     def _store_changed(self, what: str, info: dict) -> None:

@@ -88,7 +88,7 @@ class ModelsPanel(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        versions = list(reversed(self.store.model_versions()))
+        versions = list(reversed(self.store.models.model_versions()))
         self.ids = [mv.id for mv in versions]
         self.metrics = {mv.id: mv.metrics for mv in versions}
         self.active_row = next((r for r, mv in enumerate(versions) if mv.active), 0 if versions else -1)

@@ -176,7 +176,7 @@ class RetrainDialog(QDialog):
 
     def activate(self) -> None:
         if self.new_version is not None:
-            self.store.activate_model(self.new_version)
+            self.store.models.activate_model(self.new_version)
             self.activated.emit(self.new_version)
         self.accept()
 

@@ -57,7 +57,7 @@ class ReviewPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["file", "start", "score", "model vs label", "audio vs text"])
         self.items = review_queue(self.store, corpus_id, model_version_id) if corpus_id and model_version_id else []
         self.position = -1
-        names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.files(corpus_id)} if corpus_id else {}
+        names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.corpora.files(corpus_id)} if corpus_id else {}
         self.table.setRowCount(len(self.items))
         for r, it in enumerate(self.items):
             values = [names.get(it.file_id, str(it.file_id)), f"{it.start:.1f}", f"{it.score:.2f}",
@@ -71,7 +71,7 @@ class ReviewPanel(QWidget):
     def _reload_traces(self, corpus_id: int | None, model_version_id: int | None) -> None:
         self.items = trace_review(self.store, corpus_id, model_version_id) if corpus_id else []
         self.position = -1
-        names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.files(corpus_id)} if corpus_id else {}
+        names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.corpora.files(corpus_id)} if corpus_id else {}
         self.table.setHorizontalHeaderLabels(["file", "start", "score", "trace vs model", "vs annotators"])
         self.table.setRowCount(len(self.items))
         for r, it in enumerate(self.items):

@@ -2,7 +2,7 @@
 selected segment's start or end to the playhead (I / O) or drag its edges on the waveform, correct the word
 under the playhead (F2, or double-click it in the transcript).
 
-Every change is one store edit (`Store.edit_segments` and friends): a labelled segment is never rewritten, it is
+Every change is one store edit (`Store.segments.edit_segments` and friends): a labelled segment is never rewritten, it is
 kept (superseded, drawn faint) and the new segment offers its label to confirm with Enter. Undo and redo share
 the label editor's stack (Ctrl+Z goes back through labels and segment edits in the order they were made) and
 apply the inverse edit, so they are edits too and nothing is lost on the way.
@@ -51,7 +51,7 @@ class SegmentEditCommand(QUndoCommand):
     def _flip(self, message: str) -> None:
         name = self.controls.show_file(self.applied.file_id)  # an undo is seen where it happens
         try:
-            self.applied = self.controls.window.store.edit_segments(**self.applied.inverse())
+            self.applied = self.controls.window.store.segments.edit_segments(**self.applied.inverse())
         except STORE_ERRORS as exc:
             self.setObsolete(True)  # leaves the stack: a later redo must not replay this step the wrong way
             self.controls.failed(f"{message.split(':')[0]} failed, nothing changed: {exc}")
@@ -122,7 +122,7 @@ class SegmentEditing:
             return
         sid, start, end = sel
         at = self.window.view_state.playhead
-        self._apply(lambda: self.window.store.split_segment(sid, at),
+        self._apply(lambda: self.window.store.segments.split_segment(sid, at),
                     f"split {format_time(start, 2)}-{format_time(end, 2)} at {format_time(at, 2)}")
 
     def merge_next(self) -> None:
@@ -136,7 +136,7 @@ class SegmentEditing:
             self.window.statusBar().showMessage("The selected segment is the last one: nothing to merge with", 6000)
             return
         other = int(data.seg_ids[live[k + 1]])
-        self._apply(lambda: self.window.store.merge_segments([sel[0], other]),
+        self._apply(lambda: self.window.store.segments.merge_segments([sel[0], other]),
                     f"merge {format_time(sel[1], 2)}-{format_time(float(data.seg_bounds[live[k + 1], 1]), 2)}")
 
     def set_edge(self, edge: int) -> None:
@@ -156,7 +156,7 @@ class SegmentEditing:
             self.window.statusBar().showMessage("The start must stay before the end: move the playhead", 6000)
             self.window.file_view.select_segment(self.window.view_state.segment_index)
             return
-        ok = self._apply(lambda: self.window.store.resize_segment(sel[0], start, end),
+        ok = self._apply(lambda: self.window.store.segments.resize_segment(sel[0], start, end),
                          f"resize to {format_time(start, 2)}-{format_time(end, 2)}")
         if not ok:  # the dragged edges go back to the segment's bounds
             self.window.file_view.select_segment(self.window.view_state.segment_index)
@@ -176,7 +176,7 @@ class SegmentEditing:
         """Open the file an undo or redo acts on (the stack spans files); its name, for the status line."""
         w = self.window
         w.ensure_open(file_id)
-        return w.store.file(file_id).path.rsplit("/", 1)[-1]
+        return w.store.corpora.file(file_id).path.rsplit("/", 1)[-1]
 
     def failed(self, message: str) -> None:
         self.window.statusBar().showMessage(message, 10000)
@@ -226,7 +226,7 @@ class SegmentEditing:
         w = self.window
         text, start, end = values
         try:
-            w.store.edit_word(word_id, editor=w.editor.annotator, text=text, start=start, end=end)
+            w.store.words.edit_word(word_id, editor=w.editor.annotator, text=text, start=start, end=end)
         except STORE_ERRORS as exc:
             QMessageBox.warning(w, "Word not corrected", str(exc))
             return False

@@ -68,21 +68,22 @@ class SpeakerControls:
     # -- corrections ---------------------------------------------------------------------------------
     def reassign(self, index: int, speaker: str) -> bool:
         store, fid = self.window.store, self._file_id()
-        return self._apply(f"Turn {index + 1} is now {speaker}", lambda: store.reassign_turn(fid, index, speaker))
+        return self._apply(f"Turn {index + 1} is now {speaker}", lambda: store.speakers.reassign_turn(fid, index, speaker))
 
     def split(self, index: int, at: float, speaker: str | None = None) -> bool:
         store, fid = self.window.store, self._file_id()
-        return self._apply(f"Turn {index + 1} split at {at:.2f} s", lambda: store.split_turn(fid, index, at, speaker))
+        return self._apply(f"Turn {index + 1} split at {at:.2f} s",
+                           lambda: store.speakers.split_turn(fid, index, at, speaker))
 
     def rename(self, old: str, new: str) -> bool:
         store, fid = self.window.store, self._file_id()
-        return self._apply(f"{old} is now {new}", lambda: store.rename_speaker(fid, old, new))
+        return self._apply(f"{old} is now {new}", lambda: store.speakers.rename_speaker(fid, old, new))
 
     def undo(self) -> bool:
         if self._file_id() is None:
             return False
         store, fid = self.window.store, self._file_id()
-        return self._apply("Speaker correction undone", lambda: store.undo_speaker_edit(fid))
+        return self._apply("Speaker correction undone", lambda: store.speakers.undo_speaker_edit(fid))
 
     def menu(self, t: float, screen_pos) -> None:
         data = self.window.data

@@ -127,7 +127,7 @@ class TasksPanel(QWidget):
 
     def refresh_queue(self) -> None:
         try:
-            c = self._queue_store.queue_counts()
+            c = self._queue_store.queue.queue_counts()
         except Exception as exc:  # noqa: BLE001 - a store that cannot be read now: say so, keep the app alive
             self.queue_label.setText(f"Queue: cannot read ({type(exc).__name__})")
             self.queue_label.setVisible(True)

@@ -134,8 +134,8 @@ class TraceControls:
     def _open_pass(self, at: float) -> None:
         w = self.window
         model = w.shown_models[0] if (self.assisted.isChecked() and w.shown_models) else None
-        self.trace_id = w.store.start_trace(w.data.file_id, annotator=w.editor.annotator, dimension=self.dim,
-                                            rate=self.rate, assisted_by=model)
+        self.trace_id = w.store.traces.start_trace(w.data.file_id, annotator=w.editor.annotator, dimension=self.dim,
+                                                   rate=self.rate, assisted_by=model)
         self.next_index = math.ceil(at * self.rate - 1e-9)
         self.buffer, self.live_t, self.live_v = [], [], []
         self.last_input = -math.inf
@@ -237,7 +237,7 @@ class TraceControls:
         if self.trace_id is None or not self.buffer:
             return
         times, values = zip(*self.buffer)
-        self.window.store.append_trace(self.trace_id, times, values)
+        self.window.store.traces.append_trace(self.trace_id, times, values)
         self.buffer = []
 
     def _draw_live(self) -> None:

@@ -35,13 +35,13 @@ def main() -> None:
     ap.add_argument("--out", default=str(BUNDLED))
     args = ap.parse_args()
     store = Store(args.db)
-    if "ravdess" not in [c.name for c in store.corpora()]:
+    if "ravdess" not in [c.name for c in store.corpora.corpora()]:
         import_folder(store, args.data, "ravdess")
     cfg = TrainConfig(corpus="ravdess", mode="layers", audio_backbone=args.backbone, modalities="audio",
                       seed=args.seed, device="cpu", activate=False, name="ravdess-build")
     result = train(store, cfg, on_event=lambda e: e["type"] == "epoch" and print(
         f"epoch {e['epoch']:3d} dev {e['dev_ccc']}", file=sys.stderr))
-    version = store.model_version(result.model_version_id)
+    version = store.models.model_version(result.model_version_id)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):

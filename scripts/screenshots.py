@@ -96,7 +96,7 @@ def main() -> None:
     QTest.qWaitForWindowActive(window, 5000)
     window.browser.corpus_box.setCurrentIndex(window.browser.corpus_box.findText("demo"))
     app.processEvents()
-    jfk = next(f.id for f in store.files(store.corpus("demo").id) if "jfk" in f.path)
+    jfk = next(f.id for f in store.corpora.files(store.corpora.corpus("demo").id) if "jfk" in f.path)
     window.browser.select_file(jfk)
     wait(app, lambda: window.data is not None and window.data.file_id == jfk)
     window.file_view.set_view(0, window.data.duration)
@@ -134,8 +134,8 @@ def main() -> None:
     window.compare_box.setCurrentIndex(window.compare_box.findData(first.model_version_id))
     app.processEvents()
     shoot(app, window, out / "after_retrain.png")
-    history = [len(store.label_history(int(sid))) for sid in window.data.seg_ids]
-    print(json.dumps({"edits": edits, "new_model": new_version, "active": store.active_model().id,
+    history = [len(store.labels.label_history(int(sid))) for sid in window.data.seg_ids]
+    print(json.dumps({"edits": edits, "new_model": new_version, "active": store.models.active_model().id,
                       "history_rows_first_file": history}), flush=True)
     window.close()
 

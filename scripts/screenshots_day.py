@@ -69,10 +69,11 @@ def build_store(tmp: Path, minutes: float):
         layout = [(6.0 * k, 6.0 * k + 5.5) for k in range(int(minutes * 10))]
     store = Store(f"sqlite:///{tmp / 'day.sqlite'}")
     import_folder(store, folder, "podcast")
-    file_id = store.files(store.corpus("podcast").id)[0].id
-    duration = store.file(file_id).duration
-    seg_ids = store.add_segments(file_id, [SegmentSpec(a, b, "asr", f"clip {k + 1}") for k, (a, b) in enumerate(layout)])
-    with store.session() as s:
+    file_id = store.corpora.files(store.corpora.corpus("podcast").id)[0].id
+    duration = store.corpora.file(file_id).duration
+    seg_ids = store.segments.add_segments(file_id, [SegmentSpec(a, b, "asr", f"clip {k + 1}")
+                                                    for k, (a, b) in enumerate(layout)])
+    with store.db.session() as s:
         mv = ModelVersion(name="synthetic", folder=str(tmp / "none"), active=True)
         s.add(mv)
         s.flush()
@@ -90,11 +91,11 @@ def build_store(tmp: Path, minutes: float):
     for sid, (a, b) in zip(seg_ids, layout):
         i = min(int(a), len(walk) - 1)
         rows.append(PredictionRow(sid, "segment", a, b, tuple(float(x) for x in walk[i])))
-    store.replace_predictions(file_id, mv_id, rows)
+    store.predictions.replace_predictions(file_id, mv_id, rows)
     for k, sid in enumerate(seg_ids[:40]):
         i = min(int(layout[k][0]), len(walk) - 1)
-        store.record_label(sid, annotator="maria", arousal=float(np.clip(round(walk[i, 0] + 0.8), 1, 7)),
-                           valence=float(np.clip(round(walk[i, 1] - 0.6), 1, 7)), dominance=4.0)
+        store.labels.record_label(sid, annotator="maria", arousal=float(np.clip(round(walk[i, 0] + 0.8), 1, 7)),
+                                  valence=float(np.clip(round(walk[i, 1] - 0.6), 1, 7)), dominance=4.0)
     return store, file_id
 
 

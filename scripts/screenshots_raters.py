@@ -80,7 +80,7 @@ def main() -> None:
     lanes = AnnotatorLanes(store)
     lanes.resize(900, 330)
     lanes.show()
-    lanes.show_file(store.files(store.corpus("msp-demo").id)[3].id)
+    lanes.show_file(store.corpora.files(store.corpora.corpus("msp-demo").id)[3].id)
     shoot(app, lanes, out / "annotator_lanes.png")
     create_job(store, "msp-demo", "round 1", ["alice", "bob", "carol"], how="split", split="Train", overlap=2,
                blind=True)

@@ -47,16 +47,16 @@ def main() -> None:
     import_folder(store, tmp / "demo", "demo")
     print(diarize_corpus(store, "demo").summary(), flush=True)
     print(analyze_corpus(store, "demo", device="cpu").summary(), flush=True)
-    f = store.files(store.corpus("demo").id)[0]
-    mv = store.active_model().id
-    t, values = store.trajectory(f.id, mv)
+    f = store.corpora.files(store.corpora.corpus("demo").id)[0]
+    mv = store.models.active_model().id
+    t, values = store.predictions.trajectory(f.id, mv)
     grid = np.arange(0, f.duration, 0.1)
     model_arousal = np.interp(grid, t, np.nan_to_num(values[:, 0], nan=4.0))
     for who, lag, offset in (("ann", 1.5, 0.4), ("bob", 2.5, -0.3)):
-        trace = store.start_trace(f.id, annotator=who, dimension="arousal", rate=10)
+        trace = store.traces.start_trace(f.id, annotator=who, dimension="arousal", rate=10)
         wobble = 0.25 * np.sin(grid / 2.3 + len(who))
         v = np.clip(np.interp(grid - lag, grid, model_arousal) + offset + wobble, 1, 7)
-        store.append_trace(trace, grid, v)
+        store.traces.append_trace(trace, grid, v)
 
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication

@@ -188,8 +188,8 @@ def populated(store, tmp_path):
                                      "talk.wav,0,10,3,4,5,N,alice\ntalk.wav,10,20,6,2,3,A,alice\n"
                                      "talk.wav,30,40,2,6,4,H,bob\n")
     import_folder(store, root, "c")
-    f = store.files(store.corpus("c").id)[0]
-    with store.session() as s:
+    f = store.corpora.files(store.corpora.corpus("c").id)[0]
+    with store.db.session() as s:
         mv = ModelVersion(name="m", folder=str(tmp_path / "none"), active=True)
         s.add(mv)
         s.flush()
@@ -215,7 +215,7 @@ def traced_file(store, tmp_path):
     (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\n"
                                      "talk.wav,0,10,4,4,4\ntalk.wav,10,20,4,4,4\ntalk.wav,20,30,4,4,4\n")
     import_folder(store, root, "c")
-    return store.files(store.corpus("c").id)[0].id
+    return store.corpora.files(store.corpora.corpus("c").id)[0].id
 
 
 @pytest.fixture(scope="session")

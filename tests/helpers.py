@@ -67,7 +67,7 @@ def msp_corpus(root, files: int = 12, seed: int = 3):
 
 
 def all_label_rows(store: Store) -> list[tuple]:
-    with store.session() as s:
+    with store.db.session() as s:
         return [tuple(r) for r in s.execute(text("SELECT id, segment_id, annotator, arousal, valence, dominance, "
                                                  "origin, retracts_id FROM labels ORDER BY id"))]
 
@@ -123,9 +123,9 @@ def agreement_store(store, tmp_path):
     for k in range(12):
         write_audio(root / f"u{k:02d}.wav", 1.0, freq=200 + 10 * k)
     import_folder(store, root, "agree")
-    corpus_id = store.corpus("agree").id
-    segs = [store.add_segments(f.id, [SegmentSpec(0.0, 1.0, "manual", split="Test1")])[0]
-            for f in store.files(corpus_id)]
+    corpus_id = store.corpora.corpus("agree").id
+    segs = [store.segments.add_segments(f.id, [SegmentSpec(0.0, 1.0, "manual", split="Test1")])[0]
+            for f in store.corpora.files(corpus_id)]
     arousal = 1 + (SHROUT_FLEISS - 1) * 6 / 9
     for j, rater in enumerate("ABCD"):
         for k, sid in enumerate(segs):
@@ -134,8 +134,8 @@ def agreement_store(store, tmp_path):
             v = None if np.isnan(v) else float(v)
             if a is None and v is None:
                 continue
-            store.record_label(sid, annotator=rater, arousal=a, valence=v, dominance=None,
-                               category="H" if (k + (j == 3)) % 2 else "N")
+            store.labels.record_label(sid, annotator=rater, arousal=a, valence=v, dominance=None,
+                                      category="H" if (k + (j == 3)) % 2 else "N")
     return corpus_id
 
 
@@ -196,7 +196,7 @@ def fill_0002(store: Store) -> None:
 
 def check_migrated_from_0002(store: Store) -> None:
     assert store.schema_revision() == store.head_revision()
-    rows = {h.id: h for sid in (1, 2, 3) for h in store.label_history(sid)}
+    rows = {h.id: h for sid in (1, 2, 3) for h in store.labels.label_history(sid)}
     assert sorted(rows) == list(range(1, len(OLD_LABELS) + 1))  # every row is still there
     for k, (sid, ann, a, v, d, _origin) in enumerate(OLD_LABELS, start=1):
         assert (rows[k].segment_id, rows[k].annotator, rows[k].values) == (sid, ann, (a, v, d))  # value for value
@@ -204,14 +204,14 @@ def check_migrated_from_0002(store: Store) -> None:
     assert [rows[k].origin.value for k in range(1, 10)] == [
         "imported", "manual", "retraction", "manual", "accepted", "manual", "accepted", "manual", "retraction"]
     assert rows[3].retracts_id == 2 and rows[9].retracts_id == 8
-    current = {(c.segment_id, c.annotator): c.values for c in store.current_labels()}
+    current = {(c.segment_id, c.annotator): c.values for c in store.labels.current_labels()}
     assert current == {(1, "consensus"): (3.0, 4.0, 5.0), (1, "tester"): (6.0, 2.0, 5.0),
                        (2, "tester"): (4.37, 5.12, 3.98)}
     with pytest.raises((IntegrityError, DatabaseError)):
-        with store.session() as s:
+        with store.db.session() as s:
             s.execute(text("DELETE FROM labels WHERE id = 1"))
     with pytest.raises((IntegrityError, DatabaseError)):
-        with store.session() as s:
+        with store.db.session() as s:
             s.execute(text("DELETE FROM segments WHERE id = 3"))  # was ON DELETE CASCADE before 0003
 
 
@@ -222,7 +222,7 @@ def queue_corpus(store: Store, root: Path, n: int) -> list[int]:
     for k in range(n):
         write_audio(root / f"f{k}.wav", 2.0, freq=200 + 10 * k)
     import_folder(store, root, "q")
-    return [f.id for f in store.files(store.corpus("q").id)]
+    return [f.id for f in store.corpora.files(store.corpora.corpus("q").id)]
 
 
 def speech_files(root: Path, n: int, repeats: int = 6) -> None:
@@ -242,18 +242,18 @@ def check_concurrent_claims(url: str, tmp_path: Path) -> None:
     """Six threads, each with its own connection to `url`, claim and finish 24 queued items: each exactly once."""
     store = Store(url)
     ids = queue_corpus(store, tmp_path / "c", 24)
-    batch = store.start_job("test-queue", {})
-    assert store.enqueue(batch, "transcribe", ids) == 24
-    assert store.enqueue(batch, "transcribe", ids) == 0  # already queued: not twice
+    batch = store.jobs.start_job("test-queue", {})
+    assert store.queue.enqueue(batch, "transcribe", ids) == 24
+    assert store.queue.enqueue(batch, "transcribe", ids) == 0  # already queued: not twice
     claimed: list[int] = []
     lock = threading.Lock()
 
     def claimer(name: str) -> None:
         own = Store(url, migrate=False)
-        while (c := own.claim(name, ["transcribe"], lease_seconds=30)) is not None:
+        while (c := own.queue.claim(name, ["transcribe"], lease_seconds=30)) is not None:
             with lock:
                 claimed.append(c.file_id)
-            assert own.finish(c.id, name)
+            assert own.queue.finish(c.id, name)
         own.close()
 
     threads = [threading.Thread(target=claimer, args=(f"w{k}",)) for k in range(6)]
@@ -262,7 +262,7 @@ def check_concurrent_claims(url: str, tmp_path: Path) -> None:
     for t in threads:
         t.join(timeout=120)
     assert sorted(claimed) == sorted(ids)  # each exactly once
-    assert store.queue_counts(batch) == {"queued": 0, "claimed": 0, "done": 24, "failed": 0, "workers": 0}
+    assert store.queue.queue_counts(batch) == {"queued": 0, "claimed": 0, "done": 24, "failed": 0, "workers": 0}
 
 
 # -- raters: the migration from revision 0003 (on SQLite and on PostgreSQL) ------------------------------------
@@ -301,7 +301,7 @@ def check_migration_from_0003(url: str) -> None:
     with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
         conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
                           "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
-    store.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
+    store.labels.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
     store.close()
 
 
@@ -314,29 +314,29 @@ def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
 
     write_audio(tmp_path / "f" / "a.wav", seconds)
     import_folder(store, tmp_path / "f", "c")
-    fid = store.files(store.corpus("c").id)[0].id
-    with store.session() as s:
+    fid = store.corpora.files(store.corpora.corpus("c").id)[0].id
+    with store.db.session() as s:
         s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" w{i}") for i in range(int(seconds * 2)))
-    store.add_segments(fid, [SegmentSpec(0.0, 8.0, SegmentOrigin.ASR, "", "spk1", "Train"),
-                             SegmentSpec(10.0, 18.0, SegmentOrigin.ASR, "", "spk1", "Train")])
-    store.set_segment_texts(fid, {})
+    store.segments.add_segments(fid, [SegmentSpec(0.0, 8.0, SegmentOrigin.ASR, "", "spk1", "Train"),
+                                      SegmentSpec(10.0, 18.0, SegmentOrigin.ASR, "", "spk1", "Train")])
+    store.segments.set_segment_texts(fid, {})
     return fid
 
 
 def live(store: Store, fid: int):
-    return store.segments(fid, include_superseded=False)
+    return store.segments.segments(fid, include_superseded=False)
 
 
 def ids_survive_undo(store: Store, fid: int) -> None:
     """Split an unlabelled segment, merge the halves, make another segment, then undo both edits: each undo
     names the segments the edit made, and a removed segment comes back as itself (ids are never reused)."""
     seg = live(store, fid)[-1]
-    split = store.split_segment(seg.id, seg.start + 3.0)
-    merged = store.merge_segments(list(split.added))
-    other = store.add_segments(fid, [SegmentSpec(18.5, 19.5, SegmentOrigin.MANUAL)])[0]  # takes a fresh id
-    undo_merge = store.edit_segments(**merged.inverse())
+    split = store.segments.split_segment(seg.id, seg.start + 3.0)
+    merged = store.segments.merge_segments(list(split.added))
+    other = store.segments.add_segments(fid, [SegmentSpec(18.5, 19.5, SegmentOrigin.MANUAL)])[0]  # takes a fresh id
+    undo_merge = store.segments.edit_segments(**merged.inverse())
     assert undo_merge.added == split.added  # the halves, back under their own ids
-    store.edit_segments(**split.inverse())
+    store.segments.edit_segments(**split.inverse())
     assert [(g.id, g.start, g.end) for g in live(store, fid)][-2:] == [(seg.id, seg.start, seg.end),
                                                                      (other, 18.5, 19.5)]
 
@@ -352,7 +352,7 @@ def settle(qtbot, ms: int = 30) -> None:
 
 
 def new_model(store, tmp_path, name="new") -> int:
-    with store.session() as s:
+    with store.db.session() as s:
         mv = ModelVersion(name=name, folder=str(tmp_path / name), active=False)
         s.add(mv)
         s.flush()

@@ -53,15 +53,15 @@ def load_examples(store: Store, corpus: str, annotator: str | None = None, *, in
     Accepted predictions are the model's own output: trained on only when asked (`include_accepted`). `targets`:
     segment labels, the means of continuous traces over segments (origin `trace`), or both. Segments
     whose file's audio was replaced are skipped (the labels stay in the store), and so is a segment that was
-    split, merged or resized into segments all labelled anew (`Store.replaced_segments`). Splits as imported,
+    split, merged or resized into segments all labelled anew (`Store.segments.replaced_segments`). Splits as imported,
     else by speaker."""
-    corpus_row = store.corpus(corpus)
-    files = {f.id: f for f in store.files(corpus_row.id, status=FileStatus.OK)}
-    labels = store.segment_labels(corpus_id=corpus_row.id, annotator=annotator, include_accepted=include_accepted,
-                                  rule=rule, origins=target_origins(targets))
+    corpus_row = store.corpora.corpus(corpus)
+    files = {f.id: f for f in store.corpora.files(corpus_row.id, status=FileStatus.OK)}
+    labels = store.labels.segment_labels(corpus_id=corpus_row.id, annotator=annotator, include_accepted=include_accepted,
+                                         rule=rule, origins=target_origins(targets))
     complete = {sid for sid, label in labels.items() if label.complete}
-    replaced = store.replaced_segments(corpus_row.id, complete)  # split/merged/resized and judged anew: not twice
-    chosen = [(seg, files[seg.file_id], labels[seg.id]) for seg in store.corpus_segments(corpus_row.id)
+    replaced = store.segments.replaced_segments(corpus_row.id, complete)  # split/merged/resized and judged anew: not twice
+    chosen = [(seg, files[seg.file_id], labels[seg.id]) for seg in store.segments.corpus_segments(corpus_row.id)
               if seg.id in complete and seg.id not in replaced and seg.file_id in files]
     imported_splits = any((seg.split or audio.split) for seg, audio, _ in chosen)
     examples = []

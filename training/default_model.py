@@ -41,7 +41,7 @@ def open_store(url: str | None = None) -> Store:
 def ensure_default_model(store: Store) -> ModelVersion | None:
     """Register the bundled model as version 1 of a store that has none; returns it, or None when nothing was
     registered (the store has models, the bundle is missing, or the registration is switched off)."""
-    if os.environ.get("EMOTRACE_NO_DEFAULT_MODEL") == "1" or store.model_versions():
+    if os.environ.get("EMOTRACE_NO_DEFAULT_MODEL") == "1" or store.models.model_versions():
         return None
     source = bundled_folder()
     if source is None:

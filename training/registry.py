@@ -21,7 +21,7 @@ def new_model_folder(store: Store, name: str) -> Path:
     `mkdir(exist_ok=False)` is the lock: of two processes that try one name, exactly one succeeds and the other
     moves on to the next number. Names the registry already uses are skipped even if their folder is gone."""
     base = models_dir()
-    taken = {Path(mv.folder).name for mv in store.model_versions()}
+    taken = {Path(mv.folder).name for mv in store.models.model_versions()}
     i = 1
     while True:
         candidate = base / f"{name}-{i:03d}"
@@ -39,29 +39,21 @@ def register(store: Store, *, name: str, folder: Path, parent_id: int | None, me
              data_counts: dict, activate: bool) -> ModelVersion:
     """Record a version whose folder passes `check_model_folder`; a broken folder is never registered."""
     check_model_folder(folder)
-    with store.session() as s:
-        mv = ModelVersion(name=name, folder=str(folder), parent_id=parent_id, metrics=metrics, config=config,
-                          data_counts=data_counts, active=False)
-        s.add(mv)
-        s.flush()
-        mv_id = mv.id
-    if activate:
-        store.activate_model(mv_id)
-    store.emit("model_registered", model_version_id=mv_id)
-    return store.model_version(mv_id)
+    return store.models.register_model(name=name, folder=folder, parent_id=parent_id, metrics=metrics, config=config,
+                                       data_counts=data_counts, activate=activate)
 
 
 def activate(store: Store, ref: int | str) -> ModelVersion:
     """Make a version active after checking its folder (a truncated or NaN model is refused in one line)."""
-    mv = store.model_version(ref)
+    mv = store.models.model_version(ref)
     check_model_folder(mv.folder)
-    store.activate_model(mv.id)
-    return store.model_version(mv.id)
+    store.models.activate_model(mv.id)
+    return store.models.model_version(mv.id)
 
 
 def rollback(store: Store) -> ModelVersion:
     """Make the active model's parent active again (its folder checked first)."""
-    active = store.active_model()
+    active = store.models.active_model()
     if active is None or active.parent_id is None:
         raise ValueError("nothing to roll back to: the active model has no parent")
     return activate(store, active.parent_id)

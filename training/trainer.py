@@ -111,13 +111,13 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     dist = distributed()
     rank = dist.get_rank() if dist else 0
     device = pick_device(cfg.device) if not dist else "cpu" if not torch.cuda.is_available() else f"cuda:{rank}"
-    parent = store.active_model()
+    parent = store.models.active_model()
     # the backbone asked for, else the active model's (a retrain keeps its features), else the offline one
     parent_backbone = (parent.config or {}).get("audio_backbone") if parent is not None else None
     backbone = cfg.audio_backbone or parent_backbone or OFFLINE_AUDIO
     if cfg.targets != "labels":  # bring the trace means up to date with the newest passes
-        for f in store.files(store.corpus(cfg.corpus).id):
-            store.trace_labels(f.id)
+        for f in store.corpora.files(store.corpora.corpus(cfg.corpus).id):
+            store.traces.trace_labels(f.id)
     examples = load_examples(store, cfg.corpus, cfg.annotator, include_accepted=cfg.include_accepted,
                              targets=cfg.targets)
     check_speaker_disjoint(examples)

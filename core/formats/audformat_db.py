@@ -34,11 +34,11 @@ def export_audformat(store: Store, corpus: str, folder: str | Path) -> int:
     import audformat
     import pandas as pd
 
-    corpus_row = store.corpus(corpus)
-    files = {f.id: f for f in store.files(corpus_row.id)}
-    segments = [s for s in store.corpus_segments(corpus_row.id)]
-    labels = store.current_labels(corpus_id=corpus_row.id, include_accepted=False, include_computed=True)
-    kinds = store.rater_kinds()
+    corpus_row = store.corpora.corpus(corpus)
+    files = {f.id: f for f in store.corpora.files(corpus_row.id)}
+    segments = [s for s in store.segments.corpus_segments(corpus_row.id)]
+    labels = store.labels.current_labels(corpus_id=corpus_row.id, include_accepted=False, include_computed=True)
+    kinds = store.raters.rater_kinds()
     labelled = sorted({c.segment_id for c in labels})
     seg_by_id = {s.id: s for s in segments}
     order = {sid: i for i, sid in enumerate(labelled)}
@@ -178,12 +178,12 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
     Read with a safe YAML loader and plain CSV/Parquet readers (`_read_header`, `_read_table`), never with
     audformat's loader."""
     folder = Path(folder)
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     header = _read_header(folder)
     raters = header.get("raters") or {}
     if not isinstance(raters, dict):
         raise AnnotationFileError(f"{folder / 'db.yaml'}: raters is not a mapping")
-    files = store.files(corpus_row.id)
+    files = store.corpora.files(corpus_row.id)
     by_rel = {_relative(f.path, corpus_row.root): f for f in files}
     by_name: dict[str, list] = {}
     for f in files:
@@ -235,5 +235,5 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
     file_rows = {f.id: f for f in files}
     specs = [LabelSpec(fid, s, e, rater, tuple(v[:3]), v[3], file_rows[fid].speaker, file_rows[fid].split)
              for (fid, s, e, rater), v in sorted(grouped.items()) if v[:3] != [None, None, None]]
-    store.register_raters(humans, RaterKind.HUMAN, source=f"audformat:{header.get('name', folder.name)}")
-    return store.import_labels(specs)
+    store.raters.register_raters(humans, RaterKind.HUMAN, source=f"audformat:{header.get('name', folder.name)}")
+    return store.labels.import_labels(specs)

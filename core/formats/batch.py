@@ -34,8 +34,8 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for f in store.files(store.corpus(corpus).id):
-        if not store.segments(f.id):
+    for f in store.corpora.files(store.corpora.corpus(corpus).id):
+        if not store.segments.segments(f.id):
             continue
         out = folder / (Path(f.path).stem + suffix)
         export(store, f.id, out)
@@ -46,7 +46,7 @@ def export_corpus(store: Store, corpus: str, folder: str | Path, fmt: str) -> li
 def import_annotation_file(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
     """One annotation file (or an audformat folder) through its format module and the interchange model; the
     corpus is checked first, and a special file (FIFO, device) or one over the size cap is never opened."""
-    store.corpus(corpus)
+    store.corpora.corpus(corpus)
     suffix = Path(path).suffix.lower()
     if not Path(path).is_dir():
         checked_file(path)

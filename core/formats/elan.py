@@ -1,7 +1,7 @@
 """ELAN .eaf through pympi-ling: one tier per annotator and dimension, the transcript as a tier.
 
 ELAN counts time in integer milliseconds, so bounds round-trip to the millisecond (segments are found again
-within 1 ms by Store.import_labels).
+within 1 ms by Store.labels.import_labels).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def export_eaf(store: Store, file_id: int, out: str | Path) -> int:
     # lazy: pympi-ling for ELAN files only
     import pympi
 
-    audio = store.file(file_id)
+    audio = store.corpora.file(file_id)
     segments, by_annotator = export_rows(store, file_id)
     eaf = pympi.Elan.Eaf(author="EmoTrace")
     eaf.remove_tier("default")

@@ -1,7 +1,7 @@
 """Write a corpus back out: a flat CSV for analysis, an MSP-Podcast `labels_consensus.csv` and its per-rater
 `labels_detailed.csv`.
 
-Both read labels through the store's one rule (`Store.segment_labels`). The flat CSV says where each label came
+Both read labels through the store's one rule (`Store.labels.segment_labels`). The flat CSV says where each label came
 from (origin, rater kind); the MSP file holds human judgements only unless asked, so an accepted model output
 never passes as a rater's consensus.
 """
@@ -38,14 +38,14 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
                     scale: str = "1-7") -> int:
     """One row per segment with its current label (the store's rule) and the given (default: active) model's
     prediction; labels and predictions on `scale` (the header says which)."""
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     if model_version_id is None:
-        active = store.active_model()
+        active = store.models.active_model()
         model_version_id = active.id if active else None
-    files = {f.id: f for f in store.files(corpus_row.id)}
-    segments = store.corpus_segments(corpus_row.id)
-    labels = store.segment_labels(corpus_id=corpus_row.id)
-    preds = store.segment_predictions(model_version_id, corpus_id=corpus_row.id) if model_version_id else {}
+    files = {f.id: f for f in store.corpora.files(corpus_row.id)}
+    segments = store.segments.corpus_segments(corpus_row.id)
+    labels = store.labels.segment_labels(corpus_id=corpus_row.id)
+    preds = store.predictions.segment_predictions(model_version_id, corpus_id=corpus_row.id) if model_version_id else {}
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         suffix = "" if scale == "1-7" else f"_{scale}"
@@ -68,10 +68,10 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
 def _msp_segments(store: Store, corpus: str) -> tuple[object, dict, list[tuple[object, str]]]:
     """The corpus row, its files by id, and each segment with its MSP-Podcast file name: relative to the corpus
     root; MSP has one file per turn, so a turn inside a file with several is named `file#start-end`."""
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     root = Path(corpus_row.root) if corpus_row.root else None
-    files = {f.id: f for f in store.files(corpus_row.id)}
-    segments = store.corpus_segments(corpus_row.id)
+    files = {f.id: f for f in store.corpora.files(corpus_row.id)}
+    segments = store.segments.corpus_segments(corpus_row.id)
     per_file = Counter(seg.file_id for seg in segments)
     named = []
     for seg in segments:
@@ -87,7 +87,7 @@ def export_msp(store: Store, corpus: str, out: str | Path, *, include_accepted: 
     picks whose values are written (e.g. `consensus:ewe`, or `consensus` for the imported file's own); by
     default each segment's current label by the store's rule."""
     corpus_row, files, named = _msp_segments(store, corpus)
-    labels = store.segment_labels(corpus_id=corpus_row.id, include_accepted=include_accepted, annotator=annotator)
+    labels = store.labels.segment_labels(corpus_id=corpus_row.id, include_accepted=include_accepted, annotator=annotator)
     count = 0
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -109,7 +109,7 @@ def export_msp_detailed(store: Store, corpus: str, out: str | Path) -> int:
     consensus and no accepted prediction; an open dimension is an empty cell."""
     corpus_row, _files, named = _msp_segments(store, corpus)
     by_segment: dict[int, list] = {}
-    for c in store.human_labels(corpus_id=corpus_row.id):
+    for c in store.labels.human_labels(corpus_id=corpus_row.id):
         by_segment.setdefault(c.segment_id, []).append(c)
     count = 0
     with open(out, "w", newline="", encoding="utf-8") as fh:

@@ -45,9 +45,9 @@ def read_rttm(path: str | Path) -> dict[str, list[Turn]]:
 
 def import_rttm(store: Store, corpus: str, path: str | Path) -> dict[str, int]:
     """Turns for every file the RTTM names; all its file ids are matched before anything is written."""
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     by_stem: dict[str, list] = {}
-    for f in store.files(corpus_row.id):
+    for f in store.corpora.files(corpus_row.id):
         by_stem.setdefault(Path(f.path).stem, []).append(f)
     turns = read_rttm(path)
     targets = {}
@@ -59,16 +59,16 @@ def import_rttm(store: Store, corpus: str, path: str | Path) -> dict[str, int]:
         targets[hits[0].id] = file_turns
     note = f"RTTM {Path(path).name}"
     for fid, file_turns in targets.items():
-        store.write_speaker_turns(fid, file_turns, TurnSource.RTTM, note)
-    return {store.file(fid).path: len(file_turns) for fid, file_turns in targets.items()}
+        store.speakers.write_speaker_turns(fid, file_turns, TurnSource.RTTM, note)
+    return {store.corpora.file(fid).path: len(file_turns) for fid, file_turns in targets.items()}
 
 
 def export_rttm(store: Store, corpus: str, out: str | Path) -> int:
     """The corpus's turns, or, for a file without turns, its segments that name a speaker; returns lines."""
     lines = []
-    for f in store.files(store.corpus(corpus).id):
+    for f in store.corpora.files(store.corpora.corpus(corpus).id):
         stem = Path(f.path).stem
-        turns = store.speaker_turns(f.id) or [Turn(s.start, s.end, s.speaker) for s in store.segments(f.id)
+        turns = store.speakers.speaker_turns(f.id) or [Turn(s.start, s.end, s.speaker) for s in store.segments.segments(f.id)
                                              if s.speaker]
         lines += [f"SPEAKER {_field(stem)} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> "
                   f"{_field(t.speaker)} <NA> <NA>" for t in turns]

@@ -21,7 +21,7 @@ def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
     from praatio import textgrid
     from praatio.data_classes.interval_tier import IntervalTier
 
-    audio = store.file(file_id)
+    audio = store.corpora.file(file_id)
     segments, by_annotator = export_rows(store, file_id)
     end = max([audio.duration or 0.0, *(s.end for s in segments)])
     tg = textgrid.Textgrid(0.0, end)

@@ -104,16 +104,16 @@ def value_text(value: float) -> str:
 def export_rows(store: Store, file_id: int, *, include_computed: bool = True):
     """(segments, {annotator: {segment id: CurrentLabel}}) for one file: every annotator's current label, the
     computed consensus included (its tiers are named `consensus:*`), accepted predictions left out."""
-    segments = store.segments(file_id)
+    segments = store.segments.segments(file_id)
     by_annotator: dict[str, dict] = {}
-    for c in store.current_labels(file_id=file_id, include_accepted=False, include_computed=include_computed):
+    for c in store.labels.current_labels(file_id=file_id, include_accepted=False, include_computed=include_computed):
         by_annotator.setdefault(c.annotator, {})[c.segment_id] = c
     return segments, by_annotator
 
 
 def resolve_audio(store: Store, corpus_id: int, path: Path, media_names: Iterable[str] = (),
                   audio: str | None = None):
-    files = store.files(corpus_id)
+    files = store.corpora.files(corpus_id)
     wanted = [Path(audio).name] if audio else [*(Path(m).name for m in media_names if m), None]
     for name in wanted:
         hits = ([f for f in files if Path(f.path).name == name] if name else
@@ -126,8 +126,8 @@ def resolve_audio(store: Store, corpus_id: int, path: Path, media_names: Iterabl
 
 def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[Interval], *,
                      media_names: Iterable[str] = (), audio: str | None = None) -> TierImportReport:
-    """Check every interval first, then write all labels in one transaction (Store.import_labels)."""
-    corpus_row = store.corpus(corpus)
+    """Check every interval first, then write all labels in one transaction (Store.labels.import_labels)."""
+    corpus_row = store.corpora.corpus(corpus)
     target = resolve_audio(store, corpus_row.id, path, media_names, audio)
     report = TierImportReport(file=path.name)
     grouped: dict[tuple[str, float, float], list] = {}
@@ -157,7 +157,7 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
                                       "arousal, valence or dominance there")
     specs = [LabelSpec(target.id, start, end, annotator, tuple(values[:3]), values[3], target.speaker, target.split)
              for (annotator, start, end), values in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
-    report.segments_added, report.labels_added = store.import_labels(specs)
+    report.segments_added, report.labels_added = store.labels.import_labels(specs)
     return report
 
 

@@ -18,18 +18,18 @@ COLUMNS = ["file", "start", "end", *DIMENSIONS, "uncertainty", "flag"]
 
 
 def trajectory_rows(store: Store, corpus: str, model_version_id: int | None = None, scale: str = "1-7") -> list[list]:
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     if model_version_id is None:
-        active = store.active_model()
+        active = store.models.active_model()
         if active is None:
             raise UserFacingError("no active model: name a model version (trajectories come from `emotrace analyze`)")
         model_version_id = active.id
     root = Path(corpus_row.root) if corpus_row.root else None
     rows = []
-    for f in store.files(corpus_row.id):
+    for f in store.corpora.files(corpus_row.id):
         path = Path(f.path)
         name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
-        for p in store.window_predictions(f.id, model_version_id):
+        for p in store.predictions.window_predictions(f.id, model_version_id):
             rows.append([name, round(p.start, 3), round(p.end, 3), *(rescale(v, scale) for v in p.values),
                          p.uncertainty, p.flag])
     return rows

@@ -11,7 +11,7 @@
 - Categories: Fleiss' kappa (statsmodels) over the segments with the most common number of raters, Cohen's
   kappa (scikit-learn) per pair.
 
-Only human judgements count (Store.human_labels): an accepted prediction is the model's output and a consensus
+Only human judgements count (Store.labels.human_labels): an accepted prediction is the model's output and a consensus
 restates the raters; agreeing with either says nothing about how people hear the speech.
 """
 
@@ -226,11 +226,11 @@ def icc_block(r: Ratings, max_raters: int = ICC_MAX_RATERS) -> dict[str, Any] | 
 # -- from the store -------------------------------------------------------------------------------------
 def agreement_report(store: Store, corpus: str, *, split: str | None = None) -> dict[str, Any]:
     """Every statistic above, per dimension, for one corpus (and split: a segment's own, else its file's)."""
-    corpus_row = store.corpus(corpus)
-    file_split = {f.id: f.split for f in store.files(corpus_row.id)}
-    segments = store.corpus_segments(corpus_row.id)
+    corpus_row = store.corpora.corpus(corpus)
+    file_split = {f.id: f.split for f in store.corpora.files(corpus_row.id)}
+    segments = store.segments.corpus_segments(corpus_row.id)
     in_split = {s.id for s in segments if split is None or (s.split or file_split.get(s.file_id)) == split}
-    labels = [c for c in store.human_labels(corpus_id=corpus_row.id) if c.segment_id in in_split]
+    labels = [c for c in store.labels.human_labels(corpus_id=corpus_row.id) if c.segment_id in in_split]
     report: dict[str, Any] = {"corpus": corpus, "split": split, "raters": len({c.annotator for c in labels}),
                               "segments": len({c.segment_id for c in labels}), "dimensions": {}}
     for i, dim in enumerate(DIMENSIONS):
@@ -280,7 +280,7 @@ def annotator_agreement(store: Store, corpus_id: int) -> list[dict]:
     """One row per annotator pair with the shared segment count and CCC for A, V and D (per dimension, over the
     segments where both gave that dimension). Kept for the app's quick pairwise view."""
     current: dict[str, dict[int, tuple]] = {}
-    for c in store.human_labels(corpus_id=corpus_id):
+    for c in store.labels.human_labels(corpus_id=corpus_id):
         current.setdefault(c.annotator, {})[c.segment_id] = c.values
     out = []
     for x, y in combinations(sorted(current), 2):

@@ -89,14 +89,14 @@ def trace_agreement(store, corpus_id: int, file_ids=None, max_lag: float = 4.0) 
     trajectory (the model first: annotators trail it), with CCC at lag 0 and at the best lag; then one corpus
     row per pair and dimension (the files' values weighted by their overlap)."""
     rows = []
-    active = store.active_model()
-    for f in store.files(corpus_id):
+    active = store.models.active_model()
+    for f in store.corpora.files(corpus_id):
         if file_ids is not None and f.id not in file_ids:
             continue
-        traced = store.traced(f.id)
-        t, values = store.trajectory(f.id, active.id) if active is not None and traced else ((), None)
+        traced = store.traces.traced(f.id)
+        t, values = store.predictions.trajectory(f.id, active.id) if active is not None and traced else ((), None)
         for dim in sorted({d for _a, d in traced}):
-            series = {a: store.current_trace(f.id, a, dim) for a, d in traced if d == dim}
+            series = {a: store.traces.current_trace(f.id, a, dim) for a, d in traced if d == dim}
             if len(t):  # the model's line, read once per file
                 series[f"model v{active.id}"] = (t, values[:, DIMENSIONS.index(dim)])
             keys = sorted(series, key=lambda k: (not k.startswith("model"), k))

@@ -1,4 +1,4 @@
-"""Annotation jobs and their assignments; mixed into `Store`. Which segments to pick and who gets which is
+"""Annotation jobs and their assignments. Which segments to pick and who gets which is
 decided in emotrace.core.workflows.annotation_jobs; this module only keeps the record."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from emotrace.core.errors import StoreError
+from emotrace.core.store.database import Repository, StoreError
 from emotrace.core.store.models import AnnotationJob, JobAssignment, Segment
 
 
@@ -35,13 +35,13 @@ def _job_row(job: AnnotationJob) -> AnnotationJobRow:
     return AnnotationJobRow(job.id, job.corpus_id, job.name, job.blind, job.overlap, job.selection or {}, job.created_at)
 
 
-class AssignmentRepository:
-    """Mixed into `Store` (which provides `session` and `emit`)."""
+class AssignmentRepository(Repository):
+    """Annotation jobs: which segments each annotator is given, and whether blind."""
 
     def create_annotation_job(self, corpus_id: int, name: str, assignments: Sequence[Assignment], *, blind: bool,
                               overlap: int, selection: dict) -> AnnotationJobRow:
         """The job and all its assignments in one commit: a job is never half-assigned."""
-        with self.session() as s:
+        with self._db.session() as s:
             if s.scalar(select(AnnotationJob.id).where(AnnotationJob.corpus_id == corpus_id,
                                                        AnnotationJob.name == name)) is not None:
                 raise StoreError(f"an annotation job named {name!r} already exists in this corpus")
@@ -51,11 +51,11 @@ class AssignmentRepository:
             s.add_all(JobAssignment(job_id=job.id, segment_id=a.segment_id, annotator=a.annotator,
                                     position=a.position) for a in assignments)
             row = _job_row(job)
-        self.emit("annotation_jobs_changed", corpus_id=corpus_id)
+        self._db.emit("annotation_jobs_changed", corpus_id=corpus_id)
         return row
 
     def annotation_jobs(self, corpus_id: int | None = None) -> list[AnnotationJobRow]:
-        with self.session() as s:
+        with self._db.session() as s:
             q = select(AnnotationJob).order_by(AnnotationJob.id)
             if corpus_id is not None:
                 q = q.where(AnnotationJob.corpus_id == corpus_id)
@@ -69,7 +69,7 @@ class AssignmentRepository:
         raise StoreError(f"No annotation job {name!r} in this corpus (known: {known})")
 
     def job_assignments(self, job_id: int, annotator: str | None = None) -> list[Assignment]:
-        with self.session() as s:
+        with self._db.session() as s:
             q = (select(JobAssignment.segment_id, JobAssignment.annotator, JobAssignment.position)
                  .where(JobAssignment.job_id == job_id).order_by(JobAssignment.annotator, JobAssignment.position))
             if annotator is not None:
@@ -78,7 +78,7 @@ class AssignmentRepository:
 
     def blind_assigned(self, file_id: int, annotator: str) -> set[int]:
         """The file's segments a blind job hands to this annotator (what their file view hides until they label)."""
-        with self.session() as s:
+        with self._db.session() as s:
             q = (select(JobAssignment.segment_id).distinct()
                  .join(AnnotationJob, AnnotationJob.id == JobAssignment.job_id)
                  .join(Segment, Segment.id == JobAssignment.segment_id)
@@ -87,7 +87,7 @@ class AssignmentRepository:
 
     def jobs_of_segment(self, segment_id: int, annotator: str) -> list[AnnotationJobRow]:
         """The jobs that hand this segment to this annotator (their blindness applies to it)."""
-        with self.session() as s:
+        with self._db.session() as s:
             q = (select(AnnotationJob).join(JobAssignment, JobAssignment.job_id == AnnotationJob.id)
                  .where(JobAssignment.segment_id == segment_id, JobAssignment.annotator == annotator))
             return [_job_row(j) for j in s.scalars(q)]

@@ -1,4 +1,4 @@
-"""A work queue in the store itself: one row per file and job kind, claimed with a lease (mixed into `Store`).
+"""A work queue in the store itself: one row per file and job kind, claimed with a lease.
 
 Why not procrastinate or pgqueuer: both are PostgreSQL-only and asyncio-first, while EmoTrace's default store is
 SQLite and its jobs are synchronous CPU/GPU work that commits as it goes; and the queue must live in the same
@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
+from emotrace.core.store.database import Repository
 from emotrace.core.store.models import WorkItem
 
 QUEUED, CLAIMED, DONE, FAILED = "queued", "claimed", "done", "failed"
@@ -39,12 +40,12 @@ class Claim:
     attempts: int
 
 
-class WorkQueue:
-    """Provided by `Store`: `session()` and `emit()`."""
+class WorkQueue(Repository):
+    """Work items per file and job kind, claimed by workers under a lease."""
 
     def enqueue(self, batch: int, kind: str, file_ids: Sequence[int], params: dict | None = None) -> int:
         """Queue one item per file (a file already queued or claimed for this kind is not queued twice)."""
-        with self.session() as s:
+        with self._db.session() as s:
             busy = set(s.scalars(select(WorkItem.file_id).where(WorkItem.kind == kind,
                                                                 WorkItem.status.in_((QUEUED, CLAIMED)))))
             new = [WorkItem(batch=batch, kind=kind, file_id=f, params=params or {}, status=QUEUED, attempts=0)
@@ -62,7 +63,7 @@ class WorkQueue:
             or_(t.c.status == QUEUED, and_(t.c.status == CLAIMED, t.c.lease_until < now)),
             *([t.c.batch == batch] if batch is not None else []))
             .order_by(t.c.id).limit(1).with_for_update(skip_locked=True))
-        with self.engine.connect() as conn:
+        with self._db.engine.connect() as conn:
             if conn.dialect.name == "sqlite":  # take the write lock first: two readers must not pick one row
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
@@ -86,7 +87,7 @@ class WorkQueue:
 
     def heartbeat(self, item_id: int, worker: str, lease_seconds: float = 60.0) -> bool:
         """Extend the lease; False when the item is no longer this worker's (it must stop)."""
-        with self.session() as s:
+        with self._db.session() as s:
             done = s.execute(update(WorkItem).where(WorkItem.id == item_id, WorkItem.worker == worker,
                                                     WorkItem.status == CLAIMED)
                              .values(lease_until=_now() + timedelta(seconds=lease_seconds)))
@@ -94,7 +95,7 @@ class WorkQueue:
 
     def finish(self, item_id: int, worker: str, error: str | None = None) -> bool:
         """Mark done (or failed with the reason) if the item is still this worker's."""
-        with self.session() as s:
+        with self._db.session() as s:
             done = s.execute(update(WorkItem).where(WorkItem.id == item_id, WorkItem.worker == worker,
                                                     WorkItem.status == CLAIMED)
                              .values(status=FAILED if error else DONE, error=error, finished_at=_now()))
@@ -102,7 +103,7 @@ class WorkQueue:
 
     def queue_counts(self, batch: int | None = None) -> dict[str, int]:
         """Items per state (and live workers), for progress across machines."""
-        with self.session() as s:
+        with self._db.session() as s:
             q = select(WorkItem.status, func.count()).group_by(WorkItem.status)
             if batch is not None:
                 q = q.where(WorkItem.batch == batch)
@@ -115,6 +116,6 @@ class WorkQueue:
         return {k: counts.get(k, 0) for k in (QUEUED, CLAIMED, DONE, FAILED, "workers")}
 
     def queue_failures(self, batch: int) -> list[tuple[int, str]]:
-        with self.session() as s:
+        with self._db.session() as s:
             return [(r[0], r[1] or "") for r in s.execute(select(WorkItem.file_id, WorkItem.error)
                                                           .where(WorkItem.batch == batch, WorkItem.status == FAILED))]

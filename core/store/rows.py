@@ -132,7 +132,7 @@ class SupersedeResult:
 
 @dataclass(frozen=True)
 class SegmentEdit:
-    """What one split, merge or resize did, enough to undo it: `Store.edit_segments(**edit.inverse())`."""
+    """What one split, merge or resize did, enough to undo it: `store.segments.edit_segments(**edit.inverse())`."""
 
     file_id: int
     added: tuple[int, ...] = ()  # the new segments

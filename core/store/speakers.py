@@ -1,4 +1,4 @@
-"""Speaker turns: the store's repository for who speaks when (mixed into `Store`).
+"""Speaker turns: the store's repository for who speaks when.
 
 Every change writes the file's whole turn list as a new revision; nothing is edited or deleted, so a
 diarization, an RTTM import and each manual correction stay in the history and undo is one more revision.
@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from emotrace.core.store.database import Repository
 from emotrace.core.store.models import AudioFile, Segment, SpeakerTurn
 from emotrace.core.vocab import SegmentOrigin, TurnSource
 
@@ -51,12 +52,12 @@ def overlap_speaker(turns: Sequence[TurnRow], start: float, end: float) -> str |
     return max(talk, key=talk.get) if talk else None
 
 
-class SpeakerRepository:
-    """Provided by `Store`: `session()` and `emit()`."""
+class SpeakerRepository(Repository):
+    """Each file's speaker turns, as revisions; segments of ASR origin follow them."""
 
     def speaker_turns(self, file_id: int, revision: int | None = None) -> list[TurnRow]:
         """The file's current turns (its newest revision), by start time; [] when it has none."""
-        with self.session() as s:
+        with self._db.session() as s:
             if revision is None:
                 revision = s.scalar(select(func.max(SpeakerTurn.revision)).where(SpeakerTurn.file_id == file_id))
             if revision is None:
@@ -71,7 +72,7 @@ class SpeakerRepository:
         newest = (select(SpeakerTurn.file_id, func.max(SpeakerTurn.revision).label("rev"))
                   .join(AudioFile, AudioFile.id == SpeakerTurn.file_id).where(AudioFile.corpus_id == corpus_id)
                   .group_by(SpeakerTurn.file_id).subquery())
-        with self.session() as s:
+        with self._db.session() as s:
             rows = s.execute(select(SpeakerTurn.file_id, SpeakerTurn.speaker).distinct()
                              .join(newest, (newest.c.file_id == SpeakerTurn.file_id)
                                    & (newest.c.rev == SpeakerTurn.revision))
@@ -82,7 +83,7 @@ class SpeakerRepository:
         return out
 
     def speaker_revisions(self, file_id: int) -> list[TurnRevision]:
-        with self.session() as s:
+        with self._db.session() as s:
             rows = s.execute(select(SpeakerTurn.revision, func.min(SpeakerTurn.source), func.min(SpeakerTurn.note),
                                     func.min(SpeakerTurn.created_at), func.count(SpeakerTurn.id))
                              .where(SpeakerTurn.file_id == file_id).group_by(SpeakerTurn.revision)
@@ -93,7 +94,7 @@ class SpeakerRepository:
                             note: str | None = None) -> int:
         """The file's turns as a new revision (sorted, checked against the file's length); the revision number."""
         source = TurnSource(source)
-        with self.session() as s:
+        with self._db.session() as s:
             audio = s.get(AudioFile, file_id)
             if audio is None:
                 raise TurnError(f"No audio file with id {file_id}")
@@ -109,7 +110,7 @@ class SpeakerRepository:
             s.add_all(SpeakerTurn(file_id=file_id, revision=revision, start=a, end=min(b, limit), speaker=name,
                                   source=source.value, note=note) for a, b, name in clean)
             self._assign_segment_speakers(s, file_id, [TurnRow(a, b, n) for a, b, n in clean])
-        self.emit("speakers_changed", file_id=file_id)
+        self._db.emit("speakers_changed", file_id=file_id)
         return revision
 
     @staticmethod

@@ -1,11 +1,12 @@
-"""Open a store, migrate it, and give short-lived sessions; plain callbacks let views observe changes."""
+"""Open a store, migrate it, and hand its repositories one `Database`; plain callbacks let views observe changes.
+
+`Store` composes the repositories, each an attribute (`store.labels.record_label(...)`), and keeps only what is
+about the whole store: opening, migrating, closing, events and the summary counts."""
 
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +17,27 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
-from emotrace.core.errors import StoreError
 from emotrace.core.paths import default_db_url
-from emotrace.core.store.annotations import AnnotationRepository
 from emotrace.core.store.assignments import AssignmentRepository
-from emotrace.core.store.models import AudioFile, Corpus, Job, Label, ModelVersion, Prediction, Segment, Word
+from emotrace.core.store.corpora import CorpusRepository
+from emotrace.core.store.database import Database, Listener, StoreError
+from emotrace.core.store.jobs import JobRepository
+from emotrace.core.store.labels import LabelRepository
+from emotrace.core.store.model_versions import ModelRepository
+from emotrace.core.store.models import AudioFile, Label, ModelVersion, Prediction, Segment, Word
+from emotrace.core.store.predictions import PredictionRepository
 from emotrace.core.store.queue import WorkQueue
 from emotrace.core.store.raters import RaterRepository
-from emotrace.core.store.segment_edits import SegmentEditRepository
+from emotrace.core.store.segments import SegmentRepository
 from emotrace.core.store.speakers import SpeakerRepository
 from emotrace.core.store.traces import TraceRepository
+from emotrace.core.store.words import WordRepository
 from emotrace.core.vocab import FileStatus
 
 _HERE = Path(__file__).parent
 
-Listener = Callable[[str, dict[str, Any]], None]
+__all__ = ["Listener", "Store", "StoreError", "alembic_config"]
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -61,16 +66,6 @@ def _needs_read_only(path: Path) -> bool:
     return not (os.access(path.parent, os.W_OK) and os.access(path, os.W_OK))
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists but belongs to someone else
-        return True
-    return True
-
-
 def _sqlite_file(parsed) -> Path | None:
     """The file behind a SQLite URL whose folder we may create; None for memory and `file:` URI forms, whose
     database part is not a path (creating it would make a literal `file:` folder)."""
@@ -81,14 +76,6 @@ def _sqlite_file(parsed) -> Path | None:
     return Path(parsed.database)
 
 
-@event.listens_for(Session, "before_flush")
-def _labels_are_never_deleted(session: Session, _context, _instances) -> None:
-    """The ORM's half of the guard (the database's half is RESTRICT and triggers): no cascade removes a label."""
-    doomed = [obj for obj in session.deleted if isinstance(obj, Label)]
-    if doomed:
-        raise StoreError(f"refusing to delete {len(doomed)} label(s): labels are append-only")
-
-
 def alembic_config(url: str) -> Config:
     cfg = Config(str(_HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(_HERE / "migrations"))
@@ -96,10 +83,24 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-class Store(AnnotationRepository, SegmentEditRepository, RaterRepository, AssignmentRepository, SpeakerRepository,
-            TraceRepository, WorkQueue):
-    """One database. Every public write commits before returning, and its event fires after the commit, so
-    nothing a user did waits in memory and no view redraws from data that might still roll back."""
+class Store:
+    """One database and its repositories. Every public write commits before returning, and its event fires after
+    the commit, so nothing a user did waits in memory and no view redraws from data that might still roll back.
+
+    corpora      corpora and their audio files (and an import's batch of them)
+    words        ASR words (written per ASR segment) and their corrections
+    segments     a file's units: added, superseded, split, merged, resized
+    raters       registered raters, blindness, EWE weights
+    labels       labels, the current-label rule, imports of labels, the computed consensus
+    predictions  each model version's trajectory and segment values
+    speakers     speaker turns as revisions
+    traces       continuous traces and their means as labels
+    assignments  annotation jobs and who is given which segment
+    queue        the work queue of files per job kind
+    models       model versions and the active one
+    jobs         job rows of imports, transcriptions, analyses, trainings
+    db           the engine, sessions and listeners the repositories share
+    """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         url = url or default_db_url()
@@ -116,20 +117,32 @@ class Store(AnnotationRepository, SegmentEditRepository, RaterRepository, Assign
         self.notice = ""  # something the user should know about how the store was opened
         sqlite_path = _sqlite_file(parsed)
         if sqlite_path is not None and _needs_read_only(sqlite_path):
-            self.engine = self._open_read_only(sqlite_path)
+            engine = self._open_read_only(sqlite_path)
         else:
             if sqlite_path is not None:
                 sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            self.engine = self._create_engine(url)
+            engine = self._create_engine(url)
             if parsed.get_backend_name() == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._listeners: list[Listener] = []
+                event.listen(engine, "connect", _sqlite_pragmas)
+        self.engine = engine
+        self.db = db = Database(engine, url, read_only=self.read_only)
+        self.corpora = CorpusRepository(db)
+        self.words = WordRepository(db)
+        self.segments = SegmentRepository(db)
+        self.raters = RaterRepository(db)
+        self.labels = LabelRepository(db, self.raters, self.segments)
+        self.predictions = PredictionRepository(db)
+        self.speakers = SpeakerRepository(db)
+        self.traces = TraceRepository(db, self.segments, self.labels)
+        self.assignments = AssignmentRepository(db)
+        self.queue = WorkQueue(db)
+        self.models = ModelRepository(db)
+        self.jobs = JobRepository(db)
         if self.read_only:
             self._check_read_only_schema()
         elif migrate:
             self.migrate()
-            self.mark_interrupted_jobs()
+            self.jobs.mark_interrupted_jobs()
 
     def _create_engine(self, url: str) -> Engine:
         """An engine, or one line when the URL names a dialect or driver that is not installed."""
@@ -219,141 +232,21 @@ class Store(AnnotationRepository, SegmentEditRepository, RaterRepository, Assign
     def head_revision() -> str:
         return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
-    # -- sessions and events --------------------------------------------------------------------
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any error."""
-        with self._sessions() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-
+    # -- events ---------------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        """Hear every repository's events (`what`, info) after their commits; returns the unsubscribe."""
+        return self.db.subscribe(listener)
 
     def emit(self, what: str, **info: Any) -> None:
-        for listener in list(self._listeners):
-            listener(what, info)
+        """Tell the listeners about a change that spans repositories (a whole import or analysis run)."""
+        self.db.emit(what, **info)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    # -- corpora and files ----------------------------------------------------------------------
-    def corpus(self, name: str, *, create: bool = False, root: str | None = None) -> Corpus:
-        with self.session() as s:
-            corpus = s.scalar(select(Corpus).where(Corpus.name == name))
-            if corpus is None:
-                if not create:
-                    known = ", ".join(s.scalars(select(Corpus.name))) or "none yet"
-                    raise StoreError(f"No corpus named {name!r} (known: {known})")
-                corpus = Corpus(name=name, root=root)
-                s.add(corpus)
-                s.flush()
-                created = True
-            else:
-                created = False
-        if created:
-            self.emit("corpus_added", corpus_id=corpus.id)
-        return corpus
-
-    def corpora(self) -> list[Corpus]:
-        with self.session() as s:
-            return list(s.scalars(select(Corpus).order_by(Corpus.name)))
-
-    def files(self, corpus_id: int, *, status: str | None = None) -> list[AudioFile]:
-        with self.session() as s:
-            q = select(AudioFile).where(AudioFile.corpus_id == corpus_id)
-            if status:
-                q = q.where(AudioFile.status == status)
-            return list(s.scalars(q.order_by(AudioFile.path)))
-
-    def file(self, file_id: int) -> AudioFile:
-        with self.session() as s:
-            f = s.get(AudioFile, file_id)
-            if f is None:
-                raise StoreError(f"No audio file with id {file_id}")
-            return f
-
-    def set_file_metadata(self, file_id: int, *, speaker: str | None, gender: str | None, split: str | None) -> None:
-        """Speaker, gender and split of a file, as a labels CSV gives them (one value per file in MSP-Podcast)."""
-        with self.session() as s:
-            f = s.get(AudioFile, file_id)
-            f.speaker, f.gender, f.split = speaker, gender, split
-
-    # -- words ----------------------------------------------------------------------------------------
-    def words(self, file_id: int) -> list[Word]:
-        with self.session() as s:
-            return list(s.scalars(select(Word).where(Word.file_id == file_id).order_by(Word.start)))
-
-    # -- models ---------------------------------------------------------------------------------
-    def active_model(self) -> ModelVersion | None:
-        with self.session() as s:
-            return s.scalar(select(ModelVersion).where(ModelVersion.active.is_(True)))
-
-    def model_versions(self) -> list[ModelVersion]:
-        with self.session() as s:
-            return list(s.scalars(select(ModelVersion).order_by(ModelVersion.id)))
-
-    def model_version(self, ref: int | str) -> ModelVersion:
-        with self.session() as s:
-            if isinstance(ref, int) or str(ref).isdigit():
-                mv = s.get(ModelVersion, int(ref))
-            else:
-                mv = s.scalar(select(ModelVersion).where(ModelVersion.name == ref).order_by(ModelVersion.id.desc()))
-            if mv is None:
-                raise StoreError(f"No model version {ref!r}; `emotrace models list` shows them")
-            return mv
-
-    def activate_model(self, model_version_id: int) -> None:
-        with self.session() as s:
-            target = s.get(ModelVersion, model_version_id)
-            if target is None:
-                raise StoreError(f"No model version {model_version_id}")
-            for mv in s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))):
-                mv.active = False
-            target.active = True
-        self.emit("model_activated", model_version_id=model_version_id)
-
-    # -- jobs -----------------------------------------------------------------------------------
-    def start_job(self, kind: str, params: dict | None = None) -> int:
-        """A running job row; its process id and host let a later process tell a killed job from a live one."""
-        owner = {"pid": os.getpid(), "host": socket.gethostname()}
-        with self.session() as s:
-            job = Job(kind=kind, params={**(params or {}), "_owner": owner}, status="running")
-            s.add(job)
-            s.flush()
-            return job.id
-
-    def mark_interrupted_jobs(self) -> int:
-        """Jobs left `running` by a process that is gone (SIGKILL, power loss, a lock failure while it exited) become
-        `interrupted`. Only rows whose owner ran on this host can be checked; rows of other hosts (a shared
-        PostgreSQL store) are left alone. Rows from before owners were recorded count as gone."""
-        host = socket.gethostname()
-        with self.session() as s:
-            n = 0
-            for job in s.scalars(select(Job).where(Job.status == "running")):
-                owner = (job.params or {}).get("_owner") or {}
-                if owner and (owner.get("host") != host or _process_alive(int(owner.get("pid", 0)))):
-                    continue
-                job.status = "interrupted"
-                job.error = (f"the process (pid {owner['pid']}) ended before the job finished" if owner
-                             else "the process ended before the job finished")
-                n += 1
-        return n
-
-    def update_job(self, job_id: int, **fields: Any) -> None:
-        with self.session() as s:
-            job = s.get(Job, job_id)
-            for key, value in fields.items():
-                setattr(job, key, value)
-
     # -- summaries ------------------------------------------------------------------------------
     def stats(self, corpus_id: int | None = None) -> dict[str, Any]:
-        with self.session() as s:
+        with self.db.session() as s:
             def count(model, *where):
                 return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
@@ -374,6 +267,6 @@ class Store(AnnotationRepository, SegmentEditRepository, RaterRepository, Assign
                 "predictions": count(Prediction, Prediction.file_id.in_(file_ids)),
                 "model_versions": count(ModelVersion),
             }
-        out["labelled_segments"] = len({c.segment_id for c in self.current_labels(corpus_id=corpus_id or None)})
+        out["labelled_segments"] = len({c.segment_id for c in self.labels.current_labels(corpus_id=corpus_id or None)})
         out["label_rows"] = out.pop("labels")  # every row of history, retractions included
         return out

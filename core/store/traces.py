@@ -1,4 +1,4 @@
-"""Continuous traces: the store's repository for them (mixed into `Store`).
+"""Continuous traces: the store's repository for them.
 
 A pass is written in small committed chunks while the annotator traces (a killed app loses at most the chunk in
 flight). Rows are never changed: re-tracing a stretch is a new pass, and the current trace takes, at each time,
@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import func, insert, select
 
+from emotrace.core.store.database import Database, Repository
+from emotrace.core.store.labels import LabelRepository
 from emotrace.core.store.models import AudioFile, Trace, TraceSample
 from emotrace.core.store.rows import LabelSpec
+from emotrace.core.store.segments import SegmentRepository
 from emotrace.core.vocab import DIMENSIONS, SCALE, LabelOrigin
 
 TRACE_RATER_SUFFIX = " (trace)"
@@ -96,25 +99,30 @@ def _insert_samples(s, trace_id: int, times: np.ndarray, values: np.ndarray, chu
                                         for a, b in zip(times[i:i + chunk], values[i:i + chunk])])
 
 
-class TraceRepository:
-    """Provided by `Store`: `session()`, `emit()` and the label repository's `import_labels`."""
+class TraceRepository(Repository):
+    """Continuous traces (passes of samples); their means over `segments` become labels through `labels`."""
+
+    def __init__(self, db: Database, segments: SegmentRepository, labels: LabelRepository) -> None:
+        super().__init__(db)
+        self._segments = segments
+        self._labels = labels
 
     def start_trace(self, file_id: int, *, annotator: str, dimension: str, rate: float = 10.0,
                     assisted_by: int | None = None) -> int:
         _check_pass(dimension, rate)
-        with self.session() as s:
+        with self._db.session() as s:
             return _new_pass(s, file_id, annotator, dimension, rate, assisted_by).id
 
     def append_trace(self, trace_id: int, times: Sequence[float], values: Sequence[float]) -> int:
         """One committed chunk of a pass; values are clipped to nothing: off-scale values are refused."""
         times, values = _checked_samples(times, values)
-        with self.session() as s:
+        with self._db.session() as s:
             trace = s.get(Trace, trace_id)
             if trace is None:
                 raise ValueError(f"No trace with id {trace_id}")
             _insert_samples(s, trace_id, times, values)
             file_id = trace.file_id
-        self.emit("trace_appended", trace_id=trace_id, file_id=file_id)
+        self._db.emit("trace_appended", trace_id=trace_id, file_id=file_id)
         return len(times)
 
     def import_trace(self, file_id: int, *, annotator: str, dimension: str, rate: float, times: Sequence[float],
@@ -125,16 +133,16 @@ class TraceRepository:
         times, values = _checked_samples(times, values)
         if not len(times):
             raise ValueError("a trace file without samples imports nothing")
-        with self.session() as s:
+        with self._db.session() as s:
             trace = _new_pass(s, file_id, annotator, dimension, rate, None)
             _insert_samples(s, trace.id, times, values)
             trace_id, pass_no = trace.id, trace.pass_no
-        self.emit("trace_appended", trace_id=trace_id, file_id=file_id)
+        self._db.emit("trace_appended", trace_id=trace_id, file_id=file_id)
         return pass_no
 
     def trace_passes(self, file_id: int, annotator: str | None = None, dimension: str | None = None
                      ) -> list[TracePass]:
-        with self.session() as s:
+        with self._db.session() as s:
             q = (select(Trace.id, Trace.file_id, Trace.annotator, Trace.dimension, Trace.pass_no, Trace.rate,
                         Trace.assisted_by, func.count(TraceSample.id), func.min(TraceSample.t), func.max(TraceSample.t))
                  .outerjoin(TraceSample, TraceSample.trace_id == Trace.id).where(Trace.file_id == file_id)
@@ -151,7 +159,7 @@ class TraceRepository:
 
     def _merged(self, passes: list[TracePass]) -> tuple[np.ndarray, np.ndarray]:
         out = []
-        with self.session() as s:
+        with self._db.session() as s:
             for p in passes:
                 rows = s.execute(select(TraceSample.t, TraceSample.value).where(TraceSample.trace_id == p.id)
                                  .order_by(TraceSample.t, TraceSample.id)).all()
@@ -162,7 +170,7 @@ class TraceRepository:
 
     def traced(self, file_id: int) -> list[tuple[str, str]]:
         """(annotator, dimension) pairs with a trace on this file."""
-        with self.session() as s:
+        with self._db.session() as s:
             return sorted(set(s.execute(select(Trace.annotator, Trace.dimension).where(Trace.file_id == file_id))))
 
     def trace_means(self, file_id: int, spans: np.ndarray, annotator: str, dimension: str,
@@ -183,7 +191,7 @@ class TraceRepository:
         they changed, so re-running it adds nothing). Returns (segments, labels added); (0, 0) for a file nobody
         traced."""
         traced = self.traced(file_id)
-        segments = self.segments(file_id) if traced else []
+        segments = self._segments.segments(file_id) if traced else []
         if not segments:
             return 0, 0
         spans = np.array([[seg.start, seg.end] for seg in segments])
@@ -198,4 +206,4 @@ class TraceRepository:
                 if values != (None, None, None):
                     specs.append(LabelSpec(file_id, seg.start, seg.end, trace_rater(annotator), values,
                                            origin=LabelOrigin.TRACE))
-        return self.import_labels(specs)
+        return self._labels.import_labels(specs)

@@ -67,7 +67,7 @@ def split_at_changes(spans: np.ndarray, changes: np.ndarray, min_seconds: float 
 def trajectory_spans(store: Store, f: AudioFile, window: float, hop: float) -> np.ndarray:
     """A file's trajectory windows; with speaker turns, none spans a change (its prediction would mix voices)."""
     spans = window_spans(float(f.duration or 0.0), window, hop)
-    turns = store.speaker_turns(f.id)
+    turns = store.speakers.speaker_turns(f.id)
     return split_at_changes(spans, change_points(turns)) if turns else spans
 
 
@@ -97,8 +97,8 @@ def stack_pooled(feats: list[np.ndarray | None], layers: int, dim: int) -> tuple
 
 def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
     if ref is not None:
-        return store.model_version(ref)
-    active = store.active_model()
+        return store.models.model_version(ref)
+    active = store.models.active_model()
     if active is None:
         raise UserFacingError("No trained model yet: label segments (or import a labelled corpus) and run "
                               "`emotrace train --corpus NAME`, then analyze again.")
@@ -136,16 +136,16 @@ def analyze_corpus(
     pipeline = pipeline or load_pipeline(version, device)
     window = window or pipeline.config.window_seconds
     hop = hop or pipeline.config.hop_seconds
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     wanted = None if file_ids is None else set(file_ids)  # a set: a catch-up may name thousands of files
-    files = [f for f in store.files(corpus_row.id, status=FileStatus.OK) if wanted is None or f.id in wanted]
+    files = [f for f in store.corpora.files(corpus_row.id, status=FileStatus.OK) if wanted is None or f.id in wanted]
     report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
     with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
             check_cancel(cancel)
             progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
             analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
-            store.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
+            store.jobs.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
         finish_job(store, job, report.summary(), progress, len(files))
     store.emit("predictions_changed", model_version_id=version.id)
     return report
@@ -155,9 +155,9 @@ def unanalysed(store: Store, model_version_id: int, first_corpus: str | None = N
     """Per corpus, the imported files a model has no predictions for, `first_corpus` first (the one the user
     looks at), then by name; corpora with nothing left out are not listed."""
     plan = []
-    for corpus in sorted(store.corpora(), key=lambda c: (c.name != first_corpus, c.name)):
-        done = store.predicted_files(corpus.id, model_version_id)
-        todo = [f.id for f in store.files(corpus.id, status=FileStatus.OK) if f.id not in done]
+    for corpus in sorted(store.corpora.corpora(), key=lambda c: (c.name != first_corpus, c.name)):
+        done = store.predictions.predicted_files(corpus.id, model_version_id)
+        todo = [f.id for f in store.corpora.files(corpus.id, status=FileStatus.OK) if f.id not in done]
         if todo:
             plan.append((corpus.name, todo))
     return plan
@@ -190,10 +190,10 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
     file, never every window's `[layers, 2 x dim]` features (2.2 GB for HuBERT-large on a 3-hour file)."""
     plans = {}
     for f in files:
-        segments = store.segments(f.id)
+        segments = store.segments.segments(f.id)
         seg_spans = np.array([[s.start, s.end] for s in segments]).reshape(-1, 2)
         win_spans = trajectory_spans(store, f, window, hop)
-        texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words(f.id))
+        texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words.words(f.id))
         plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
     _predict_plans(pipeline, plans, cancel)
     for plan in plans.values():
@@ -287,4 +287,4 @@ def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, 
             text_only=[round(float(x), 4) for x in preds.text_only[k]] if preds.text_only is not None else None,
             uncertainty=float(preds.uncertainty[k]) if preds.uncertainty is not None else None,
         ))
-    store.replace_predictions(file_id, version_id, rows)
+    store.predictions.replace_predictions(file_id, version_id, rows)

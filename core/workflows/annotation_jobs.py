@@ -4,7 +4,7 @@ Blind mode exists so agreement and model comparisons are not biased by anchoring
 model's prediction or a colleague's label before judging tends to move toward it. So, while blind, an annotator
 sees neither until they have saved their own label of that segment; after that, everything (their judgement is
 on record, and seeing the others can no longer bias it). Blind is a setting of the job (for everyone in it) or
-of the annotator (in every segment they label: `Store.set_blind`).
+of the annotator (in every segment they label: `Store.raters.set_blind`).
 """
 
 from __future__ import annotations
@@ -47,20 +47,20 @@ def select_segments(store: Store, corpus: str, how: str, *, n: int | None = None
                     seed: int = 0, model_version_id: int | None = None) -> list[int]:
     """Segment ids for a job: a seeded random `sample` of n, every segment of a `split` (n of them if given), or
     the `review` queue's top n (the active model's, unless another is named)."""
-    corpus_row = store.corpus(corpus)
-    segments = [s for s in store.corpus_segments(corpus_row.id) if s.superseded_at is None]
+    corpus_row = store.corpora.corpus(corpus)
+    segments = [s for s in store.segments.corpus_segments(corpus_row.id) if s.superseded_at is None]
     if how == "sample":
         ids = [s.id for s in segments]
         return sorted(random.Random(seed).sample(ids, min(n or len(ids), len(ids))))
     if how == "split":
         if not split:
             raise JobError("a split selection needs --split")
-        file_split = {f.id: f.split for f in store.files(corpus_row.id)}
+        file_split = {f.id: f.split for f in store.corpora.files(corpus_row.id)}
         ids = [s.id for s in segments if (s.split or file_split.get(s.file_id)) == split]
         return ids[:n] if n else ids
     if how == "review":
         if model_version_id is None:
-            active = store.active_model()
+            active = store.models.active_model()
             if active is None:
                 raise JobError("the review queue needs a model's predictions: train and analyze first")
             model_version_id = active.id
@@ -93,27 +93,27 @@ def create_job(store: Store, corpus: str, name: str, annotators: list[str], *, h
         raise JobError(f"the {how} selection found no segments")
     assignments = assign(segment_ids, annotators, overlap)
     selection = {"how": how, "n": n, "split": split, "seed": seed, "segments": len(segment_ids)}
-    return store.create_annotation_job(store.corpus(corpus).id, name, assignments, blind=blind, overlap=overlap,
-                                       selection=selection)
+    return store.assignments.create_annotation_job(store.corpora.corpus(corpus).id, name, assignments, blind=blind,
+                                                   overlap=overlap, selection=selection)
 
 
 def _done(store: Store, annotator: str, segment_ids: list[int]) -> set[int]:
     """Segments where the annotator has a standing label of their own (an accepted prediction counts as done)."""
     if not segment_ids:
         return set()
-    return {c.segment_id for c in store.current_labels(segment_ids=segment_ids, annotator=annotator)}
+    return {c.segment_id for c in store.labels.current_labels(segment_ids=segment_ids, annotator=annotator)}
 
 
 def job_progress(store: Store, job: AnnotationJobRow) -> list[Progress]:
     by_annotator: dict[str, list[int]] = {}
-    for a in store.job_assignments(job.id):
+    for a in store.assignments.job_assignments(job.id):
         by_annotator.setdefault(a.annotator, []).append(a.segment_id)
     return [Progress(who, len(sids), len(_done(store, who, sids))) for who, sids in sorted(by_annotator.items())]
 
 
 def next_segment(store: Store, job: AnnotationJobRow, annotator: str) -> int | None:
     """The annotator's first assigned segment they have not labelled yet; None when they are through."""
-    mine = [a.segment_id for a in store.job_assignments(job.id, annotator)]
+    mine = [a.segment_id for a in store.assignments.job_assignments(job.id, annotator)]
     done = _done(store, annotator, mine)
     return next((sid for sid in mine if sid not in done), None)
 
@@ -121,11 +121,11 @@ def next_segment(store: Store, job: AnnotationJobRow, annotator: str) -> int | N
 def visibility(store: Store, segment_id: int, annotator: str, *, job: AnnotationJobRow | None = None) -> Visibility:
     """Blind (by the job, any job assigning this segment to the annotator, or the annotator's own setting)
     and not yet labelled by them: neither prediction nor others. Otherwise both."""
-    jobs = [job] if job is not None else store.jobs_of_segment(segment_id, annotator)
-    blind = store.is_blind(annotator) or any(j.blind for j in jobs)
+    jobs = [job] if job is not None else store.assignments.jobs_of_segment(segment_id, annotator)
+    blind = store.raters.is_blind(annotator) or any(j.blind for j in jobs)
     if not blind:
         return Visibility(True, True)
-    own = store.current_labels(segment_ids=[segment_id], annotator=annotator)
+    own = store.labels.current_labels(segment_ids=[segment_id], annotator=annotator)
     if own and own[0].origin is not LabelOrigin.ACCEPTED:
         return Visibility(True, True, "revealed after your label was saved")
     return Visibility(False, False, "blind: save your own label to see the model and the others")

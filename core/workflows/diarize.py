@@ -34,15 +34,15 @@ class DiarizeReport(JobReport):
 
 
 def _rebuild_units(store: Store, file_id: int, report) -> None:
-    if store.file(file_id).transcribed_at is not None:
+    if store.corpora.file(file_id).transcribed_at is not None:
         report.kept_labelled += build_units(store, file_id).kept_labelled
 
 
 def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = DiarizationOptions(), *,
                    device: str = "cpu", progress: ProgressFn = no_progress,
                    cancel: CancelFn | None = None) -> DiarizeReport:
-    corpus_row = store.corpus(corpus)
-    files = store.files(corpus_row.id, status=FileStatus.OK)
+    corpus_row = store.corpora.corpus(corpus)
+    files = store.corpora.files(corpus_row.id, status=FileStatus.OK)
     report = DiarizeReport(files=len(files))
     encoder = SpeakerEncoder(device)
     with tracked_job(store, "diarize", {"corpus": corpus, "pipeline": SpeakerEncoder.name}) as job:
@@ -50,17 +50,17 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
             check_cancel(cancel)
             progress(i, len(files), Path(f.path).name)
             try:
-                turns = diarize_file(f.path, encoder, options, words=store.words(f.id) or None)
+                turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None)
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))
                 continue
             if turns:
                 note = f"{SpeakerEncoder.name}, {len({t.speaker for t in turns})} speakers"
-                store.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, note)
+                store.speakers.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, note)
                 _rebuild_units(store, f.id, report)
             report.speakers[f.path] = len({t.speaker for t in turns})
             report.done += 1
-            store.update_job(job, progress=(i + 1) / max(1, len(files)))
+            store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
         finish_job(store, job, report.summary(), progress, len(files))
     return report
 
@@ -69,9 +69,9 @@ def import_rttm(store: Store, corpus: str, path: str | Path) -> DiarizeReport:
     """Turns from an RTTM (core.formats.rttm), then each transcribed file's utterances rebuilt at its turns."""
     written = write_turns(store, corpus, path)
     report = DiarizeReport(files=len(written))
-    by_path = {f.path: f.id for f in store.files(store.corpus(corpus).id)}
+    by_path = {f.path: f.id for f in store.corpora.files(store.corpora.corpus(corpus).id)}
     for file_path in written:
         _rebuild_units(store, by_path[file_path], report)
-        report.speakers[file_path] = len({t.speaker for t in store.speaker_turns(by_path[file_path])})
+        report.speakers[file_path] = len({t.speaker for t in store.speakers.speaker_turns(by_path[file_path])})
         report.done += 1
     return report

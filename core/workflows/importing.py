@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-
 from emotrace.core.audio.decode import AUDIO_EXTENSIONS, AudioError, fingerprint, validate
 from emotrace.core.audio.envelope import EnvelopeBuilder
 from emotrace.core.formats import interchange
 from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from emotrace.core.store import AudioFile, LabelSpec, Store
+from emotrace.core.store import LabelSpec, Store
+from emotrace.core.store.corpora import AudioImport
 from emotrace.core.vocab import (
     DIMENSIONS,
     MSP_DIMENSION_COLUMNS,
@@ -128,7 +127,7 @@ def import_folder(
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder: {folder}")
-    corpus_row = store.corpus(corpus, create=True, root=str(folder))
+    corpus_row = store.corpora.corpus(corpus, create=True, root=str(folder))
     report = ImportReport(corpus=corpus)
     paths = scan(folder, report.skipped)
     report.scanned = len(paths)
@@ -147,67 +146,53 @@ def import_folder(
 
 def _import_audio(store: Store, corpus_id: int, paths: list[Path], report: ImportReport, progress: ProgressFn,
                   cancel: CancelFn | None, commit_every: int) -> None:
-    with store.session() as s:
-        known = {f.fingerprint: f for f in s.scalars(select(AudioFile).where(AudioFile.corpus_id == corpus_id))}
-        by_path = {f.path: f for f in known.values()}
-        pending = 0
+    # one session for the whole walk, committed every `commit_every` files: an interrupted import keeps what it did
+    # and the next run skips it
+    with store.corpora.audio_import(corpus_id, commit_every=commit_every) as batch:
         for i, path in enumerate(paths):
             check_cancel(cancel)
             progress(i, len(paths), path.name)
-            _import_one(store, s, corpus_id, path, known, by_path, report)
-            pending += 1
-            if pending >= commit_every:
-                s.commit()  # an interrupted import keeps what it did; the next run skips it
-                pending = 0
+            _import_one(store, batch, path, report)
+            batch.step()
     progress(len(paths), len(paths), "audio done")
 
 
-def _import_one(store: Store, s, corpus_id: int, path: Path, known: dict, by_path: dict,
-                report: ImportReport) -> None:
+def _import_one(store: Store, batch: AudioImport, path: Path, report: ImportReport) -> None:
     str_path = str(path)
     try:
         digest = fingerprint(path)
     except OSError as exc:
         report.failed.append((str_path, f"cannot read: {exc.strerror or exc}"))
         return
-    existing = known.get(digest)
+    existing = batch.with_content(digest)
     if existing is not None:
         moved = existing.path != str_path and not Path(existing.path).exists()
         if moved or existing.status == FileStatus.REPLACED:  # the audio is back: its labels are usable again
-            if by_path.get(existing.path) is existing:
-                by_path.pop(existing.path)
-            existing.path, existing.status = str_path, FileStatus.OK
-            by_path[str_path] = existing
+            batch.relink(existing, str_path)
             report.relinked += 1
         else:
             report.unchanged += 1
             if existing.status == FileStatus.ERROR:
                 report.failed.append((str_path, existing.error or "failed earlier"))
         return
-    stale = by_path.get(str_path)  # same path, new content: the file was replaced
+    stale = batch.at_path(str_path)  # same path, new content: the file was replaced
     if stale is not None:
-        s.flush()
-        kept = store.label_count(file_id=stale.id) + store.word_edit_count(stale.id) + len(store.traced(stale.id))
-        if kept:  # labels, word corrections and traces were made on the old audio: they stay with it, never moved
-            stale.status = FileStatus.REPLACED
+        kept = (store.labels.label_count(file_id=stale.id) + store.words.word_edit_count(stale.id)
+                + len(store.traces.traced(stale.id)))
+        # labels, word corrections and traces were made on the old audio: they stay with it, never moved
+        batch.retire(stale, keep=bool(kept))
+        if kept:
             report.replaced.append((str_path, kept))
-        else:
-            s.delete(stale)
-            known.pop(stale.fingerprint, None)
-        by_path.pop(str_path, None)
-        s.flush()
-    row = AudioFile(corpus_id=corpus_id, path=str_path, fingerprint=digest, size_bytes=path.stat().st_size)
+    size = path.stat().st_size
     try:
         waveform = EnvelopeBuilder()
         info, decoded = validate(path, waveform.add)
         waveform.save(digest)  # the app's first look at the file needs no second decode
-        row.sample_rate, row.channels, row.duration, row.status = info.sample_rate, info.channels, decoded, FileStatus.OK
     except AudioError as exc:
-        row.status, row.error = FileStatus.ERROR, str(exc)
+        batch.add(str_path, digest, size, error=str(exc))
         report.failed.append((str_path, str(exc)))
-    s.add(row)
-    known[digest] = row
-    by_path[str_path] = row
+    else:
+        batch.add(str_path, digest, size, sample_rate=info.sample_rate, channels=info.channels, duration=decoded)
     report.added += 1
 
 
@@ -260,10 +245,10 @@ def import_labels(
     rater: each becomes a human rater of the store, and the corpus's mean and EWE consensus are computed from
     them), or a generic `file,start,end,arousal,valence,dominance` CSV.
 
-    Rows are checked first and written together through `Store.import_labels`; a row that names no stored file,
+    Rows are checked first and written together through `Store.labels.import_labels`; a row that names no stored file,
     lies outside its file or is off the scale is reported with its line and the rest goes on."""
     path = Path(path)
-    corpus_row = store.corpus(corpus)
+    corpus_row = store.corpora.corpus(corpus)
     report = report or ImportReport(corpus=corpus)
     try:
         interchange.checked_file(path)
@@ -281,7 +266,7 @@ def import_labels(
         )
     detailed = is_msp and worker is not None
     base = base or Path(corpus_row.root or path.parent)
-    files = store.files(corpus_row.id)
+    files = store.corpora.files(corpus_row.id)
     resolver = _Resolver(files, base)
     specs: list[LabelSpec] = []
     metadata: list[tuple[int, str | None, str | None, str | None]] = []
@@ -307,17 +292,17 @@ def import_labels(
         if is_msp and not detailed:
             metadata.append((spec.file_id, spec.speaker, spec.split, (row.get("Gender") or "").strip() or None))
     for file_id, speaker, split, gender in metadata:  # only once the whole file was read
-        store.set_file_metadata(file_id, speaker=speaker, split=split, gender=gender)
+        store.corpora.set_file_metadata(file_id, speaker=speaker, split=split, gender=gender)
     if detailed:
-        store.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
+        store.raters.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
     elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
         # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
-        store.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
-    segments, labels = store.import_labels(specs)
+        store.raters.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
+    segments, labels = store.labels.import_labels(specs)
     report.segments_added += segments
     report.labels_added += labels
     if detailed:
-        report.consensus_rows += store.compute_consensus(corpus_row.id, reweight=True)
+        report.consensus_rows += store.labels.compute_consensus(corpus_row.id, reweight=True)
     return report
 
 

@@ -31,9 +31,9 @@ class ReviewItem:
 
 
 def review_queue(store: Store, corpus_id: int, model_version_id: int, limit: int = 500) -> list[ReviewItem]:
-    preds = store.segment_predictions(model_version_id, corpus_id=corpus_id)
-    labels = store.segment_labels(corpus_id=corpus_id)
-    files = {seg.id: seg.file_id for seg in store.corpus_segments(corpus_id)}
+    preds = store.predictions.segment_predictions(model_version_id, corpus_id=corpus_id)
+    labels = store.labels.segment_labels(corpus_id=corpus_id)
+    files = {seg.id: seg.file_id for seg in store.segments.corpus_segments(corpus_id)}
     items = []
     for sid, p in preds.items():
         if p.flag is not None or sid not in files:
@@ -76,8 +76,8 @@ def trace_review(store: Store, corpus_id: int, model_version_id: int | None, spa
                  limit: int = 500) -> list[TraceReviewItem]:
     """Spans of `span` seconds ranked by annotator-model plus annotator-annotator distance of their traces."""
     items = []
-    for f in store.files(corpus_id):
-        traced = store.traced(f.id)
+    for f in store.corpora.files(corpus_id):
+        traced = store.traces.traced(f.id)
         if not traced:
             continue
         duration = float(f.duration or 0.0)
@@ -85,9 +85,9 @@ def trace_review(store: Store, corpus_id: int, model_version_id: int | None, spa
         starts = np.arange(0.0, max(duration - 1e-9, 0.0), span)
         model = None
         if model_version_id is not None:
-            t, values = store.trajectory(f.id, model_version_id)
+            t, values = store.predictions.trajectory(f.id, model_version_id)
             model = (t, values) if len(t) else None
-        series = {(a, d): on_grid(*store.current_trace(f.id, a, d), grid) for a, d in traced}
+        series = {(a, d): on_grid(*store.traces.current_trace(f.id, a, d), grid) for a, d in traced}
         for (annotator, dim), values in series.items():
             model_v = on_grid(model[0], model[1][:, DIMENSIONS.index(dim)], grid, max_gap=5.0) if model else None
             others = [v for (a, d), v in series.items() if d == dim and a != annotator]

@@ -29,18 +29,18 @@ def finish_job(store: Store, job: int, summary: str, progress: ProgressFn = no_p
     """How a corpus job ends when its body ran through: the bar full ("done") and the jobs-table row done, with
     the report's summary as its message."""
     progress(total, total, "done")
-    store.update_job(job, status="done", progress=1.0, message=summary)
+    store.jobs.update_job(job, status="done", progress=1.0, message=summary)
 
 
 @contextmanager
 def tracked_job(store: Store, kind: str, params: dict) -> Iterator[int]:
     """A jobs-table row that ends as failed or cancelled if the body raises; the body ends it with `finish_job`."""
-    job = store.start_job(kind, params)
+    job = store.jobs.start_job(kind, params)
     try:
         yield job
     except Cancelled as exc:
-        store.update_job(job, status="cancelled", error=str(exc))
+        store.jobs.update_job(job, status="cancelled", error=str(exc))
         raise
     except BaseException as exc:
-        store.update_job(job, status="failed", error=str(exc) or type(exc).__name__)
+        store.jobs.update_job(job, status="failed", error=str(exc) or type(exc).__name__)
         raise

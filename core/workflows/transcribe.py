@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
-from sqlalchemy import delete, func, select
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import TimedWord, join_words, utterances, word_in
 from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
 from emotrace.core.speech.diarization import speaker_at
-from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult, Word
+from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
 from emotrace.core.store.speakers import overlap_speaker
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import SegmentOrigin
@@ -41,8 +38,8 @@ def transcribe_corpus(
     cancel: CancelFn | None = None, redo: bool = False,
 ) -> TranscribeReport:
     """Transcribe every decodable file of a corpus not transcribed yet; resumable at word granularity."""
-    corpus_row = store.corpus(corpus)
-    files = store.files(corpus_row.id, status="ok")
+    corpus_row = store.corpora.corpus(corpus)
+    files = store.corpora.files(corpus_row.id, status="ok")
     report = TranscribeReport(files=len(files), notice=transcriber.notice)
     with tracked_job(store, "transcribe", {"corpus": corpus, "model": transcriber.label}) as job:
         for i, f in enumerate(files):
@@ -64,7 +61,7 @@ def transcribe_corpus(
                     report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))
-            store.update_job(job, progress=(i + 1) / max(1, len(files)))
+            store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
         finish_job(store, job, report.summary(), progress, len(files))
     return report
 
@@ -75,13 +72,8 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
     and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
     within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
-    corrected = store.edited_words(f.id)  # hand-corrected words are the annotator's work: a rerun keeps them
-    with store.session() as s:
-        asr_words = Word.file_id == f.id, Word.id.not_in(corrected)
-        if restart:
-            s.execute(delete(Word).where(*asr_words))
-        resume_at = s.scalar(select(func.max(Word.end)).where(*asr_words)) or 0.0
-        hand = [(w.start, w.end) for w in s.scalars(select(Word).where(Word.id.in_(corrected)))]
+    # where to go on, and the spans of words corrected by hand (the annotator's work: a rerun keeps them)
+    resume_at, hand = store.words.transcription_start(f.id, restart=restart)
     source = AudioSource(f.path)
     reader = source.forward_reader()  # chunks only move forward: one decode pass for the whole file
     count = 0
@@ -101,11 +93,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
                                       seg.end)
             if not words:
                 continue
-            with store.session() as s:  # committed per segment: an interrupted run keeps it
-                s.add_all(Word(file_id=f.id, start=round(w.start, 3), end=round(max(w.end, w.start), 3),
-                               text=w.text, probability=w.probability, segment_end=k == len(words) - 1)
-                          for k, w in enumerate(words))
-            count += len(words)
+            count += store.words.append_asr_words(f.id, words)  # committed per segment: an interrupted run keeps it
             last_end = max(last_end, words[-1].end)
             if on_position is not None:
                 on_position(float(seg.end), float(duration))
@@ -115,20 +103,17 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
         resume_at = chunk_start
     superseded = build_units(store, f.id)
-    with store.session() as s:
-        row = s.get(AudioFile, f.id)
-        row.transcribed_at, row.asr_model = datetime.now(UTC), transcriber.label
-    store.emit("file_transcribed", file_id=f.id)
+    store.corpora.mark_transcribed(f.id, transcriber.label)
     return count, superseded
 
 
 def build_units(store: Store, file_id: int) -> SupersedeResult:
     """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
     otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
-    segment ends and pauses. Earlier ASR units make way (`Store.supersede_segments`): the unlabelled ones go, the
+    segment ends and pauses. Earlier ASR units make way (`Store.segments.supersede_segments`): the unlabelled ones go, the
     labelled ones stay beside the new units with every label."""
-    words = store.words(file_id)
-    segments = store.segments(file_id, include_superseded=False)
+    words = store.words.words(file_id)
+    segments = store.segments.segments(file_id, include_superseded=False)
     # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
     # segment then keeps its bounds and gets its words again, the ASR-cut ones beside them included.
     kept = segments if any(seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL) for seg in segments) else []
@@ -137,11 +122,11 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         for seg in kept:
             inside = [w for w in words if word_in(w, seg.start, seg.end)]
             texts[seg.id] = (join_words(inside), [w.id for w in inside])
-        store.set_segment_texts(file_id, texts)
+        store.segments.set_segment_texts(file_id, texts)
         return SupersedeResult()
-    result = store.supersede_segments(file_id, SegmentOrigin.ASR)
-    audio = store.file(file_id)
-    turns = store.speaker_turns(file_id)  # utterances never span two speakers
+    result = store.segments.supersede_segments(file_id, SegmentOrigin.ASR)
+    audio = store.corpora.file(file_id)
+    turns = store.speakers.speaker_turns(file_id)  # utterances never span two speakers
     timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
                        (overlap_speaker(turns, w.start, max(w.end, w.start + 1e-3))
                         or speaker_at(turns, (w.start + w.end) / 2)) if turns else None)
@@ -153,5 +138,5 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
         specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                  audio.split, ids))
-    store.add_segments(file_id, specs)
+    store.segments.add_segments(file_id, specs)
     return result

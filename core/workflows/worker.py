@@ -49,7 +49,7 @@ class _Heartbeat(threading.Thread):
         store = Store(self.url, migrate=False)
         try:
             while not self.stop.wait(self.lease / 3):
-                if not store.heartbeat(self.item, self.worker, self.lease):
+                if not store.queue.heartbeat(self.item, self.worker, self.lease):
                     self.lost = True
                     return
         finally:
@@ -77,10 +77,10 @@ class Worker:
         report = WorkerReport(self.name)
         idle_since = time.monotonic()
         while not stop() and (max_items is None or report.done + len(report.failed) < max_items):
-            claim = self.store.claim(self.name, self.kinds, self.lease, batch=self.batch)
+            claim = self.store.queue.claim(self.name, self.kinds, self.lease, batch=self.batch)
             if claim is None:
                 if self.batch is not None:  # a batch's worker waits out other workers' leases, then leaves
-                    counts = self.store.queue_counts(self.batch)
+                    counts = self.store.queue.queue_counts(self.batch)
                     if counts["queued"] + counts["claimed"] == 0:
                         break
                 elif idle_exit is not None and time.monotonic() - idle_since > idle_exit:
@@ -104,7 +104,7 @@ class Worker:
             error = f"{type(exc).__name__}: {exc}"
         finally:
             beat.stop.set()
-        if self.store.finish(claim.id, self.name, error):
+        if self.store.queue.finish(claim.id, self.name, error):
             if error:
                 report.failed.append((claim.file_id, error))
             else:
@@ -122,7 +122,7 @@ class Worker:
         model = self._model(key, lambda: open_transcriber(p.get("model", "base"), device=self.device,
                                                           backend=p.get("backend", "auto"),
                                                           beam_size=p.get("beam_size", 5)))
-        f = self.store.file(claim.file_id)
+        f = self.store.corpora.file(claim.file_id)
         # a redo restarts the file only on its first attempt; a retry resumes after the last committed word
         transcribe_file(self.store, f, model, cancel=cancel, restart=bool(p.get("redo")) and claim.attempts == 1)
 
@@ -136,16 +136,18 @@ class Worker:
         window = claim.params.get("window") or pipeline.config.window_seconds
         hop = claim.params.get("hop") or pipeline.config.hop_seconds
         report = AnalyzeReport(files=1)
-        analyze_files(self.store, pipeline, version.id, [self.store.file(claim.file_id)], window, hop, report, cancel)
+        analyze_files(self.store, pipeline, version.id, [self.store.corpora.file(claim.file_id)], window, hop, report,
+                      cancel)
         if report.failed:
             raise ValueError(report.failed[0][1])
 
     def _diarize(self, claim: Claim, cancel) -> None:
         encoder = self._model(("speakers",), lambda: SpeakerEncoder("cpu" if self.device == "auto" else self.device))
         options = DiarizationOptions(**claim.params.get("options", {}))
-        f = self.store.file(claim.file_id)
-        turns = diarize_file(f.path, encoder, options, words=self.store.words(f.id) or None)
+        f = self.store.corpora.file(claim.file_id)
+        turns = diarize_file(f.path, encoder, options, words=self.store.words.words(f.id) or None)
         if cancel():
             raise Cancelled("lease lost")
         if turns:
-            self.store.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, f"{encoder.name} (worker {self.name})")
+            self.store.speakers.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION,
+                                                    f"{encoder.name} (worker {self.name})")

@@ -25,11 +25,11 @@ class Lane:
 
 def annotator_lanes(store: Store, file_id: int, dimension: str, *, viewer: str | None = None) -> list[Lane]:
     dim = DIMENSIONS.index(dimension)
-    segments = {s.id: s for s in store.segments(file_id)}
-    kinds = store.rater_kinds()
-    blind = viewer is not None and store.is_blind(viewer)
+    segments = {s.id: s for s in store.segments.segments(file_id)}
+    kinds = store.raters.rater_kinds()
+    blind = viewer is not None and store.raters.is_blind(viewer)
     lanes: dict[str, Lane] = {}
-    for c in store.current_labels(file_id=file_id, include_computed=True):
+    for c in store.labels.current_labels(file_id=file_id, include_computed=True):
         if blind and c.annotator != viewer:
             continue
         value = c.values[dim]

@@ -97,9 +97,9 @@ class FileData:
 
 
 def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = None) -> FileData:
-    f = store.file(file_id)
-    segs = store.segments(file_id)
-    words = store.word_rows(file_id)
+    f = store.corpora.file(file_id)
+    segs = store.segments.segments(file_id)
+    words = store.words.word_rows(file_id)
     data = FileData(
         file_id=file_id, path=f.path, duration=float(f.duration or 0.0), fingerprint=f.fingerprint,
         seg_ids=np.array([r.id for r in segs], dtype=np.int64),
@@ -112,24 +112,24 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
         word_texts=[w[3] for w in words],
     )
     data.labels = load_labels(store, file_id)
-    data.turns = store.speaker_turns(file_id)
+    data.turns = store.speakers.speaker_turns(file_id)
     data.traces = load_traces(store, file_id)
     for mv in model_ids or []:
-        data.trajectories[mv] = store.trajectory(file_id, mv)
+        data.trajectories[mv] = store.predictions.trajectory(file_id, mv)
         data.segment_predictions[mv] = {sid: (p.values, p.audio_only, p.text_only)
-                                        for sid, p in store.segment_predictions(mv, file_id=file_id).items()}
+                                        for sid, p in store.predictions.segment_predictions(mv, file_id=file_id).items()}
     return data
 
 
 def load_traces(store: Store, file_id: int) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """Each annotator's current trace per dimension."""
-    return {(a, d): store.current_trace(file_id, a, d) for a, d in store.traced(file_id)}
+    return {(a, d): store.traces.current_trace(file_id, a, d) for a, d in store.traces.traced(file_id)}
 
 
 def load_labels(store: Store, file_id: int) -> dict[str, dict[int, CurrentLabel]]:
     """Only the labels of a file (annotator -> segment -> current label): what a save changes."""
     labels: dict[str, dict[int, CurrentLabel]] = {}
-    for c in store.current_labels(file_id=file_id, include_computed=True):  # consensus:mean may stand for raters
+    for c in store.labels.current_labels(file_id=file_id, include_computed=True):  # consensus:mean may stand for raters
         labels.setdefault(c.annotator, {})[c.segment_id] = c
     return labels
 
@@ -138,15 +138,15 @@ def corpus_table(store: Store, corpus_id: int, model_version_id: int | None = No
     """One row per file with the counts the corpus browser shows."""
     segments: dict[int, int] = {}
     labelled: dict[int, int] = {}
-    labelled_segments = {c.segment_id for c in store.current_labels(corpus_id=corpus_id)}
-    for seg in store.corpus_segments(corpus_id):
+    labelled_segments = {c.segment_id for c in store.labels.current_labels(corpus_id=corpus_id)}
+    for seg in store.segments.corpus_segments(corpus_id):
         segments[seg.file_id] = segments.get(seg.file_id, 0) + 1
         if seg.id in labelled_segments:
             labelled[seg.file_id] = labelled.get(seg.file_id, 0) + 1
-    analyzed = store.predicted_files(corpus_id, model_version_id)
-    diarized = store.corpus_speakers(corpus_id)
+    analyzed = store.predictions.predicted_files(corpus_id, model_version_id)
+    diarized = store.speakers.corpus_speakers(corpus_id)
     return [dict(id=f.id, path=f.path, duration=f.duration or 0.0, status=f.status, error=f.error or "",
                  speaker=f.speaker or ", ".join(diarized.get(f.id, [])), split=f.split or "",
                  transcribed=f.transcribed_at is not None,
                  segments=segments.get(f.id, 0), labelled=labelled.get(f.id, 0), analyzed=f.id in analyzed)
-            for f in store.files(corpus_id)]
+            for f in store.corpora.files(corpus_id)]

@@ -9,15 +9,15 @@ def test_blind_editor_hides_prediction_and_others_until_saved(populated, qtbot):
     from emotrace.gui.label_editor import LabelEditor
 
     store, file_id, mv = populated
-    seg = store.segments(file_id)[0]  # alice labelled it 3/4/5; the model says 5/4/4
-    store.set_blind("newbie", True)
+    seg = store.segments.segments(file_id)[0]  # alice labelled it 3/4/5; the model says 5/4/4
+    store.raters.set_blind("newbie", True)
     editor = LabelEditor(store, "newbie")
     qtbot.addWidget(editor)
     editor.show_segment(seg.id, "s", (5.0, 4.0, 4.0))
     assert "hidden" in editor.prediction_label.text() and editor.history.count() == 0
     assert [s.value() for s in editor.spins] == [4.0, 4.0, 4.0]  # neutral: neither alice's values nor the model's
     editor.accept_prediction()  # the A key while blind does nothing
-    assert store.current_labels(segment_ids=[seg.id], annotator="newbie") == []
+    assert store.labels.current_labels(segment_ids=[seg.id], annotator="newbie") == []
     editor.spins[0].setValue(6.0)
     assert editor.save()
     assert "5.00" in editor.prediction_label.text() and editor.history.count() == 2  # revealed: alice's and own

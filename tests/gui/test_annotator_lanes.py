@@ -12,13 +12,13 @@ def test_annotator_lanes_put_consensus_first_and_respect_blind(store, tmp_path, 
 
     msp_corpus(tmp_path / "msp", files=4)
     import_folder(store, tmp_path / "msp", "msp")
-    f = store.files(store.corpus("msp").id)[1]
+    f = store.corpora.files(store.corpora.corpus("msp").id)[1]
     lanes = annotator_lanes(store, f.id, "arousal")
     assert [lane.consensus for lane in lanes][:3] == [True, True, True]  # imported, mean, EWE
-    raters = {c.annotator: c.values[0] for c in store.human_labels(corpus_id=store.corpus("msp").id)
-              if c.segment_id == store.segments(f.id)[0].id}
+    raters = {c.annotator: c.values[0] for c in store.labels.human_labels(corpus_id=store.corpora.corpus("msp").id)
+              if c.segment_id == store.segments.segments(f.id)[0].id}
     assert {lane.annotator: lane.spans[0][2] for lane in lanes if not lane.consensus} == raters
-    store.set_blind("newbie", True)
+    store.raters.set_blind("newbie", True)
     assert annotator_lanes(store, f.id, "arousal", viewer="newbie") == []
     widget = AnnotatorLanes(store)
     qtbot.addWidget(widget)

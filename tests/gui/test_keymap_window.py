@@ -91,9 +91,9 @@ def test_a_modifier_key_reaches_its_menu_action(window, qtbot, populated):
     w.file_view.setFocus()
     w.select_segment(0)
     seg = int(w.data.seg_ids[0])
-    before = [c.values for c in store.current_labels(segment_ids=[seg]) if c.annotator == "tester"]
+    before = [c.values for c in store.labels.current_labels(segment_ids=[seg]) if c.annotator == "tester"]
     press(qtbot, w, "set_value", which=1)  # "2"
     assert w.editor.save()
-    assert [c.values[0] for c in store.current_labels(segment_ids=[seg]) if c.annotator == "tester"] == [2.0]
+    assert [c.values[0] for c in store.labels.current_labels(segment_ids=[seg]) if c.annotator == "tester"] == [2.0]
     press(qtbot, w, "undo")  # Ctrl+Z, through the Edit menu's action
-    assert [c.values for c in store.current_labels(segment_ids=[seg]) if c.annotator == "tester"] == before
+    assert [c.values for c in store.labels.current_labels(segment_ids=[seg]) if c.annotator == "tester"] == before

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("qt_settings")
 
 
 def history(store, segment_id):
-    return [(h.annotator, *h.values, h.origin) for h in store.label_history(segment_id)]
+    return [(h.annotator, *h.values, h.origin) for h in store.labels.label_history(segment_id)]
 
 
 def test_keyboard_edit_is_a_store_row_before_the_next_event(window, qtbot, populated):
@@ -36,24 +36,24 @@ def test_undo_and_redo_write_rows_and_round_trip(window, qtbot, populated):
     editor = window.editor
     editor.spins[0].setValue(7.0)
     editor.save()
-    assert store.segment_labels(file_id=window.data.file_id)[sid].values[0] == 7.0
+    assert store.labels.segment_labels(file_id=window.data.file_id)[sid].values[0] == 7.0
     _x, bars = window.file_view.label_bars["arousal"].getData()
     assert list(bars[:2]) == [7.0, 7.0]  # the segment's bar is redrawn at the saved value
     editor.undo_stack.undo()
     # tester had no label before: the segment's label is alice's again, everywhere, and the bar says so
-    current = store.segment_labels(file_id=window.data.file_id)[sid]
+    current = store.labels.segment_labels(file_id=window.data.file_id)[sid]
     assert (current.annotators, current.values) == (("alice",), (3.0, 4.0, 5.0))
-    assert [c.annotator for c in store.current_labels(segment_ids=[sid])] == ["alice"]
+    assert [c.annotator for c in store.labels.current_labels(segment_ids=[sid])] == ["alice"]
     _x, bars = window.file_view.label_bars["arousal"].getData()
     assert list(bars[:2]) == [3.0, 3.0]
     editor.undo_stack.redo()
-    current = store.segment_labels(file_id=window.data.file_id)[sid]
+    current = store.labels.segment_labels(file_id=window.data.file_id)[sid]
     assert (current.values[0], current.origin) == (7.0, "manual")
     assert [h[4] for h in history(store, sid)] == ["imported", "manual", "retraction", "manual"]
     assert editor.history.count() == 4
     editor.undo_stack.undo()
     editor.undo_stack.undo()  # nothing more of tester's to undo on this stack
-    assert [c.annotator for c in store.current_labels(segment_ids=[sid])] == ["alice"]
+    assert [c.annotator for c in store.labels.current_labels(segment_ids=[sid])] == ["alice"]
 
 
 def test_dragging_a_bar_saves_the_value(window, populated):
@@ -62,22 +62,22 @@ def test_dragging_a_bar_saves_the_value(window, populated):
     handle = window.handles[2]
     handle.setValue(6.3)
     handle.sigPositionChangeFinished.emit(handle)
-    assert store.segment_labels(file_id=window.data.file_id)[sid].values[2] == 6.25
+    assert store.labels.segment_labels(file_id=window.data.file_id)[sid].values[2] == 6.25
 
 
 def test_review_queue_and_agreement(window, qtbot, populated):
     store, file_id, mv = populated
-    items = review_queue(store, store.corpus("c").id, mv)
+    items = review_queue(store, store.corpora.corpus("c").id, mv)
     assert [round(i.label_gap, 3) for i in items][:1] == [round((abs(5 - 2) + abs(4 - 6) + 0) / 3, 3)]
     assert items[0].modality_gap == pytest.approx((1.0 + 2.0 + 0) / 3, abs=1e-3)  # audio-only vs text-only
     window.refresh_review()
     window.review.next()
     assert int(window.data.seg_ids[window.segment_index]) == items[0].segment_id
     sid = int(window.data.seg_ids[0])
-    store.record_label(sid, annotator="bob", arousal=3.5, valence=4.5, dominance=5.0)
+    store.labels.record_label(sid, annotator="bob", arousal=3.5, valence=4.5, dominance=5.0)
     sid2 = int(window.data.seg_ids[1])
-    store.record_label(sid2, annotator="bob", arousal=5.5, valence=2.5, dominance=3.5)
-    rows = annotator_agreement(store, store.corpus("c").id)
+    store.labels.record_label(sid2, annotator="bob", arousal=5.5, valence=2.5, dominance=3.5)
+    rows = annotator_agreement(store, store.corpora.corpus("c").id)
     assert rows[0]["pair"] == ("alice", "bob") and rows[0]["n"] == 2 and rows[0]["ccc"]["arousal"] > 0.8
 
 
@@ -100,7 +100,7 @@ def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, 
     qtbot.waitUntil(lambda: len(dialog.epochs_seen) >= 1, timeout=60000)
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: "Cancelled" in dialog.status.text(), timeout=30000)
-    assert store.active_model().id == first and len(store.model_versions()) == 1
+    assert store.models.active_model().id == first and len(store.models.model_versions()) == 1
     analyzed = []
     monkeypatch.setattr(w, "analyze_everywhere", lambda mv: analyzed.append(mv))
     dialog.epochs.setValue(8)
@@ -109,12 +109,12 @@ def test_retrain_button_trains_a_new_version_and_cancel_keeps_the_active(qtbot, 
     assert dialog.table.rowCount() == 2 and dialog.table.item(0, 0).text() == f"parent v{first}"
     assert len(dialog.epochs_seen) >= 1 and dialog.ccc_curve.xData is not None
     new = dialog.new_version
-    assert store.active_model().id == first  # nothing changes until the user activates
-    verdict = store.model_version(new).metrics["activation"]  # the trainer's advice, shown with its reason
+    assert store.models.active_model().id == first  # nothing changes until the user activates
+    verdict = store.models.model_version(new).metrics["activation"]  # the trainer's advice, shown with its reason
     assert ("Recommended: activate it" if verdict["recommended"] else "Not recommended") in dialog.status.text()
     assert f"active v{first}" in dialog.status.text()
     dialog.activate_button.click()
-    assert store.active_model().id == new
+    assert store.models.active_model().id == new
     assert analyzed == [new]  # every corpus is brought up to date with the new version
     assert w.model_box.currentData() == new
 
@@ -130,7 +130,7 @@ def test_a_save_that_cannot_reach_the_store_is_reported_and_kept(window, populat
     def disk_full(*_a, **_k):
         raise OperationalError("INSERT INTO labels", {}, Exception("database or disk is full"))
 
-    monkeypatch.setattr(store, "record_label", disk_full)
+    monkeypatch.setattr(store.labels, "record_label", disk_full)
     sid = int(window.data.seg_ids[0])
     window.editor.spins[0].setValue(6.75)
     window.editor.save_and_next()
@@ -139,4 +139,4 @@ def test_a_save_that_cannot_reach_the_store_is_reported_and_kept(window, populat
     assert window.editor.undo_stack.count() == 0
     monkeypatch.undo()
     window.editor.save()
-    assert store.segment_labels(file_id=window.data.file_id)[sid].values[0] == 6.75
+    assert store.labels.segment_labels(file_id=window.data.file_id)[sid].values[0] == 6.75

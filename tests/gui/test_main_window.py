@@ -124,8 +124,8 @@ def test_layout_is_remembered(qtbot, populated):
 
 def test_failed_file_shows_its_error(window, qtbot, populated, tmp_path):
     store, _f, _m = populated
-    with store.session() as s:
-        s.add(AudioFile(corpus_id=store.corpus("c").id, path="/x/broken.wav", fingerprint="zz", status="error",
+    with store.db.session() as s:
+        s.add(AudioFile(corpus_id=store.corpora.corpus("c").id, path="/x/broken.wav", fingerprint="zz", status="error",
                         error="empty file: broken.wav"))
     window.browser.reload_files()
     texts = [window.browser.model.item(r, 8).text() for r in range(window.browser.model.rowCount())]

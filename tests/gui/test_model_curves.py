@@ -43,12 +43,12 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     for name, freq in (("x.wav", 300), ("y.wav", 500)):
         write_audio(tmp_path / "other" / name, 5.0, freq=freq)
     import_folder(store, tmp_path / "other", "other")
-    other = store.corpus("other").id
-    x, y = (f.id for f in store.files(other))
-    store.add_segments(x, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
+    other = store.corpora.corpus("other").id
+    x, y = (f.id for f in store.corpora.files(other))
+    store.segments.add_segments(x, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
     new = register(store, name="new", folder=tiny_ser_model(tmp_path / "new"), parent_id=old, metrics={}, config={},
                    data_counts={}, activate=False).id
-    store.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
+    store.predictions.replace_predictions(y, new, [PredictionRow(None, "window", 0.0, 4.0, (7.0, 7.0, 7.0))])  # done before
     assert unanalysed(store, new, first_corpus="other") == [("other", [x]), ("c", [file_id])]
     gates, analyze_corpus = {"c": threading.Event(), "other": threading.Event()}, analyze_module.analyze_corpus
     monkeypatch.setattr(analyze_module, "analyze_corpus",  # each corpus's turn waits until the test lets it go
@@ -56,7 +56,7 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     panel = window.models_panel
     panel.table.selectRow(panel.ids.index(new))
     panel.activate_selected()
-    assert store.active_model().id == new and window.model_box.currentData() == new
+    assert store.models.active_model().id == new and window.model_box.currentData() == new
     assert window.shown_models == [old] and "being analysed" in window.model_notice  # the fallback while it runs
     messages: list[str] = []
     window.catch_up[1].progressed.connect(lambda _d, _t, m: messages.append(m))
@@ -66,15 +66,16 @@ def test_activating_a_model_analyses_every_corpus_the_open_one_first(window, pop
     gates["other"].set()
     qtbot.waitUntil(lambda: not window.tasks.tasks, timeout=30000)  # ended, and what it emitted handled
     assert (new, "arousal") in window.file_view.pred_lines
-    assert store.predicted_files(other, new) == {x, y} and store.predicted_files(store.corpus("c").id, new)
-    assert store.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
+    assert store.predictions.predicted_files(other, new) == {x, y}
+    assert store.predictions.predicted_files(store.corpora.corpus("c").id, new)
+    assert store.predictions.trajectory(y, new)[1].tolist() == [[7.0, 7.0, 7.0]]  # analysed before: not analysed again
     corpora = [m.split(" (")[0] for m in messages if "corpora)" in m]
     assert corpora[0] == "c" and corpora[-1] == "other"  # the corpus on screen first, one job for both
     window.browser.corpus_box.setCurrentIndex(window.browser.corpus_box.findText("other"))
     window.browser.select_file(x)
     qtbot.waitUntil(lambda: window.data.file_id == x)
     assert window.shown_models == [new] and (new, "arousal") in window.file_view.pred_lines
-    (row,) = store.segment_predictions(new, file_id=x).values()
+    (row,) = store.predictions.segment_predictions(new, file_id=x).values()
     assert window.editor.prediction == pytest.approx(row.values)  # the new model's, not 4/4/4 from nothing
 
 

@@ -42,11 +42,11 @@ def test_the_models_panel_refuses_a_broken_folder(qtbot, trained, monkeypatch, q
 
     store, corpus, first = trained
     second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
-    poison(Path(store.model_version(second.model_version_id).folder), "truncate")
+    poison(Path(store.models.model_version(second.model_version_id).folder), "truncate")
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
     panel = ModelsPanel(store)
     qtbot.addWidget(panel)
     panel.table.selectRow(panel.ids.index(second.model_version_id))
     panel.activate_selected()
-    assert shown and "truncated" in shown[0] and store.active_model().id == first
+    assert shown and "truncated" in shown[0] and store.models.active_model().id == first

@@ -21,7 +21,7 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
     w = window
     store, file_id, _mv = populated
     original = int(w.data.seg_ids[0])
-    store.record_label(original, annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
+    store.labels.record_label(original, annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
     before = all_label_rows(store)
     w.file_view.setFocus()
     assert bounds(w)[0] == (0.0, 10.0) and w.segment_index == 0
@@ -29,7 +29,7 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
     qtbot.keyClick(w, Qt.Key.Key_X)
     assert bounds(w) == [(0.0, 4.0), (4.0, 10.0), (10.0, 20.0), (30.0, 40.0)]
     assert all_label_rows(store) == before  # the split wrote no label and removed none
-    assert store.segment(original).superseded_at is not None
+    assert store.segments.segment(original).superseded_at is not None
     assert original in [int(s) for s in w.data.seg_ids]  # still drawn, faint: its label is there
     assert len(w.file_view.superseded_bars["arousal"].xData) == 2
     assert w.view_state.playhead == pytest.approx(0.0)
@@ -38,14 +38,14 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
     assert "Split" in w.statusBar().currentMessage()
     qtbot.keyClick(w, Qt.Key.Key_Return)  # the annotator confirms it for the left half
     left = int(w.data.seg_ids[w.data.live_indices()[0]])
-    assert store.current_labels(segment_ids=[left])[0].values == (3.0, 4.0, 5.0)
+    assert store.labels.current_labels(segment_ids=[left])[0].values == (3.0, 4.0, 5.0)
     assert bounds(w)[w.data.live_indices().tolist().index(w.segment_index)] == (4.0, 10.0)  # next: right half
     n = len(all_label_rows(store))
     w.act_undo.trigger()  # the save: retracted
     w.act_undo.trigger()  # the split: the original is back, the labelled left half kept (superseded)
     assert bounds(w)[0] == (0.0, 10.0) and int(w.data.seg_ids[w.data.live_indices()[0]]) == original
-    assert store.segment(original).superseded_at is None
-    assert store.segment(left).superseded_at is not None
+    assert store.segments.segment(original).superseded_at is None
+    assert store.segments.segment(left).superseded_at is not None
     assert len(all_label_rows(store)) == n + 1  # one retraction appended, nothing taken away
     w.act_redo.trigger()  # the split again
     assert bounds(w)[:2] == [(0.0, 4.0), (4.0, 10.0)]
@@ -55,8 +55,8 @@ def test_split_offers_the_label_enter_saves_it_and_undo_redo_go_back_and_forth(w
 def test_merge_resize_by_keys_and_by_dragging_an_edge(window, qtbot, populated):
     w = window
     store, file_id, _mv = populated
-    store.record_label(int(w.data.seg_ids[0]), annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
-    store.record_label(int(w.data.seg_ids[1]), annotator="tester", arousal=6.0, valence=2.0, dominance=3.0)
+    store.labels.record_label(int(w.data.seg_ids[0]), annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
+    store.labels.record_label(int(w.data.seg_ids[1]), annotator="tester", arousal=6.0, valence=2.0, dominance=3.0)
     before = all_label_rows(store)
     w.file_view.setFocus()
     w.seek(15.0)
@@ -119,14 +119,14 @@ def test_correct_a_word_with_f2(window, qtbot, populated):
 
     QTimer.singleShot(0, fill_and_accept)
     qtbot.keyClick(w, Qt.Key.Key_F2)
-    word = next(x for x in store.words(file_id) if x.text.strip() == "hello")
+    word = next(x for x in store.words.words(file_id) if x.text.strip() == "hello")
     assert (word.start, word.end) == (4.1, 4.9)
-    (edit,) = store.word_history(word.id)
+    (edit,) = store.words.word_history(word.id)
     assert edit.old == (" w2", 4.1, 4.8) and edit.editor == "tester"
     assert "hello" in w.data.word_texts[2] and "hello" in w.transcript.toPlainText()
-    assert "hello" in store.segments(file_id)[0].text.split()
+    assert "hello" in store.segments.segments(file_id)[0].text.split()
     w.act_undo.trigger()  # back to the ASR's word, as a new correction: the history keeps both steps
-    assert [r.new for r in store.word_history(word.id)] == [(" hello", 4.1, 4.9), (" w2", 4.1, 4.8)]
+    assert [r.new for r in store.words.word_history(word.id)] == [(" hello", 4.1, 4.9), (" w2", 4.1, 4.8)]
     assert "w2" in w.transcript.toPlainText() and "hello" not in w.transcript.toPlainText()
     plain = w.transcript.toPlainText()  # the in-place update kept every later word's link on its word
     assert [plain[a:b] for a, b in w.transcript.positions] == [t.strip() for t in w.data.word_texts]
@@ -140,7 +140,7 @@ def second_file(w, populated, tmp_path) -> int:
     write_audio(tmp_path / "c" / "zz_other.wav", 12.0)
     import_folder(store, tmp_path / "c", "c")
     w.browser.reload_files()
-    return next(f.id for f in store.files(store.corpus("c").id) if f.path.endswith("zz_other.wav"))
+    return next(f.id for f in store.corpora.files(store.corpora.corpus("c").id) if f.path.endswith("zz_other.wav"))
 
 
 def test_undo_of_an_edit_in_another_file_opens_that_file_first(window, qtbot, populated, tmp_path):
@@ -181,7 +181,7 @@ def test_a_redraw_keeps_what_the_annotator_typed_but_did_not_save(window, qtbot,
     qtbot.keyClick(w, Qt.Key.Key_Return)
     store, _f, _mv = populated
     sid = int(w.data.seg_ids[0])
-    assert store.current_labels(segment_ids=[sid], annotator="tester")[0].values[0] == 6.0
+    assert store.labels.current_labels(segment_ids=[sid], annotator="tester")[0].values[0] == 6.0
     w.select_segment(0)
     w.act_undo.trigger()  # and an undo still shows the store's state again: alice's 3 stands
     assert w.editor.spins[0].value() == 3.0
@@ -195,8 +195,8 @@ def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window
     w = window
     store, file_id, _mv = populated
     first = int(w.data.seg_ids[0])
-    store.create_annotation_job(store.corpus("c").id, "blind", assign([first], ["tester"], 1), blind=True,
-                                overlap=1, selection={})
+    store.assignments.create_annotation_job(store.corpora.corpus("c").id, "blind", assign([first], ["tester"], 1),
+                                            blind=True, overlap=1, selection={})
     w.open_file(file_id)
     assert first not in w.file_view.reveal and int(w.data.seg_ids[1]) in w.file_view.reveal
     assert min(w.file_view.label_bars["arousal"].xData) >= 10.0  # alice's 0-10 s bar is not drawn
@@ -219,4 +219,4 @@ def test_undo_of_a_label_in_another_file_opens_that_file_at_the_segment(window, 
     assert w.data.file_id == other
     w.act_undo.trigger()
     assert w.data.file_id == file_id and int(w.data.seg_ids[w.segment_index]) == sid
-    assert store.current_labels(segment_ids=[sid], annotator="tester") == []
+    assert store.labels.current_labels(segment_ids=[sid], annotator="tester") == []

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("qt_settings")
 
 def _with_turns(window, populated):
     store, file_id, _mv = populated
-    store.write_speaker_turns(file_id, [Turn(0.0, 25.0, "S1"), Turn(25.0, 60.0, "S2")], TurnSource.DIARIZATION)
+    store.speakers.write_speaker_turns(file_id, [Turn(0.0, 25.0, "S1"), Turn(25.0, 60.0, "S2")], TurnSource.DIARIZATION)
     window.open_file(file_id)
     return store, file_id
 
@@ -33,15 +33,15 @@ def test_speaker_lane_filter_and_corrections(window, populated):
     assert np.isnan(a[t < 24]).all() and np.isfinite(a[t > 27]).all()
     assert "S1" in fv.values_at(10.0) and "S2" in fv.values_at(30.0)
     assert window.speakers.rename("S2", "guest")
-    assert [t.speaker for t in store.speaker_turns(file_id)] == ["S1", "guest"]
+    assert [t.speaker for t in store.speakers.speaker_turns(file_id)] == ["S1", "guest"]
     assert window.speakers.filter.itemText(2) == "guest" and set(fv.speaker_bars) == {"S1", "guest"}
     assert window.speakers.split(0, 10.0, "guest")
-    assert [(t.start, t.end, t.speaker) for t in store.speaker_turns(file_id)] == [
+    assert [(t.start, t.end, t.speaker) for t in store.speakers.speaker_turns(file_id)] == [
         (0, 10, "S1"), (10, 25, "guest"), (25, 60, "guest")]
     assert window.speakers.reassign(0, "guest")
     assert window.speakers.undo() and window.speakers.undo()
-    assert [t.speaker for t in store.speaker_turns(file_id)] == ["S1", "guest"]
-    assert len(store.speaker_revisions(file_id)) == 6
+    assert [t.speaker for t in store.speakers.speaker_turns(file_id)] == ["S1", "guest"]
+    assert len(store.speakers.speaker_revisions(file_id)) == 6
     window.speakers.menu(30.0, fv.mapToGlobal(fv.rect().center()))
     titles = [a.text() for a in window.speakers.last_menu.actions()]
     assert any(t.startswith("Split turn 2 here") for t in titles) and any("Rename guest" in t for t in titles)
@@ -61,9 +61,9 @@ def test_trace_mode_samples_on_the_audio_clock(window, populated, qtbot):
     qtbot.wait(1300)
     position = window.player.position()
     tr.stop()
-    passes = store.trace_passes(file_id, "tester", "arousal")
+    passes = store.traces.trace_passes(file_id, "tester", "arousal")
     assert len(passes) == 1 and passes[0].rate == 20
-    t, v = store.current_trace(file_id, "tester", "arousal")
+    t, v = store.traces.current_trace(file_id, "tester", "arousal")
     assert np.allclose(t * 20, np.round(t * 20), atol=1e-6)  # on the audio grid
     assert t[0] == pytest.approx(5.0, abs=0.051) and abs(t[-1] - position) <= 0.1
     expected = (t[-1] - t[0]) * 20 + 1
@@ -83,23 +83,23 @@ def test_rewinding_starts_a_new_pass_and_it_wins(window, populated, qtbot):
     tr.set_value(6.0)
     qtbot.wait(800)
     tr.stop()
-    passes = store.trace_passes(file_id, "tester", "arousal")
+    passes = store.traces.trace_passes(file_id, "tester", "arousal")
     assert [p.pass_no for p in passes] == [1, 2]
-    t, v = store.current_trace(file_id, "tester", "arousal")
+    t, v = store.traces.current_trace(file_id, "tester", "arousal")
     assert np.allclose(v[(t > 10.05) & (t < 10.5)], 6.0) and (v == 2.0).any()  # pass 2 won where it re-traced
 
 
 def test_jobs_panel_shows_the_queue_across_workers(window, populated):
     store, file_id, _mv = populated
-    batch = store.start_job("transcribe-queue", {})
-    store.enqueue(batch, "transcribe", [file_id])
+    batch = store.jobs.start_job("transcribe-queue", {})
+    store.queue.enqueue(batch, "transcribe", [file_id])
     window.tasks.refresh_queue()
     assert window.tasks.queue_label.isVisibleTo(window.tasks)
     assert "1 files waiting, 0 in work" in window.tasks.queue_label.text()
-    claim = store.claim("elsewhere:1", ["transcribe"])
+    claim = store.queue.claim("elsewhere:1", ["transcribe"])
     window.tasks.refresh_queue()
     assert "1 in work by 1 workers" in window.tasks.queue_label.text()
-    store.finish(claim.id, "elsewhere:1")
+    store.queue.finish(claim.id, "elsewhere:1")
     window.tasks.refresh_queue()
     assert not window.tasks.queue_label.isVisibleTo(window.tasks)
 
@@ -108,10 +108,10 @@ def test_trace_review_and_agreement_in_the_app(window, populated):
     store, file_id, mv = populated
     t = np.arange(0, 57, 0.1)
     for who, shift in (("ann", 0.0), ("bob", 1.0)):
-        tid = store.start_trace(file_id, annotator=who, dimension="arousal", rate=10)
-        store.append_trace(tid, t, 4 + np.sin((t - shift) / 5))
-    tid = store.start_trace(file_id, annotator="ann", dimension="arousal", rate=10)
-    store.append_trace(tid, np.arange(30, 40, 0.1), np.full(100, 7.0))  # ann re-traces 30-40 s far off the model
+        tid = store.traces.start_trace(file_id, annotator=who, dimension="arousal", rate=10)
+        store.traces.append_trace(tid, t, 4 + np.sin((t - shift) / 5))
+    tid = store.traces.start_trace(file_id, annotator="ann", dimension="arousal", rate=10)
+    store.traces.append_trace(tid, np.arange(30, 40, 0.1), np.full(100, 7.0))  # ann re-traces 30-40 s far off the model
     window.review.mode.setCurrentIndex(1)
     first = window.review.items[0]
     assert (first.annotator, first.start) == ("ann", 30.0) and first.model_gap > 2.0
@@ -126,7 +126,7 @@ def test_trace_review_and_agreement_in_the_app(window, populated):
 
 def test_blind_annotator_sees_no_model_or_labels_until_their_own(window, populated):
     store, file_id, _mv = populated
-    store.set_blind("tester", True)
+    store.raters.set_blind("tester", True)
     window.open_file(file_id)
     fv = window.file_view
     _t, a = fv.pred_lines[(window.shown_models[0], "arousal")].getData()
@@ -141,6 +141,6 @@ def test_blind_annotator_sees_no_model_or_labels_until_their_own(window, populat
     assert np.isfinite(a[(t >= seg0[0]) & (t <= seg0[1])]).all() and np.isnan(a[t > 45]).all()
     x, _y = fv.label_bars["arousal"].getData()
     assert list(x) == [float(seg0[0]), float(seg0[1])]
-    store.set_blind("tester", False)
+    store.raters.set_blind("tester", False)
     window.open_file(file_id)
     assert fv.reveal is None and np.isfinite(fv.pred_lines[(window.shown_models[0], "arousal")].getData()[1]).any()

@@ -52,15 +52,15 @@ def long_store(store, tmp_path, long_wav):
     for i in range(3):
         write_audio(root / f"short{i}.wav", 8.0 + i, freq=200 + 50 * i)
     import_folder(store, root, "day")
-    files = {Path(f.path).name: f.id for f in store.files(store.corpus("day").id)}
+    files = {Path(f.path).name: f.id for f in store.corpora.files(store.corpora.corpus("day").id)}
     long_id = files["podcast.wav"]
     duration = MINUTES * 60.0
     speakers = ("host", "cohost", "guest")  # cohost's segments fall in the development split (hash of the name)
-    store.add_segments(long_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr", f"segment {k}", speakers[k % 3])
-                                 for k in range(200)])
+    store.segments.add_segments(long_id, [SegmentSpec(6.0 * k, 6.0 * k + 5.5, "asr", f"segment {k}", speakers[k % 3])
+                                          for k in range(200)])
     for name in ("short0.wav", "short1.wav", "short2.wav"):
-        store.add_segments(files[name], [SegmentSpec(0.5, 7.5, "asr", name)])
-    with store.session() as s:
+        store.segments.add_segments(files[name], [SegmentSpec(0.5, 7.5, "asr", name)])
+    with store.db.session() as s:
         mv = ModelVersion(name="m", folder=str(tmp_path / "none"), active=True)
         s.add(mv)
         s.flush()
@@ -184,12 +184,12 @@ def test_a_working_day_on_a_long_file(day_window, long_store, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dialog.activate_button.isEnabled() or "failed" in dialog.status.text(), timeout=120000)
     new = dialog.new_version
     assert new is not None and new != old_model, dialog.status.text()
-    assert store.model_version(new).data_counts["labelled"] == 50  # trained on this day's labels
+    assert store.models.model_version(new).data_counts["labelled"] == 50  # trained on this day's labels
     dialog.activate_button.click()
     qtbot.waitUntil(lambda: not w.tasks.tasks, timeout=120000)  # the corpus re-analysed, its results handled
-    assert store.active_model().id == new and w.shown_models == [new] and w.data.file_id == long_id
+    assert store.models.active_model().id == new and w.shown_models == [new] and w.data.file_id == long_id
     assert w.isVisible() and w.segment_index is not None
-    current = {c.segment_id: c.values for c in store.current_labels(file_id=long_id) if c.annotator == "day"}
+    current = {c.segment_id: c.values for c in store.labels.current_labels(file_id=long_id) if c.annotator == "day"}
     assert current == expected  # every save (and the redone ones) is the current label in the store
-    rows = [r for sid in expected for r in store.label_history(sid) if r.annotator == "day"]
+    rows = [r for sid in expected for r in store.labels.label_history(sid) if r.annotator == "day"]
     assert len(rows) == 50 + 5 + 5  # 50 saves, 5 retractions (undo), 5 re-recorded (redo): nothing silent

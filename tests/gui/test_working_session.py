@@ -80,8 +80,8 @@ def test_save_and_next_moves_to_the_next_file_after_the_last_segment(window, pop
     store, file_id, _mv = populated
     write_audio(tmp_path / "c" / "zz.wav", 5.0)
     import_folder(store, tmp_path / "c", "c")
-    other = next(f.id for f in store.files(store.corpus("c").id) if f.path.endswith("zz.wav"))
-    store.add_segments(other, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
+    other = next(f.id for f in store.corpora.files(store.corpora.corpus("c").id) if f.path.endswith("zz.wav"))
+    store.segments.add_segments(other, [SegmentSpec(0.5, 4.5, "asr", "one segment")])
     window.browser.reload_files()
     window.select_segment(2)
     window.player.seek(30.0)
@@ -235,7 +235,7 @@ def test_a_selected_range_becomes_a_segment(window, populated, qtbot):
     assert window.create_segment() is None  # nothing selected: says so, writes nothing
     window.file_view.show_time_selection((22.0, 27.5))
     sid = window.create_segment()
-    assert sid in [s.id for s in store.segments(file_id)] and len(window.data.seg_ids) == 4
+    assert sid in [s.id for s in store.segments.segments(file_id)] and len(window.data.seg_ids) == 4
     assert window.segment_index == 2 and window.editor.segment_id == sid
     bx, _ = window.file_view.boundaries["arousal"].getData()
     assert 22.0 in bx and 27.5 in bx
@@ -246,8 +246,8 @@ def test_no_label_is_saved_without_an_annotator_name(window, populated, monkeypa
     errors = []
     monkeypatch.setattr("emotrace.gui.main_window.QMessageBox.critical", lambda _p, _t, msg: errors.append(msg))
     window.editor.annotator = ""
-    before = sum(len(store.label_history(int(s))) for s in window.data.seg_ids)
+    before = sum(len(store.labels.label_history(int(s))) for s in window.data.seg_ids)
     window.select_segment(0)
     assert not window.editor.save()
-    assert sum(len(store.label_history(int(s))) for s in window.data.seg_ids) == before
+    assert sum(len(store.labels.label_history(int(s))) for s in window.data.seg_ids) == before
     assert errors and "annotator name" in errors[0]

@@ -20,14 +20,14 @@ def test_a_worse_model_is_registered_but_not_activated_and_always_overrides(trai
     assert verdict["activate"] is False and verdict["comparable"] is True
     assert verdict["new_mean_ccc"] < verdict["parent_mean_ccc"]
     assert "worse than the active model" in verdict["reason"] and f"v{first}" in verdict["reason"]
-    assert store.active_model().id == first  # the good model stays
-    assert store.model_version(worse.model_version_id).metrics["activation"]["activate"] is False
+    assert store.models.active_model().id == first  # the good model stays
+    assert store.models.model_version(worse.model_version_id).metrics["activation"]["activate"] is False
     forced = train(store, TrainConfig(corpus=corpus, epochs=1, batch_size=16, lr=1e-5, device="cpu",
                                       activate="always"))
-    assert forced.activation["activate"] and store.active_model().id == forced.model_version_id
+    assert forced.activation["activate"] and store.models.active_model().id == forced.model_version_id
     kept = train(store, TrainConfig(corpus=corpus, epochs=40, batch_size=16, patience=40, device="cpu",
                                     activate="never"))
-    assert not kept.activation["activate"] and store.active_model().id == forced.model_version_id
+    assert not kept.activation["activate"] and store.models.active_model().id == forced.model_version_id
     assert kept.activation["recommended"]  # better than the forced one: the dialog would advise activating it
 
 
@@ -38,7 +38,7 @@ def test_cli_train_says_whether_it_activated_and_why(trained):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["activated"] is False and "not activated: worse" in out["activation_reason"]
     assert "not activated" in r.stderr  # the reason is said on the terminal too
-    assert store.active_model().id == first
+    assert store.models.active_model().id == first
     r = cli("--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "1", "--batch-size", "16",
             "--no-activate")
     assert json.loads(r.stdout.strip().splitlines()[-1])["activation_reason"].startswith(

@@ -63,18 +63,18 @@ def test_transcribe_corpus_stores_timed_words_and_units(store, tiny, speech_dir)
     import_folder(store, root, "s")
     report = transcribe_corpus(store, "s", tiny)
     assert report.done == 4 and not report.failed
-    files = {Path(f.path).name: f for f in store.files(store.corpus("s").id)}
+    files = {Path(f.path).name: f for f in store.corpora.files(store.corpora.corpus("s").id)}
     fox = files["quick_brown_fox.wav"]
-    words = store.words(fox.id)
+    words = store.words.words(fox.id)
     assert len(words) >= 7
     starts = [w.start for w in words]
     assert starts == sorted(starts)
     assert all(0 <= w.start <= w.end <= fox.duration + 0.05 for w in words)
-    segs = store.segments(fox.id)
+    segs = store.segments.segments(fox.id)
     assert len(segs) == 1 and segs[0].origin == "asr" and "fox" in segs[0].text.lower()
     assert all(w.segment_id == segs[0].id for w in words)
-    assert store.words(files["silence.wav"].id) == []
-    assert store.file(files["silence.wav"].id).transcribed_at is not None
+    assert store.words.words(files["silence.wav"].id) == []
+    assert store.corpora.file(files["silence.wav"].id).transcribed_at is not None
     again = transcribe_corpus(store, "s", tiny)
     assert again.skipped == 4 and again.done == 0
 
@@ -94,16 +94,16 @@ def test_interrupted_run_resumes_and_skips_finished_files(store, tiny, speech_di
         transcribe_corpus(store, "s", tiny, cancel=cancel_after_first_file)
     from emotrace.core.store import Job
 
-    with store.session() as s:
+    with store.db.session() as s:
         job = s.query(Job).order_by(Job.id.desc()).first()
         assert (job.kind, job.status) == ("transcribe", "cancelled")
-    files = store.files(store.corpus("s").id)
+    files = store.corpora.files(store.corpora.corpus("s").id)
     finished = [f for f in files if f.transcribed_at is not None]
     assert 1 <= len(finished) < 4
-    kept_words = {f.id: len(store.words(f.id)) for f in finished}
+    kept_words = {f.id: len(store.words.words(f.id)) for f in finished}
     report = transcribe_corpus(store, "s", tiny)
     assert report.skipped == len(finished) and report.done == 4 - len(finished)
-    assert {f.id: len(store.words(f.id)) for f in finished} == kept_words  # nothing redone, nothing doubled
+    assert {f.id: len(store.words.words(f.id)) for f in finished} == kept_words  # nothing redone, nothing doubled
 
 
 def test_imported_segments_keep_bounds_and_get_words(store, tiny, speech_dir):
@@ -113,8 +113,8 @@ def test_imported_segments_keep_bounds_and_get_words(store, tiny, speech_dir):
     (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\nquick_brown_fox.wav,0,2.8,4,4,4\n")
     import_folder(store, root, "s")
     transcribe_corpus(store, "s", tiny)
-    fox = next(f for f in store.files(store.corpus("s").id) if f.path.endswith("quick_brown_fox.wav"))
-    segs = store.segments(fox.id)
+    fox = next(f for f in store.corpora.files(store.corpora.corpus("s").id) if f.path.endswith("quick_brown_fox.wav"))
+    segs = store.segments.segments(fox.id)
     assert [(s.origin, s.start, s.end) for s in segs] == [("imported", 0.0, 2.8)]
     assert "quick" in segs[0].text.lower()
 

@@ -46,9 +46,9 @@ def test_torch_backend_through_the_store(store, tmp_path, engines):
     import_folder(store, root, "s")
     report = transcribe_corpus(store, "s", torch_engine)
     assert report.done == 1
-    f = store.files(store.corpus("s").id)[0]
-    assert "fox" in " ".join(w.text for w in store.words(f.id)).lower()
-    assert store.file(f.id).asr_model == "transformers-whisper:tiny.en" and store.segments(f.id)
+    f = store.corpora.files(store.corpora.corpus("s").id)[0]
+    assert "fox" in " ".join(w.text for w in store.words.words(f.id)).lower()
+    assert store.corpora.file(f.id).asr_model == "transformers-whisper:tiny.en" and store.segments.segments(f.id)
 
 
 def test_backend_choice_and_converted_cache(tmp_path):

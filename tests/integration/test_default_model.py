@@ -14,10 +14,10 @@ def test_cli_analyzes_a_fresh_store_with_the_bundled_model(store, audio_dir, mon
     assert run("import", str(audio_dir), "--corpus", "c").returncode == 0
     r = run("analyze", "--corpus", "c")
     assert r.returncode == 0 and "6/6 files" in r.stdout, r.stderr
-    mv = store.active_model()
-    f = store.files(store.corpus("c").id)[0]
-    _t, wins = store.trajectory(f.id, mv.id)
+    mv = store.models.active_model()
+    f = store.corpora.files(store.corpora.corpus("c").id)[0]
+    _t, wins = store.predictions.trajectory(f.id, mv.id)
     assert len(wins) >= 1 and ((wins >= 1) & (wins <= 7)).all()
     stats = json.loads(run("stats", "--json").stdout)
     assert stats  # the store stays usable; the bundled version is the only one
-    assert [v.name for v in store.model_versions()] == ["default-ravdess"]
+    assert [v.name for v in store.models.model_versions()] == ["default-ravdess"]

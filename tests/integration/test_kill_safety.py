@@ -60,7 +60,7 @@ def test_killing_the_app_loses_no_saved_edit(populated, tmp_path):
     from emotrace.core.store import Store
 
     fresh = Store(store.url)
-    current = fresh.segment_labels(file_id=file_id, annotator="killed")
+    current = fresh.labels.segment_labels(file_id=file_id, annotator="killed")
     assert sorted(label.values[0] for label in current.values()) == [2.0, 3.5, 6.5]
 
 
@@ -103,7 +103,7 @@ def test_killing_the_app_while_tracing_loses_at_most_a_second(populated, tmp_pat
                 break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    t, _v = store.current_trace(file_id, "killed", "arousal")
+    t, _v = store.traces.current_trace(file_id, "killed", "arousal")
     assert len(t) and t[-1] >= position - 1.0 - 0.15  # at most the chunk in flight (1 s) is lost
 
 
@@ -112,15 +112,15 @@ def test_jobs_of_a_killed_process_are_marked_interrupted(store):
             "os.kill(os.getpid(), signal.SIGKILL)")
     r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DB": store.url}, cwd=ROOT)
     assert r.returncode == -signal.SIGKILL
-    alive = store.start_job("analyze", {})  # this process is alive: its job is left alone
+    alive = store.jobs.start_job("analyze", {})  # this process is alive: its job is left alone
     fresh = Store(store.url)
     from emotrace.core.store.models import Job
 
-    with fresh.session() as s:
+    with fresh.db.session() as s:
         statuses = {j.kind: (j.status, j.error) for j in s.query(Job)}
     assert statuses["import"][0] == "interrupted" and "ended before the job finished" in statuses["import"][1]
     assert statuses["analyze"][0] == "running"
-    store.update_job(alive, status="done")
+    store.jobs.update_job(alive, status="done")
 
 
 def _running_jobs(db: Path) -> int:

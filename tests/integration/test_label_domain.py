@@ -34,22 +34,22 @@ def test_transcribe_redo_keeps_every_label_and_says_so(tmp_path):
     r = _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1")
     assert r.returncode == 0, r.stderr
     store = Store(db)
-    file_id = store.files(store.corpus("r").id)[0].id
-    segments = store.segments(file_id)
+    file_id = store.corpora.files(store.corpora.corpus("r").id)[0].id
+    segments = store.segments.segments(file_id)
     assert len(segments) >= 2
     for k, seg in enumerate(segments):
-        store.record_label(seg.id, annotator="ann", arousal=2 + k, valence=3, dominance=4)
-    store.record_label(segments[0].id, annotator="ann", arousal=6, valence=6, dominance=6)  # a correction
-    before = {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments}
-    current_before = store.segment_labels(file_id=file_id)
+        store.labels.record_label(seg.id, annotator="ann", arousal=2 + k, valence=3, dominance=4)
+    store.labels.record_label(segments[0].id, annotator="ann", arousal=6, valence=6, dominance=6)  # a correction
+    before = {seg.id: [(h.id, h.values, h.origin) for h in store.labels.label_history(seg.id)] for seg in segments}
+    current_before = store.labels.segment_labels(file_id=file_id)
 
     r = _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1", "--redo")
     assert r.returncode == 0, r.stderr
     assert f"KEPT {root / 'talk.wav'}: {len(segments)} labelled segments" in r.stdout
-    after = {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments}
+    after = {seg.id: [(h.id, h.values, h.origin) for h in store.labels.label_history(seg.id)] for seg in segments}
     assert after == before  # every row, history included
-    assert store.segment_labels(file_id=file_id) == current_before
-    now = store.segments(file_id)
+    assert store.labels.segment_labels(file_id=file_id) == current_before
+    now = store.segments.segments(file_id)
     old = [s for s in now if s.id in before]
     assert len(old) == len(segments) and all(s.superseded_at is not None for s in old)
     assert any(s.superseded_at is None and s.origin == "asr" for s in now)  # the new units beside them
@@ -60,4 +60,4 @@ def test_transcribe_redo_keeps_every_label_and_says_so(tmp_path):
     # a second redo adds units again but still removes nothing labelled
     assert _cli("--db", db, "-q", "transcribe", "--corpus", "r", "--model", "tiny.en", "--beam-size", "1",
                 "--redo").returncode == 0
-    assert {seg.id: [(h.id, h.values, h.origin) for h in store.label_history(seg.id)] for seg in segments} == before
+    assert {seg.id: [(h.id, h.values, h.origin) for h in store.labels.label_history(seg.id)] for seg in segments} == before

@@ -20,7 +20,7 @@ def test_a_deleted_folder_name_is_never_reused_while_a_version_points_at_it(trai
     from emotrace.training.registry import new_model_folder
 
     store, _corpus, first = trained
-    old = Path(store.model_version(first).folder)
+    old = Path(store.models.model_version(first).folder)
     shutil.rmtree(old)
     fresh = new_model_folder(store, "emotrace")
     assert fresh != old and fresh.is_dir() and not any(fresh.iterdir())
@@ -46,7 +46,7 @@ def test_a_failed_run_removes_only_its_own_folder(trained, monkeypatch):
     import emotrace.training.trainer as trainer
 
     store, corpus, first = trained
-    active_folder = Path(store.model_version(first).folder)
+    active_folder = Path(store.models.model_version(first).folder)
     before = sorted(p.name for p in active_folder.parent.iterdir())
 
     def crash(*_a, **_k):
@@ -66,12 +66,12 @@ def test_broken_model_folders_are_refused_in_one_line(trained, how, words):
 
     store, corpus, first = trained
     second = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, device="cpu", activate="never"))
-    folder = Path(store.model_version(second.model_version_id).folder)
+    folder = Path(store.models.model_version(second.model_version_id).folder)
     poison(folder, how)
     line = one_line_error(cli("--db", store.url, "models", "activate", str(second.model_version_id)))
     assert words in line and str(folder) in line
-    assert store.active_model().id == first
-    store.activate_model(second.model_version_id)  # as an older EmoTrace would have let it
+    assert store.models.active_model().id == first
+    store.models.activate_model(second.model_version_id)  # as an older EmoTrace would have let it
     line = one_line_error(cli("--db", store.url, "-q", "analyze", "--corpus", corpus, "--device", "cpu"))
     assert f"model v{second.model_version_id}" in line and "models activate" in line and words in line
     if how == "config":
@@ -80,10 +80,10 @@ def test_broken_model_folders_are_refused_in_one_line(trained, how, words):
 
 def test_train_proceeds_over_a_broken_parent_and_says_it_could_not_compare(trained):
     store, corpus, first = trained
-    poison(Path(store.model_version(first).folder), "truncate")
+    poison(Path(store.models.model_version(first).folder), "truncate")
     r = cli("--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "3", "--batch-size", "16")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["activated"] and f"active v{first} could not be compared (its folder does not load" in \
         out["activation_reason"]
-    assert store.active_model().id == out["model_version_id"]
+    assert store.models.active_model().id == out["model_version_id"]

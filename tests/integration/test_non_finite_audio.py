@@ -22,13 +22,13 @@ def test_a_model_with_nan_weights_is_refused_everywhere(tmp_path, trained):
 
     store, corpus, first = trained
     broken = tmp_path / "nan-model"
-    shutil.copytree(store.model_version(first).folder, broken)
+    shutil.copytree(store.models.model_version(first).folder, broken)
     poison(broken, "nan")
     with pytest.raises(ModelFolderError, match="NaN or infinite"):
         check_model_folder(broken)
     from emotrace.core.ser.modeling import EmoTraceModel
 
-    model = EmoTraceModel(EmoTraceModel.from_pretrained(store.model_version(first).folder).config)
+    model = EmoTraceModel(EmoTraceModel.from_pretrained(store.models.model_version(first).folder).config)
     with torch_no_grad():
         model.heads[0][0].weight.fill_(float("nan"))
     from emotrace.training.trainer import Inputs, TrainConfig
@@ -50,7 +50,7 @@ def torch_no_grad():
 
 
 def _gen_folder(store: Store, corpus: str) -> Path:
-    return Path(store.files(store.corpus(corpus).id)[0].path).parents[1]
+    return Path(store.corpora.files(store.corpora.corpus(corpus).id)[0].path).parents[1]
 
 
 def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(trained):
@@ -70,8 +70,8 @@ def test_issue_reproduction_nan_clip_with_a_train_label_then_train_and_analyze(t
     assert any("nan.wav" in why for _w, why in report.row_errors)
     result = train(store, TrainConfig(corpus=corpus, epochs=3, batch_size=16, device="cpu"))
     assert all(np.isfinite(v) for v in result.metrics["ccc"].values())
-    check_model_folder(store.active_model().folder)
-    assert store.active_model().id in (first, result.model_version_id)
+    check_model_folder(store.models.active_model().folder)
+    assert store.models.active_model().id in (first, result.model_version_id)
     assert not analyze_corpus(store, corpus, device="cpu").failed
 
 
@@ -103,6 +103,6 @@ def test_a_corpus_poisoned_before_this_fix_still_trains_and_analyzes(trained, mo
     assert result.metrics["n"] == 12 and all(np.isfinite(v) for v in result.metrics["ccc"].values())
     report = analyze_corpus(store, corpus, device="cpu")
     assert not report.failed
-    bad = next(f for f in store.files(store.corpus(corpus).id) if f.path.endswith("nan.wav"))
-    preds = store.segment_predictions(store.active_model().id, file_id=bad.id)
+    bad = next(f for f in store.corpora.files(store.corpora.corpus(corpus).id) if f.path.endswith("nan.wav"))
+    preds = store.predictions.segment_predictions(store.models.active_model().id, file_id=bad.id)
     assert preds and all(p.flag == NO_AUDIO for p in preds.values())

@@ -39,24 +39,24 @@ def _build(root: Path, corpus) -> Store:
     raters, spans, labels, split = corpus
     store = Store(f"sqlite:///{root / 'a.sqlite'}")
     import_folder(store, root / "c", "c")
-    f = store.files(store.corpus("c").id)[0]
+    f = store.corpora.files(store.corpora.corpus("c").id)[0]
     specs = [LabelSpec(f.id, spans[k][0], spans[k][1], rater, v[:3], v[3]) for (k, rater), v in sorted(labels.items())]
-    store.import_labels(specs)
+    store.labels.import_labels(specs)
     if split is not None:
-        seg = next((s for s in store.segments(f.id) if (s.start, s.end) == spans[split]), None)
+        seg = next((s for s in store.segments.segments(f.id) if (s.start, s.end) == spans[split]), None)
         if seg is not None and seg.end - seg.start >= 0.5:
-            edit = store.split_segment(seg.id, seg.start + (seg.end - seg.start) / 2)  # a labelled source stays
-            first = next(g for g in store.segments(f.id) if g.start == seg.start and g.id != seg.id)
+            edit = store.segments.split_segment(seg.id, seg.start + (seg.end - seg.start) / 2)  # a labelled source stays
+            first = next(g for g in store.segments.segments(f.id) if g.start == seg.start and g.id != seg.id)
             if edit is not None and labels:  # one part labelled anew: it overlaps the labelled source
-                store.record_label(first.id, annotator=raters[0], arousal=7.0, valence=None, dominance=2.5)
+                store.labels.record_label(first.id, annotator=raters[0], arousal=7.0, valence=None, dominance=2.5)
     return store
 
 
 def _current(store: Store) -> list:
-    corpus_id = store.corpus("c").id
-    bounds = {s.id: (round(s.start, 3), round(s.end, 3)) for s in store.corpus_segments(corpus_id)}
+    corpus_id = store.corpora.corpus("c").id
+    bounds = {s.id: (round(s.start, 3), round(s.end, 3)) for s in store.segments.corpus_segments(corpus_id)}
     return sorted((bounds[c.segment_id], c.annotator, c.values, c.category)
-                  for c in store.current_labels(corpus_id=corpus_id) if c.segment_id in bounds)
+                  for c in store.labels.current_labels(corpus_id=corpus_id) if c.segment_id in bounds)
 
 
 def _tiers(path: Path) -> dict[str, list[tuple[float, float, str]]]:
@@ -97,7 +97,8 @@ def test_every_format_round_trips_the_current_labels(tmp_path_factory, corpus):
         import_annotation_file(fresh, "c", target)
         assert _current(fresh) == want, fmt
         assert {a for _b, a, _v, _c in _current(fresh)} == {a for _b, a, _v, _c in want}
-        assert {a: fresh.rater_kind(a) for _b, a, _v, _c in want} == {a: store.rater_kind(a) for _b, a, _v, _c in want}
+        annotators = {a for _b, a, _v, _c in want}
+        assert {a: fresh.raters.rater_kind(a) for a in annotators} == {a: store.raters.rater_kind(a) for a in annotators}
         fresh.close()
         if fmt != "audformat":
             exported[fmt] = _tiers(files[0])

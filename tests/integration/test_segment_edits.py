@@ -19,12 +19,12 @@ def test_retranscription_keeps_hand_corrected_words(store, tmp_path):
     import_folder(store, tmp_path / "s", "s")
     tiny = Transcriber("tiny.en", device="cpu", beam_size=1)
     transcribe_corpus(store, "s", tiny)
-    fid = store.files(store.corpus("s").id)[0].id
-    fox = next(w for w in store.words(fid) if "fox" in w.text.lower())
-    store.edit_word(fox.id, editor="ann", text="FOX")
-    n = len(store.words(fid))
+    fid = store.corpora.files(store.corpora.corpus("s").id)[0].id
+    fox = next(w for w in store.words.words(fid) if "fox" in w.text.lower())
+    store.words.edit_word(fox.id, editor="ann", text="FOX")
+    n = len(store.words.words(fid))
     transcribe_corpus(store, "s", tiny, redo=True)
-    words = store.words(fid)
+    words = store.words.words(fid)
     assert fox.id in {w.id for w in words} and len(words) == n
     assert [w.text.strip() for w in words].count("FOX") == 1
     assert [w.text.strip() for w in words].count("fox") == 0  # its ASR twin was not stored again

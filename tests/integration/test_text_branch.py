@@ -37,11 +37,11 @@ def words_only_corpus(root, speakers: int = 8, per_speaker: int = 9, seed: int =
 def test_valence_carried_by_words_is_learnt_through_text(store, tmp_path):
     texts = words_only_corpus(tmp_path / "words")
     import_folder(store, tmp_path / "words", "words")
-    corpus = store.corpus("words")
-    for f in store.files(corpus.id):
+    corpus = store.corpora.corpus("words")
+    for f in store.corpora.files(corpus.id):
         rel = f.path.split("/words/", 1)[1]
-        seg = store.segments(f.id)[0]
-        store.set_segment_texts(f.id, {seg.id: (texts[rel], ())})
+        seg = store.segments.segments(f.id)[0]
+        store.segments.set_segment_texts(f.id, {seg.id: (texts[rel], ())})
     common = dict(corpus="words", epochs=40, batch_size=16, patience=40, device="cpu", mode="heads")
     both = train(store, TrainConfig(**common, modalities="both"))
     audio = train(store, TrainConfig(**common, modalities="audio"))

@@ -35,14 +35,14 @@ def test_training_lowers_loss_and_raises_heldout_ccc(store, corpus):
     best = max(e["dev_mean_ccc"] for e in epochs)
     assert best > epochs[0]["dev_mean_ccc"] + 0.1
     assert result.metrics["ccc"]["arousal"] > 0.4
-    active = store.active_model()
+    active = store.models.active_model()
     assert active.id == result.model_version_id and active.data_counts["train"] == 30
     assert any(e["type"] == "notice" and "offline audio backbone" in e["message"] for e in events)
 
 
 def test_cancel_leaves_registry_unchanged(store, corpus):
     first = train(store, quick(corpus, epochs=3))
-    folders_before = sorted(os.listdir(os.path.dirname(store.model_version(first.model_version_id).folder)))
+    folders_before = sorted(os.listdir(os.path.dirname(store.models.model_version(first.model_version_id).folder)))
     calls = {"n": 0}
 
     def cancel():
@@ -51,18 +51,18 @@ def test_cancel_leaves_registry_unchanged(store, corpus):
 
     with pytest.raises(Cancelled):
         train(store, quick(corpus, epochs=50), cancel=cancel)
-    assert [mv.id for mv in store.model_versions()] == [first.model_version_id]
-    assert store.active_model().id == first.model_version_id
-    assert sorted(os.listdir(os.path.dirname(store.model_version(first.model_version_id).folder))) == folders_before
+    assert [mv.id for mv in store.models.model_versions()] == [first.model_version_id]
+    assert store.models.active_model().id == first.model_version_id
+    assert sorted(os.listdir(os.path.dirname(store.models.model_version(first.model_version_id).folder))) == folders_before
 
 
 def test_rollback_and_activate(store, corpus):
     a = train(store, quick(corpus, epochs=3)).model_version_id
     b = train(store, quick(corpus, epochs=3)).model_version_id
-    assert store.model_version(b).parent_id == a and store.active_model().id == b
-    assert rollback(store).id == a and store.active_model().id == a
-    store.activate_model(b)
-    assert store.active_model().id == b
+    assert store.models.model_version(b).parent_id == a and store.models.active_model().id == b
+    assert rollback(store).id == a and store.models.active_model().id == a
+    store.models.activate_model(b)
+    assert store.models.active_model().id == b
 
 
 def test_feature_cache_resumes_after_interruption(store, corpus):
@@ -106,10 +106,10 @@ def test_training_runs_in_a_separate_process_and_cancels(store, corpus):
     run.cancel()
     final = run.join(timeout=60)
     assert final["type"] == "cancelled"
-    assert store.model_versions() == []
+    assert store.models.model_versions() == []
     run = TrainingRun(store.url, quick(corpus, epochs=5)).start()
     final = run.join(timeout=120)
-    assert final["type"] == "finished" and store.active_model().id == final["model_version_id"]
+    assert final["type"] == "finished" and store.models.active_model().id == final["model_version_id"]
 
 
 def _cli(*args, env=None):
@@ -127,16 +127,16 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     assert out["ccc"]["arousal"] == pytest.approx(trained["ccc"]["arousal"], abs=1e-3)
     r = _cli("--db", db, "-q", "analyze", "--corpus", corpus)
     assert r.returncode == 0 and "48/48 files" in r.stdout, r.stdout + r.stderr
-    f = store.files(store.corpus(corpus).id)[0]
-    mv = store.active_model().id
-    segs = list(store.segment_predictions(mv, file_id=f.id).values())
-    _t, wins = store.trajectory(f.id, mv)
+    f = store.corpora.files(store.corpora.corpus(corpus).id)[0]
+    mv = store.models.active_model().id
+    segs = list(store.predictions.segment_predictions(mv, file_id=f.id).values())
+    _t, wins = store.predictions.trajectory(f.id, mv)
     assert len(segs) == 1 and segs[0].segment_id is not None and len(wins) >= 1
     assert all(1 <= x <= 7 for p in segs for x in p.values) and ((wins >= 1) & (wins <= 7)).all()
     assert all(p.uncertainty is not None and p.uncertainty > 0 for p in segs)  # MC-dropout spread
     from emotrace.core.workflows.review import review_queue
 
-    queue = review_queue(store, store.corpus(corpus).id, mv)
+    queue = review_queue(store, store.corpora.corpus(corpus).id, mv)
     assert len(queue) == 48 and queue[0].score >= queue[-1].score and queue[0].uncertainty > 0
     r = _cli("--db", db, "models", "list")
     assert "*" in r.stdout and "A=" in r.stdout
@@ -145,7 +145,7 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     assert f"v{mv} has not analysed 48 file(s) in 1 corpus(es) (copy)" in r.stdout, r.stdout + r.stderr
     r = _cli("--db", db, "-q", "models", "activate", str(mv), "--analyze")
     assert r.returncode == 0 and "48/48 files" in r.stdout, r.stdout + r.stderr
-    assert len(store.predicted_files(store.corpus("copy").id, mv)) == 48
+    assert len(store.predictions.predicted_files(store.corpora.corpus("copy").id, mv)) == 48
 
 
 def test_analyze_without_a_model_is_a_clear_error(tmp_path, store, corpus):
@@ -159,7 +159,7 @@ def test_ddp_two_processes_register_one_model(store, corpus):
            "-m", "emotrace.cli", "--db", store.url, "-q", "train", "--corpus", corpus, "--epochs", "5"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    versions = store.model_versions()
+    versions = store.models.model_versions()
     assert len(versions) == 1 and versions[0].active
 
 
@@ -205,7 +205,7 @@ def test_full_mode_finetunes_the_encoder_and_the_app_loads_it(store, corpus, tmp
 
     original = tiny_hubert(tmp_path / "tiny-distilhubert")
     result = train(store, quick(corpus, mode="full", audio_backbone=str(original), epochs=2))
-    folder = Path(store.model_version(result.model_version_id).folder)
+    folder = Path(store.models.model_version(result.model_version_id).folder)
     saved = folder / "audio_encoder"
     assert (saved / "config.json").is_file() and (saved / "model.safetensors").is_file()
     before, after = load_file(original / "model.safetensors"), load_file(saved / "model.safetensors")
@@ -242,7 +242,7 @@ def test_full_mode_finetunes_the_torch_whisper_encoder(store, corpus):
     from emotrace.core.ser.pipeline import SERPipeline
 
     result = train(store, quick(corpus, mode="full", audio_backbone="whisper:tiny.en", epochs=1, batch_size=8))
-    folder = Path(store.model_version(result.model_version_id).folder)
+    folder = Path(store.models.model_version(result.model_version_id).folder)
     saved = load_file(folder / "audio_encoder" / "model.safetensors")
     from emotrace.core.ser.whisper_torch import load_whisper_encoder
 

@@ -18,6 +18,6 @@ def test_cli_workers_on_sqlite(tmp_path):
     r = run("transcribe", "--corpus", "s", "--model", "tiny.en", "--beam-size", "1", "--workers", "2")
     assert r.returncode == 0 and "3 files done, 0 failed, 0 left, by 2 workers" in r.stdout, r.stdout + r.stderr
     store = Store(db)
-    assert all(f.transcribed_at is not None for f in store.files(store.corpus("s").id))
+    assert all(f.transcribed_at is not None for f in store.corpora.files(store.corpora.corpus("s").id))
     r = run("transcribe", "--corpus", "s", "--queue")
     assert "queued 0 files" in r.stdout  # nothing new to transcribe

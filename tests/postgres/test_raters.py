@@ -19,8 +19,8 @@ def test_raters_and_consensus_on_postgres(tmp_path):
         assert store.schema_revision() == store.head_revision()
         truth = msp_corpus(tmp_path / "msp", files=6)
         assert import_folder(store, tmp_path / "msp", "msp").problems == 0
-        corpus_id = store.corpus("msp").id
-        mean = store.segment_labels(corpus_id=corpus_id, annotator="consensus:mean")
+        corpus_id = store.corpora.corpus("msp").id
+        mean = store.labels.segment_labels(corpus_id=corpus_id, annotator="consensus:mean")
         assert sorted(round(m.values[0], 4) for m in mean.values()) == sorted(round(t[0], 4) for t in truth.values())
         with pytest.raises(Exception, match="ck_labels_origin"), store.engine.begin() as conn:
             conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "

@@ -17,15 +17,15 @@ def test_segment_edits_on_postgresql(tmp_path):
         try:
             fid = file_with_words(store, tmp_path)
             seg = live(store, fid)[0]
-            store.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
-            edit = store.split_segment(seg.id, 4.0)
-            assert store.source_label(edit.added[0], annotator="ann").values == (6.0, 2.0, 5.0)
-            store.edit_segments(**edit.inverse())
-            assert store.segment(seg.id).superseded_at is None
+            store.labels.record_label(seg.id, annotator="ann", arousal=6.0, valence=2.0, dominance=5.0)
+            edit = store.segments.split_segment(seg.id, 4.0)
+            assert store.labels.source_label(edit.added[0], annotator="ann").values == (6.0, 2.0, 5.0)
+            store.segments.edit_segments(**edit.inverse())
+            assert store.segments.segment(seg.id).superseded_at is None
             ids_survive_undo(store, fid)  # on a sequence, ids are never reused either
-            w = store.words(fid)[0]
-            store.edit_word(w.id, editor="ann", text="hello")
-            with store.session() as s, pytest.raises(Exception, match="append-only"):
+            w = store.words.words(fid)[0]
+            store.words.edit_word(w.id, editor="ann", text="hello")
+            with store.db.session() as s, pytest.raises(Exception, match="append-only"):
                 s.execute(text("DELETE FROM word_edits"))
         finally:
             store.engine.dispose()

@@ -33,15 +33,15 @@ def test_migrations_import_labels_and_queries_on_postgres(pg_store, audio_dir, t
     assert (report.added, report.labels_added, report.problems) == (6, 6, 0)
     again = import_folder(store, audio_dir, "c")
     assert (again.added, again.labels_added) == (0, 0)
-    corpus_id = store.corpus("c").id
+    corpus_id = store.corpora.corpus("c").id
     rows = corpus_table(store, corpus_id)
     assert len(rows) == 6 and all(r["segments"] == 1 and r["labelled"] == 1 for r in rows)
-    f = store.files(corpus_id)[0]
-    seg = store.segments(f.id)[0]
-    store.record_label(seg.id, annotator="anna", arousal=6.5, valence=2.0, dominance=3.0, note="louder than it looks")
+    f = store.corpora.files(corpus_id)[0]
+    seg = store.segments.segments(f.id)[0]
+    store.labels.record_label(seg.id, annotator="anna", arousal=6.5, valence=2.0, dominance=3.0, note="louder than it looks")
     data = load_file_data(store, f.id)
     assert data.segment_label(seg.id).values == (6.5, 2.0, 3.0)
-    assert [h.origin for h in store.label_history(seg.id)] == ["imported", "manual"]
+    assert [h.origin for h in store.labels.label_history(seg.id)] == ["imported", "manual"]
     assert store.stats(corpus_id)["label_rows"] == 7
     assert review_queue(store, corpus_id, model_version_id=1) == []
     out = tmp_path / "msp.csv"
@@ -55,5 +55,5 @@ def test_training_registers_a_version_on_postgres(pg_store, tmp_path):
 
     import_folder(pg_store, labelled_corpus(tmp_path / "gen"), "gen")
     result = train(pg_store, TrainConfig(corpus="gen", epochs=3, device="cpu"))
-    active = pg_store.active_model()
+    active = pg_store.models.active_model()
     assert active.id == result.model_version_id and active.metrics["ccc"].keys() == {"arousal", "valence", "dominance"}

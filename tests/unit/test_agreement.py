@@ -76,9 +76,9 @@ def test_accepted_predictions_and_consensus_are_not_raters(store, tmp_path):
     from emotrace.core.stats.agreement import agreement_report
 
     corpus_id = agreement_store(store, tmp_path)
-    sid = store.corpus_segments(corpus_id)[0].id
-    store.record_label(sid, annotator="model-fan", arousal=4, valence=4, dominance=4, origin="accepted")
-    store.compute_consensus(corpus_id)
+    sid = store.segments.corpus_segments(corpus_id)[0].id
+    store.labels.record_label(sid, annotator="model-fan", arousal=4, valence=4, dominance=4, origin="accepted")
+    store.labels.compute_consensus(corpus_id)
     report = agreement_report(store, "agree")
     assert report["raters"] == 4
 

@@ -30,14 +30,14 @@ def test_job_progress_and_blind_visibility(populated):
     assert [(p.annotator, p.assigned, p.done) for p in job_progress(store, job)] == [("ann", 3, 0), ("ben", 3, 0)]
     first = next_segment(store, job, "ann")
     assert visibility(store, first, "ann").others is False  # the job's blindness applies outside the dialog too
-    store.record_label(first, annotator="ann", arousal=5, valence=3, dominance=4)
+    store.labels.record_label(first, annotator="ann", arousal=5, valence=3, dominance=4)
     seen = visibility(store, first, "ann")
     assert seen.others and seen.prediction
     assert next_segment(store, job, "ann") != first
     assert [(p.annotator, p.done) for p in job_progress(store, job)] == [("ann", 1), ("ben", 0)]
     # not blind: everything from the start; a blind annotator setting applies without a job
     assert visibility(store, first, "zoe").others
-    store.set_blind("zoe", True)
+    store.raters.set_blind("zoe", True)
     assert not visibility(store, first, "zoe").prediction
     with pytest.raises(RuntimeError, match="already exists"):
         create_job(store, "c", "round1", ["x"], how="sample")
@@ -50,8 +50,8 @@ def test_review_selection_takes_the_queue_top(populated):
 
     store, file_id, mv = populated
     job = create_job(store, "c", "hard", ["ann"], how="review", n=2, blind=False)
-    top = [i.segment_id for i in review_queue(store, store.corpus("c").id, mv)][:2]
-    assert [a.segment_id for a in store.job_assignments(job.id)] == top
+    top = [i.segment_id for i in review_queue(store, store.corpora.corpus("c").id, mv)][:2]
+    assert [a.segment_id for a in store.assignments.job_assignments(job.id)] == top
 
 
 def test_cli_job_create_and_progress(populated, capsys):

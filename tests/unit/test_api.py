@@ -16,16 +16,17 @@ def test_labels_and_trajectories_as_dataframes(tmp_path, monkeypatch):
     monkeypatch.delenv("EMOTRACE_NO_DEFAULT_MODEL")
     write_audio(tmp_path / "c" / "talk.wav", 5.0)
     store = emotrace.open_store(str(tmp_path / "store.sqlite"))
-    assert store.active_model() is not None  # the bundled model, as in the app and the CLI
+    assert store.models.active_model() is not None  # the bundled model, as in the app and the CLI
     import_folder(store, tmp_path / "c", "c")
-    f = store.files(store.corpus("c").id)[0]
-    store.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice, the 2nd", (5.0, 3.5, None), "H", None, None)])
+    f = store.corpora.files(store.corpora.corpus("c").id)[0]
+    store.labels.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice, the 2nd", (5.0, 3.5, None), "H", None, None)])
     labels = emotrace.labels(store, "c")
     assert labels[["annotator", "rater_kind", "origin", "arousal", "valence", "category"]].values.tolist() == [
         ["alice, the 2nd", "human", "imported", 5.0, 3.5, "H"]]
     assert labels["dominance"].isna().all()
     assert emotrace.labels(store, "c", scale="unit")["arousal"][0] == pytest.approx(4 / 6, abs=1e-6)
-    store.replace_predictions(f.id, store.active_model().id, [PredictionRow(None, "window", 0.0, 4.0, (4.0, 5.0, 6.0))])
+    store.predictions.replace_predictions(f.id, store.models.active_model().id,
+                                          [PredictionRow(None, "window", 0.0, 4.0, (4.0, 5.0, 6.0))])
     traj = emotrace.trajectories(store, "c")
     assert traj[["file", "start", "end", "arousal", "valence", "dominance"]].values.tolist() == [
         ["talk.wav", 0.0, 4.0, 4.0, 5.0, 6.0]]

@@ -16,7 +16,7 @@ def test_the_app_and_the_cli_open_a_fresh_store_the_same_way(tmp_path, monkeypat
     """`emotrace gui` used to open Store(url) directly, so a fresh store had no model in the app."""
     monkeypatch.delenv("EMOTRACE_NO_DEFAULT_MODEL")
     store = open_store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    assert [v.name for v in store.model_versions()] == ["default-ravdess"] and store.active_model() is not None
+    assert [v.name for v in store.models.model_versions()] == ["default-ravdess"] and store.models.active_model() is not None
     store.close()
 
 
@@ -26,6 +26,6 @@ def test_empty_store_registers_the_bundled_model_once(store, monkeypatch):
     assert first is not None and first.active and first.parent_id is None
     assert first.config["audio_backbone"] == "whisper:tiny.en" and first.metrics["bundled"]
     assert set(first.metrics["ccc"]) == {"arousal", "valence", "dominance"}
-    assert ensure_default_model(store) is None and len(store.model_versions()) == 1
+    assert ensure_default_model(store) is None and len(store.models.model_versions()) == 1
     card = (bundled_folder() / "MODEL_CARD.md").read_text()
     assert "CC BY-NC-SA 4.0" in card and "proxy" in card

@@ -25,9 +25,9 @@ def talk(store, tmp_path):
 
 
 def _labels(store, corpus="c"):
-    corpus_id = store.corpus(corpus).id
-    bounds = {s.id: (round(s.start, 3), round(s.end, 3)) for s in store.corpus_segments(corpus_id)}
-    return sorted((bounds[c.segment_id], c.annotator, c.values) for c in store.current_labels(corpus_id=corpus_id))
+    corpus_id = store.corpora.corpus(corpus).id
+    bounds = {s.id: (round(s.start, 3), round(s.end, 3)) for s in store.segments.corpus_segments(corpus_id)}
+    return sorted((bounds[c.segment_id], c.annotator, c.values) for c in store.labels.current_labels(corpus_id=corpus_id))
 
 
 def test_elan_file_made_by_pympi_imports_as_documented(talk, tmp_path):
@@ -73,7 +73,8 @@ def test_exports_open_in_their_libraries_and_round_trip(populated, tmp_path, fmt
     from emotrace.core.workflows.importing import import_folder
 
     store, file_id, _mv = populated
-    store.record_label(store.segments(file_id)[0].id, annotator="bob", arousal=2.5, valence=None, dominance=6.75)
+    store.labels.record_label(store.segments.segments(file_id)[0].id, annotator="bob", arousal=2.5, valence=None,
+                              dominance=6.75)
     (out,) = export_corpus(store, "c", tmp_path / "out", fmt)
     expected = {("alice/arousal", 0.0, 10.0, "3"), ("alice/arousal", 10.0, 20.0, "6"), ("bob/arousal", 30.0, 40.0, "2"),
                 ("bob/arousal", 0.0, 10.0, "2.5"), ("bob/dominance", 0.0, 10.0, "6.75")}
@@ -145,9 +146,9 @@ def test_flat_csv_on_export_scales_round_trips(populated, tmp_path, scale):
     # the folder's own labels.csv came in with the audio; the flat CSV names the same annotators (its `annotators`
     # column) with the same values on its scale, so it adds nothing (it used to hand them all to `consensus`)
     assert report.labels_added == 0 and not report.row_errors
-    assert not fresh.current_labels(corpus_id=fresh.corpus("c").id, annotator="consensus")
-    got = sorted((c.annotator, c.values) for c in fresh.current_labels(corpus_id=fresh.corpus("c").id))
-    want = sorted((c.annotator, c.values) for c in store.current_labels(corpus_id=store.corpus("c").id))
+    assert not fresh.labels.current_labels(corpus_id=fresh.corpora.corpus("c").id, annotator="consensus")
+    got = sorted((c.annotator, c.values) for c in fresh.labels.current_labels(corpus_id=fresh.corpora.corpus("c").id))
+    want = sorted((c.annotator, c.values) for c in store.labels.current_labels(corpus_id=store.corpora.corpus("c").id))
     assert [a for a, _ in got] == [a for a, _ in want] and len(got) == 3
     np.testing.assert_allclose(np.array([v for _, v in got], dtype=float), np.array([v for _, v in want], dtype=float),
                                atol=1e-5)
@@ -177,9 +178,10 @@ def test_audformat_database_round_trips_with_rater_types(tmp_path, store):
     (tmp_path / "msp").rename(root)
     import_folder(fresh, root, "msp")
     import_audformat(fresh, "msp", tmp_path / "db")
-    original = sorted((c.annotator, c.values, c.category) for c in store.human_labels(corpus_id=store.corpus("msp").id))
+    original = sorted((c.annotator, c.values, c.category)
+                      for c in store.labels.human_labels(corpus_id=store.corpora.corpus("msp").id))
     assert sorted((c.annotator, c.values, c.category)
-                  for c in fresh.human_labels(corpus_id=fresh.corpus("msp").id)) == original
+                  for c in fresh.labels.human_labels(corpus_id=fresh.corpora.corpus("msp").id)) == original
     fresh.close()
 
 

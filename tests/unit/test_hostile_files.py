@@ -97,9 +97,9 @@ def test_pickle_beside_a_csv_table_is_ignored_and_the_csv_is_read(corpus, tmp_pa
     from emotrace.core.store import Store
 
     s = Store(corpus.url)
-    labels = s.current_labels(corpus_id=s.corpus("c").id)
+    labels = s.labels.current_labels(corpus_id=s.corpora.corpus("c").id)
     assert [(c.annotator, c.values[0]) for c in labels] == [("alice", 5.5)]
-    seg = s.corpus_segments(s.corpus("c").id)[0]
+    seg = s.segments.corpus_segments(s.corpora.corpus("c").id)[0]
     assert (seg.start, seg.end) == (1.0, 2.5)
     s.close()
 
@@ -214,8 +214,8 @@ def test_a_good_trace_imports_as_one_pass_without_clipping(corpus, tmp_path, cap
     from emotrace.core.store import Store
 
     s = Store(corpus.url)
-    f = s.files(s.corpus("c").id)[0]
-    t, v = s.current_trace(f.id, "ann", "arousal")
+    f = s.corpora.files(s.corpora.corpus("c").id)[0]
+    t, v = s.traces.current_trace(f.id, "ann", "arousal")
     assert t.tolist() == [0.0, 1.0, 2.0] and v.tolist() == [1.0, 4.0, 7.0]
     s.close()
 
@@ -302,7 +302,7 @@ def test_a_consensus_tier_with_a_leading_space_is_no_human_rater(corpus, tmp_pat
     from emotrace.core.store import Store
 
     s = Store(corpus.url)
-    assert s.current_labels(corpus_id=s.corpus("c").id, include_computed=True) == []
+    assert s.labels.current_labels(corpus_id=s.corpora.corpus("c").id, include_computed=True) == []
     s.close()
 
 

@@ -8,7 +8,7 @@ from tests.conftest import write_audio
 
 
 def _count(store, model):
-    with store.session() as s:
+    with store.db.session() as s:
         return s.scalar(select(func.count()).select_from(model))
 
 
@@ -18,13 +18,13 @@ def test_import_with_msp_labels(store, audio_dir):
     assert (report.added, len(report.failed), report.problems) == (6, 0, 0)
     assert report.segments_added == 6 and report.labels_added == 6
     assert seen[-1] == (6, 6)
-    files = store.files(store.corpus("c").id)
+    files = store.corpora.files(store.corpora.corpus("c").id)
     b = next(f for f in files if f.path.endswith("b.flac"))
     assert (b.sample_rate, b.channels, b.speaker, b.split) == (44100, 2, "spk1", "Train")
     assert abs(b.duration - 4.5) < 0.05
-    seg = store.segments(b.id)[0]
+    seg = store.segments.segments(b.id)[0]
     assert seg.origin == "imported" and seg.end == b.duration and seg.split == "Train"
-    label = store.segment_labels(file_id=b.id)[seg.id]
+    label = store.labels.segment_labels(file_id=b.id)[seg.id]
     assert (label.values[0], label.annotators, label.origin) == (2.5, ("consensus",), "imported")
 
 
@@ -42,7 +42,7 @@ def test_moved_file_is_relinked_not_duplicated(store, audio_dir):
     shutil.move(audio_dir / "spk1" / "a.wav", audio_dir / "moved" / "a_renamed.wav")
     report = import_folder(store, audio_dir, "c")
     assert report.relinked == 1 and report.added == 0
-    paths = [f.path for f in store.files(store.corpus("c").id)]
+    paths = [f.path for f in store.corpora.files(store.corpora.corpus("c").id)]
     assert len(paths) == 6 and any(p.endswith("a_renamed.wav") for p in paths)
 
 
@@ -61,7 +61,7 @@ def test_broken_files_and_bad_rows_are_reported_and_the_rest_imports(store, audi
     assert report.labels_added == 6
     row_reasons = " | ".join(why for _, why in report.row_errors)
     assert "no such audio file" in row_reasons and "off the 1-7 scale" in row_reasons
-    failed = store.files(store.corpus("c").id, status="error")
+    failed = store.corpora.files(store.corpora.corpus("c").id, status="error")
     assert len(failed) == 3 and all(f.error for f in failed)
 
 
@@ -75,8 +75,8 @@ def test_generic_csv_segments(store, tmp_path):
     report = import_folder(store, root, "g", labels=root / "turns.csv")
     assert report.segments_added == 2 and report.labels_added == 2
     assert "past the end of the audio" in report.row_errors[0][1]
-    f = store.files(store.corpus("g").id)[0]
-    assert [(s.start, s.end) for s in store.segments(f.id)] == [(0, 5), (5, 11.5)]
+    f = store.corpora.files(store.corpora.corpus("g").id)[0]
+    assert [(s.start, s.end) for s in store.segments.segments(f.id)] == [(0, 5), (5, 11.5)]
 
 
 def test_malformed_csv_is_a_clear_error(store, audio_dir):
@@ -98,7 +98,7 @@ def test_import_caches_the_waveform_envelope_from_its_own_decode(store, audio_di
     from emotrace.core.audio.envelope import EnvelopeBuilder, _cache_path, envelope
 
     import_folder(store, audio_dir, "c")
-    f = next(f for f in store.files(store.corpus("c").id) if f.path.endswith("b.flac"))
+    f = next(f for f in store.corpora.files(store.corpora.corpus("c").id) if f.path.endswith("b.flac"))
     assert _cache_path(f.fingerprint).is_file()
     cached = envelope(f.path, f.fingerprint)
     fresh = EnvelopeBuilder()

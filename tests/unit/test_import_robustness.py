@@ -26,7 +26,7 @@ def test_label_rows_never_land_on_a_namesake_or_a_copy(store, tmp_path):
     write_audio(root / "Other" / "03-01-01-01-01-01-03.wav", 3.0, freq=300)
     shutil.copy(root / "Audios" / "03-01-01-01-01-01-03.wav", root / "copy.wav")  # identical audio, second path
     import_folder(store, root, "c")
-    files = {Path(f.path).relative_to(root).as_posix(): f for f in store.files(store.corpus("c").id)}
+    files = {Path(f.path).relative_to(root).as_posix(): f for f in store.corpora.files(store.corpora.corpus("c").id)}
     assert set(files) == {"Audios/03-01-01-01-01-01-03.wav", "Other/03-01-01-01-01-01-03.wav"}  # the copy: once
     csv = root / "labels.csv"
     csv.write_text("FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n"
@@ -36,9 +36,9 @@ def test_label_rows_never_land_on_a_namesake_or_a_copy(store, tmp_path):
     report = import_labels(store, "c", csv, base=root)
     assert len(report.row_errors) == 2 and report.labels_added == 1
     assert any("not a file of this corpus" in why for _w, why in report.row_errors)
-    audios = store.file(files["Audios/03-01-01-01-01-01-03.wav"].id)
+    audios = store.corpora.file(files["Audios/03-01-01-01-01-01-03.wav"].id)
     assert (audios.speaker, audios.split) == ("spkA", "Train")  # not overwritten by the other rows
-    labels = store.segment_labels(file_id=audios.id)
+    labels = store.labels.segment_labels(file_id=audios.id)
     assert [lab.values for lab in labels.values()] == [(2.0, 3.0, 4.0)]
 
 
@@ -154,5 +154,5 @@ def test_fuzzed_label_rows_are_applied_or_reported_never_crash(fuzz_store, rows)
     assert report.labels_added + len(report.row_errors) == len(
         [r for r in csv.reader(io.StringIO(buf.getvalue())) if any(v.strip() for v in r)]) - 1
     assert store.stats()["label_rows"] == before + report.labels_added
-    for label in store.current_labels(corpus_id=store.corpus("c").id):
+    for label in store.labels.current_labels(corpus_id=store.corpora.corpus("c").id):
         assert all(SCALE.low <= v <= SCALE.high and np.isfinite(v) for v in label.values)

@@ -15,21 +15,21 @@ def talk(store, tmp_path):
 
     write_audio(tmp_path / "c" / "talk.wav", 20.0)
     import_folder(store, tmp_path / "c", "c")
-    return store, store.files(store.corpus("c").id)[0]
+    return store, store.corpora.files(store.corpora.corpus("c").id)[0]
 
 
 def _current(store, annotator="alice"):
-    return sorted((c.values, c.category) for c in store.current_labels(corpus_id=store.corpus("c").id,
+    return sorted((c.values, c.category) for c in store.labels.current_labels(corpus_id=store.corpora.corpus("c").id,
                                                                          annotator=annotator))
 
 
 def test_a_value_missing_from_an_import_is_not_a_retraction(talk):
     """An edited table without alice's arousal used to clear her arousal: an import only adds."""
     store, f = talk
-    store.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (5.0, 4.0, 3.0), "H")])
-    assert store.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (None, 6.0, None))]) == (0, 1)
+    store.labels.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (5.0, 4.0, 3.0), "H")])
+    assert store.labels.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (None, 6.0, None))]) == (0, 1)
     assert _current(store) == [((5.0, 6.0, 3.0), "H")]
-    assert store.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (None, 6.0, None))]) == (0, 0)  # nothing new
+    assert store.labels.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (None, 6.0, None))]) == (0, 0)  # nothing new
 
 
 def test_a_renamed_textgrid_tier_leaves_the_other_dimensions(talk, tmp_path):
@@ -38,7 +38,7 @@ def test_a_renamed_textgrid_tier_leaves_the_other_dimensions(talk, tmp_path):
     from emotrace.core.formats.batch import import_annotation_file
 
     store, f = talk
-    store.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (5.0, 4.0, 3.0))])
+    store.labels.import_labels([LabelSpec(f.id, 1.0, 3.0, "alice", (5.0, 4.0, 3.0))])
     tg = textgrid.Textgrid()
     tg.addTier(textgrid.IntervalTier("alice/valence", [(1.0, 3.0, "2")], 0, 20.0))
     tg.addTier(textgrid.IntervalTier("alice/arousal-renamed", [(1.0, 3.0, "7")], 0, 20.0))
@@ -51,7 +51,7 @@ def test_one_ms_intervals_land_on_their_own_segments(talk, tmp_path):
     """Segments 1 ms long used to match their neighbours within the 1 ms tolerance: a re-import added labels."""
     store, f = talk
     specs = [LabelSpec(f.id, 1.0 + k / 1000, 1.001 + k / 1000, "alice", (1.0 + k % 7, 4.0, 4.0)) for k in range(20)]
-    assert store.import_labels(specs) == (20, 20)
-    assert store.import_labels(specs) == (0, 0)
-    got = {(round(s.start, 3), round(s.end, 3)) for s in store.segments(f.id)}
+    assert store.labels.import_labels(specs) == (20, 20)
+    assert store.labels.import_labels(specs) == (0, 0)
+    got = {(round(s.start, 3), round(s.end, 3)) for s in store.segments.segments(f.id)}
     assert len(got) == 20

@@ -79,7 +79,7 @@ op_st = st.one_of(
 
 def _corpus_with_segments(store: Store, tmp: Path, name: str, audio: Path) -> tuple[int, list[int], int]:
     """A corpus of two real files with two segments each, a model version and its segment predictions."""
-    with store.session() as s:
+    with store.db.session() as s:
         corpus = Corpus(name=name, root=str(tmp))
         s.add(corpus)
         s.flush()
@@ -95,9 +95,9 @@ def _corpus_with_segments(store: Store, tmp: Path, name: str, audio: Path) -> tu
         corpus_id, mv_id = corpus.id, mv.id
     seg_ids = []
     for fid in files:
-        ids = store.add_segments(fid, [SegmentSpec(0.0, 2.0, "manual", "hello"), SegmentSpec(2.0, 4.0, "manual")])
-        store.replace_predictions(fid, mv_id, [PredictionRow(sid, "segment", 0.0, 2.0, (4.0, 4.0, 4.0))
-                                               for sid in ids])
+        ids = store.segments.add_segments(fid, [SegmentSpec(0.0, 2.0, "manual", "hello"), SegmentSpec(2.0, 4.0, "manual")])
+        store.predictions.replace_predictions(fid, mv_id, [PredictionRow(sid, "segment", 0.0, 2.0, (4.0, 4.0, 4.0))
+                                                           for sid in ids])
         seg_ids += ids
     return corpus_id, seg_ids, mv_id
 
@@ -118,26 +118,26 @@ def test_every_consumer_sees_the_same_current_labels(tmp_path):
         for kind, ann, k, values in ops:
             sid = seg_ids[k]
             if kind == "undo":
-                standing = [c for c in store.current_labels(segment_ids=[sid], annotator=ann)]
+                standing = [c for c in store.labels.current_labels(segment_ids=[sid], annotator=ann)]
                 assert bool(standing) == (ref.standing(sid, ann) is not None)
                 if standing:
-                    store.retract_label(standing[0].label_id, annotator=ann)
+                    store.labels.retract_label(standing[0].label_id, annotator=ann)
                     ref.retract(sid, ann)
                 continue
             origin = LabelOrigin.ACCEPTED if kind == "accept" else LabelOrigin.MANUAL
-            store.record_label(sid, annotator=ann, arousal=values[0], valence=values[1], dominance=values[2],
-                               origin=origin)
+            store.labels.record_label(sid, annotator=ann, arousal=values[0], valence=values[1], dominance=values[2],
+                                      origin=origin)
             ref.write(sid, ann, values, origin.value)
 
         expected_all = ref.segment_value()
         expected_human = ref.segment_value(human_only=True)
         # the store itself
-        assert {(c.segment_id, c.annotator): c.values for c in store.current_labels(corpus_id=corpus_id)} == {
+        assert {(c.segment_id, c.annotator): c.values for c in store.labels.current_labels(corpus_id=corpus_id)} == {
             key: row["values"] for key, row in ref.current().items()}
-        assert {sid: lab.values for sid, lab in store.segment_labels(corpus_id=corpus_id).items()} == expected_all
+        assert {sid: lab.values for sid, lab in store.labels.segment_labels(corpus_id=corpus_id).items()} == expected_all
         # the file view
         seen = {}
-        for fid in {store.segment(sid).file_id for sid in seg_ids}:
+        for fid in {store.segments.segment(sid).file_id for sid in seg_ids}:
             data = load_file_data(store, fid, [mv])
             for sid in data.seg_ids:
                 lab = data.segment_label(int(sid))
@@ -159,7 +159,7 @@ def test_every_consumer_sees_the_same_current_labels(tmp_path):
         export_segments(store, name, flat, model_version_id=mv)
         by_order = [tuple(float(r[d]) for d in ("arousal", "valence", "dominance")) if r["arousal"] else None
                     for r in csv_rows(flat)]
-        ordered = [s.id for s in store.corpus_segments(corpus_id)]
+        ordered = [s.id for s in store.segments.corpus_segments(corpus_id)]
         assert {sid: v for sid, v in zip(ordered, by_order) if v is not None} == expected_all
         msp = tmp_path / f"{name}-msp.csv"
         export_msp(store, name, msp)
@@ -175,7 +175,7 @@ def test_every_consumer_sees_the_same_current_labels(tmp_path):
 # -- nothing deletes a label ------------------------------------------------------------------------------
 def _labelled_segment(store: Store, tmp_path: Path) -> tuple[int, int, int]:
     corpus_id, seg_ids, _mv = _corpus_with_segments(store, tmp_path, "g", write_audio(tmp_path / "g.wav", 4.0))
-    label = store.record_label(seg_ids[0], annotator="ann", arousal=5, valence=3, dominance=4)
+    label = store.labels.record_label(seg_ids[0], annotator="ann", arousal=5, valence=3, dominance=4)
     return corpus_id, seg_ids[0], label.id
 
 
@@ -184,34 +184,34 @@ def test_the_database_refuses_to_delete_or_change_a_label(store, tmp_path):
     for statement in ("DELETE FROM labels", f"UPDATE labels SET arousal = 1 WHERE id = {lid}",
                       f"DELETE FROM segments WHERE id = {sid}"):
         with pytest.raises((IntegrityError, DatabaseError)):
-            with store.session() as s:
+            with store.db.session() as s:
                 s.execute(text(statement))
-    file_id = store.segment(sid).file_id
+    file_id = store.segments.segment(sid).file_id
     with pytest.raises((IntegrityError, DatabaseError, StoreError)):
-        with store.session() as s:
+        with store.db.session() as s:
             s.delete(s.get(AudioFile, file_id))  # the ORM cascade to segments stops at the label
     from emotrace.core.store import Label
 
     with pytest.raises(StoreError, match="append-only"):
-        with store.session() as s:
+        with store.db.session() as s:
             s.delete(s.get(Label, lid))
-    assert [h.values for h in store.label_history(sid)] == [(5.0, 3.0, 4.0)]
+    assert [h.values for h in store.labels.label_history(sid)] == [(5.0, 3.0, 4.0)]
 
 
 def test_record_and_retract_rules(store, tmp_path):
     _c, sid, lid = _labelled_segment(store, tmp_path)
     with pytest.raises(LabelError, match="only they can retract"):
-        store.retract_label(lid, annotator="bob")
+        store.labels.retract_label(lid, annotator="bob")
     with pytest.raises(ValueError, match="off the 1-7 scale"):
-        store.record_label(sid, annotator="ann", arousal=7.5, valence=4, dominance=4)
+        store.labels.record_label(sid, annotator="ann", arousal=7.5, valence=4, dominance=4)
     with pytest.raises(LabelError, match="at least one"):
-        store.record_label(sid, annotator="ann", arousal=None, valence=None, dominance=None)
-    retraction = store.retract_label(lid, annotator="ann")
+        store.labels.record_label(sid, annotator="ann", arousal=None, valence=None, dominance=None)
+    retraction = store.labels.retract_label(lid, annotator="ann")
     assert retraction.origin is LabelOrigin.RETRACTION and retraction.retracts_id == lid
     with pytest.raises(LabelError, match="already retracted"):
-        store.retract_label(lid, annotator="ann")
-    assert store.current_labels(segment_ids=[sid]) == []
-    assert len(store.label_history(sid)) == 2  # the withdrawn row and its retraction both stay
+        store.labels.retract_label(lid, annotator="ann")
+    assert store.labels.current_labels(segment_ids=[sid]) == []
+    assert len(store.labels.label_history(sid)) == 2  # the withdrawn row and its retraction both stay
 
 
 def test_events_fire_after_the_commit(store, tmp_path):
@@ -221,11 +221,11 @@ def test_events_fire_after_the_commit(store, tmp_path):
     def listener(what, info):
         if what == "label_added":  # a second connection must already see the row
             other = Store(store.url, migrate=False)
-            seen.append(any(h.id == info["label_id"] for h in other.label_history(info["segment_id"])))
+            seen.append(any(h.id == info["label_id"] for h in other.labels.label_history(info["segment_id"])))
             other.close()
 
     store.subscribe(listener)
-    store.record_label(sid, annotator="bob", arousal=2, valence=2, dominance=2)
+    store.labels.record_label(sid, annotator="bob", arousal=2, valence=2, dominance=2)
     assert seen == [True]
 
 
@@ -245,26 +245,26 @@ def test_reimport_of_changed_audio_keeps_labels_on_the_old_content(store, tmp_pa
     write_audio(root / "a.wav", 3.0, freq=200)
     (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\na.wav,0,2,3,4,5\n")
     import_folder(store, root, "c")
-    corpus_id = store.corpus("c").id
-    old = store.files(corpus_id)[0]
-    sid = store.segments(old.id)[0].id
-    store.record_label(sid, annotator="ann", arousal=6, valence=2, dominance=2)
+    corpus_id = store.corpora.corpus("c").id
+    old = store.corpora.files(corpus_id)[0]
+    sid = store.segments.segments(old.id)[0].id
+    store.labels.record_label(sid, annotator="ann", arousal=6, valence=2, dominance=2)
     original = old.path
     (root / "a.wav").rename(tmp_path / "a-original.wav")
     write_audio(root / "a.wav", 5.0, freq=300)  # new content at the same path
     report = import_folder(store, root, "c")
     assert "CHANGED" in report.summary() and "2 label rows and word corrections stay" in report.summary()
-    files = {f.fingerprint: f for f in store.files(corpus_id)}
+    files = {f.fingerprint: f for f in store.corpora.files(corpus_id)}
     assert files[old.fingerprint].status == "replaced" and len(files) == 2
-    assert [h.values for h in store.label_history(sid)] == [(3.0, 4.0, 5.0), (6.0, 2.0, 2.0)]
-    new = next(f for f in store.files(corpus_id) if f.fingerprint != old.fingerprint)
-    assert [lab.values for lab in store.segment_labels(file_id=new.id).values()] == [(3.0, 4.0, 5.0)]  # the CSV's row
+    assert [h.values for h in store.labels.label_history(sid)] == [(3.0, 4.0, 5.0), (6.0, 2.0, 2.0)]
+    new = next(f for f in store.corpora.files(corpus_id) if f.fingerprint != old.fingerprint)
+    assert [lab.values for lab in store.labels.segment_labels(file_id=new.id).values()] == [(3.0, 4.0, 5.0)]  # the CSV's row
     assert {e.file_id for e in load_examples(store, "c", rule="latest")} == {new.id}  # no audio behind the old one
     # the old content comes back elsewhere: relinked, its labels usable again
     (tmp_path / "a-original.wav").rename(root / "a-old.wav")
     again = import_folder(store, root, "c")
     assert again.relinked == 1
-    relinked = next(f for f in store.files(corpus_id) if f.fingerprint == old.fingerprint)
+    relinked = next(f for f in store.corpora.files(corpus_id) if f.fingerprint == old.fingerprint)
     assert relinked.status == "ok" and relinked.path != original
 
 
@@ -288,7 +288,7 @@ def test_sqlite_uri_urls_make_no_literal_file_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "u.sqlite"
     store = Store(f"sqlite:///file:{db}?uri=true")
-    store.corpus("x", create=True)
+    store.corpora.corpus("x", create=True)
     assert db.exists() and not (tmp_path / "file:").exists()
 
 
@@ -297,7 +297,7 @@ def test_utterances_cut_at_asr_segment_ends(store, tmp_path):
     from emotrace.core.workflows.transcribe import build_units
 
     audio = write_audio(tmp_path / "w.wav", 12.0)
-    with store.session() as s:
+    with store.db.session() as s:
         corpus = Corpus(name="w", root=str(tmp_path))
         s.add(corpus)
         s.flush()
@@ -309,7 +309,7 @@ def test_utterances_cut_at_asr_segment_ends(store, tmp_path):
                   for k in range(20))
         file_id = f.id
     build_units(store, file_id)
-    bounds = [(round(s.start, 2), round(s.end, 2)) for s in store.segments(file_id)]
+    bounds = [(round(s.start, 2), round(s.end, 2)) for s in store.segments.segments(file_id)]
     assert bounds[0] == (0.0, 4.45)
 
 
@@ -324,13 +324,13 @@ def test_a_span_without_audio_is_flagged_not_predicted():
 
 def test_a_flagged_prediction_is_stored_without_values(store, tmp_path):
     _c, seg_ids, mv = _corpus_with_segments(store, tmp_path, "f", write_audio(tmp_path / "f.wav", 4.0))
-    fid = store.segment(seg_ids[0]).file_id
-    store.replace_predictions(fid, mv, [PredictionRow(None, "window", 0, 4, (None, None, None), flag="no_audio"),
-                                        PredictionRow(None, "window", 1, 5, (4.0, 4.0, 4.0))])
-    t, values = store.trajectory(fid, mv)
+    fid = store.segments.segment(seg_ids[0]).file_id
+    store.predictions.replace_predictions(fid, mv, [PredictionRow(None, "window", 0, 4, (None, None, None), flag="no_audio"),
+                                                    PredictionRow(None, "window", 1, 5, (4.0, 4.0, 4.0))])
+    t, values = store.predictions.trajectory(fid, mv)
     assert np.isnan(values[0]).all() and values[1].tolist() == [4.0, 4.0, 4.0]
     with pytest.raises((IntegrityError, DatabaseError)):
-        store.replace_predictions(fid, mv, [PredictionRow(None, "window", 0, 4, (None, None, None))])  # no flag
+        store.predictions.replace_predictions(fid, mv, [PredictionRow(None, "window", 0, 4, (None, None, None))])  # no flag
 
 
 def test_a_bug_is_not_reported_as_a_user_error(monkeypatch, capsys, tmp_path):
@@ -349,8 +349,8 @@ def test_a_bug_is_not_reported_as_a_user_error(monkeypatch, capsys, tmp_path):
 
 def test_combine_mean_is_msp_consensus(store, tmp_path):
     _c, sid, _lid = _labelled_segment(store, tmp_path)
-    store.record_label(sid, annotator="bob", arousal=3, valence=5, dominance=None)
-    mean = combine(store.current_labels(segment_ids=[sid]), rule="mean")
+    store.labels.record_label(sid, annotator="bob", arousal=3, valence=5, dominance=None)
+    mean = combine(store.labels.current_labels(segment_ids=[sid]), rule="mean")
     assert mean.values == (4.0, 4.0, 4.0) and mean.annotators == ("ann", "bob")
 
 
@@ -367,4 +367,4 @@ def test_a_downgrade_that_would_drop_labels_is_refused(store, tmp_path):
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0002")
     assert store.schema_revision() == store.head_revision()
-    assert [h.values for h in store.label_history(sid)] == [(5.0, 3.0, 4.0)]
+    assert [h.values for h in store.labels.label_history(sid)] == [(5.0, 3.0, 4.0)]

@@ -18,7 +18,7 @@ def test_register_refuses_a_broken_folder(store, tmp_path):
     poison(folder, "shape")
     with pytest.raises(ModelFolderError, match="shape"):
         register(store, name="m", folder=folder, parent_id=None, metrics={}, config={}, data_counts={}, activate=True)
-    assert store.model_versions() == []
+    assert store.models.model_versions() == []
 
 
 def test_a_malformed_config_names_the_file(tmp_path):

@@ -26,24 +26,24 @@ def test_detailed_import_makes_raters_and_the_stated_consensus(store, tmp_path):
     truth = msp_corpus(tmp_path / "msp")
     report = import_folder(store, tmp_path / "msp", "msp")
     assert report.problems == 0, report.summary()
-    corpus_id = store.corpus("msp").id
-    kinds = store.rater_kinds()
+    corpus_id = store.corpora.corpus("msp").id
+    kinds = store.raters.rater_kinds()
     assert kinds["consensus"] is RaterKind.COMPUTED
     assert {w for w in WORKERS if w in kinds} and all(kinds[w] is RaterKind.HUMAN for w in WORKERS if w in kinds)
-    files = {os.path.basename(f.path): f.id for f in store.files(corpus_id)}
-    mean = store.segment_labels(corpus_id=corpus_id, annotator=ConsensusMethod.MEAN.annotator)
-    seg_of = {s.file_id: s.id for s in store.corpus_segments(corpus_id)}
+    files = {os.path.basename(f.path): f.id for f in store.corpora.files(corpus_id)}
+    mean = store.labels.segment_labels(corpus_id=corpus_id, annotator=ConsensusMethod.MEAN.annotator)
+    seg_of = {s.file_id: s.id for s in store.segments.corpus_segments(corpus_id)}
     for name, expected in truth.items():
         got = mean[seg_of[files[name]]]
         np.testing.assert_allclose(got.values, expected, atol=1e-4)
         assert got.origin is LabelOrigin.COMPUTED
-    ewe_labels = store.segment_labels(corpus_id=corpus_id, annotator=ConsensusMethod.EWE.annotator)
+    ewe_labels = store.labels.segment_labels(corpus_id=corpus_id, annotator=ConsensusMethod.EWE.annotator)
     assert len(ewe_labels) == len(truth)
-    weights = store.rater_weights(corpus_id)
+    weights = store.raters.rater_weights(corpus_id)
     assert weights["WORKER00008"][0] < np.mean([w[0] for n, w in weights.items() if n != "WORKER00008"])
     # the default views (training, the editor) see neither consensus twice nor a computed row as a rater
-    assert not any(c.origin is LabelOrigin.COMPUTED for c in store.current_labels(corpus_id=corpus_id))
-    assert {c.annotator for c in store.human_labels(corpus_id=corpus_id)} <= set(WORKERS)
+    assert not any(c.origin is LabelOrigin.COMPUTED for c in store.labels.current_labels(corpus_id=corpus_id))
+    assert {c.annotator for c in store.labels.human_labels(corpus_id=corpus_id)} <= set(WORKERS)
 
 
 def test_detailed_and_consensus_export_back(store, tmp_path):
@@ -80,31 +80,31 @@ def test_consensus_follows_a_raters_correction_and_its_undo(store, tmp_path):
 
     msp_corpus(tmp_path / "msp")
     import_folder(store, tmp_path / "msp", "msp")
-    corpus_id = store.corpus("msp").id
-    seg = store.corpus_segments(corpus_id)[1]
-    raters = store.human_labels(segment_ids=[seg.id])
-    before = store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values
+    corpus_id = store.corpora.corpus("msp").id
+    seg = store.segments.corpus_segments(corpus_id)[1]
+    raters = store.labels.human_labels(segment_ids=[seg.id])
+    before = store.labels.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values
     first = raters[0]
-    fixed = store.record_label(seg.id, annotator=first.annotator, arousal=7.0, valence=first.values[1],
-                               dominance=first.values[2])
-    after = store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values
+    fixed = store.labels.record_label(seg.id, annotator=first.annotator, arousal=7.0, valence=first.values[1],
+                                      dominance=first.values[2])
+    after = store.labels.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values
     expected = np.mean([7.0 if c.annotator == first.annotator else c.values[0] for c in raters])
     assert after[0] == pytest.approx(expected, abs=1e-4) and after[1:] == before[1:]
-    ewe_history = [h for h in store.label_history(seg.id) if h.annotator == "consensus:ewe"]
+    ewe_history = [h for h in store.labels.label_history(seg.id) if h.annotator == "consensus:ewe"]
     assert len(ewe_history) == 2 and all(h.origin is LabelOrigin.COMPUTED for h in ewe_history)
-    store.retract_label(fixed.id, annotator=first.annotator)  # undo: back to the imported judgement
-    assert store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values == before
+    store.labels.retract_label(fixed.id, annotator=first.annotator)  # undo: back to the imported judgement
+    assert store.labels.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values == before
     # a model prediction a rater accepts is not a judgement: the consensus is the others' mean, not pulled to 1
-    store.record_label(seg.id, annotator=first.annotator, arousal=1, valence=1, dominance=1, origin="accepted")
+    store.labels.record_label(seg.id, annotator=first.annotator, arousal=1, valence=1, dominance=1, origin="accepted")
     others = np.mean([c.values[0] for c in raters if c.annotator != first.annotator])
-    assert store.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values[0] == \
+    assert store.labels.segment_labels(segment_ids=[seg.id], annotator="consensus:mean")[seg.id].values[0] == \
         pytest.approx(others, abs=1e-4)
     with pytest.raises(LabelError, match="computed consensus"):
-        store.record_label(seg.id, annotator="consensus:mean", arousal=4, valence=4, dominance=4)
-    consensus_row = store.current_labels(segment_ids=[seg.id], annotator="consensus:mean")[0]
+        store.labels.record_label(seg.id, annotator="consensus:mean", arousal=4, valence=4, dominance=4)
+    consensus_row = store.labels.current_labels(segment_ids=[seg.id], annotator="consensus:mean")[0]
     with pytest.raises(LabelError, match="follows its raters"):
-        store.retract_label(consensus_row.label_id, annotator="consensus:mean")
-    assert store.compute_consensus(corpus_id, reweight=False) == 0  # nothing changed: no new rows
+        store.labels.retract_label(consensus_row.label_id, annotator="consensus:mean")
+    assert store.labels.compute_consensus(corpus_id, reweight=False) == 0  # nothing changed: no new rows
 
 
 def test_ewe_and_plurality_rules():
@@ -135,18 +135,18 @@ def test_latest_rule_takes_the_consensus_until_a_correction(store, tmp_path):
 
     truth = msp_corpus(tmp_path / "msp", files=4)
     import_folder(store, tmp_path / "msp", "msp")
-    corpus_id = store.corpus("msp").id
-    seg = store.corpus_segments(corpus_id)[0]
-    name = os.path.basename(store.file(seg.file_id).path)
-    label = store.segment_labels(segment_ids=[seg.id])[seg.id]
+    corpus_id = store.corpora.corpus("msp").id
+    seg = store.segments.corpus_segments(corpus_id)[0]
+    name = os.path.basename(store.corpora.file(seg.file_id).path)
+    label = store.labels.segment_labels(segment_ids=[seg.id])[seg.id]
     assert label.annotators == ("consensus:mean",)
     np.testing.assert_allclose(label.values, truth[name], atol=1e-4)
-    fixed = store.record_label(seg.id, annotator="tester", arousal=6.5, valence=2, dominance=3)
-    assert store.segment_labels(segment_ids=[seg.id])[seg.id].values == (6.5, 2.0, 3.0)
-    store.retract_label(fixed.id, annotator="tester")
-    assert store.segment_labels(segment_ids=[seg.id])[seg.id].annotators == ("consensus:mean",)
+    fixed = store.labels.record_label(seg.id, annotator="tester", arousal=6.5, valence=2, dominance=3)
+    assert store.labels.segment_labels(segment_ids=[seg.id])[seg.id].values == (6.5, 2.0, 3.0)
+    store.labels.retract_label(fixed.id, annotator="tester")
+    assert store.labels.segment_labels(segment_ids=[seg.id])[seg.id].annotators == ("consensus:mean",)
     # the MEAN rule never counts the computed rows (they would count the raters twice)
-    mean = store.segment_labels(segment_ids=[seg.id], rule="mean")[seg.id]
+    mean = store.labels.segment_labels(segment_ids=[seg.id], rule="mean")[seg.id]
     assert not any(a.startswith("consensus:") for a in mean.annotators)
 
 
@@ -156,7 +156,7 @@ def test_file_view_shows_the_same_standing_label(store, tmp_path):
 
     msp_corpus(tmp_path / "msp", files=3)
     import_folder(store, tmp_path / "msp", "msp")
-    seg = store.corpus_segments(store.corpus("msp").id)[2]
+    seg = store.segments.corpus_segments(store.corpora.corpus("msp").id)[2]
     data = load_file_data(store, seg.file_id)
-    assert data.segment_label(seg.id) == store.segment_labels(segment_ids=[seg.id])[seg.id]
+    assert data.segment_label(seg.id) == store.labels.segment_labels(segment_ids=[seg.id])[seg.id]
     assert data.segment_label(seg.id).annotators == ("consensus:mean",)

@@ -23,7 +23,7 @@ def talk(store, tmp_path):
 
     write_audio(tmp_path / "c" / "talk.wav", 20.0)
     import_folder(store, tmp_path / "c", "c")
-    return store, store.files(store.corpus("c").id)[0].id
+    return store, store.corpora.files(store.corpora.corpus("c").id)[0].id
 
 
 def test_rttm_import_names_segments_and_cuts_asr_units(talk, tmp_path):
@@ -33,16 +33,16 @@ def test_rttm_import_names_segments_and_cuts_asr_units(talk, tmp_path):
     from emotrace.core.workflows.transcribe import build_units
 
     store, file_id = talk
-    with store.session() as s:
+    with store.db.session() as s:
         s.add_all(Word(file_id=file_id, start=i * 0.6, end=i * 0.6 + 0.5, text=f" w{i}") for i in range(30))
     rttm = tmp_path / "talk.rttm"
     rttm.write_text("SPKR-INFO talk 1 <NA> <NA> <NA> unknown alice <NA> <NA>\n"
                     "SPEAKER talk 1 0.000 7.000 <NA> <NA> alice <NA> <NA>\n"
                     "SPEAKER talk 1 7.000 11.000 <NA> <NA> bob <NA> <NA>\n")
     import_annotation_file(store, "c", rttm)
-    assert [t.speaker for t in store.speaker_turns(file_id)] == ["alice", "bob"]
+    assert [t.speaker for t in store.speakers.speaker_turns(file_id)] == ["alice", "bob"]
     build_units(store, file_id)
-    segs = store.segments(file_id)
+    segs = store.segments.segments(file_id)
     assert {s.speaker for s in segs} == {"alice", "bob"}
     # no unit spans the change at 7 s (the word at 6.6-7.1 s is mostly alice's)
     assert all(s.end <= 7.1 + 1e-6 if s.speaker == "alice" else s.start >= 7.2 - 1e-6 for s in segs)
@@ -63,4 +63,4 @@ def test_malformed_rttm_names_the_line_and_writes_nothing(talk, tmp_path):
     other.write_text("SPEAKER talk 1 0.0 2.0 <NA> <NA> alice <NA> <NA>\nSPEAKER nowhere 1 0 1 <NA> <NA> x <NA> <NA>\n")
     with pytest.raises(AnnotationFileError, match="'nowhere' matches no audio file"):
         import_rttm(store, "c", other)
-    assert store.speaker_turns(file_id) == []
+    assert store.speakers.speaker_turns(file_id) == []

@@ -41,19 +41,19 @@ def test_turns_in_the_store_follow_through_segments_windows_and_splits(store, tm
     write_audio(root / "ep2.wav", 20.0, freq=300)
     (root / "labels.csv").write_text("file,start,end,arousal,valence,dominance\n")
     import_folder(store, root, "c")
-    files = {Path(f.path).stem: f for f in store.files(store.corpus("c").id)}
+    files = {Path(f.path).stem: f for f in store.corpora.files(store.corpora.corpus("c").id)}
     f = files["ep1"]
-    store.write_speaker_turns(f.id, [Turn(0.5, 9.0, "S1"), Turn(9.5, 19.5, "S2")], TurnSource.DIARIZATION)
+    store.speakers.write_speaker_turns(f.id, [Turn(0.5, 9.0, "S1"), Turn(9.5, 19.5, "S2")], TurnSource.DIARIZATION)
     spans = trajectory_spans(store, f, 4.0, 1.0)
     assert all(not (a < 9.25 < b) for a, b in spans) and len(spans) > 10
     # utterances from words: cut at the change, and each takes its speaker
     from emotrace.core.store import Word
     from emotrace.core.workflows.transcribe import build_units
 
-    with store.session() as s:
+    with store.db.session() as s:
         s.add_all(Word(file_id=f.id, start=k * 0.5 + 0.6, end=k * 0.5 + 1.0, text=f" w{k}") for k in range(36))
     build_units(store, f.id)
-    segs = store.segments(f.id)
+    segs = store.segments.segments(f.id)
     assert {s.speaker for s in segs} == {"S1", "S2"}
     assert all(s.speaker == ("S1" if s.end <= 9.0 + 1e-6 else "S2") for s in segs)
     assert any(abs(s.end - 9.0) < 1e-6 for s in segs) and any(abs(s.start - 9.1) < 1e-6 for s in segs)
@@ -65,24 +65,25 @@ def test_turns_in_the_store_follow_through_segments_windows_and_splits(store, tm
 def test_corrections_are_revisions_and_undo_walks_back(store, tmp_path):
     write_audio(tmp_path / "c" / "a.wav", 10.0)
     import_folder(store, tmp_path / "c", "c")
-    fid = store.files(store.corpus("c").id)[0].id
+    fid = store.corpora.files(store.corpora.corpus("c").id)[0].id
     first = [Turn(0.0, 3.0, "S1"), Turn(3.0, 6.0, "S2"), Turn(6.0, 9.0, "S1")]
-    store.write_speaker_turns(fid, first, TurnSource.DIARIZATION)
-    store.reassign_turn(fid, 1, "S1")
-    assert {t.speaker for t in store.speaker_turns(fid)} == {"S1"}
-    store.split_turn(fid, 0, 1.5, "S3")
-    store.rename_speaker(fid, "S1", "host")
-    assert [t.speaker for t in store.speaker_turns(fid)] == ["host", "S3", "host", "host"]
-    store.undo_speaker_edit(fid)  # the rename
-    assert [t.speaker for t in store.speaker_turns(fid)] == ["S1", "S3", "S1", "S1"]
-    store.undo_speaker_edit(fid)  # the split
-    store.undo_speaker_edit(fid)  # the reassignment
-    assert [(t.start, t.end, t.speaker) for t in store.speaker_turns(fid)] == [(0, 3, "S1"), (3, 6, "S2"), (6, 9, "S1")]
+    store.speakers.write_speaker_turns(fid, first, TurnSource.DIARIZATION)
+    store.speakers.reassign_turn(fid, 1, "S1")
+    assert {t.speaker for t in store.speakers.speaker_turns(fid)} == {"S1"}
+    store.speakers.split_turn(fid, 0, 1.5, "S3")
+    store.speakers.rename_speaker(fid, "S1", "host")
+    assert [t.speaker for t in store.speakers.speaker_turns(fid)] == ["host", "S3", "host", "host"]
+    store.speakers.undo_speaker_edit(fid)  # the rename
+    assert [t.speaker for t in store.speakers.speaker_turns(fid)] == ["S1", "S3", "S1", "S1"]
+    store.speakers.undo_speaker_edit(fid)  # the split
+    store.speakers.undo_speaker_edit(fid)  # the reassignment
+    assert [(t.start, t.end, t.speaker) for t in store.speakers.speaker_turns(fid)] == [(0, 3, "S1"), (3, 6, "S2"),
+                                                                                        (6, 9, "S1")]
     with pytest.raises(TurnError, match="nothing to undo"):
-        store.undo_speaker_edit(fid)
-    assert len(store.speaker_revisions(fid)) == 7  # every step is kept
+        store.speakers.undo_speaker_edit(fid)
+    assert len(store.speakers.speaker_revisions(fid)) == 7  # every step is kept
     with pytest.raises(TurnError, match="outside the file"):
-        store.write_speaker_turns(fid, [TurnRow(5.0, 12.0, "S1")], TurnSource.MANUAL)
+        store.speakers.write_speaker_turns(fid, [TurnRow(5.0, 12.0, "S1")], TurnSource.MANUAL)
 
 
 def test_rttm_round_trip_and_pyannote_reads_it(store, tmp_path):

@@ -20,14 +20,14 @@ def test_sqlite_uses_wal_and_foreign_keys(store):
 
 def test_bare_path_is_a_sqlite_file(tmp_path):
     store = Store(str(tmp_path / "plain.sqlite"))
-    store.corpus("x", create=True)
+    store.corpora.corpus("x", create=True)
     assert (tmp_path / "plain.sqlite").stat().st_size > 0
 
 
 def _one_segment(store) -> tuple[int, int]:
     """A corpus with one 3 s file and one segment: (segment id, file id)."""
-    corpus = store.corpus("c", create=True)
-    with store.session() as s:
+    corpus = store.corpora.corpus("c", create=True)
+    with store.db.session() as s:
         f = AudioFile(corpus_id=corpus.id, path="/x.wav", fingerprint="ab", duration=3.0)
         s.add(f)
         s.flush()
@@ -39,11 +39,11 @@ def _one_segment(store) -> tuple[int, int]:
 
 def test_corrections_append_and_history_stays(store):
     seg_id, file_id = _one_segment(store)
-    store.record_label(seg_id, annotator="ann", arousal=3, valence=4, dominance=5)
-    store.record_label(seg_id, annotator="ann", arousal=6, valence=4, dominance=5)
-    history = store.label_history(seg_id)
+    store.labels.record_label(seg_id, annotator="ann", arousal=3, valence=4, dominance=5)
+    store.labels.record_label(seg_id, annotator="ann", arousal=6, valence=4, dominance=5)
+    history = store.labels.label_history(seg_id)
     assert [h.values[0] for h in history] == [3, 6]
-    assert store.segment_labels(file_id=file_id)[seg_id].values[0] == 6
+    assert store.labels.segment_labels(file_id=file_id)[seg_id].values[0] == 6
 
 
 def test_label_off_scale_is_refused_and_not_written(store):
@@ -51,8 +51,8 @@ def test_label_off_scale_is_refused_and_not_written(store):
 
     seg_id, _file_id = _one_segment(store)
     with pytest.raises(ValueError, match="off the 1-7 scale"):
-        store.record_label(seg_id, annotator="a", arousal=8, valence=4, dominance=4)
-    assert store.label_history(seg_id) == []
+        store.labels.record_label(seg_id, annotator="a", arousal=8, valence=4, dominance=4)
+    assert store.labels.label_history(seg_id) == []
 
 
 def test_unknown_corpus_error_lists_known(store):
@@ -60,9 +60,9 @@ def test_unknown_corpus_error_lists_known(store):
 
     from emotrace.core.store import StoreError
 
-    store.corpus("alpha", create=True)
+    store.corpora.corpus("alpha", create=True)
     with pytest.raises(StoreError, match="alpha"):
-        store.corpus("beta")
+        store.corpora.corpus("beta")
 
 
 def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
@@ -82,5 +82,5 @@ def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
     old.close()
     store = Store(url)
     assert store.schema_revision() == Store.head_revision() != "0001"
-    assert [c.name for c in store.corpora()] == ["kept"]
+    assert [c.name for c in store.corpora.corpora()] == ["kept"]
     assert "uncertainty" in {c["name"] for c in inspect(store.engine).get_columns("predictions")}

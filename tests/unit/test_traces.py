@@ -15,34 +15,34 @@ from emotrace.training.data import load_examples
 
 def test_passes_chunks_and_the_newest_pass_wins(store, traced_file):
     fid = traced_file
-    first = store.start_trace(fid, annotator="ann", dimension="arousal", rate=10)
+    first = store.traces.start_trace(fid, annotator="ann", dimension="arousal", rate=10)
     t = np.arange(0, 30, 0.1)
     for k in range(0, len(t), 10):  # one committed chunk per second, as the app writes them
-        store.append_trace(first, t[k:k + 10], np.full(len(t[k:k + 10]), 3.0))
-    second = store.start_trace(fid, annotator="ann", dimension="arousal", rate=10)
-    store.append_trace(second, np.arange(10, 15, 0.1), np.full(50, 6.0))  # re-trace 10-15 s
-    ct, cv = store.current_trace(fid, "ann", "arousal")
+        store.traces.append_trace(first, t[k:k + 10], np.full(len(t[k:k + 10]), 3.0))
+    second = store.traces.start_trace(fid, annotator="ann", dimension="arousal", rate=10)
+    store.traces.append_trace(second, np.arange(10, 15, 0.1), np.full(50, 6.0))  # re-trace 10-15 s
+    ct, cv = store.traces.current_trace(fid, "ann", "arousal")
     assert np.allclose(cv[(ct >= 10) & (ct < 14.95)], 6.0) and np.allclose(cv[ct < 9.9], 3.0)
     assert np.allclose(cv[ct > 15.1], 3.0) and len(ct) == 300  # 50 old samples replaced by 50 new ones
-    passes = store.trace_passes(fid, "ann", "arousal")
+    passes = store.traces.trace_passes(fid, "ann", "arousal")
     assert [(p.pass_no, p.samples) for p in passes] == [(1, 300), (2, 50)]  # the first pass is all still there
     with pytest.raises((IntegrityError, DatabaseError)):
-        with store.session() as s:
+        with store.db.session() as s:
             s.execute(text("DELETE FROM trace_samples"))
     with pytest.raises(ValueError, match="scale"):
-        store.append_trace(second, [16.0], [9.0])
+        store.traces.append_trace(second, [16.0], [9.0])
 
 
 def test_trace_means_become_trace_labels_and_training_targets(store, traced_file):
     fid = traced_file
-    tid = store.start_trace(fid, annotator="ann", dimension="arousal", rate=10)
+    tid = store.traces.start_trace(fid, annotator="ann", dimension="arousal", rate=10)
     t = np.arange(0, 30, 0.1)
-    store.append_trace(tid, t, np.where(t < 10, 2.0, np.where(t < 20, 5.0, 6.5)))
-    tid = store.start_trace(fid, annotator="ann", dimension="valence", rate=10)
-    store.append_trace(tid, t, np.full(len(t), 3.0))
-    assert store.trace_labels(fid) == (0, 3)
-    assert store.trace_labels(fid) == (0, 0)  # nothing changed: nothing added
-    current = {(c.segment_id, c.annotator): (c.values, c.origin) for c in store.current_labels(file_id=fid)}
+    store.traces.append_trace(tid, t, np.where(t < 10, 2.0, np.where(t < 20, 5.0, 6.5)))
+    tid = store.traces.start_trace(fid, annotator="ann", dimension="valence", rate=10)
+    store.traces.append_trace(tid, t, np.full(len(t), 3.0))
+    assert store.traces.trace_labels(fid) == (0, 3)
+    assert store.traces.trace_labels(fid) == (0, 0)  # nothing changed: nothing added
+    current = {(c.segment_id, c.annotator): (c.values, c.origin) for c in store.labels.current_labels(file_id=fid)}
     traced = sorted(v for (sid, ann), v in current.items() if ann == "ann (trace)")
     assert [values for values, _ in traced] == [(2.0, 3.0, None), (5.0, 3.0, None), (6.5, 3.0, None)]
     assert all(origin == "trace" for _, origin in traced)

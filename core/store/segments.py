@@ -1,4 +1,4 @@
-"""Splitting, merging and resizing segments, and correcting ASR words: edits that never cost a label.
+"""The segment repository: a file's units, and splitting, merging and resizing them, edits that never cost a label.
 
 A segment edit is one rule (`edit_segments`): the segments it takes away are retired by
 `annotations.retire_segments` (an unlabelled one goes; a labelled one stays, superseded, with every label) and
@@ -10,18 +10,18 @@ again an edit, so undo and redo are edits too and history only grows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from sqlalchemy import func, select, update
 
 from emotrace.core.segmentation import join_words, word_in
-from emotrace.core.store.annotations import LabelError, combine, retire_segments
-from emotrace.core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word, WordEdit
-from emotrace.core.store.rows import SegmentEdit, SegmentLabel, SegmentSpec, WordEditRecord
-from emotrace.core.vocab import ConsensusRule, SegmentOrigin
+from emotrace.core.store.annotations import LabelError, retire_segments
+from emotrace.core.store.database import Repository
+from emotrace.core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word
+from emotrace.core.store.rows import SegmentEdit, SegmentRow, SegmentSpec, SupersedeResult
+from emotrace.core.store.words import MAX_WORD
+from emotrace.core.vocab import SegmentOrigin
 
 MIN_SEGMENT = 0.05  # seconds: shorter than this is a slip of the key, not a unit anyone can label
-MAX_WORD = 30.0  # seconds: no word lasts longer; a longer span is a typo in the time
 OVERLAP_SLACK = 1e-3  # seconds: segments that touch within a millisecond do not overlap
 
 
@@ -39,9 +39,74 @@ def _relink_words(s, file_id: int, segments: Sequence[Segment]) -> None:
         seg.text = join_words(inside) or seg.text
 
 
-class SegmentEditRepository:
-    """Mixed into `Store`, which provides `session()` and `emit()`."""
+_SEGMENT_COLUMNS = (Segment.id, Segment.file_id, Segment.start, Segment.end, Segment.speaker, Segment.split,
+                    Segment.origin, Segment.text, Segment.superseded_at)
 
+
+def _segment_row(row) -> SegmentRow:
+    sid, fid, start, end, speaker, split, origin, text, superseded = row
+    return SegmentRow(sid, fid, start, end, speaker, split, origin, text or "", superseded)
+
+
+class SegmentRepository(Repository):
+    """A file's segments: added, given their words, superseded, and edited (split, merged, resized, revived)."""
+
+    def segments(self, file_id: int, *, include_superseded: bool = True) -> list[SegmentRow]:
+        """A file's segments by start time. Superseded ones are all labelled (unlabelled ones are removed)."""
+        with self._db.session() as s:
+            q = select(*_SEGMENT_COLUMNS).where(Segment.file_id == file_id)
+            if not include_superseded:
+                q = q.where(Segment.superseded_at.is_(None))
+            return [_segment_row(r) for r in s.execute(q.order_by(Segment.start, Segment.id))]
+
+    def corpus_segments(self, corpus_id: int) -> list[SegmentRow]:
+        with self._db.session() as s:
+            q = (select(*_SEGMENT_COLUMNS).join(AudioFile, AudioFile.id == Segment.file_id)
+                 .where(AudioFile.corpus_id == corpus_id).order_by(AudioFile.path, Segment.start, Segment.id))
+            return [_segment_row(r) for r in s.execute(q)]
+
+    def segment(self, segment_id: int) -> SegmentRow:
+        with self._db.session() as s:
+            row = s.execute(select(*_SEGMENT_COLUMNS).where(Segment.id == segment_id)).first()
+        if row is None:
+            raise LabelError(f"No segment with id {segment_id}")
+        return _segment_row(row)
+
+    def add_segments(self, file_id: int, specs: Sequence[SegmentSpec]) -> list[int]:
+        """New segments of a file, with their words linked; one commit."""
+        ids = []
+        with self._db.session() as s:
+            for spec in specs:
+                seg = Segment(file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker, split=spec.split,
+                              origin=str(spec.origin), text=spec.text)
+                s.add(seg)
+                s.flush()
+                if spec.word_ids:
+                    s.execute(update(Word).where(Word.id.in_(spec.word_ids)).values(segment_id=seg.id))
+                ids.append(seg.id)
+        self._db.emit("segments_changed", file_id=file_id)
+        return ids
+
+    def set_segment_texts(self, file_id: int, texts: dict[int, tuple[str, Sequence[int]]]) -> None:
+        """Give kept segments their words: segment id -> (text, word ids)."""
+        with self._db.session() as s:
+            for sid, (text, word_ids) in texts.items():
+                s.execute(update(Segment).where(Segment.id == sid, Segment.file_id == file_id).values(text=text))
+                if word_ids:
+                    s.execute(update(Word).where(Word.id.in_(list(word_ids))).values(segment_id=sid))
+        self._db.emit("segments_changed", file_id=file_id)
+
+    def supersede_segments(self, file_id: int, origin: str) -> SupersedeResult:
+        """Make way for new units of `origin`: unlabelled ones go (with their predictions); labelled ones stay,
+        marked superseded, with every label and its history, still shown, exported and trained on."""
+        with self._db.session() as s:
+            rows = s.execute(select(Segment.id).where(Segment.file_id == file_id, Segment.origin == str(origin),
+                                                      Segment.superseded_at.is_(None))).scalars().all()
+            dropped, labelled = retire_segments(s, rows)
+        self._db.emit("segments_changed", file_id=file_id)
+        return SupersedeResult(removed=len(dropped), kept_labelled=len(labelled), labels_kept=sum(labelled.values()))
+
+    # -- edits ----------------------------------------------------------------------------------------
     def edit_segments(self, file_id: int, *, remove: Sequence[int] = (), add: Sequence[SegmentSpec] = (),
                       revive: Sequence[int] = ()) -> SegmentEdit:
         """Take `remove` away, add `add`, bring back the superseded `revive`; one transaction, nothing half done.
@@ -54,7 +119,7 @@ class SegmentEditRepository:
         - A spec with an `id` comes back as that very segment (an undo): ids are never reused (AUTOINCREMENT
           on SQLite, a sequence on PostgreSQL), so every older undo step still names the right segments.
         - A new or revived segment may not overlap a current segment that stays (one tier, as in ELAN)."""
-        with self.session() as s:
+        with self._db.session() as s:
             live = {g.id: g for g in s.scalars(select(Segment).where(Segment.id.in_(list(remove) + list(revive))))}
             for sid in remove:
                 g = live.get(sid)
@@ -109,7 +174,7 @@ class SegmentEditRepository:
             _relink_words(s, file_id, [*new, *(live[sid] for sid in revive)])
             edit = SegmentEdit(file_id, tuple(g.id for g in new), tuple(gone[sid] for sid in dropped),
                                tuple(labelled), tuple(revive))
-        self.emit("segments_changed", file_id=file_id)
+        self._db.emit("segments_changed", file_id=file_id)
         return edit
 
     def split_segment(self, segment_id: int, at: float) -> SegmentEdit:
@@ -142,18 +207,9 @@ class SegmentEditRepository:
 
     def segment_sources(self, segment_id: int) -> list[int]:
         """The labelled segments this one was split, merged or resized from."""
-        with self.session() as s:
+        with self._db.session() as s:
             return list(s.scalars(select(SegmentSource.source_id).where(SegmentSource.segment_id == segment_id)
                                   .order_by(SegmentSource.source_id)))
-
-    def source_label(self, segment_id: int, *, annotator: str) -> SegmentLabel | None:
-        """What `annotator` said of the segment's sources (their own current label per source, never an accepted
-        prediction; over several sources the store's MEAN rule): offered, never written, as their label of the
-        new segment. Only their own: saving it must not turn another rater's judgement (or the model's) into
-        theirs, and a blind annotator must not see anyone else's."""
-        sources = self.segment_sources(segment_id)
-        own = self.current_labels(segment_ids=sources, annotator=annotator, include_accepted=False) if sources else []
-        return replace(combine(own, ConsensusRule.MEAN), segment_id=segment_id, annotators=(annotator,)) if own else None
 
     def replaced_segments(self, corpus_id: int, labelled: Iterable[int]) -> set[int]:
         """Superseded segments every one of whose successors (the segments split, merged or resized from them)
@@ -162,7 +218,7 @@ class SegmentEditRepository:
         judgement of that part. Nothing is hidden from the store, the file view or the exports."""
         labelled = set(labelled)
         successors: dict[int, list[int]] = {}
-        with self.session() as s:
+        with self._db.session() as s:
             q = (select(SegmentSource.source_id, SegmentSource.segment_id)
                  .join(Segment, Segment.id == SegmentSource.source_id)
                  .join(AudioFile, AudioFile.id == Segment.file_id)
@@ -179,79 +235,9 @@ class SegmentEditRepository:
                     changed = True
         return replaced
 
-    # -- words ----------------------------------------------------------------------------------------
-    def edit_word(self, word_id: int, *, editor: str, text: str | None = None, start: float | None = None,
-                  end: float | None = None) -> WordEditRecord:
-        """Correct an ASR word (its text, its times or both). The correction is an append-only row holding what
-        it replaced; the word's segment (by midpoint) gets its text again."""
-        if not editor or not editor.strip():
-            raise LabelError("a word correction needs the editor's name")
-        with self.session() as s:
-            w = s.get(Word, word_id)
-            if w is None:
-                raise LabelError(f"No word with id {word_id}")
-            new_text = w.text if text is None else text
-            if not new_text.strip():
-                raise LabelError("a word cannot be empty")
-            if text is not None and not text.startswith(" ") and w.text.startswith(" "):
-                new_text = " " + text.strip()  # Whisper's leading space: words join into text as they came
-            new_start = w.start if start is None else round(float(start), 3)
-            new_end = w.end if end is None else round(float(end), 3)
-            if not 0 <= new_start <= new_end or new_end - new_start > MAX_WORD:
-                raise LabelError(f"{new_start:.3f}-{new_end:.3f} s is not a word's span")
-            row = WordEdit(word_id=w.id, editor=editor.strip(), old_text=w.text, old_start=w.start, old_end=w.end,
-                           text=new_text, start=new_start, end=new_end)
-            s.add(row)
-            w.text, w.start, w.end = new_text, new_start, new_end
-            s.flush()
-            touched = {w.segment_id} - {None}
-            home = s.scalars(select(Segment).where(Segment.file_id == w.file_id, Segment.superseded_at.is_(None),
-                                                   Segment.start <= (new_start + new_end) / 2,
-                                                   Segment.end > (new_start + new_end) / 2)  # as word_in
-                             .order_by(Segment.start.desc())).first()
-            w.segment_id = home.id if home is not None else None
-            touched |= {w.segment_id} - {None}
-            for sid in touched:  # a superseded segment keeps the text its labels were given on
-                inside = s.scalars(select(Word).where(Word.segment_id == sid).order_by(Word.start, Word.id)).all()
-                s.execute(update(Segment).where(Segment.id == sid, Segment.superseded_at.is_(None))
-                          .values(text=join_words(inside)))
-            record = _word_edit(row)
-            file_id = w.file_id
-        self.emit("words_changed", file_id=file_id)
-        return record
-
-    def word_rows(self, file_id: int) -> list[tuple[int, float, float, str]]:
-        """A file's words as plain (id, start, end, text) by start: what a view needs, without building an ORM
-        object per word (21,600 words of a 3-hour file: 430 ms as objects, a tenth of that as rows)."""
-        with self.session() as s:
-            return [tuple(r) for r in s.execute(select(Word.id, Word.start, Word.end, Word.text)
-                                                .where(Word.file_id == file_id).order_by(Word.start, Word.id))]
-
-    def word_history(self, word_id: int) -> list[WordEditRecord]:
-        with self.session() as s:
-            return [_word_edit(r) for r in s.scalars(select(WordEdit).where(WordEdit.word_id == word_id)
-                                                     .order_by(WordEdit.id))]
-
-    def word_edit_count(self, file_id: int) -> int:
-        """Correction rows on a file's words (what a re-import must keep with the old content)."""
-        with self.session() as s:
-            return s.scalar(select(func.count(WordEdit.id)).join(Word, Word.id == WordEdit.word_id)
-                            .where(Word.file_id == file_id)) or 0
-
-    def edited_words(self, file_id: int) -> set[int]:
-        """The file's words corrected by hand (kept by a re-transcription)."""
-        with self.session() as s:
-            return set(s.scalars(select(WordEdit.word_id).distinct().join(Word, Word.id == WordEdit.word_id)
-                                 .where(Word.file_id == file_id)))
-
 
 def _check_span(start: float, end: float, duration: float | None) -> None:
     if not 0 <= start < end or end - start < MIN_SEGMENT:
         raise LabelError(f"{start:.2f}-{end:.2f} s is not a segment (at least {MIN_SEGMENT} s, from 0 s on)")
     if duration is not None and end > duration + 1e-3:
         raise LabelError(f"{start:.2f}-{end:.2f} s runs past the end of the file ({duration:.2f} s)")
-
-
-def _word_edit(r: WordEdit) -> WordEditRecord:
-    return WordEditRecord(r.id, r.word_id, r.editor, (r.old_text, r.old_start, r.old_end), (r.text, r.start, r.end),
-                          r.created_at)

@@ -1,0 +1,81 @@
+"""Predictions: a model version's trajectory windows and per-segment values for each file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from emotrace.core.store.database import Repository
+from emotrace.core.store.models import AudioFile, Prediction
+from emotrace.core.store.rows import PredictionRow
+from emotrace.core.vocab import PredictionKind
+
+
+class PredictionRepository(Repository):
+    """What each model version predicted on each file, replaced per file and model at once."""
+
+    def replace_predictions(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> None:
+        """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new."""
+        objects = [Prediction(
+            file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
+            start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1], dominance=r.values[2],
+            audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty, flag=r.flag) for r in rows]
+        with self._db.session() as s:
+            s.execute(delete(Prediction).where(Prediction.file_id == file_id,
+                                               Prediction.model_version_id == model_version_id))
+            s.add_all(objects)
+        self._db.emit("predictions_changed", file_id=file_id, model_version_id=model_version_id)
+
+    def trajectory(self, file_id: int, model_version_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Window centres `[N]` and A/V/D `[N, 3]`; NaN where a window was flagged (nothing to draw there)."""
+        with self._db.session() as s:
+            rows = s.execute(select(Prediction.start, Prediction.end, Prediction.arousal, Prediction.valence,
+                                    Prediction.dominance)
+                             .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                    Prediction.kind == PredictionKind.WINDOW.value)
+                             .order_by(Prediction.start)).all()
+        arr = np.array([[np.nan if x is None else x for x in r] for r in rows], dtype=np.float64).reshape(-1, 5)
+        return (arr[:, 0] + arr[:, 1]) / 2, arr[:, 2:5]
+
+    def window_predictions(self, file_id: int, model_version_id: int) -> list[PredictionRow]:
+        """A file's trajectory windows by one model, by start time, flagged ones included (values None)."""
+        with self._db.session() as s:
+            rows = s.execute(select(Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
+                                    Prediction.valence, Prediction.dominance, Prediction.uncertainty, Prediction.flag)
+                             .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                    Prediction.kind == PredictionKind.WINDOW.value)
+                             .order_by(Prediction.start)).all()
+        return [PredictionRow(None, r[0], r[1], r[2], (r[3], r[4], r[5]), uncertainty=r[6], flag=r[7]) for r in rows]
+
+    def segment_predictions(self, model_version_id: int, *, file_id: int | None = None,
+                            corpus_id: int | None = None) -> dict[int, PredictionRow]:
+        q = (select(Prediction.segment_id, Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
+                    Prediction.valence, Prediction.dominance, Prediction.audio_only, Prediction.text_only,
+                    Prediction.uncertainty, Prediction.flag)
+             .where(Prediction.model_version_id == model_version_id, Prediction.kind == PredictionKind.SEGMENT.value))
+        if file_id is not None:
+            q = q.where(Prediction.file_id == file_id)
+        if corpus_id is not None:
+            q = q.join(AudioFile, AudioFile.id == Prediction.file_id).where(AudioFile.corpus_id == corpus_id)
+        with self._db.session() as s:
+            return {r[0]: PredictionRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), r[7], r[8], r[9], r[10])
+                    for r in s.execute(q)}
+
+    def predicted_models(self, file_id: int) -> list[int]:
+        """The model versions with predictions on a file, newest first (a view falls back to the newest)."""
+        q = (select(Prediction.model_version_id).distinct().where(Prediction.file_id == file_id)
+             .order_by(Prediction.model_version_id.desc()))
+        with self._db.session() as s:
+            return list(s.scalars(q))
+
+    def predicted_files(self, corpus_id: int, model_version_id: int | None = None) -> set[int]:
+        q = (select(Prediction.file_id).distinct().join(AudioFile, AudioFile.id == Prediction.file_id)
+             .where(AudioFile.corpus_id == corpus_id))
+        if model_version_id is not None:
+            q = q.where(Prediction.model_version_id == model_version_id)
+        with self._db.session() as s:
+            return set(s.scalars(q))
+
+
