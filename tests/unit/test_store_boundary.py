@@ -7,7 +7,7 @@ from pathlib import Path
 
 from emotrace.core.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ("api", "core", "training", "gui", "cli")  # the folders mapped into `emotrace` (pyproject.toml)
 STORE = ROOT / "core" / "store"
 
