@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -40,6 +41,8 @@ def default_db_url() -> str:
 
 
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle")  # SQLAlchemy's own; "postgres" is not
+_URL = re.compile(r"^(?P<dialect>[a-z][a-z0-9_]*)(\+[a-z0-9_]+)?://")
 
 
 def settings_file() -> Path:
@@ -57,12 +60,10 @@ def check_db_url(text: str) -> str:
     if not text:
         raise ValueError("no store given")
     if "://" in text:
-        from sqlalchemy.engine import make_url  # lazy: only a URL needs SQLAlchemy's parser
-
-        try:
-            make_url(text).get_dialect()  # an unknown dialect ("postgres://", "alice://") is no store
-        except Exception as exc:  # noqa: BLE001 - ArgumentError, NoSuchModuleError, ...
-            raise ValueError(f"{text!r} is not a database URL SQLAlchemy knows ({type(exc).__name__})") from None
+        hit = _URL.match(text)
+        if hit is None or hit.group("dialect") not in DIALECTS:
+            raise ValueError(f"{text!r} is not a database URL EmoTrace can open (dialect[+driver]:// with one of "
+                             f"{', '.join(DIALECTS)})")
         return text
     path = Path(text).expanduser()
     if path.suffix.lower() not in SQLITE_SUFFIXES and not path.is_file():
