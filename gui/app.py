@@ -7,6 +7,7 @@ import sys
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
+from emotrace.core.paths import resolve_db_url
 from emotrace.gui.main_window import MainWindow
 from emotrace.gui.settings import AppSettings, ask_annotator
 from emotrace.training.default_model import open_store
@@ -19,8 +20,9 @@ def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | 
     settings = AppSettings.load()
     if not ask_annotator(settings):
         return 0  # no name, no labels: nothing to open the app for
-    store = open_store(db_url or settings.db_url)  # as the CLI opens it: a fresh store gets the bundled model
-    window = MainWindow(store, settings)
+    url, source = resolve_db_url(db_url)  # the CLI's order: --db > EMOTRACE_DB > EMOTRACE_HOME > settings > default
+    store = open_store(url)  # as the CLI opens it: a fresh store gets the bundled model
+    window = MainWindow(store, settings, store_source=source)
     if corpus:
         index = window.browser.corpus_box.findText(corpus)
         if index >= 0:

@@ -60,11 +60,12 @@ from emotrace.gui.transport import TransportBar
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: Store, settings: AppSettings | None = None) -> None:
+    def __init__(self, store: Store, settings: AppSettings | None = None, store_source: str = "") -> None:
         super().__init__()
         self.store = store
         self.settings = settings or AppSettings.load()
-        self.setWindowTitle(f"EmoTrace - {store.url}")
+        self.store_source = store_source  # why this store: --db, EMOTRACE_DB, EMOTRACE_HOME, settings or default
+        self.setWindowTitle(f"EmoTrace - {store.url}" + (f" (from {store_source})" if store_source else ""))
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
         self.view_state = ViewState()
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         self.act_shortcuts = assign(QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts), "shortcuts")
         help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction("About EmoTrace", self.show_about)
         tb.addActions([self.act_import, self.act_transcribe, self.act_analyze, self.act_retrain])
         tb.addSeparator()
         tb.addWidget(QLabel(" Show model: "))
@@ -708,8 +710,20 @@ class MainWindow(QMainWindow):
         self.retrain_dialog.finished.connect(lambda _r: self.refresh_models())
         self.retrain_dialog.show()
 
+    def about_text(self) -> str:
+        """Which EmoTrace, which store and why that one (the CLI opens the same, in the same order)."""
+        import emotrace  # lazy: the package root, for its version only
+
+        why = f" (from {self.store_source})" if self.store_source else ""
+        return (f"EmoTrace {emotrace.__version__}\n\nStore: {self.store.url}{why}\n\nThe CLI opens the same store: "
+                "--db > EMOTRACE_DB > EMOTRACE_HOME > the default in Settings > the user data folder.")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About EmoTrace", self.about_text())
+
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self, store_in_use=self.store.url)
+        in_use = self.store.url + (f" (from {self.store_source})" if self.store_source else "")
+        dialog = SettingsDialog(self.settings, self, store_in_use=in_use)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             new = dialog.result_settings()
             new.save()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit
 
-from emotrace.core.paths import default_db_url
+from emotrace.core.paths import check_db_url, resolve_db_url, save_db_url, saved_db_url
 from emotrace.core.ser.hub import OFFLINE_AUDIO
 
 
@@ -26,15 +26,22 @@ class AppSettings:
 
     @classmethod
     def load(cls, qs: QSettings | None = None) -> AppSettings:
+        """Preferences from QSettings; the default store from the Qt-free settings.ini the CLI reads too (an
+        older QSettings `db_url` is no longer consulted: it pinned the app to a store the CLI did not see)."""
         qs = qs or QSettings()
-        s = cls(**{f.name: str(qs.value(f"settings/{f.name}", getattr(cls, f.name))) for f in fields(cls)})
-        s.db_url = s.db_url or default_db_url()
+        s = cls(**{f.name: str(qs.value(f"settings/{f.name}", getattr(cls, f.name))) for f in fields(cls)
+                   if f.name != "db_url"})
+        s.db_url = saved_db_url() or ""
         return s
 
     def save(self, qs: QSettings | None = None) -> None:
+        """The default store goes to settings.ini, checked (`check_db_url` raises ValueError on "alice")."""
+        save_db_url(self.db_url or None)
         qs = qs or QSettings()
         for f in fields(self):
-            qs.setValue(f"settings/{f.name}", getattr(self, f.name))
+            if f.name != "db_url":
+                qs.setValue(f"settings/{f.name}", getattr(self, f.name))
+        qs.remove("settings/db_url")
         qs.sync()
 
 
@@ -71,7 +78,11 @@ class SettingsDialog(QDialog):
         self.store_in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Store in use now", self.store_in_use)
         self.db = QLineEdit(settings.db_url)
-        self.db.setToolTip("The store opened at the next start when no --db is given")
+        self.db.setPlaceholderText(resolve_db_url()[0])
+        self.db.setToolTip("The store opened at the next start when neither --db, EMOTRACE_DB nor EMOTRACE_HOME "
+                           "names one; empty: the user data folder's")
+        self.db_error = QLabel("")
+        self.db_error.setStyleSheet("color: #D55E00")
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(settings.device)
@@ -85,14 +96,26 @@ class SettingsDialog(QDialog):
         self.backbone.setCurrentText(settings.ser_backbone)
         self.annotator = QLineEdit(settings.annotator)
         form.addRow("Default store (SQLAlchemy URL or SQLite path)", self.db)
+        form.addRow("", self.db_error)
         form.addRow("Device", self.device)
         form.addRow("ASR model", self.asr)
         form.addRow("SER audio backbone", self.backbone)
         form.addRow("Annotator name", self.annotator)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _accept_if_valid(self) -> None:
+        """A store that is no store ("alice") is said so under the field; the dialog stays open."""
+        text = self.db.text().strip()
+        try:
+            if text:
+                check_db_url(text)
+        except ValueError as exc:
+            self.db_error.setText(str(exc))
+            return
+        self.accept()
 
     def result_settings(self) -> AppSettings:
         return AppSettings(self.db.text().strip(), self.device.currentText(), self.asr.currentText().strip(),
