@@ -1,7 +1,7 @@
 """Helpers that test modules of several files (and tiers) share: builders of test data, wrappers, and the checks
 that run on SQLite in one tier and on PostgreSQL in another. Test modules import from here (or from
 tests/conftest.py), never from each other. Nothing heavy is imported at module level: the unit tier imports
-this module too."""
+this module too (no torch, Qt nor model at import)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]  # the repository root, whichever tie
 assert (REPO / "pyproject.toml").is_file(), REPO
 
 
+# -- raters, segment edits, encoders, a long file: data builders several subjects use ---------------------------
 WORKERS = [f"WORKER{i:05d}" for i in range(1, 9)]
 
 
@@ -140,8 +141,6 @@ def agreement_store(store, tmp_path):
 
 
 # -- the label domain: CSV rows, and a store at schema revision 0002 (migrated on SQLite and on PostgreSQL) -----
-
-
 def csv_rows(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -216,8 +215,6 @@ def check_migrated_from_0002(store: Store) -> None:
 
 
 # -- the work queue: a corpus of short files, real speech for workers, claims from several threads ---------------
-
-
 def queue_corpus(store: Store, root: Path, n: int) -> list[int]:
     for k in range(n):
         write_audio(root / f"f{k}.wav", 2.0, freq=200 + 10 * k)
@@ -266,8 +263,6 @@ def check_concurrent_claims(url: str, tmp_path: Path) -> None:
 
 
 # -- raters: the migration from revision 0003 (on SQLite and on PostgreSQL) ------------------------------------
-
-
 def check_migration_from_0003(url: str) -> None:
     """A store at revision 0003 with two labels, opened by this EmoTrace: migrated to head, every row kept, the
     append-only triggers and the origin check in place."""
@@ -306,8 +301,6 @@ def check_migration_from_0003(url: str) -> None:
 
 
 # -- segment edits: a file with words and two ASR segments, and undo across later edits --------------------------
-
-
 def file_with_words(store: Store, tmp_path, seconds: float = 20.0) -> int:
     """A file with two ASR segments (0-8 s, 10-18 s) and a word every 0.5 s."""
     from emotrace.core.workflows.importing import import_folder
@@ -342,8 +335,6 @@ def ids_survive_undo(store: Store, fid: int) -> None:
 
 
 # -- the main window (tests/gui): let Qt settle, a model version without predictions ------------------------------
-
-
 def settle(qtbot, ms: int = 30) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -360,8 +351,6 @@ def new_model(store, tmp_path, name="new") -> int:
 
 
 # -- issue 16 (bad input, broken model folders): the CLI as a user runs it, broken audio and model folders ------
-
-
 def cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], capture_output=True, text=True, cwd=REPO,
                           env=env or os.environ.copy(), timeout=timeout)

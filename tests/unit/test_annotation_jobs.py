@@ -1,4 +1,5 @@
-"""Annotation jobs: selection, assignment with overlap, progress, and blind mode in core, CLI and the app."""
+"""Annotation jobs: selection, assignment with overlap, progress, and blind mode in core and the CLI (in the app:
+tests/gui/test_annotation_jobs.py)."""
 
 from __future__ import annotations
 

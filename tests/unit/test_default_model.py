@@ -1,4 +1,5 @@
-"""The bundled model: a store without models registers it as version 1, and it predicts on its own."""
+"""The bundled model: a store without models registers it as version 1 (its predictions through the CLI:
+tests/integration/test_default_model.py)."""
 
 from __future__ import annotations
 
