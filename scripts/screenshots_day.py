@@ -63,7 +63,7 @@ def build_store(tmp: Path, minutes: float):
         layout_file = audio.with_suffix(".layout.tsv")
         layout_file.unlink()
     else:
-        from tests.test_gui_working_day import write_podcast_like
+        from tests.helpers import write_podcast_like
 
         audio = write_podcast_like(folder / "podcast_20min.wav", minutes)
         layout = [(6.0 * k, 6.0 * k + 5.5) for k in range(int(minutes * 10))]
