@@ -94,7 +94,7 @@ def register_worker(sub) -> None:
     p = sub.add_parser("worker", help="take queued files (transcribe, analyze, diarize) from the store until done")
     p.add_argument("--kinds", type=work_kinds, default="transcribe,analyze,diarize")
     p.add_argument("--device", default="auto", type=device, help="auto, cpu, cuda or cuda:N (under torchrun: LOCAL_RANK)")
-    p.add_argument("--lease", type=seconds(5, 86400), default=60.0, help="seconds a claim lasts without a heartbeat")
+    p.add_argument("--lease", type=seconds(1, 86400), default=60.0, help="seconds a claim lasts without a heartbeat")
     p.add_argument("--batch", type=int, help="only this batch's items; leave when it is finished")
     p.add_argument("--idle-exit", type=seconds(0, 86400), default=10.0, help="leave after this many idle seconds")
     p.add_argument("--forever", action="store_true", help="never leave; wait for new work")

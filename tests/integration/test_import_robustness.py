@@ -38,7 +38,7 @@ def test_an_unreadable_folder_is_reported(open_tmp):
     home.mkdir()
     home.chmod(0o777)
     try:
-        r = as_other_user("from cli.main import main; sys.exit(main(['--db', os.environ['DB'], '-q', 'import', "
+        r = as_other_user("from emotrace.cli.main import main; sys.exit(main(['--db', os.environ['DB'], '-q', 'import', "
                           "os.environ['ROOT'], '--corpus', 'c']))",
                           {"DB": str(tmp_path / "s.sqlite"), "ROOT": str(root), "HOME16": str(home)})
     finally:

@@ -108,7 +108,8 @@ def test_killing_the_app_while_tracing_loses_at_most_a_second(populated, tmp_pat
 
 
 def test_jobs_of_a_killed_process_are_marked_interrupted(store):
-    code = ("import os, signal; from core.store import Store; s = Store(os.environ['DB']); s.start_job('import', {});"
+    code = ("import os, signal; from emotrace.core.store import Store; s = Store(os.environ['DB']); "
+            "s.jobs.start_job('import', {});"
             "os.kill(os.getpid(), signal.SIGKILL)")
     r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "DB": store.url}, cwd=ROOT)
     assert r.returncode == -signal.SIGKILL

@@ -63,11 +63,11 @@ def test_a_store_in_a_read_only_folder_can_still_be_read(open_tmp, audio_dir):
         p.chmod(0o555 if p.is_dir() else 0o444)
     os.chmod(tmp_path, 0o777)
     try:
-        r = as_other_user("from cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'stats', '--json']))",
+        r = as_other_user("from emotrace.cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'stats', '--json']))",
                           {"DB": str(db), "HOME16": str(tmp_path)})
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["files_ok"] == 6 and "opened read-only" in r.stderr
-        r = as_other_user("from cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'import', "
+        r = as_other_user("from emotrace.cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'import', "
                           "os.environ['ROOT'], '--corpus', 'c2']))",
                           {"DB": str(db), "ROOT": str(audio_dir), "HOME16": str(tmp_path)})
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr  # a write is refused in one line
