@@ -63,7 +63,8 @@ def test_a_store_in_a_read_only_folder_can_still_be_read(open_tmp, audio_dir):
         p.chmod(0o555 if p.is_dir() else 0o444)
     os.chmod(tmp_path, 0o777)
     try:
-        r = as_other_user("from emotrace.cli.main import main; sys.exit(main(['--db', os.environ['DB'], 'stats', '--json']))",
+        r = as_other_user("from emotrace.cli.main import main; "
+                          "sys.exit(main(['--db', os.environ['DB'], 'stats', '--json']))",
                           {"DB": str(db), "HOME16": str(tmp_path)})
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["files_ok"] == 6 and "opened read-only" in r.stderr
