@@ -6,6 +6,7 @@ about the whole store: opening, migrating, closing, events and the summary count
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ class Store:
             engine = self._open_read_only(sqlite_path)
         else:
             if sqlite_path is not None:
+                self._refuse_foreign_sqlite(sqlite_path)  # before any pragma: WAL would rewrite its header
                 sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             engine = self._create_engine(url)
             if parsed.get_backend_name() == "sqlite":
@@ -143,6 +145,34 @@ class Store:
         elif migrate:
             self.migrate()
             self.jobs.mark_interrupted_jobs()
+
+    def _refuse_foreign_sqlite(self, path: Path) -> None:
+        """An existing SQLite file that is not an EmoTrace store (a browser's history, say), or one written by a
+        newer EmoTrace, is refused here, read through a read-only connection, before the engine's pragmas (WAL
+        mode rewrites the file header) or a migration could change a byte of it."""
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        except sqlite3.Error:
+            return  # not readable as SQLite at all: the engine says so in its own words
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            revision = (con.execute("SELECT version_num FROM alembic_version").fetchone() or [None])[0] \
+                if "alembic_version" in tables else None
+        except sqlite3.Error:
+            return
+        finally:
+            con.close()
+        if tables and "alembic_version" not in tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(f"{path} is a SQLite database but not an EmoTrace store (its tables: {shown}); "
+                             "nothing was changed. Give a new file name for a new store.")
+        known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
+        if revision is not None and revision not in known:
+            raise StoreError(f"The store at {path} was written by a newer EmoTrace (schema revision {revision!r}; this "
+                             f"version knows up to {self.head_revision()!r}). Upgrade EmoTrace to open it; nothing "
+                             "was changed.")
 
     def _create_engine(self, url: str) -> Engine:
         """An engine, or one line when the URL names a dialect or driver that is not installed."""
