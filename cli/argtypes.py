@@ -41,7 +41,7 @@ def seconds(low: float, high: float) -> Callable[[str], float]:
 
 
 def number(low: float, high: float, unit: str = "") -> Callable[[str], float]:
-    """A finite number in (low, high] when low is 0 for a rate, else [low, high]."""
+    """A finite number in (low, high]: a rate, say, which must be above its floor."""
     def parse(text: str) -> float:
         try:
             value = float(text)

@@ -168,8 +168,7 @@ class Store:
             shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
             raise StoreError(f"{path} is a SQLite database but not an EmoTrace store (its tables: {shown}); "
                              "nothing was changed. Give a new file name for a new store.")
-        known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
-        if revision is not None and revision not in known:
+        if revision is not None and revision not in self.known_revisions():
             raise StoreError(f"The store at {path} was written by a newer EmoTrace (schema revision {revision!r}; this "
                              f"version knows up to {self.head_revision()!r}). Upgrade EmoTrace to open it; nothing "
                              "was changed.")
@@ -219,7 +218,7 @@ class Store:
         dropping the old table with foreign keys on would cascade into the labels that point at it.
         """
         cfg = alembic_config(self.url)
-        known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+        known = self.known_revisions()
         try:
             with self.engine.connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
@@ -257,6 +256,11 @@ class Store:
     def schema_revision(self) -> str | None:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def known_revisions() -> set[str]:
+        """Every schema revision this EmoTrace has a migration for (a store at any other was written by a newer one)."""
+        return {rev.revision for rev in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
 
     @staticmethod
     def head_revision() -> str:
