@@ -10,13 +10,13 @@ import sys
 from emotrace.core.progress import TqdmProgress
 
 
-def open_store(args):
+def open_store(args, *, repair_triggers: bool = True):
     """Open the command's store (`--db`, else the default one) the way the app does
     (`emotrace.training.default_model.open_store`); `args.store_opened` tells the error handler whether anything
-    may have been committed."""
+    may have been committed. `repair_triggers=False` (for `emotrace check`) leaves missing triggers missing."""
     from emotrace.training.default_model import open_store as open_user_store  # lazy: the store pulls SQLAlchemy
 
-    store = open_user_store(args.db)
+    store = open_user_store(args.db, repair_triggers=repair_triggers)
     args.store_opened = True
     if store.notice:
         print(f"note: {store.notice}", file=sys.stderr)

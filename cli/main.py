@@ -87,6 +87,17 @@ def cmd_agreement(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """Is the store whole: 0 when it is, 1 with one line per problem when not (2 stays a user's error)."""
+    store = open_store(args, repair_triggers=False)  # a missing trigger is reported, not quietly re-created
+    report = store.check(repair_triggers=args.repair_triggers)
+    for line in report.repaired + report.problems:
+        print(line)
+    if report.whole:
+        print("store is whole: integrity, foreign keys, append-only triggers, label chain")
+    return 0 if report.whole else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotrace", description=__doc__)
     parser.add_argument("--db", default=None,
@@ -128,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="only segments of this split (e.g. Test1)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_agreement)
+
+    p = sub.add_parser("check", help="is the store whole: integrity, foreign keys, append-only triggers, label chain")
+    p.add_argument("--repair-triggers", action="store_true",
+                   help="re-create missing append-only triggers (never changes a label row or a hash)")
+    p.set_defaults(func=cmd_check)
 
     for register in processing.REGISTRARS + annotation.REGISTRARS:
         register(sub)

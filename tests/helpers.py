@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from emotrace.core.audio.decode import AudioSource
@@ -287,7 +289,9 @@ def check_migration_from_0003(url: str) -> None:
     store = Store(url)
     assert store.schema_revision() == store.head_revision()
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT * FROM labels ORDER BY id")).all() == before
+        after = conn.execute(text("SELECT * FROM labels ORDER BY id")).all()
+        assert [row[:len(before[0])] for row in after] == before  # 0011 appends chain_seq, chain_hash
+        assert [row[-2] for row in after] == [1, 2] and store.check().problems == []
         assert "ix_labels_segment_time" in {ix["name"] for ix in inspect(conn).get_indexes("labels")}
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("UPDATE labels SET arousal = 1"))
@@ -408,3 +412,86 @@ def as_other_user(code: str, env: dict) -> subprocess.CompletedProcess:
     prelude += "os.environ['EMOTRACE_HOME'] = os.environ['HOME16']; "  # only now: nothing root-owned in it
     return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, cwd=REPO,
                           env={**os.environ, **env}, timeout=300)
+
+
+# -- the label chain: a store with labels from every path, tampered with by hand (issue 23, item 5) --------------
+def chain_labels(store: Store) -> dict[str, int]:
+    """Labels written by every path that adds label rows: a save, an accept, an undo (retraction), an import, a
+    consensus. Returns the ids of the rows a tamper test deletes and edits (neither is a retraction's target)."""
+    from emotrace.core.store import AudioFile, LabelSpec, Segment
+
+    corpus = store.corpora.corpus("chain", create=True)
+    with store.db.session() as s:
+        f = AudioFile(corpus_id=corpus.id, path="/chain.wav", fingerprint="chain", duration=9.0)
+        s.add(f)
+        s.flush()
+        segs = [Segment(file_id=f.id, start=3.0 * k, end=3.0 * k + 3, origin="imported") for k in range(3)]
+        s.add_all(segs)
+        s.flush()
+        fid, sids = f.id, [g.id for g in segs]
+    labels = store.labels
+    first = labels.record_label(sids[0], annotator="ann", arousal=3, valence=4, dominance=5, note="first")
+    doomed = labels.record_label(sids[1], annotator="ann", arousal=2.25, valence=4, dominance=None)
+    labels.record_label(sids[1], annotator="bob", arousal=6, valence=6, dominance=6, origin="accepted")
+    labels.retract_label(first.id, annotator="ann")
+    edited = labels.record_label(sids[2], annotator="bob", arousal=5.5, valence=1.0, dominance=7, category="Happy")
+    labels.import_labels([LabelSpec(fid, 0.0, 3.0, "imp", (4.0, 4.0, 4.0)),
+                          LabelSpec(fid, 6.0, 9.0, "imp", (2.0, None, 3.0))])
+    assert store.labels.compute_consensus(corpus.id) > 0
+    labels.record_label(sids[2], annotator="ann", arousal=1, valence=1, dominance=1)  # after the consensus
+    return {"delete": doomed.id, "edit": edited.id}
+
+
+def tamper_with_labels(url: str, *, delete: int, edit: int) -> None:
+    """What issue 23 did by hand: drop the label triggers, delete one label row, edit another."""
+    from sqlalchemy import create_engine
+
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(make_url(url).database)
+        con.execute("DROP TRIGGER labels_no_update")
+        con.execute("DROP TRIGGER labels_no_delete")
+        con.execute("DELETE FROM labels WHERE id = ?", (delete,))
+        con.execute("UPDATE labels SET arousal = 1.0 WHERE id = ?", (edit,))
+        con.commit()
+        con.close()
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER labels_no_update_delete ON labels"))
+        conn.execute(text("DELETE FROM labels WHERE id = :i"), {"i": delete})
+        conn.execute(text("UPDATE labels SET arousal = 1.0 WHERE id = :i"), {"i": edit})
+    engine.dispose()
+
+
+def check_tamper_evidence(url: str, run_check) -> None:
+    """`run_check(url, *args)` -> (rc, stdout lines): `emotrace check` in the tier's way. A whole store checks
+    clean; after tampering, check names the dropped triggers and the first broken rows (the deleted one, then the
+    edited one), and changes nothing; opening the store re-creates the triggers and warns."""
+    store = Store(url)
+    ids = chain_labels(store)
+    rows_before = store.stats()["label_rows"]
+    assert store.check().problems == []
+    store.close()
+    assert run_check(url) == (0, [])
+
+    tamper_with_labels(url, **ids)
+    rc, lines = run_check(url)
+    assert rc == 1
+    triggers = [line for line in lines if line.startswith("trigger ")]
+    assert triggers and all("labels" in line and "missing" in line for line in triggers)
+    chain = [line for line in lines if line.startswith("label id")]
+    assert len(chain) == 2, lines
+    assert chain[0].startswith(f"label id {ids['delete'] + 1} (annotator 'bob', ") and "missing before it" in chain[0]
+    assert chain[1].startswith(f"label id {ids['edit']} (annotator 'bob', ") and "content changed" in chain[1]
+    assert run_check(url)[1] == lines  # check changed nothing, triggers included
+
+    store = Store(url)  # opening re-creates the triggers and says so
+    assert "re-created" in store.notice and "labels_no_" in store.notice
+    assert "label history is not whole" in store.notice
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM labels"))
+    assert store.stats()["label_rows"] == rows_before - 1
+    store.close()
+    rc, lines = run_check(url)
+    assert rc == 1 and [line for line in lines if line.startswith("label id")] == chain
+    assert not [line for line in lines if line.startswith("trigger ")]

@@ -28,11 +28,12 @@ def bundled_folder() -> Path | None:
     return folder if (folder / "model.safetensors").is_file() and (folder / "config.json").is_file() else None
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, repair_triggers: bool = True) -> Store:
     """The one way every front end (CLI, app, notebook API) opens a store: `Store(url)`, where None means the
     store the one resolution order names (`emotrace.core.paths.resolve_db_url`), and, when it has no model yet,
-    the bundled one registered as version 1, so the app and the CLI show the same models on a fresh store."""
-    store = Store(url or resolve_db_url()[0])
+    the bundled one registered as version 1, so the app and the CLI show the same models on a fresh store.
+    Opening re-creates missing append-only triggers unless `repair_triggers` is False (`emotrace check`)."""
+    store = Store(url or resolve_db_url()[0], repair_triggers=repair_triggers)
     if not store.read_only:
         ensure_default_model(store)
     return store

@@ -22,10 +22,14 @@ Listener = Callable[[str, dict[str, Any]], None]
 
 @event.listens_for(Session, "before_flush")
 def _labels_are_never_deleted(session: Session, _context, _instances) -> None:
-    """The ORM's half of the guard (the database's half is RESTRICT and triggers): no cascade removes a label."""
+    """The ORM's half of the guard (the database's half is RESTRICT and triggers): no cascade removes a label,
+    and no label is added without its place on the hash chain."""
     doomed = [obj for obj in session.deleted if isinstance(obj, Label)]
     if doomed:
         raise StoreError(f"refusing to delete {len(doomed)} label(s): labels are append-only")
+    unlinked = [obj for obj in session.new if isinstance(obj, Label) and obj.chain_hash is None]
+    if unlinked:  # a bug, not a user's error: every label goes through LabelRepository._append
+        raise StoreError(f"refusing to add {len(unlinked)} label(s) off the hash chain (LabelRepository._append)")
 
 
 class Database:

@@ -30,6 +30,7 @@ from emotrace.core.store.annotations import (
     standing_label,
 )
 from emotrace.core.store.database import Database, Repository
+from emotrace.core.store.label_chain import link
 from emotrace.core.store.models import AudioFile, Label, Segment
 from emotrace.core.store.raters import RaterRepository
 from emotrace.core.store.rows import CurrentLabel, LabelRecord, LabelSpec, SegmentLabel
@@ -59,6 +60,14 @@ class LabelRepository(Repository):
         self._segments = segments
 
     # -- labels -------------------------------------------------------------------------------------
+    @staticmethod
+    def _append(s, rows: Sequence[Label]) -> None:
+        """The one way a label row enters the store: onto the hash chain (core/store/label_chain.py), then into
+        the session. Every path (a save, accept, undo, an import, a trace's means, the consensus) comes here; the
+        ORM guard in database.py refuses a label that did not."""
+        link(s, rows)
+        s.add_all(rows)
+
     def record_label(
         self, segment_id: int, *, annotator: str, arousal: float | None, valence: float | None,
         dominance: float | None, category: str | None = None, note: str | None = None,
@@ -80,7 +89,7 @@ class LabelRepository(Repository):
                 raise LabelError(f"No segment with id {segment_id}")
             label = Label(segment_id=segment_id, annotator=annotator.strip(), arousal=values[0], valence=values[1],
                           dominance=values[2], category=category or None, note=note or None, origin=origin.value)
-            s.add(label)
+            self._append(s, [label])
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == label.id)).one())
         self._follow_consensus([segment_id])  # an accepted prediction takes the annotator out of the raters
@@ -103,7 +112,7 @@ class LabelRepository(Repository):
                 raise LabelError(f"label {label_id} is already retracted")
             row = Label(segment_id=target.segment_id, annotator=annotator, arousal=None, valence=None, dominance=None,
                         origin=LabelOrigin.RETRACTION.value, retracts_id=label_id)
-            s.add(row)
+            self._append(s, [row])
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == row.id)).one())
         self._follow_consensus([record.segment_id])
@@ -243,7 +252,7 @@ class LabelRepository(Repository):
                 labels_added += 1
                 touched.add(spec.file_id)
                 touched_segments.add(seg.id)
-            s.add_all(new_labels)
+            self._append(s, new_labels)
         self._follow_consensus(sorted(touched_segments))
         for file_id in touched:
             self._db.emit("labels_changed", file_id=file_id)
@@ -314,6 +323,7 @@ class LabelRepository(Repository):
         standing = {(c.segment_id, c.annotator): c for name in annotators
                     for c in self.current_labels(segment_ids=segment_ids, annotator=name)}
         written = 0
+        rows: list[Label] = []
         with self._db.session() as s:
             corpus_of = dict(s.execute(select(Segment.id, AudioFile.corpus_id)
                                        .join(AudioFile, AudioFile.id == Segment.file_id)
@@ -327,16 +337,17 @@ class LabelRepository(Repository):
                     values = _consensus_values(method, raters, weights)
                     if values == (None, None, None):
                         if old is not None:
-                            s.add(Label(segment_id=sid, annotator=method.annotator, origin=LabelOrigin.RETRACTION.value,
-                                        retracts_id=old.label_id))
+                            rows.append(Label(segment_id=sid, annotator=method.annotator,
+                                              origin=LabelOrigin.RETRACTION.value, retracts_id=old.label_id))
                             written += 1
                         continue
                     if old is not None and old.values == values and old.category == category:
                         continue
-                    s.add(Label(segment_id=sid, annotator=method.annotator, arousal=values[0], valence=values[1],
-                                dominance=values[2], category=category, origin=LabelOrigin.COMPUTED.value,
-                                note=f"{method.value} of {len(raters)} raters"))
+                    rows.append(Label(segment_id=sid, annotator=method.annotator, arousal=values[0],
+                                      valence=values[1], dominance=values[2], category=category,
+                                      origin=LabelOrigin.COMPUTED.value, note=f"{method.value} of {len(raters)} raters"))
                     written += 1
+            self._append(s, rows)
         return written
 
 

@@ -147,6 +147,7 @@ class Label(Base):
     __tablename__ = "labels"
     __table_args__ = (
         Index("ix_labels_segment_time", "segment_id", "created_at"),
+        Index("uq_labels_chain_seq", "chain_seq", unique=True),
         CheckConstraint(f"origin IN ({sql_in(LabelOrigin)})", name="ck_labels_origin"),
         CheckConstraint(_on_scale("arousal"), name="ck_labels_arousal_scale"),
         CheckConstraint(_on_scale("valence"), name="ck_labels_valence_scale"),
@@ -171,6 +172,21 @@ class Label(Base):
     # The row a retraction withdraws (only set on retractions; None on legacy undo rows with nothing to withdraw).
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The hash chain over the store's label history (core/store/label_chain.py, migration 0011): the row's place
+    # and sha256(previous hash, this row). NULL only on a row inserted around EmoTrace (`emotrace check` says so).
+    chain_seq: Mapped[int | None] = mapped_column(Integer)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class LabelChain(Base):
+    """The head of the label chain: the last row's seq and hash, one row (id 1). Appending labels moves it under a
+    lock (core/store/label_chain.py `link`); a label row deleted from the end of the history shows against it."""
+
+    __tablename__ = "label_chain"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_label_chain_one_row"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Rater(Base):

@@ -20,9 +20,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from emotrace.core.paths import default_db_url
+from emotrace.core.store.append_only import create_triggers, missing_triggers
 from emotrace.core.store.assignments import AssignmentRepository
 from emotrace.core.store.corpora import CorpusRepository
 from emotrace.core.store.database import Database, Listener, StoreError
+from emotrace.core.store.integrity import CheckReport, check_store, quick_check
 from emotrace.core.store.jobs import JobRepository
 from emotrace.core.store.labels import LabelRepository
 from emotrace.core.store.model_versions import ModelRepository
@@ -103,7 +105,7 @@ class Store:
     db           the engine, sessions and listeners the repositories share
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(self, url: str | None = None, *, migrate: bool = True, repair_triggers: bool = True) -> None:
         url = url or default_db_url()
         if "://" not in url:  # a bare path means a SQLite file
             url = f"sqlite:///{Path(url).expanduser().resolve()}"
@@ -145,6 +147,33 @@ class Store:
         elif migrate:
             self.migrate()
             self.jobs.mark_interrupted_jobs()
+            self._guard_history(repair_triggers)
+
+    def _guard_history(self, repair_triggers: bool) -> None:
+        """On opening: re-create append-only triggers someone dropped (and say so), and the cheap check of the label
+        chain (a row count and the last rows, about a millisecond; bench/README.md). A problem goes into `notice`,
+        which every front end shows; `emotrace check` names the rows."""
+        notes = []
+        with self.engine.connect() as conn:
+            missing = missing_triggers(conn)
+            conn.rollback()
+            if missing and repair_triggers:
+                with conn.begin():
+                    create_triggers(conn, missing)
+                notes.append(f"the append-only trigger(s) {', '.join(t.name for t in missing)} were missing (dropped "
+                             "by hand?) and were re-created; run `emotrace check`")
+            elif missing:
+                notes.append(f"the append-only trigger(s) {', '.join(t.name for t in missing)} are missing")
+            broken = quick_check(conn)
+        if broken:
+            notes.append(f"the label history is not whole ({broken}); run `emotrace check`")
+        if notes:
+            self.notice = "; ".join(([self.notice] if self.notice else []) + notes)
+
+    def check(self, *, repair_triggers: bool = False) -> CheckReport:
+        """Is the store whole: the database's own checks, foreign keys, the append-only triggers and the label
+        chain, one line per problem (`emotrace check`). Never changes a label row or a hash."""
+        return check_store(self.engine, repair_triggers=repair_triggers)
 
     def _refuse_foreign_sqlite(self, path: Path) -> None:
         """An existing SQLite file that is not an EmoTrace store (a browser's history, say), or one written by a
