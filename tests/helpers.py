@@ -495,3 +495,44 @@ def check_tamper_evidence(url: str, run_check) -> None:
     rc, lines = run_check(url)
     assert rc == 1 and [line for line in lines if line.startswith("label id")] == chain
     assert not [line for line in lines if line.startswith("trigger ")]
+
+
+_SAVER = """
+import sys
+from emotrace.core.store import LabelSpec, Store
+url, name, n, fid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+store = Store(url, migrate=False)
+segs = [s.id for s in store.segments.segments(fid)]
+for k in range(n):
+    sid = segs[k % len(segs)]
+    if k % 5 == 4:
+        store.labels.import_labels([LabelSpec(fid, 3.0 * (k % 3), 3.0 * (k % 3) + 3, name + "-imp", (1 + k % 7, 4, 4))])
+    else:
+        rec = store.labels.record_label(sid, annotator=name, arousal=1 + k % 7, valence=4, dominance=4)
+        if k % 7 == 3:
+            store.labels.retract_label(rec.id, annotator=name)
+store.close()
+"""
+
+
+def check_concurrent_label_saves(url: str, processes: int = 3, saves: int = 30) -> None:
+    """`processes` processes save, retract and import labels on one store at once: the chain does not fork (every
+    row has its own seq, and `check` walks one unbroken chain) and no save is lost."""
+    store = Store(url)
+    chain_labels(store)
+    fid = store.corpora.files(store.corpora.corpus("chain").id)[0].id
+    before = store.stats()["label_rows"]
+    procs = [subprocess.Popen([sys.executable, "-c", _SAVER, url, f"p{k}", str(saves), str(fid)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(processes)]
+    for p in procs:
+        _out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    report = store.check()
+    assert report.problems == [], report.problems
+    rows = store.stats()["label_rows"]
+    retractions = len([k for k in range(saves) if k % 5 != 4 and k % 7 == 3])
+    assert rows >= before + processes * (saves - saves // 5 + retractions)  # imports add only what changed
+    with store.engine.connect() as conn:
+        seqs = [r[0] for r in conn.execute(text("SELECT chain_seq FROM labels ORDER BY chain_seq"))]
+    assert seqs == list(range(1, rows + 1))
+    store.close()
