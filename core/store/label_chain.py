@@ -13,9 +13,10 @@ a deleted row is a gap in `chain_seq`, an edited row no longer matches its hash.
 can also recompute every hash after an edit; the chain shows mistakes and casual tampering, not a determined
 attacker with write access (that would need the head signed or kept elsewhere).
 
-Concurrency: `link` takes the head under a write lock before reading it (PostgreSQL: `SELECT ... FOR UPDATE`
-on the head row; SQLite: an UPDATE of the head row first, which takes the database's write lock before the
-read), so two processes appending at once queue instead of forking the chain; `chain_seq` is unique as well.
+Concurrency: `link` takes the head under a write lock before reading it (PostgreSQL: an `UPDATE ... RETURNING`
+of the head row, which locks it and, after waiting for another writer, returns its committed head; SQLite: an
+UPDATE of the head row first, which takes the database's write lock before the read), so two processes
+appending at once queue instead of forking the chain; `chain_seq` is unique as well.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from emotrace.core.errors import StoreError
-from emotrace.core.store.models import Label, LabelChain, utcnow
+from emotrace.core.store.models import Label, utcnow
 
 # The label columns the hash covers, in one tuple: a column added to labels that is part of a judgement is
 # added here (and, if its rows predate migration 0011 with values, that migration or its own recomputes).
@@ -42,6 +43,12 @@ CHAIN_FIELDS: tuple[str, ...] = (
 )
 _FLOATS = frozenset({"arousal", "valence", "dominance"})
 GENESIS = "0" * 64
+
+# Plain SQL, compiled once: a save runs these on every label (bench/README.md has what they cost).
+_TAKE_HEAD = text("UPDATE label_chain SET seq = seq WHERE id = 1")
+_TAKE_HEAD_RETURNING = text("UPDATE label_chain SET seq = seq WHERE id = 1 RETURNING seq, hash")
+_READ_HEAD = text("SELECT seq, hash FROM label_chain WHERE id = 1")
+_MOVE_HEAD = text("UPDATE label_chain SET seq = :seq, hash = :hash WHERE id = 1")
 
 
 def utc(value: datetime) -> datetime:
@@ -83,12 +90,11 @@ def link(session: Session, labels: Sequence[Label]) -> None:
     if not labels:
         return
     conn = session.connection()
-    head = select(LabelChain.seq, LabelChain.hash).where(LabelChain.id == 1)
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(head.with_for_update()).one_or_none()
+    if conn.dialect.name == "postgresql":  # the row lock first; after a wait it returns the committed head
+        row = conn.execute(_TAKE_HEAD_RETURNING).one_or_none()
     else:  # the write lock first (legacy pysqlite runs a SELECT outside a transaction): then the head is current
-        conn.execute(update(LabelChain).where(LabelChain.id == 1).values(seq=LabelChain.seq))
-        row = conn.execute(head).one_or_none()
+        conn.execute(_TAKE_HEAD)
+        row = conn.execute(_READ_HEAD).one_or_none()
     if row is None:
         raise StoreError("the label chain has no head row (label_chain); the store was changed by hand. "
                          "Run `emotrace check`")
@@ -98,7 +104,7 @@ def link(session: Session, labels: Sequence[Label]) -> None:
         seq += 1
         label.chain_seq = seq
         label.chain_hash = prev = row_hash(prev, seq, {name: getattr(label, name) for name in CHAIN_FIELDS})
-    conn.execute(update(LabelChain).where(LabelChain.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
 
 
 @dataclass(frozen=True)
