@@ -28,5 +28,8 @@ def run(db_url: str | None = None, corpus: str | None = None, argv: list[str] | 
         if index >= 0:
             window.browser.corpus_box.setCurrentIndex(index)
     window.show()
+    if store.notice:  # read-only, triggers re-created, a label history that does not verify: said once, as the CLI
+        print(f"note: {store.notice}", file=sys.stderr)
+        window.statusBar().showMessage(store.notice, 30000)
     window.browser.select_row(0)
     return app.exec()

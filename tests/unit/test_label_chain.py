@@ -115,3 +115,24 @@ def test_migration_puts_existing_labels_on_the_chain_in_order(tmp_path):
     store.labels.record_label(1, annotator="ann", arousal=2, valence=2, dominance=2)
     assert store.check().problems == []
     store.close()
+
+
+def test_every_command_warns_after_tampering(tmp_path, capsys):
+    """The issue's case: with the triggers dropped, a label deleted and another edited, `stats` (and every command
+    that opens the store: export, import, agreement) says so in one `note:` line, and the triggers are back."""
+    from tests.helpers import chain_labels, tamper_with_labels
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = Store(url)
+    ids = chain_labels(store)
+    store.close()
+    tamper_with_labels(url, **ids)
+    capsys.readouterr()
+    assert main(["--db", url, "stats"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1
+    assert "labels_no_update, labels_no_delete were missing" in notes[0] and "re-created" in notes[0]
+    assert "label history is not whole" in notes[0] and "emotrace check" in notes[0]
+    assert main(["--db", url, "export", "--corpus", "chain", "--out", str(tmp_path / "x.csv")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "re-created" not in notes[0] and "label history is not whole" in notes[0]
