@@ -144,6 +144,7 @@ class Store:
         self.jobs = JobRepository(db)
         if self.read_only:
             self._check_read_only_schema()
+            self._guard_history(repair_triggers=False)  # reads only: a read-only store still says it is not whole
         elif migrate:
             self.migrate()
             self.jobs.mark_interrupted_jobs()
