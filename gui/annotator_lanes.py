@@ -1,6 +1,7 @@
 """The per-annotator view: for one dimension, each annotator's labels of the open file as a lane of coloured
 spans (1-7, blue low to red high), the consensus lanes highlighted, with the model's trajectory above on the
-same time axis. A dock beside the file view; it follows the open file and the store's label events.
+same time axis. A dock beside the file view; it follows the open file, the viewer (Settings) and the store's
+label events. What a blind viewer may see is the one rule, core/workflows/annotation_jobs.py `Sight`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.core.workflows.annotation_jobs import file_sight
 from emotrace.gui.bridge import StoreBridge
 from emotrace.gui.file_view import TimeAxis
 from emotrace.gui.state.annotator_lanes import annotator_lanes
@@ -54,6 +56,7 @@ class AnnotatorLanes(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.layout_widget)
         self.lanes = []
+        self.model_times = self.model_values = np.zeros(0)  # the model line as drawn (NaN where blind to the viewer)
         self.bridge = StoreBridge(store, self)  # store events may come from a job's thread: redraw on this one
         self.bridge.changed.connect(self._store_changed)
 
@@ -61,6 +64,12 @@ class AnnotatorLanes(QWidget):
         if what not in ("label_added", "labels_changed", "consensus_changed") or self.file_id is None:
             return
         if info.get("file_id", self.file_id) == self.file_id:  # another file's import does not concern this one
+            self.redraw()
+
+    def set_viewer(self, viewer: str | None) -> None:
+        """Another annotator looks: redraw at once with what they may see."""
+        if viewer != self.viewer:
+            self.viewer = viewer
             self.redraw()
 
     def show_file(self, file_id: int | None, model_version_id: int | None = None) -> None:
@@ -74,12 +83,19 @@ class AnnotatorLanes(QWidget):
         if self.file_id is None:
             return
         dim = self.dimension.currentText()
-        if self.model_version_id is not None and not (self.viewer and self.store.raters.is_blind(self.viewer)):
+        sight = file_sight(self.store, self.viewer, self.file_id)
+        self.model_times = self.model_values = np.zeros(0)
+        if self.model_version_id is not None:
             t, values = self.store.predictions.trajectory(self.file_id, self.model_version_id)
             if len(t):
-                self.model_plot.plot(t, values[:, DIMENSIONS.index(dim)], pen=pg.mkPen("#2c3e50", width=1.5),
-                                     connect="finite")
-        self.lanes = annotator_lanes(self.store, self.file_id, dim, viewer=self.viewer)
+                values = values[:, DIMENSIONS.index(dim)]
+                if sight.blind:  # no model values where the viewer has not judged yet
+                    segs = self.store.segments.segments(self.file_id)
+                    keep = sight.model_mask(t, np.array([(s.start, s.end) for s in segs]), [s.id for s in segs])
+                    values = np.where(keep, values, np.nan)
+                self.model_times, self.model_values = t, values
+                self.model_plot.plot(t, values, pen=pg.mkPen("#2c3e50", width=1.5), connect="finite")
+        self.lanes = annotator_lanes(self.store, self.file_id, dim, viewer=self.viewer, sight=sight)
         ticks = []
         for row, lane in enumerate(self.lanes):
             if lane.consensus:

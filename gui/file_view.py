@@ -27,8 +27,9 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QW
 from emotrace.core.audio.envelope import EnvelopePyramid
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.core.workflows.annotation_jobs import Sight
 from emotrace.gui.state.view_state import TimeState
-from emotrace.gui.state.viewdata import FileData, in_spans
+from emotrace.gui.state.viewdata import FileData
 
 DIMS = DIMENSIONS
 # Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.
@@ -139,9 +140,9 @@ class FileView(QWidget):
         self.speaker_bars: dict[str, pg.PlotDataItem] = {}
         self.trace_lines: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.speaker_filter: str | None = None  # draw only this speaker's windows (None: everyone's)
-        # Blind labelling (issue 14): the segments whose model values and others' labels may be shown, because
-        # the annotator saved their own label there; None = not blind, everything shows.
-        self.reveal: set[int] | None = None
+        # What the viewer may see: the one blind rule (core/workflows/annotation_jobs.py `Sight`), given by the
+        # window for the open file and viewer; Sight() = nothing is blind.
+        self.sight = Sight()
         self._last_models: list[int] = []  # the models asked for (model_ids: those of them with predictions here)
         self._trace_lod: dict[tuple[str, str], tuple] = {}
         for dim, plot in self.lanes.items():
@@ -273,8 +274,8 @@ class FileView(QWidget):
                 continue
             if self.speaker_filter is not None:  # one speaker's trajectory: the others' windows are gaps
                 values = np.where(self.data.speaker_mask(t, self.speaker_filter)[:, None], values, np.nan)
-            if self.reveal is not None:  # blind: the model shows only inside segments already labelled
-                values = np.where(self._revealed_mask(t)[:, None], values, np.nan)
+            if self.sight.blind:  # blind: no model values where the viewer has not judged yet
+                values = np.where(self._model_mask(t)[:, None], values, np.nan)
             self.model_ids.append(mv)
             for d_i, dim in enumerate(DIMS):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2 if k == 0 else 1.5,
@@ -296,12 +297,12 @@ class FileView(QWidget):
         self._update_legend()
         self._update_bands()
 
-    def _revealed_mask(self, times: np.ndarray) -> np.ndarray:
-        return in_spans(times, [b for b, sid in zip(self.data.seg_bounds, self.data.seg_ids) if int(sid) in self.reveal])
+    def _model_mask(self, times: np.ndarray) -> np.ndarray:
+        return self.sight.model_mask(times, self.data.seg_bounds, self.data.seg_ids)
 
-    def set_reveal(self, reveal: set[int] | None) -> None:
-        """Blind mode: show model values and labels only where the annotator has saved their own label."""
-        self.reveal = reveal
+    def set_sight(self, sight: Sight) -> None:
+        """What the viewer may see changed (another viewer, a label saved): redraw the model and the bars."""
+        self.sight = sight
         if self.data is not None:
             self.set_trajectories(list(self._last_models))
             self.set_labels()
@@ -442,7 +443,7 @@ class FileView(QWidget):
             return
         shown = []  # each segment's value once (the rule is not cheap), then a bar per dimension
         for (start, end), sid, live in zip(data.seg_bounds, data.seg_ids, data.seg_live):
-            if self.reveal is not None and int(sid) not in self.reveal:
+            if not self.sight.shows(int(sid)):
                 continue  # blind: not until the annotator's own label is saved
             row = data.segment_label(int(sid))
             if row is not None:
@@ -584,8 +585,9 @@ class FileView(QWidget):
         if turn is not None:
             parts.append(data.turns[turn].speaker)
         seg = data.segment_at(t)
-        hidden = self.reveal is not None and (seg is None or int(data.seg_ids[seg]) not in self.reveal)
-        for mv in [] if hidden else self.model_ids:
+        hidden = seg is not None and not self.sight.shows(int(data.seg_ids[seg]))
+        model_hidden = self.sight.blind and not bool(self._model_mask(np.array([t]))[0])
+        for mv in [] if model_hidden else self.model_ids:
             times, values = data.trajectories[mv]
             if len(times):
                 i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))

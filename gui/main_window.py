@@ -32,6 +32,7 @@ from emotrace.core.speech.asr_torch import open_transcriber
 from emotrace.core.store import SegmentSpec, Store
 from emotrace.core.vocab import FileStatus, SegmentOrigin
 from emotrace.core.workflows.analyze import analyze_corpus, analyze_everywhere
+from emotrace.core.workflows.annotation_jobs import Sight, corpus_sight, file_sight
 from emotrace.core.workflows.importing import import_folder
 from emotrace.core.workflows.transcribe import transcribe_corpus
 from emotrace.gui.agreement_dialog import AgreementDialog
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
         self.view_state = ViewState()
+        self.view_state.set_viewer(self.settings.annotator)
         self.data: FileData | None = None
         self.model_notice = ""  # why the view shows another model than the one chosen, if it does
         self.catch_up: tuple[int, BackgroundTask] | None = None  # the activated model and the job analysing what it has not
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         self.tasks = TasksPanel()
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
+        self.review.viewer = self.view_state.viewer
         self.models_panel = ModelsPanel(store)
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
@@ -273,6 +276,7 @@ class MainWindow(QMainWindow):
         self.review.span_chosen.connect(self.go_to_span)
         self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
+        self.view_state.viewer_changed.connect(self._viewer_changed)
 
     def _show_file_of(self, segment_id: int) -> None:
         """An undo or redo of a label in another file: open that file at the segment first (never out of sight)."""
@@ -386,7 +390,7 @@ class MainWindow(QMainWindow):
         self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
-        self.file_view.reveal = self._revealed()
+        self.file_view.sight = self._sight()
         self.file_view.show_file(self.data, env, models)
         self.speakers.refresh()
         self.transcript.show_file(self.data)
@@ -415,7 +419,7 @@ class MainWindow(QMainWindow):
         self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
-        self.file_view.reveal = self._revealed()
+        self.file_view.sight = self._sight()
         self.file_view.set_speakers()
         self.file_view.set_traces()
         self.file_view.set_segments()
@@ -572,23 +576,26 @@ class MainWindow(QMainWindow):
         if self.data is None:
             return
         self.data.labels = load_labels(self.store, self.data.file_id)
-        if self.file_view.reveal is not None:
-            self.file_view.set_reveal(self._revealed())  # redraws the bars with what is now revealed
+        if self.file_view.sight.blind:
+            self.file_view.set_sight(self._sight())  # redraws the model and the bars with what is now revealed
         else:
             self.file_view.set_labels()
 
-    def _revealed(self) -> set[int] | None:
-        """What a blind annotator's file view may show: the open file's segments that are not blind to them (by
-        their own setting, every segment; by a blind job, its segments) or that they labelled themselves (not by
-        accepting the model); None when nothing is blind to them."""
-        annotator = self.editor.annotator
-        if self.data is None or not annotator:
-            return None
-        own = {sid for sid, c in self.data.labels.get(annotator, {}).items() if c.origin != "accepted"}
-        if self.store.raters.is_blind(annotator):
-            return own
-        hidden = self.store.assignments.blind_assigned(self.data.file_id, annotator)
-        return None if not hidden else ({int(s) for s in self.data.seg_ids} - hidden) | own
+    def _sight(self) -> Sight:
+        """What the viewer may see of the open file: the one blind rule (core `file_sight`)."""
+        return file_sight(self.store, self.view_state.viewer, self.data.file_id) if self.data else Sight()
+
+    def _viewer_changed(self, viewer: str | None) -> None:
+        """Another annotator looks: every view shows what they may see now, not after the file is re-opened."""
+        self.editor.annotator = viewer or ""
+        self.annotator_lanes.set_viewer(viewer)
+        self.review.set_viewer(viewer)
+        if self.data is not None:
+            self.file_view.set_sight(self._sight())
+            index = self.view_state.segment_index
+            if index is not None:
+                self.view_state.select(None)
+                self.select_segment(index, move_view=False)  # the editor re-asks the rule for this viewer
 
     def _store_changed(self, what: str, info: dict) -> None:
         if what in ("corpus_changed", "corpus_added"):
@@ -607,6 +614,10 @@ class MainWindow(QMainWindow):
         """File > Export labels: the corpus's labels as the flat CSV or MSP-Podcast's labels_consensus.csv."""
         corpus = self._corpus_or_warn()
         if not corpus:
+            return None
+        if corpus_sight(self.store, self.view_state.viewer, self.store.corpora.corpus(corpus).id).blind:
+            QMessageBox.information(self, "Export labels", "You label blind in this corpus: an export would show "
+                                    "the model and the others' labels. Ask someone who is not blind to export.")
             return None
         if path is None:
             path, chosen = QFileDialog.getSaveFileName(
@@ -730,7 +741,7 @@ class MainWindow(QMainWindow):
             if new.db_url != self.settings.db_url:
                 QMessageBox.information(self, "Settings", "The new store location is used from the next start.")
             self.settings = new
-            self.editor.annotator = new.annotator
+            self.view_state.set_viewer(new.annotator)
 
     def show_agreement(self) -> None:
         if self.browser.corpus_name():
@@ -739,7 +750,8 @@ class MainWindow(QMainWindow):
 
     def show_export(self) -> None:
         if self._corpus_or_warn():
-            self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
+            self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self,
+                                              viewer=self.view_state.viewer)
             self.export_dialog.show()
 
     def show_annotation_jobs(self) -> None:
