@@ -253,6 +253,9 @@ class FileView(QWidget):
         self.time_selection.setVisible(False)
         self.select_segment(None)
         self._state = None
+        # The new file's waveform now: pyqtgraph emits no range change when the next file's first view equals
+        # this one's (0-30 s both), and the detail lane kept drawing the previous file's audio (issue 24, item 5)
+        self._draw_detail(*self.view_range())
 
     def set_trajectories(self, model_ids: list[int]) -> None:
         """The shown models' lines; a model without predictions on this file draws nothing and is left out of
@@ -528,12 +531,15 @@ class FileView(QWidget):
         self.view_requested.emit(c - half, c + half)
 
     # -- user input -----------------------------------------------------------------------------
-    def _detail_range_changed(self, _plot, rng) -> None:
-        lo, hi = rng
+    def _draw_detail(self, lo: float, hi: float) -> None:
         if self.envelope is not None:
             width = max(200, int(self.detail.getViewBox().width()))
             x, y = self.envelope.view(max(0.0, lo), hi, width)
             self.detail_curve.setData(x, y)
+
+    def _detail_range_changed(self, _plot, rng) -> None:
+        lo, hi = rng
+        self._draw_detail(lo, hi)
         self.region.blockSignals(True)
         self.region.setRegion((lo, hi))
         self.region.blockSignals(False)
