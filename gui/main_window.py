@@ -517,7 +517,9 @@ class MainWindow(QMainWindow):
         if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
             self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
             return None
-        (sid,) = self.store.segments.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
+        text = self.data.words_text(*rng)  # the words inside it, as every segment has (issue 24, item 7)
+        (sid,) = self.store.segments.add_segments(self.data.file_id,
+                                                  [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL, text)])
         self.reload_file()
         self.file_view.show_time_selection(None)
         index = self.go_to(self.data.file_id, sid, move_view=False)
