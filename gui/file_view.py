@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QWidget
 
 from emotrace.core.audio.envelope import EnvelopePyramid
@@ -41,6 +42,7 @@ HANDLE_PEN = pg.mkPen("#222222", width=1, style=Qt.PenStyle.DashDotLine)
 HANDLE_HOVER_PEN = pg.mkPen("#E69F00", width=3)
 LEFT_AXIS_WIDTH = 62  # the same on every plot: linked views align by pixel
 SCROLL_STEPS_PER_S = 10
+MIN_BOUNDARY_PX = 8  # segment boundaries closer than this on average are hidden: they would cover the lanes
 
 
 class TimeAxis(pg.AxisItem):
@@ -224,6 +226,23 @@ class FileView(QWidget):
         self._hover_proxy = pg.SignalProxy(self.layout_widget.scene().sigMouseMoved, rateLimit=30,
                                            slot=self._hovered)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.fit_titles)  # after the plots have their new heights
+        QTimer.singleShot(0, self._update_bands)
+
+    def fit_titles(self) -> None:
+        """A lane too low for its full title ("Dominance" beside "Valence" ran together at 1024x700) gets its
+        initial; the tooltip keeps the name (issue 24, item 8)."""
+        for dim, plot in self.lanes.items():
+            axis = plot.getAxis("left")
+            room = plot.getViewBox().height() if plot.getViewBox().height() > 0 else plot.height()
+            need = QFontMetrics(axis.label.font()).horizontalAdvance(dim.capitalize())
+            title = dim.capitalize() if room >= need + 8 else dim[0].upper()
+            if axis.labelText != title:
+                axis.setLabel(title, color=DIM_COLOURS[dim])
+                axis.setToolTip(dim.capitalize())
+
     def plots(self) -> list[pg.PlotItem]:
         return [self.overview, self.detail, self.speaker_plot, *self.lanes.values()]
 
@@ -393,15 +412,16 @@ class FileView(QWidget):
 
     def _update_bands(self) -> None:
         """Level of detail. The min-max band shows when a pixel holds more than one window (zoomed out).
-        Segment boundaries show while they are at least 4 px apart on average: denser, they are a grey wash
-        that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the segments)."""
+        Segment boundaries show while they are at least MIN_BOUNDARY_PX apart on average: denser, they are a
+        grey wash that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the
+        segments; at 4 px, 189 segments of a 20-minute file still covered the whole-file view: issue 24)."""
         if self.data is None:
             return
         self._update_trace_lod()
         lo, hi = self.view_range()
         pixels = max(200, int(self.traj.getViewBox().width()))
         starts = self.data.seg_bounds[:, 0]
-        dense = int(np.searchsorted(starts, hi) - np.searchsorted(starts, lo)) > pixels / 4
+        dense = int(np.searchsorted(starts, hi) - np.searchsorted(starts, lo)) > pixels / MIN_BOUNDARY_PX
         for item in self.boundaries.values():
             item.setVisible(not dense)
         if not self.bands or not self.model_ids:

@@ -8,7 +8,7 @@ views through `show_time`), so the window no longer pushes the time into each ch
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,7 +38,7 @@ from emotrace.core.workflows.transcribe import transcribe_corpus
 from emotrace.gui.agreement_dialog import AgreementDialog
 from emotrace.gui.annotation_jobs import AnnotationJobsDialog
 from emotrace.gui.annotator_lanes import AnnotatorLanes
-from emotrace.gui.bridge import StoreBridge
+from emotrace.gui.bridge import ActivityWatch, StoreBridge
 from emotrace.gui.corpus_browser import CorpusBrowser
 from emotrace.gui.export_dialog import ExportDialog
 from emotrace.gui.file_view import FileView
@@ -58,6 +58,9 @@ from emotrace.gui.tasks import BackgroundTask, TasksPanel
 from emotrace.gui.tracing import TraceControls
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
+
+CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
+ANNOTATORS_HEIGHT = 290  # the Annotators dock's height when its tab is raised: legible lanes
 
 
 class MainWindow(QMainWindow):
@@ -116,8 +119,10 @@ class MainWindow(QMainWindow):
         self.docks["Jobs"].raise_()
         self.resizeDocks([self.docks["Jobs"]], [170], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
-        for view in (self.file_view, self.transcript, self.transport):
+        for view in (self.file_view, self.transcript, self.transport, self.annotator_lanes):
             self.view_state.add_time_view(view)
+        self.annotator_lanes.view_requested.connect(self.view_state.set_view)
+        self.docks["Annotators"].visibilityChanged.connect(self._annotators_shown)
         self._build_actions()
         self._build_shortcuts()
         self._connect()
@@ -277,6 +282,10 @@ class MainWindow(QMainWindow):
         self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
         self.view_state.viewer_changed.connect(self._viewer_changed)
+        # the file list's counts follow this app's saves and jobs (debounced) and what other processes did
+        self.counts_timer = QTimer(self, singleShot=True, interval=800, timeout=self.browser.reload_files)
+        self.activity = ActivityWatch(self.store, parent=self)
+        self.activity.changed.connect(self.browser.reload_corpora)
 
     def _show_file_of(self, segment_id: int) -> None:
         """An undo or redo of a label in another file: open that file at the segment first (never out of sight)."""
@@ -291,6 +300,24 @@ class MainWindow(QMainWindow):
             self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
 
     # -- layout persistence -----------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.keep_centre_room)
+
+    def _annotators_shown(self, visible: bool) -> None:
+        """The Annotators tab shares the strip with Jobs, whose 170 pixels are too few for lanes: raise it taller."""
+        if visible and self.docks["Annotators"].height() < ANNOTATORS_HEIGHT:
+            self.resizeDocks([self.docks["Annotators"]], [ANNOTATORS_HEIGHT], Qt.Orientation.Vertical)
+
+    def keep_centre_room(self) -> None:
+        """The file view keeps at least half the width: at 1024x700 the side docks had left it 340 pixels, and the
+        transport and lanes ran into each other (issue 24, item 8). Only a too-narrow centre moves the docks."""
+        width = self.width()
+        if self.centralWidget().width() >= CENTRE_SHARE * width:
+            return
+        side = max(200, int(width * (1 - CENTRE_SHARE) / 2) - 10)
+        self.resizeDocks([self.docks["Corpus"], self.docks["Transcript"]], [side, side], Qt.Orientation.Horizontal)
+
     def _restore_layout(self) -> None:
         qs = QSettings()
         geometry, state = qs.value("window/geometry"), qs.value("window/state")
@@ -600,6 +627,8 @@ class MainWindow(QMainWindow):
                 self.select_segment(index, move_view=False)  # the editor re-asks the rule for this viewer
 
     def _store_changed(self, what: str, info: dict) -> None:
+        if what in ("label_added", "labels_changed", "segments_changed", "predictions_changed", "file_transcribed"):
+            self.counts_timer.start()
         if what in ("corpus_changed", "corpus_added"):
             self.browser.reload_corpora()
         elif what in ("model_registered", "model_activated"):

@@ -51,6 +51,30 @@ class TransportBar(QWidget):
         for w in (self.loop, QLabel("Speed"), self.speed, self.follow):
             layout.addWidget(w)
         self._shown: tuple | None = None
+        self._full = {self.loop: self.loop.text(), self.follow: self.follow.text()}
+        self._short = {self.loop: f"Loop ({keymap.key_text('loop')})", self.follow: "Follow"}
+        self.compact = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Narrow (a 1024-pixel window): the view range goes to the tooltip and the boxes say less, so nothing is
+        drawn over anything (issue 24, item 8)."""
+        super().resizeEvent(event)
+        self._fit(event.size().width())
+
+    def _fit(self, width: int) -> None:
+        self.compact = False
+        self._apply()
+        compact = self.sizeHint().width() > width
+        if compact:
+            self.compact = True
+            self._apply()
+
+    def _apply(self) -> None:
+        for box, text in (self._short if self.compact else self._full).items():
+            box.setText(text)
+        self.view_label.setVisible(not self.compact)
+        self.time_label.setToolTip("Playhead / file length (h:mm:ss.mmm)" + (f"; {self.view_label.text()}"
+                                                                             if self.compact else ""))
 
     def show_time(self, state: TimeState) -> None:
         # ms resolution is what the label shows: skip relayout when nothing visible changed
