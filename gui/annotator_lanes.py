@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS, SCALE
@@ -55,10 +55,11 @@ class AnnotatorLanes(QWidget):
         top.addWidget(QLabel("Dimension:"))
         top.addWidget(self.dimension)
         self.legend = QLabel(legend_html())
+        # one line that narrows without setting the dock's least width (a wrapped legend took the lanes' height)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.legend.setToolTip("Each annotator's value of the chosen dimension, segment by segment; the consensus "
                                "lanes come first, highlighted")
-        top.addWidget(self.legend)
-        top.addStretch(1)
+        top.addWidget(self.legend, 1)
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
         self.model_plot = self.layout_widget.addPlot(row=0, col=0)
@@ -73,7 +74,6 @@ class AnnotatorLanes(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.layout_widget)
-        self.layout_widget.setMinimumHeight(170)  # a model line and three lanes stay legible (issue 24, item 8)
         self._view: tuple[float, float] | None = None
         self._applying = False
         self.lanes_plot.sigXRangeChanged.connect(self._range_changed)

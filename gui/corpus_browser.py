@@ -108,10 +108,14 @@ class CorpusBrowser(QWidget):
         """The name column gives way (its middle elided) so len, segs, ASR and A/V/D stay in view in a narrow
         dock (at 1024x700 the A/V/D column was cut off; issue 24, item 8)."""
         header = self.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for c in range(1, COLUMNS.index("analyzed") + 1):  # as narrow as their header and values allow
+            text = self.model.horizontalHeaderItem(c).text()
+            self.table.setColumnWidth(c, max(metrics.horizontalAdvance(text) + 14, self.table.sizeHintForColumn(c)))
         keep = sum(self.table.columnWidth(c) for c in range(1, COLUMNS.index("analyzed") + 1))
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         room = self.table.viewport().width() - keep - 2
-        self.table.setColumnWidth(0, max(70, min(room, self.table.sizeHintForColumn(0) + 12)))
+        self.table.setColumnWidth(0, max(56, min(room, self.table.sizeHintForColumn(0) + 12)))
 
     def _items(self, row: dict) -> list[QStandardItem]:
         name = row["path"].rsplit("/", 1)[-1]

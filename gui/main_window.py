@@ -60,7 +60,8 @@ from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
 
 CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
-ANNOTATORS_HEIGHT = 290  # the Annotators dock's height when its tab is raised: legible lanes
+JOBS_HEIGHT = 170  # the bottom strip's height with the Jobs tab raised
+ANNOTATORS_HEIGHT = 260  # the least height of the Annotators dock with its tab raised (40% of the window, <= 340)
 
 
 class MainWindow(QMainWindow):
@@ -117,11 +118,13 @@ class MainWindow(QMainWindow):
         # Jobs and the annotator lanes share one tabbed strip under the lanes, so the file view keeps its height
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Annotators"])
         self.docks["Jobs"].raise_()
-        self.resizeDocks([self.docks["Jobs"]], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Jobs"]], [JOBS_HEIGHT], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
         for view in (self.file_view, self.transcript, self.transport, self.annotator_lanes):
             self.view_state.add_time_view(view)
         self.annotator_lanes.view_requested.connect(self.view_state.set_view)
+        self._docks_ready = False
+        QTimer.singleShot(0, lambda: setattr(self, "_docks_ready", True))
         self.docks["Annotators"].visibilityChanged.connect(self._annotators_shown)
         self._build_actions()
         self._build_shortcuts()
@@ -305,9 +308,13 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.keep_centre_room)
 
     def _annotators_shown(self, visible: bool) -> None:
-        """The Annotators tab shares the strip with Jobs, whose 170 pixels are too few for lanes: raise it taller."""
-        if visible and self.docks["Annotators"].height() < ANNOTATORS_HEIGHT:
-            self.resizeDocks([self.docks["Annotators"]], [ANNOTATORS_HEIGHT], Qt.Orientation.Vertical)
+        """The Annotators tab shares the strip with Jobs, whose 170 pixels are too few for lanes: it is taller
+        while its tab is raised, and the strip gives the height back when Jobs is raised again."""
+        if not self._docks_ready:  # the first show raises tabs too; only a user's choice resizes
+            return
+        height = max(ANNOTATORS_HEIGHT, min(int(0.4 * self.height()), 340)) if visible else JOBS_HEIGHT
+        self.resizeDocks([self.docks["Annotators"] if visible else self.docks["Jobs"]], [height],
+                         Qt.Orientation.Vertical)
 
     def keep_centre_room(self) -> None:
         """The file view keeps at least half the width: at 1024x700 the side docks had left it 340 pixels, and the

