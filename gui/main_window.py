@@ -319,6 +319,9 @@ class MainWindow(QMainWindow):
     def keep_centre_room(self) -> None:
         """The file view keeps at least half the width: at 1024x700 the side docks had left it 340 pixels, and the
         transport and lanes ran into each other (issue 24, item 8). Only a too-narrow centre moves the docks."""
+        jobs = self.docks["Jobs"]
+        if jobs.isVisible() and jobs.height() > 0.2 * self.height():  # a low window: the idle Jobs strip gives way
+            self.resizeDocks([jobs], [max(90, int(0.15 * self.height()))], Qt.Orientation.Vertical)
         width = self.width()
         if self.centralWidget().width() >= CENTRE_SHARE * width:
             return
