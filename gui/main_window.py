@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
         # the file list's counts follow this app's saves and jobs (debounced) and what other processes did
         self.counts_timer = QTimer(self, singleShot=True, interval=800, timeout=self.browser.reload_files)
         self.activity = ActivityWatch(self.store, parent=self)
-        self.activity.changed.connect(self.browser.reload_corpora)
+        self.activity.changed.connect(self._outside_change)
 
     def _show_file_of(self, segment_id: int) -> None:
         """An undo or redo of a label in another file: open that file at the segment first (never out of sight)."""
@@ -635,6 +635,15 @@ class MainWindow(QMainWindow):
             if index is not None:
                 self.view_state.select(None)
                 self.select_segment(index, move_view=False)  # the editor re-asks the rule for this viewer
+
+    def _outside_change(self) -> None:
+        """Another process changed the store: a new corpus appears; otherwise only the file list's counts are
+        re-read (not the review queue, which a running CLI analysis would otherwise rebuild every few seconds)."""
+        box = self.browser.corpus_box
+        if [c.name for c in self.store.corpora.corpora()] != [box.itemText(i) for i in range(box.count())]:
+            self.browser.reload_corpora()
+        else:
+            self.browser.reload_files()
 
     def _store_changed(self, what: str, info: dict) -> None:
         if what in ("label_added", "labels_changed", "segments_changed", "predictions_changed", "file_transcribed"):
