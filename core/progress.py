@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 ProgressFn = Callable[[int, int, str], None]  # (done, total, message)
@@ -10,6 +11,17 @@ CancelFn = Callable[[], bool]
 
 class Cancelled(RuntimeError):
     """Raised inside a job when its cancel hook says stop; what was committed stays committed."""
+
+
+# How far a job is inside one file, as transcribe and analyze write it in the message: "talk.flac 37% (7:24 of
+# 20:00)". An hour-long file is one step of a per-file count, so a bar needs this to move (issue 12, issue 24).
+WITHIN_FILE = re.compile(r" (\d{1,3})% \(")
+
+
+def fraction_in_file(message: str) -> float:
+    """The share of the current file done, from a message written as above; 0 when it says none."""
+    m = WITHIN_FILE.search(message)
+    return min(int(m.group(1)), 100) / 100 if m else 0.0
 
 
 def no_progress(_done: int, _total: int, _message: str) -> None:

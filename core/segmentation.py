@@ -59,6 +59,22 @@ def _speaker_change(a: TimedWord, b: TimedWord) -> bool:
     return a.speaker is not None and b.speaker is not None and a.speaker != b.speaker
 
 
+NO_WORDS = "(no words)"  # how a segment of speech the ASR left without words reads (its stored text is empty)
+MIN_SPEECH_SECONDS = 0.3  # shorter VAD speech without words is a click or a breath, not a segment
+
+
+def speech_without_words(speech, words, min_s: float = MIN_SPEECH_SECONDS) -> list[tuple[float, float]]:
+    """The VAD's speech regions (merged where they overlap) that hold no word (by `word_in`): speech the ASR
+    dropped, which still wants a label."""
+    merged: list[list[float]] = []
+    for a, b in sorted((float(a), float(b)) for a, b in speech):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged if b - a >= min_s and not any(word_in(w, a, b) for w in words)]
+
+
 def word_in(word, start: float, end: float) -> bool:
     """THE rule for which segment a word belongs to: the one holding its midpoint (half-open, so a word exactly
     on a cut belongs to the later segment only)."""

@@ -1,19 +1,23 @@
 """The per-annotator view: for one dimension, each annotator's labels of the open file as a lane of coloured
 spans (1-7, blue low to red high), the consensus lanes highlighted, with the model's trajectory above on the
-same time axis. A dock beside the file view; it follows the open file and the store's label events.
+same time axis. A dock beside the file view; it follows the open file, the viewer (Settings) and the store's
+label events. What a blind viewer may see is the one rule, core/workflows/annotation_jobs.py `Sight`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.core.workflows.annotation_jobs import file_sight
 from emotrace.gui.bridge import StoreBridge
 from emotrace.gui.file_view import TimeAxis
 from emotrace.gui.state.annotator_lanes import annotator_lanes
+from emotrace.gui.state.view_state import TimeState
 
 CONSENSUS_BRUSH = (255, 215, 90, 150)
 
@@ -26,7 +30,19 @@ def value_colour(value: float) -> tuple[int, int, int]:
     return tuple(int(x) for x in grey + abs(t) * (end - grey))
 
 
+def legend_html() -> str:
+    """What the colours mean, drawn with the colours themselves (the dock had none)."""
+    swatch = '<span style="background-color: rgb{}; color: rgb{}">&nbsp;&nbsp;&nbsp;&nbsp;</span>'
+    stops = " ".join(f"{swatch.format(value_colour(v), value_colour(v))}&nbsp;{v}" for v in (1, 2.5, 4, 5.5, 7))
+    band = swatch.format(CONSENSUS_BRUSH[:3], CONSENSUS_BRUSH[:3])
+    return f"value: {stops} (1 low, 4 neutral, 7 high) &nbsp;&nbsp; {band}&nbsp;consensus (*)"
+
+
 class AnnotatorLanes(QWidget):
+    """A TimeView: its time axis follows the file view's (pans and zooms both ways)."""
+
+    view_requested = Signal(float, float)  # a pan or zoom the user made here
+
     def __init__(self, store: Store, viewer: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store, self.viewer = store, viewer
@@ -38,12 +54,17 @@ class AnnotatorLanes(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Dimension:"))
         top.addWidget(self.dimension)
-        top.addStretch(1)
+        self.legend = QLabel(legend_html())
+        # one line that narrows without setting the dock's least width (a wrapped legend took the lanes' height)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.legend.setToolTip("Each annotator's value of the chosen dimension, segment by segment; the consensus "
+                               "lanes come first, highlighted")
+        top.addWidget(self.legend, 1)
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
         self.model_plot = self.layout_widget.addPlot(row=0, col=0)
         self.model_plot.hideAxis("bottom")  # one time axis, under the lanes
-        self.model_plot.setMaximumHeight(110)
+        self.model_plot.setMaximumHeight(70)
         self.model_plot.setYRange(SCALE.low, SCALE.high)
         self.model_plot.setLabel("left", "model")
         self.lanes_plot = self.layout_widget.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis()})
@@ -53,7 +74,11 @@ class AnnotatorLanes(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.layout_widget)
+        self._view: tuple[float, float] | None = None
+        self._applying = False
+        self.lanes_plot.sigXRangeChanged.connect(self._range_changed)
         self.lanes = []
+        self.model_times = self.model_values = np.zeros(0)  # the model line as drawn (NaN where blind to the viewer)
         self.bridge = StoreBridge(store, self)  # store events may come from a job's thread: redraw on this one
         self.bridge.changed.connect(self._store_changed)
 
@@ -61,6 +86,27 @@ class AnnotatorLanes(QWidget):
         if what not in ("label_added", "labels_changed", "consensus_changed") or self.file_id is None:
             return
         if info.get("file_id", self.file_id) == self.file_id:  # another file's import does not concern this one
+            self.redraw()
+
+    def show_time(self, state: TimeState) -> None:
+        """The file view's range, so a lane lines up with the waveform above it."""
+        if state.view == self._view or state.view[1] <= state.view[0]:
+            return
+        self._view = state.view
+        self._applying = True
+        try:
+            self.lanes_plot.setXRange(*state.view, padding=0)
+        finally:
+            self._applying = False
+
+    def _range_changed(self, _plot, rng) -> None:
+        if not self._applying and self.file_id is not None:
+            self.view_requested.emit(float(rng[0]), float(rng[1]))
+
+    def set_viewer(self, viewer: str | None) -> None:
+        """Another annotator looks: redraw at once with what they may see."""
+        if viewer != self.viewer:
+            self.viewer = viewer
             self.redraw()
 
     def show_file(self, file_id: int | None, model_version_id: int | None = None) -> None:
@@ -74,12 +120,19 @@ class AnnotatorLanes(QWidget):
         if self.file_id is None:
             return
         dim = self.dimension.currentText()
-        if self.model_version_id is not None and not (self.viewer and self.store.raters.is_blind(self.viewer)):
+        sight = file_sight(self.store, self.viewer, self.file_id)
+        self.model_times = self.model_values = np.zeros(0)
+        if self.model_version_id is not None:
             t, values = self.store.predictions.trajectory(self.file_id, self.model_version_id)
             if len(t):
-                self.model_plot.plot(t, values[:, DIMENSIONS.index(dim)], pen=pg.mkPen("#2c3e50", width=1.5),
-                                     connect="finite")
-        self.lanes = annotator_lanes(self.store, self.file_id, dim, viewer=self.viewer)
+                values = values[:, DIMENSIONS.index(dim)]
+                if sight.blind:  # no model values where the viewer has not judged yet
+                    segs = self.store.segments.segments(self.file_id)
+                    keep = sight.model_mask(t, np.array([(s.start, s.end) for s in segs]), [s.id for s in segs])
+                    values = np.where(keep, values, np.nan)
+                self.model_times, self.model_values = t, values
+                self.model_plot.plot(t, values, pen=pg.mkPen("#2c3e50", width=1.5), connect="finite")
+        self.lanes = annotator_lanes(self.store, self.file_id, dim, viewer=self.viewer, sight=sight)
         ticks = []
         for row, lane in enumerate(self.lanes):
             if lane.consensus:
@@ -98,5 +151,10 @@ class AnnotatorLanes(QWidget):
             ticks.append((row, f"{lane.annotator}{mark}"))
         self.lanes_plot.getAxis("left").setTicks([ticks])
         self.lanes_plot.disableAutoRange()
-        self.lanes_plot.setXRange(0, self.store.corpora.file(self.file_id).duration or 1.0, padding=0.01)
+        self._applying = True
+        try:
+            lo, hi = self._view or (0.0, self.store.corpora.file(self.file_id).duration or 1.0)
+            self.lanes_plot.setXRange(lo, hi, padding=0)
+        finally:
+            self._applying = False
         self.lanes_plot.setYRange(-0.6, max(len(self.lanes), 1) - 0.4)

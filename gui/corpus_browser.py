@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
@@ -94,8 +94,28 @@ class CorpusBrowser(QWidget):
         for row in corpus_table(self.store, corpus_id, self.model_version_id):
             self.model.appendRow(self._items(row))
         self.table.resizeColumnsToContents()
-        if selected is not None:
+        self.fit_columns()
+        if selected is not None:  # the same file stays selected without being opened again
+            blocker = QSignalBlocker(self.table.selectionModel())
             self.select_file(selected)
+            del blocker
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """The name column gives way (its middle elided) so len, segs, ASR and A/V/D stay in view in a narrow
+        dock (at 1024x700 the A/V/D column was cut off; issue 24, item 8)."""
+        header = self.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for c in range(1, COLUMNS.index("analyzed") + 1):  # as narrow as their header and values allow
+            text = self.model.horizontalHeaderItem(c).text()
+            self.table.setColumnWidth(c, max(metrics.horizontalAdvance(text) + 14, self.table.sizeHintForColumn(c)))
+        keep = sum(self.table.columnWidth(c) for c in range(1, COLUMNS.index("analyzed") + 1))
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        room = self.table.viewport().width() - keep - 2
+        self.table.setColumnWidth(0, max(56, min(room, self.table.sizeHintForColumn(0) + 12)))
 
     def _items(self, row: dict) -> list[QStandardItem]:
         name = row["path"].rsplit("/", 1)[-1]

@@ -3,12 +3,18 @@
 Exports run on the GUI thread: each reads the store once and writes one file or folder, which takes well under
 a second for thousands of segments; a long trajectory export of a large corpus is better run with
 `emotrace trajectories`.
+
+The default destination is the folder the user last exported to (remembered), else an "EmoTrace exports" folder
+in their home, never the corpus's source folder; choosing another format changes only the file name. Exports
+show the model's values and everyone's labels, so they ask the blind rule (core/workflows/annotation_jobs.py
+`Sight`): a viewer with segments still blind to them in this corpus cannot export from the app.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +34,7 @@ from emotrace.core.formats.batch import export_corpus
 from emotrace.core.formats.trajectories import export_trajectories
 from emotrace.core.store import Store
 from emotrace.core.vocab import EXPORT_SCALES
+from emotrace.core.workflows.annotation_jobs import corpus_sight
 
 # label, kind (file or folder), default name
 FORMATS = [
@@ -58,9 +65,10 @@ def run_export(store: Store, corpus: str, index: int, destination: str, scale: s
 
 
 class ExportDialog(QDialog):
-    def __init__(self, store: Store, corpus: str, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, corpus: str, parent: QWidget | None = None, viewer: str | None = None) -> None:
         super().__init__(parent)
         self.store, self.corpus = store, corpus
+        self.sight = corpus_sight(store, viewer, store.corpora.corpus(corpus).id)
         self.setWindowTitle(f"Export {corpus}")
         self.format = QComboBox()
         self.format.addItems([label for label, _kind, _name in FORMATS])
@@ -83,17 +91,33 @@ class ExportDialog(QDialog):
         form.addRow("values (MSP consensus)", self.consensus)
         form.addRow("to", row)
         self.result = QLabel("")
+        self.result.setWordWrap(True)
         form.addRow(self.result)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
         buttons.accepted.connect(self.export)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.format.currentIndexChanged.connect(self._default_destination)
-        self._default_destination()
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if self.sight.blind:
+            hidden = len(self.sight.hidden)
+            self.result.setText(f"You label blind here ({hidden} segment(s) still hidden from you): an export would "
+                                "show the model and the others' labels. Ask someone who is not blind to export.")
+            self.ok_button.setEnabled(False)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.destination.setText(str(Path(self._folder()) / self._name()))
 
-    def _default_destination(self) -> None:
-        root = self.store.corpora.corpus(self.corpus).root or str(Path.home())
-        self.destination.setText(str(Path(root).parent / f"{self.corpus}-{FORMATS[self.format.currentIndex()][2]}"))
+    def _name(self) -> str:
+        return f"{self.corpus}-{FORMATS[self.format.currentIndex()][2]}"
+
+    def _folder(self) -> str:
+        """The folder last exported to, else ~/EmoTrace exports (never beside the corpus's source audio)."""
+        return str(QSettings().value("export/folder", "") or Path.home() / "EmoTrace exports")
+
+    def _format_changed(self) -> None:
+        """Another format: the same folder (the one typed or browsed to), that format's file name."""
+        current = self.destination.text().strip()
+        folder = str(Path(current).parent) if current else self._folder()
+        self.destination.setText(str(Path(folder) / self._name()))
 
     def browse(self) -> None:
         if FORMATS[self.format.currentIndex()][1] == "folder":
@@ -104,6 +128,8 @@ class ExportDialog(QDialog):
             self.destination.setText(chosen)
 
     def export(self) -> None:
+        if self.sight.blind:
+            return  # the button is off; a scripted call must not leak either
         try:
             what = run_export(self.store, self.corpus, self.format.currentIndex(), self.destination.text(),
                               self.scale.currentData(), self.consensus.currentData())
@@ -111,3 +137,4 @@ class ExportDialog(QDialog):
             QMessageBox.warning(self, "Export", f"Nothing was exported: {exc}")
             return
         self.result.setText(f"Wrote {what} to {self.destination.text()}")
+        QSettings().setValue("export/folder", str(Path(self.destination.text()).parent))

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QWidget
 
 from emotrace.core.audio.envelope import EnvelopePyramid
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.core.workflows.annotation_jobs import Sight
 from emotrace.gui.state.view_state import TimeState
-from emotrace.gui.state.viewdata import FileData, in_spans
+from emotrace.gui.state.viewdata import FileData
 
 DIMS = DIMENSIONS
 # Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.
@@ -40,6 +42,7 @@ HANDLE_PEN = pg.mkPen("#222222", width=1, style=Qt.PenStyle.DashDotLine)
 HANDLE_HOVER_PEN = pg.mkPen("#E69F00", width=3)
 LEFT_AXIS_WIDTH = 62  # the same on every plot: linked views align by pixel
 SCROLL_STEPS_PER_S = 10
+MIN_BOUNDARY_PX = 8  # segment boundaries closer than this on average are hidden: they would cover the lanes
 
 
 class TimeAxis(pg.AxisItem):
@@ -139,9 +142,9 @@ class FileView(QWidget):
         self.speaker_bars: dict[str, pg.PlotDataItem] = {}
         self.trace_lines: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.speaker_filter: str | None = None  # draw only this speaker's windows (None: everyone's)
-        # Blind labelling (issue 14): the segments whose model values and others' labels may be shown, because
-        # the annotator saved their own label there; None = not blind, everything shows.
-        self.reveal: set[int] | None = None
+        # What the viewer may see: the one blind rule (core/workflows/annotation_jobs.py `Sight`), given by the
+        # window for the open file and viewer; Sight() = nothing is blind.
+        self.sight = Sight()
         self._last_models: list[int] = []  # the models asked for (model_ids: those of them with predictions here)
         self._trace_lod: dict[tuple[str, str], tuple] = {}
         for dim, plot in self.lanes.items():
@@ -223,6 +226,23 @@ class FileView(QWidget):
         self._hover_proxy = pg.SignalProxy(self.layout_widget.scene().sigMouseMoved, rateLimit=30,
                                            slot=self._hovered)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.fit_titles)  # after the plots have their new heights
+        QTimer.singleShot(0, self._update_bands)
+
+    def fit_titles(self) -> None:
+        """A lane too low for its full title ("Dominance" beside "Valence" ran together at 1024x700) gets its
+        initial; the tooltip keeps the name (issue 24, item 8)."""
+        for dim, plot in self.lanes.items():
+            axis = plot.getAxis("left")
+            room = plot.getViewBox().height() if plot.getViewBox().height() > 0 else plot.height()
+            need = QFontMetrics(axis.label.font()).horizontalAdvance(dim.capitalize())
+            title = dim.capitalize() if room >= need + 8 else dim[0].upper()
+            if axis.labelText != title:
+                axis.setLabel(title, color=DIM_COLOURS[dim])
+                axis.setToolTip(dim.capitalize())
+
     def plots(self) -> list[pg.PlotItem]:
         return [self.overview, self.detail, self.speaker_plot, *self.lanes.values()]
 
@@ -252,6 +272,9 @@ class FileView(QWidget):
         self.time_selection.setVisible(False)
         self.select_segment(None)
         self._state = None
+        # The new file's waveform now: pyqtgraph emits no range change when the next file's first view equals
+        # this one's (0-30 s both), and the detail lane kept drawing the previous file's audio (issue 24, item 5)
+        self._draw_detail(*self.view_range())
 
     def set_trajectories(self, model_ids: list[int]) -> None:
         """The shown models' lines; a model without predictions on this file draws nothing and is left out of
@@ -273,8 +296,8 @@ class FileView(QWidget):
                 continue
             if self.speaker_filter is not None:  # one speaker's trajectory: the others' windows are gaps
                 values = np.where(self.data.speaker_mask(t, self.speaker_filter)[:, None], values, np.nan)
-            if self.reveal is not None:  # blind: the model shows only inside segments already labelled
-                values = np.where(self._revealed_mask(t)[:, None], values, np.nan)
+            if self.sight.blind:  # blind: no model values where the viewer has not judged yet
+                values = np.where(self._model_mask(t)[:, None], values, np.nan)
             self.model_ids.append(mv)
             for d_i, dim in enumerate(DIMS):
                 pen = pg.mkPen(DIM_COLOURS[dim], width=2 if k == 0 else 1.5,
@@ -296,12 +319,12 @@ class FileView(QWidget):
         self._update_legend()
         self._update_bands()
 
-    def _revealed_mask(self, times: np.ndarray) -> np.ndarray:
-        return in_spans(times, [b for b, sid in zip(self.data.seg_bounds, self.data.seg_ids) if int(sid) in self.reveal])
+    def _model_mask(self, times: np.ndarray) -> np.ndarray:
+        return self.sight.model_mask(times, self.data.seg_bounds, self.data.seg_ids)
 
-    def set_reveal(self, reveal: set[int] | None) -> None:
-        """Blind mode: show model values and labels only where the annotator has saved their own label."""
-        self.reveal = reveal
+    def set_sight(self, sight: Sight) -> None:
+        """What the viewer may see changed (another viewer, a label saved): redraw the model and the bars."""
+        self.sight = sight
         if self.data is not None:
             self.set_trajectories(list(self._last_models))
             self.set_labels()
@@ -389,15 +412,16 @@ class FileView(QWidget):
 
     def _update_bands(self) -> None:
         """Level of detail. The min-max band shows when a pixel holds more than one window (zoomed out).
-        Segment boundaries show while they are at least 4 px apart on average: denser, they are a grey wash
-        that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the segments)."""
+        Segment boundaries show while they are at least MIN_BOUNDARY_PX apart on average: denser, they are a
+        grey wash that costs most of a zoomed-out frame and tells nothing (the labels' bars still show the
+        segments; at 4 px, 189 segments of a 20-minute file still covered the whole-file view: issue 24)."""
         if self.data is None:
             return
         self._update_trace_lod()
         lo, hi = self.view_range()
         pixels = max(200, int(self.traj.getViewBox().width()))
         starts = self.data.seg_bounds[:, 0]
-        dense = int(np.searchsorted(starts, hi) - np.searchsorted(starts, lo)) > pixels / 4
+        dense = int(np.searchsorted(starts, hi) - np.searchsorted(starts, lo)) > pixels / MIN_BOUNDARY_PX
         for item in self.boundaries.values():
             item.setVisible(not dense)
         if not self.bands or not self.model_ids:
@@ -442,7 +466,7 @@ class FileView(QWidget):
             return
         shown = []  # each segment's value once (the rule is not cheap), then a bar per dimension
         for (start, end), sid, live in zip(data.seg_bounds, data.seg_ids, data.seg_live):
-            if self.reveal is not None and int(sid) not in self.reveal:
+            if not self.sight.shows(int(sid)):
                 continue  # blind: not until the annotator's own label is saved
             row = data.segment_label(int(sid))
             if row is not None:
@@ -527,12 +551,15 @@ class FileView(QWidget):
         self.view_requested.emit(c - half, c + half)
 
     # -- user input -----------------------------------------------------------------------------
-    def _detail_range_changed(self, _plot, rng) -> None:
-        lo, hi = rng
+    def _draw_detail(self, lo: float, hi: float) -> None:
         if self.envelope is not None:
             width = max(200, int(self.detail.getViewBox().width()))
             x, y = self.envelope.view(max(0.0, lo), hi, width)
             self.detail_curve.setData(x, y)
+
+    def _detail_range_changed(self, _plot, rng) -> None:
+        lo, hi = rng
+        self._draw_detail(lo, hi)
         self.region.blockSignals(True)
         self.region.setRegion((lo, hi))
         self.region.blockSignals(False)
@@ -584,8 +611,9 @@ class FileView(QWidget):
         if turn is not None:
             parts.append(data.turns[turn].speaker)
         seg = data.segment_at(t)
-        hidden = self.reveal is not None and (seg is None or int(data.seg_ids[seg]) not in self.reveal)
-        for mv in [] if hidden else self.model_ids:
+        hidden = seg is not None and not self.sight.shows(int(data.seg_ids[seg]))
+        model_hidden = self.sight.blind and not bool(self._model_mask(np.array([t]))[0])
+        for mv in [] if model_hidden else self.model_ids:
             times, values = data.trajectories[mv]
             if len(times):
                 i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))

@@ -8,7 +8,7 @@ views through `show_time`), so the window no longer pushes the time into each ch
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,12 +32,13 @@ from emotrace.core.speech.asr_torch import open_transcriber
 from emotrace.core.store import SegmentSpec, Store
 from emotrace.core.vocab import FileStatus, SegmentOrigin
 from emotrace.core.workflows.analyze import analyze_corpus, analyze_everywhere
+from emotrace.core.workflows.annotation_jobs import Sight, corpus_sight, file_sight
 from emotrace.core.workflows.importing import import_folder
 from emotrace.core.workflows.transcribe import transcribe_corpus
 from emotrace.gui.agreement_dialog import AgreementDialog
 from emotrace.gui.annotation_jobs import AnnotationJobsDialog
 from emotrace.gui.annotator_lanes import AnnotatorLanes
-from emotrace.gui.bridge import StoreBridge
+from emotrace.gui.bridge import ActivityWatch, StoreBridge
 from emotrace.gui.corpus_browser import CorpusBrowser
 from emotrace.gui.export_dialog import ExportDialog
 from emotrace.gui.file_view import FileView
@@ -58,6 +59,10 @@ from emotrace.gui.tracing import TraceControls
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
 
+CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
+JOBS_HEIGHT = 170  # the bottom strip's height with the Jobs tab raised
+ANNOTATORS_HEIGHT = 260  # the least height of the Annotators dock with its tab raised (40% of the window, <= 340)
+
 
 class MainWindow(QMainWindow):
     def __init__(self, store: Store, settings: AppSettings | None = None, store_source: str = "") -> None:
@@ -69,6 +74,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
         self.view_state = ViewState()
+        self.view_state.set_viewer(self.settings.annotator)
         self.data: FileData | None = None
         self.model_notice = ""  # why the view shows another model than the one chosen, if it does
         self.catch_up: tuple[int, BackgroundTask] | None = None  # the activated model and the job analysing what it has not
@@ -80,6 +86,7 @@ class MainWindow(QMainWindow):
         self.tasks = TasksPanel()
         self.editor = LabelEditor(store, self.settings.annotator)
         self.review = ReviewPanel(store)
+        self.review.viewer = self.view_state.viewer
         self.models_panel = ModelsPanel(store)
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
         self.player = Player(self)
@@ -111,10 +118,14 @@ class MainWindow(QMainWindow):
         # Jobs and the annotator lanes share one tabbed strip under the lanes, so the file view keeps its height
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Annotators"])
         self.docks["Jobs"].raise_()
-        self.resizeDocks([self.docks["Jobs"]], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Jobs"]], [JOBS_HEIGHT], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
-        for view in (self.file_view, self.transcript, self.transport):
+        for view in (self.file_view, self.transcript, self.transport, self.annotator_lanes):
             self.view_state.add_time_view(view)
+        self.annotator_lanes.view_requested.connect(self.view_state.set_view)
+        self._docks_ready = False
+        QTimer.singleShot(0, lambda: setattr(self, "_docks_ready", True))
+        self.docks["Annotators"].visibilityChanged.connect(self._annotators_shown)
         self._build_actions()
         self._build_shortcuts()
         self._connect()
@@ -273,6 +284,11 @@ class MainWindow(QMainWindow):
         self.review.span_chosen.connect(self.go_to_span)
         self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
+        self.view_state.viewer_changed.connect(self._viewer_changed)
+        # the file list's counts follow this app's saves and jobs (debounced) and what other processes did
+        self.counts_timer = QTimer(self, singleShot=True, interval=800, timeout=self.browser.reload_files)
+        self.activity = ActivityWatch(self.store, parent=self)
+        self.activity.changed.connect(self._outside_change)
 
     def _show_file_of(self, segment_id: int) -> None:
         """An undo or redo of a label in another file: open that file at the segment first (never out of sight)."""
@@ -287,6 +303,31 @@ class MainWindow(QMainWindow):
             self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
 
     # -- layout persistence -----------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.keep_centre_room)
+
+    def _annotators_shown(self, visible: bool) -> None:
+        """The Annotators tab shares the strip with Jobs, whose 170 pixels are too few for lanes: it is taller
+        while its tab is raised, and the strip gives the height back when Jobs is raised again."""
+        if not self._docks_ready:  # the first show raises tabs too; only a user's choice resizes
+            return
+        height = max(ANNOTATORS_HEIGHT, min(int(0.4 * self.height()), 340)) if visible else JOBS_HEIGHT
+        self.resizeDocks([self.docks["Annotators"] if visible else self.docks["Jobs"]], [height],
+                         Qt.Orientation.Vertical)
+
+    def keep_centre_room(self) -> None:
+        """The file view keeps at least half the width: at 1024x700 the side docks had left it 340 pixels, and the
+        transport and lanes ran into each other (issue 24, item 8). Only a too-narrow centre moves the docks."""
+        jobs = self.docks["Jobs"]
+        if jobs.isVisible() and jobs.height() > 0.2 * self.height():  # a low window: the idle Jobs strip gives way
+            self.resizeDocks([jobs], [max(90, int(0.15 * self.height()))], Qt.Orientation.Vertical)
+        width = self.width()
+        if self.centralWidget().width() >= CENTRE_SHARE * width:
+            return
+        side = max(200, int(width * (1 - CENTRE_SHARE) / 2) - 10)
+        self.resizeDocks([self.docks["Corpus"], self.docks["Transcript"]], [side, side], Qt.Orientation.Horizontal)
+
     def _restore_layout(self) -> None:
         qs = QSettings()
         geometry, state = qs.value("window/geometry"), qs.value("window/state")
@@ -386,7 +427,7 @@ class MainWindow(QMainWindow):
         self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, file_id, models)
         env = envelope(f.path, f.fingerprint)
-        self.file_view.reveal = self._revealed()
+        self.file_view.sight = self._sight()
         self.file_view.show_file(self.data, env, models)
         self.speakers.refresh()
         self.transcript.show_file(self.data)
@@ -415,7 +456,7 @@ class MainWindow(QMainWindow):
         self.view_state.set_shown_models(models)
         self.data = load_file_data(self.store, self.data.file_id, models)
         self.file_view.data = self.data
-        self.file_view.reveal = self._revealed()
+        self.file_view.sight = self._sight()
         self.file_view.set_speakers()
         self.file_view.set_traces()
         self.file_view.set_segments()
@@ -513,7 +554,9 @@ class MainWindow(QMainWindow):
         if self.data is None or rng is None or rng[1] - rng[0] < 0.05:
             self.statusBar().showMessage("Drag on the waveform to select a range first, then press C", 6000)
             return None
-        (sid,) = self.store.segments.add_segments(self.data.file_id, [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL)])
+        text = self.data.words_text(*rng)  # the words inside it, as every segment has (issue 24, item 7)
+        (sid,) = self.store.segments.add_segments(self.data.file_id,
+                                                  [SegmentSpec(rng[0], rng[1], SegmentOrigin.MANUAL, text)])
         self.reload_file()
         self.file_view.show_time_selection(None)
         index = self.go_to(self.data.file_id, sid, move_view=False)
@@ -572,25 +615,39 @@ class MainWindow(QMainWindow):
         if self.data is None:
             return
         self.data.labels = load_labels(self.store, self.data.file_id)
-        if self.file_view.reveal is not None:
-            self.file_view.set_reveal(self._revealed())  # redraws the bars with what is now revealed
+        if self.file_view.sight.blind:
+            self.file_view.set_sight(self._sight())  # redraws the model and the bars with what is now revealed
         else:
             self.file_view.set_labels()
 
-    def _revealed(self) -> set[int] | None:
-        """What a blind annotator's file view may show: the open file's segments that are not blind to them (by
-        their own setting, every segment; by a blind job, its segments) or that they labelled themselves (not by
-        accepting the model); None when nothing is blind to them."""
-        annotator = self.editor.annotator
-        if self.data is None or not annotator:
-            return None
-        own = {sid for sid, c in self.data.labels.get(annotator, {}).items() if c.origin != "accepted"}
-        if self.store.raters.is_blind(annotator):
-            return own
-        hidden = self.store.assignments.blind_assigned(self.data.file_id, annotator)
-        return None if not hidden else ({int(s) for s in self.data.seg_ids} - hidden) | own
+    def _sight(self) -> Sight:
+        """What the viewer may see of the open file: the one blind rule (core `file_sight`)."""
+        return file_sight(self.store, self.view_state.viewer, self.data.file_id) if self.data else Sight()
+
+    def _viewer_changed(self, viewer: str | None) -> None:
+        """Another annotator looks: every view shows what they may see now, not after the file is re-opened."""
+        self.editor.annotator = viewer or ""
+        self.annotator_lanes.set_viewer(viewer)
+        self.review.set_viewer(viewer)
+        if self.data is not None:
+            self.file_view.set_sight(self._sight())
+            index = self.view_state.segment_index
+            if index is not None:
+                self.view_state.select(None)
+                self.select_segment(index, move_view=False)  # the editor re-asks the rule for this viewer
+
+    def _outside_change(self) -> None:
+        """Another process changed the store: a new corpus appears; otherwise only the file list's counts are
+        re-read (not the review queue, which a running CLI analysis would otherwise rebuild every few seconds)."""
+        box = self.browser.corpus_box
+        if [c.name for c in self.store.corpora.corpora()] != [box.itemText(i) for i in range(box.count())]:
+            self.browser.reload_corpora()
+        else:
+            self.browser.reload_files()
 
     def _store_changed(self, what: str, info: dict) -> None:
+        if what in ("label_added", "labels_changed", "segments_changed", "predictions_changed", "file_transcribed"):
+            self.counts_timer.start()
         if what in ("corpus_changed", "corpus_added"):
             self.browser.reload_corpora()
         elif what in ("model_registered", "model_activated"):
@@ -607,6 +664,10 @@ class MainWindow(QMainWindow):
         """File > Export labels: the corpus's labels as the flat CSV or MSP-Podcast's labels_consensus.csv."""
         corpus = self._corpus_or_warn()
         if not corpus:
+            return None
+        if corpus_sight(self.store, self.view_state.viewer, self.store.corpora.corpus(corpus).id).blind:
+            QMessageBox.information(self, "Export labels", "You label blind in this corpus: an export would show "
+                                    "the model and the others' labels. Ask someone who is not blind to export.")
             return None
         if path is None:
             path, chosen = QFileDialog.getSaveFileName(
@@ -730,7 +791,7 @@ class MainWindow(QMainWindow):
             if new.db_url != self.settings.db_url:
                 QMessageBox.information(self, "Settings", "The new store location is used from the next start.")
             self.settings = new
-            self.editor.annotator = new.annotator
+            self.view_state.set_viewer(new.annotator)
 
     def show_agreement(self) -> None:
         if self.browser.corpus_name():
@@ -739,7 +800,8 @@ class MainWindow(QMainWindow):
 
     def show_export(self) -> None:
         if self._corpus_or_warn():
-            self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self)
+            self.export_dialog = ExportDialog(self.store, self.browser.corpus_name(), self,
+                                              viewer=self.view_state.viewer)
             self.export_dialog.show()
 
     def show_annotation_jobs(self) -> None:

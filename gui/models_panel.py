@@ -70,7 +70,7 @@ class ModelsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         activate = QPushButton("Activate")
-        back = QPushButton("Roll back")
+        back = self.back_button = QPushButton("Roll back")
         activate.clicked.connect(self.activate_selected)
         back.clicked.connect(self.roll_back)
         buttons = QHBoxLayout()
@@ -122,6 +122,17 @@ class ModelsPanel(QWidget):
             self.activated.emit(self.ids[row])
 
     def roll_back(self) -> None:
+        """Make the active model's parent active again, after the user confirmed it (the views switch models)."""
+        active = self.store.models.active_model()
+        if active is not None and active.parent_id is not None:
+            parent = self.store.models.model_version(active.parent_id)
+            answer = QMessageBox.question(
+                self, "Roll back",
+                f"Make v{parent.id} {parent.name} (the parent) the active model instead of v{active.id} "
+                f"{active.name}?\n\nNothing is deleted: v{active.id} stays in the list and can be activated again.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         try:
             mv = rollback(self.store)
         except (ValueError, UserFacingError) as exc:

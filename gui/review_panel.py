@@ -1,4 +1,5 @@
-"""The review queue as a table; 'Next to review' walks it."""
+"""The review queue as a table; 'Next to review' walks it. It ranks by the model and others' labels, so it
+asks the blind rule (core/workflows/annotation_jobs.py `Sight`): segments blind to the viewer are left out."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from emotrace.core.store import Store
+from emotrace.core.workflows.annotation_jobs import corpus_sight
 from emotrace.core.workflows.review import ReviewItem, TraceReviewItem, review_queue, trace_review
 from emotrace.gui.state import keymap
 
@@ -39,8 +41,12 @@ class ReviewPanel(QWidget):
         self.mode.addItem("segments: uncertainty, modalities, label gap", "segments")
         self.mode.addItem("traced stretches: annotator vs model and annotators", "traces")
         self.mode.setToolTip("What the queue ranks")
+        # the long choices must not set the dock's least width (at 1024x700 it pushed the window wider)
+        self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.mode.setMinimumContentsLength(12)
         self.mode.currentIndexChanged.connect(lambda _i: self.reload(self.corpus_id, self.model_version_id))
         self.corpus_id = self.model_version_id = None
+        self.viewer: str | None = None
         self.next_button = QPushButton(f"Next to review ({keymap.key_text('next_review')})")
         self.next_button.clicked.connect(self.next)
         layout = QVBoxLayout(self)
@@ -49,6 +55,12 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.next_button)
 
+    def set_viewer(self, viewer: str | None) -> None:
+        """Another annotator looks: what the queue may show them changes at once."""
+        if viewer != self.viewer:
+            self.viewer = viewer
+            self.reload(self.corpus_id, self.model_version_id)
+
     def reload(self, corpus_id: int | None, model_version_id: int | None) -> None:
         self.corpus_id, self.model_version_id = corpus_id, model_version_id
         if self.mode.currentData() == "traces":
@@ -56,6 +68,9 @@ class ReviewPanel(QWidget):
             return
         self.table.setHorizontalHeaderLabels(["file", "start", "score", "model vs label", "audio vs text"])
         self.items = review_queue(self.store, corpus_id, model_version_id) if corpus_id and model_version_id else []
+        sight = corpus_sight(self.store, self.viewer, corpus_id) if corpus_id else None
+        if sight is not None and sight.blind:  # the score and the gap are the model's and others' judgements
+            self.items = [it for it in self.items if sight.shows(it.segment_id)]
         self.position = -1
         names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.corpora.files(corpus_id)} if corpus_id else {}
         self.table.setRowCount(len(self.items))
@@ -70,6 +85,8 @@ class ReviewPanel(QWidget):
 
     def _reload_traces(self, corpus_id: int | None, model_version_id: int | None) -> None:
         self.items = trace_review(self.store, corpus_id, model_version_id) if corpus_id else []
+        if corpus_id and corpus_sight(self.store, self.viewer, corpus_id).blind:
+            self.items = []  # stretches where others' traces and the model part: blind viewers see none
         self.position = -1
         names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.corpora.files(corpus_id)} if corpus_id else {}
         self.table.setHorizontalHeaderLabels(["file", "start", "score", "trace vs model", "vs annotators"])

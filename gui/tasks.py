@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emotrace.core.progress import Cancelled
+from emotrace.core.progress import Cancelled, fraction_in_file
 
 TaskFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
 
@@ -72,8 +72,11 @@ class TaskRow(QWidget):
         self.label.setText(f"{self.task.title}: cancelling...")
 
     def _progress(self, done: int, total: int, message: str) -> None:
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
+        """The bar counts files, plus the share of the current one the message reports (one long file would
+        otherwise sit at 0% until it is done)."""
+        self.bar.setRange(0, max(total, 1) * 100)
+        self.bar.setValue(min(done * 100 + int(100 * fraction_in_file(message)) if done < total else done * 100,
+                              max(total, 1) * 100))
         self.label.setText(f"{self.task.title}: {message}")
 
     def _end(self, status: str) -> None:

@@ -6,7 +6,7 @@ import os
 import socket
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from emotrace.core.store.database import Repository
 from emotrace.core.store.models import Job
@@ -50,6 +50,12 @@ class JobRepository(Repository):
                              else "the process ended before the job finished")
                 n += 1
         return n
+
+    def activity(self) -> tuple:
+        """A cheap mark that changes whenever any process starts, advances or ends a job (an import, a
+        transcription, an analysis run by the CLI while the app is open): the app polls it to refresh."""
+        with self._db.session() as s:
+            return tuple(s.execute(select(func.count(Job.id), func.max(Job.updated_at))).one())
 
     def update_job(self, job_id: int, **fields: Any) -> None:
         with self._db.session() as s:

@@ -128,6 +128,7 @@ class SupersedeResult:
     removed: int = 0  # unlabelled units dropped
     kept_labelled: int = 0  # labelled units kept beside the new ones, marked superseded
     labels_kept: int = 0
+    no_words: tuple[tuple[float, float], ...] = ()  # speech the ASR left without words, made segments anyway
 
 
 @dataclass(frozen=True)

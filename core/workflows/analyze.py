@@ -6,6 +6,7 @@ inside a window are its text. Predictions go to the store under the model versio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from emotrace.core.ser.pipeline import Predictions, SERPipeline
 from emotrace.core.ser.pooling import FileRequest, iter_pooled
 from emotrace.core.speech.diarization import change_points
 from emotrace.core.store import AudioFile, ModelVersion, PredictionRow, Store
+from emotrace.core.timecode import format_time
 from emotrace.core.vocab import FileStatus, PredictionKind
 from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 
@@ -140,11 +142,23 @@ def analyze_corpus(
     wanted = None if file_ids is None else set(file_ids)  # a set: a catch-up may name thousands of files
     files = [f for f in store.corpora.files(corpus_row.id, status=FileStatus.OK) if wanted is None or f.id in wanted]
     report = AnalyzeReport(files=len(files), notice=pipeline.encoders.notice)
+    by_id = {f.id: f for f in files}
+    reached: dict[int, float] = {}  # per file, the furthest final span so far (pieces may end out of order)
+
+    def within(i: int, file_id: int, seconds: float) -> None:
+        """How far analysis is inside a file: one long file is one step of the per-file count (issue 24)."""
+        f = by_id[file_id]
+        seconds = reached[file_id] = max(reached.get(file_id, 0.0), seconds)
+        duration = max(float(f.duration or 0.0), seconds, 1e-9)
+        progress(i, len(files), f"{f.path.rsplit('/', 1)[-1]} {100 * seconds / duration:.0f}% "
+                                f"({format_time(seconds, 0)} of {format_time(duration, 0)})")
+
     with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches
             check_cancel(cancel)
             progress(i, len(files), files[i].path.rsplit("/", 1)[-1])
-            analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel)
+            analyze_files(store, pipeline, version.id, files[i: i + batch_size], window, hop, report, cancel,
+                          on_position=lambda file_id, seconds, i=i: within(i, file_id, seconds))
             store.jobs.update_job(job, progress=min(1.0, (i + batch_size) / max(1, len(files))))
         finish_job(store, job, report.summary(), progress, len(files))
     store.emit("predictions_changed", model_version_id=version.id)
@@ -185,7 +199,8 @@ def analyze_everywhere(
     return report
 
 
-def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, hop, report, cancel) -> None:
+def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, hop, report, cancel,
+                  on_position: Callable[[int, float], None] | None = None) -> None:
     """Spans are predicted as soon as their pooled features are final, so only `[N, 3]` outputs are kept per
     file, never every window's `[layers, 2 x dim]` features (2.2 GB for HuBERT-large on a 3-hour file)."""
     plans = {}
@@ -195,7 +210,7 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         win_spans = trajectory_spans(store, f, window, hop)
         texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words.words(f.id))
         plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
-    _predict_plans(pipeline, plans, cancel)
+    _predict_plans(pipeline, plans, cancel, on_position)
     for plan in plans.values():
         if plan.error is not None:
             report.failed.append((plan.file.path, plan.error))
@@ -219,8 +234,10 @@ def predict_spans(pipeline: SERPipeline, path: str, spans: np.ndarray, texts: li
     return plan.predictions(), plan.missing
 
 
-def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None) -> None:
-    """Every plan's spans, pooled from one pass over each file's audio (files batched together)."""
+def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None,
+                   on_position: Callable[[object, float], None] | None = None) -> None:
+    """Every plan's spans, pooled from one pass over each file's audio (files batched together);
+    `on_position(key, seconds)` after each piece: how far into that file its final spans reach."""
     if pipeline.config.uses_audio:
         enc = pipeline.encoders.audio
         requests = [FileRequest(key, plan.path, plan.spans) for key, plan in plans.items()]
@@ -235,6 +252,8 @@ def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None) 
             pooled, missing = stack_pooled([x for _, x in part], enc.num_layers, enc.dim)
             plan.missing.update(int(k) for k in index[missing])
             plan.add(index, _predict(pipeline, plan, index, pooled))
+            if on_position is not None:
+                on_position(key, float(plan.spans[index, 1].max()))
     else:
         for plan in plans.values():
             index = np.arange(len(plan.spans))

@@ -10,12 +10,15 @@ of the annotator (in every segment they label: `Store.raters.set_blind`).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from emotrace.core.errors import UserFacingError
 from emotrace.core.store import Store
 from emotrace.core.store.assignments import AnnotationJobRow, Assignment
-from emotrace.core.vocab import JOB_SELECTIONS, LabelOrigin
+from emotrace.core.vocab import JOB_SELECTIONS
 from emotrace.core.workflows.review import review_queue
 
 
@@ -118,14 +121,108 @@ def next_segment(store: Store, job: AnnotationJobRow, annotator: str) -> int | N
     return next((sid for sid in mine if sid not in done), None)
 
 
-def visibility(store: Store, segment_id: int, annotator: str, *, job: AnnotationJobRow | None = None) -> Visibility:
-    """Blind (by the job, any job assigning this segment to the annotator, or the annotator's own setting)
-    and not yet labelled by them: neither prediction nor others. Otherwise both."""
-    jobs = [job] if job is not None else store.assignments.jobs_of_segment(segment_id, annotator)
-    blind = store.raters.is_blind(annotator) or any(j.blind for j in jobs)
-    if not blind:
+def _labelled_by(store: Store, viewer: str, **where) -> set[int]:
+    """Segments the viewer judged themselves: a standing label that is not an accepted prediction (accepting the
+    model is no judgement of one's own, so it reveals nothing)."""
+    return {c.segment_id for c in store.labels.current_labels(annotator=viewer, include_accepted=False, **where)}
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What one viewer may see of a file or a corpus: THE blind rule, which every view and export asks.
+
+    A segment is blind to the viewer when the viewer labels blind (their own setting: every segment) or a blind
+    job hands it to them, and they have not saved a label of their own there yet. In a blind segment they see
+    neither the model's values nor anyone else's label or history; their own labels always show. Elsewhere
+    they see everything, except that a viewer who labels blind everywhere sees the model only inside segments
+    they labelled (between segments there is nothing of theirs to reveal it). `viewer=None`: nothing is blind.
+    """
+
+    viewer: str | None = None
+    everywhere: bool = False  # the viewer's own setting: blind in every segment
+    hidden: frozenset[int] = frozenset()  # blind to the viewer and not labelled by them yet
+    labelled: frozenset[int] = frozenset()  # judged by the viewer (reveals the segment)
+
+    @property
+    def blind(self) -> bool:
+        """Whether anything at all is hidden from this viewer here."""
+        return self.everywhere or bool(self.hidden)
+
+    def segment(self, segment_id: int) -> Visibility:
+        if segment_id in self.hidden:
+            return Visibility(False, False, "blind: save your own label to see the model and the others")
+        if self.everywhere or segment_id in self.labelled:
+            return Visibility(True, True, "revealed after your label was saved")
         return Visibility(True, True)
-    own = store.labels.current_labels(segment_ids=[segment_id], annotator=annotator)
-    if own and own[0].origin is not LabelOrigin.ACCEPTED:
-        return Visibility(True, True, "revealed after your label was saved")
-    return Visibility(False, False, "blind: save your own label to see the model and the others")
+
+    def shows(self, segment_id: int) -> bool:
+        """Whether the model's values and others' labels of this segment may be shown."""
+        return segment_id not in self.hidden
+
+    def shows_label(self, segment_id: int, annotator: str) -> bool:
+        return annotator == self.viewer or segment_id not in self.hidden
+
+    def model_mask(self, times: np.ndarray, bounds: np.ndarray, segment_ids: Sequence[int]) -> np.ndarray:
+        """Which of the model's window times may be drawn, given the segments' (start, end) bounds: none inside
+        a blind segment; for a viewer blind everywhere, only inside segments they labelled."""
+        times = np.asarray(times, dtype=float)
+        bounds = np.asarray(bounds, dtype=float).reshape(-1, 2)
+        if self.everywhere:
+            keep = np.zeros(len(times), dtype=bool)
+            for (start, end), sid in zip(bounds, segment_ids):
+                if int(sid) in self.labelled and int(sid) not in self.hidden:
+                    keep |= (times >= start) & (times < end)
+            return keep
+        keep = np.ones(len(times), dtype=bool)
+        for (start, end), sid in zip(bounds, segment_ids):
+            if int(sid) in self.hidden:
+                keep &= ~((times >= start) & (times < end))
+        return keep
+
+
+def _sight(store: Store, viewer: str | None, segment_ids: set[int], blind_assigned: set[int], labelled: set[int],
+           everywhere: bool) -> Sight:
+    blind = segment_ids if everywhere else (blind_assigned & segment_ids)
+    return Sight(viewer, everywhere, frozenset(blind - labelled), frozenset(labelled))
+
+
+def file_sight(store: Store, viewer: str | None, file_id: int) -> Sight:
+    """What `viewer` may see of one file (the file view, the Annotators dock, hover values)."""
+    if not viewer:
+        return Sight()
+    everywhere = store.raters.is_blind(viewer)
+    assigned = set() if everywhere else store.assignments.blind_assigned(file_id, viewer)
+    if not everywhere and not assigned:
+        return Sight(viewer)
+    segments = {s.id for s in store.segments.segments(file_id)}
+    return _sight(store, viewer, segments, assigned, _labelled_by(store, viewer, file_id=file_id), everywhere)
+
+
+def corpus_sight(store: Store, viewer: str | None, corpus_id: int) -> Sight:
+    """What `viewer` may see of a whole corpus (the review queue, exports from the app)."""
+    if not viewer:
+        return Sight()
+    everywhere = store.raters.is_blind(viewer)
+    assigned: set[int] = set()
+    if not everywhere:
+        for job in store.assignments.annotation_jobs(corpus_id):
+            if job.blind:
+                assigned |= {a.segment_id for a in store.assignments.job_assignments(job.id, viewer)}
+        if not assigned:
+            return Sight(viewer)
+    segments = {s.id for s in store.segments.corpus_segments(corpus_id)}
+    return _sight(store, viewer, segments, assigned, _labelled_by(store, viewer, corpus_id=corpus_id), everywhere)
+
+
+def visibility(store: Store, segment_id: int, annotator: str, *, job: AnnotationJobRow | None = None) -> Visibility:
+    """One segment's answer of the blind rule (`Sight`): blind by the annotator's own setting or by a job that
+    hands them the segment (`job`, or any job), and not yet labelled by them: neither prediction nor others."""
+    if not annotator:
+        return Visibility(True, True)
+    jobs = [job] if job is not None else store.assignments.jobs_of_segment(segment_id, annotator)
+    everywhere = store.raters.is_blind(annotator)
+    assigned = {segment_id} if any(j.blind for j in jobs) else set()
+    if not everywhere and not assigned:
+        return Visibility(True, True)
+    labelled = _labelled_by(store, annotator, segment_ids=[segment_id])
+    return _sight(store, annotator, {segment_id}, assigned, labelled, everywhere).segment(segment_id)

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from emotrace.core.segmentation import TimedWord, join_words, utterances, word_in
+from emotrace.core.segmentation import TimedWord, join_words, speech_without_words, utterances, word_in
 from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
-from emotrace.core.speech.diarization import speaker_at
+from emotrace.core.speech.diarization import speaker_at, speech_regions
 from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
 from emotrace.core.store.speakers import overlap_speaker
 from emotrace.core.timecode import format_time
@@ -22,11 +22,15 @@ from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 class TranscribeReport(JobReport):
     skipped: int = 0
     words: int = 0
+    no_words: list[tuple[float, float]] = field(default_factory=list)  # VAD speech the ASR left empty: segments too
     kept_labelled: list[tuple[str, int, int]] = field(default_factory=list)  # (path, segments, label rows)
 
     def headline(self) -> str:
         lines = [f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
                  f"{len(self.failed)} failed"]
+        if self.no_words:
+            lines.append(f"  NOTE {len(self.no_words)} stretches of speech ({sum(b - a for a, b in self.no_words):.0f} s) "
+                         "had no words from the ASR: they are segments too, flagged 'no words', to label by ear")
         lines += [f"  KEPT {path}: {n} labelled segments of the earlier transcript stay, with their {k} label rows, "
                   f"beside the new utterances (marked superseded; still shown, exported and trained on)"
                   for path, n, k in self.kept_labelled]
@@ -56,6 +60,7 @@ def transcribe_corpus(
                         i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
                                        f"({format_time(t, 0)} of {format_time(d, 0)})"))
                 report.words += words
+                report.no_words += list(superseded.no_words)
                 report.done += 1
                 if superseded.kept_labelled:
                     report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
@@ -68,7 +73,7 @@ def transcribe_corpus(
 
 def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, cancel: CancelFn | None = None,
                     restart: bool = False, on_position: Callable[[float, float], None] | None = None,
-                    ) -> tuple[int, SupersedeResult]:
+                    vad: Callable[..., list[tuple[float, float]]] = speech_regions) -> tuple[int, SupersedeResult]:
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
     and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
     within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
@@ -79,6 +84,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     count = 0
     chunk_start = resume_at
     duration = f.duration or source.duration
+    speech: list[tuple[float, float]] = []  # the VAD's speech: where the ASR left it empty, segments are made too
     while chunk_start < duration - 0.05:
         check_cancel(cancel)
         chunk_end = min(duration, chunk_start + CHUNK_SECONDS)
@@ -86,6 +92,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         if len(audio) < TARGET_SR * 0.1:
             break
         last_end = chunk_start
+        speech += vad(audio, offset=chunk_start)
         for seg in transcriber.transcribe(audio, offset=chunk_start):
             check_cancel(cancel)
             words = repair_word_times([w for w in seg.words if w.start >= resume_at - 1e-3 and w.text.strip()
@@ -102,16 +109,18 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
         # Start the next chunk at the last word's end so a word cut by the chunk edge is heard again whole.
         chunk_start = max(chunk_end - 5.0, last_end) if last_end > chunk_start else chunk_end
         resume_at = chunk_start
-    superseded = build_units(store, f.id)
+    superseded = build_units(store, f.id, speech=speech)
     store.corpora.mark_transcribed(f.id, transcriber.label)
     return count, superseded
 
 
-def build_units(store: Store, file_id: int) -> SupersedeResult:
+def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | None = None) -> SupersedeResult:
     """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
     otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
     segment ends and pauses. Earlier ASR units make way (`Store.segments.supersede_segments`): the unlabelled ones go, the
-    labelled ones stay beside the new units with every label."""
+    labelled ones stay beside the new units with every label. Speech the VAD found (`speech`) and the ASR left
+    without words becomes a segment too, with empty text (read as "no words"); a rebuild (after diarization)
+    keeps those."""
     words = store.words.words(file_id)
     segments = store.segments.segments(file_id, include_superseded=False)
     # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
@@ -124,7 +133,9 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
             texts[seg.id] = (join_words(inside), [w.id for w in inside])
         store.segments.set_segment_texts(file_id, texts)
         return SupersedeResult()
-    result = store.segments.supersede_segments(file_id, SegmentOrigin.ASR)
+    silent = [(s.start, s.end) for s in segments if s.origin == SegmentOrigin.ASR and not (s.text or "").strip()]
+    no_words = speech_without_words([*silent, *(speech or [])], words)
+    result = replace(store.segments.supersede_segments(file_id, SegmentOrigin.ASR), no_words=tuple(no_words))
     audio = store.corpora.file(file_id)
     turns = store.speakers.speaker_turns(file_id)  # utterances never span two speakers
     timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
@@ -138,5 +149,7 @@ def build_units(store: Store, file_id: int) -> SupersedeResult:
         speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
         specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                  audio.split, ids))
-    store.segments.add_segments(file_id, specs)
+    specs += [SegmentSpec(a, b, SegmentOrigin.ASR, "", (speaker_at(turns, (a + b) / 2) if turns else None)
+                          or audio.speaker, audio.split) for a, b in no_words]
+    store.segments.add_segments(file_id, sorted(specs, key=lambda spec: spec.start))
     return result

@@ -2,9 +2,8 @@
 view draws. Plain data, no Qt, so the file view (or any other view) can draw it however it lays out.
 
 Lane order: the computed consensus first (highlighted), then people by name, then annotators whose labels are
-accepted model predictions; blind annotators see only their own lane until they labelled the segment (the
-per-segment rule is emotrace.core.workflows.annotation_jobs.visibility; this view is per file, so a blind viewer
-gets only their own lane).
+accepted model predictions. What a blind viewer may see is the one blind rule,
+emotrace.core.workflows.annotation_jobs `Sight`: others' spans in segments blind to the viewer are left out.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 
 from emotrace.core.store import Store
 from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, LabelOrigin, RaterKind
+from emotrace.core.workflows.annotation_jobs import Sight, file_sight
 
 
 @dataclass
@@ -23,14 +23,15 @@ class Lane:
     spans: list[tuple[float, float, float]] = field(default_factory=list)  # start, end, value (1-7)
 
 
-def annotator_lanes(store: Store, file_id: int, dimension: str, *, viewer: str | None = None) -> list[Lane]:
+def annotator_lanes(store: Store, file_id: int, dimension: str, *, viewer: str | None = None,
+                    sight: Sight | None = None) -> list[Lane]:
     dim = DIMENSIONS.index(dimension)
     segments = {s.id: s for s in store.segments.segments(file_id)}
     kinds = store.raters.rater_kinds()
-    blind = viewer is not None and store.raters.is_blind(viewer)
+    sight = sight if sight is not None else file_sight(store, viewer, file_id)
     lanes: dict[str, Lane] = {}
     for c in store.labels.current_labels(file_id=file_id, include_computed=True):
-        if blind and c.annotator != viewer:
+        if not sight.shows_label(c.segment_id, c.annotator):
             continue
         value = c.values[dim]
         if value is None or c.segment_id not in segments:

@@ -83,11 +83,13 @@ class ViewState:
         self.playing = False
         self.follow_playhead = True
         self.shown_models: list[int] = []
+        self.viewer: str | None = None  # who is looking (the annotator): what is blind to them depends on it
         self.corpus_changed = Event()  # (corpus_id)
         self.file_changed = Event()  # (file_id)
         self.selection_changed = Event()  # (segment_index or None)
         self.models_changed = Event()  # (shown model ids)
         self.time_changed = Event()  # (TimeState)
+        self.viewer_changed = Event()  # (viewer): every view redraws what that viewer may see, at once
         self._time_views: list[TimeView] = []
 
     # -- time -------------------------------------------------------------------------------------
@@ -173,3 +175,10 @@ class ViewState:
         if ids != self.shown_models:
             self.shown_models = ids
             self.models_changed.emit(ids)
+
+    def set_viewer(self, viewer: str | None) -> None:
+        """Another annotator now looks (Settings): the blind rule's answers change for every view at once."""
+        viewer = (viewer or "").strip() or None
+        if viewer != self.viewer:
+            self.viewer = viewer
+            self.viewer_changed.emit(viewer)

@@ -7,8 +7,10 @@ from functools import cached_property
 
 import numpy as np
 
+from emotrace.core.segmentation import NO_WORDS, join_words, word_in
 from emotrace.core.store import CurrentLabel, SegmentLabel, Store, TurnRow
 from emotrace.core.store.annotations import standing_label
+from emotrace.core.vocab import SegmentOrigin
 
 
 def in_spans(times: np.ndarray, spans) -> np.ndarray:
@@ -78,6 +80,11 @@ class FileData:
         """Indices of the current segments: what N and P step through."""
         return np.flatnonzero(self.seg_live)
 
+    def words_text(self, start: float, end: float) -> str:
+        """The transcript's words inside a span (the one rule, `word_in`): what a segment drawn there says."""
+        return join_words(t for t, a, b in zip(self.word_texts, self.word_starts, self.word_ends)
+                          if word_in(_Span(a, b), start, end))
+
     def segment_name(self, index: int) -> str:
         """How the app names a segment: "Segment k/N" among the current ones (superseded ones are not counted)."""
         if not self.seg_live[index]:
@@ -104,7 +111,8 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
         file_id=file_id, path=f.path, duration=float(f.duration or 0.0), fingerprint=f.fingerprint,
         seg_ids=np.array([r.id for r in segs], dtype=np.int64),
         seg_bounds=np.array([(r.start, r.end) for r in segs], dtype=np.float64).reshape(-1, 2),
-        seg_texts=[r.text for r in segs],
+        seg_texts=[r.text or (NO_WORDS + ": speech the ASR heard no words in; label it by ear"
+                             if r.origin == SegmentOrigin.ASR else "") for r in segs],
         seg_live=np.array([r.superseded_at is None for r in segs], dtype=bool),
         word_ids=np.array([w[0] for w in words], dtype=np.int64),
         word_starts=np.array([w[1] for w in words], dtype=np.float64),
@@ -150,3 +158,9 @@ def corpus_table(store: Store, corpus_id: int, model_version_id: int | None = No
                  transcribed=f.transcribed_at is not None,
                  segments=segments.get(f.id, 0), labelled=labelled.get(f.id, 0), analyzed=f.id in analyzed)
             for f in store.corpora.files(corpus_id)]
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: float
+    end: float

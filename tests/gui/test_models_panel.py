@@ -50,3 +50,41 @@ def test_the_models_panel_refuses_a_broken_folder(qtbot, trained, monkeypatch, q
     panel.table.selectRow(panel.ids.index(second.model_version_id))
     panel.activate_selected()
     assert shown and "truncated" in shown[0] and store.models.active_model().id == first
+
+
+def test_roll_back_asks_first_and_no_changes_nothing(qtbot, store, tmp_path):
+    """Issue 24, item 8: Roll back switched the active model on one click, without a word."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from emotrace.core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.modeling import EmoTraceModel
+    from emotrace.gui.models_panel import ModelsPanel
+    from emotrace.training.registry import register
+
+    for name in ("parent", "child"):
+        EmoTraceModel(EmoTraceConfig(audio_layers=3, audio_dim=8, text_dim=8, hidden_size=8)).save_pretrained(
+            tmp_path / name)
+    parent = register(store, name="parent", folder=tmp_path / "parent", parent_id=None, activate=True, config={},
+                      data_counts={}, metrics={})
+    child = register(store, name="child", folder=tmp_path / "child", parent_id=parent.id, activate=True, config={},
+                     data_counts={}, metrics={})
+    panel = ModelsPanel(store)
+    qtbot.addWidget(panel)
+    asked = []
+
+    def answer(button):
+        def click():
+            box = QApplication.activeModalWidget()
+            assert isinstance(box, QMessageBox)
+            asked.append(box.text())
+            box.button(button).click()
+        QTimer.singleShot(100, click)
+
+    answer(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(panel.back_button, Qt.MouseButton.LeftButton)
+    assert asked and f"v{parent.id} parent" in asked[0] and store.models.active_model().id == child.id
+    answer(QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(panel.activated):
+        qtbot.mouseClick(panel.back_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 2 and store.models.active_model().id == parent.id

@@ -198,11 +198,11 @@ def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window
     store.assignments.create_annotation_job(store.corpora.corpus("c").id, "blind", assign([first], ["tester"], 1),
                                             blind=True, overlap=1, selection={})
     w.open_file(file_id)
-    assert first not in w.file_view.reveal and int(w.data.seg_ids[1]) in w.file_view.reveal
+    assert not w.file_view.sight.shows(first) and w.file_view.sight.shows(int(w.data.seg_ids[1]))
     assert min(w.file_view.label_bars["arousal"].xData) >= 10.0  # alice's 0-10 s bar is not drawn
     w.seek(5.0)
     w.segment_editing.act_split.trigger()
-    assert not ({int(s) for s in w.data.seg_ids[w.data.live_indices()[:2]]} & w.file_view.reveal)
+    assert not any(w.file_view.sight.shows(int(s)) for s in w.data.seg_ids[w.data.live_indices()[:2]])
     assert "hidden" in w.editor.prediction_label.text() and w.editor.offer_label.text() == ""
 
 
