@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from emotrace.core.errors import UserFacingError
-from emotrace.core.vocab import CONSENSUS_PREFIX, SCALE, SCALES, from_scale
+from emotrace.core.vocab import CONSENSUS_PREFIX, SCALE, SCALES, unscale
 
 
 class AnnotationFileError(UserFacingError, ValueError):
@@ -122,7 +122,7 @@ def rating(where: str, raw: object, what: str, scale: str = "1-7") -> float:
     if not low <= x <= high:
         named = f"{low:g}-{high:g}" if scale == "1-7" else f"{low:g}..{high:g}"
         raise AnnotationFileError(f"{where}: {what} {x:g} is off the {named} scale")
-    return x if scale == "1-7" else float(np.clip(from_scale(x, scale), SCALE.low, SCALE.high))
+    return x if scale == "1-7" else float(np.clip(unscale(x, scale), SCALE.low, SCALE.high))  # exact inverse of export
 
 
 def samples(where: str, times: np.ndarray, values: np.ndarray, duration: float | None, *, low: float,
