@@ -88,8 +88,8 @@ class ImportReport:
         lines = [
             f"corpus {self.corpus}: {self.scanned} audio files scanned, {self.added} added, "
             f"{self.relinked} relinked, {self.unchanged} already known, {len(self.failed)} failed",
-            f"labels: {self.segments_added} segments and {self.labels_added} labels added, "
-            f"{len(self.row_errors)} rows left out (their audio is not in the corpus)"
+            f"labels: {self.segments_added} segments and {self.labels_added} labels added"
+            + (f", {len(self.row_errors)} rows left out (their audio is not in the corpus)" if self.row_errors else "")
             + (f"; {self.consensus_rows} consensus values computed from raters" if self.consensus_rows else ""),
         ]
         lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} label rows and word "

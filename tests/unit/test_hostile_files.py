@@ -482,3 +482,23 @@ def test_wrong_encodings_are_one_line(corpus, tmp_path, capsys, encoding):
                 "--dimension", "arousal", "--path", str(path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "trace.csv" in err, err
+
+
+def test_a_damaged_mp3_says_nothing_on_stderr(store, tmp_path, capfd):
+    """libmpg123 printed "Illegal Audio-MPEG-Header", "Trying to resync" and "Giving up resync" on file
+    descriptor 2 during import; the file's one FAILED line (with mpg123's reason) is all the user gets."""
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import tone
+
+    sf.write(str(tmp_path / "good.mp3"), tone(3.0), 16000, format="MP3")
+    data = (tmp_path / "good.mp3").read_bytes()
+    write_audio(tmp_path / "c" / "ok.wav", 2.0)
+    (tmp_path / "c" / "mid.mp3").write_bytes(data[:3000] + np.random.default_rng(0).bytes(4000) + data[7000:])
+    (tmp_path / "c" / "cut.mp3").write_bytes(data[: len(data) // 2])
+    capfd.readouterr()
+    assert _cli(store, "-q", "import", str(tmp_path / "c"), "--corpus", "c") == 1
+    out, err = capfd.readouterr()
+    assert err == "", err
+    assert "FAILED" in out and "mid.mp3" in out and "; mpg123: " in out, out
