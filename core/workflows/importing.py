@@ -52,6 +52,7 @@ class LabelRow:
     speaker: str | None = None
     split: str | None = None
     gender: str | None = None
+    computed: bool = False  # the table names this annotator a computed rater (rater_kind `computed`)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class LabelTable:
     path: Path
     kind: str  # "msp", "detailed" or "generic"
     rows: list[LabelRow]
+    consensus: bool = False  # it held rows of the computed consensus: recomputed from its raters once written
 
 
 @dataclass
@@ -296,7 +298,9 @@ def read_label_table(path: str | Path) -> LabelTable:
                 parsed = _generic_row(where, lineno, row, scale or "1-7")
         except AnnotationFileError as exc:
             raise LabelFileError(str(exc)) from None
-        if parsed is not None:  # None: a computed consensus row of an export, recomputed here
+        if parsed is None:  # a computed consensus row of an export: recomputed from the raters once written
+            table.consensus = True
+        else:
             table.rows.append(parsed)
     return table
 
@@ -371,13 +375,18 @@ def _write_labels(store: Store, matched: _Matched, report: ImportReport) -> None
         store.corpora.set_file_metadata(file_id, speaker=speaker, split=split, gender=gender)
     if table.kind == "detailed":
         store.raters.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=table.path.name)
-    elif table.kind == "msp" or any(spec.annotator == CONSENSUS for spec in specs):
-        # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
-        store.raters.register_rater(CONSENSUS, RaterKind.COMPUTED, source=table.path.name)
+    else:
+        # rows without a rater are a consensus someone computed (as are raters a per-rater table calls computed):
+        # never a rater in agreement or a new consensus
+        computed = {row.annotator for row in table.rows if row.computed}
+        if table.kind == "msp" or any(spec.annotator == CONSENSUS for spec in specs):
+            computed.add(CONSENSUS)
+        if computed:
+            store.raters.register_raters(computed, RaterKind.COMPUTED, source=table.path.name)
     segments, labels = store.labels.import_labels(specs)
     report.segments_added += segments
     report.labels_added += labels
-    if table.kind == "detailed":
+    if table.kind == "detailed" or (table.consensus and specs):
         report.consensus_rows += store.labels.compute_consensus(matched.corpus_id, reweight=True)
 
 
@@ -472,7 +481,10 @@ def _generic_row(where: str, line: int, row: dict, scale: str = "1-7") -> LabelR
     file = _file_cell(where, row, "file")
     start, end = interchange.span(where, row.get("start", ""), row.get("end", ""), None)
     suffix = "" if scale == "1-7" else f"_{scale}"
-    values = tuple(interchange.rating(where, row.get(k + suffix, ""), k + suffix, scale) for k in DIMENSIONS)
+    values = tuple(None if not row.get(k + suffix, "").strip() else
+                   interchange.rating(where, row[k + suffix], k + suffix, scale) for k in DIMENSIONS)
+    if values == (None, None, None):
+        raise AnnotationFileError(f"{where}: none of {', '.join(d + suffix for d in DIMENSIONS)} is given")
     named = (row.get("annotator") or row.get("annotators") or "").strip()
     if "+" in named and not row.get("annotator"):
         raise AnnotationFileError(f"{where}: annotators {named!r}: a label combined from several raters is no one "
@@ -480,6 +492,8 @@ def _generic_row(where: str, line: int, row: dict, scale: str = "1-7") -> LabelR
     if interchange.is_computed(named):  # consensus:mean/ewe: recomputed; an imported `consensus` is data, kept
         return None
     annotator = interchange.rater_name(where, named) if named else CONSENSUS
-    accepted = (row.get("label_origin") or "").strip() == LabelOrigin.ACCEPTED.value
+    origin = {LabelOrigin.ACCEPTED.value: LabelOrigin.ACCEPTED, LabelOrigin.TRACE.value: LabelOrigin.TRACE}.get(
+        (row.get("label_origin") or "").strip(), LabelOrigin.IMPORTED)  # accepted and trace means stay what they are
+    computed = (row.get("rater_kind") or "").strip() == RaterKind.COMPUTED.value
     return LabelRow(line, file, start, end, annotator, values, (row.get("category") or "").strip() or None,
-                    LabelOrigin.ACCEPTED if accepted else LabelOrigin.IMPORTED)
+                    origin, computed=computed)
