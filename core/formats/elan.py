@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from emotrace.core.formats.interchange import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError, checked_file, refuse_xml_declarations
 from emotrace.core.formats.tiers import (
     Interval,
     TierImportReport,
@@ -63,6 +63,7 @@ def check_eaf(store: Store, corpus: str, path: str | Path, *, audio: str | None 
     import pympi
 
     path = Path(path)
+    refuse_xml_declarations(checked_file(path))
     try:
         with warnings.catch_warnings():  # pympi warns on stderr about versions and unknown parts: not our user's
             warnings.simplefilter("ignore")

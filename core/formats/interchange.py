@@ -69,6 +69,19 @@ def checked_file(path: str | Path) -> Path:
     return path
 
 
+def refuse_xml_declarations(path: Path) -> None:
+    """An XML annotation file (ELAN, NOVA) never declares a DOCTYPE or entities: one that does is refused before
+    any parser sees it (entity expansion, external entities), streamed in 1 MB blocks under the size cap."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            text = (tail + block).upper()
+            if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+                raise AnnotationFileError(f"{path.name}: refused: an XML DOCTYPE or entity declaration (this format "
+                                          "has none; entities can expand without bound)")
+            tail = block[-16:]
+
+
 def rater_name(where: str, raw: object) -> str:
     """A person's (or a computed rater's) name as stored: stripped, non-empty, printable."""
     name = str(raw if raw is not None else "").strip()
@@ -134,7 +147,7 @@ def samples(where: str, times: np.ndarray, values: np.ndarray, duration: float |
         raise AnnotationFileError(f"{where}: no samples (nothing to import)")
     bad_t = np.flatnonzero(~np.isfinite(t))
     if len(bad_t):
-        raise AnnotationFileError(f"{where}: sample {bad_t[0] + 1} has time {t[bad_t[0]]!r}")
+        raise AnnotationFileError(f"{where}: sample {bad_t[0] + 1} has time {t[bad_t[0]]:g}")
     back = np.flatnonzero(np.diff(t) <= 0)
     if len(back):
         k = back[0] + 1
@@ -149,10 +162,10 @@ def samples(where: str, times: np.ndarray, values: np.ndarray, duration: float |
     bad_v = np.flatnonzero(~np.isfinite(v) | (v < low) | (v > high))
     if len(bad_v):
         k = bad_v[0]
-        raise AnnotationFileError(f"{where}: sample {k + 1} at {t[k]:g} s has value {v[k]!r}, off the "
+        raise AnnotationFileError(f"{where}: sample {k + 1} at {t[k]:g} s has value {v[k]:g}, off the "
                                   f"{low:g}..{high:g} scale")
     return t, v
 
 
 __all__ = ["TIME_TOLERANCE_S", "AnnotationFileError", "checked_file", "is_computed", "max_import_bytes", "number",
-           "rater_name", "rating", "samples", "span"]
+           "rater_name", "refuse_xml_declarations", "rating", "samples", "span"]

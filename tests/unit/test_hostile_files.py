@@ -502,3 +502,17 @@ def test_a_damaged_mp3_says_nothing_on_stderr(store, tmp_path, capfd):
     out, err = capfd.readouterr()
     assert err == "", err
     assert "FAILED" in out and "mid.mp3" in out and "; mpg123: " in out, out
+
+
+def test_an_eaf_with_entity_declarations_is_refused_before_parsing(corpus, tmp_path, capsys):
+    """A billion-laughs EAF was refused by accident (pympi then failed on a missing attribute, a cryptic line):
+    an ELAN file never declares a DOCTYPE or entities, so one that does is refused by name before any parser."""
+    laughs = ('<!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+    path = tmp_path / "laughs.eaf"
+    path.write_text(f'<?xml version="1.0"?>{laughs}<ANNOTATION_DOCUMENT AUTHOR="&b;" DATE="x" FORMAT="3.0" '
+                    'VERSION="3.0"><HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/><TIME_ORDER/></ANNOTATION_DOCUMENT>')
+    before = _sha(corpus)
+    assert _import(corpus, path) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "laughs.eaf: refused: an XML DOCTYPE or entity declaration" in err, err
+    assert _sha(corpus) == before
