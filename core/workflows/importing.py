@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ class LabelFileError(AnnotationFileError):
     model (its one line names the file and the line). Nothing of it is written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a labels_detailed.csv holds millions of them until written
 class LabelRow:
     """One checked row of a label CSV, before it is matched to a stored file (`start`/`end` None: the whole file,
     as MSP-Podcast labels one file per turn)."""
@@ -439,7 +440,7 @@ def _file_cell(where: str, row: dict, column: str) -> str:
     name = (row.get(column) or "").strip()
     if not name:
         raise AnnotationFileError(f"{where}: no audio file named (column {column})")
-    return name
+    return sys.intern(name)  # one string per file, not one per row: a detailed file names each file per rater
 
 
 def _msp_row(where: str, line: int, row: dict) -> LabelRow:
@@ -453,7 +454,7 @@ def _msp_row(where: str, line: int, row: dict) -> LabelRow:
 
 def _detailed_row(where: str, line: int, row: dict, worker: str) -> LabelRow:
     """One rater's judgement of one MSP file; a dimension the rater left empty stays open."""
-    rater = interchange.rater_name(f"{where}: {worker}", row.get(worker))
+    rater = sys.intern(interchange.rater_name(f"{where}: {worker}", row.get(worker)))
     if interchange.is_computed(rater):
         raise AnnotationFileError(f"{where}: {worker} {rater!r} names a computed consensus, not a rater")
     values = tuple(None if not (row.get(col) or "").strip() else interchange.rating(where, row[col], col)
@@ -491,7 +492,7 @@ def _generic_row(where: str, line: int, row: dict, scale: str = "1-7") -> LabelR
                                   "person's judgement (export with --per-rater to keep each rater)")
     if interchange.is_computed(named):  # consensus:mean/ewe: recomputed; an imported `consensus` is data, kept
         return None
-    annotator = interchange.rater_name(where, named) if named else CONSENSUS
+    annotator = sys.intern(interchange.rater_name(where, named)) if named else CONSENSUS
     origin = {LabelOrigin.ACCEPTED.value: LabelOrigin.ACCEPTED, LabelOrigin.TRACE.value: LabelOrigin.TRACE}.get(
         (row.get("label_origin") or "").strip(), LabelOrigin.IMPORTED)  # accepted and trace means stay what they are
     computed = (row.get("rater_kind") or "").strip() == RaterKind.COMPUTED.value
