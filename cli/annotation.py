@@ -105,7 +105,7 @@ def register_job(sub) -> None:
 
 def cmd_annotations(args) -> int:
     # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
-    from emotrace.core.formats.batch import export_corpus, import_annotation_file
+    from emotrace.core.formats.batch import check_annotation_file, export_corpus
 
     if args.action == "export" and not args.out:
         raise UserFacingError("annotations export needs --out FOLDER")
@@ -116,8 +116,9 @@ def cmd_annotations(args) -> int:
         written = export_corpus(store, args.corpus, args.out, args.format)
         print(f"wrote {len(written)} {args.format} files to {args.out}")
         return 0
-    for path in args.files:
-        print(import_annotation_file(store, args.corpus, path, audio=args.audio).summary())
+    writes = [check_annotation_file(store, args.corpus, path, audio=args.audio) for path in args.files]
+    for write in writes:  # every file was checked whole before the first is written: a bad one writes nothing
+        print(write().summary())
     return 0
 
 

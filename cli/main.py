@@ -72,6 +72,11 @@ def cmd_export(args) -> int:
         from emotrace.core.formats.label_tables import export_msp_detailed
 
         n = export_msp_detailed(store, args.corpus, args.out)
+    elif args.per_rater:
+        # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
+        from emotrace.core.formats.label_tables import export_raters
+
+        n = export_raters(store, args.corpus, args.out, scale=args.scale)
     elif args.msp:
         n = export_msp(store, args.corpus, args.out, include_accepted=args.include_accepted,
                        annotator=args.annotator)
@@ -130,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --msp: whose values, e.g. consensus:mean, consensus:ewe, or consensus "
                         "(an imported labels_consensus.csv)")
     p.add_argument("--msp-detailed", action="store_true", help="MSP-Podcast labels_detailed.csv: one row per rater")
+    p.add_argument("--per-rater", action="store_true",
+                   help="one row per segment and annotator (people, accepted predictions, trace means, consensus): "
+                        "`import --labels` reads it back as the same raters")
     p.add_argument("--scale", choices=EXPORT_SCALES, default="1-7",
                    help="flat CSV: values on 1-7, 0..1 or -1..1 (columns arousal_unit, ...; import reads them back)")
     p.set_defaults(func=cmd_export)

@@ -7,9 +7,13 @@ odd MP3s). Resampling is soxr's streaming resampler, so chunk edges leave no cli
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import struct
+import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,9 +46,51 @@ def fingerprint(path: str | Path, block: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+MPEG_SUFFIXES = (".mp3", ".mp2", ".mpga")
+_FD2_LOCK = threading.Lock()
+
+
+@contextmanager
+def _mpg123_quiet(path: Path, heard: list[str] | None = None) -> Iterator[None]:
+    """libsndfile decodes MP3 with libmpg123, which prints its notes on a damaged file ("Illegal Audio-MPEG-Header",
+    "Trying to resync", "Xing stream size off") straight to file descriptor 2, past Python: around each call into
+    it fd 2 goes to a temporary file, and what was said lands in `heard` (the caller puts mpg123's reason into its
+    one line when the decode fails). Only for MPEG files; output of other threads in that moment is lost too."""
+    if path.suffix.lower() not in MPEG_SUFFIXES:
+        yield
+        return
+    with _FD2_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 at all: nothing to protect
+            yield
+            return
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                said = sink.read(64 * 1024).decode("utf-8", "replace")
+                if heard is not None and said.strip():
+                    heard.append(said)
+
+
+def _mpg123_reason(heard: list[str]) -> str:
+    """mpg123's own error line, without its source location: `; mpg123: Giving up resync after 1024 bytes`."""
+    for said in heard:
+        for line in said.splitlines():
+            if "error:" in line:
+                return "; mpg123: " + line.split("error:", 1)[1].split(" - ")[0].strip()
+    return ""
+
+
 def _open_soundfile(path: Path) -> sf.SoundFile | None:
     try:
-        return sf.SoundFile(str(path))
+        with _mpg123_quiet(path):
+            return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError):
         return None
 
@@ -127,7 +173,7 @@ class AudioSource:
     def read(self, start: float = 0.0, end: float | None = None) -> np.ndarray:
         """One stretch as 16 kHz mono (seeks where the format allows, else decodes up to it)."""
         if self.info.backend == "soundfile":
-            with sf.SoundFile(str(self.path)) as snd:
+            with _mpg123_quiet(self.path), sf.SoundFile(str(self.path)) as snd:
                 sr = snd.samplerate
                 first = int(start * sr)
                 frames = -1 if end is None else max(0, int(end * sr) - first)
@@ -163,12 +209,16 @@ class AudioSource:
             yield from self._av_blocks()
 
     def _soundfile_blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        heard: list[str] = []  # what libmpg123 said (see _mpg123_quiet); quiet per call, never across a yield
         try:
-            with sf.SoundFile(str(self.path)) as snd:
+            with _mpg123_quiet(self.path, heard):
+                snd = sf.SoundFile(str(self.path))
+            with snd:
                 sr = snd.samplerate
                 stream = None if sr == TARGET_SR else soxr.ResampleStream(sr, TARGET_SR, 1, dtype="float32")
                 while True:
-                    data = snd.read(block_frames, dtype="float32", always_2d=True)
+                    with _mpg123_quiet(self.path, heard):
+                        data = snd.read(block_frames, dtype="float32", always_2d=True)
                     last = len(data) < block_frames
                     mono = data.mean(axis=1, dtype=np.float32) if len(data) else np.zeros(0, np.float32)
                     out = mono if stream is None else stream.resample_chunk(mono, last=last)
@@ -177,7 +227,8 @@ class AudioSource:
                     if last:
                         break
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(f"cannot decode {self.path.name}: damaged or truncated ({exc})") from exc
+            raise AudioError(f"cannot decode {self.path.name}: damaged or truncated ({exc}{_mpg123_reason(heard)})"
+                             ) from exc
 
     def _av_blocks(self) -> Iterator[np.ndarray]:
         # lazy: PyAV loads FFmpeg's libraries; only what soundfile cannot read needs it

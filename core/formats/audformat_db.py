@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -177,6 +178,12 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
 
     Read with a safe YAML loader and plain CSV/Parquet readers (`_read_header`, `_read_table`), never with
     audformat's loader."""
+    return check_audformat(store, corpus, folder)()
+
+
+def check_audformat(store: Store, corpus: str, folder: str | Path) -> Callable[[], tuple[int, int]]:
+    """Every table read and every value checked (nothing written); returns the call that writes them:
+    (segments, labels)."""
     folder = Path(folder)
     corpus_row = store.corpora.corpus(corpus)
     header = _read_header(folder)
@@ -235,5 +242,9 @@ def import_audformat(store: Store, corpus: str, folder: str | Path) -> tuple[int
     file_rows = {f.id: f for f in files}
     specs = [LabelSpec(fid, s, e, rater, tuple(v[:3]), v[3], file_rows[fid].speaker, file_rows[fid].split)
              for (fid, s, e, rater), v in sorted(grouped.items()) if v[:3] != [None, None, None]]
-    store.raters.register_raters(humans, RaterKind.HUMAN, source=f"audformat:{header.get('name', folder.name)}")
-    return store.labels.import_labels(specs)
+
+    def write() -> tuple[int, int]:
+        store.raters.register_raters(humans, RaterKind.HUMAN, source=f"audformat:{header.get('name', folder.name)}")
+        return store.labels.import_labels(specs)
+
+    return write

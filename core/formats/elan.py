@@ -7,14 +7,15 @@ within 1 ms by Store.labels.import_labels).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
-from emotrace.core.formats.interchange import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError, checked_file, refuse_xml_declarations
 from emotrace.core.formats.tiers import (
     Interval,
     TierImportReport,
+    check_intervals,
     export_rows,
-    import_intervals,
     label_tiers,
     parse_tier,
 )
@@ -52,10 +53,17 @@ def _mimetype(path: str) -> str:
 
 
 def import_eaf(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    return check_eaf(store, corpus, path, audio=audio)()
+
+
+def check_eaf(store: Store, corpus: str, path: str | Path, *, audio: str | None = None
+              ) -> Callable[[], TierImportReport]:
+    """The file read and every annotation checked (nothing written); returns the call that writes them."""
     # lazy: pympi-ling for ELAN files only
     import pympi
 
     path = Path(path)
+    refuse_xml_declarations(checked_file(path))
     try:
         with warnings.catch_warnings():  # pympi warns on stderr about versions and unknown parts: not our user's
             warnings.simplefilter("ignore")
@@ -74,5 +82,5 @@ def import_eaf(store: Store, corpus: str, path: str | Path, *, audio: str | None
                 raise AnnotationFileError(f"{path.name}: tier {tier!r} has an annotation without a time")
             intervals.append(Interval(tier, start / 1000, end / 1000, str(text)))
     media = [d.get("RELATIVE_MEDIA_URL") or d.get("MEDIA_URL", "") for d in eaf.media_descriptors]
-    return import_intervals(store, corpus, path, intervals, media_names=[m.rsplit("/", 1)[-1] for m in media],
-                            audio=audio)
+    return check_intervals(store, corpus, path, intervals, media_names=[m.rsplit("/", 1)[-1] for m in media],
+                           audio=audio)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from emotrace.core.errors import UserFacingError
-from emotrace.core.vocab import CONSENSUS_PREFIX, SCALE, SCALES, from_scale
+from emotrace.core.vocab import CONSENSUS_PREFIX, SCALE, SCALES, unscale
 
 
 class AnnotationFileError(UserFacingError, ValueError):
@@ -67,6 +67,19 @@ def checked_file(path: str | Path) -> Path:
         raise AnnotationFileError(f"{path}: {info.st_size / 1e6:.1f} MB, over the {max_import_bytes() / 1e6:.0f} MB "
                                   "import limit (EMOTRACE_MAX_IMPORT_MB raises it)")
     return path
+
+
+def refuse_xml_declarations(path: Path) -> None:
+    """An XML annotation file (ELAN, NOVA) never declares a DOCTYPE or entities: one that does is refused before
+    any parser sees it (entity expansion, external entities), streamed in 1 MB blocks under the size cap."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            text = (tail + block).upper()
+            if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+                raise AnnotationFileError(f"{path.name}: refused: an XML DOCTYPE or entity declaration (this format "
+                                          "has none; entities can expand without bound)")
+            tail = block[-16:]
 
 
 def rater_name(where: str, raw: object) -> str:
@@ -122,7 +135,7 @@ def rating(where: str, raw: object, what: str, scale: str = "1-7") -> float:
     if not low <= x <= high:
         named = f"{low:g}-{high:g}" if scale == "1-7" else f"{low:g}..{high:g}"
         raise AnnotationFileError(f"{where}: {what} {x:g} is off the {named} scale")
-    return x if scale == "1-7" else float(np.clip(from_scale(x, scale), SCALE.low, SCALE.high))
+    return x if scale == "1-7" else float(np.clip(unscale(x, scale), SCALE.low, SCALE.high))  # exact inverse of export
 
 
 def samples(where: str, times: np.ndarray, values: np.ndarray, duration: float | None, *, low: float,
@@ -134,7 +147,7 @@ def samples(where: str, times: np.ndarray, values: np.ndarray, duration: float |
         raise AnnotationFileError(f"{where}: no samples (nothing to import)")
     bad_t = np.flatnonzero(~np.isfinite(t))
     if len(bad_t):
-        raise AnnotationFileError(f"{where}: sample {bad_t[0] + 1} has time {t[bad_t[0]]!r}")
+        raise AnnotationFileError(f"{where}: sample {bad_t[0] + 1} has time {t[bad_t[0]]:g}")
     back = np.flatnonzero(np.diff(t) <= 0)
     if len(back):
         k = back[0] + 1
@@ -149,10 +162,10 @@ def samples(where: str, times: np.ndarray, values: np.ndarray, duration: float |
     bad_v = np.flatnonzero(~np.isfinite(v) | (v < low) | (v > high))
     if len(bad_v):
         k = bad_v[0]
-        raise AnnotationFileError(f"{where}: sample {k + 1} at {t[k]:g} s has value {v[k]!r}, off the "
+        raise AnnotationFileError(f"{where}: sample {k + 1} at {t[k]:g} s has value {v[k]:g}, off the "
                                   f"{low:g}..{high:g} scale")
     return t, v
 
 
 __all__ = ["TIME_TOLERANCE_S", "AnnotationFileError", "checked_file", "is_computed", "max_import_bytes", "number",
-           "rater_name", "rating", "samples", "span"]
+           "rater_name", "refuse_xml_declarations", "rating", "samples", "span"]

@@ -1,5 +1,6 @@
-"""Write a corpus back out: a flat CSV for analysis, an MSP-Podcast `labels_consensus.csv` and its per-rater
-`labels_detailed.csv`.
+"""Write a corpus back out: a flat CSV for analysis (one row per segment), a per-rater CSV (one row per segment and
+annotator: what `emotrace import --labels` reads back as the same raters), an MSP-Podcast `labels_consensus.csv`
+and its per-rater `labels_detailed.csv`.
 
 Both read labels through the store's one rule (`Store.labels.segment_labels`). The flat CSV says where each label came
 from (origin, rater kind); the MSP file holds human judgements only unless asked, so an accepted model output
@@ -13,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from emotrace.core.store import Store
-from emotrace.core.vocab import DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, rescale
+from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, MSP_DIMENSION_COLUMNS, MSP_HEADER, RaterKind, rescale
 
 MSP_DETAILED_HEADER = ["FileName", "WorkerID", "EmoClass", *MSP_DIMENSION_COLUMNS.values()]
 
@@ -63,6 +64,41 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
                 files[seg.file_id].path, f"{seg.start:.3f}", f"{seg.end:.3f}", seg.speaker or "", seg.split or "",
                 seg.origin, "yes" if seg.superseded_at else "", seg.text, *label_cells, *pred_cells)])
     return len(segments)
+
+
+def export_raters(store: Store, corpus: str, out: str | Path, scale: str = "1-7") -> int:
+    """One row per segment and annotator with that annotator's current label: people, accepted model outputs
+    (`label_origin` accepted), trace means (`<name> (trace)`, origin trace), an imported consensus (`rater_kind`
+    computed) and the computed consensus (`consensus:*`, recomputed on import, never read back as a rater).
+    File names relative to the corpus root, so the table moves with the corpus. `emotrace import --labels` reads
+    it back as the same current labels, annotators and rater kinds (the flat export's `annotators` cell joins
+    several raters and cannot). An open dimension is an empty cell."""
+    corpus_row = store.corpora.corpus(corpus)
+    root = Path(corpus_row.root) if corpus_row.root else None
+    files = {f.id: f for f in store.corpora.files(corpus_row.id)}
+    segments = {s.id: s for s in store.segments.corpus_segments(corpus_row.id)}
+    kinds = store.raters.rater_kinds()
+    labels = store.labels.current_labels(corpus_id=corpus_row.id, include_accepted=True, include_computed=True)
+    suffix = "" if scale == "1-7" else f"_{scale}"
+    count = 0
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["file", "start", "end", "speaker", "split", "segment_origin", "superseded", "text",
+                         "annotator", "label_origin", "rater_kind", *(f"{d}{suffix}" for d in DIMENSIONS), "category"])
+        for c in sorted(labels, key=lambda c: (segments[c.segment_id].file_id, segments[c.segment_id].start,
+                                               segments[c.segment_id].end, c.annotator)):
+            seg = segments[c.segment_id]
+            path = Path(files[seg.file_id].path)
+            name = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+            kind = (RaterKind.COMPUTED if c.annotator.startswith(CONSENSUS_PREFIX)
+                    else RaterKind.MODEL_ASSISTED if c.rater_kind is RaterKind.MODEL_ASSISTED
+                    else kinds.get(c.annotator, c.rater_kind))
+            writer.writerow([_cell(x) for x in (
+                name, f"{seg.start:.3f}", f"{seg.end:.3f}", seg.speaker or "", seg.split or "", seg.origin,
+                "yes" if seg.superseded_at else "", seg.text, c.annotator, c.origin.value, kind.value,
+                *("" if x is None else rescale(x, scale) for x in c.values), c.category or "")])
+            count += 1
+    return count
 
 
 def _msp_segments(store: Store, corpus: str) -> tuple[object, dict, list[tuple[object, str]]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emotrace.core.formats.interchange import AnnotationFileError
+from emotrace.core.formats.interchange import AnnotationFileError, checked_file, number, rater_name, span
 from emotrace.core.store import Store
 from emotrace.core.store.speakers import TurnRow as Turn
 from emotrace.core.vocab import TurnSource
@@ -20,47 +20,66 @@ from emotrace.core.vocab import TurnSource
 
 def read_rttm(path: str | Path) -> dict[str, list[Turn]]:
     """Turns per RTTM file id; a malformed SPEAKER line is an error naming its line (nothing is imported)."""
-    path = Path(path)
-    turns: dict[str, list[Turn]] = {}
+    return {uri: [turn for _line, turn in turns] for uri, turns in _read_lines(Path(path)).items()}
+
+
+def _read_lines(path: Path) -> dict[str, list[tuple[int, Turn]]]:
+    """(line, turn) per file id, sorted by time; times finite, onset >= 0, duration > 0 (the interchange model)."""
+    turns: dict[str, list[tuple[int, Turn]]] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(checked_file(path), encoding="utf-8") as fh:  # streamed: no whole-file copy of a big RTTM
+            for lineno, line in enumerate(fh, start=1):
+                fields = line.split()
+                if not fields or fields[0].startswith("#") or fields[0] != "SPEAKER":
+                    continue
+                where = f"{path.name}:{lineno}"
+                if len(fields) < 8:
+                    raise AnnotationFileError(f"{where}: a SPEAKER line needs 10 fields, found {len(fields)}")
+                onset = number(where, fields[3], "onset")
+                duration = number(where, fields[4], "duration")
+                if duration <= 0:
+                    raise AnnotationFileError(f"{where}: duration {duration:g} s (a turn needs duration > 0)")
+                start, end = span(where, onset, onset + duration, None)
+                speaker = rater_name(where, fields[7])
+                turns.setdefault(fields[1], []).append((lineno, Turn(round(start, 3), round(end, 3), speaker)))
+    except UnicodeDecodeError as exc:
         raise AnnotationFileError(f"{path.name} cannot be read: {exc}") from exc
-    for lineno, line in enumerate(lines, start=1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#") or fields[0] != "SPEAKER":
-            continue
-        where = f"{path.name}:{lineno}"
-        if len(fields) < 8:
-            raise AnnotationFileError(f"{where}: a SPEAKER line needs 10 fields, found {len(fields)}")
-        try:
-            onset, duration = float(fields[3]), float(fields[4])
-        except ValueError:
-            raise AnnotationFileError(f"{where}: onset {fields[3]!r} / duration {fields[4]!r} are not numbers") from None
-        if onset < 0 or duration <= 0:
-            raise AnnotationFileError(f"{where}: a turn needs onset >= 0 and duration > 0")
-        turns.setdefault(fields[1], []).append(Turn(round(onset, 3), round(onset + duration, 3), fields[7]))
-    return {uri: sorted(t, key=lambda x: (x.start, x.end)) for uri, t in turns.items()}
+    return {uri: sorted(t, key=lambda x: (x[1].start, x[1].end)) for uri, t in turns.items()}
 
 
-def import_rttm(store: Store, corpus: str, path: str | Path) -> dict[str, int]:
-    """Turns for every file the RTTM names; all its file ids are matched before anything is written."""
+def check_rttm(store: Store, corpus: str, path: str | Path) -> dict[int, list[Turn]]:
+    """The turns for each stored file the RTTM names, every file id matched and every turn inside its audio
+    (+ the interchange tolerance), before anything is written; writes nothing."""
     corpus_row = store.corpora.corpus(corpus)
+    path = Path(path)
     by_stem: dict[str, list] = {}
     for f in store.corpora.files(corpus_row.id):
         by_stem.setdefault(Path(f.path).stem, []).append(f)
-    turns = read_rttm(path)
     targets = {}
-    for file_id, file_turns in turns.items():
+    for file_id, file_turns in _read_lines(path).items():
         hits = by_stem.get(file_id, [])
         if len(hits) != 1:
-            raise AnnotationFileError(f"{Path(path).name}: file id {file_id!r} matches "
+            raise AnnotationFileError(f"{path.name}: file id {file_id!r} matches "
                                       f"{'no' if not hits else 'more than one'} audio file of the corpus")
-        targets[hits[0].id] = file_turns
+        checked = []
+        for lineno, turn in file_turns:
+            start, end = span(f"{path.name}:{lineno}", turn.start, turn.end, hits[0].duration)
+            checked.append(Turn(start, end, turn.speaker))
+        targets[hits[0].id] = checked
+    return targets
+
+
+def write_rttm_turns(store: Store, path: str | Path, targets: dict[int, list[Turn]]) -> dict[str, int]:
+    """Write what `check_rttm` returned: each file's turns as a new revision."""
     note = f"RTTM {Path(path).name}"
     for fid, file_turns in targets.items():
         store.speakers.write_speaker_turns(fid, file_turns, TurnSource.RTTM, note)
     return {store.corpora.file(fid).path: len(file_turns) for fid, file_turns in targets.items()}
+
+
+def import_rttm(store: Store, corpus: str, path: str | Path) -> dict[str, int]:
+    """Turns for every file the RTTM names; the whole file is checked before anything is written."""
+    return write_rttm_turns(store, path, check_rttm(store, corpus, path))
 
 
 def export_rttm(store: Store, corpus: str, out: str | Path) -> int:

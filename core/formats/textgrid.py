@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.formats.tiers import (
     Interval,
     TierImportReport,
+    check_intervals,
     export_rows,
-    import_intervals,
     label_tiers,
 )
 from emotrace.core.store import Store
@@ -34,6 +35,12 @@ def export_textgrid(store: Store, file_id: int, out: str | Path) -> int:
 
 
 def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str | None = None) -> TierImportReport:
+    return check_textgrid(store, corpus, path, audio=audio)()
+
+
+def check_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str | None = None
+                   ) -> Callable[[], TierImportReport]:
+    """The file read and every interval checked (nothing written); returns the call that writes them."""
     # lazy: praatio for TextGrid files only
     from praatio import textgrid
 
@@ -51,9 +58,14 @@ def import_textgrid(store: Store, corpus: str, path: str | Path, *, audio: str |
             points.append(name)  # a point tier marks instants: no segment to label
             continue
         intervals += [Interval(name, float(e.start), float(e.end), str(e.label)) for e in tier.entries]
-    report = import_intervals(store, corpus, path, intervals, audio=audio)
-    report.skipped_tiers += [f"{name} (a point tier)" for name in points]
-    return report
+    write = check_intervals(store, corpus, path, intervals, audio=audio)
+
+    def write_and_note() -> TierImportReport:
+        report = write()
+        report.skipped_tiers += [f"{name} (a point tier)" for name in points]
+        return report
+
+    return write_and_note
 
 
 _NEGATIVE_TIME = re.compile(rb"^\s*(xmin|xmax|number|time)\s*=\s*-", re.M)

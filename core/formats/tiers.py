@@ -8,7 +8,7 @@ so the audio is found by the media file's name, else by the annotation file's st
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +127,13 @@ def resolve_audio(store: Store, corpus_id: int, path: Path, media_names: Iterabl
 def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[Interval], *,
                      media_names: Iterable[str] = (), audio: str | None = None) -> TierImportReport:
     """Check every interval first, then write all labels in one transaction (Store.labels.import_labels)."""
+    return check_intervals(store, corpus, path, intervals, media_names=media_names, audio=audio)()
+
+
+def check_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[Interval], *,
+                    media_names: Iterable[str] = (), audio: str | None = None) -> Callable[[], TierImportReport]:
+    """Every interval checked through the interchange model (nothing written); returns the one call that writes
+    them all in one transaction and gives the report."""
     corpus_row = store.corpora.corpus(corpus)
     target = resolve_audio(store, corpus_row.id, path, media_names, audio)
     report = TierImportReport(file=path.name)
@@ -157,10 +164,14 @@ def import_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[
                                       "arousal, valence or dominance there")
     specs = [LabelSpec(target.id, start, end, annotator, tuple(values[:3]), values[3], target.speaker, target.split)
              for (annotator, start, end), values in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
-    report.segments_added, report.labels_added = store.labels.import_labels(specs)
-    return report
+
+    def write() -> TierImportReport:
+        report.segments_added, report.labels_added = store.labels.import_labels(specs)
+        return report
+
+    return write
 
 
 __all__ = ["AnnotationFileError", "Interval", "LabelOrigin", "TierImportReport", "TRANSCRIPT_TIER", "export_rows",
            "is_transcript", "label_tiers", "layered",
-           "import_intervals", "parse_tier", "tier_name", "value_text"]
+           "check_intervals", "import_intervals", "parse_tier", "tier_name", "value_text"]

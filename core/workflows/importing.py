@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,9 @@ from emotrace.core.vocab import (
     DIMENSIONS,
     MSP_DIMENSION_COLUMNS,
     MSP_HEADER,
-    SCALE,
     FileStatus,
     LabelOrigin,
     RaterKind,
-    unscale,
 )
 from emotrace.core.workflows.tracking import finish_job, tracked_job
 
@@ -33,8 +32,39 @@ MSP_WORKER_COLUMNS = ("WorkerID", "Worker", "RaterID", "Annotator")
 """MSP-Podcast's `labels_detailed.csv` names the rater of a row in one of these columns (releases differ)."""
 
 
-class LabelFileError(ValueError):
-    """A labels CSV that cannot be read at all (wrong columns, not a CSV)."""
+class LabelFileError(AnnotationFileError):
+    """A labels CSV that is not imported at all: unreadable, wrong columns, or a row that breaks the interchange
+    model (its one line names the file and the line). Nothing of it is written."""
+
+
+@dataclass(frozen=True, slots=True)  # a labels_detailed.csv holds millions of them until written
+class LabelRow:
+    """One checked row of a label CSV, before it is matched to a stored file (`start`/`end` None: the whole file,
+    as MSP-Podcast labels one file per turn)."""
+
+    line: int
+    file: str
+    start: float | None
+    end: float | None
+    annotator: str
+    values: tuple[float | None, float | None, float | None]
+    category: str | None
+    origin: LabelOrigin = LabelOrigin.IMPORTED
+    speaker: str | None = None
+    split: str | None = None
+    gender: str | None = None
+    computed: bool = False  # the table names this annotator a computed rater (rater_kind `computed`)
+
+
+@dataclass
+class LabelTable:
+    """A label CSV read whole and checked row by row (`read_label_table`): MSP's consensus file, its per-rater
+    detailed file, or the generic/flat CSV. Holding it means no row broke a rule that needs no audio."""
+
+    path: Path
+    kind: str  # "msp", "detailed" or "generic"
+    rows: list[LabelRow]
+    consensus: bool = False  # it held rows of the computed consensus: recomputed from its raters once written
 
 
 @dataclass
@@ -47,7 +77,7 @@ class ImportReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     segments_added: int = 0
     labels_added: int = 0
-    row_errors: list[tuple[str, str]] = field(default_factory=list)
+    row_errors: list[tuple[str, str]] = field(default_factory=list)  # rows for audio the corpus lacks: left out
     warnings: list[tuple[str, str]] = field(default_factory=list)
     replaced: list[tuple[str, int]] = field(default_factory=list)  # (path, labels kept on the earlier content)
     consensus_rows: int = 0  # computed consensus rows written from per-rater labels
@@ -61,8 +91,8 @@ class ImportReport:
         lines = [
             f"corpus {self.corpus}: {self.scanned} audio files scanned, {self.added} added, "
             f"{self.relinked} relinked, {self.unchanged} already known, {len(self.failed)} failed",
-            f"labels: {self.segments_added} segments and {self.labels_added} labels added, "
-            f"{len(self.row_errors)} rows rejected"
+            f"labels: {self.segments_added} segments and {self.labels_added} labels added"
+            + (f", {len(self.row_errors)} rows left out (their audio is not in the corpus)" if self.row_errors else "")
             + (f"; {self.consensus_rows} consensus values computed from raters" if self.consensus_rows else ""),
         ]
         lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} label rows and word "
@@ -70,7 +100,10 @@ class ImportReport:
                   for path, n in self.replaced]
         lines += [f"  SKIPPED {path}: {why}" for path, why in self.skipped]
         lines += [f"  FAILED {path}: {why}" for path, why in self.failed]
-        lines += [f"  ROW {where}: {why}" for where, why in self.row_errors]
+        if self.row_errors:  # one line, however many: MSP's labels of a subset of its audio are 100,000s of rows
+            where, why = self.row_errors[0]
+            lines.append(f"  SKIPPED {len(self.row_errors)} rows name audio that is not a usable file of this corpus "
+                         f"(first: {where}: {why})")
         lines += [f"  WARNING {where}: {why}" for where, why in self.warnings]
         return "\n".join(lines)
 
@@ -127,18 +160,24 @@ def import_folder(
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder: {folder}")
+    # the label files are read and checked whole before anything is written: a rejected one leaves the store as
+    # it was (no audio walked, no job row); only a rule that needs the audio (an end past a new file's end) is
+    # checked after the walk, and then no label of either file is written
+    labels_path = Path(labels) if labels else find_labels_csv(folder)
+    detailed = find_detailed_csv(folder) if not labels else None
+    tables = [read_label_table(p) for p in (labels_path, detailed) if p is not None]
+    if tables and corpus in {c.name for c in store.corpora.corpora()}:
+        for table in tables:  # the audio already stored: its rows' times are checked before the walk too
+            _match_rows(store, corpus, table, ImportReport(corpus=corpus), folder)
     corpus_row = store.corpora.corpus(corpus, create=True, root=str(folder))
     report = ImportReport(corpus=corpus)
     paths = scan(folder, report.skipped)
     report.scanned = len(paths)
     with tracked_job(store, "import", {"corpus": corpus, "folder": str(folder)}) as job:
         _import_audio(store, corpus_row.id, paths, report, progress, cancel, commit_every)
-        labels_path = Path(labels) if labels else find_labels_csv(folder)
-        if labels_path is not None:
-            import_labels(store, corpus, labels_path, report=report, base=folder)
-        detailed = find_detailed_csv(folder) if not labels else None
-        if detailed is not None:
-            import_labels(store, corpus, detailed, report=report, base=folder)
+        pending = [_match_rows(store, corpus, table, report, folder) for table in tables]
+        for batch in pending:
+            _write_labels(store, batch, report)
         finish_job(store, job, report.summary())
     store.emit("corpus_changed", corpus_id=corpus_row.id)
     return report
@@ -196,28 +235,11 @@ def _import_one(store: Store, batch: AudioImport, path: Path, report: ImportRepo
     report.added += 1
 
 
-def _from_scale(value: str, name: str, scale: str) -> str:
-    """A cell on an export scale, back on 1-7 (as text, so `_scale` checks it like any other)."""
-    if scale == "1-7":
-        return value
-    try:
-        return repr(unscale(float(value), scale))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} {value!r} is not a number") from None
-
-
-def _scale(value: str, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} {value!r} is not a number") from None
-    return SCALE.check(name, x)
-
-
 def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """The header and a stream of (line number, row keyed by stripped column names): a labels_detailed.csv of
     millions of rows is never held as dictionaries at once (`FileName , EmoClass` is a common hand-edited
-    header). Line numbers are the file's own, blank lines included."""
+    header). Line numbers are the file's own, blank lines included; a row with fewer cells than the header is
+    refused (it used to end in `KeyError: 'end'`)."""
     fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by the row stream below
     reader = csv.reader(fh)
     try:
@@ -230,28 +252,28 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]
         with fh:
             try:
                 for values in reader:
-                    if any(v.strip() for v in values):
-                        yield reader.line_num, dict(zip(header, (v.strip() for v in values)))
+                    if not any(v.strip() for v in values):
+                        continue
+                    if len(values) < len(header):
+                        raise LabelFileError(f"{path.name}:{reader.line_num}: {len(values)} cells, the header names "
+                                             f"{len(header)}")
+                    yield reader.line_num, dict(zip(header, (v.strip() for v in values)))
             except (UnicodeDecodeError, csv.Error) as exc:
                 raise LabelFileError(f"{path.name}:{reader.line_num + 1}: not a readable CSV: {exc}") from exc
 
     return header, rows()
 
 
-def import_labels(
-    store: Store, corpus: str, path: str | Path, *, report: ImportReport | None = None, base: Path | None = None
-) -> ImportReport:
+def read_label_table(path: str | Path) -> LabelTable:
     """Read an MSP-Podcast `labels_consensus.csv`, its per-rater `labels_detailed.csv` (a worker column names the
-    rater: each becomes a human rater of the store, and the corpus's mean and EWE consensus are computed from
-    them), or a generic `file,start,end,arousal,valence,dominance` CSV.
-
-    Rows are checked first and written together through `Store.labels.import_labels`; a row that names no stored file,
-    lies outside its file or is off the scale is reported with its line and the rest goes on."""
+    rater) or a generic `file,start,end,arousal,valence,dominance` CSV (EmoTrace's flat export included), and
+    check every row through the interchange model (times, values on the scale, rater names). The first bad row
+    rejects the file: a LabelFileError naming the file and the line. Touches no store."""
     path = Path(path)
-    corpus_row = store.corpora.corpus(corpus)
-    report = report or ImportReport(corpus=corpus)
     try:
         interchange.checked_file(path)
+    except LabelFileError:
+        raise
     except AnnotationFileError as exc:
         raise LabelFileError(str(exc)) from None
     columns, rows = _read_csv(path)
@@ -264,46 +286,109 @@ def import_labels(
             f"(with {' or '.join(MSP_WORKER_COLUMNS)} for labels_detailed.csv) "
             f"or {','.join(GENERIC_COLUMNS)}[,category,annotator]"
         )
-    detailed = is_msp and worker is not None
-    base = base or Path(corpus_row.root or path.parent)
-    files = store.corpora.files(corpus_row.id)
-    resolver = _Resolver(files, base)
-    specs: list[LabelSpec] = []
-    metadata: list[tuple[int, str | None, str | None, str | None]] = []
-    seen: dict[tuple, tuple[str, tuple]] = {}
+    kind = ("detailed" if worker is not None else "msp") if is_msp else "generic"
+    table = LabelTable(path, kind, [])
     for lineno, row in rows:
         where = f"{path.name}:{lineno}"
         try:
-            if detailed:
-                spec = _detailed_row(row, resolver, worker)
+            if kind == "detailed":
+                parsed = _detailed_row(where, lineno, row, worker)
+            elif kind == "msp":
+                parsed = _msp_row(where, lineno, row)
             else:
-                spec = _msp_row(row, resolver) if is_msp else _generic_row(row, resolver, scale or "1-7")
+                parsed = _generic_row(where, lineno, row, scale or "1-7")
+        except AnnotationFileError as exc:
+            raise LabelFileError(str(exc)) from None
+        if parsed is None:  # a computed consensus row of an export: recomputed from the raters once written
+            table.consensus = True
+        else:
+            table.rows.append(parsed)
+    return table
+
+
+def import_labels(
+    store: Store, corpus: str, path: str | Path | LabelTable, *, report: ImportReport | None = None,
+    base: Path | None = None
+) -> ImportReport:
+    """Import one label CSV (see `read_label_table`) into a corpus: each of its people becomes a rater (a detailed
+    file's workers are human raters, and the corpus's mean and EWE consensus are computed from them; an MSP
+    consensus file's values are the computed rater `consensus`).
+
+    The whole file is checked before anything is written, then written together through
+    `Store.labels.import_labels`. A bad row rejects the file (LabelFileError, nothing written); a row that names
+    audio the corpus does not hold (or holds unusable) is left out and counted in `report.row_errors`, since a
+    label file may cover more audio than was imported (MSP's labels for a subset of its files)."""
+    table = path if isinstance(path, LabelTable) else read_label_table(path)
+    report = report or ImportReport(corpus=corpus)
+    _write_labels(store, _match_rows(store, corpus, table, report, base), report)
+    return report
+
+
+@dataclass
+class _Matched:
+    table: LabelTable
+    corpus_id: int
+    specs: list[LabelSpec]
+    metadata: list[tuple[int, str | None, str | None, str | None]]
+
+
+def _match_rows(store: Store, corpus: str, table: LabelTable, report: ImportReport, base: Path | None) -> _Matched:
+    """Each row's stored file and its times checked against that file's duration (the rules that need the audio);
+    writes nothing. A time past the audio rejects the file, like any other bad row."""
+    corpus_row = store.corpora.corpus(corpus)
+    resolve = _Resolver(store.corpora.files(corpus_row.id), base or Path(corpus_row.root or table.path.parent))
+    matched = _Matched(table, corpus_row.id, [], [])
+    seen: dict[tuple, tuple[str, tuple]] = {}
+    for row in table.rows:
+        where = f"{table.path.name}:{row.line}"
+        try:
+            audio = resolve(row.file)
         except ValueError as exc:
             report.row_errors.append((where, str(exc)))
             continue
-        if spec is None:  # a computed consensus row of an export
-            continue
+        duration = float(audio.duration or 0.0)
+        if row.start is None:
+            start, end = 0.0, duration
+        else:
+            try:
+                start, end = interchange.span(where, row.start, row.end, audio.duration)
+            except AnnotationFileError as exc:
+                raise LabelFileError(str(exc)) from None
+        msp = table.kind == "msp"
+        spec = LabelSpec(audio.id, start, end, row.annotator, row.values, row.category,
+                         row.speaker if msp else audio.speaker, row.split if msp else audio.split, row.origin)
         key = (spec.file_id, round(spec.start, 3), round(spec.end, 3), spec.annotator)
         if key in seen and seen[key][1] != (spec.values, spec.category):
             report.warnings.append((where, f"disagrees with {seen[key][0]} for the same segment and annotator; "
                                            "the later row is the current label, both stay in the history"))
         seen[key] = (where, (spec.values, spec.category))
-        specs.append(spec)
-        if is_msp and not detailed:
-            metadata.append((spec.file_id, spec.speaker, spec.split, (row.get("Gender") or "").strip() or None))
-    for file_id, speaker, split, gender in metadata:  # only once the whole file was read
+        matched.specs.append(spec)
+        if msp:
+            matched.metadata.append((audio.id, row.speaker, row.split, row.gender))
+    return matched
+
+
+def _write_labels(store: Store, matched: _Matched, report: ImportReport) -> None:
+    """Write what `_match_rows` checked: file metadata, the raters and their kinds, then the labels in one
+    commit (Store.labels.import_labels), and a detailed file's consensus."""
+    table, specs = matched.table, matched.specs
+    for file_id, speaker, split, gender in matched.metadata:
         store.corpora.set_file_metadata(file_id, speaker=speaker, split=split, gender=gender)
-    if detailed:
-        store.raters.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=path.name)
-    elif is_msp or any(spec.annotator == CONSENSUS for spec in specs):
-        # rows without a rater are a consensus someone computed: never a rater in agreement or a new consensus
-        store.raters.register_rater(CONSENSUS, RaterKind.COMPUTED, source=path.name)
+    if table.kind == "detailed":
+        store.raters.register_raters({s.annotator for s in specs}, RaterKind.HUMAN, source=table.path.name)
+    else:
+        # rows without a rater are a consensus someone computed (as are raters a per-rater table calls computed):
+        # never a rater in agreement or a new consensus
+        computed = {row.annotator for row in table.rows if row.computed}
+        if table.kind == "msp" or any(spec.annotator == CONSENSUS for spec in specs):
+            computed.add(CONSENSUS)
+        if computed:
+            store.raters.register_raters(computed, RaterKind.COMPUTED, source=table.path.name)
     segments, labels = store.labels.import_labels(specs)
     report.segments_added += segments
     report.labels_added += labels
-    if detailed:
-        report.consensus_rows += store.labels.compute_consensus(corpus_row.id, reweight=True)
-    return report
+    if table.kind == "detailed" or (table.consensus and specs):
+        report.consensus_rows += store.labels.compute_consensus(matched.corpus_id, reweight=True)
 
 
 class _Resolver:
@@ -351,30 +436,33 @@ class _Resolver:
         return hit
 
 
-def _msp_row(row: dict, resolve: _Resolver) -> LabelSpec:
-    audio = resolve(row.get("FileName", ""))
-    values = tuple(_scale(row.get(col, ""), col) for col in MSP_DIMENSION_COLUMNS.values())
-    speaker = (row.get("SpkrID") or "").strip() or None
-    split = (row.get("Split_Set") or "").strip() or None
-    return LabelSpec(audio.id, 0.0, float(audio.duration or 0.0), CONSENSUS, values,
-                     (row.get("EmoClass") or "").strip() or None, speaker, split)
+def _file_cell(where: str, row: dict, column: str) -> str:
+    name = (row.get(column) or "").strip()
+    if not name:
+        raise AnnotationFileError(f"{where}: no audio file named (column {column})")
+    return sys.intern(name)  # one string per file, not one per row: a detailed file names each file per rater
 
 
-def _detailed_row(row: dict, resolve: _Resolver, worker: str) -> LabelSpec:
+def _msp_row(where: str, line: int, row: dict) -> LabelRow:
+    """A row of MSP's consensus file: the whole audio file, rater `consensus` (a computed rater)."""
+    values = tuple(interchange.rating(where, row.get(col, ""), col) for col in MSP_DIMENSION_COLUMNS.values())
+    return LabelRow(line, _file_cell(where, row, "FileName"), None, None, CONSENSUS, values,
+                    (row.get("EmoClass") or "").strip() or None, LabelOrigin.IMPORTED,
+                    (row.get("SpkrID") or "").strip() or None, (row.get("Split_Set") or "").strip() or None,
+                    (row.get("Gender") or "").strip() or None)
+
+
+def _detailed_row(where: str, line: int, row: dict, worker: str) -> LabelRow:
     """One rater's judgement of one MSP file; a dimension the rater left empty stays open."""
-    audio = resolve(row.get("FileName", ""))
-    try:
-        rater = interchange.rater_name(worker, row.get(worker))
-    except AnnotationFileError as exc:
-        raise ValueError(str(exc)) from None
+    rater = sys.intern(interchange.rater_name(f"{where}: {worker}", row.get(worker)))
     if interchange.is_computed(rater):
-        raise ValueError(f"{worker} {rater!r} names a computed consensus, not a rater")
-    values = tuple(None if not (row.get(col) or "").strip() else _scale(row[col], col)
+        raise AnnotationFileError(f"{where}: {worker} {rater!r} names a computed consensus, not a rater")
+    values = tuple(None if not (row.get(col) or "").strip() else interchange.rating(where, row[col], col)
                    for col in MSP_DIMENSION_COLUMNS.values())
     if values == (None, None, None):
-        raise ValueError(f"{rater} gave none of {', '.join(MSP_DIMENSION_COLUMNS.values())}")
-    return LabelSpec(audio.id, 0.0, float(audio.duration or 0.0), rater, values,
-                     (row.get("EmoClass") or "").strip() or None, audio.speaker, audio.split)
+        raise AnnotationFileError(f"{where}: {rater} gave none of {', '.join(MSP_DIMENSION_COLUMNS.values())}")
+    return LabelRow(line, _file_cell(where, row, "FileName"), None, None, rater, values,
+                    (row.get("EmoClass") or "").strip() or None)
 
 
 def _column_scale(columns: list[str]) -> str | None:
@@ -386,27 +474,27 @@ def _column_scale(columns: list[str]) -> str | None:
     return None
 
 
-def _generic_row(row: dict, resolve: _Resolver, scale: str = "1-7") -> LabelSpec | None:
+def _generic_row(where: str, line: int, row: dict, scale: str = "1-7") -> LabelRow | None:
     """A row of the generic CSV, or of EmoTrace's own flat export (`annotators`, `label_origin`, `rater_kind`):
     one person's label, an accepted prediction (kept as accepted), or None for a consensus EmoTrace computes
     (`consensus:mean`, `consensus:ewe`: recomputed from the raters, never read back as one). Times, values and
     names go through the interchange model."""
-    audio = resolve(row.get("file", ""))
-    try:
-        start, end = interchange.span("", row.get("start", ""), row.get("end", ""), audio.duration)
-    except AnnotationFileError as exc:
-        raise ValueError(str(exc).removeprefix(": ")) from None
+    file = _file_cell(where, row, "file")
+    start, end = interchange.span(where, row.get("start", ""), row.get("end", ""), None)
     suffix = "" if scale == "1-7" else f"_{scale}"
-    values = tuple(_scale(_from_scale(row.get(k + suffix, ""), k + suffix, scale), k) for k in DIMENSIONS)
+    values = tuple(None if not row.get(k + suffix, "").strip() else
+                   interchange.rating(where, row[k + suffix], k + suffix, scale) for k in DIMENSIONS)
+    if values == (None, None, None):
+        raise AnnotationFileError(f"{where}: none of {', '.join(d + suffix for d in DIMENSIONS)} is given")
     named = (row.get("annotator") or row.get("annotators") or "").strip()
     if "+" in named and not row.get("annotator"):
-        raise ValueError(f"annotators {named!r}: a label combined from several raters is no one person's judgement")
+        raise AnnotationFileError(f"{where}: annotators {named!r}: a label combined from several raters is no one "
+                                  "person's judgement (export with --per-rater to keep each rater)")
     if interchange.is_computed(named):  # consensus:mean/ewe: recomputed; an imported `consensus` is data, kept
         return None
-    try:
-        annotator = interchange.rater_name("", named) if named else CONSENSUS
-    except AnnotationFileError as exc:
-        raise ValueError(str(exc).removeprefix(": ")) from None
-    accepted = (row.get("label_origin") or "").strip() == LabelOrigin.ACCEPTED.value
-    return LabelSpec(audio.id, start, end, annotator, values, (row.get("category") or "").strip() or None,
-                     audio.speaker, audio.split, LabelOrigin.ACCEPTED if accepted else LabelOrigin.IMPORTED)
+    annotator = sys.intern(interchange.rater_name(where, named)) if named else CONSENSUS
+    origin = {LabelOrigin.ACCEPTED.value: LabelOrigin.ACCEPTED, LabelOrigin.TRACE.value: LabelOrigin.TRACE}.get(
+        (row.get("label_origin") or "").strip(), LabelOrigin.IMPORTED)  # accepted and trace means stay what they are
+    computed = (row.get("rater_kind") or "").strip() == RaterKind.COMPUTED.value
+    return LabelRow(line, file, start, end, annotator, values, (row.get("category") or "").strip() or None,
+                    origin, computed=computed)

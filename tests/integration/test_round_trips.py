@@ -1,7 +1,9 @@
 """Round trips are the identity (issue 21): random annotators (spaces, unicode, commas), segments (some split,
 so a labelled source stays superseded beside the new ones) and labels with open dimensions go out through ELAN,
-TextGrid and audformat and back into a fresh store, which must hold the same current labels per annotator; the
-ELAN and TextGrid exports carry the same intervals per tier, and no tier holds overlapping annotations."""
+TextGrid, audformat and the per-rater CSV and back into a fresh store, which must hold the same current labels per
+annotator; the ELAN and TextGrid exports carry the same intervals per tier, ELAN, TextGrid and CSV the same
+intervals per annotator and dimension, and no tier holds overlapping annotations. (Every rater kind through the
+CSV: tests/unit/test_formats.py::test_per_rater_csv_round_trips_every_rater_kind.)"""
 
 from __future__ import annotations
 
@@ -72,20 +74,46 @@ def _tiers(path: Path) -> dict[str, list[tuple[float, float, str]]]:
     return {n: sorted((round(e.start, 3), round(e.end, 3), e.label) for e in tg.getTier(n).entries) for n in tg.tierNames}
 
 
+def _per_rater_dimension(path: Path) -> dict[tuple[str, str], list[tuple[float, float, str]]]:
+    """Intervals per (annotator, dimension or category): an EAF/TextGrid's layered tiers merged, or the CSV's rows."""
+    import csv
+
+    from emotrace.core.formats.tiers import CATEGORY, parse_tier, value_text
+    from emotrace.core.vocab import DIMENSIONS
+
+    out: dict[tuple[str, str], list] = {}
+    if path.suffix == ".csv":
+        for row in csv.DictReader(open(path, encoding="utf-8")):
+            for field in (*DIMENSIONS, CATEGORY):
+                if row[field]:
+                    text = row[field] if field == CATEGORY else value_text(float(row[field]))
+                    out.setdefault((row["annotator"], field), []).append((float(row["start"]), float(row["end"]), text))
+    else:
+        for tier, entries in _tiers(path).items():
+            if (parsed := parse_tier(tier)) is not None:
+                out.setdefault(parsed, []).extend((round(a, 3), round(b, 3), t) for a, b, t in entries)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corpus=corpora())
 def test_every_format_round_trips_the_current_labels(tmp_path_factory, corpus):
     from emotrace.core.formats.batch import export_corpus, import_annotation_file
-    from emotrace.core.workflows.importing import import_folder
+    from emotrace.core.formats.label_tables import export_raters
+    from emotrace.core.workflows.importing import import_folder, import_labels
 
     root = tmp_path_factory.mktemp("rt")
     write_audio(root / "c" / "talk.wav", 20.0)
     store = _build(root, corpus)
     want = _current(store)
-    exported = {}
-    for fmt in ("eaf", "textgrid", "audformat"):
+    exported, intervals = {}, {}
+    for fmt in ("eaf", "textgrid", "audformat", "csv"):
         out = root / fmt
-        files = export_corpus(store, "c", out, fmt)
+        if fmt == "csv":
+            out.mkdir()
+            files = [out / "raters.csv"] if export_raters(store, "c", out / "raters.csv") else []
+        else:
+            files = export_corpus(store, "c", out, fmt)
         if not files:  # no segment at all: nothing is written, nothing to compare
             assert want == []
             continue
@@ -93,16 +121,21 @@ def test_every_format_round_trips_the_current_labels(tmp_path_factory, corpus):
         shutil.copytree(root / "c", fresh_root / "c")
         fresh = Store(f"sqlite:///{fresh_root / 'b.sqlite'}")
         import_folder(fresh, fresh_root / "c", "c")
-        target = out if fmt == "audformat" else files[0]
-        import_annotation_file(fresh, "c", target)
+        if fmt == "csv":
+            import_labels(fresh, "c", files[0])
+        else:
+            import_annotation_file(fresh, "c", out if fmt == "audformat" else files[0])
         assert _current(fresh) == want, fmt
         assert {a for _b, a, _v, _c in _current(fresh)} == {a for _b, a, _v, _c in want}
         annotators = {a for _b, a, _v, _c in want}
         assert {a: fresh.raters.rater_kind(a) for a in annotators} == {a: store.raters.rater_kind(a) for a in annotators}
         fresh.close()
-        if fmt != "audformat":
+        if fmt in ("eaf", "textgrid"):
             exported[fmt] = _tiers(files[0])
+        if fmt != "audformat":
+            intervals[fmt] = _per_rater_dimension(files[0])
     assert exported.get("eaf") == exported.get("textgrid")
+    assert intervals.get("eaf") == intervals.get("textgrid") == intervals.get("csv")
     for tier, entries in exported.get("eaf", {}).items():
         assert all(a[1] <= b[0] + 1e-9 for a, b in zip(entries, entries[1:])), f"{tier} overlaps"
     store.close()

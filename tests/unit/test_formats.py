@@ -221,3 +221,56 @@ def test_trajectories_export(populated, tmp_path, suffix):
                                 "uncertainty", "flag"]
     assert df["arousal_signed"].iloc[5] == pytest.approx(float(SCALE.to_signed(4 + np.sin(1.0))), abs=1e-5)
     assert (df["valence_signed"] == 0).all() and df["file"].iloc[0] == "talk.wav"
+
+
+@pytest.mark.parametrize("scale", ["1-7", "signed"])
+def test_per_rater_csv_round_trips_every_rater_kind(store, tmp_path, scale):
+    """`export --per-rater` then `import --labels` into a fresh store gives back the same current labels, annotators
+    and rater kinds: people (names with commas, spaces, unicode, a `+`), an accepted model output, an imported
+    consensus (a computed rater), trace means and the computed consensus (recomputed from the raters). The flat
+    export joins several raters into one `annotators` cell and could not."""
+    import shutil
+
+    from emotrace.cli.main import main
+    from emotrace.core.store import LabelSpec, Store
+    from emotrace.core.vocab import LabelOrigin, RaterKind
+    from emotrace.core.workflows.importing import import_folder
+
+    write_audio(tmp_path / "c" / "talk.wav", 10.0)
+    import_folder(store, tmp_path / "c", "c")
+    f = store.corpora.files(store.corpora.corpus("c").id)[0]
+    people = ["alice", "Bob, Jr.", "zoë 中", "c+d"]
+    store.labels.import_labels(
+        [LabelSpec(f.id, 0.0, 2.5, p, (1.0 + k, 7.0 - k, None if k == 2 else 4.0), "H" if k else None)
+         for k, p in enumerate(people)]
+        + [LabelSpec(f.id, 2.5, 5.0, p, (2.0 + k / 4, 3.0, 4.5)) for k, p in enumerate(people[:2])]
+        + [LabelSpec(f.id, 5.0, 7.5, "carol", (6.0, 6.0, 6.0), origin=LabelOrigin.ACCEPTED),
+           LabelSpec(f.id, 7.5, 9.0, "consensus", (3.5, 3.5, 3.5))])
+    store.raters.register_rater("consensus", RaterKind.COMPUTED, source="labels_consensus.csv")
+    store.traces.import_trace(f.id, annotator="tracy", dimension="arousal", rate=10.0,
+                              times=np.arange(0, 9.0, 0.1), values=np.linspace(1, 7, 90))
+    store.traces.trace_labels(f.id)
+    store.labels.compute_consensus(store.corpora.corpus("c").id)
+
+    def current(s: Store) -> list:
+        cid = s.corpora.corpus("c").id
+        bounds = {g.id: (round(g.start, 3), round(g.end, 3)) for g in s.segments.corpus_segments(cid)}
+        return sorted((bounds[c.segment_id], c.annotator, tuple(None if v is None else round(v, 4) for v in c.values),
+                       c.category, c.origin.value, s.raters.rater_kind(c.annotator).value)
+                      for c in s.labels.current_labels(corpus_id=cid, include_computed=True))
+
+    want = current(store)
+    kinds = {row[1]: row[5] for row in want}
+    assert kinds["consensus"] == "computed" and kinds["consensus:ewe"] == "computed" and kinds["alice"] == "human"
+    assert {row[4] for row in want} >= {"accepted", "trace", "computed", "imported"}
+    out = tmp_path / "raters.csv"
+    assert main(["--db", store.url, "export", "--corpus", "c", "--per-rater", "--scale", scale, "--out", str(out)]) == 0
+    shutil.copytree(tmp_path / "c", tmp_path / "moved" / "c")  # relative names: the table moves with the corpus
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    import_folder(fresh, tmp_path / "moved" / "c", "c")
+    fresh.close()
+    assert main(["--db", f"sqlite:///{tmp_path / 'fresh.sqlite'}", "-q", "import", str(tmp_path / "moved" / "c"),
+                 "--corpus", "c", "--labels", str(out)]) == 0
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    assert current(fresh) == want
+    fresh.close()

@@ -28,9 +28,19 @@ class _Payload:
 
 
 def _sha(store) -> str:
-    """The store file's hash once every connection is closed (so SQLite's WAL is folded into the file)."""
+    """The store file's hash with SQLite's WAL folded into it: the CLI run in this process may still hold its own
+    connections, so what it wrote can sit in the `-wal` file until a checkpoint (hashing the main file alone
+    would miss it)."""
+    import gc
+    import sqlite3
+
     store.close()
-    return hashlib.sha256(Path(store.url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
+    gc.collect()
+    path = Path(store.url.removeprefix("sqlite:///"))
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -338,13 +348,111 @@ def test_labels_from_dev_zero_are_refused_before_reading(corpus, tmp_path, capsy
     assert _sha(corpus) == before
 
 
-def test_a_short_row_is_a_named_row_error_not_a_crash(corpus, tmp_path, capsys):
-    """A generic CSV row with too few cells used to end in `internal error: KeyError: 'end'`."""
+GENERIC = "file,start,end,arousal,valence,dominance,annotator"
+MSP = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"
+DETAILED = "FileName,WorkerID,EmoClass,EmoAct,EmoVal,EmoDom"
+LABEL_CSV_CASES = {  # (header, good row, bad row, what the one line says); the bad row is line 3 of the file
+    "short row": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,1", "2 cells, the header names 7"),
+    "off scale": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,2,3,9,4,3,bob", "off the 1-7 scale"),
+    "backwards": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,3,2,5,4,3,bob", "is not after start"),
+    "negative": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,-1,2,5,4,3,bob", "before the audio begins"),
+    "past the end": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,1,60,5,4,3,bob", "past the end of the audio"),
+    "nan value": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,2,3,nan,4,3,bob", "not a finite number"),
+    "text value": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,2,3,loud,4,3,bob", "is not a number"),
+    "control char": (GENERIC, "talk.wav,1,2,5,4,3,alice", "talk.wav,2,3,5,4,3,b\x01ob", "control character"),
+    "msp off scale": (MSP, "talk.wav,N,2,3,4,s1,Female,Train", "talk.wav,N,9,3,4,s1,Female,Train",
+                      "off the 1-7 scale"),
+    "msp short": (MSP, "talk.wav,N,2,3,4,s1,Female,Train", "talk.wav,N,2", "3 cells, the header names 8"),
+    "detailed consensus": (DETAILED, "talk.wav,w1,N,2,3,4", "talk.wav,consensus:mean,N,2,3,4",
+                           "names a computed consensus"),
+    "detailed empty": (DETAILED, "talk.wav,w1,N,2,3,4", "talk.wav,w2,N,,,", "gave none of"),
+    "detailed no worker": (DETAILED, "talk.wav,w1,N,2,3,4", "talk.wav,,N,2,3,4", "empty rater name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LABEL_CSV_CASES))
+def test_a_bad_row_rejects_the_whole_label_csv(corpus, tmp_path, capsys, case):
+    """Every kind of label CSV is checked whole before anything is written: one bad row is one line naming the file
+    and the line, rc 2, and the store is byte-identical (no other row, no metadata, no job row, no rater)."""
+    header, good, bad, message = LABEL_CSV_CASES[case]
     labels = tmp_path / "labels.csv"
-    labels.write_text("file,start,end,arousal,valence,dominance,annotator\n\ntalk.wav,1,2,5,4,3,alice\ntalk.wav,1\n")
-    assert _cli(corpus, "import", str(tmp_path / "c"), "--corpus", "c", "--labels", str(labels)) == 1
+    labels.write_text(f"{header}\n{good}\n{bad}\n")
+    before = _sha(corpus)
+    assert _cli(corpus, "-q", "import", str(tmp_path / "c"), "--corpus", "c", "--labels", str(labels)) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and "labels.csv:3:" in err and message in err, err
+    assert "internal error" not in err and "ROW" not in captured.out
+    assert _sha(corpus) == before
+
+
+def test_a_bad_row_in_a_folders_own_labels_file_imports_no_audio_either(store, tmp_path, capsys):
+    """Checked before the audio walk: a rejected labels_consensus.csv leaves the store as it was, audio included."""
+    write_audio(tmp_path / "c" / "talk.wav", 5.0)
+    (tmp_path / "c" / "labels_consensus.csv").write_text(f"{MSP}\ntalk.wav,N,2,3,4,s1,Female,Train\n"
+                                                         "talk.wav,N,2,3,x,s1,Female,Train\n")
+    before = _sha(store)
+    assert _cli(store, "-q", "import", str(tmp_path / "c"), "--corpus", "c") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "labels_consensus.csv:3:" in err and "is not a number" in err, err
+    assert _sha(store) == before
+
+
+def test_rows_for_audio_outside_the_corpus_are_skipped_and_counted(corpus, tmp_path, capsys):
+    """A label file that covers more audio than was imported (MSP's labels for a subset of its files) is not a bad
+    file: those rows are left out, counted in one line, rc 1; every other row is imported."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"{GENERIC}\ntalk.wav,1,2,5,4,3,alice\n"
+                      + "".join(f"gone{k}.wav,1,2,5,4,3,alice\n" for k in range(50)))
+    assert _cli(corpus, "-q", "import", str(tmp_path / "c"), "--corpus", "c", "--labels", str(labels)) == 1
     out = capsys.readouterr().out
-    assert "ROW labels.csv:4:" in out and "internal error" not in out
+    assert "50 rows name audio that is not a usable file of this corpus" in out and "labels.csv:3" in out, out
+    assert len(out.strip().splitlines()) < 6, out
+    from emotrace.core.store import Store
+
+    s = Store(corpus.url)
+    assert [(c.annotator, c.values) for c in s.labels.current_labels(corpus_id=s.corpora.corpus("c").id)] == \
+        [("alice", (5.0, 4.0, 3.0))]
+    s.close()
+
+
+def _tier_file(tmp_path, kind: str, value: str, name: str = "talk") -> Path:
+    if kind == "eaf":
+        path = _eaf(tmp_path, "alice/arousal", value)
+        return path.rename(tmp_path / f"{name}.eaf")
+    path = _textgrid(tmp_path, "size = 1\nitem []:\n" + _interval_tier("alice/arousal", [("1", "2", value)]))
+    return path.rename(tmp_path / f"{name}.TextGrid")
+
+
+def test_several_annotation_files_are_all_checked_before_any_is_written(corpus, tmp_path, capsys):
+    """`annotations import good.eaf bad.TextGrid`: the good file is not written when a later one is rejected."""
+    good = _tier_file(tmp_path, "eaf", "5")
+    bad = _tier_file(tmp_path, "textgrid", "9")
+    before = _sha(corpus)
+    assert _cli(corpus, "annotations", "import", str(good), str(bad), "--corpus", "c") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "talk.TextGrid" in err and "off the 1-7 scale" in err, err
+    assert _sha(corpus) == before
+
+
+def test_rttm_with_a_bad_line_is_one_line_and_writes_nothing(corpus, tmp_path, capsys):
+    rttm = tmp_path / "c.rttm"
+    rttm.write_text("SPEAKER talk 1 0.5 1.0 <NA> <NA> alice <NA> <NA>\nSPEAKER talk 1 nan 1.0 <NA> <NA> bob <NA> <NA>\n")
+    before = _sha(corpus)
+    assert _import(corpus, rttm) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "c.rttm:2" in err, err
+    assert _sha(corpus) == before
+
+
+def test_rttm_turns_past_the_audio_are_refused(corpus, tmp_path, capsys):
+    rttm = tmp_path / "c.rttm"
+    rttm.write_text("SPEAKER talk 1 0.5 1.0 <NA> <NA> alice <NA> <NA>\nSPEAKER talk 1 3.0 60 <NA> <NA> bob <NA> <NA>\n")
+    before = _sha(corpus)
+    assert _import(corpus, rttm) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "c.rttm:2" in err and "past the end of the audio" in err, err
+    assert _sha(corpus) == before
 
 
 def test_a_long_trace_is_read_with_flat_memory(corpus, tmp_path):
@@ -374,3 +482,37 @@ def test_wrong_encodings_are_one_line(corpus, tmp_path, capsys, encoding):
                 "--dimension", "arousal", "--path", str(path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "trace.csv" in err, err
+
+
+def test_a_damaged_mp3_says_nothing_on_stderr(store, tmp_path, capfd):
+    """libmpg123 printed "Illegal Audio-MPEG-Header", "Trying to resync" and "Giving up resync" on file
+    descriptor 2 during import; the file's one FAILED line (with mpg123's reason) is all the user gets."""
+    import numpy as np
+    import soundfile as sf
+
+    from tests.conftest import tone
+
+    sf.write(str(tmp_path / "good.mp3"), tone(3.0), 16000, format="MP3")
+    data = (tmp_path / "good.mp3").read_bytes()
+    write_audio(tmp_path / "c" / "ok.wav", 2.0)
+    (tmp_path / "c" / "mid.mp3").write_bytes(data[:3000] + np.random.default_rng(0).bytes(4000) + data[7000:])
+    (tmp_path / "c" / "cut.mp3").write_bytes(data[: len(data) // 2])
+    capfd.readouterr()
+    assert _cli(store, "-q", "import", str(tmp_path / "c"), "--corpus", "c") == 1
+    out, err = capfd.readouterr()
+    assert err == "", err
+    assert "FAILED" in out and "mid.mp3" in out and "; mpg123: " in out, out
+
+
+def test_an_eaf_with_entity_declarations_is_refused_before_parsing(corpus, tmp_path, capsys):
+    """A billion-laughs EAF was refused by accident (pympi then failed on a missing attribute, a cryptic line):
+    an ELAN file never declares a DOCTYPE or entities, so one that does is refused by name before any parser."""
+    laughs = ('<!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+    path = tmp_path / "laughs.eaf"
+    path.write_text(f'<?xml version="1.0"?>{laughs}<ANNOTATION_DOCUMENT AUTHOR="&b;" DATE="x" FORMAT="3.0" '
+                    'VERSION="3.0"><HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/><TIME_ORDER/></ANNOTATION_DOCUMENT>')
+    before = _sha(corpus)
+    assert _import(corpus, path) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "laughs.eaf: refused: an XML DOCTYPE or entity declaration" in err, err
+    assert _sha(corpus) == before

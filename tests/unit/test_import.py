@@ -46,13 +46,22 @@ def test_moved_file_is_relinked_not_duplicated(store, audio_dir):
     assert len(paths) == 6 and any(p.endswith("a_renamed.wav") for p in paths)
 
 
-def test_broken_files_and_bad_rows_are_reported_and_the_rest_imports(store, audio_dir):
+def test_broken_files_and_rows_for_absent_audio_are_reported_and_the_rest_imports(store, audio_dir):
+    import pytest
+
+    from emotrace.core.workflows.importing import LabelFileError
+
     (audio_dir / "empty.wav").write_bytes(b"")
     (audio_dir / "text.wav").write_text("hello\n" * 50)
     good = (audio_dir / "spk1" / "a.wav").read_bytes()
     (audio_dir / "cut.wav").write_bytes(good[: len(good) // 3])
     csv = audio_dir / "labels_consensus.csv"
-    csv.write_text(csv.read_text() + "missing.wav,N,3,3,3,x,Male,Train\nspk1/a.wav,N,9,3,3,x,Male,Train\n")
+    original = csv.read_text()
+    csv.write_text(original + "missing.wav,N,3,3,3,x,Male,Train\nspk1/a.wav,N,9,3,3,x,Male,Train\n")
+    with pytest.raises(LabelFileError, match="labels_consensus.csv:9: EmoAct 9 is off the 1-7 scale"):
+        import_folder(store, audio_dir, "c")  # a bad row rejects the file before any work
+    assert store.corpora.corpora() == []
+    csv.write_text(original + "missing.wav,N,3,3,3,x,Male,Train\n")
     report = import_folder(store, audio_dir, "c")
     reasons = dict((p.rsplit("/", 1)[-1], why) for p, why in report.failed)
     assert set(reasons) == {"empty.wav", "text.wav", "cut.wav"}
@@ -60,7 +69,7 @@ def test_broken_files_and_bad_rows_are_reported_and_the_rest_imports(store, audi
     assert "cannot decode" in reasons["text.wav"]
     assert report.labels_added == 6
     row_reasons = " | ".join(why for _, why in report.row_errors)
-    assert "no such audio file" in row_reasons and "off the 1-7 scale" in row_reasons
+    assert "no such audio file" in row_reasons and "SKIPPED 1 rows" in report.summary()
     failed = store.corpora.files(store.corpora.corpus("c").id, status="error")
     assert len(failed) == 3 and all(f.error for f in failed)
 
@@ -72,9 +81,16 @@ def test_generic_csv_segments(store, tmp_path):
         "file,start,end,arousal,valence,dominance,category,annotator\n"
         "talk.wav,0,5,3,4,5,H,anna\ntalk.wav,5,11.5,6,2,3,A,anna\ntalk.wav,18,25,4,4,4,N,anna\n"
     )
+    import pytest
+
+    from emotrace.core.workflows.importing import LabelFileError
+
+    with pytest.raises(LabelFileError, match="turns.csv:4: end 25 s is past the end of the audio"):
+        import_folder(store, root, "g", labels=root / "turns.csv")  # checked after the walk: this audio is new
+    assert store.labels.current_labels(corpus_id=store.corpora.corpus("g").id) == []  # the file wrote nothing
+    (root / "turns.csv").write_text("\n".join((root / "turns.csv").read_text().splitlines()[:3]) + "\n")
     report = import_folder(store, root, "g", labels=root / "turns.csv")
     assert report.segments_added == 2 and report.labels_added == 2
-    assert "past the end of the audio" in report.row_errors[0][1]
     f = store.corpora.files(store.corpora.corpus("g").id)[0]
     assert [(s.start, s.end) for s in store.segments.segments(f.id)] == [(0, 5), (5, 11.5)]
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emotrace.core.store import Store
-from emotrace.core.workflows.importing import import_folder, import_labels
+from emotrace.core.workflows.importing import LabelFileError, import_folder, import_labels
 from tests.conftest import write_audio
 from tests.helpers import nan_wav
 
@@ -136,7 +136,7 @@ def fuzz_store(tmp_path_factory):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(st.sampled_from(["a.wav", "b.wav", "c.wav", "", "../a.wav", "A.WAV"]), cell, cell,
                                cell, cell, cell, cell), min_size=1, max_size=8))
-def test_fuzzed_label_rows_are_applied_or_reported_never_crash(fuzz_store, rows):
+def test_fuzzed_label_files_are_imported_or_rejected_whole_never_crash(fuzz_store, rows):
     import csv
     import io
 
@@ -150,8 +150,13 @@ def test_fuzzed_label_rows_are_applied_or_reported_never_crash(fuzz_store, rows)
     path = tmp / "fuzz.csv"
     path.write_text(buf.getvalue(), encoding="utf-8", errors="surrogatepass")
     before = store.stats()["label_rows"]
-    report = import_labels(store, "c", path, base=tmp / "c")
-    assert report.labels_added + len(report.row_errors) == len(
+    try:
+        report = import_labels(store, "c", path, base=tmp / "c")
+    except LabelFileError as exc:  # a bad row rejects the whole file, with one line, and writes nothing
+        assert "\n" not in str(exc) and str(exc).startswith("fuzz.csv")
+        assert store.stats()["label_rows"] == before
+        return
+    assert report.labels_added + len(report.row_errors) <= len(
         [r for r in csv.reader(io.StringIO(buf.getvalue())) if any(v.strip() for v in r)]) - 1
     assert store.stats()["label_rows"] == before + report.labels_added
     for label in store.labels.current_labels(corpus_id=store.corpora.corpus("c").id):
