@@ -17,7 +17,6 @@ from pathlib import Path
 
 from emotrace.core.paths import models_dir, resolve_db_url
 from emotrace.core.store import ModelVersion, Store
-from emotrace.training.registry import register
 
 BUNDLED = Path(str(files("emotrace.resources") / "models" / "emotrace-ravdess"))  # package data, a real folder
 NAME = "default-ravdess"
@@ -47,6 +46,7 @@ def ensure_default_model(store: Store) -> ModelVersion | None:
     source = bundled_folder()
     if source is None:
         return None
+    from emotrace.training.registry import register  # lazy: it checks folders with torch; only a first open needs it
     card = json.loads((source / "metrics.json").read_text()) if (source / "metrics.json").is_file() else {}
     target = models_dir() / NAME
     if not (target / "model.safetensors").is_file():

@@ -21,3 +21,16 @@ def test_cli_analyzes_a_fresh_store_with_the_bundled_model(store, audio_dir, mon
     stats = json.loads(run("stats", "--json").stdout)
     assert stats  # the store stays usable; the bundled version is the only one
     assert [v.name for v in store.models.model_versions()] == ["default-ravdess"]
+
+
+def test_opening_a_store_that_has_its_model_imports_no_torch(store, monkeypatch):
+    """Every store-opening command (stats, export, check, ...) went through the registry, which imports torch to
+    check model folders: 256 MB and seconds before any work. Only the first open, which registers the bundled
+    model, needs it."""
+    monkeypatch.delenv("EMOTRACE_NO_DEFAULT_MODEL")
+    code = ("import sys; from emotrace.training.default_model import open_store; "
+            f"s = open_store({store.url!r}); print(len(s.models.model_versions()), 'torch' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert first.stdout.split() == ["1", "True"], first.stderr
+    assert again.stdout.split() == ["1", "False"], again.stderr
