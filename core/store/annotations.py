@@ -23,7 +23,8 @@ from emotrace.core.store.rows import (
 from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, ConsensusRule, LabelOrigin
 
 _LABEL_COLUMNS = (Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
-                  Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at)
+                  Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at,
+                  Label.arousal_origin, Label.valence_origin, Label.dominance_origin)
 
 
 CONSENSUS_MEAN = f"{CONSENSUS_PREFIX}mean"  # core.vocab.ConsensusMethod.MEAN.annotator
@@ -38,8 +39,55 @@ _BY_SEGMENT_ANNOTATOR = attrgetter("segment_id", "annotator")
 
 
 def _record(row) -> LabelRecord:
-    lid, sid, ann, a, v, d, cat, note, origin, retracts, created = row
-    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, _ORIGINS[origin], retracts, created)
+    lid, sid, ann, a, v, d, cat, note, origin, retracts, created, ao, vo, do = row
+    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, _ORIGINS[origin], retracts, created,
+                       (_ORIGINS.get(ao), _ORIGINS.get(vo), _ORIGINS.get(do)))
+
+
+HUMAN_ORIGINS = frozenset({LabelOrigin.MANUAL, LabelOrigin.IMPORTED, LabelOrigin.TRACE})
+"""A dimension of one of these origins is a person's judgement; `accepted` is the model's value a person let stand."""
+
+
+def label_origins(values, origin: LabelOrigin, origins=None) -> tuple:
+    """Per-dimension origins of a row to write: the row's origin for each value unless given; None where the value
+    is None (the store's check constraint holds the same rule). A dimension may be `accepted` in a `manual` row."""
+    if origins is None:
+        return tuple(None if v is None else origin for v in values)
+    origins = tuple(None if o is None else LabelOrigin(o) for o in origins)
+    if len(origins) != len(DIMENSIONS):
+        raise LabelError(f"a label has {len(DIMENSIONS)} dimension origins, not {len(origins)}")
+    for name, v, o in zip(DIMENSIONS, values, origins):
+        if (v is None) != (o is None):
+            raise LabelError(f"{name}: a value needs an origin and an open dimension has none")
+        if o in (LabelOrigin.RETRACTION, LabelOrigin.COMPUTED) and origin is not o:
+            raise LabelError(f"{name}: a dimension cannot be {o.value} in a {origin.value} row")
+    return origins
+
+
+def human_only(c: CurrentLabel) -> CurrentLabel | None:
+    """A current label without its accepted dimensions (the model's values a person let stand): what agreement,
+    training and the human tiers of an export read. None when nothing human is left."""
+    if c.origin is LabelOrigin.COMPUTED:
+        return c
+    keep = [o in HUMAN_ORIGINS for o in c.origins]
+    if all(keep):
+        return c
+    if not any(keep):
+        return None
+    values = tuple(v if k else None for v, k in zip(c.values, keep))
+    origins = tuple(o if k else None for o, k in zip(c.origins, keep))
+    return CurrentLabel(c.segment_id, c.annotator, c.label_id, values, c.category, c.note, c.origin, origins)
+
+
+def accepted_only(c: CurrentLabel) -> CurrentLabel | None:
+    """The accepted dimensions of a current label (the model's values a person let stand), as an `accepted` label
+    of its own: what an export writes under the model-assisted rater. None when none is accepted."""
+    keep = [o is LabelOrigin.ACCEPTED for o in c.origins]
+    if not any(keep):
+        return None
+    values = tuple(v if k else None for v, k in zip(c.values, keep))
+    origins = tuple(o if k else None for o, k in zip(c.origins, keep))
+    return CurrentLabel(c.segment_id, c.annotator, c.label_id, values, None, None, LabelOrigin.ACCEPTED, origins)
 
 
 def current_from_history(records: Iterable[LabelRecord]) -> list[CurrentLabel]:
@@ -51,7 +99,7 @@ def current_from_history(records: Iterable[LabelRecord]) -> list[CurrentLabel]:
         if r.origin is LabelOrigin.RETRACTION or r.id in withdrawn:
             continue
         current[(r.segment_id, r.annotator)] = CurrentLabel(r.segment_id, r.annotator, r.id, r.values, r.category,
-                                                            r.note, r.origin)
+                                                            r.note, r.origin, r.origins)
     return list(current.values())
 
 

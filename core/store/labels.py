@@ -27,6 +27,8 @@ from emotrace.core.store.annotations import (
     _record,
     combine,
     current_from_history,
+    human_only,
+    label_origins,
     standing_label,
 )
 from emotrace.core.store.database import Database, Repository
@@ -62,9 +64,11 @@ class LabelRepository(Repository):
     def record_label(
         self, segment_id: int, *, annotator: str, arousal: float | None, valence: float | None,
         dominance: float | None, category: str | None = None, note: str | None = None,
-        origin: LabelOrigin | str = LabelOrigin.MANUAL,
+        origin: LabelOrigin | str = LabelOrigin.MANUAL, origins: Sequence[LabelOrigin | str | None] | None = None,
     ) -> LabelRecord:
-        """Append a judgement and commit before returning; the `label_added` event fires after the commit."""
+        """Append a judgement and commit before returning; the `label_added` event fires after the commit.
+        `origins` says per dimension whose value it is (`manual` typed, `accepted` the model's value let stand);
+        without it every value has the row's origin."""
         origin = LabelOrigin(origin)
         if origin is LabelOrigin.RETRACTION:
             raise LabelError("a retraction is written by retract_label")
@@ -75,11 +79,13 @@ class LabelRepository(Repository):
             raise LabelError("a label needs at least one of arousal, valence, dominance (undo is retract_label)")
         if not annotator or not annotator.strip():
             raise LabelError("a label needs an annotator")
+        dims = label_origins(values, origin, origins)
         with self._db.session() as s:
             if s.get(Segment, segment_id) is None:
                 raise LabelError(f"No segment with id {segment_id}")
             label = Label(segment_id=segment_id, annotator=annotator.strip(), arousal=values[0], valence=values[1],
-                          dominance=values[2], category=category or None, note=note or None, origin=origin.value)
+                          dominance=values[2], category=category or None, note=note or None, origin=origin.value,
+                          **_origin_columns(dims))
             s.add(label)
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == label.id)).one())
@@ -141,15 +147,16 @@ class LabelRepository(Repository):
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
                        include_accepted: bool = True, include_computed: bool = False,
                        origins: Sequence[str] | None = None) -> list[CurrentLabel]:
-        """Each annotator's standing label per segment. Without accepted predictions, an annotator whose
-        standing label is an accepted prediction has no human judgement of that segment. A computed consensus
+        """Each annotator's standing label per segment. Without accepted predictions, per dimension: a value the
+        annotator let stand at the model's prediction (`accepted`) is left open, and an annotator whose standing
+        label holds no human value has no judgement of that segment. A computed consensus
         (`consensus:*`) is left out unless asked for by name or with `include_computed`: it restates the
         raters, so counting it beside them (in LATEST, in a mean) would count them twice. `origins` keeps only
         standing labels of those origins (e.g. trace means, or everything but them)."""
         current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
                                                            segment_ids=segment_ids, annotator=annotator))
         if not include_accepted:
-            current = [c for c in current if c.origin is not LabelOrigin.ACCEPTED]
+            current = [h for c in current if (h := human_only(c)) is not None]
         if not include_computed and not (annotator or "").startswith(CONSENSUS_PREFIX):
             current = [c for c in current if c.origin is not LabelOrigin.COMPUTED]
         if origins is not None:
@@ -237,9 +244,10 @@ class LabelRepository(Repository):
                 if prior == (values, category):
                     continue
                 standing[(seg.id, spec.annotator)] = (values, category)
+                origin = LabelOrigin(spec.origin)
                 new_labels.append(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0],
                                         valence=values[1], dominance=values[2], category=category,
-                                        origin=LabelOrigin(spec.origin).value))
+                                        origin=origin.value, **_origin_columns(label_origins(values, origin))))
                 labels_added += 1
                 touched.add(spec.file_id)
                 touched_segments.add(seg.id)
@@ -335,9 +343,14 @@ class LabelRepository(Repository):
                         continue
                     s.add(Label(segment_id=sid, annotator=method.annotator, arousal=values[0], valence=values[1],
                                 dominance=values[2], category=category, origin=LabelOrigin.COMPUTED.value,
-                                note=f"{method.value} of {len(raters)} raters"))
+                                note=f"{method.value} of {len(raters)} raters",
+                                **_origin_columns(label_origins(values, LabelOrigin.COMPUTED))))
                     written += 1
         return written
+
+
+def _origin_columns(origins) -> dict:
+    return {f"{dim}_origin": None if o is None else o.value for dim, o in zip(DIMENSIONS, origins)}
 
 
 def _consensus_values(method: ConsensusMethod, raters: Sequence[CurrentLabel], weights: dict) -> tuple:

@@ -8,6 +8,10 @@ from datetime import datetime
 from emotrace.core.vocab import LabelOrigin, RaterKind
 
 Values = tuple[float | None, float | None, float | None]  # A/V/D in core.vocab.DIMENSIONS order
+Origins = tuple[LabelOrigin | None, LabelOrigin | None, LabelOrigin | None]
+"""Per dimension, whose value it is (issue 24): a label the person typed in part and left at the model's value in
+part is `manual` where they typed and `accepted` where they did not; None exactly where the value is None."""
+NO_ORIGINS: Origins = (None, None, None)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class LabelRecord:
     origin: LabelOrigin
     retracts_id: int | None
     created_at: datetime
+    origins: Origins = NO_ORIGINS
 
     @property
     def rater_kind(self) -> RaterKind:
@@ -67,6 +72,7 @@ class CurrentLabel:
     category: str | None
     note: str | None
     origin: LabelOrigin
+    origins: Origins = NO_ORIGINS
 
     @property
     def rater_kind(self) -> RaterKind:

@@ -33,5 +33,8 @@ def test_jobs_dialog_works_through_a_blind_job(populated, qtbot):
     assert dialog.table.rowCount() == 2 and dialog.segment_id is not None
     assert not dialog.open_button.isEnabled()  # the file view would show the model: not while blind
     first = dialog.segment_id
+    dialog.editor.save_and_next()  # nothing set: nothing saved (issue 24), the job stays on the segment
+    assert dialog.segment_id == first and dialog.table.item(0, 2).text() == "0"
+    dialog.editor.set_focused_value(5.0)
     dialog.editor.save_and_next()
     assert dialog.segment_id != first and dialog.table.item(0, 2).text() == "1"

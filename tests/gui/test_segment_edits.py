@@ -183,8 +183,8 @@ def test_a_redraw_keeps_what_the_annotator_typed_but_did_not_save(window, qtbot,
     sid = int(w.data.seg_ids[0])
     assert store.labels.current_labels(segment_ids=[sid], annotator="tester")[0].values[0] == 6.0
     w.select_segment(0)
-    w.act_undo.trigger()  # and an undo still shows the store's state again: alice's 3 stands
-    assert w.editor.spins[0].value() == 3.0
+    w.act_undo.trigger()  # and an undo shows the store's state again: no label of tester's, the model's 5 offered
+    assert w.editor.spins[0].value() == 5.0 and w.editor.untouched() == ["arousal", "valence", "dominance"]
 
 
 def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window, qtbot, populated):
