@@ -204,8 +204,10 @@ class MainWindow(QMainWindow):
             "loop": self.transport.loop.toggle,
             "next_segment": self.next_segment,
             "previous_segment": self.previous_segment,
-            "down": lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment(),
-            "up": lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment(),
+            "down": lambda: self.tracing.nudge(-1) if self.tracing.active else (
+                self.browser.step_file(1) if self.browser.table.hasFocus() else self.next_segment()),
+            "up": lambda: self.tracing.nudge(1) if self.tracing.active else (
+                self.browser.step_file(-1) if self.browser.table.hasFocus() else self.previous_segment()),
             "to_start": lambda: self.seek(0.0),
             "to_end": lambda: self.seek(vs.duration),
             "pan_left": lambda: self.pan(-0.5),

@@ -108,3 +108,39 @@ def test_status_lines_name_segments_as_the_editor_does(window, qtbot, populated)
     window.editor.undo_stack.undo()
     assert messages and all(f"segment {sid}" not in m for m in messages)
     assert "Segment 1/" in messages[0] and "Segment 1/" in messages[-1]
+
+
+def test_review_queue_writes_times_as_everything_else_does(window, populated):
+    from emotrace.core.timecode import format_time
+
+    window.refresh_review()
+    items = window.review.items
+    assert items
+    assert [window.review.table.item(r, 1).text() for r in range(len(items))] == [format_time(i.start) for i in items]
+
+
+def test_up_and_down_in_the_file_list_move_files_not_segments(populated, qtbot, qt_settings, tmp_path):
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.gui.main_window import MainWindow
+    from emotrace.gui.settings import AppSettings
+    from tests.conftest import write_audio
+
+    store, file_id, _mv = populated
+    root = tmp_path / "c"
+    write_audio(root / "zz_second.wav", 4.0)
+    import_folder(store, root, "c")
+    w = MainWindow(store, AppSettings(db_url=store.url, annotator="tester"))
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    w.browser.select_row(0)
+    qtbot.waitUntil(lambda: w.data is not None)
+    first = w.data.file_id
+    w.browser.table.setFocus()
+    qtbot.keyClick(w.browser.table, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: w.data.file_id != first)
+    assert w.browser.table.currentIndex().row() == 1
+    qtbot.keyClick(w.browser.table, Qt.Key.Key_Up)
+    qtbot.waitUntil(lambda: w.data.file_id == first)
+    assert w.browser.table.currentIndex().row() == 0
