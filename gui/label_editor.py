@@ -346,6 +346,12 @@ class LabelEditor(QWidget):
                          f"{self.annotator} (row #{record.id}; {keymap.key_text('undo')} undoes)")
         return True
 
+    def keep_offer(self) -> bool:
+        """Save the label offered from the segment this one was cut from (their own, as it was), if any."""
+        if self.segment_id is None or not self.offer_label.text():
+            return False
+        return self.save()
+
     def save_and_next(self) -> None:
         if self.save():  # never move on from an edit that did not reach the store
             self.next_requested.emit()
