@@ -44,10 +44,6 @@ def _record(row) -> LabelRecord:
                        (_ORIGINS.get(ao), _ORIGINS.get(vo), _ORIGINS.get(do)))
 
 
-HUMAN_ORIGINS = frozenset({LabelOrigin.MANUAL, LabelOrigin.IMPORTED, LabelOrigin.TRACE})
-"""A dimension of one of these origins is a person's judgement; `accepted` is the model's value a person let stand."""
-
-
 def label_origins(values, origin: LabelOrigin, origins=None) -> tuple:
     """Per-dimension origins of a row to write: the row's origin for each value unless given; None where the value
     is None (the store's check constraint holds the same rule). A dimension may be `accepted` in a `manual` row."""
@@ -62,32 +58,6 @@ def label_origins(values, origin: LabelOrigin, origins=None) -> tuple:
         if o in (LabelOrigin.RETRACTION, LabelOrigin.COMPUTED) and origin is not o:
             raise LabelError(f"{name}: a dimension cannot be {o.value} in a {origin.value} row")
     return origins
-
-
-def human_only(c: CurrentLabel) -> CurrentLabel | None:
-    """A current label without its accepted dimensions (the model's values a person let stand): what agreement,
-    training and the human tiers of an export read. None when nothing human is left."""
-    if c.origin is LabelOrigin.COMPUTED:
-        return c
-    keep = [o in HUMAN_ORIGINS for o in c.origins]
-    if all(keep):
-        return c
-    if not any(keep):
-        return None
-    values = tuple(v if k else None for v, k in zip(c.values, keep))
-    origins = tuple(o if k else None for o, k in zip(c.origins, keep))
-    return CurrentLabel(c.segment_id, c.annotator, c.label_id, values, c.category, c.note, c.origin, origins)
-
-
-def accepted_only(c: CurrentLabel) -> CurrentLabel | None:
-    """The accepted dimensions of a current label (the model's values a person let stand), as an `accepted` label
-    of its own: what an export writes under the model-assisted rater. None when none is accepted."""
-    keep = [o is LabelOrigin.ACCEPTED for o in c.origins]
-    if not any(keep):
-        return None
-    values = tuple(v if k else None for v, k in zip(c.values, keep))
-    origins = tuple(o if k else None for o, k in zip(c.origins, keep))
-    return CurrentLabel(c.segment_id, c.annotator, c.label_id, values, None, None, LabelOrigin.ACCEPTED, origins)
 
 
 def current_from_history(records: Iterable[LabelRecord]) -> list[CurrentLabel]:
@@ -109,20 +79,24 @@ def combine(labels: Sequence[CurrentLabel], rule: ConsensusRule | str = Consensu
     newest = max(labels, key=lambda c: c.label_id)
     annotators = tuple(sorted(c.annotator for c in labels))
     if rule is ConsensusRule.LATEST:  # per dimension: a label that leaves a dimension open does not hide it
-        values, used = [], set()
+        values, origins, used = [], [], set()
         for i in range(len(DIMENSIONS)):
             having = [c for c in labels if c.values[i] is not None]
             pick = max(having, key=lambda c: c.label_id) if having else None
             values.append(pick.values[i] if pick else None)
+            origins.append(pick.origins[i] if pick else None)
             if pick:
                 used.add(pick.annotator)
         return SegmentLabel(newest.segment_id, tuple(values), tuple(sorted(used)), newest.category, newest.origin,
-                            newest.label_id)
-    values = []
+                            newest.label_id, tuple(origins))
+    values, origins = [], []
     for i in range(len(DIMENSIONS)):
-        present = [c.values[i] for c in labels if c.values[i] is not None]
-        values.append(float(np.mean(present)) if present else None)
-    return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id)
+        present = [c for c in labels if c.values[i] is not None]
+        values.append(float(np.mean([c.values[i] for c in present])) if present else None)
+        kinds = {c.origins[i] for c in present}
+        origins.append(kinds.pop() if len(kinds) == 1 else None)
+    return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id,
+                        tuple(origins))
 
 
 CORRECTIONS = (LabelOrigin.MANUAL, LabelOrigin.ACCEPTED, LabelOrigin.TRACE)  # judgements made in the app
@@ -144,8 +118,9 @@ def standing_label(labels: Sequence[CurrentLabel]) -> SegmentLabel | None:
         return primary
     fallback = combine(base)  # a dimension the corrections leave open keeps the raters' (or newest) value
     values = tuple(p if p is not None else f for p, f in zip(primary.values, fallback.values))
+    origins = tuple(po if p is not None else fo for p, po, fo in zip(primary.values, primary.origins, fallback.origins))
     return SegmentLabel(primary.segment_id, values, tuple(sorted(set(primary.annotators) | set(fallback.annotators))),
-                        primary.category, primary.origin, primary.label_id)
+                        primary.category, primary.origin, primary.label_id, origins)
 
 
 def retire_segments(s, segment_ids: Sequence[int]) -> tuple[list[int], dict[int, int]]:

@@ -27,7 +27,6 @@ from emotrace.core.store.annotations import (
     _record,
     combine,
     current_from_history,
-    human_only,
     label_origins,
     standing_label,
 )
@@ -156,7 +155,7 @@ class LabelRepository(Repository):
         current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
                                                            segment_ids=segment_ids, annotator=annotator))
         if not include_accepted:
-            current = [h for c in current if (h := human_only(c)) is not None]
+            current = [h for c in current if (h := c.human_part()) is not None]
         if not include_computed and not (annotator or "").startswith(CONSENSUS_PREFIX):
             current = [c for c in current if c.origin is not LabelOrigin.COMPUTED]
         if origins is not None:
