@@ -298,8 +298,8 @@ def check_migration_from_0003(url: str) -> None:
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("DELETE FROM labels"))
     with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
-        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
-                          "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, arousal_origin, origin, created_at) "
+                          "VALUES (1, 'x', 3, 'manual', 'typed', '2026-01-03')"))
     with pytest.raises(Exception, match="ck_labels_valence_origin|CHECK"), store.engine.begin() as conn:
         conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, valence, arousal_origin, origin, "
                           "created_at) VALUES (1, 'x', 3, 4, 'manual', 'manual', '2026-01-03')"))  # valence: whose?
