@@ -269,8 +269,14 @@ class LabelEditor(QWidget):
 
     # -- editing ----------------------------------------------------------------------------------
     def set_focused_value(self, value: float) -> None:
+        self.set_value(self.focused_dim, value)
+
+    def set_value(self, dim: int, value: float) -> None:
+        """The annotator sets a dimension (a key, a dragged handle): theirs even when it equals what was shown."""
         if self.segment_id is not None:
-            self.spins[self.focused_dim].setValue(value)
+            self.spins[dim].setValue(value)
+            self.touched[dim] = True
+            self._show_untouched()
 
     def cycle_focus(self, step: int) -> None:
         """[ and ]: the previous or next dimension, stopping at the first and the last (no wrap-around: `7 ] 1 ] 6`

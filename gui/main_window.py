@@ -240,7 +240,7 @@ class MainWindow(QMainWindow):
         return isinstance(w, (QLineEdit, QTextEdit, QPlainTextEdit)) and not isinstance(w, TranscriptView)
 
     def _handle_dragged(self, dim: int, value: float) -> None:
-        self.editor.spins[dim].setValue(round(value * 4) / 4)
+        self.editor.set_value(dim, round(value * 4) / 4)
         self.editor.save()
 
     def _connect(self) -> None:

@@ -95,6 +95,9 @@ def test_focus_starts_at_arousal_on_each_segment_and_brackets_stop_at_the_ends(w
     keys(qtbot, window, "7", "BracketRight", "1", "BracketRight", "6", "Return")
     row = own(store, sid)[-1]
     assert (row.values, row.origins) == ((7.0, 1.0, 6.0), (M, M, M))
+    sid = int(window.data.seg_ids[window.segment_index])  # the model says 5/4/4: typing 4 is still typing
+    keys(qtbot, window, "BracketRight", "4", "Return")
+    assert own(store, sid)[-1].origins == (ACC, M, ACC)
     keys(qtbot, window, "BracketLeft", "BracketLeft", "BracketLeft")
     assert window.editor.focused_dim == 0
 
