@@ -30,6 +30,7 @@ from emotrace.core.audio.envelope import envelope
 from emotrace.core.formats.label_tables import export_msp, export_segments
 from emotrace.core.speech.asr_torch import open_transcriber
 from emotrace.core.store import SegmentSpec, Store
+from emotrace.core.timecode import format_time
 from emotrace.core.vocab import FileStatus, SegmentOrigin
 from emotrace.core.workflows.analyze import analyze_corpus, analyze_everywhere
 from emotrace.core.workflows.importing import import_folder
@@ -447,7 +448,7 @@ class MainWindow(QMainWindow):
         models = self.view_state.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
-        self.editor.show_segment(sid, f"{data.segment_name(index)}  {start:.2f}-{end:.2f} s", pred,
+        self.editor.show_segment(sid, f"{data.segment_name(index)}  {format_time(start, 2)}-{format_time(end, 2)}", pred,
                                  text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
@@ -519,7 +520,8 @@ class MainWindow(QMainWindow):
         self.reload_file()
         self.file_view.show_time_selection(None)
         index = self.go_to(self.data.file_id, sid, move_view=False)
-        self.statusBar().showMessage(f"New segment {index + 1}: {rng[0]:.2f}-{rng[1]:.2f} s", 6000)
+        self.statusBar().showMessage(f"New {self.data.segment_name(index)}: {format_time(rng[0], 2)}-"
+                                     f"{format_time(rng[1], 2)}", 6000)
         return sid
 
     def zoom_to_selection(self) -> None:

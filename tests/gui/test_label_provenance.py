@@ -111,6 +111,9 @@ def test_status_lines_name_segments_as_the_editor_does(window, qtbot, populated)
     window.editor.undo_stack.undo()
     assert messages and all(f"segment {sid}" not in m for m in messages)
     assert "Segment 1/" in messages[0] and "Segment 1/" in messages[-1]
+    from emotrace.core.timecode import format_time  # the editor's title writes times as everything else does
+
+    assert f"{format_time(10.0, 2)}-{format_time(20.0, 2)}" in window.editor.title.text()  # after undo: Segment 2
 
 
 def test_review_queue_writes_times_as_everything_else_does(window, populated):
