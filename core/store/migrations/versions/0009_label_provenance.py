@@ -37,8 +37,9 @@ def _check(dim: str) -> str:
 
 
 def _backfill() -> None:
-    for dim in DIMENSIONS:
-        op.execute(f"UPDATE labels SET {dim}_origin = origin WHERE {dim} IS NOT NULL")
+    """One pass over the table: each value's origin is its row's (retractions carry no value, so none)."""
+    columns = ", ".join(f"{dim}_origin = CASE WHEN {dim} IS NOT NULL THEN origin END" for dim in DIMENSIONS)
+    op.execute(f"UPDATE labels SET {columns} WHERE origin <> 'retraction'")
 
 
 def upgrade() -> None:
