@@ -83,3 +83,15 @@ def test_exports_keep_accepted_values_off_the_persons_tiers(mixed, tmp_path):
         first = next(csv.DictReader(fh))
     assert (first["arousal_origin"], first["valence_origin"], first["dominance_origin"]) == ("manual", "accepted",
                                                                                              "accepted")
+
+
+def test_the_notebook_api_says_whose_each_value_is(mixed):
+    from emotrace import labels
+
+    store, _f, segs = mixed
+    human = labels(store, "c")
+    tester = human[human.annotator == "tester"]
+    assert tester["arousal"].tolist() == [6.0, 2.0] and tester["valence"].isna().all()
+    assert tester["arousal_origin"].tolist() == ["manual", "manual"] and tester["valence_origin"].isna().all()
+    every = labels(store, "c", include_accepted=True)
+    assert every[every.annotator == "tester"]["valence_origin"].tolist() == ["accepted", "accepted"]
