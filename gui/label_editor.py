@@ -188,8 +188,9 @@ class LabelEditor(QWidget):
         if self.segment_id is None or not left:
             self.untouched_label.setText("")
         else:
-            what = ("the model's value: saved as accepted" if self.prediction is not None and self.prediction_visible
-                    else "left open")
+            what = (f"the model's value, saved as accepted beside what you set; "
+                    f"{keymap.key_text('accept_prediction')} accepts it" if self.prediction is not None
+                    and self.prediction_visible else "left open when you save")
             self.untouched_label.setText(f"untouched: {', '.join(left)} ({what}; {keymap.key_text('set_value')} "
                                          f"sets the focused one)")
         self._highlight_focus()
