@@ -40,8 +40,9 @@ def open_store(url: str | None = None) -> Store:
 
 def labels(store: Store, corpus: str, *, include_accepted: bool = False, scale: str = "1-7") -> pd.DataFrame:
     """Every rater's current label per segment of a corpus: file, start, end, annotator, rater kind, origin,
-    arousal, valence, dominance, category. Accepted model predictions are left out unless asked for (they are
-    the model's judgement, not a person's)."""
+    arousal, valence, dominance, category, and per dimension whose value it is (`arousal_origin`, ...). Accepted
+    model predictions are left out unless asked for (they are the model's judgement, not a person's): per
+    dimension, so a label typed in part keeps only its typed values."""
     import pandas as pd  # lazy: the notebook API alone needs pandas
 
     from emotrace.core.vocab import DIMENSIONS, LabelOrigin, rescale
@@ -56,8 +57,10 @@ def labels(store: Store, corpus: str, *, include_accepted: bool = False, scale: 
         kind = c.rater_kind if c.origin is LabelOrigin.ACCEPTED else kinds.get(c.annotator, c.rater_kind)
         rows.append({"file": paths[seg.file_id], "start": seg.start, "end": seg.end, "segment_id": seg.id,
                      "annotator": c.annotator, "rater_kind": kind.value, "origin": c.origin.value,
-                     **{d: rescale(v, scale) for d, v in zip(DIMENSIONS, c.values)}, "category": c.category})
-    columns = ["file", "start", "end", "segment_id", "annotator", "rater_kind", "origin", *DIMENSIONS, "category"]
+                     **{d: rescale(v, scale) for d, v in zip(DIMENSIONS, c.values)}, "category": c.category,
+                     **{f"{d}_origin": o.value if o is not None else None for d, o in zip(DIMENSIONS, c.origins)}})
+    columns = ["file", "start", "end", "segment_id", "annotator", "rater_kind", "origin", *DIMENSIONS, "category",
+               *(f"{d}_origin" for d in DIMENSIONS)]
     return pd.DataFrame(rows, columns=columns).sort_values(["file", "start", "annotator"], ignore_index=True)
 
 

@@ -132,6 +132,19 @@ class LabelOrigin(StrEnum):
         return RaterKind.COMPUTED if self is LabelOrigin.COMPUTED else RaterKind.HUMAN
 
 
+ACCEPTED_SUFFIX = " (accepted)"
+"""An export writes a person's accepted dimensions (the model's values they let stand) under `<name> (accepted)`,
+a model-assisted rater beside their human tiers; an import never reads such a rater back as a judgement."""
+
+
+def accepted_rater(annotator: str) -> str:
+    return f"{annotator}{ACCEPTED_SUFFIX}"
+
+
+def is_accepted_rater(name: str) -> bool:
+    return name.strip().endswith(ACCEPTED_SUFFIX)
+
+
 class SegmentOrigin(StrEnum):
     IMPORTED = "imported"  # bounds from a labels CSV
     ASR = "asr"  # an utterance cut from the transcript

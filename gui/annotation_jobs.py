@@ -2,13 +2,19 @@
 annotator's progress, and work through one's own segments.
 
 The dialog is a complete blind workspace: it plays the segment and embeds the (blind-aware) label editor, so a
-blind annotator never needs the file view, whose plot shows the model's trajectory and every label.
+blind annotator never needs the file view, whose plot shows the model's trajectory and every label. It takes the
+main window's label keys (the keymap's digits, [ ], A, Enter as Save & next, S plays): no button is a default
+button that Enter would press (it opened "New annotation job", issue 24), and the progress table is read-only.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -18,20 +24,24 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from emotrace.core.store import Store
+from emotrace.core.timecode import format_time
 from emotrace.core.vocab import JOB_SELECTIONS
 from emotrace.core.workflows.annotation_jobs import create_job, job_progress, next_segment, visibility
 from emotrace.gui.label_editor import LabelEditor
 from emotrace.gui.player import Player
+from emotrace.gui.shortcuts import bind
 
 
 class NewJobDialog(QDialog):
@@ -89,6 +99,7 @@ class AnnotationJobsDialog(QDialog):
         top.addWidget(new)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["annotator", "assigned", "done", "progress"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # progress is shown, never typed
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.player = Player(self)
@@ -109,8 +120,30 @@ class AnnotationJobsDialog(QDialog):
         layout.addLayout(row)
         layout.addWidget(self.editor, 1)
         self.segment_id: int | None = None
+        for button in (new, self.play_button, self.open_button, self.next_button, *self.editor.findChildren(QPushButton)):
+            button.setAutoDefault(False)  # Enter is Save & next (the keymap), never whichever button had the focus
+            button.setDefault(False)
+        self._bind_keys()
         self.resize(620, 720)
         self.reload_jobs()
+
+    def _bind_keys(self) -> None:
+        """The keymap's label keys, as in the main window (gui/state/keymap.py is their one home)."""
+        handlers = {
+            "save_and_next": self.editor.save_and_next,
+            "accept_prediction": self.editor.accept_prediction,
+            "previous_dimension": lambda: self.editor.cycle_focus(-1),
+            "next_dimension": lambda: self.editor.cycle_focus(1),
+            "play_segment": self.play,
+        }
+        self.shortcuts = [sc for action_id, handler in handlers.items()
+                          for sc in bind(self, action_id, handler, unless=self._typing)]
+        self.shortcuts += bind(self, "set_value", lambda key: self.editor.set_focused_value(float(key)),
+                               unless=self._typing, with_key=True)
+
+    def _typing(self) -> bool:
+        """Single keys stand aside while the annotator types in a text field or a value box."""
+        return isinstance(self.focusWidget(), (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox))
 
     def reload_jobs(self, select: str | None = None) -> None:
         self.jobs.blockSignals(True)
@@ -153,15 +186,16 @@ class AnnotationJobsDialog(QDialog):
             self._buttons()
             return
         seg = self.store.segments.segment(self.segment_id)
-        self.status.setText(f"segment {seg.id}: {seg.start:.2f}-{seg.end:.2f} s" + (f" \u201c{seg.text}\u201d"
-                                                                                   if seg.text else ""))
+        audio = self.store.corpora.file(seg.file_id)
+        name = _segment_name(self.store, seg)
+        self.status.setText(f"{Path(audio.path).name}, {name}: {format_time(seg.start)}-{format_time(seg.end)}"
+                            + (f" \u201c{seg.text}\u201d" if seg.text else ""))
         prediction = None
         active = self.store.models.active_model()
         if active is not None:
             p = self.store.predictions.segment_predictions(active.id, file_id=seg.file_id).get(seg.id)
             prediction = p.values if p is not None and p.flag is None else None
-        self.editor.show_segment(seg.id, f"segment {seg.id}", prediction)  # the editor hides it while blind
-        audio = self.store.corpora.file(seg.file_id)
+        self.editor.show_segment(seg.id, name, prediction)  # the editor hides it while blind
         self.player.load(audio.path, audio.duration or seg.end)
         self._buttons()
 
@@ -193,3 +227,9 @@ class AnnotationJobsDialog(QDialog):
             QMessageBox.warning(self, "New annotation job", str(exc))
             return
         self.reload_jobs(select=params["name"])
+
+
+def _segment_name(store: Store, seg) -> str:
+    """"Segment k/N" among its file's current segments, as the main window names it (never its database id)."""
+    live = [s.id for s in store.segments.segments(seg.file_id, include_superseded=False)]
+    return f"Segment {live.index(seg.id) + 1}/{len(live)}" if seg.id in live else "Superseded segment"

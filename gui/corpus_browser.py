@@ -152,6 +152,15 @@ class CorpusBrowser(QWidget):
         if 0 <= row < self.proxy.rowCount():
             self.table.setCurrentIndex(self.proxy.index(row, 0))
 
+    def step_file(self, step: int) -> bool:
+        """Up/Down while the file list has the focus: the previous or next file (the window's Up/Down step
+        segments everywhere else). False at either end."""
+        row = self.table.currentIndex().row() + step
+        if not 0 <= row < self.proxy.rowCount():
+            return False
+        self.table.setCurrentIndex(self.proxy.index(row, 0))
+        return True
+
     def select_next_file(self) -> bool:
         """The next row in the table's order (Save & next past a file's last segment); False at the end."""
         row = self.table.currentIndex().row()

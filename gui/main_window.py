@@ -30,6 +30,7 @@ from emotrace.core.audio.envelope import envelope
 from emotrace.core.formats.label_tables import export_msp, export_segments
 from emotrace.core.speech.asr_torch import open_transcriber
 from emotrace.core.store import SegmentSpec, Store
+from emotrace.core.timecode import format_time
 from emotrace.core.vocab import FileStatus, SegmentOrigin
 from emotrace.core.workflows.analyze import analyze_corpus, analyze_everywhere
 from emotrace.core.workflows.annotation_jobs import Sight, corpus_sight, file_sight
@@ -215,8 +216,10 @@ class MainWindow(QMainWindow):
             "loop": self.transport.loop.toggle,
             "next_segment": self.next_segment,
             "previous_segment": self.previous_segment,
-            "down": lambda: self.tracing.nudge(-1) if self.tracing.active else self.next_segment(),
-            "up": lambda: self.tracing.nudge(1) if self.tracing.active else self.previous_segment(),
+            "down": lambda: self.tracing.nudge(-1) if self.tracing.active else (
+                self.browser.step_file(1) if self.browser.table.hasFocus() else self.next_segment()),
+            "up": lambda: self.tracing.nudge(1) if self.tracing.active else (
+                self.browser.step_file(-1) if self.browser.table.hasFocus() else self.previous_segment()),
             "to_start": lambda: self.seek(0.0),
             "to_end": lambda: self.seek(vs.duration),
             "pan_left": lambda: self.pan(-0.5),
@@ -249,7 +252,7 @@ class MainWindow(QMainWindow):
         return isinstance(w, (QLineEdit, QTextEdit, QPlainTextEdit)) and not isinstance(w, TranscriptView)
 
     def _handle_dragged(self, dim: int, value: float) -> None:
-        self.editor.spins[dim].setValue(round(value * 4) / 4)
+        self.editor.set_value(dim, round(value * 4) / 4)
         self.editor.save()
 
     def _connect(self) -> None:
@@ -486,7 +489,7 @@ class MainWindow(QMainWindow):
         models = self.view_state.shown_models
         if models and sid in data.segment_predictions.get(models[0], {}):
             pred = tuple(data.segment_predictions[models[0]][sid][0])
-        self.editor.show_segment(sid, f"{data.segment_name(index)}  {start:.2f}-{end:.2f} s", pred,
+        self.editor.show_segment(sid, f"{data.segment_name(index)}  {format_time(start, 2)}-{format_time(end, 2)}", pred,
                                  text=data.seg_texts[index])
         self.file_view.select_segment(index)
         self._sync_handles()
@@ -560,7 +563,8 @@ class MainWindow(QMainWindow):
         self.reload_file()
         self.file_view.show_time_selection(None)
         index = self.go_to(self.data.file_id, sid, move_view=False)
-        self.statusBar().showMessage(f"New segment {index + 1}: {rng[0]:.2f}-{rng[1]:.2f} s", 6000)
+        self.statusBar().showMessage(f"New {self.data.segment_name(index)}: {format_time(rng[0], 2)}-"
+                                     f"{format_time(rng[1], 2)}", 6000)
         return sid
 
     def zoom_to_selection(self) -> None:

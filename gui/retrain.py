@@ -49,7 +49,8 @@ class RetrainDialog(QDialog):
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(80)
         self.include_accepted = QCheckBox("also train on accepted predictions (the model's own outputs)")
-        self.include_accepted.setToolTip("Off: only human judgements (imported and manual labels) are trained on.")
+        self.include_accepted.setToolTip("Off: only human judgements (imported, typed and traced values) are "
+                                         "trained on, per dimension: a value left at the model's is not a target.")
         form = QFormLayout()
         form.addRow("mode", self.mode)
         form.addRow("modalities", self.modalities)

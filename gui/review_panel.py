@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from emotrace.core.store import Store
+from emotrace.core.timecode import format_time
 from emotrace.core.workflows.annotation_jobs import corpus_sight
 from emotrace.core.workflows.review import ReviewItem, TraceReviewItem, review_queue, trace_review
 from emotrace.gui.state import keymap
@@ -75,7 +76,7 @@ class ReviewPanel(QWidget):
         names = {f.id: f.path.rsplit("/", 1)[-1] for f in self.store.corpora.files(corpus_id)} if corpus_id else {}
         self.table.setRowCount(len(self.items))
         for r, it in enumerate(self.items):
-            values = [names.get(it.file_id, str(it.file_id)), f"{it.start:.1f}", f"{it.score:.2f}",
+            values = [names.get(it.file_id, str(it.file_id)), format_time(it.start), f"{it.score:.2f}",
                       "-" if it.label_gap is None else f"{it.label_gap:.2f}", f"{it.modality_gap:.2f}"]
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(v))
@@ -92,7 +93,7 @@ class ReviewPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["file", "start", "score", "trace vs model", "vs annotators"])
         self.table.setRowCount(len(self.items))
         for r, it in enumerate(self.items):
-            values = [names.get(it.file_id, str(it.file_id)), f"{it.start:.0f}", f"{it.score:.2f}",
+            values = [names.get(it.file_id, str(it.file_id)), format_time(it.start), f"{it.score:.2f}",
                       "-" if it.model_gap is None else f"{it.model_gap:.2f} {it.dimension[0].upper()} {it.annotator}",
                       "-" if it.annotator_gap is None else f"{it.annotator_gap:.2f}"]
             for c, v in enumerate(values):

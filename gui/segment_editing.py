@@ -160,6 +160,10 @@ class SegmentEditing:
                          f"resize to {format_time(start, 2)}-{format_time(end, 2)}")
         if not ok:  # the dragged edges go back to the segment's bounds
             self.window.file_view.select_segment(self.window.view_state.segment_index)
+            return
+        # a resize is the same judgement with new bounds: the annotator's own label goes with it at once (issue 24;
+        # it was only offered, and lost when they moved on). A split or a merge still offers it to confirm.
+        self.window.editor.keep_offer()
 
     # -- doing it -------------------------------------------------------------------------------------
     def _apply(self, change, what: str) -> bool:

@@ -284,22 +284,29 @@ def check_migration_from_0003(url: str) -> None:
         conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, valence, dominance, origin, created_at) "
                           "VALUES (1, 'a', 3, 4, 5, 'imported', '2026-01-01'), (1, 'b', 6, 2, NULL, 'manual', "
                           "'2026-01-02')"))
-        before = conn.execute(text("SELECT * FROM labels ORDER BY id")).all()
+        columns = ", ".join(c["name"] for c in inspect(conn).get_columns("labels"))
+        before = conn.execute(text(f"SELECT {columns} FROM labels ORDER BY id")).all()
     engine.dispose()
     store = Store(url)
     assert store.schema_revision() == store.head_revision()
     with store.engine.connect() as conn:
-        after = conn.execute(text("SELECT * FROM labels ORDER BY id")).all()
-        assert [row[:len(before[0])] for row in after] == before  # 0011 appends chain_seq, chain_hash
-        assert [row[-2] for row in after] == [1, 2] and store.check().problems == []
+        after = conn.execute(text(f"SELECT {columns}, chain_seq FROM labels ORDER BY id")).all()
+        assert [row[:-1] for row in after] == before  # 0011 appends chain_seq, chain_hash
+        assert [row[-1] for row in after] == [1, 2] and store.check().problems == []
+        # 0009: each value of an old row has its row's origin; an open dimension has none
+        assert conn.execute(text("SELECT arousal_origin, valence_origin, dominance_origin FROM labels ORDER BY id")
+                            ).all() == [("imported", "imported", "imported"), ("manual", "manual", None)]
         assert "ix_labels_segment_time" in {ix["name"] for ix in inspect(conn).get_indexes("labels")}
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("UPDATE labels SET arousal = 1"))
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("DELETE FROM labels"))
     with pytest.raises(Exception, match="ck_labels_origin|CHECK"), store.engine.begin() as conn:
-        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
-                          "VALUES (1, 'x', 3, 'typed', '2026-01-03')"))
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, arousal_origin, origin, created_at) "
+                          "VALUES (1, 'x', 3, 'manual', 'typed', '2026-01-03')"))
+    with pytest.raises(Exception, match="ck_labels_valence_origin|CHECK"), store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, valence, arousal_origin, origin, "
+                          "created_at) VALUES (1, 'x', 3, 4, 'manual', 'manual', '2026-01-03')"))  # valence: whose?
     store.labels.record_label(1, annotator="a", arousal=4, valence=4, dominance=4)  # the new schema takes new rows
     store.close()
 

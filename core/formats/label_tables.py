@@ -52,7 +52,8 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
         suffix = "" if scale == "1-7" else f"_{scale}"
         writer.writerow(["file", "start", "end", "speaker", "split", "segment_origin", "superseded", "text",
                          "annotators", "label_origin", "rater_kind", *(f"{d}{suffix}" for d in DIMENSIONS),
-                         "category", *(f"pred_{d}{suffix}" for d in DIMENSIONS)])
+                         "category", *(f"pred_{d}{suffix}" for d in DIMENSIONS),
+                         *(f"{d}_origin" for d in DIMENSIONS)])  # per dimension: manual, accepted, imported, ...
         for seg in segments:
             lab, pred = labels.get(seg.id), preds.get(seg.id)
             label_cells = (["+".join(lab.annotators), lab.origin.value, lab.origin.rater_kind.value,
@@ -60,9 +61,10 @@ def export_segments(store: Store, corpus: str, out: str | Path, model_version_id
                            if lab else [""] * 7)
             pred_cells = (["" if x is None else round(rescale(x, scale), 4) for x in pred.values] if pred
                           else [""] * 3)
+            origin_cells = [o.value if o is not None else "" for o in lab.origins] if lab else [""] * 3
             writer.writerow([_cell(x) for x in (
                 files[seg.file_id].path, f"{seg.start:.3f}", f"{seg.end:.3f}", seg.speaker or "", seg.split or "",
-                seg.origin, "yes" if seg.superseded_at else "", seg.text, *label_cells, *pred_cells)])
+                seg.origin, "yes" if seg.superseded_at else "", seg.text, *label_cells, *pred_cells, *origin_cells)])
     return len(segments)
 
 

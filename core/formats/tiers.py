@@ -15,7 +15,7 @@ from pathlib import Path
 from emotrace.core.formats import interchange
 from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.store import LabelSpec, Store
-from emotrace.core.vocab import DIMENSIONS, LabelOrigin
+from emotrace.core.vocab import DIMENSIONS, LabelOrigin, accepted_rater, is_accepted_rater
 
 TRANSCRIPT_TIER = "transcript"
 SEP = "/"
@@ -103,11 +103,15 @@ def value_text(value: float) -> str:
 
 def export_rows(store: Store, file_id: int, *, include_computed: bool = True):
     """(segments, {annotator: {segment id: CurrentLabel}}) for one file: every annotator's current label, the
-    computed consensus included (its tiers are named `consensus:*`), accepted predictions left out."""
+    computed consensus included (its tiers are named `consensus:*`). Per dimension, a person's tiers hold only
+    their human values; the model's values they accepted go to the model-assisted rater `<name> (accepted)`."""
     segments = store.segments.segments(file_id)
     by_annotator: dict[str, dict] = {}
-    for c in store.labels.current_labels(file_id=file_id, include_accepted=False, include_computed=include_computed):
-        by_annotator.setdefault(c.annotator, {})[c.segment_id] = c
+    for c in store.labels.current_labels(file_id=file_id, include_accepted=True, include_computed=include_computed):
+        if (human := c.human_part()) is not None:
+            by_annotator.setdefault(c.annotator, {})[c.segment_id] = human
+        if (accepted := c.accepted_part()) is not None:
+            by_annotator.setdefault(accepted_rater(c.annotator), {})[c.segment_id] = accepted
     return segments, by_annotator
 
 
@@ -151,6 +155,10 @@ def check_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[I
         annotator = interchange.rater_name(where, annotator)
         if interchange.is_computed(annotator):
             continue  # a computed consensus is recomputed from the raters, never read back as a judgement
+        if is_accepted_rater(annotator):  # the model's values a person accepted: never read back as a person's
+            if iv.tier not in report.skipped_tiers:
+                report.skipped_tiers.append(iv.tier)
+            continue
         start, end = interchange.span(where, iv.start, iv.end, target.duration)
         key = (annotator, round(start, 3), round(end, 3))
         if dim == CATEGORY:

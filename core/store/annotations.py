@@ -23,7 +23,8 @@ from emotrace.core.store.rows import (
 from emotrace.core.vocab import CONSENSUS_PREFIX, DIMENSIONS, ConsensusRule, LabelOrigin
 
 _LABEL_COLUMNS = (Label.id, Label.segment_id, Label.annotator, Label.arousal, Label.valence, Label.dominance,
-                  Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at)
+                  Label.category, Label.note, Label.origin, Label.retracts_id, Label.created_at,
+                  Label.arousal_origin, Label.valence_origin, Label.dominance_origin)
 
 
 CONSENSUS_MEAN = f"{CONSENSUS_PREFIX}mean"  # core.vocab.ConsensusMethod.MEAN.annotator
@@ -38,8 +39,25 @@ _BY_SEGMENT_ANNOTATOR = attrgetter("segment_id", "annotator")
 
 
 def _record(row) -> LabelRecord:
-    lid, sid, ann, a, v, d, cat, note, origin, retracts, created = row
-    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, _ORIGINS[origin], retracts, created)
+    lid, sid, ann, a, v, d, cat, note, origin, retracts, created, ao, vo, do = row
+    return LabelRecord(lid, sid, ann, (a, v, d), cat, note, _ORIGINS[origin], retracts, created,
+                       (_ORIGINS.get(ao), _ORIGINS.get(vo), _ORIGINS.get(do)))
+
+
+def label_origins(values, origin: LabelOrigin, origins=None) -> tuple:
+    """Per-dimension origins of a row to write: the row's origin for each value unless given; None where the value
+    is None (the store's check constraint holds the same rule). A dimension may be `accepted` in a `manual` row."""
+    if origins is None:
+        return tuple(None if v is None else origin for v in values)
+    origins = tuple(None if o is None else LabelOrigin(o) for o in origins)
+    if len(origins) != len(DIMENSIONS):
+        raise LabelError(f"a label has {len(DIMENSIONS)} dimension origins, not {len(origins)}")
+    for name, v, o in zip(DIMENSIONS, values, origins):
+        if (v is None) != (o is None):
+            raise LabelError(f"{name}: a value needs an origin and an open dimension has none")
+        if o in (LabelOrigin.RETRACTION, LabelOrigin.COMPUTED) and origin is not o:
+            raise LabelError(f"{name}: a dimension cannot be {o.value} in a {origin.value} row")
+    return origins
 
 
 def current_from_history(records: Iterable[LabelRecord]) -> list[CurrentLabel]:
@@ -51,7 +69,7 @@ def current_from_history(records: Iterable[LabelRecord]) -> list[CurrentLabel]:
         if r.origin is LabelOrigin.RETRACTION or r.id in withdrawn:
             continue
         current[(r.segment_id, r.annotator)] = CurrentLabel(r.segment_id, r.annotator, r.id, r.values, r.category,
-                                                            r.note, r.origin)
+                                                            r.note, r.origin, r.origins)
     return list(current.values())
 
 
@@ -61,20 +79,24 @@ def combine(labels: Sequence[CurrentLabel], rule: ConsensusRule | str = Consensu
     newest = max(labels, key=lambda c: c.label_id)
     annotators = tuple(sorted(c.annotator for c in labels))
     if rule is ConsensusRule.LATEST:  # per dimension: a label that leaves a dimension open does not hide it
-        values, used = [], set()
+        values, origins, used = [], [], set()
         for i in range(len(DIMENSIONS)):
             having = [c for c in labels if c.values[i] is not None]
             pick = max(having, key=lambda c: c.label_id) if having else None
             values.append(pick.values[i] if pick else None)
+            origins.append(pick.origins[i] if pick else None)
             if pick:
                 used.add(pick.annotator)
         return SegmentLabel(newest.segment_id, tuple(values), tuple(sorted(used)), newest.category, newest.origin,
-                            newest.label_id)
-    values = []
+                            newest.label_id, tuple(origins))
+    values, origins = [], []
     for i in range(len(DIMENSIONS)):
-        present = [c.values[i] for c in labels if c.values[i] is not None]
-        values.append(float(np.mean(present)) if present else None)
-    return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id)
+        present = [c for c in labels if c.values[i] is not None]
+        values.append(float(np.mean([c.values[i] for c in present])) if present else None)
+        kinds = {c.origins[i] for c in present}
+        origins.append(kinds.pop() if len(kinds) == 1 else None)
+    return SegmentLabel(newest.segment_id, tuple(values), annotators, newest.category, newest.origin, newest.label_id,
+                        tuple(origins))
 
 
 CORRECTIONS = (LabelOrigin.MANUAL, LabelOrigin.ACCEPTED, LabelOrigin.TRACE)  # judgements made in the app
@@ -96,8 +118,9 @@ def standing_label(labels: Sequence[CurrentLabel]) -> SegmentLabel | None:
         return primary
     fallback = combine(base)  # a dimension the corrections leave open keeps the raters' (or newest) value
     values = tuple(p if p is not None else f for p, f in zip(primary.values, fallback.values))
+    origins = tuple(po if p is not None else fo for p, po, fo in zip(primary.values, primary.origins, fallback.origins))
     return SegmentLabel(primary.segment_id, values, tuple(sorted(set(primary.annotators) | set(fallback.annotators))),
-                        primary.category, primary.origin, primary.label_id)
+                        primary.category, primary.origin, primary.label_id, origins)
 
 
 def retire_segments(s, segment_ids: Sequence[int]) -> tuple[list[int], dict[int, int]]:

@@ -39,7 +39,7 @@ from emotrace.core.store.models import Label, utcnow
 # added here (and, if its rows predate migration 0011 with values, that migration or its own recomputes).
 CHAIN_FIELDS: tuple[str, ...] = (
     "segment_id", "annotator", "arousal", "valence", "dominance", "category", "note", "origin", "retracts_id",
-    "created_at",
+    "created_at", "arousal_origin", "valence_origin", "dominance_origin",
 )
 _FLOATS = frozenset({"arousal", "valence", "dominance"})
 GENESIS = "0" * 64

@@ -27,13 +27,14 @@ from emotrace.core.store.annotations import (
     _record,
     combine,
     current_from_history,
+    label_origins,
     standing_label,
 )
 from emotrace.core.store.database import Database, Repository
 from emotrace.core.store.label_chain import link
 from emotrace.core.store.models import AudioFile, Label, Segment
 from emotrace.core.store.raters import RaterRepository
-from emotrace.core.store.rows import CurrentLabel, LabelRecord, LabelSpec, SegmentLabel
+from emotrace.core.store.rows import NO_ORIGINS, CurrentLabel, LabelRecord, LabelSpec, SegmentLabel
 from emotrace.core.store.segments import SegmentRepository
 from emotrace.core.vocab import (
     CONSENSUS_PREFIX,
@@ -71,9 +72,11 @@ class LabelRepository(Repository):
     def record_label(
         self, segment_id: int, *, annotator: str, arousal: float | None, valence: float | None,
         dominance: float | None, category: str | None = None, note: str | None = None,
-        origin: LabelOrigin | str = LabelOrigin.MANUAL,
+        origin: LabelOrigin | str = LabelOrigin.MANUAL, origins: Sequence[LabelOrigin | str | None] | None = None,
     ) -> LabelRecord:
-        """Append a judgement and commit before returning; the `label_added` event fires after the commit."""
+        """Append a judgement and commit before returning; the `label_added` event fires after the commit.
+        `origins` says per dimension whose value it is (`manual` typed, `accepted` the model's value let stand);
+        without it every value has the row's origin."""
         origin = LabelOrigin(origin)
         if origin is LabelOrigin.RETRACTION:
             raise LabelError("a retraction is written by retract_label")
@@ -84,11 +87,13 @@ class LabelRepository(Repository):
             raise LabelError("a label needs at least one of arousal, valence, dominance (undo is retract_label)")
         if not annotator or not annotator.strip():
             raise LabelError("a label needs an annotator")
+        dims = label_origins(values, origin, origins)
         with self._db.session() as s:
             if s.get(Segment, segment_id) is None:
                 raise LabelError(f"No segment with id {segment_id}")
             label = Label(segment_id=segment_id, annotator=annotator.strip(), arousal=values[0], valence=values[1],
-                          dominance=values[2], category=category or None, note=note or None, origin=origin.value)
+                          dominance=values[2], category=category or None, note=note or None, origin=origin.value,
+                          **_origin_columns(dims))
             self._append(s, [label])
             s.flush()
             record = _record(s.execute(select(*_LABEL_COLUMNS).where(Label.id == label.id)).one())
@@ -150,15 +155,16 @@ class LabelRepository(Repository):
                        segment_ids: Sequence[int] | None = None, annotator: str | None = None,
                        include_accepted: bool = True, include_computed: bool = False,
                        origins: Sequence[str] | None = None) -> list[CurrentLabel]:
-        """Each annotator's standing label per segment. Without accepted predictions, an annotator whose
-        standing label is an accepted prediction has no human judgement of that segment. A computed consensus
+        """Each annotator's standing label per segment. Without accepted predictions, per dimension: a value the
+        annotator let stand at the model's prediction (`accepted`) is left open, and an annotator whose standing
+        label holds no human value has no judgement of that segment. A computed consensus
         (`consensus:*`) is left out unless asked for by name or with `include_computed`: it restates the
         raters, so counting it beside them (in LATEST, in a mean) would count them twice. `origins` keeps only
         standing labels of those origins (e.g. trace means, or everything but them)."""
         current = current_from_history(self._label_records(corpus_id=corpus_id, file_id=file_id,
                                                            segment_ids=segment_ids, annotator=annotator))
         if not include_accepted:
-            current = [c for c in current if c.origin is not LabelOrigin.ACCEPTED]
+            current = [h for c in current if (h := c.human_part()) is not None]
         if not include_computed and not (annotator or "").startswith(CONSENSUS_PREFIX):
             current = [c for c in current if c.origin is not LabelOrigin.COMPUTED]
         if origins is not None:
@@ -217,7 +223,10 @@ class LabelRepository(Repository):
                 records += [_record(r) for r in s.execute(select(*_LABEL_COLUMNS)
                                                           .where(Label.segment_id.in_(known[i:i + 500])))]
             records.sort(key=lambda r: (r.created_at, r.id))
-            standing = {(c.segment_id, c.annotator): (c.values, c.category) for c in current_from_history(records)}
+            current = current_from_history(records)
+            standing = {(c.segment_id, c.annotator): (c.values, c.category) for c in current}
+            # whose each standing value is: a value an import leaves open keeps its origin (an accepted one stays so)
+            standing_origins = {(c.segment_id, c.annotator): c.origins for c in current}
             found: list[Segment] = []
             for spec in specs:  # first every spec's segment, the new ones written in one flush
                 ms = round(spec.start * 1000)
@@ -239,16 +248,22 @@ class LabelRepository(Repository):
             for spec, seg in zip(specs, found):
                 values = tuple(SCALE.check(n, x) for n, x in zip(DIMENSIONS, spec.values))
                 category = spec.category
+                origin = LabelOrigin(spec.origin)
+                origins = label_origins(values, origin)
                 prior = standing.get((seg.id, spec.annotator))
                 if prior is not None:  # an import only adds: a value it lacks is no retraction of the current one
+                    kept = standing_origins.get((seg.id, spec.annotator), NO_ORIGINS)
+                    origins = tuple(old_o if new is None else o
+                                    for new, o, old_o in zip(values, origins, kept))
                     values = tuple(old if new is None else new for new, old in zip(values, prior[0]))
                     category = category or prior[1]
                 if prior == (values, category):
                     continue
                 standing[(seg.id, spec.annotator)] = (values, category)
+                standing_origins[(seg.id, spec.annotator)] = origins
                 new_labels.append(Label(segment_id=seg.id, annotator=spec.annotator, arousal=values[0],
                                         valence=values[1], dominance=values[2], category=category,
-                                        origin=LabelOrigin(spec.origin).value))
+                                        origin=origin.value, **_origin_columns(origins)))
                 labels_added += 1
                 touched.add(spec.file_id)
                 touched_segments.add(seg.id)
@@ -345,10 +360,15 @@ class LabelRepository(Repository):
                         continue
                     rows.append(Label(segment_id=sid, annotator=method.annotator, arousal=values[0],
                                       valence=values[1], dominance=values[2], category=category,
-                                      origin=LabelOrigin.COMPUTED.value, note=f"{method.value} of {len(raters)} raters"))
+                                      origin=LabelOrigin.COMPUTED.value, note=f"{method.value} of {len(raters)} raters",
+                                      **_origin_columns(label_origins(values, LabelOrigin.COMPUTED))))
                     written += 1
             self._append(s, rows)
         return written
+
+
+def _origin_columns(origins) -> dict:
+    return {f"{dim}_origin": None if o is None else o.value for dim, o in zip(DIMENSIONS, origins)}
 
 
 def _consensus_values(method: ConsensusMethod, raters: Sequence[CurrentLabel], weights: dict) -> tuple:

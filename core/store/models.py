@@ -36,6 +36,14 @@ def _on_scale(column: str) -> str:
     return f"{column} IS NULL OR ({column} >= {SCALE.low} AND {column} <= {SCALE.high})"
 
 
+DIMENSION_ORIGINS = tuple(o for o in LabelOrigin if o is not LabelOrigin.RETRACTION)
+
+
+def _dimension_origin(dim: str) -> str:
+    return (f"({dim} IS NULL AND {dim}_origin IS NULL) OR "
+            f"({dim} IS NOT NULL AND {dim}_origin IS NOT NULL AND {dim}_origin IN ({sql_in(DIMENSION_ORIGINS)}))")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -158,6 +166,8 @@ class Label(Base):
             f" OR (origin <> '{LabelOrigin.RETRACTION.value}' AND retracts_id IS NULL"
             " AND (arousal IS NOT NULL OR valence IS NOT NULL OR dominance IS NOT NULL))",
             name="ck_labels_retraction_shape"),
+        # Per dimension, whose value it is (issue 24, migration 0009): NULL exactly where the value is NULL.
+        *(CheckConstraint(_dimension_origin(dim), name=f"ck_labels_{dim}_origin") for dim in DIMENSIONS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     # RESTRICT, and triggers that refuse UPDATE and DELETE (migration 0003): a label row is never removed.
@@ -169,6 +179,10 @@ class Label(Base):
     category: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(20))  # core.vocab.LabelOrigin
+    # Per dimension (core.vocab.LabelOrigin): `manual` where the person typed, `accepted` where the model's value stood.
+    arousal_origin: Mapped[str | None] = mapped_column(String(20))
+    valence_origin: Mapped[str | None] = mapped_column(String(20))
+    dominance_origin: Mapped[str | None] = mapped_column(String(20))
     # The row a retraction withdraws (only set on retractions; None on legacy undo rows with nothing to withdraw).
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -8,6 +8,10 @@ from datetime import datetime
 from emotrace.core.vocab import LabelOrigin, RaterKind
 
 Values = tuple[float | None, float | None, float | None]  # A/V/D in core.vocab.DIMENSIONS order
+Origins = tuple[LabelOrigin | None, LabelOrigin | None, LabelOrigin | None]
+"""Per dimension, whose value it is (issue 24): a label the person typed in part and left at the model's value in
+part is `manual` where they typed and `accepted` where they did not; None exactly where the value is None."""
+NO_ORIGINS: Origins = (None, None, None)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class LabelRecord:
     origin: LabelOrigin
     retracts_id: int | None
     created_at: datetime
+    origins: Origins = NO_ORIGINS
 
     @property
     def rater_kind(self) -> RaterKind:
@@ -67,6 +72,7 @@ class CurrentLabel:
     category: str | None
     note: str | None
     origin: LabelOrigin
+    origins: Origins = NO_ORIGINS
 
     @property
     def rater_kind(self) -> RaterKind:
@@ -75,6 +81,27 @@ class CurrentLabel:
     @property
     def complete(self) -> bool:
         return None not in self.values
+
+    def human_part(self) -> CurrentLabel | None:
+        """This label without its accepted dimensions (the model's values the person let stand): what agreement,
+        training and a person's export tiers read. None when nothing human is left. A consensus stays whole."""
+        if self.origin is LabelOrigin.COMPUTED:
+            return self
+        keep = [o is not None and o.rater_kind is RaterKind.HUMAN for o in self.origins]
+        if all(keep):
+            return self
+        return self._only(keep, self.origin, self.category, self.note) if any(keep) else None
+
+    def accepted_part(self) -> CurrentLabel | None:
+        """Its accepted dimensions alone, as an `accepted` label (what an export writes under the model-assisted
+        rater); None when none is accepted."""
+        keep = [o is LabelOrigin.ACCEPTED for o in self.origins]
+        return self._only(keep, LabelOrigin.ACCEPTED, None, None) if any(keep) else None
+
+    def _only(self, keep, origin, category, note) -> CurrentLabel:
+        return CurrentLabel(self.segment_id, self.annotator, self.label_id,
+                            tuple(v if k else None for v, k in zip(self.values, keep)), category, note, origin,
+                            tuple(o if k else None for o, k in zip(self.origins, keep)))
 
 
 @dataclass(frozen=True)
@@ -87,6 +114,7 @@ class SegmentLabel:
     category: str | None
     origin: LabelOrigin  # of the newest label that went into it
     label_id: int  # the newest label that went into it
+    origins: Origins = NO_ORIGINS  # per dimension, whose value it is (None where open or of mixed origins)
 
     @property
     def complete(self) -> bool:

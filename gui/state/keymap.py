@@ -60,8 +60,10 @@ KEYMAP: tuple[Binding, ...] = (
             "Playback"),
     Binding("next_segment", ("N",), "next segment after the playhead", "Moving around"),
     Binding("previous_segment", ("P",), "previous segment before the playhead", "Moving around"),
-    Binding("down", ("Down",), "next segment (while tracing: lower the value by one step)", "Moving around"),
-    Binding("up", ("Up",), "previous segment (while tracing: raise the value by one step)", "Moving around"),
+    Binding("down", ("Down",), "next segment (in the file list: next file; while tracing: lower the value by one "
+            "step)", "Moving around"),
+    Binding("up", ("Up",), "previous segment (in the file list: previous file; while tracing: raise the value by one "
+            "step)", "Moving around"),
     Binding("to_start", ("Home",), "playhead to the start of the file", "Moving around"),
     Binding("to_end", ("End",), "playhead to the end of the file", "Moving around"),
     Binding("pan_left", ("Left",), "scroll the view back by half its width", "Moving around"),
@@ -80,12 +82,14 @@ KEYMAP: tuple[Binding, ...] = (
             "transcript)", "Segments"),
     Binding("set_value", tuple(str(d) for d in range(1, 8)),
             "set the focused dimension's value (while tracing: the traced value)", "Labels", label="1-7"),
-    Binding("previous_dimension", ("[",), "focus the previous dimension", "Labels"),
-    Binding("next_dimension", ("]",), "focus the next dimension", "Labels"),
-    Binding("accept_prediction", ("A",), "accept the model's prediction (saved as accepted, kept apart from human "
-            "labels)", "Labels"),
-    Binding("save_and_next", ("Return", "Enter"), "save and go to the next segment (the next file after the last "
-            "one)", "Labels", label="Enter"),
+    Binding("previous_dimension", ("[",), "focus the previous dimension (stops at arousal; each segment starts "
+            "there)", "Labels"),
+    Binding("next_dimension", ("]",), "focus the next dimension (stops at dominance)", "Labels"),
+    Binding("accept_prediction", ("A",), "accept the model's prediction for the dimensions you have not set (saved "
+            "as accepted, kept apart from human labels)", "Labels"),
+    Binding("save_and_next", ("Return", "Enter"), "save what you set and go to the next segment (the next file after "
+            "the last one); dimensions you left at the model's value are saved as accepted, and nothing is saved "
+            "when you set nothing", "Labels", label="Enter"),
     Binding("next_review", ("R",), "next item of the review queue", "Labels"),
     Binding("trace", ("T",), "start / stop tracing the chosen dimension while the audio plays (mouse height in its "
             "lane, {up} / {down} or {set_value} set the value)", "Tracing"),

@@ -23,7 +23,9 @@ def test_keyboard_edit_is_a_store_row_before_the_next_event(window, qtbot, popul
     qtbot.keyClick(window, Qt.Key.Key_2)
     qtbot.keyClick(window, Qt.Key.Key_Return)  # save and next
     # no event loop turn in between: the row is already committed
-    assert history(store, sid)[-1] == ("tester", 6.0, 2.0, 5.0, "manual")
+    # dominance was left at the model's 4.0 (never alice's 5.0): the row is manual, its dominance accepted
+    assert history(store, sid)[-1] == ("tester", 6.0, 2.0, 4.0, "manual")
+    assert store.labels.label_history(sid)[-1].origins == ("manual", "manual", "accepted")
     assert window.segment_index == 1
     qtbot.keyClick(window, Qt.Key.Key_A)  # accept the model's prediction for segment 2
     sid2 = int(window.data.seg_ids[1])

@@ -183,8 +183,8 @@ def test_a_redraw_keeps_what_the_annotator_typed_but_did_not_save(window, qtbot,
     sid = int(w.data.seg_ids[0])
     assert store.labels.current_labels(segment_ids=[sid], annotator="tester")[0].values[0] == 6.0
     w.select_segment(0)
-    w.act_undo.trigger()  # and an undo still shows the store's state again: alice's 3 stands
-    assert w.editor.spins[0].value() == 3.0
+    w.act_undo.trigger()  # and an undo shows the store's state again: no label of tester's, the model's 5 offered
+    assert w.editor.spins[0].value() == 5.0 and w.editor.untouched() == ["arousal", "valence", "dominance"]
 
 
 def test_a_blind_job_hides_others_labels_in_the_file_view_through_a_split(window, qtbot, populated):
@@ -220,3 +220,22 @@ def test_undo_of_a_label_in_another_file_opens_that_file_at_the_segment(window, 
     w.act_undo.trigger()
     assert w.data.file_id == file_id and int(w.data.seg_ids[w.segment_index]) == sid
     assert store.labels.current_labels(segment_ids=[sid], annotator="tester") == []
+
+
+def test_a_resize_keeps_the_annotators_label_without_enter(window, qtbot, populated):
+    """Issue 24, item 6: after I/O the resized segment was unlabelled until Enter was pressed again, and moving
+    on dropped the offered label silently. A resize is the same judgement with new bounds: it stays theirs."""
+    w = window
+    store, file_id, _mv = populated
+    original = int(w.data.seg_ids[0])
+    store.labels.record_label(original, annotator="tester", arousal=3.0, valence=4.0, dominance=5.0)
+    w.file_view.setFocus()
+    w.select_segment(0)
+    w.seek(2.0)
+    qtbot.keyClick(w, Qt.Key.Key_I)
+    live = [s for s in store.segments.segments(file_id, include_superseded=False) if s.start == 2.0]
+    assert len(live) == 1 and live[0].end == 10.0
+    qtbot.keyClick(w, Qt.Key.Key_N)  # move on without Enter
+    [label] = store.labels.current_labels(segment_ids=[live[0].id], annotator="tester")
+    assert label.values == (3.0, 4.0, 5.0)
+    assert "alice" not in {h.annotator for h in store.labels.label_history(live[0].id)}  # only the tester's own

@@ -191,7 +191,7 @@ def test_hover_values_and_status_after_save_and_undo(window, qtbot):
     window.select_segment(0)
     window.editor.spins[0].setValue(2.0)
     window.editor.save()
-    assert window.statusBar().currentMessage().startswith("Saved label for segment")
+    assert window.statusBar().currentMessage().startswith("Saved label for Segment 1/")
     window.act_undo.trigger()
     assert window.statusBar().currentMessage().startswith("Undone: label #")
 
