@@ -207,8 +207,11 @@ def test_a_new_annotators_first_hour(demo, qtbot, tmp_path, monkeypatch):
     dialog.activate_button.click()
     qtbot.waitUntil(lambda: not w.tasks.tasks, timeout=120000)
     assert store.models.active_model().id == new
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **_k: asked.append(a[1]) or QMessageBox.StandardButton.Yes)  # Roll back asks first
     w.models_panel.roll_back()
-    assert store.models.active_model().id == model
+    assert asked == ["Roll back"] and store.models.active_model().id == model
 
     # -- the store: what is saved is what was chosen -------------------------------------------------------------
     for sid in untouched_enter:
