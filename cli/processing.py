@@ -299,10 +299,11 @@ def cmd_models(args) -> int:
 
         if not args.version:
             raise UserFacingError("models activate needs a version id or name (see `emotrace models list`)")
-        activate(store, args.version)  # the folder is checked first: a broken model is never made active
+        # the one gate: the folder is checked and the model run on a reference clip; a broken one never becomes active
+        activate(store, args.version, device=args.device)
     elif args.action == "rollback":
         try:
-            mv = rollback(store)
+            mv = rollback(store, device=args.device)
         except ValueError as exc:
             raise UserFacingError(str(exc)) from exc
         print(f"active: v{mv.id} {mv.name}")

@@ -24,6 +24,7 @@ from emotrace.core.vocab import DIMENSIONS
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 HUBERT_LARGE_PARAMS = 315_400_000
+SAFETENSORS_DTYPES = {"I8": "int8", "U8": "uint8", "I16": "int16", "I32": "int32", "I64": "int64", "BOOL": "bool"}
 
 
 class EmoTraceModel(nn.Module):
@@ -168,6 +169,10 @@ def check_model_folder(folder: str | Path, *, values: bool = True) -> EmoTraceCo
                 if shape != expected[name]:
                     raise ModelFolderError(f"{weights}: tensor {name} has shape {list(shape)}, the config's model "
                                            f"needs {list(expected[name])}")
+                dtype = fh.get_slice(name).get_dtype()
+                if not dtype.startswith(("F", "BF")):  # F32, F16, BF16, F64: an int8 cast loads as zeros and NaN
+                    raise ModelFolderError(f"{weights}: tensor {name} is {SAFETENSORS_DTYPES.get(dtype, dtype)}, "
+                                           "the model's weights are floating point")
                 if values:
                     tensor = fh.get_tensor(name)
                     if tensor.is_floating_point() and not torch.isfinite(tensor).all():

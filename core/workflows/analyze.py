@@ -14,6 +14,7 @@ from emotrace.core.audio.decode import AudioError
 from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import join_words
+from emotrace.core.ser.config import MIN_HOP, MIN_WINDOW
 from emotrace.core.ser.pipeline import Predictions, SERPipeline
 from emotrace.core.ser.pooling import FileRequest, iter_pooled
 from emotrace.core.speech.diarization import change_points
@@ -105,7 +106,6 @@ def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
     return active
 
 
-MIN_WINDOW, MIN_HOP = 0.5, 0.1  # a 0.0001 s hop once asked for 140,002 windows on a 14 s file
 
 
 def check_spans(window: float | None, hop: float | None) -> None:
@@ -197,6 +197,8 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
     _predict_plans(pipeline, plans, cancel)
     for plan in plans.values():
+        if plan.error is None:
+            plan.error = non_finite_output(plan, version_id)
         if plan.error is not None:
             report.failed.append((plan.file.path, plan.error))
             continue
@@ -205,6 +207,20 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         report.done += 1
         report.segments += len(plan.segments)
         report.windows += len(plan.spans) - len(plan.segments)
+
+
+def non_finite_output(plan: _FilePlan, version_id: int) -> str | None:
+    """Why a file's predictions must not be stored: the model gave NaN or infinity where there was audio. Those
+    used to be stored as `no_audio` under "0 failed"; a broken model is a FAILED line and the file stays
+    unanalysed by it."""
+    if not plan.parts:
+        return None
+    fused = plan.predictions().fused
+    bad = [k for k in range(len(fused)) if k not in plan.missing and not np.isfinite(fused[k]).all()]
+    if not bad:
+        return None
+    return (f"model v{version_id} gave outputs that are not finite (NaN or infinite) for {len(bad)} of {len(fused)} "
+            f"spans with audio: the model is broken; activate another version or retrain")
 
 
 def predict_spans(pipeline: SERPipeline, path: str, spans: np.ndarray, texts: list[str] | None = None,
