@@ -195,9 +195,13 @@ def cmd_train(args) -> int:
     # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     import torch.distributed as dist
 
+    from emotrace.core.ser.hub import refuse_pickled
     from emotrace.core.store import Store
     from emotrace.training.trainer import TrainConfig, train
 
+    for kind, ref in (("Audio", args.backbone), ("Text", args.text)):  # a pickled folder: one line, before any work
+        if ref:
+            refuse_pickled(kind, ref)
     distributed = _init_distributed()
     if distributed:
         if dist.get_rank() != 0:

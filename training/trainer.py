@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from torch import nn
 
 from emotrace.core.audio.decode import AudioSource
@@ -29,7 +30,7 @@ from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, check_cancel
 from emotrace.core.ser.config import EmoTraceConfig, ModelFolderError
 from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
-from emotrace.core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.modeling import EmoTraceModel, io_reason
 from emotrace.core.ser.pipeline import Encoders, offline_notice, pick_device
 from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
 from emotrace.core.store import Store
@@ -240,6 +241,10 @@ def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_me
                         metrics={**metrics, "parent": parent_metrics, "activation": verdict.to_dict()},
                         config={**model.config.to_dict(), "train": asdict(cfg)}, data_counts=counts,
                         activate=verdict.activate)
+    except (ModelFolderError, OSError, SafetensorError) as exc:  # a disk that filled up while saving: one line
+        discard_folder(folder)
+        why = str(exc) if isinstance(exc, ModelFolderError) else f"cannot save the model to {folder}: {io_reason(exc)}"
+        raise ModelFolderError(f"{why}; nothing was registered and the active model is unchanged") from exc
     except BaseException:
         discard_folder(folder)
         raise

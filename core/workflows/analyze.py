@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotrace.core.audio.decode import AudioError
+from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import join_words
@@ -190,6 +190,11 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
     file, never every window's `[layers, 2 x dim]` features (2.2 GB for HuBERT-large on a 3-hour file)."""
     plans = {}
     for f in files:
+        try:  # the audio that was imported, or a FAILED line (a rerun retries)
+            check_unchanged(f.path, f.size_bytes, f.fingerprint)
+        except AudioError as exc:
+            report.failed.append((f.path, str(exc)))
+            continue
         segments = store.segments.segments(f.id)
         seg_spans = np.array([[s.start, s.end] for s in segments]).reshape(-1, 2)
         win_spans = trajectory_spans(store, f, window, hop)

@@ -65,3 +65,26 @@ def test_more_accumulation_than_batches_still_steps(trained):
     result = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, grad_accum=50, device="cpu",
                                       activate="never"))
     assert result.metrics["optimizer_steps"] == 2  # one flushed step per epoch
+
+
+def test_cli_refuses_to_activate_a_model_whose_outputs_are_broken(trained):
+    """Issue 23, item 3, through the CLI: weights scaled by 1e30 pass every check on the folder; the reference
+    clip shows they predict nothing usable. One line, rc 2, the active model unchanged; and a real trained model
+    passes the same gate (the forced activation above ran it)."""
+    import shutil
+    from pathlib import Path
+
+    from safetensors.torch import load_file, save_file
+
+    from tests.helpers import one_line_error
+
+    store, _corpus, first = trained
+    folder = Path(store.models.model_version(first).folder).with_name("scaled")
+    shutil.copytree(store.models.model_version(first).folder, folder)
+    state = load_file(str(folder / "model.safetensors"))
+    save_file({k: v * 1e30 for k, v in state.items()}, str(folder / "model.safetensors"))
+    mv = store.models.register_model(name="scaled", folder=folder, parent_id=first, metrics={}, config={},
+                                     data_counts={}, activate=False)
+    line = one_line_error(cli("--db", store.url, "models", "activate", str(mv.id), "--device", "cpu"))
+    assert "reference clip" in line and str(folder) in line
+    assert store.models.active_model().id == first
