@@ -23,7 +23,7 @@ from emotrace.core.vocab import DIMENSIONS, SCALES, FileStatus
 
 
 def _queue_options(p) -> None:
-    p.add_argument("--workers", type=int, default=0,
+    p.add_argument("--workers", type=whole(0, 256), default=0,
                    help="spread the files over N local worker processes (through the store's queue)")
     p.add_argument("--queue", action="store_true",
                    help="only queue the files, for `emotrace worker` processes on any machine sharing the store")
@@ -442,9 +442,9 @@ def cmd_diarize(args) -> int:
 def register_diarize(sub) -> None:
     p = sub.add_parser("diarize", help="who speaks when: speaker turns per file (utterances are then cut at them)")
     p.add_argument("--corpus", required=True, type=plain_name)
-    p.add_argument("--speakers", type=int, help="the exact number of speakers per file, when known")
-    p.add_argument("--min-speakers", type=int, default=1)
-    p.add_argument("--max-speakers", type=int, default=6)
+    p.add_argument("--speakers", type=whole(1, 100), help="the exact number of speakers per file, when known")
+    p.add_argument("--min-speakers", type=whole(1, 100), default=1)
+    p.add_argument("--max-speakers", type=whole(1, 100), default=6)
     p.add_argument("--device", default="cpu", type=device)
     p.set_defaults(func=cmd_diarize)
 
