@@ -88,3 +88,23 @@ def test_cli_refuses_to_activate_a_model_whose_outputs_are_broken(trained):
     line = one_line_error(cli("--db", store.url, "models", "activate", str(mv.id), "--device", "cpu"))
     assert "reference clip" in line and str(folder) in line
     assert store.models.active_model().id == first
+
+
+def test_a_retrain_on_constant_labels_does_not_replace_the_active_model_on_a_tie(trained, tmp_path):
+    """Issue 23, item 3: every label 4/4/4 scores CCC 0.000 for any model, the active one included; the tie
+    used to activate the retrain (its layer weights never left uniform). A tie is not an improvement."""
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.trainer import TrainConfig, train
+    from tests.conftest import labelled_corpus
+
+    store, _corpus, first = trained
+    root = labelled_corpus(tmp_path / "flat", speakers=8, per_speaker=1, seed=5)
+    rows = (root / "labels_consensus.csv").read_text().splitlines()
+    flat = [rows[0]] + [",".join(r.split(",")[:2] + ["4", "4", "4"] + r.split(",")[5:]) for r in rows[1:]]
+    (root / "labels_consensus.csv").write_text("\n".join(flat) + "\n")
+    import_folder(store, root, "flat")
+    result = train(store, TrainConfig(corpus="flat", epochs=3, batch_size=4, device="cpu"))
+    verdict = result.activation
+    assert verdict["comparable"] and verdict["new_mean_ccc"] == verdict["parent_mean_ccc"] == 0.0
+    assert not verdict["activate"] and "tie" in verdict["reason"], verdict["reason"]
+    assert store.models.active_model().id == first
