@@ -25,7 +25,7 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt", ".pickle")
 def refuse_pickled(kind: str, ref: str) -> bool:
     """For a local encoder folder: True (load it with safetensors only); a folder that holds pickled weights
     and no safetensors is refused in one line naming the file, before anything is loaded (transformers would
-    unpickle it, or print a dozen lines suggesting `weights_only=False`). False for a hub id."""
+    unpickle it, or print a dozen lines suggesting to turn the weights-only check off). False for a hub id."""
     folder = Path(ref).expanduser()
     if not folder.is_dir():
         return False
