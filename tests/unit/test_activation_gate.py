@@ -88,29 +88,22 @@ def _zeroed_heads(folder):
               str(folder / "model.safetensors"))
 
 
-@pytest.fixture(scope="module")
-def _tiny_model(tmp_path_factory):
-    from tests.conftest import tiny_ser_model
-
-    return tiny_ser_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
 @pytest.mark.parametrize("damage, words", [
     (_cast_int8, "int8"), (_scale_1e30, "reference clip"), (_zero_std, "NaN"), (_unfit_backbone, "backbone"),
     (_config(dropout=float("nan")), "dropout"), (_config(hidden_size=0), "hidden_size"),
     (_config(window_seconds=-1), "window_seconds"), (_zeroed_heads, "constant"),
 ])
-def test_a_broken_model_is_refused_at_activation_in_one_line(store, tmp_path, _tiny_model, damage, words):
+def test_a_broken_model_is_refused_at_activation_in_one_line(store, tmp_path, tiny_model, damage, words):
     import shutil
 
     from emotrace.core.ser.config import ModelFolderError
     from emotrace.training.registry import activate
 
-    good = store.models.register_model(name="good", folder=_tiny_model, parent_id=None, metrics={}, config={},
+    good = store.models.register_model(name="good", folder=tiny_model, parent_id=None, metrics={}, config={},
                                        data_counts={}, activate=False)
     assert activate(store, good.id, device="cpu").active  # a healthy model passes the same gate
     folder = tmp_path / "broken"
-    shutil.copytree(_tiny_model, folder)
+    shutil.copytree(tiny_model, folder)
     damage(folder)
     bad = store.models.register_model(name="bad", folder=folder, parent_id=None, metrics={}, config={},
                                       data_counts={}, activate=False)
@@ -130,7 +123,7 @@ def test_a_tie_is_not_an_improvement():
     assert decide("auto", better, 12, 1, zero).activate
 
 
-def test_analyze_reports_non_finite_model_output_as_a_failed_file(store, tmp_path, _tiny_model):
+def test_analyze_reports_non_finite_model_output_as_a_failed_file(store, tmp_path, tiny_model):
     """An older store may hold an active model that never passed the gate: its NaN outputs are a FAILED line
     naming the file, never predictions stored as `no_audio` under "0 failed"."""
     import shutil
@@ -142,7 +135,7 @@ def test_analyze_reports_non_finite_model_output_as_a_failed_file(store, tmp_pat
     write_audio(tmp_path / "c" / "a.wav", 3.0)
     import_folder(store, tmp_path / "c", "c")
     folder = tmp_path / "broken"
-    shutil.copytree(_tiny_model, folder)
+    shutil.copytree(tiny_model, folder)
     _zero_std(folder)
     mv = store.models.register_model(name="bad", folder=folder, parent_id=None, metrics={}, config={},
                                      data_counts={}, activate=True)

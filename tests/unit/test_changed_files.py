@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import tiny_ser_model, write_audio
-
-
-@pytest.fixture(scope="module")
-def _tiny_model(tmp_path_factory):
-    return tiny_ser_model(tmp_path_factory.mktemp("tiny") / "model")
+from tests.conftest import write_audio
 
 
 def _corpus(store, tmp_path):
@@ -31,11 +26,11 @@ def _corpus(store, tmp_path):
     (lambda p: p.write_bytes(p.read_bytes()[:-2] + b"\x01\x02"), "changed on disk"),  # same size, new content
     (lambda p: p.unlink(), "no longer there"),
 ])
-def test_analyze_reports_a_changed_file_and_leaves_it_to_a_rerun(store, tmp_path, _tiny_model, change, words):
+def test_analyze_reports_a_changed_file_and_leaves_it_to_a_rerun(store, tmp_path, tiny_model, change, words):
     from emotrace.core.workflows.analyze import analyze_corpus
 
     root, ids = _corpus(store, tmp_path)
-    mv = store.models.register_model(name="tiny", folder=_tiny_model, parent_id=None, metrics={}, config={},
+    mv = store.models.register_model(name="tiny", folder=tiny_model, parent_id=None, metrics={}, config={},
                                      data_counts={}, activate=True)
     change(root / "a.wav")
     corpus_id = store.corpora.corpus("c").id
