@@ -106,8 +106,6 @@ def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
     return active
 
 
-
-
 def check_spans(window: float | None, hop: float | None) -> None:
     """Refuse a window or hop that is not a positive, finite, sensible number of seconds (None: the model's)."""
     for name, value, low in (("window", window, MIN_WINDOW), ("hop", hop, MIN_HOP)):
