@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from emotrace.cli.argtypes import out_file, plain_name, version, whole
+from emotrace.cli.argtypes import name_list, out_file, plain_name, version, whole
 from emotrace.cli.common import open_store
 from emotrace.core.errors import UserFacingError
 from emotrace.core.vocab import EXPORT_SCALES, JOB_SELECTIONS
@@ -47,8 +47,8 @@ def cmd_raters(args) -> int:
 
 def register_raters(sub) -> None:
     p = sub.add_parser("raters", help="list raters and their kind; set blind labelling per annotator")
-    p.add_argument("--blind", action="append", metavar="NAME", help="this annotator labels blind")
-    p.add_argument("--not-blind", action="append", metavar="NAME")
+    p.add_argument("--blind", action="append", metavar="NAME", type=plain_name, help="this annotator labels blind")
+    p.add_argument("--not-blind", action="append", metavar="NAME", type=plain_name)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_raters)
 
@@ -90,13 +90,13 @@ def register_job(sub) -> None:
                                    "show their progress")
     p.add_argument("action", choices=["create", "progress"])
     p.add_argument("--corpus", required=True, type=plain_name)
-    p.add_argument("--name")
-    p.add_argument("--annotators", help="comma-separated names")
+    p.add_argument("--name", type=plain_name)
+    p.add_argument("--annotators", type=name_list, help="comma-separated names")
     p.add_argument("--select", choices=JOB_SELECTIONS, default="sample",
                    help="a random sample, a split, or the review queue's top N")
     p.add_argument("-n", type=whole(1), help="how many segments (sample / review top N / first N of a split)")
     p.add_argument("--split")
-    p.add_argument("--overlap", type=int, default=1, help="annotators per segment")
+    p.add_argument("--overlap", type=whole(1, 1000), default=1, help="annotators per segment")
     p.add_argument("--not-blind", action="store_true", help="annotators see the model and others from the start")
     p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
     p.add_argument("--json", action="store_true")

@@ -92,6 +92,17 @@ def plain_name(text: str) -> str:
 plain_name.__name__ = "name"
 
 
+def name_list(text: str) -> str:
+    """Comma-separated names (`--annotators a,b`), each a `plain_name`: `" , "` named two blank raters."""
+    names = [plain_name(part) for part in text.split(",")]
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r} names someone twice")
+    return ",".join(names)
+
+
+name_list.__name__ = "names"
+
+
 def out_file(*suffixes: str) -> Callable[[str], str]:
     """A file to write: with one of `suffixes` (`t.xlsx` would get CSV text), and not an existing special file
     (`/dev/full`, a FIFO) or folder."""

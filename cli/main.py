@@ -103,8 +103,16 @@ def cmd_check(args) -> int:
     return 0 if report.whole else 1
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A mistake on the command line is one line on stderr and exit code 2 (argparse printed the usage block
+    first: 3 to 9 lines for `--lease 0` or `--seed -1`). Subcommand parsers are of the same class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emotrace", description=__doc__)
+    parser = OneLineParser(prog="emotrace", description=__doc__)
     parser.add_argument("--db", default=None,
                         help="SQLAlchemy URL or SQLite path (default: EMOTRACE_DB, else EMOTRACE_HOME's store, else "
                              "the default saved in the app's Settings, else the user data folder)")

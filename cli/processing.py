@@ -23,7 +23,7 @@ from emotrace.core.vocab import DIMENSIONS, SCALES, FileStatus
 
 
 def _queue_options(p) -> None:
-    p.add_argument("--workers", type=int, default=0,
+    p.add_argument("--workers", type=whole(0, 256), default=0,
                    help="spread the files over N local worker processes (through the store's queue)")
     p.add_argument("--queue", action="store_true",
                    help="only queue the files, for `emotrace worker` processes on any machine sharing the store")
@@ -195,9 +195,13 @@ def cmd_train(args) -> int:
     # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
     import torch.distributed as dist
 
+    from emotrace.core.ser.hub import refuse_pickled
     from emotrace.core.store import Store
     from emotrace.training.trainer import TrainConfig, train
 
+    for kind, ref in (("Audio", args.backbone), ("Text", args.text)):  # a pickled folder: one line, before any work
+        if ref:
+            refuse_pickled(kind, ref)
     distributed = _init_distributed()
     if distributed:
         if dist.get_rank() != 0:
@@ -299,10 +303,11 @@ def cmd_models(args) -> int:
 
         if not args.version:
             raise UserFacingError("models activate needs a version id or name (see `emotrace models list`)")
-        activate(store, args.version)  # the folder is checked first: a broken model is never made active
+        # the one gate: the folder is checked and the model run on a reference clip; a broken one never becomes active
+        activate(store, args.version, device=args.device)
     elif args.action == "rollback":
         try:
-            mv = rollback(store)
+            mv = rollback(store, device=args.device)
         except ValueError as exc:
             raise UserFacingError(str(exc)) from exc
         print(f"active: v{mv.id} {mv.name}")
@@ -437,9 +442,9 @@ def cmd_diarize(args) -> int:
 def register_diarize(sub) -> None:
     p = sub.add_parser("diarize", help="who speaks when: speaker turns per file (utterances are then cut at them)")
     p.add_argument("--corpus", required=True, type=plain_name)
-    p.add_argument("--speakers", type=int, help="the exact number of speakers per file, when known")
-    p.add_argument("--min-speakers", type=int, default=1)
-    p.add_argument("--max-speakers", type=int, default=6)
+    p.add_argument("--speakers", type=whole(1, 100), help="the exact number of speakers per file, when known")
+    p.add_argument("--min-speakers", type=whole(1, 100), default=1)
+    p.add_argument("--max-speakers", type=whole(1, 100), default=6)
     p.add_argument("--device", default="cpu", type=device)
     p.set_defaults(func=cmd_diarize)
 

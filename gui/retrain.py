@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -22,8 +23,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from emotrace.core.errors import UserFacingError
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS
+from emotrace.training import registry
 from emotrace.training.runner import TrainingRun
 from emotrace.training.trainer import TrainConfig
 
@@ -177,7 +180,11 @@ class RetrainDialog(QDialog):
 
     def activate(self) -> None:
         if self.new_version is not None:
-            self.store.models.activate_model(self.new_version)
+            try:  # the one gate of `models activate` and the Models panel: a broken model is never made active
+                registry.activate(self.store, self.new_version, device=self.device)
+            except UserFacingError as exc:
+                QMessageBox.warning(self, "Activate", str(exc))
+                return
             self.activated.emit(self.new_version)
         self.accept()
 

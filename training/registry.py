@@ -13,6 +13,7 @@ from pathlib import Path
 from emotrace.core.paths import models_dir
 from emotrace.core.ser.modeling import check_model_folder
 from emotrace.core.store import ModelVersion, Store
+from emotrace.training.gate import check_outputs
 
 
 def new_model_folder(store: Store, name: str) -> Path:
@@ -43,20 +44,23 @@ def register(store: Store, *, name: str, folder: Path, parent_id: int | None, me
                                        data_counts=data_counts, activate=activate)
 
 
-def activate(store: Store, ref: int | str) -> ModelVersion:
-    """Make a version active after checking its folder (a truncated or NaN model is refused in one line)."""
+def activate(store: Store, ref: int | str, device: str = "auto") -> ModelVersion:
+    """Make a version active after checking its folder (a truncated or NaN model is refused in one line) and
+    running it on the reference clip (`training.gate.check_outputs`): the one gate of the CLI, the app's Models
+    panel and Retrain dialog, and roll back."""
     mv = store.models.model_version(ref)
     check_model_folder(mv.folder)
+    check_outputs(mv.folder, device)
     store.models.activate_model(mv.id)
     return store.models.model_version(mv.id)
 
 
-def rollback(store: Store) -> ModelVersion:
-    """Make the active model's parent active again (its folder checked first)."""
+def rollback(store: Store, device: str = "auto") -> ModelVersion:
+    """Make the active model's parent active again (through the same gate)."""
     active = store.models.active_model()
     if active is None or active.parent_id is None:
         raise ValueError("nothing to roll back to: the active model has no parent")
-    return activate(store, active.parent_id)
+    return activate(store, active.parent_id, device)
 
 
 def discard_folder(folder: Path) -> None:

@@ -22,20 +22,21 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from torch import nn
 
 from emotrace.core.audio.decode import AudioSource
 from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, check_cancel
-from emotrace.core.ser.config import EmoTraceConfig
+from emotrace.core.ser.config import EmoTraceConfig, ModelFolderError
 from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
-from emotrace.core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.modeling import EmoTraceModel, io_reason
 from emotrace.core.ser.pipeline import Encoders, offline_notice, pick_device
 from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
 from emotrace.core.store import Store
 from emotrace.training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
 from emotrace.training.features import distributed, prepare_features
-from emotrace.training.gate import ACTIVATE_MODES, Verdict, decide
+from emotrace.training.gate import ACTIVATE_MODES, Verdict, check_outputs, decide
 from emotrace.training.probe import probe_layers
 from emotrace.training.registry import discard_folder, new_model_folder, register
 
@@ -197,11 +198,12 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if dist is not None and rank != 0:
         return TrainResult(-1, metrics, parent_metrics, time.perf_counter() - t_start, history, verdict.to_dict())
     version = _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict, train_ex,
-                                 dev_ex, examples)
+                                 dev_ex, examples, None if featurizer is not None else encoders, device)
     seconds = time.perf_counter() - t_start
+    activation = version.metrics["activation"]  # the gate's verdict, refused when the reference clip said so
     on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "parent_metrics": parent_metrics,
-              "activation": verdict.to_dict(), "seconds": round(seconds, 2)})
-    return TrainResult(version.id, metrics, parent_metrics, seconds, history, verdict.to_dict())
+              "activation": activation, "seconds": round(seconds, 2)})
+    return TrainResult(version.id, metrics, parent_metrics, seconds, history, activation)
 
 
 PROBE_MAX_TRAIN = 4000  # the kernel ridge probe is O(n^3): larger corpora use `emotrace layers` instead
@@ -218,8 +220,9 @@ def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
 
 
 def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict: Verdict, train_ex,
-                       dev_ex, examples):
-    """Write into a folder made for this run alone, then register; a failure removes only that folder."""
+                       dev_ex, examples, encoders=None, device: str = "cpu"):
+    """Write into a folder made for this run alone, then register; a failure removes only that folder. A model
+    the gate would activate first passes the same reference-clip check as `models activate`."""
     folder = new_model_folder(store, cfg.name)  # created empty and ours alone: a cleanup removes only it
     try:
         if featurizer is not None:  # a fine-tuned encoder travels with its model; the config points to it
@@ -227,12 +230,21 @@ def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_me
             featurizer.module.save_encoder(folder / "audio_encoder")
             model.config.audio_backbone = str(folder / "audio_encoder")
         model.cpu().save_pretrained(folder)
+        if verdict.activate:
+            try:
+                check_outputs(folder, device, encoders)
+            except ModelFolderError as exc:
+                verdict = verdict.refused(str(exc))
         counts = {"train": len(train_ex), "dev": len(dev_ex), "labelled": len(examples),
                   "test": sum(e.split.startswith("Test") for e in examples)}
         return register(store, name=cfg.name, folder=folder, parent_id=parent.id if parent else None,
                         metrics={**metrics, "parent": parent_metrics, "activation": verdict.to_dict()},
                         config={**model.config.to_dict(), "train": asdict(cfg)}, data_counts=counts,
                         activate=verdict.activate)
+    except (ModelFolderError, OSError, SafetensorError) as exc:  # a disk that filled up while saving: one line
+        discard_folder(folder)
+        why = str(exc) if isinstance(exc, ModelFolderError) else f"cannot save the model to {folder}: {io_reason(exc)}"
+        raise ModelFolderError(f"{why}; nothing was registered and the active model is unchanged") from exc
     except BaseException:
         discard_folder(folder)
         raise

@@ -87,6 +87,28 @@ def _mpg123_reason(heard: list[str]) -> str:
     return ""
 
 
+def check_unchanged(path: str | Path, size_bytes: int | None, digest: str) -> None:
+    """Raise AudioError unless the file at `path` is the audio that was imported: it exists, has the size and the
+    content hash import recorded. A file overwritten after import was transcribed as 0 words, analysed as
+    `no_audio` and diarized as 0 speakers, all marked done; a job checks this first and reports the file instead.
+    The hash costs one read of the file, far less than the decode every job does next."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise AudioError(f"{path.name} is no longer there (moved or deleted since it was imported): re-import its "
+                         "folder") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    try:
+        same = (not size_bytes or size == size_bytes) and fingerprint(path) == digest
+    except OSError as exc:
+        raise AudioError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if not same:
+        raise AudioError(f"{path.name} changed on disk since it was imported ({size} bytes, "
+                         f"{size_bytes or '?'} at import): re-import its folder to take the new audio")
+
+
 def _open_soundfile(path: Path) -> sf.SoundFile | None:
     try:
         with _mpg123_quiet(path):

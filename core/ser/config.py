@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,11 @@ WEIGHTS_NAME = "model.safetensors"
 
 class ModelFolderError(UserFacingError, ValueError):
     """A model folder that cannot be used as it is; the message names the folder or file and the reason."""
+
+
+MIN_WINDOW, MIN_HOP, MAX_SPAN = 0.5, 0.1, 600.0  # a 0.0001 s hop once asked for 140,002 windows on a 14 s file
+# Sizes a hand-edited config may ask for: far above any real encoder, far below what would exhaust memory.
+SIZE_BOUNDS = {"audio_layers": 1024, "audio_dim": 16384, "text_dim": 16384, "hidden_size": 16384}
 
 
 @dataclass
@@ -38,12 +44,30 @@ class EmoTraceConfig:
     hop_seconds: float = 1.0
 
     def __post_init__(self) -> None:
+        """Every value bounded: a config is a file a user can hand us (`dropout: NaN`, `hidden_size: 0` and a
+        negative window were all accepted, and only failed, or silently predicted nothing, later)."""
         if self.modalities not in ("audio", "text", "both"):
             raise ValueError(f"modalities must be audio, text or both, not {self.modalities!r}")
-        if self.audio_layers < 1 or self.audio_dim < 1 or self.text_dim < 1:
-            raise ValueError("audio_layers, audio_dim and text_dim must be positive")
-        if not 0 <= self.modality_dropout < 1:
-            raise ValueError("modality_dropout must be in [0, 1)")
+        for name, high in SIZE_BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise ValueError(f"{name} must be a whole number from 1 to {high}, not {value!r}")
+        for name in ("dropout", "modality_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), not {value!r}")
+        for name, low in (("window_seconds", MIN_WINDOW), ("hop_seconds", MIN_HOP)):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                    or not low <= value <= MAX_SPAN):
+                raise ValueError(f"{name} must be from {low} to {MAX_SPAN:g} s, not {value!r}")
+        if not isinstance(self.layer_norm_layers, bool):
+            raise ValueError(f"layer_norm_layers must be true or false, not {self.layer_norm_layers!r}")
+        ids = self.audio_layer_ids
+        if ids is not None and (not isinstance(ids, list | tuple) or not ids or len(ids) > self.audio_layers
+                                or any(isinstance(i, bool) or not isinstance(i, int) or abs(i) > 1024 for i in ids)):
+            raise ValueError(f"audio_layer_ids must be null or a list of at most audio_layers layer numbers, "
+                             f"not {ids!r}")
 
     @property
     def uses_audio(self) -> bool:

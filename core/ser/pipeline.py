@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from emotrace.core.ser.config import EmoTraceConfig
+from emotrace.core.ser.config import CONFIG_NAME, EmoTraceConfig, ModelFolderError
 from emotrace.core.ser.encoders import TextEncoder, load_audio_encoder
 from emotrace.core.ser.hub import WHISPER_PREFIX
 from emotrace.core.ser.modeling import EmoTraceModel
@@ -48,12 +49,26 @@ class Encoders:
         self.notice = offline_notice(config.audio_backbone)
 
 
+def check_fit(config: EmoTraceConfig, encoders: Encoders, where: Path) -> None:
+    """The config's feature sizes are what its encoders give: a config that does not fit its backbone loaded
+    every encoder and then died with an internal error inside the first batch (after 3.3 GB)."""
+    if encoders.audio is not None and (encoders.audio.num_layers, encoders.audio.dim) != (config.audio_layers,
+                                                                                        config.audio_dim):
+        raise ModelFolderError(
+            f"{where}: audio_layers {config.audio_layers} x audio_dim {config.audio_dim} do not fit its backbone "
+            f"{config.audio_backbone}, which gives {encoders.audio.num_layers} layers x {encoders.audio.dim}")
+    if encoders.text is not None and encoders.text.dim != config.text_dim:
+        raise ModelFolderError(f"{where}: text_dim {config.text_dim} does not fit its text backbone "
+                               f"{config.text_backbone}, which gives {encoders.text.dim}")
+
+
 class SERPipeline:
     def __init__(self, model_folder: str, device: str = "auto", encoders: Encoders | None = None) -> None:
         self.device = pick_device(device)
         self.model = EmoTraceModel.from_pretrained(model_folder).to(self.device).eval()
         self.config = self.model.config
         self.encoders = encoders or Encoders(self.config, self.device)
+        check_fit(self.config, self.encoders, Path(model_folder) / CONFIG_NAME)
 
     @torch.inference_mode()
     def mc_dropout_std(self, a, t, tp, passes: int = 8) -> np.ndarray:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotrace.core.audio.decode import AudioError
+from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import join_words
+from emotrace.core.ser.config import MIN_HOP, MIN_WINDOW
 from emotrace.core.ser.pipeline import Predictions, SERPipeline
 from emotrace.core.ser.pooling import FileRequest, iter_pooled
 from emotrace.core.speech.diarization import change_points
@@ -105,9 +106,6 @@ def resolve_model(store: Store, ref: str | int | None) -> ModelVersion:
         raise UserFacingError("No trained model yet: label segments (or import a labelled corpus) and run "
                               "`emotrace train --corpus NAME`, then analyze again.")
     return active
-
-
-MIN_WINDOW, MIN_HOP = 0.5, 0.1  # a 0.0001 s hop once asked for 140,002 windows on a 14 s file
 
 
 def check_spans(window: float | None, hop: float | None) -> None:
@@ -205,6 +203,11 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
     file, never every window's `[layers, 2 x dim]` features (2.2 GB for HuBERT-large on a 3-hour file)."""
     plans = {}
     for f in files:
+        try:  # the audio that was imported, or a FAILED line (a rerun retries)
+            check_unchanged(f.path, f.size_bytes, f.fingerprint)
+        except AudioError as exc:
+            report.failed.append((f.path, str(exc)))
+            continue
         segments = store.segments.segments(f.id)
         seg_spans = np.array([[s.start, s.end] for s in segments]).reshape(-1, 2)
         win_spans = trajectory_spans(store, f, window, hop)
@@ -212,6 +215,8 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
     _predict_plans(pipeline, plans, cancel, on_position)
     for plan in plans.values():
+        if plan.error is None:
+            plan.error = non_finite_output(plan, version_id)
         if plan.error is not None:
             report.failed.append((plan.file.path, plan.error))
             continue
@@ -220,6 +225,20 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         report.done += 1
         report.segments += len(plan.segments)
         report.windows += len(plan.spans) - len(plan.segments)
+
+
+def non_finite_output(plan: _FilePlan, version_id: int) -> str | None:
+    """Why a file's predictions must not be stored: the model gave NaN or infinity where there was audio. Those
+    used to be stored as `no_audio` under "0 failed"; a broken model is a FAILED line and the file stays
+    unanalysed by it."""
+    if not plan.parts:
+        return None
+    fused = plan.predictions().fused
+    bad = [k for k in range(len(fused)) if k not in plan.missing and not np.isfinite(fused[k]).all()]
+    if not bad:
+        return None
+    return (f"model v{version_id} gave outputs that are not finite (NaN or infinite) for {len(bad)} of {len(fused)} "
+            f"spans with audio: the model is broken; activate another version or retrain")
 
 
 def predict_spans(pipeline: SERPipeline, path: str, spans: np.ndarray, texts: list[str] | None = None,

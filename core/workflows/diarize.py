@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emotrace.core.audio.decode import AudioError
+from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.formats.rttm import import_rttm as write_turns
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
@@ -50,6 +50,7 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
             check_cancel(cancel)
             progress(i, len(files), Path(f.path).name)
             try:
+                check_unchanged(f.path, f.size_bytes, f.fingerprint)  # changed on disk: FAILED, never 0 speakers
                 turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None)
             except (AudioError, OSError) as exc:
                 report.failed.append((f.path, str(exc)))

@@ -205,7 +205,8 @@ def _import_one(store: Store, batch: AudioImport, path: Path, report: ImportRepo
         return
     existing = batch.with_content(digest)
     if existing is not None:
-        moved = existing.path != str_path and not Path(existing.path).exists()
+        # moved: its old path is gone or holds other audio now (a renamed file whose old name got a new take)
+        moved = existing.path != str_path and not _holds(existing.path, digest)
         if moved or existing.status == FileStatus.REPLACED:  # the audio is back: its labels are usable again
             batch.relink(existing, str_path)
             report.relinked += 1
@@ -233,6 +234,14 @@ def _import_one(store: Store, batch: AudioImport, path: Path, report: ImportRepo
     else:
         batch.add(str_path, digest, size, sample_rate=info.sample_rate, channels=info.channels, duration=decoded)
     report.added += 1
+
+
+def _holds(path: str, digest: str) -> bool:
+    """Whether `path` still holds the audio `digest` names (a copy beside it is a duplicate, not a move)."""
+    try:
+        return fingerprint(path) == digest
+    except OSError:
+        return False
 
 
 def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource
+from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, check_unchanged
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import TimedWord, join_words, speech_without_words, utterances, word_in
 from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
@@ -77,6 +77,7 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
     """Words go to the store per ASR segment; a rerun starts after the last stored word. Returns the word count
     and what rebuilding the units did to earlier ones. `on_position(seconds, duration)` follows the work
     within the file: an hour-long file is one step of a per-file count, and "0/3" for minutes says nothing."""
+    check_unchanged(f.path, f.size_bytes, f.fingerprint)  # changed on disk: FAILED, never "0 words, done"
     # where to go on, and the spans of words corrected by hand (the annotator's work: a rerun keeps them)
     resume_at, hand = store.words.transcription_start(f.id, restart=restart)
     source = AudioSource(f.path)

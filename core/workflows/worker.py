@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from emotrace.core.audio.decode import AudioError
+from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.progress import Cancelled
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
@@ -145,6 +145,7 @@ class Worker:
         encoder = self._model(("speakers",), lambda: SpeakerEncoder("cpu" if self.device == "auto" else self.device))
         options = DiarizationOptions(**claim.params.get("options", {}))
         f = self.store.corpora.file(claim.file_id)
+        check_unchanged(f.path, f.size_bytes, f.fingerprint)
         turns = diarize_file(f.path, encoder, options, words=self.store.words.words(f.id) or None)
         if cancel():
             raise Cancelled("lease lost")

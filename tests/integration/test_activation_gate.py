@@ -65,3 +65,46 @@ def test_more_accumulation_than_batches_still_steps(trained):
     result = train(store, TrainConfig(corpus=corpus, epochs=2, batch_size=16, grad_accum=50, device="cpu",
                                       activate="never"))
     assert result.metrics["optimizer_steps"] == 2  # one flushed step per epoch
+
+
+def test_cli_refuses_to_activate_a_model_whose_outputs_are_broken(trained):
+    """Issue 23, item 3, through the CLI: weights scaled by 1e30 pass every check on the folder; the reference
+    clip shows they predict nothing usable. One line, rc 2, the active model unchanged; and a real trained model
+    passes the same gate (the forced activation above ran it)."""
+    import shutil
+    from pathlib import Path
+
+    from safetensors.torch import load_file, save_file
+
+    from tests.helpers import one_line_error
+
+    store, _corpus, first = trained
+    folder = Path(store.models.model_version(first).folder).with_name("scaled")
+    shutil.copytree(store.models.model_version(first).folder, folder)
+    state = load_file(str(folder / "model.safetensors"))
+    save_file({k: v * 1e30 for k, v in state.items()}, str(folder / "model.safetensors"))
+    mv = store.models.register_model(name="scaled", folder=folder, parent_id=first, metrics={}, config={},
+                                     data_counts={}, activate=False)
+    line = one_line_error(cli("--db", store.url, "models", "activate", str(mv.id), "--device", "cpu"))
+    assert "reference clip" in line and str(folder) in line
+    assert store.models.active_model().id == first
+
+
+def test_a_retrain_on_constant_labels_does_not_replace_the_active_model_on_a_tie(trained, tmp_path):
+    """Issue 23, item 3: every label 4/4/4 scores CCC 0.000 for any model, the active one included; the tie
+    used to activate the retrain (its layer weights never left uniform). A tie is not an improvement."""
+    from emotrace.core.workflows.importing import import_folder
+    from emotrace.training.trainer import TrainConfig, train
+    from tests.conftest import labelled_corpus
+
+    store, _corpus, first = trained
+    root = labelled_corpus(tmp_path / "flat", speakers=8, per_speaker=1, seed=5)
+    rows = (root / "labels_consensus.csv").read_text().splitlines()
+    flat = [rows[0]] + [",".join(r.split(",")[:2] + ["4", "4", "4"] + r.split(",")[5:]) for r in rows[1:]]
+    (root / "labels_consensus.csv").write_text("\n".join(flat) + "\n")
+    import_folder(store, root, "flat")
+    result = train(store, TrainConfig(corpus="flat", epochs=3, batch_size=4, device="cpu"))
+    verdict = result.activation
+    assert verdict["comparable"] and verdict["new_mean_ccc"] == verdict["parent_mean_ccc"] == 0.0
+    assert not verdict["activate"] and "tie" in verdict["reason"], verdict["reason"]
+    assert store.models.active_model().id == first

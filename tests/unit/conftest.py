@@ -15,3 +15,12 @@ def _no_subprocess(monkeypatch):
                              "move it to tests/integration")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A real, untrained audio-only EmoTrace model on a tiny random HuBERT, built once: the activation gate and
+    the changed-file checks run it for real (tests copy it before damaging it)."""
+    from tests.conftest import tiny_ser_model
+
+    return tiny_ser_model(tmp_path_factory.mktemp("tiny") / "model")

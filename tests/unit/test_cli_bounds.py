@@ -23,6 +23,13 @@ CASES = [
     (["export", "--corpus", "c", "--out", "t.xlsx"], "must end in .csv"),
     (["stats", "--corpus", "   "], "empty or blank"),
     (["import", "x", "--corpus", ""], "empty or blank"),
+    (["raters", "--blind", " "], "empty or blank"),  # registered a blank rater
+    (["job", "create", "--corpus", "c", "--name", " ", "--annotators", "a"], "empty or blank"),
+    (["job", "create", "--corpus", "c", "--name", "j", "--annotators", " , "], "empty or blank"),
+    (["job", "create", "--corpus", "c", "--name", "j", "--annotators", "a", "--overlap", "-1"], "out of range"),
+    (["diarize", "--corpus", "c", "--speakers", "-2"], "out of range"),
+    (["diarize", "--corpus", "c", "--max-speakers", "0"], "out of range"),
+    (["transcribe", "--corpus", "c", "--workers", "-1"], "out of range"),
 ]
 
 
@@ -35,8 +42,24 @@ def test_nonsense_options_are_refused_before_any_work(tmp_path, capsys, argv, me
         main(["--db", str(db), *argv])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert message in err, err
+    assert message in err and err.strip().count("\n") == 0, err  # one line: no usage block
     assert not db.exists()  # refused before the store was even opened
+
+
+def test_a_pickled_backbone_folder_is_one_line_before_any_work(tmp_path, capsys):
+    """`train --backbone DIR` on a folder holding a pickle: 12 lines suggesting `weights_only=False` (or, for a
+    plain state dict, the pickle loaded); now one line naming the file, before the store is opened."""
+    from emotrace.cli.main import main
+
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "hubert"}')
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04K\x01.")  # a pickle
+    db = tmp_path / "never.sqlite"
+    assert main(["--db", str(db), "train", "--corpus", "c", "--backbone", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(folder / "pytorch_model.bin") in err and "safetensors only" in err, err
+    assert not db.exists()
 
 
 @pytest.mark.parametrize("argv", [["annotations", "export", "--corpus", "c"], ["speakers", "rename", "--corpus", "c"]])
