@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QScrollBar, QVBoxLayout, QW
 from emotrace.core.audio.envelope import EnvelopePyramid
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import DIMENSIONS, SCALE
+from emotrace.gui import acoustic_lanes
 from emotrace.gui.state.view_state import TimeState
 from emotrace.gui.state.viewdata import FileData, in_spans
 
@@ -109,9 +110,12 @@ class FileView(QWidget):
         self.lanes: dict[str, pg.PlotItem] = {}
         for i, dim in enumerate(DIMS):
             last = i == len(DIMS) - 1
-            self.lanes[dim] = lw.addPlot(row=3 + i, col=0, axisItems={"bottom": TimeAxis()} if last else None)
+            self.lanes[dim] = lw.addPlot(row=3 + acoustic_lanes.ROWS + i, col=0,
+                                         axisItems={"bottom": TimeAxis()} if last else None)
         self.traj = self.lanes[DIMS[0]]  # the first lane (kept for callers that want "the trajectory plot")
-        stretch = (1, 2, 1, *([3] * len(DIMS)))
+        # spectrogram, F0 and loudness under the speakers (issue 26): gui/acoustic_lanes.py
+        self.acoustic = acoustic_lanes.AcousticLanes(lw, 3, self.detail, LEFT_AXIS_WIDTH)
+        stretch = (1, 2, 1, *acoustic_lanes.STRETCH, *([3] * len(DIMS)))
         for row, factor in enumerate(stretch):
             lw.ci.layout.setRowStretchFactor(row, factor)
         for plot in self.plots():
@@ -243,6 +247,7 @@ class FileView(QWidget):
         if self.speaker_filter not in data.speakers:
             self.speaker_filter = None
         self.set_speakers()
+        self.acoustic.show_file(data)
         self.set_traces()
         self.set_trajectories(model_ids)
         self.set_labels()
@@ -499,6 +504,7 @@ class FileView(QWidget):
         if old is None or old.playhead != state.playhead:
             for line in self.playheads:
                 line.setValue(state.playhead)
+            self.acoustic.show_playhead(state.playhead)
         if old is None or old.view != state.view:
             lo, hi = state.view
             if hi > lo:
@@ -537,6 +543,7 @@ class FileView(QWidget):
         self.region.setRegion((lo, hi))
         self.region.blockSignals(False)
         self._update_bands()
+        self.acoustic.show_range(lo, hi)
         if not self._applying:  # a mouse pan or wheel zoom in a lane: tell the view state
             self.view_requested.emit(float(lo), float(hi))
 
@@ -564,7 +571,7 @@ class FileView(QWidget):
             return
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        for plot in (*self.lanes.values(), self.detail, self.overview):
+        for plot in (*self.lanes.values(), self.detail, self.overview, *self.acoustic.plots.values()):
             if plot.sceneBoundingRect().contains(event.scenePos()):
                 t = float(plot.getViewBox().mapSceneToView(event.scenePos()).x())
                 t = min(max(t, 0.0), self.data.duration)

@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         self.edit_menu = edit_menu
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addActions(self.file_view.acoustic.actions)  # spectrogram, F0, loudness lanes
         help_menu = self.menuBar().addMenu("&Help")
         self.act_shortcuts = assign(QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts), "shortcuts")
         help_menu.addAction(self.act_shortcuts)

@@ -11,7 +11,7 @@ windows cost one decode and memory stays at a window's worth of audio.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -83,16 +83,16 @@ def span_functionals(path: str, spans: np.ndarray, cancel=None) -> np.ndarray:
     return out
 
 
-def frame_tracks(source: AudioSource, chunk_seconds: float = 60.0) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+def frame_tracks(chunks: Iterable[np.ndarray]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """F0 (semitones from 27.5 Hz, NaN where unvoiced), loudness (sones) and HNR (dB, NaN where unvoiced) at
-    10 ms frames, chunk by chunk: `(first frame index, {track: values})`; frame k is centred at k x 10 ms.
+    10 ms frames, from consecutive 16 kHz chunks: `(first frame index, {track: values})`; frame k is centred at k x 10 ms.
     Each chunk is analysed with a second of the audio before it, so openSMILE's smoothing starts settled at
     every chunk edge."""
     smile = _smile("LowLevelDescriptors")
     context = int(TARGET_SR)
     tail = np.zeros(0, np.float32)
     offset = 0  # samples before this chunk
-    for chunk in source.iter_chunks(chunk_seconds):
+    for chunk in chunks:
         audio = np.concatenate([tail, chunk])
         lead = len(tail)
         n = int(len(chunk) / (FRAME_HOP * TARGET_SR))

@@ -29,7 +29,7 @@ def run_cli(*args, env=None):
 
 def test_f0_agrees_with_praat_on_real_speech():
     source = AudioSource(DEMO / "jfk_inaugural.flac")
-    f0 = np.concatenate([t["f0_st"] for _first, t in frame_tracks(source, chunk_seconds=4.0)])  # chunk edges too
+    f0 = np.concatenate([t["f0_st"] for _first, t in frame_tracks(source.iter_chunks(4.0))])  # chunk edges too
     pitch = parselmouth.Sound(source.decode_all().astype(np.float64), 16000).to_pitch(
         time_step=FRAME_HOP, pitch_floor=75, pitch_ceiling=600)
     hz, centres = pitch.selected_array["frequency"], pitch.xs()
