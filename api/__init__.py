@@ -63,7 +63,7 @@ def labels(store: Store, corpus: str, *, include_accepted: bool = False, scale: 
 
 def trajectories(store: Store, corpus: str, *, model: int | None = None, scale: str = "1-7") -> pd.DataFrame:
     """The windows a model version (default: the active one) predicted for a corpus: file (relative to the
-    corpus folder), start, end, A/V/D, uncertainty and flag; the table `emotrace trajectories` writes."""
+    corpus folder), start, end, A/V/D, uncertainty, flag and trust; the table `emotrace trajectories` writes."""
     import pandas as pd  # lazy: the notebook API alone needs pandas
 
     from emotrace.core.formats.trajectories import COLUMNS, trajectory_rows

@@ -33,6 +33,9 @@ SYNTHETIC = os.environ.get("BENCH_SYNTHETIC") == "1"
 # BENCH_TRACES=1: also two annotators' 10 Hz arousal traces over the whole file (written in 1 s chunks, as trace
 # mode commits them: the write cost is reported) and speaker turns every 20-60 s, so frames include both.
 TRACES = os.environ.get("BENCH_TRACES") == "1"
+# BENCH_ACOUSTIC=1: also the spectrogram, F0 and loudness lanes (issue 26): their cache is built off the GUI thread
+# (timed, with the process's peak memory before and after), then every frame draws them too.
+ACOUSTIC = os.environ.get("BENCH_ACOUSTIC") == "1"
 
 
 def traces_and_turns(store, seconds: float) -> dict:
@@ -156,6 +159,23 @@ def main() -> None:
         app.processEvents()
         opens[name] = round(time.perf_counter() - t, 3)
     n_points = len(w.data.trajectories[w.shown_models[0]][0])
+    if ACOUSTIC:
+        lanes = w.file_view.acoustic
+        rss = rss_mb()
+        t = time.perf_counter()
+        for action in lanes.actions:
+            action.setChecked(True)
+        while lanes.tracks is None:
+            app.processEvents()
+            time.sleep(0.05)
+        print(json.dumps({"acoustic_build_s": round(time.perf_counter() - t, 1), "rss_before_build_mb": round(rss),
+                          "peak_rss_after_build_mb": round(rss_mb()),
+                          "mel_levels": [len(m) for m in lanes.tracks.mel]}), flush=True)
+        t = time.perf_counter()
+        w.open_file(long_id)  # again, from the cache
+        viewport.repaint()
+        app.processEvents()
+        print(json.dumps({"open_with_acoustic_cache_s": round(time.perf_counter() - t, 3)}), flush=True)
     frames: dict[str, list[float]] = {}
     cpu_frames: dict[str, list[float]] = {}  # the GUI thread's CPU time: other load on the machine left out
 
