@@ -30,6 +30,7 @@ from emotrace.core.vocab import DIMENSIONS, SCALE
 from emotrace.gui import acoustic_lanes
 from emotrace.gui.state.view_state import TimeState
 from emotrace.gui.state.viewdata import FileData, in_spans
+from emotrace.gui.trust_shading import TrustShading
 
 DIMS = DIMENSIONS
 # Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.
@@ -214,6 +215,7 @@ class FileView(QWidget):
             line.setZValue(30)
             plot.addItem(line)
         self.pred_lines: dict[tuple[int, str], pg.PlotDataItem] = {}
+        self.trust_shading = TrustShading(self.lanes)  # windows outside the model's training domain (issue 26)
         self.envelope: EnvelopePyramid | None = None
         self.data: FileData | None = None
         self.model_ids: list[int] = []
@@ -269,6 +271,7 @@ class FileView(QWidget):
         self.pred_lines.clear()
         self.bands.clear()
         self.model_ids = []
+        self.trust_shading.show(np.zeros((0, 2)), 0, 0)
         if self.data is None:
             self._update_legend()
             return
@@ -296,6 +299,8 @@ class FileView(QWidget):
                 item.setClipToView(True)  # after it is in a view box: pyqtgraph needs the view to clip
                 item.setDownsampling(auto=True, method="mean")
                 self.pred_lines[(mv, dim)] = item
+                if k == 0 and d_i == 0 and self.reveal is None:  # blind: the model's verdicts stay hidden too
+                    self.trust_shading.show(*self.data.outside(mv))
                 if k == 0 and len(t) >= 2000:
                     self.bands[dim] = self._band(plot, t, values[:, d_i], DIM_COLOURS[dim])
         self._update_legend()
@@ -427,6 +432,8 @@ class FileView(QWidget):
         parts.append("<b>-·-</b> drag handle (selected segment)")
         if self.bands:
             parts.append("▒ min-max band when zoomed out")
+        if self.trust_shading.legend():
+            parts.append(self.trust_shading.legend())
         self.legend_entries = [f"v{mv}" for mv in self.model_ids]
         self.legend_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 
