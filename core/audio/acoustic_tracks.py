@@ -25,7 +25,7 @@ from emotrace.core.audio.acoustics import FRAME_HOP, TRACKS, AcousticsUnavailabl
 from emotrace.core.audio.decode import TARGET_SR, AudioSource
 from emotrace.core.paths import cache_dir
 
-VERSION = 1  # change when what is cached changes
+VERSION = 2  # change when what is cached changes
 N_MELS, N_FFT, HOP = 64, 400, 160  # 25 ms windows, 10 ms hop at 16 kHz
 FACTOR = 4  # each level has FACTOR times fewer frames than the one below
 TOP_FRAMES = 2000  # levels stop once one holds at most this many frames
@@ -118,22 +118,51 @@ def cache_folder(fingerprint: str) -> Path:
     return cache_dir() / "acoustics" / f"{fingerprint}-v{VERSION}"
 
 
-def _coarser(source: np.ndarray, out: np.ndarray, block: int = 1 << 16) -> None:
-    """Means of FACTOR frames (NaN-aware for the tracks), block by block so a memory-mapped level stays on disk."""
-    n = len(out)
-    for a in range(0, n, block):
-        b = min(n, a + block)
-        part = np.asarray(source[a * FACTOR: b * FACTOR], dtype=np.float32)
-        pad = (b - a) * FACTOR - len(part)
-        if pad:
-            part = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)])
-        part = part.reshape(b - a, FACTOR, *part.shape[1:])
-        if part.ndim == 2:
-            with np.errstate(all="ignore"):
-                counts = np.isfinite(part).sum(1)
-                out[a:b] = np.where(counts > 0, np.nansum(part, 1) / np.maximum(counts, 1), np.nan)
-        else:
-            out[a:b] = part.mean(1)
+class _NpyWriter:
+    """An .npy written row block by row block with plain writes (no memory map: written pages of a map count
+    as the process's memory until the kernel writes them back), its header fixed once the row count is known."""
+
+    HEADER = 128  # bytes: magic, version, length, and the header dict padded with spaces
+
+    def __init__(self, path: Path, width: int, dtype=np.float16) -> None:
+        self.path, self.width, self.dtype, self.rows = path, width, np.dtype(dtype), 0
+        self._fh = open(path, "wb")
+        self._fh.write(b"\0" * self.HEADER)
+
+    def write(self, block: np.ndarray) -> None:
+        self._fh.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.rows += len(block)
+
+    def close(self) -> None:
+        shape = f"({self.rows}, {self.width})" if self.width else f"({self.rows},)"
+        text = f"{{'descr': '{self.dtype.str}', 'fortran_order': False, 'shape': {shape}, }}"
+        body = text.ljust(self.HEADER - 10 - 1) + "\n"
+        self._fh.seek(0)
+        self._fh.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1"))
+        self._fh.close()
+
+
+def _read_rows(path: Path, start: int, count: int, width: int, dtype=np.float16) -> np.ndarray:
+    """Rows of an .npy written by `_NpyWriter`, read with a plain read (no memory map)."""
+    itemsize = np.dtype(dtype).itemsize * max(width, 1)
+    with open(path, "rb") as fh:
+        fh.seek(_NpyWriter.HEADER + start * itemsize)
+        data = np.frombuffer(fh.read(count * itemsize), dtype=dtype)
+    return data.reshape(-1, width) if width else data
+
+
+def _coarse(part: np.ndarray) -> np.ndarray:
+    """Means of FACTOR consecutive frames (NaN-aware for the tracks); the last group repeats its last frame."""
+    part = np.asarray(part, dtype=np.float32)
+    pad = (-len(part)) % FACTOR
+    if pad:
+        part = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)])
+    part = part.reshape(len(part) // FACTOR, FACTOR, *part.shape[1:])
+    if part.ndim == 2:
+        with np.errstate(all="ignore"):
+            counts = np.isfinite(part).sum(1)
+            return np.where(counts > 0, np.nansum(part, 1) / np.maximum(counts, 1), np.nan).astype(np.float32)
+    return part.mean(1)
 
 
 def build(path: str, fingerprint: str, progress=None, cancel=None) -> Path:
@@ -143,13 +172,12 @@ def build(path: str, fingerprint: str, progress=None, cancel=None) -> Path:
     tmp = final.with_name(final.name + f".partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    writer = _NpyWriter(tmp / "mel_0.npy", N_MELS)
     try:
         source = AudioSource(path)
         frames = int(np.ceil(max(source.duration, 0.0) / FRAME_HOP)) + 2  # the header's length, trimmed below
-        mel = np.lib.format.open_memmap(tmp / "mel_0.npy", mode="w+", dtype=np.float16, shape=(frames, N_MELS))
         tracks = {name: np.full(frames, np.nan, np.float32) for name in TRACKS}  # 4 bytes x 1.08M for 3 h
         mels = MelFrames()
-        done = 0
         samples = 0
 
         def chunks():
@@ -159,12 +187,8 @@ def build(path: str, fingerprint: str, progress=None, cancel=None) -> Path:
                 yield chunk
 
         def mel_feed(stream):
-            nonlocal done
             for chunk in stream:
-                block = mels.add(chunk)
-                take = min(len(block), frames - done)
-                mel[done: done + take] = block[:take]
-                done += take
+                writer.write(mels.add(chunk))
                 if cancel is not None:
                     cancel()
                 if progress is not None:
@@ -174,62 +198,45 @@ def build(path: str, fingerprint: str, progress=None, cancel=None) -> Path:
         has_tracks = True
         try:
             for first, part in frame_tracks(mel_feed(chunks())):
+                if first + len(next(iter(part.values()))) > len(tracks["f0_st"]):  # longer than its header said
+                    grow = first + len(next(iter(part.values()))) - len(tracks["f0_st"])
+                    tracks = {k: np.concatenate([v, np.full(grow, np.nan, np.float32)]) for k, v in tracks.items()}
                 for name, values in part.items():
-                    take = max(0, min(len(values), frames - first))
-                    tracks[name][first: first + take] = values[:take]
+                    tracks[name][first: first + len(values)] = values
         except AcousticsUnavailable:
             has_tracks = False
             for _chunk in mel_feed(chunks()):
                 pass
-        tail = mels.add(np.zeros(0, np.float32), last=True)
-        take = min(len(tail), frames - done)
-        mel[done: done + take] = tail[:take]
-        done += take
-        used = max(1, min(done, int(np.ceil(samples / HOP)) + 1))
-        mel.flush()
-        mel = None  # unmapped before it is trimmed
-        _trim(tmp / "mel_0.npy", used)
-        levels = {"mel": used}
-        for name, values in tracks.items():
-            np.save(tmp / f"{name}_0.npy", values[:used])
+        writer.write(mels.add(np.zeros(0, np.float32), last=True))
+        used = max(1, min(writer.rows, int(np.ceil(samples / HOP)) + 1))
+        writer.close()
+        tracks = {k: (v[:used] if len(v) >= used else np.concatenate([v, np.full(used - len(v), np.nan, np.float32)]))
+                  for k, v in tracks.items()}
+        counts = [used]
         level, n = 0, used
-        while n > TOP_FRAMES:
-            m = -(-n // FACTOR)
-            src = np.load(tmp / f"mel_{level}.npy", mmap_mode="r")
-            out = np.lib.format.open_memmap(tmp / f"mel_{level + 1}.npy", mode="w+", dtype=np.float16,
-                                            shape=(m, N_MELS))
-            _coarser(src, out)
-            out.flush()
-            del out, src
-            for name in TRACKS:
-                values = np.load(tmp / f"{name}_{level}.npy")
-                coarse = np.empty(m, np.float32)
-                _coarser(values, coarse)
-                np.save(tmp / f"{name}_{level + 1}.npy", coarse)
-            level, n = level + 1, m
-        levels["levels"] = level + 1
+        block = (1 << 16) - (1 << 16) % FACTOR
+        while True:
+            for name, values in tracks.items():
+                np.save(tmp / f"{name}_{level}.npy", values)
+            if n <= TOP_FRAMES:
+                break
+            out = _NpyWriter(tmp / f"mel_{level + 1}.npy", N_MELS)
+            for a in range(0, n, block):  # mel rows beyond `used` (a header longer than the audio) are never read
+                out.write(_coarse(_read_rows(tmp / f"mel_{level}.npy", a, min(block, n - a), N_MELS)).astype(np.float16))
+            out.close()
+            tracks = {k: _coarse(v) for k, v in tracks.items()}
+            level, n = level + 1, out.rows
+            counts.append(n)
         (tmp / "meta.json").write_text(json.dumps({"version": VERSION, "duration": samples / TARGET_SR,
-                                                   "has_tracks": has_tracks, **levels}))
+                                                   "has_tracks": has_tracks, "levels": level + 1, "frames": counts}))
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
     finally:
+        if not writer._fh.closed:
+            writer._fh.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return final
-
-
-def _trim(path: Path, rows: int) -> None:
-    """Keep the first `rows` rows of a memory-mapped .npy (the header's length may exceed the decoded one)."""
-    full = np.load(path, mmap_mode="r")
-    if len(full) == rows:
-        return
-    part = np.lib.format.open_memmap(path.with_suffix(".trim.npy"), mode="w+", dtype=full.dtype,
-                                     shape=(rows, *full.shape[1:]))
-    for a in range(0, rows, 1 << 16):
-        part[a: a + (1 << 16)] = full[a: min(rows, a + (1 << 16))]
-    part.flush()
-    del part, full
-    os.replace(path.with_suffix(".trim.npy"), path)
 
 
 def load(fingerprint: str) -> AcousticTracks | None:
@@ -238,7 +245,8 @@ def load(fingerprint: str) -> AcousticTracks | None:
     try:
         meta = json.loads((folder / "meta.json").read_text())
         levels = int(meta["levels"])
-        mel = [np.load(folder / f"mel_{k}.npy", mmap_mode="r", allow_pickle=False) for k in range(levels)]
+        frames = [int(n) for n in meta["frames"]]
+        mel = [np.load(folder / f"mel_{k}.npy", mmap_mode="r", allow_pickle=False)[: frames[k]] for k in range(levels)]
         tracks = {name: [np.load(folder / f"{name}_{k}.npy", allow_pickle=False) for k in range(levels)]
                   for name in TRACKS}
     except (OSError, ValueError, KeyError):
