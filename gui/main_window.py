@@ -57,6 +57,7 @@ from emotrace.gui.tasks import BackgroundTask, TasksPanel
 from emotrace.gui.tracing import TraceControls
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
+from emotrace.gui.why_panel import WhyPanel
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewPanel(store)
         self.models_panel = ModelsPanel(store)
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
+        self.why = WhyPanel(self.view_state, lambda: self.data, lambda: self.file_view.reveal)  # issue 26, item 5
         self.player = Player(self)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Jobs", self.tasks, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("Annotators", self.annotator_lanes, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("Why this value", self.why, Qt.DockWidgetArea.RightDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
