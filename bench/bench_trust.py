@@ -50,7 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="ravdess-dev (labels_consensus.csv with Split_Set)")
     ap.add_argument("--podcast", help="a podcast-like file (make_podcast.py)")
-    ap.add_argument("--model", default=str(BUNDLED))
+    ap.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "resources" / "models" / BUNDLED.name))
     ap.add_argument("--train-sample", type=int, default=120, help="Train clips to score (every k-th)")
     args = ap.parse_args()
     t = time.perf_counter()

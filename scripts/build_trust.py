@@ -33,7 +33,8 @@ from emotrace.training.features import audio_features  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ravdess-dev"))
-    ap.add_argument("--model", default=str(BUNDLED))
+    ap.add_argument("--model", default=str(ROOT / "resources" / "models" / "emotrace-ravdess"),
+                    help=f"model folder (default: the repository's copy of the bundled model, {BUNDLED.name})")
     ap.add_argument("--db", help="store to use (default: the EMOTRACE_HOME one)")
     args = ap.parse_args()
     store = Store(args.db)
