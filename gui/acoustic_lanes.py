@@ -94,7 +94,7 @@ class AcousticLanes(QObject):
         spec.getAxis("left").setTicks([[(0, "0"), (N_MELS / 2, ""), (N_MELS, "8k")]])
         spec.setYRange(0, N_MELS, padding=0)
         spec.setToolTip("Mel spectrogram (64 bands to 8 kHz, dB over the file's top 80 dB, viridis colours)")
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = pg.ImageItem(axisOrder="col-major")  # [frames, bands]: x is time, y the mel band
         self.image.setColorMap(pg.colormap.get("viridis"))
         spec.addItem(self.image)
         self.curves: dict[str, pg.PlotDataItem] = {}

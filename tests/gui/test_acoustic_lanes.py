@@ -32,6 +32,13 @@ def test_lanes_are_off_until_asked_then_built_once_and_linked_to_the_time(window
     rect = lanes.image.mapRectToParent(lanes.image.boundingRect())
     assert rect.left() == pytest.approx(10.0, abs=0.05) and rect.right() == pytest.approx(20.0, abs=0.05)
     assert lanes.image.image.shape == (1002, N_MELS)  # 10 ms frames at this zoom (level 0)
+    # time runs along x and the mel bands up y (the last frame lands at the view's right edge, band 0 at the
+    # bottom), and the tone's energy sits in a low band
+    from PySide6.QtCore import QPointF
+
+    last = lanes.image.mapToParent(QPointF(len(lanes.image.image), 0.0))
+    assert last.x() == pytest.approx(20.0, abs=0.05) and last.y() == pytest.approx(0.0)
+    assert int(np.argmax(lanes.image.image.mean(0))) < 12  # 220 Hz: mel band ~7 of 64 up to 8 kHz
     t, f0 = lanes.curves["f0_st"].getData()
     assert t[0] < 10.05 and t[-1] > 19.95
     # the fixture's audio is a 220 Hz tone: 36 semitones above 27.5 Hz
