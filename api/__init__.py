@@ -75,7 +75,9 @@ def predict(audio: str | Path, *, model: str | Path | None = None, window: float
             device: str = "auto", scale: str = "1-7") -> pd.DataFrame:
     """A/V/D over time for one audio file, with no store: windows of `window` seconds every `hop` seconds,
     predicted by a model folder (default: the bundled model). Audio only: no transcript is made, so a model that
-    reads text predicts from the audio branch. Columns: start, end, arousal, valence, dominance, uncertainty."""
+    reads text predicts from the audio branch. Columns: start, end, arousal, valence, dominance, uncertainty, trust
+    (the trust indicator: above 1, the window is outside the model's training domain; NaN for a model without
+    trust statistics)."""
     # lazy: the package root is imported by every emotrace module; it stays light
     import numpy as np
     import pandas as pd
@@ -99,6 +101,7 @@ def predict(audio: str | Path, *, model: str | Path | None = None, window: float
     for k, dim in enumerate(DIMENSIONS):
         frame[dim] = [rescale(float(v), scale) if np.isfinite(v) else None for v in values[:, k]]
     frame["uncertainty"] = preds.uncertainty
+    frame["trust"] = preds.trust if preds.trust is not None else np.nan  # > 1: outside the training domain
     return frame
 
 
