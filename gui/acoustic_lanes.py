@@ -26,7 +26,7 @@ from PySide6.QtGui import QAction
 from emotrace.core.audio.acoustic_tracks import N_MELS, AcousticTracks, load, tracks_for
 from emotrace.gui.state.viewdata import FileData
 
-LANES = {"spectrogram": "Spectrogram lane", "f0_st": "Pitch (F0) lane", "loudness": "Loudness lane"}
+LANES = {"spectrogram": "Spectrogram lane", "f0_st": "Pitch lane, F0", "loudness": "Loudness lane"}
 ROWS = len(LANES)
 STRETCH = (2, 1, 1)  # the spectrogram needs more height than a line
 TOP_DB = 80.0
