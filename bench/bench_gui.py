@@ -155,6 +155,10 @@ def main() -> None:
 
     QCoreApplication.setOrganizationName("EmoTraceBench")
     QCoreApplication.setApplicationName("EmoTraceBench")
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # a run's lane toggles never carry into the next
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
     app = QApplication([])
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="bench"))
     w.resize(1600, 1000)
