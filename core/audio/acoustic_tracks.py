@@ -86,9 +86,10 @@ class AcousticTracks:
         return FRAME_HOP * FACTOR ** level
 
     def level_for(self, seconds: float, pixels: int) -> int:
-        """The coarsest level that still has at least one frame per pixel over the visible seconds."""
+        """The coarsest level with at least one frame per two pixels over the visible seconds: between half a
+        frame and two frames per pixel, so a redraw never handles more than twice the pixels' worth of points."""
         level = 0
-        while level + 1 < len(self.mel) and seconds / self.frame_seconds(level + 1) >= pixels:
+        while level + 1 < len(self.mel) and seconds / self.frame_seconds(level + 1) >= pixels / 2:
             level += 1
         return level
 

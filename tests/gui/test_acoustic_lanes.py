@@ -45,10 +45,10 @@ def test_lanes_are_off_until_asked_then_built_once_and_linked_to_the_time(window
     assert np.nanmedian(f0) == pytest.approx(12 * np.log2(220 / 27.5), abs=0.5)
     assert lanes.plots["spectrogram"].viewRange()[0] == pytest.approx(window.file_view.view_range(), abs=1e-6)
 
-    window.view_state.set_view(0.0, 60.0)  # the whole file: a coarser level, never more frames than pixels x 4
+    window.view_state.set_view(0.0, 60.0)  # the whole file: a coarser level, never more frames than pixels x 2
     qtbot.wait(20)
     width = lanes.plots["spectrogram"].getViewBox().width()
-    assert len(lanes.image.image) <= 4 * width + 4
+    assert len(lanes.image.image) <= 2 * width + 4
     window.view_state.set_playhead(12.5)
     qtbot.wait(20)
     assert all(line.value() == pytest.approx(12.5) for line in lanes.playheads)
