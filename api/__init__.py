@@ -66,7 +66,7 @@ def labels(store: Store, corpus: str, *, include_accepted: bool = False, scale: 
 
 def trajectories(store: Store, corpus: str, *, model: int | None = None, scale: str = "1-7") -> pd.DataFrame:
     """The windows a model version (default: the active one) predicted for a corpus: file (relative to the
-    corpus folder), start, end, A/V/D, uncertainty and flag; the table `emotrace trajectories` writes."""
+    corpus folder), start, end, A/V/D, uncertainty, flag and trust; the table `emotrace trajectories` writes."""
     import pandas as pd  # lazy: the notebook API alone needs pandas
 
     from emotrace.core.formats.trajectories import COLUMNS, trajectory_rows
@@ -78,7 +78,9 @@ def predict(audio: str | Path, *, model: str | Path | None = None, window: float
             device: str = "auto", scale: str = "1-7") -> pd.DataFrame:
     """A/V/D over time for one audio file, with no store: windows of `window` seconds every `hop` seconds,
     predicted by a model folder (default: the bundled model). Audio only: no transcript is made, so a model that
-    reads text predicts from the audio branch. Columns: start, end, arousal, valence, dominance, uncertainty."""
+    reads text predicts from the audio branch. Columns: start, end, arousal, valence, dominance, uncertainty, trust
+    (the trust indicator: above 1, the window is outside the model's training domain; NaN for a model without
+    trust statistics)."""
     # lazy: the package root is imported by every emotrace module; it stays light
     import numpy as np
     import pandas as pd
@@ -102,6 +104,7 @@ def predict(audio: str | Path, *, model: str | Path | None = None, window: float
     for k, dim in enumerate(DIMENSIONS):
         frame[dim] = [rescale(float(v), scale) if np.isfinite(v) else None for v in values[:, k]]
     frame["uncertainty"] = preds.uncertainty
+    frame["trust"] = preds.trust if preds.trust is not None else np.nan  # > 1: outside the training domain
     return frame
 
 

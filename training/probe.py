@@ -67,12 +67,13 @@ class LayerReport:
     layer_weights: list[list[float]] | None = None  # [3, L] from a trained model, when one is given
     weights_source: str | None = None
     best_layer: dict[str, int] = field(default_factory=dict)
+    baseline: dict | None = None  # eGeMAPS + ridge on the same split (training/baseline.py, set by its caller)
 
     def to_dict(self) -> dict:
         return {"backbone": self.backbone, "split": self.split, "n_train": self.n_train, "n_eval": self.n_eval,
                 "dimensions": list(DIMENSIONS), "probe_ccc": self.probe_ccc, "all_layers_ccc": self.all_layers_ccc,
                 "best_layer": self.best_layer, "layer_weights": self.layer_weights,
-                "weights_source": self.weights_source}
+                "weights_source": self.weights_source, "egemaps_ridge": self.baseline}
 
 
 def probe_layers(train_feats: np.ndarray, train_gold: np.ndarray, eval_feats: np.ndarray, eval_gold: np.ndarray,
@@ -121,6 +122,11 @@ def format_table(report: LayerReport) -> str:
             line += "  |          " + " ".join(f"{report.layer_weights[i][k]:5.3f}" for i in range(len(DIMENSIONS)))
         lines.append(line)
     lines.append("  all  " + "  ".join(f"{report.all_layers_ccc[d]:6.3f}" for d in DIMENSIONS))
+    if report.baseline and "ccc" in report.baseline:
+        lines.append("eGeMAPS+ridge " + "  ".join(f"{report.baseline['ccc'][d]:6.3f}" for d in DIMENSIONS)
+                     + "  (88 openSMILE functionals, the field's baseline, same split)")
+    elif report.baseline:
+        lines.append(f"eGeMAPS + ridge baseline: not computed ({report.baseline['unavailable']})")
     if has_w:
         lines.append(f"weights: {report.weights_source}")
     return "\n".join(lines)

@@ -32,6 +32,7 @@ from emotrace.core.ser.config import EmoTraceConfig, ModelFolderError
 from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
 from emotrace.core.ser.modeling import EmoTraceModel, io_reason
 from emotrace.core.ser.pipeline import Encoders, offline_notice, pick_device
+from emotrace.core.ser.trust import TrustModel, fit_for_model
 from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
 from emotrace.core.store import Store
 from emotrace.training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
@@ -181,8 +182,13 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if featurizer is not None:
         featurizer.module.load_state_dict(best[1])
     dev_ccc = check_trained(model, featurizer, sets["dev"], steps, cfg, len(train_ex), device)
+    # the trust indicator's statistics (issue 26): fitted on the training features, 95% of the development split
+    # inside; `full` fine-tuning changes the features themselves, so it has none yet
+    trust = fit_for_model(model, sets["train"].audio, sets["dev"].audio) if featurizer is None else None
     metrics = {"split": dev_ex[0].split, "n": len(dev_ex), "mode": cfg.mode, "ccc": dev_ccc, "optimizer_steps": steps,
                "layer_weights": model.layer_weights().astype(float).round(4).tolist()}
+    if trust is not None:
+        metrics["trust"] = trust.info
     probe = _layer_probes(sets)
     if probe is not None:
         metrics["layer_probe_ccc"] = probe
@@ -198,7 +204,7 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if dist is not None and rank != 0:
         return TrainResult(-1, metrics, parent_metrics, time.perf_counter() - t_start, history, verdict.to_dict())
     version = _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict, train_ex,
-                                 dev_ex, examples, None if featurizer is not None else encoders, device)
+                                 dev_ex, examples, None if featurizer is not None else encoders, device, trust)
     seconds = time.perf_counter() - t_start
     activation = version.metrics["activation"]  # the gate's verdict, refused when the reference clip said so
     on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "parent_metrics": parent_metrics,
@@ -220,7 +226,7 @@ def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
 
 
 def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict: Verdict, train_ex,
-                       dev_ex, examples, encoders=None, device: str = "cpu"):
+                       dev_ex, examples, encoders=None, device: str = "cpu", trust: TrustModel | None = None):
     """Write into a folder made for this run alone, then register; a failure removes only that folder. A model
     the gate would activate first passes the same reference-clip check as `models activate`."""
     folder = new_model_folder(store, cfg.name)  # created empty and ours alone: a cleanup removes only it
@@ -230,6 +236,8 @@ def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_me
             featurizer.module.save_encoder(folder / "audio_encoder")
             model.config.audio_backbone = str(folder / "audio_encoder")
         model.cpu().save_pretrained(folder)
+        if trust is not None:
+            trust.save(folder)
         if verdict.activate:
             try:
                 check_outputs(folder, device, encoders)

@@ -1,7 +1,8 @@
 """A model version's per-window trajectories of a corpus as one table (CSV, or Parquet for large corpora).
 
 One row per window: the file (relative to the corpus folder), start, end, A/V/D on the chosen scale, the
-MC-dropout uncertainty and the flag of a window that could not be predicted. Parquet keeps a 3-hour podcast's
+MC-dropout uncertainty, the flag of a window that could not be predicted, and the trust indicator (above 1:
+the window lies outside the model's training domain). Parquet keeps a 3-hour podcast's
 ~11k windows per file compact and typed; it needs pyarrow (installed with audformat).
 """
 
@@ -14,7 +15,8 @@ from emotrace.core.errors import UserFacingError
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS, rescale
 
-COLUMNS = ["file", "start", "end", *DIMENSIONS, "uncertainty", "flag"]
+# trust: the model's trust indicator (core/ser/trust.py), > 1 outside its training domain; empty without one
+COLUMNS = ["file", "start", "end", *DIMENSIONS, "uncertainty", "flag", "trust"]
 
 
 def trajectory_rows(store: Store, corpus: str, model_version_id: int | None = None, scale: str = "1-7") -> list[list]:
@@ -31,7 +33,7 @@ def trajectory_rows(store: Store, corpus: str, model_version_id: int | None = No
         name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
         for p in store.predictions.window_predictions(f.id, model_version_id):
             rows.append([name, round(p.start, 3), round(p.end, 3), *(rescale(v, scale) for v in p.values),
-                         p.uncertainty, p.flag])
+                         p.uncertainty, p.flag, p.trust])
     return rows
 
 
@@ -44,7 +46,8 @@ def export_trajectories(store: Store, corpus: str, out: str | Path, model_versio
         # lazy: pandas (and what it loads) only where a table is made
         import pandas as pd
 
-        pd.DataFrame(rows, columns=columns).astype({c: "float64" for c in columns[1:7]}).to_parquet(out, index=False)
+        typed = {c: "float64" for c in [*columns[1:7], "trust"]}
+        pd.DataFrame(rows, columns=columns).astype(typed).to_parquet(out, index=False)
     else:
         with open(out, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)

@@ -68,6 +68,19 @@ class EmoTraceModel(nn.Module):
         """`[3, L]` softmax weights: which layers arousal, valence and dominance rely on."""
         return torch.softmax(self.layer_logits.detach().float(), dim=-1).cpu().numpy()
 
+    def normalise_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        """`[B, L, P]` pooled features as the heads see them: standardised with the training statistics."""
+        audio_n = (audio - self.audio_mean) / self.audio_std
+        if self.config.layer_norm_layers:
+            audio_n = nn.functional.layer_norm(audio_n, audio_n.shape[-1:])
+        return audio_n
+
+    def audio_view(self, audio: torch.Tensor) -> torch.Tensor:
+        """`[B, P]`: the model's own view of the audio, normalised and mixed with its layer weights averaged over
+        A/V/D; what the trust indicator (`core/ser/trust.py`) measures distances in."""
+        weights = torch.softmax(self.layer_logits, dim=-1).mean(0)
+        return torch.einsum("blp,l->bp", self.normalise_audio(audio), weights)
+
     def forward(
         self,
         audio: torch.Tensor | None = None,
@@ -94,11 +107,7 @@ class EmoTraceModel(nn.Module):
             t_h = self.text_proj((text - self.text_mean) / self.text_std) * t_on[:, None]
         outputs = []
         weights = torch.softmax(self.layer_logits, dim=-1)  # [3, L]
-        audio_n = None
-        if audio is not None and c.uses_audio:
-            audio_n = (audio - self.audio_mean) / self.audio_std
-            if c.layer_norm_layers:
-                audio_n = nn.functional.layer_norm(audio_n, audio_n.shape[-1:])
+        audio_n = self.normalise_audio(audio) if audio is not None and c.uses_audio else None
         for d, head in enumerate(self.heads):
             a_h = torch.zeros(batch, hidden, device=device)
             if audio_n is not None:

@@ -13,6 +13,7 @@ from emotrace.core.ser.config import CONFIG_NAME, EmoTraceConfig, ModelFolderErr
 from emotrace.core.ser.encoders import TextEncoder, load_audio_encoder
 from emotrace.core.ser.hub import WHISPER_PREFIX
 from emotrace.core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.trust import TrustModel
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Predictions:
     audio_only: np.ndarray | None
     text_only: np.ndarray | None
     uncertainty: np.ndarray | None = None  # [N]: MC-dropout std, mean over A/V/D
+    trust: np.ndarray | None = None  # [N]: distance from the training data over its 95% radius (> 1: outside)
 
 
 class Encoders:
@@ -67,6 +69,7 @@ class SERPipeline:
         self.device = pick_device(device)
         self.model = EmoTraceModel.from_pretrained(model_folder).to(self.device).eval()
         self.config = self.model.config
+        self.trust = TrustModel.load(model_folder) if self.config.uses_audio else None
         self.encoders = encoders or Encoders(self.config, self.device)
         check_fit(self.config, self.encoders, Path(model_folder) / CONFIG_NAME)
 
@@ -89,7 +92,7 @@ class SERPipeline:
                 batch_size: int = 512) -> Predictions:
         """Fused predictions, plus audio-only and text-only ones from the same model when it reads both."""
         n = len(audio) if audio is not None else len(text)
-        fused, a_only, t_only, spread = [], [], [], []
+        fused, a_only, t_only, spread, trust = [], [], [], [], []
         both = self.config.modalities == "both" and audio is not None and text is not None
         for i in range(0, n, batch_size):
             a = torch.as_tensor(audio[i: i + batch_size], device=self.device) if audio is not None else None
@@ -98,10 +101,13 @@ class SERPipeline:
                   if text_present is not None else None)
             fused.append(self.model(a, t, text_present=tp).float().cpu().numpy())
             spread.append(self.mc_dropout_std(a, t, tp))
+            if self.trust is not None and a is not None:
+                trust.append(self.trust.score(self.model.audio_view(a).float().cpu().numpy()))
             if both:
                 zeros = torch.zeros_like(tp) if tp is not None else torch.zeros(len(a), device=self.device)
                 a_only.append(self.model(a, t, text_present=zeros).float().cpu().numpy())
                 t_only.append(self.model(a, t, audio_present=torch.zeros(len(a), device=self.device),
                                          text_present=tp).float().cpu().numpy())
         return Predictions(np.concatenate(fused), np.concatenate(a_only) if a_only else None,
-                           np.concatenate(t_only) if t_only else None, np.concatenate(spread))
+                           np.concatenate(t_only) if t_only else None, np.concatenate(spread),
+                           np.concatenate(trust) if trust else None)

@@ -297,6 +297,9 @@ class Prediction(Base):
     text_only: Mapped[list | None] = mapped_column(JSON)
     # Standard deviation over MC-dropout passes of the heads, averaged over A/V/D (1-7 scale).
     uncertainty: Mapped[float | None] = mapped_column(Float)
+    # The trust indicator (core/ser/trust.py): distance from the model's training data over the radius holding 95%
+    # of held-out training-domain windows; above 1, outside. None for a model stored without trust statistics.
+    trust: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -21,7 +21,8 @@ class PredictionRepository(Repository):
         objects = [Prediction(
             file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
             start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1], dominance=r.values[2],
-            audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty, flag=r.flag) for r in rows]
+            audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty, flag=r.flag, trust=r.trust)
+            for r in rows]
         with self._db.session() as s:
             s.execute(delete(Prediction).where(Prediction.file_id == file_id,
                                                Prediction.model_version_id == model_version_id))
@@ -43,11 +44,23 @@ class PredictionRepository(Repository):
         """A file's trajectory windows by one model, by start time, flagged ones included (values None)."""
         with self._db.session() as s:
             rows = s.execute(select(Prediction.kind, Prediction.start, Prediction.end, Prediction.arousal,
-                                    Prediction.valence, Prediction.dominance, Prediction.uncertainty, Prediction.flag)
+                                    Prediction.valence, Prediction.dominance, Prediction.uncertainty, Prediction.flag,
+                                    Prediction.trust)
                              .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
                                     Prediction.kind == PredictionKind.WINDOW.value)
                              .order_by(Prediction.start)).all()
-        return [PredictionRow(None, r[0], r[1], r[2], (r[3], r[4], r[5]), uncertainty=r[6], flag=r[7]) for r in rows]
+        return [PredictionRow(None, r[0], r[1], r[2], (r[3], r[4], r[5]), uncertainty=r[6], flag=r[7], trust=r[8])
+                for r in rows]
+
+    def window_trust(self, file_id: int, model_version_id: int) -> np.ndarray:
+        """`[N, 3]`: each window's start, end and trust indicator (NaN where the model has none), by start time
+        as `trajectory` orders them."""
+        with self._db.session() as s:
+            rows = s.execute(select(Prediction.start, Prediction.end, Prediction.trust)
+                             .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                    Prediction.kind == PredictionKind.WINDOW.value)
+                             .order_by(Prediction.start)).all()
+        return np.array([[a, b, np.nan if t is None else t] for a, b, t in rows], dtype=np.float64).reshape(-1, 3)
 
     def segment_predictions(self, model_version_id: int, *, file_id: int | None = None,
                             corpus_id: int | None = None) -> dict[int, PredictionRow]:

@@ -147,6 +147,7 @@ class PredictionRow:
     text_only: list | None = None
     uncertainty: float | None = None
     flag: str | None = None
+    trust: float | None = None  # distance from the model's training data over its 95% radius: > 1 is outside
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,18 @@ from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 class AnalyzeReport(JobReport):
     segments: int = 0
     windows: int = 0
+    outside: int = 0  # windows outside the model's training domain (its trust indicator above 1)
 
     def headline(self) -> str:
+        far = f"; {self.outside} windows outside the training domain" if self.outside else ""
         return (f"analyzed {self.done}/{self.files} files: {self.segments} segment and {self.windows} window "
-                f"predictions, {len(self.failed)} failed")
+                f"predictions, {len(self.failed)} failed{far}")
 
     def add(self, other: AnalyzeReport) -> None:
         """Count another corpus's analysis into this one (one report for a job that walks several corpora)."""
         self.files, self.done = self.files + other.files, self.done + other.done
         self.segments, self.windows = self.segments + other.segments, self.windows + other.windows
+        self.outside += other.outside
         self.failed += other.failed
         self.notice = self.notice or other.notice
 
@@ -221,7 +224,8 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
             report.failed.append((plan.file.path, plan.error))
             continue
         check_cancel(cancel)
-        _write(store, plan.file.id, version_id, plan.segments, plan.spans, plan.predictions(), plan.missing)
+        report.outside += _write(store, plan.file.id, version_id, plan.segments, plan.spans, plan.predictions(),
+                                 plan.missing)
         report.done += 1
         report.segments += len(plan.segments)
         report.windows += len(plan.spans) - len(plan.segments)
@@ -299,7 +303,8 @@ class _FilePlan:
             pieces = [getattr(p, name) for _, p in self.parts]
             return None if pieces[0] is None else np.concatenate(pieces)[order]
 
-        return Predictions(joined("fused"), joined("audio_only"), joined("text_only"), joined("uncertainty"))
+        return Predictions(joined("fused"), joined("audio_only"), joined("text_only"), joined("uncertainty"),
+                           joined("trust"))
 
 
 def _predict(pipeline: SERPipeline, plan: _FilePlan, index: np.ndarray, audio: np.ndarray | None) -> Predictions:
@@ -309,7 +314,8 @@ def _predict(pipeline: SERPipeline, plan: _FilePlan, index: np.ndarray, audio: n
     return pipeline.predict(audio, text, present)
 
 
-def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, missing: set[int]) -> None:
+def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, missing: set[int]) -> int:
+    """Store a file's predictions; returns how many of its windows lie outside the training domain."""
     n_seg = len(segments)
     rows = []
     for k, (start, end) in enumerate(spans):
@@ -324,5 +330,7 @@ def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, 
             audio_only=[round(float(x), 4) for x in preds.audio_only[k]] if preds.audio_only is not None else None,
             text_only=[round(float(x), 4) for x in preds.text_only[k]] if preds.text_only is not None else None,
             uncertainty=float(preds.uncertainty[k]) if preds.uncertainty is not None else None,
+            trust=round(float(preds.trust[k]), 4) if preds.trust is not None and np.isfinite(preds.trust[k]) else None,
         ))
     store.predictions.replace_predictions(file_id, version_id, rows)
+    return sum(1 for r in rows if r.kind == PredictionKind.WINDOW and r.trust is not None and r.trust > 1.0)

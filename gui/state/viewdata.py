@@ -40,6 +40,28 @@ class FileData:
     segment_predictions: dict[int, dict[int, tuple]] = field(default_factory=dict)  # mv -> seg -> (avd, a, t)
     turns: list[TurnRow] = field(default_factory=list)  # who speaks when (the newest revision)
     traces: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # (ann, dim) -> t, v
+    trust: dict[int, np.ndarray] = field(default_factory=dict)  # mv -> [N, 3] window start, end, trust (issue 26)
+
+    def outside(self, mv: int) -> tuple[np.ndarray, int, int]:
+        """Where a model's windows lie outside its training domain (trust above 1): merged `[K, 2]` spans, each
+        window drawn over the hop around its centre (the stretch its trajectory point stands for), and how
+        many of how many windows with a trust value are outside."""
+        rows = self.trust.get(mv, np.zeros((0, 3)))
+        known = rows[np.isfinite(rows[:, 2])] if len(rows) else rows
+        out = known[known[:, 2] > 1.0] if len(known) else known
+        if not len(out):
+            return np.zeros((0, 2)), 0, len(known)
+        starts = np.unique(rows[:, 0])
+        hop = float(np.median(np.diff(starts))) if len(starts) > 1 else float(out[0, 1] - out[0, 0])
+        centres = (out[:, 0] + out[:, 1]) / 2
+        lo, hi = centres - hop / 2, centres + hop / 2
+        merged = [[lo[0], hi[0]]]
+        for a, b in zip(lo[1:], hi[1:]):
+            if a <= merged[-1][1] + 1e-6:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return np.array(merged), len(out), len(known)
 
     @property
     def speakers(self) -> list[str]:
@@ -124,6 +146,7 @@ def load_file_data(store: Store, file_id: int, model_ids: list[int] | None = Non
     data.traces = load_traces(store, file_id)
     for mv in model_ids or []:
         data.trajectories[mv] = store.predictions.trajectory(file_id, mv)
+        data.trust[mv] = store.predictions.window_trust(file_id, mv)
         data.segment_predictions[mv] = {sid: (p.values, p.audio_only, p.text_only)
                                         for sid, p in store.predictions.segment_predictions(mv, file_id=file_id).items()}
     return data

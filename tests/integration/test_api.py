@@ -22,7 +22,8 @@ def test_importing_emotrace_imports_no_torch_store_or_qt():
 def test_predict_a_file_without_a_store(tmp_path):
     wav = write_audio(tmp_path / "talk.wav", 9.0)
     df = emotrace.predict(wav)
-    assert list(df.columns) == ["start", "end", "arousal", "valence", "dominance", "uncertainty"]
+    assert list(df.columns) == ["start", "end", "arousal", "valence", "dominance", "uncertainty", "trust"]
+    assert (df["trust"] > 1).all()  # a synthetic tone is nothing like the bundled model's RAVDESS speech (issue 26)
     assert len(df) == 6 and df["start"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     values = df[["arousal", "valence", "dominance"]].to_numpy(dtype=float)
     assert np.isfinite(values).all() and ((values >= 1) & (values <= 7)).all()

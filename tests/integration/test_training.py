@@ -123,7 +123,8 @@ def test_cli_train_evaluate_analyze_models(tmp_path, store, corpus):
     trained = json.loads(r.stdout.strip().splitlines()[-1])
     r = _cli("--db", db, "evaluate", "--corpus", corpus, "--split", "Development", "--json")
     out = json.loads(r.stdout)
-    assert set(out) == {"model", "split", "n", "ccc"} and out["n"] == 12 and out["split"] == "Development"
+    assert set(out) == {"model", "split", "n", "ccc", "egemaps_ridge"} and out["n"] == 12 and out["split"] == "Development"
+    assert out["egemaps_ridge"]["n"] == 12 and out["egemaps_ridge"]["ccc"]["arousal"] > 0.5  # same split, beside it
     assert out["ccc"]["arousal"] == pytest.approx(trained["ccc"]["arousal"], abs=1e-3)
     r = _cli("--db", db, "-q", "analyze", "--corpus", corpus)
     assert r.returncode == 0 and "48/48 files" in r.stdout, r.stdout + r.stderr

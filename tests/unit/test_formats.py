@@ -218,7 +218,8 @@ def test_trajectories_export(populated, tmp_path, suffix):
     assert export_trajectories(store, "c", out, scale="signed") == 57
     df = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
     assert list(df.columns) == ["file", "start", "end", "arousal_signed", "valence_signed", "dominance_signed",
-                                "uncertainty", "flag"]
+                                "uncertainty", "flag", "trust"]
+    assert df["trust"].isna().all()  # this model was stored without trust statistics: empty, never invented
     assert df["arousal_signed"].iloc[5] == pytest.approx(float(SCALE.to_signed(4 + np.sin(1.0))), abs=1e-5)
     assert (df["valence_signed"] == 0).all() and df["file"].iloc[0] == "talk.wav"
 
