@@ -27,6 +27,8 @@ def test_lanes_are_off_until_asked_then_built_once_and_linked_to_the_time(window
     assert cache_folder(fingerprint).is_dir()
     qtbot.waitUntil(lambda: window.file_view.lanes["arousal"].height() < avd_height)  # the lanes made room
 
+    window.resize(1600, 1000)  # level 0 needs at least 500 px for 1,000 frames (0.5-2 frames per pixel)
+    qtbot.waitUntil(lambda: lanes.plots["spectrogram"].getViewBox().width() >= 520)
     window.view_state.set_view(10.0, 20.0)
     qtbot.wait(20)
     rect = lanes.image.mapRectToParent(lanes.image.boundingRect())
