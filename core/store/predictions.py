@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, select
 
 from emotrace.core.store.database import Repository
-from emotrace.core.store.models import AudioFile, Prediction
+from emotrace.core.store.models import AudioFile, Prediction, Segment
 from emotrace.core.store.rows import PredictionRow
 from emotrace.core.vocab import PredictionKind
 
@@ -79,3 +79,16 @@ class PredictionRepository(Repository):
             return set(s.scalars(q))
 
 
+
+    def stale_files(self, corpus_id: int, model_version_id: int) -> set[int]:
+        """Files the model analysed that have a current segment it has no prediction for: their segments changed
+        since (a segment edit, a re-transcription, a diarization rebuilt the units). Shown as stale (`emotrace
+        stats`, the corpus list), and what `analyze` catches up first; never taken for analysed."""
+        has_model = exists().where(Prediction.file_id == Segment.file_id,
+                                   Prediction.model_version_id == model_version_id)
+        predicted = exists().where(and_(Prediction.segment_id == Segment.id,
+                                        Prediction.model_version_id == model_version_id))
+        q = (select(Segment.file_id).distinct().join(AudioFile, AudioFile.id == Segment.file_id)
+             .where(AudioFile.corpus_id == corpus_id, Segment.superseded_at.is_(None), has_model, ~predicted))
+        with self._db.session() as s:
+            return set(s.scalars(q))

@@ -128,6 +128,7 @@ class SupersedeResult:
     removed: int = 0  # unlabelled units dropped
     kept_labelled: int = 0  # labelled units kept beside the new ones, marked superseded
     labels_kept: int = 0
+    assignments_moved: int = 0  # annotation-job assignments the new units took over from the old ones
 
 
 @dataclass(frozen=True)
