@@ -78,6 +78,21 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def gone_here(worker: str) -> bool:
+    """Whether a claim's holder was a process on this machine that no longer runs (killed, crashed): its lease
+    need not be waited out. A holder on another machine cannot be checked; its lease runs out."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @dataclass
 class FileClaim:
     item: int
@@ -95,7 +110,7 @@ def claim_file(store: Store, kind: str, file_id: int, *, job: int = 0, lease: fl
     process (a second `emotrace transcribe`, a worker, the app) holds it, and the caller skips the file. The
     item ends done, or failed with the error."""
     worker = process_name()
-    item = store.queue.claim_file(kind, file_id, worker, lease, batch=job)
+    item = store.queue.claim_file(kind, file_id, worker, lease, batch=job, holder_gone=gone_here)
     if item is None:
         yield None
         return

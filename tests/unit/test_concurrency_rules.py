@@ -105,3 +105,22 @@ def test_a_file_whose_segments_changed_after_analysis_is_shown_stale(store, tmp_
     assert store.predictions.stale_files(corpus, mv.id) == {fid}
     assert store.stats(corpus)["stale_files"] == 1
     assert unanalysed(store, mv.id) == [("c", [fid])]  # what `models activate --analyze` catches up
+
+
+def test_the_claim_of_a_killed_process_on_this_machine_is_taken_over_at_once(store, tmp_path):
+    """A rerun after SIGKILL must not wait out (or skip for) the dead process's lease; a live holder keeps it."""
+    import os
+    import socket
+
+    from emotrace.core.workflows.tracking import claim_file
+
+    fid = file_with_words(store, tmp_path)
+    dead = store.queue.claim_file("transcribe", fid, f"{socket.gethostname()}:4999999")  # above any pid_max
+    with claim_file(store, "transcribe", fid) as claim:
+        assert claim is not None and claim.item == dead
+    alive = store.queue.claim_file("diarize", fid, f"{socket.gethostname()}:{os.getppid()}")
+    elsewhere = store.queue.claim_file("analyze", fid, "another-host:1")
+    assert alive is not None and elsewhere is not None
+    for kind in ("diarize", "analyze"):
+        with claim_file(store, kind, fid) as claim:
+            assert claim is None
