@@ -54,7 +54,8 @@ def _current(store, rng):
     from emotrace.core.vocab import SegmentOrigin
 
     files = store.corpora.files(store.corpora.corpus(CORPUS).id)
-    f = rng.choice(files)
+    having = [f for f in files if f.transcribed_at is not None] or files  # files with units to work on
+    f = rng.choice(having)
     segs = [g for g in store.segments.segments(f.id, include_superseded=False) if g.origin != SegmentOrigin.IMPORTED]
     return f, segs
 
