@@ -17,12 +17,17 @@ class PredictionRepository(Repository):
     """What each model version predicted on each file, replaced per file and model at once."""
 
     def replace_predictions(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> None:
-        """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new."""
-        objects = [Prediction(
-            file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
-            start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1], dominance=r.values[2],
-            audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty, flag=r.flag) for r in rows]
-        with self._db.session() as s:
+        """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new. A segment
+        an edit removed while the file was analysed gets no row (the file then shows as stale, `stale_files`)."""
+        with self._db.session(immediate=True) as s:
+            wanted = {r.segment_id for r in rows if r.segment_id is not None}
+            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id).with_for_update(
+                key_share=True))) if wanted else set()
+            objects = [Prediction(
+                file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
+                start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1],
+                dominance=r.values[2], audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty,
+                flag=r.flag) for r in rows if r.segment_id is None or r.segment_id in there]
             s.execute(delete(Prediction).where(Prediction.file_id == file_id,
                                                Prediction.model_version_id == model_version_id))
             s.add_all(objects)

@@ -124,3 +124,18 @@ def test_the_claim_of_a_killed_process_on_this_machine_is_taken_over_at_once(sto
     for kind in ("diarize", "analyze"):
         with claim_file(store, kind, fid) as claim:
             assert claim is None
+
+
+def test_an_analysis_that_finishes_after_an_edit_writes_no_prediction_of_a_removed_segment(store, tmp_path):
+    """analyze read the segments, an editor split one meanwhile: the analysis is stored (no raw IntegrityError
+    from the removed segment's id) and the file shows as stale."""
+    fid = file_with_words(store, tmp_path)
+    corpus = store.corpora.corpus("c").id
+    mv = store.models.register_model(name="m", folder=tmp_path, parent_id=None, metrics={}, config={},
+                                     data_counts={}, activate=True)
+    read = live(store, fid)  # what the analysis read
+    store.segments.split_segment(read[0].id, 4.0)  # the edit that lands meanwhile
+    store.predictions.replace_predictions(fid, mv.id, [PredictionRow(g.id, PredictionKind.SEGMENT, g.start, g.end,
+                                                                     (4.0, 4.0, 4.0)) for g in read])
+    assert set(store.predictions.segment_predictions(mv.id, file_id=fid)) == {read[1].id}
+    assert store.predictions.stale_files(corpus, mv.id) == {fid}
