@@ -246,7 +246,8 @@ def one_run(url: str, seed: int, procs: int, ops: int, root: Path, env: dict, fi
     for p in started:
         out, err = p.communicate(timeout=900)
         if p.returncode != 0:
-            errors.append(err.strip().splitlines()[-1] if err.strip() else f"rc {p.returncode}")
+            lines = [ln for ln in err.strip().splitlines() if "Error" in ln or "error" in ln]
+            errors.append(lines[-1][:300] if lines else f"rc {p.returncode}")
         else:
             results.append(json.loads(out.strip().splitlines()[-1]))
     saved = sum(r.get("labels", 0) for r in results)

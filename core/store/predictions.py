@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import and_, delete, exists, select
 
 from emotrace.core.store.database import Repository
+from emotrace.core.store.locks import lock_file
 from emotrace.core.store.models import AudioFile, Prediction, Segment
 from emotrace.core.store.rows import PredictionRow
 from emotrace.core.vocab import PredictionKind
@@ -20,9 +21,9 @@ class PredictionRepository(Repository):
         """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new. A segment
         an edit removed while the file was analysed gets no row (the file then shows as stale, `stale_files`)."""
         with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
             wanted = {r.segment_id for r in rows if r.segment_id is not None}
-            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id).with_for_update(
-                key_share=True))) if wanted else set()
+            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id))) if wanted else set()
             objects = [Prediction(
                 file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
                 start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1],

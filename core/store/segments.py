@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from emotrace.core.segmentation import join_words, word_in
 from emotrace.core.store.annotations import LabelError, retire_segments
 from emotrace.core.store.database import Repository, StoreError
+from emotrace.core.store.locks import lock_file
 from emotrace.core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word
 from emotrace.core.store.rows import SegmentEdit, SegmentRow, SegmentSpec, SupersedeResult
 from emotrace.core.store.words import MAX_WORD
@@ -46,13 +47,6 @@ def overlap_error(exc: IntegrityError, file_id: int) -> StoreError:
                               "them): this edit would overlap a current segment, so nothing was written; reload "
                               "the file and try again")
     return StoreError(f"the store refused the change to file {file_id}: {str(exc.orig).splitlines()[0]}")
-
-
-def lock_file(s, file_id: int) -> None:
-    """Serialise writers of one file's segments inside the caller's transaction: on PostgreSQL the file's row is
-    locked (SQLite sessions take the whole write lock with `BEGIN IMMEDIATE`)."""
-    if s.get_bind().dialect.name != "sqlite":
-        s.execute(select(AudioFile.id).where(AudioFile.id == file_id).with_for_update())
 
 
 def _insert(s, file_id: int, specs: Sequence[SegmentSpec]) -> list[int]:
@@ -162,7 +156,8 @@ class SegmentRepository(Repository):
 
     def set_segment_texts(self, file_id: int, texts: dict[int, tuple[str, Sequence[int]]]) -> None:
         """Give kept segments their words: segment id -> (text, word ids)."""
-        with self._db.session() as s:
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
             for sid, (text, word_ids) in texts.items():
                 s.execute(update(Segment).where(Segment.id == sid, Segment.file_id == file_id).values(text=text))
                 if word_ids:
@@ -172,7 +167,8 @@ class SegmentRepository(Repository):
     def supersede_segments(self, file_id: int, origin: str) -> SupersedeResult:
         """Make way for new units of `origin`: unlabelled ones go (with their predictions); labelled ones stay,
         marked superseded, with every label and its history, still shown, exported and trained on."""
-        with self._db.session() as s:
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
             rows = s.execute(select(Segment.id).where(Segment.file_id == file_id, Segment.origin == str(origin),
                                                       Segment.superseded_at.is_(None))).scalars().all()
             dropped, labelled = retire_segments(s, rows)
