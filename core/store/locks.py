@@ -18,4 +18,4 @@ from emotrace.core.store.models import AudioFile
 def lock_file(s, file_id: int) -> None:
     """Serialise the writers of one file inside the caller's transaction (PostgreSQL; SQLite: immediate sessions)."""
     if s.get_bind().dialect.name != "sqlite":
-        s.execute(select(AudioFile.id).where(AudioFile.id == file_id).with_for_update(key_share=False, no_key=True))
+        s.execute(select(AudioFile.id).where(AudioFile.id == file_id).with_for_update(key_share=True))  # FOR NO KEY UPDATE
