@@ -46,7 +46,7 @@ def _rebuild_units(store: Store, file_id: int, report) -> None:
         report.kept_labelled += build_units(store, file_id).kept_labelled
 
 
-def _manually_corrected(store: Store, file_id: int) -> bool:
+def manually_corrected(store: Store, file_id: int) -> bool:
     """Whether the file's standing turns are someone's correction (the newest revision is manual, not an undo)."""
     revisions = store.speakers.speaker_revisions(file_id)
     return bool(revisions) and revisions[-1].source == TurnSource.MANUAL and \
@@ -70,7 +70,7 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
                 if claim is None:
                     report.busy.append(f.path)
                     continue
-                if _manually_corrected(store, f.id):
+                if manually_corrected(store, f.id):
                     report.kept_manual.append(f.path)
                     continue
                 if store.speakers.speaker_revisions(f.id) and not redo:

@@ -19,6 +19,7 @@ from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder,
 from emotrace.core.store import Store
 from emotrace.core.store.queue import Claim
 from emotrace.core.vocab import TurnSource
+from emotrace.core.workflows.diarize import manually_corrected
 from emotrace.core.workflows.tracking import LeaseHeartbeat
 from emotrace.core.workflows.transcribe import transcribe_file
 
@@ -125,6 +126,8 @@ class Worker:
         encoder = self._model(("speakers",), lambda: SpeakerEncoder("cpu" if self.device == "auto" else self.device))
         options = DiarizationOptions(**claim.params.get("options", {}))
         f = self.store.corpora.file(claim.file_id)
+        if manually_corrected(self.store, f.id):  # someone's speaker corrections are never replaced by a rerun
+            return
         turns = diarize_file(f.path, encoder, options, words=self.store.words.words(f.id) or None)
         if cancel():
             raise Cancelled("lease lost")
