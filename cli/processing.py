@@ -446,7 +446,7 @@ def cmd_diarize(args) -> int:
     options = DiarizationOptions(speakers=args.speakers, min_speakers=args.min_speakers,
                                  max_speakers=args.max_speakers)
     return run_with_bar("diarize", args.quiet, lambda bar: diarize_corpus(
-        store, args.corpus, options, device=args.device, progress=bar))
+        store, args.corpus, options, device=args.device, progress=bar, redo=args.redo))
 
 
 def register_diarize(sub) -> None:
@@ -456,6 +456,8 @@ def register_diarize(sub) -> None:
     p.add_argument("--min-speakers", type=whole(1, 100), default=1)
     p.add_argument("--max-speakers", type=whole(1, 100), default=6)
     p.add_argument("--device", default="cpu", type=device)
+    p.add_argument("--redo", action="store_true",
+                   help="diarize files that have speaker turns again (turns someone corrected are kept)")
     p.set_defaults(func=cmd_diarize)
 
 

@@ -14,7 +14,7 @@ COLUMNS = ["file", "duration", "segments", "transcribed", "analyzed", "labelled"
 # Short headers so the table fits a narrow dock; the full meaning is the header's tooltip.
 HEADERS = {"duration": ("len", "duration of the file"), "segments": ("segs", "segments in the file"),
            "transcribed": ("ASR", "transcribed (words with timestamps)"),
-           "analyzed": ("A/V/D", "analysed by the shown model"),
+           "analyzed": ("A/V/D", "analysed by the shown model (stale: segments changed since; Jobs > Analyze)"),
            "labelled": ("lab.", "segments with a current label"), "speaker": ("spk", "speaker")}
 
 
@@ -119,8 +119,9 @@ class CorpusBrowser(QWidget):
 
     def _items(self, row: dict) -> list[QStandardItem]:
         name = row["path"].rsplit("/", 1)[-1]
+        analyzed = ("stale" if row.get("stale") else "yes") if row["analyzed"] else ""
         values = [name, _duration(row["duration"]), str(row["segments"]), "yes" if row["transcribed"] else "",
-                  "yes" if row["analyzed"] else "", str(row["labelled"]), row["speaker"], row["split"],
+                  analyzed, str(row["labelled"]), row["speaker"], row["split"],
                   row["status"] if row["status"] == "ok" else f"error: {row['error']}"]
         sort_keys = [name, row["duration"], row["segments"], int(row["transcribed"]), int(row["analyzed"]),
                      row["labelled"], row["speaker"], row["split"], row["status"]]

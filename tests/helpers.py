@@ -542,4 +542,60 @@ def check_concurrent_label_saves(url: str, processes: int = 3, saves: int = 30) 
     with store.engine.connect() as conn:
         seqs = [r[0] for r in conn.execute(text("SELECT chain_seq FROM labels ORDER BY chain_seq"))]
     assert seqs == list(range(1, rows + 1))
+# -- concurrency (issue 23, item 1): the same checks on SQLite (tests/integration) and PostgreSQL (tests/postgres) -----
+CONCURRENCY = REPO / "bench" / "bench_concurrency.py"  # the suite's per-process roles; the long runs live there
+
+
+def overlapping_pairs(store: Store) -> int:
+    """Pairs of current (not imported) segments of one file that overlap by more than a millisecond."""
+    with store.engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM segments a JOIN segments b ON a.file_id = b.file_id AND a.id < b.id "
+            "WHERE a.superseded_at IS NULL AND b.superseded_at IS NULL AND a.origin <> 'imported' "
+            "AND b.origin <> 'imported' AND a.start < b.\"end\" - 0.001 AND b.start < a.\"end\" - 0.001")).scalar()
+
+
+def duplicate_words(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return len(conn.execute(text('SELECT file_id, start, "end", text FROM words GROUP BY 1, 2, 3, 4 '
+                                     "HAVING count(*) > 1")).all())
+
+
+def check_concurrent_edits(url: str, tmp_path: Path, processes: int = 3, ops: int = 150) -> None:
+    """Three processes split, merge, resize (often into a neighbour) and undo on one file at once: every process
+    ends without a raw error, and no two current segments overlap."""
+    store = Store(url)
+    write_audio(tmp_path / "k" / "a.wav", 60.0)
+    import_folder(store, tmp_path / "k", "k")
+    fid = store.corpora.files(store.corpora.corpus("k").id)[0].id
+    with store.db.session() as s:
+        s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" w{i}") for i in range(119))
+    store.segments.add_segments(fid, [SegmentSpec(2.0 * k, 2.0 * k + 2.0, SegmentOrigin.ASR) for k in range(30)])
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, str(CONCURRENCY), "role", "edits", url, str(seed), str(ops)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for seed in range(processes)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * processes, [err[-1500:] for _out, err in outs]
+    assert overlapping_pairs(store) == 0
+    store.close()
+
+
+def check_concurrent_transcribe(url: str, tmp_path: Path) -> None:
+    """Two `emotrace transcribe` of one corpus at once: each file is transcribed by one of them (the other says
+    BUSY or finds it done), so every word is stored once."""
+    store = Store(url)
+    speech_files(tmp_path / "k", 2, repeats=3)
+    import_folder(store, tmp_path / "k", "k")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "emotrace.cli", "--db", url, "transcribe", "--corpus", "k", "--model", "tiny.en",
+           "--device", "cpu"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _out, err in outs]
+    assert duplicate_words(store) == 0
+    files = store.corpora.files(store.corpora.corpus("k").id)
+    assert all(f.transcribed_at is not None and store.words.words(f.id) for f in files)
+    assert store.queue.queue_counts()["claimed"] == 0  # every claim ended
     store.close()

@@ -44,10 +44,14 @@ class Database:
         self._listeners: list[Listener] = []
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any error."""
+    def session(self, *, immediate: bool = False) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on any error. `immediate` takes SQLite's write lock
+        before the first read (`BEGIN IMMEDIATE`), so what the work checks cannot change before it writes
+        (pysqlite otherwise reads outside any transaction and begins only at the first write)."""
         with self._sessions() as session:
             try:
+                if immediate and self.engine.dialect.name == "sqlite":
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:

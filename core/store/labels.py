@@ -88,8 +88,10 @@ class LabelRepository(Repository):
         if not annotator or not annotator.strip():
             raise LabelError("a label needs an annotator")
         dims = label_origins(values, origin, origins)
-        with self._db.session() as s:
-            if s.get(Segment, segment_id) is None:
+        # the segment is locked against removal until the label is in (a concurrent segment edit waits, then
+        # keeps the segment as labelled): SQLite's write lock first, PostgreSQL's key-share lock on the row
+        with self._db.session(immediate=True) as s:
+            if s.get(Segment, segment_id, with_for_update={"read": True, "key_share": True}) is None:
                 raise LabelError(f"No segment with id {segment_id}")
             label = Label(segment_id=segment_id, annotator=annotator.strip(), arousal=values[0], valence=values[1],
                           dominance=values[2], category=category or None, note=note or None, origin=origin.value,

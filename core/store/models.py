@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -365,6 +366,9 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         Index("ix_work_items_claim", "status", "kind", "id"),
+        # one live item per file and kind: two processes cannot both claim a file (migration 0010)
+        Index("uq_work_items_live", "kind", "file_id", unique=True, sqlite_where=text("status IN ('queued', 'claimed')"),
+              postgresql_where=text("status IN ('queued', 'claimed')")),
         CheckConstraint("status IN ('queued', 'claimed', 'done', 'failed')", name="ck_work_items_status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, select
 
 from emotrace.core.store.database import Repository
-from emotrace.core.store.models import AudioFile, Prediction
+from emotrace.core.store.locks import lock_file
+from emotrace.core.store.models import AudioFile, Prediction, Segment
 from emotrace.core.store.rows import PredictionRow
 from emotrace.core.vocab import PredictionKind
 
@@ -17,13 +18,17 @@ class PredictionRepository(Repository):
     """What each model version predicted on each file, replaced per file and model at once."""
 
     def replace_predictions(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> None:
-        """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new."""
-        objects = [Prediction(
-            file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
-            start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1], dominance=r.values[2],
-            audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty, flag=r.flag, trust=r.trust)
-            for r in rows]
-        with self._db.session() as s:
+        """A file's predictions by one model, replaced at once: a rerun never leaves half old, half new. A segment
+        an edit removed while the file was analysed gets no row (the file then shows as stale, `stale_files`)."""
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
+            wanted = {r.segment_id for r in rows if r.segment_id is not None}
+            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id))) if wanted else set()
+            objects = [Prediction(
+                file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id, kind=str(r.kind),
+                start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1],
+                dominance=r.values[2], audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty,
+                flag=r.flag, trust=r.trust) for r in rows if r.segment_id is None or r.segment_id in there]
             s.execute(delete(Prediction).where(Prediction.file_id == file_id,
                                                Prediction.model_version_id == model_version_id))
             s.add_all(objects)
@@ -92,3 +97,16 @@ class PredictionRepository(Repository):
             return set(s.scalars(q))
 
 
+
+    def stale_files(self, corpus_id: int, model_version_id: int) -> set[int]:
+        """Files the model analysed that have a current segment it has no prediction for: their segments changed
+        since (a segment edit, a re-transcription, a diarization rebuilt the units). Shown as stale (`emotrace
+        stats`, the corpus list), and what `analyze` catches up first; never taken for analysed."""
+        has_model = exists().where(Prediction.file_id == Segment.file_id,
+                                   Prediction.model_version_id == model_version_id)
+        predicted = exists().where(and_(Prediction.segment_id == Segment.id,
+                                        Prediction.model_version_id == model_version_id))
+        q = (select(Segment.file_id).distinct().join(AudioFile, AudioFile.id == Segment.file_id)
+             .where(AudioFile.corpus_id == corpus_id, Segment.superseded_at.is_(None), has_model, ~predicted))
+        with self._db.session() as s:
+            return set(s.scalars(q))

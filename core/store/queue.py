@@ -14,11 +14,12 @@ whose lease was taken over learns it at its next heartbeat or at completion, and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from emotrace.core.store.database import Repository
 from emotrace.core.store.models import WorkItem
@@ -80,6 +81,48 @@ class WorkQueue(Repository):
                         status=FAILED, finished_at=now,
                         error=f"given up after {row.attempts} attempts (the workers holding it stopped)"))
                 conn.commit()
+                return None
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def claim_file(self, kind: str, file_id: int, worker: str, lease_seconds: float = 60.0,
+                   batch: int = 0, holder_gone: Callable[[str], bool] | None = None) -> int | None:
+        """Claim one file for a plain command (`emotrace transcribe`, `diarize`, the app's jobs) through the same
+        lease the workers hold: the file's queued item becomes ours, or one whose lease ran out, or a new claimed
+        item. None when another process holds a live lease on it (the caller skips the file and says so). At
+        most one queued or claimed item per file and kind is a database rule (migration 0010), so two processes
+        racing for one file cannot both win, on PostgreSQL as on SQLite. `holder_gone(worker)` says whether a
+        live lease's holder is known to be dead (a killed process on this machine): its claim is taken over at
+        once rather than after the lease, so a rerun after a kill goes on where it stopped."""
+        now = _now()
+        t = WorkItem.__table__
+        lease = now + timedelta(seconds=lease_seconds)
+        q = (select(t.c.id, t.c.status, t.c.lease_until, t.c.attempts, t.c.worker)
+             .where(t.c.kind == kind, t.c.file_id == file_id, t.c.status.in_((QUEUED, CLAIMED))).with_for_update())
+        with self._db.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(q).first()
+                if row is None:
+                    item = conn.execute(insert(t).values(
+                        batch=batch, kind=kind, file_id=file_id, params={}, status=CLAIMED, worker=worker,
+                        lease_until=lease, attempts=1, created_at=now)).inserted_primary_key[0]
+                else:
+                    until = row.lease_until if row.lease_until is None or row.lease_until.tzinfo else \
+                        row.lease_until.replace(tzinfo=UTC)  # SQLite gives naive UTC back
+                    if row.status == CLAIMED and until is not None and until >= now and not (
+                            holder_gone is not None and holder_gone(row.worker or "")):
+                        conn.rollback()
+                        return None
+                    conn.execute(update(t).where(t.c.id == row.id).values(
+                        status=CLAIMED, worker=worker, lease_until=lease, attempts=row.attempts + 1))
+                    item = row.id
+                conn.commit()
+                return item
+            except IntegrityError:  # PostgreSQL: another process inserted the file's item first
+                conn.rollback()
                 return None
             except BaseException:
                 conn.rollback()

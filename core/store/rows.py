@@ -158,6 +158,7 @@ class SupersedeResult:
     kept_labelled: int = 0  # labelled units kept beside the new ones, marked superseded
     labels_kept: int = 0
     no_words: tuple[tuple[float, float], ...] = ()  # speech the ASR left without words, made segments anyway
+    assignments_moved: int = 0  # annotation-job assignments the new units took over from the old ones
 
 
 @dataclass(frozen=True)

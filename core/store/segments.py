@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from emotrace.core.segmentation import join_words, word_in
 from emotrace.core.store.annotations import LabelError, retire_segments
-from emotrace.core.store.database import Repository
+from emotrace.core.store.database import Repository, StoreError
+from emotrace.core.store.locks import lock_file
 from emotrace.core.store.models import AudioFile, JobAssignment, Segment, SegmentSource, Word
 from emotrace.core.store.rows import SegmentEdit, SegmentRow, SegmentSpec, SupersedeResult
 from emotrace.core.store.words import MAX_WORD
@@ -23,6 +25,41 @@ from emotrace.core.vocab import SegmentOrigin
 
 MIN_SEGMENT = 0.05  # seconds: shorter than this is a slip of the key, not a unit anyone can label
 OVERLAP_SLACK = 1e-3  # seconds: segments that touch within a millisecond do not overlap
+
+
+class SegmentOverlap(StoreError, LabelError):
+    """A write that would leave two current segments of a file overlapping, refused by the database's rule
+    (migration 0010): another process edited the file meanwhile. Nothing was written."""
+
+
+OVERLAP_RULE = "overlapping current segments"  # the trigger's message (SQLite); PostgreSQL names its constraint
+
+
+def is_overlap(exc: IntegrityError) -> bool:
+    """Whether an IntegrityError is the no-overlap rule (the trigger on SQLite, the exclusion on PostgreSQL)."""
+    text = str(exc.orig)
+    return OVERLAP_RULE in text or "ex_segments_no_overlap" in text
+
+
+def overlap_error(exc: IntegrityError, file_id: int) -> StoreError:
+    if is_overlap(exc):
+        return SegmentOverlap(f"the segments of file {file_id} changed meanwhile (another window or process edited "
+                              "them): this edit would overlap a current segment, so nothing was written; reload "
+                              "the file and try again")
+    return StoreError(f"the store refused the change to file {file_id}: {str(exc.orig).splitlines()[0]}")
+
+
+def _insert(s, file_id: int, specs: Sequence[SegmentSpec]) -> list[int]:
+    ids = []
+    for spec in specs:
+        seg = Segment(file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker, split=spec.split,
+                      origin=str(spec.origin), text=spec.text)
+        s.add(seg)
+        s.flush()
+        if spec.word_ids:
+            s.execute(update(Word).where(Word.id.in_(spec.word_ids)).values(segment_id=seg.id))
+        ids.append(seg.id)
+    return ids
 
 
 def _relink_words(s, file_id: int, segments: Sequence[Segment]) -> None:
@@ -73,23 +110,54 @@ class SegmentRepository(Repository):
         return _segment_row(row)
 
     def add_segments(self, file_id: int, specs: Sequence[SegmentSpec]) -> list[int]:
-        """New segments of a file, with their words linked; one commit."""
-        ids = []
-        with self._db.session() as s:
-            for spec in specs:
-                seg = Segment(file_id=file_id, start=spec.start, end=spec.end, speaker=spec.speaker, split=spec.split,
-                              origin=str(spec.origin), text=spec.text)
-                s.add(seg)
-                s.flush()
-                if spec.word_ids:
-                    s.execute(update(Word).where(Word.id.in_(spec.word_ids)).values(segment_id=seg.id))
-                ids.append(seg.id)
+        """New segments of a file, with their words linked; one commit. One that would overlap a current segment
+        is refused by the database's rule (`SegmentOverlap`)."""
+        try:
+            with self._db.session(immediate=True) as s:
+                lock_file(s, file_id)
+                ids = _insert(s, file_id, specs)
+        except IntegrityError as exc:
+            raise overlap_error(exc, file_id) from exc
         self._db.emit("segments_changed", file_id=file_id)
         return ids
 
+    def replace_units(self, file_id: int, origin: str, specs: Sequence[SegmentSpec]) -> SupersedeResult:
+        """A file's units of `origin` rebuilt (a transcription, a diarization): the old ones make way
+        (`retire_segments`: an unlabelled one goes, a labelled one stays superseded with every label) and `specs`
+        take their place, in one transaction under the file's write lock. Human work follows the new units as it
+        follows an edit: each new unit inherits the annotation-job assignments of the old units it overlaps (a
+        job's annotator keeps their work through a re-transcription); a kept labelled one keeps its own too."""
+        try:
+            with self._db.session(immediate=True) as s:
+                lock_file(s, file_id)
+                old = s.execute(select(Segment.id, Segment.start, Segment.end).where(
+                    Segment.file_id == file_id, Segment.origin == str(origin),
+                    Segment.superseded_at.is_(None)).with_for_update()).all()
+                spans = {sid: (a, b) for sid, a, b in old}
+                assigned = s.execute(select(JobAssignment.segment_id, JobAssignment.job_id, JobAssignment.annotator,
+                                            JobAssignment.position)
+                                     .where(JobAssignment.segment_id.in_(list(spans)))).all() if spans else []
+                dropped, labelled = retire_segments(s, list(spans))
+                ids = _insert(s, file_id, specs)
+                inherited: dict[tuple[int, int, str], int] = {}
+                for sid, spec in zip(ids, specs):
+                    for old_id, job, who, pos in assigned:
+                        a, b = spans[old_id]
+                        if a < spec.end - OVERLAP_SLACK and spec.start < b - OVERLAP_SLACK:
+                            key = (job, sid, who)
+                            inherited[key] = min(pos, inherited.get(key, pos))
+                s.add_all(JobAssignment(job_id=job, segment_id=sid, annotator=who, position=pos)
+                          for (job, sid, who), pos in inherited.items())
+        except IntegrityError as exc:
+            raise overlap_error(exc, file_id) from exc
+        self._db.emit("segments_changed", file_id=file_id)
+        return SupersedeResult(removed=len(dropped), kept_labelled=len(labelled), labels_kept=sum(labelled.values()),
+                               assignments_moved=len(inherited))
+
     def set_segment_texts(self, file_id: int, texts: dict[int, tuple[str, Sequence[int]]]) -> None:
         """Give kept segments their words: segment id -> (text, word ids)."""
-        with self._db.session() as s:
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
             for sid, (text, word_ids) in texts.items():
                 s.execute(update(Segment).where(Segment.id == sid, Segment.file_id == file_id).values(text=text))
                 if word_ids:
@@ -99,7 +167,8 @@ class SegmentRepository(Repository):
     def supersede_segments(self, file_id: int, origin: str) -> SupersedeResult:
         """Make way for new units of `origin`: unlabelled ones go (with their predictions); labelled ones stay,
         marked superseded, with every label and its history, still shown, exported and trained on."""
-        with self._db.session() as s:
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
             rows = s.execute(select(Segment.id).where(Segment.file_id == file_id, Segment.origin == str(origin),
                                                       Segment.superseded_at.is_(None))).scalars().all()
             dropped, labelled = retire_segments(s, rows)
@@ -118,9 +187,20 @@ class SegmentRepository(Repository):
           follows its segments through a split).
         - A spec with an `id` comes back as that very segment (an undo): ids are never reused (AUTOINCREMENT
           on SQLite, a sequence on PostgreSQL), so every older undo step still names the right segments.
-        - A new or revived segment may not overlap a current segment that stays (one tier, as in ELAN)."""
-        with self._db.session() as s:
-            live = {g.id: g for g in s.scalars(select(Segment).where(Segment.id.in_(list(remove) + list(revive))))}
+        - A new or revived segment may not overlap a current segment that stays (one tier, as in ELAN). The
+          check runs under the file's write lock (edits of one file by several processes take turns), and the
+          database holds the same rule (migration 0010): a refusal is a `SegmentOverlap`, never a raw error."""
+        try:
+            return self._edit_segments(file_id, remove, add, revive)
+        except IntegrityError as exc:
+            raise overlap_error(exc, file_id) from exc
+
+    def _edit_segments(self, file_id: int, remove: Sequence[int], add: Sequence[SegmentSpec],
+                       revive: Sequence[int]) -> SegmentEdit:
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
+            live = {g.id: g for g in s.scalars(select(Segment).where(Segment.id.in_(list(remove) + list(revive)))
+                                               .with_for_update())}  # a label save on them waits (PostgreSQL)
             for sid in remove:
                 g = live.get(sid)
                 if g is None or g.file_id != file_id or g.superseded_at is not None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from emotrace.core.store.database import Repository
+from emotrace.core.store.locks import lock_file
 from emotrace.core.store.models import AudioFile, Segment, SpeakerTurn
 from emotrace.core.vocab import SegmentOrigin, TurnSource
 
@@ -94,7 +95,8 @@ class SpeakerRepository(Repository):
                             note: str | None = None) -> int:
         """The file's turns as a new revision (sorted, checked against the file's length); the revision number."""
         source = TurnSource(source)
-        with self._db.session() as s:
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)  # the segments' speakers change too: one writer of the file at a time
             audio = s.get(AudioFile, file_id)
             if audio is None:
                 raise TurnError(f"No audio file with id {file_id}")

@@ -333,4 +333,8 @@ class Store:
             }
         out["labelled_segments"] = len({c.segment_id for c in self.labels.current_labels(corpus_id=corpus_id or None)})
         out["label_rows"] = out.pop("labels")  # every row of history, retractions included
+        active = self.models.active_model()
+        corpora = [corpus_id] if corpus_id else [c.id for c in self.corpora.corpora()]
+        # analysed by the active model, but a current segment has no prediction of it (segments changed since)
+        out["stale_files"] = sum(len(self.predictions.stale_files(c, active.id)) for c in corpora) if active else 0
         return out

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from emotrace.core.segmentation import join_words
 from emotrace.core.store.annotations import LabelError
 from emotrace.core.store.database import Repository
+from emotrace.core.store.locks import lock_file
 from emotrace.core.store.models import Segment, Word, WordEdit
 from emotrace.core.store.rows import WordEditRecord
 
@@ -50,7 +51,10 @@ class WordRepository(Repository):
         it replaced; the word's segment (by midpoint) gets its text again."""
         if not editor or not editor.strip():
             raise LabelError("a word correction needs the editor's name")
-        with self._db.session() as s:
+        with self._db.session(immediate=True) as s:
+            owner = s.scalar(select(Word.file_id).where(Word.id == word_id))
+            if owner is not None:
+                lock_file(s, owner)  # the word's segments change too: one writer of the file at a time
             w = s.get(Word, word_id)
             if w is None:
                 raise LabelError(f"No word with id {word_id}")

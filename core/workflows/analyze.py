@@ -167,11 +167,13 @@ def analyze_corpus(
 
 
 def unanalysed(store: Store, model_version_id: int, first_corpus: str | None = None) -> list[tuple[str, list[int]]]:
-    """Per corpus, the imported files a model has no predictions for, `first_corpus` first (the one the user
-    looks at), then by name; corpora with nothing left out are not listed."""
+    """Per corpus, the imported files a model has no predictions for, or stale ones (a current segment it has not
+    predicted), `first_corpus` first (the one the user looks at), then by name; corpora with nothing left out are
+    not listed."""
     plan = []
     for corpus in sorted(store.corpora.corpora(), key=lambda c: (c.name != first_corpus, c.name)):
-        done = store.predictions.predicted_files(corpus.id, model_version_id)
+        done = (store.predictions.predicted_files(corpus.id, model_version_id)
+                - store.predictions.stale_files(corpus.id, model_version_id))
         todo = [f.id for f in store.corpora.files(corpus.id, status=FileStatus.OK) if f.id not in done]
         if todo:
             plan.append((corpus.name, todo))

@@ -12,8 +12,9 @@ from emotrace.core.formats.rttm import import_rttm as write_turns
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
+from emotrace.core.store.speakers import UNDO_NOTE
 from emotrace.core.vocab import FileStatus, TurnSource
-from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
+from emotrace.core.workflows.tracking import JobReport, claim_file, finish_job, tracked_job
 from emotrace.core.workflows.transcribe import build_units
 
 
@@ -21,12 +22,19 @@ from emotrace.core.workflows.transcribe import build_units
 class DiarizeReport(JobReport):
     speakers: dict[str, int] = field(default_factory=dict)  # path -> speakers found
     kept_labelled: int = 0
+    skipped: int = 0  # already diarized (a rerun after a killed run does not diarize a finished file again)
+    kept_manual: list[str] = field(default_factory=list)  # files whose turns carry someone's corrections
 
     def headline(self) -> str:
         found = ", ".join(f"{Path(p).name}: {n}" for p, n in list(self.speakers.items())[:8])
         more = f" (+{len(self.speakers) - 8} more)" if len(self.speakers) > 8 else ""
         lines = [f"diarized {self.done}/{self.files} files, {len(self.failed)} failed; speakers per file: "
                  f"{found or '-'}{more}"]
+        if self.skipped:
+            lines.append(f"  {self.skipped} files already diarized (--redo diarizes them again)")
+        lines += [f"  KEPT {p}: its speaker turns carry manual corrections (rename, reassign, split); a new "
+                  "diarization would replace them, so it was not run (`speakers undo` back to the diarization, "
+                  "then --redo, to replace them)" for p in self.kept_manual]
         if self.kept_labelled:
             lines.append(f"  KEPT {self.kept_labelled} labelled utterances of the earlier units beside the new ones "
                          "(marked superseded; their labels unchanged)")
@@ -38,9 +46,18 @@ def _rebuild_units(store: Store, file_id: int, report) -> None:
         report.kept_labelled += build_units(store, file_id).kept_labelled
 
 
+def manually_corrected(store: Store, file_id: int) -> bool:
+    """Whether the file's standing turns are someone's correction (the newest revision is manual, not an undo)."""
+    revisions = store.speakers.speaker_revisions(file_id)
+    return bool(revisions) and revisions[-1].source == TurnSource.MANUAL and \
+        not (revisions[-1].note or "").startswith(UNDO_NOTE)
+
+
 def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = DiarizationOptions(), *,
                    device: str = "cpu", progress: ProgressFn = no_progress,
-                   cancel: CancelFn | None = None) -> DiarizeReport:
+                   cancel: CancelFn | None = None, redo: bool = False) -> DiarizeReport:
+    """Speaker turns for every file not diarized yet (all with `redo`), one process per file (the work queue's
+    claim); a file whose turns someone corrected by hand keeps them, and the report says so."""
     corpus_row = store.corpora.corpus(corpus)
     files = store.corpora.files(corpus_row.id, status=FileStatus.OK)
     report = DiarizeReport(files=len(files))
@@ -49,18 +66,29 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
         for i, f in enumerate(files):
             check_cancel(cancel)
             progress(i, len(files), Path(f.path).name)
-            try:
-                check_unchanged(f.path, f.size_bytes, f.fingerprint)  # changed on disk: FAILED, never 0 speakers
-                turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None)
-            except (AudioError, OSError) as exc:
-                report.failed.append((f.path, str(exc)))
-                continue
-            if turns:
-                note = f"{SpeakerEncoder.name}, {len({t.speaker for t in turns})} speakers"
-                store.speakers.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, note)
-                _rebuild_units(store, f.id, report)
-            report.speakers[f.path] = len({t.speaker for t in turns})
-            report.done += 1
+            with claim_file(store, "diarize", f.id, job=job) as claim:
+                if claim is None:
+                    report.busy.append(f.path)
+                    continue
+                if manually_corrected(store, f.id):
+                    report.kept_manual.append(f.path)
+                    continue
+                if store.speakers.speaker_revisions(f.id) and not redo:
+                    report.skipped += 1
+                    continue
+                try:
+                    check_unchanged(f.path, f.size_bytes, f.fingerprint)  # changed on disk: FAILED, never 0 speakers
+                    turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None)
+                except (AudioError, OSError) as exc:
+                    report.failed.append((f.path, str(exc)))
+                    continue
+                check_cancel(claim.cancel(cancel))
+                if turns:
+                    note = f"{SpeakerEncoder.name}, {len({t.speaker for t in turns})} speakers"
+                    store.speakers.write_speaker_turns(f.id, turns, TurnSource.DIARIZATION, note)
+                    _rebuild_units(store, f.id, report)
+                report.speakers[f.path] = len({t.speaker for t in turns})
+                report.done += 1
             store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
         finish_job(store, job, report.summary(), progress, len(files))
     return report

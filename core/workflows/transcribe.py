@@ -15,7 +15,7 @@ from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
 from emotrace.core.store.speakers import overlap_speaker
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import SegmentOrigin
-from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
+from emotrace.core.workflows.tracking import JobReport, claim_file, finish_job, tracked_job
 
 
 @dataclass
@@ -52,20 +52,28 @@ def transcribe_corpus(
             if f.transcribed_at is not None and not redo:
                 report.skipped += 1
                 continue
-            try:
-                name = f.path.rsplit("/", 1)[-1]
-                words, superseded = transcribe_file(
-                    store, f, transcriber, cancel=cancel, restart=redo,
-                    on_position=lambda t, d, i=i, name=name: progress(
-                        i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
-                                       f"({format_time(t, 0)} of {format_time(d, 0)})"))
-                report.words += words
-                report.no_words += list(superseded.no_words)
-                report.done += 1
-                if superseded.kept_labelled:
-                    report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
-            except (AudioError, OSError) as exc:
-                report.failed.append((f.path, str(exc)))
+            with claim_file(store, "transcribe", f.id, job=job) as claim:  # one process per file, or words twice
+                if claim is None:
+                    report.busy.append(f.path)
+                    continue
+                f = store.corpora.file(f.id)
+                if f.transcribed_at is not None and not redo:  # finished by another process meanwhile
+                    report.skipped += 1
+                    continue
+                try:
+                    name = f.path.rsplit("/", 1)[-1]
+                    words, superseded = transcribe_file(
+                        store, f, transcriber, cancel=claim.cancel(cancel), restart=redo,
+                        on_position=lambda t, d, i=i, name=name: progress(
+                            i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
+                                           f"({format_time(t, 0)} of {format_time(d, 0)})"))
+                    report.words += words
+                    report.no_words += list(superseded.no_words)
+                    report.done += 1
+                    if superseded.kept_labelled:
+                        report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
+                except (AudioError, OSError) as exc:
+                    report.failed.append((f.path, str(exc)))
             store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
         finish_job(store, job, report.summary(), progress, len(files))
     return report
@@ -118,10 +126,10 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
 def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | None = None) -> SupersedeResult:
     """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
     otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
-    segment ends and pauses. Earlier ASR units make way (`Store.segments.supersede_segments`): the unlabelled ones go, the
-    labelled ones stay beside the new units with every label. Speech the VAD found (`speech`) and the ASR left
-    without words becomes a segment too, with empty text (read as "no words"); a rebuild (after diarization)
-    keeps those."""
+    segment ends and pauses. Earlier ASR units make way (`Store.segments.replace_units`, one transaction): the unlabelled
+    ones go, the labelled ones stay beside the new units with every label, and job assignments follow the new units.
+    Speech the VAD found (`speech`) and the ASR left without words becomes a segment too, with empty text (read as
+    "no words"); a rebuild (after diarization) keeps those."""
     words = store.words.words(file_id)
     segments = store.segments.segments(file_id, include_superseded=False)
     # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
@@ -136,7 +144,6 @@ def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | 
         return SupersedeResult()
     silent = [(s.start, s.end) for s in segments if s.origin == SegmentOrigin.ASR and not (s.text or "").strip()]
     no_words = speech_without_words([*silent, *(speech or [])], words)
-    result = replace(store.segments.supersede_segments(file_id, SegmentOrigin.ASR), no_words=tuple(no_words))
     audio = store.corpora.file(file_id)
     turns = store.speakers.speaker_turns(file_id)  # utterances never span two speakers
     timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
@@ -152,5 +159,5 @@ def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | 
                                  audio.split, ids))
     specs += [SegmentSpec(a, b, SegmentOrigin.ASR, "", (speaker_at(turns, (a + b) / 2) if turns else None)
                           or audio.speaker, audio.split) for a, b in no_words]
-    store.segments.add_segments(file_id, sorted(specs, key=lambda spec: spec.start))
-    return result
+    result = store.segments.replace_units(file_id, SegmentOrigin.ASR, sorted(specs, key=lambda spec: spec.start))
+    return replace(result, no_words=tuple(no_words))

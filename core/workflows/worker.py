@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -20,6 +19,8 @@ from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder,
 from emotrace.core.store import Store
 from emotrace.core.store.queue import Claim
 from emotrace.core.vocab import TurnSource
+from emotrace.core.workflows.diarize import manually_corrected
+from emotrace.core.workflows.tracking import LeaseHeartbeat
 from emotrace.core.workflows.transcribe import transcribe_file
 
 KINDS = ("transcribe", "analyze", "diarize")
@@ -34,26 +35,6 @@ class WorkerReport:
 
     def summary(self) -> str:
         return f"worker {self.name}: {self.done} files done, {len(self.failed)} failed, {self.lost} leases lost"
-
-
-class _Heartbeat(threading.Thread):
-    """Extends the lease every third of it, on its own connection; sets `lost` when the item is gone."""
-
-    def __init__(self, url: str, item: int, worker: str, lease: float) -> None:
-        super().__init__(daemon=True)
-        self.url, self.item, self.worker, self.lease = url, item, worker, lease
-        self.stop = threading.Event()
-        self.lost = False
-
-    def run(self) -> None:
-        store = Store(self.url, migrate=False)
-        try:
-            while not self.stop.wait(self.lease / 3):
-                if not store.queue.heartbeat(self.item, self.worker, self.lease):
-                    self.lost = True
-                    return
-        finally:
-            store.close()
 
 
 class Worker:
@@ -92,7 +73,7 @@ class Worker:
         return report
 
     def _process(self, claim: Claim, report: WorkerReport) -> None:
-        beat = _Heartbeat(self.store.url, claim.id, self.name, self.lease)
+        beat = LeaseHeartbeat(self.store.url, claim.id, self.name, self.lease)
         beat.start()
         error = None
         try:
@@ -145,6 +126,8 @@ class Worker:
         encoder = self._model(("speakers",), lambda: SpeakerEncoder("cpu" if self.device == "auto" else self.device))
         options = DiarizationOptions(**claim.params.get("options", {}))
         f = self.store.corpora.file(claim.file_id)
+        if manually_corrected(self.store, f.id):  # someone's speaker corrections are never replaced by a rerun
+            return
         check_unchanged(f.path, f.size_bytes, f.fingerprint)
         turns = diarize_file(f.path, encoder, options, words=self.store.words.words(f.id) or None)
         if cancel():

@@ -175,11 +175,14 @@ def corpus_table(store: Store, corpus_id: int, model_version_id: int | None = No
         if seg.id in labelled_segments:
             labelled[seg.file_id] = labelled.get(seg.file_id, 0) + 1
     analyzed = store.predictions.predicted_files(corpus_id, model_version_id)
+    # analysed, but segments changed since (an edit, a re-transcription, a diarization): shown, never hidden
+    stale = store.predictions.stale_files(corpus_id, model_version_id) if model_version_id is not None else set()
     diarized = store.speakers.corpus_speakers(corpus_id)
     return [dict(id=f.id, path=f.path, duration=f.duration or 0.0, status=f.status, error=f.error or "",
                  speaker=f.speaker or ", ".join(diarized.get(f.id, [])), split=f.split or "",
                  transcribed=f.transcribed_at is not None,
-                 segments=segments.get(f.id, 0), labelled=labelled.get(f.id, 0), analyzed=f.id in analyzed)
+                 segments=segments.get(f.id, 0), labelled=labelled.get(f.id, 0), analyzed=f.id in analyzed,
+                 stale=f.id in stale)
             for f in store.corpora.files(corpus_id)]
 
 

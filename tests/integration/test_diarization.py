@@ -70,3 +70,25 @@ def test_cli_diarize_and_list(two_voices, tmp_path):
     assert r.returncode == 0 and "revision 2" in r.stdout
     r = run("speakers", "split", "--corpus", "v", "--file", "talk", "--turn", "99", "--at", "3")
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+def test_a_rerun_keeps_finished_files_and_manual_corrections(two_voices, tmp_path):
+    """A rerun (after a killed run, say) does not diarize a finished file again, and a manual rename is never
+    replaced silently: the file is kept and the report says so (issue 23, item 2)."""
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.diarize import diarize_corpus
+    from emotrace.core.workflows.importing import import_folder
+
+    store = Store(str(tmp_path / "s.sqlite"))
+    import_folder(store, two_voices, "v")
+    fid = store.corpora.files(store.corpora.corpus("v").id)[0].id
+    diarize_corpus(store, "v")
+    assert len(store.speakers.speaker_revisions(fid)) == 1
+    diarize_corpus(store, "v")
+    assert len(store.speakers.speaker_revisions(fid)) == 1  # finished: not a second revision
+    store.speakers.rename_speaker(fid, "S1", "president")
+    report = diarize_corpus(store, "v", redo=True)
+    assert len(store.speakers.speaker_revisions(fid)) == 2  # the rename stands
+    assert "president" in {t.speaker for t in store.speakers.speaker_turns(fid)}
+    assert "KEPT" in report.summary() and "manual corrections" in report.summary()
+    store.close()

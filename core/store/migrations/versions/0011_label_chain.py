@@ -18,7 +18,7 @@ from emotrace.core.store.label_chain import CHAIN_FIELDS, GENESIS, row_hash
 from emotrace.core.store.models import Label
 
 revision = "0011_label_chain"
-down_revision = "0009_label_provenance"
+down_revision = "0010_segment_rules"
 branch_labels = None
 depends_on = None
 
