@@ -62,9 +62,12 @@ def test_roll_back_asks_first_and_no_changes_nothing(qtbot, store, tmp_path):
     from emotrace.gui.models_panel import ModelsPanel
     from emotrace.training.registry import register
 
-    for name in ("parent", "child"):
-        EmoTraceModel(EmoTraceConfig(audio_layers=3, audio_dim=8, text_dim=8, hidden_size=8)).save_pretrained(
-            tmp_path / name)
+    from tests.conftest import tiny_ser_model
+
+    # roll back activates the parent through the activation gate: it must be a model that runs (a real, untrained one)
+    tiny_ser_model(tmp_path / "parent")
+    EmoTraceModel(EmoTraceConfig(audio_layers=3, audio_dim=8, text_dim=8, hidden_size=8)).save_pretrained(
+        tmp_path / "child")
     parent = register(store, name="parent", folder=tmp_path / "parent", parent_id=None, activate=True, config={},
                       data_counts={}, metrics={})
     child = register(store, name="child", folder=tmp_path / "child", parent_id=parent.id, activate=True, config={},
