@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
+    QScrollArea,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -105,7 +106,7 @@ class MainWindow(QMainWindow):
         for name, widget, area in (
             ("Corpus", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Transcript", self.transcript, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("Label", self.editor, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Label", self._scrolling(self.editor), Qt.DockWidgetArea.RightDockWidgetArea),
             ("Review queue", self.review, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Jobs", self.tasks, Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -120,6 +121,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Review queue"])
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Models"])
         self.docks["Corpus"].raise_()
+        # "Why this value" shares the Transcript's place: a third dock stacked on the right squeezed the bottom strip
+        # (the Annotators lanes fell to 68 px at 1200x800)
+        self.tabifyDockWidget(self.docks["Transcript"], self.docks["Why this value"])
+        self.docks["Transcript"].raise_()
         # Jobs and the annotator lanes share one tabbed strip under the lanes, so the file view keeps its height
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Annotators"])
         self.docks["Jobs"].raise_()
@@ -309,6 +314,18 @@ class MainWindow(QMainWindow):
             self.file_view.set_handles(None)
         else:
             self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
+
+    @staticmethod
+    def _scrolling(widget: QWidget) -> QScrollArea:
+        """The label editor in a vertical scroll area: its ~390 px of least height stacked with the Transcript took
+        the height the bottom strip (the Annotators lanes) needs on a 700-800 px screen; it scrolls instead."""
+        area = QScrollArea()
+        area.setWidget(widget)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setMinimumWidth(widget.minimumSizeHint().width())
+        return area
 
     # -- layout persistence -----------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -15,6 +15,7 @@ def test_why_panel_shows_modalities_and_acoustics(window, qtbot):
     assert "audio only: A 5.50  V 3.00  D 4.00" in text and "text only: A 4.50  V 5.00  D 4.00" in text
     qtbot.waitUntil(lambda: "acoustics" in why.label.text() and "measuring" not in why.label.text(), timeout=30000)
     assert "the file" in why.label.text()  # no speaker turns here: the file's median
-    window.file_view.reveal = set()  # blind, nothing saved yet
+    window.store.raters.set_blind("viewer", True)  # a blind annotator who saved nothing yet looks (the one rule)
+    window.view_state.set_viewer("viewer")
     window.select_segment(0)
     assert why.label.text().startswith("Blind") and "audio only" not in why.label.text()
