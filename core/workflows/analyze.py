@@ -406,23 +406,34 @@ def catch_up_segments(store: Store, file_ids, *, device: str = "auto", pipeline:
 
 
 def _pool_spans(enc, path: str, spans: np.ndarray, cancel: CancelFn | None, batch: int = 8) -> list[np.ndarray | None]:
-    """Each span's pooled `[L, 2D]` features from its own audio only (read forward in one decode pass, encoded in
-    pieces of the encoder's chunk length): a catch-up encodes the new segments' seconds, not the file."""
-    reader = AudioSource(path).forward_reader()
-    pieces = []  # (span index, audio, start time)
-    for k, (start, end) in enumerate(spans):  # spans sorted by start: the reader only moves forward
-        audio = reader.read(start, end)
-        step = int(enc.chunk_seconds * TARGET_SR)
-        pieces += [(k, audio[i: i + step], start + i / TARGET_SR) for i in range(0, len(audio), step)]
-    poolers = [SpanPooler(np.array([span]), enc.frame_rate) for span in spans]
-    for i in range(0, len(pieces), batch):
+    """Each span's pooled `[L, 2D]` features from its own audio only: the spans' audio (read forward in one decode
+    pass) is laid end to end and encoded in the encoder's chunks, as analysis encodes a file, so short segments
+    share a chunk (an encoder with a fixed input length, Whisper's 30 s, would otherwise pay a whole chunk for
+    each). A catch-up encodes the new segments' seconds, not the file; memory holds a batch of chunks."""
+    lengths = [max(0, int(round(e * TARGET_SR)) - int(round(s * TARGET_SR))) for s, e in spans]
+    ends = np.cumsum(lengths) / TARGET_SR
+    pooler = SpanPooler(np.stack([ends - np.array(lengths) / TARGET_SR, ends], axis=1), enc.frame_rate)
+    step = int(enc.chunk_seconds * TARGET_SR)
+
+    def chunks():
+        reader, held, at = AudioSource(path).forward_reader(), [], 0
+        for (start, end), n in zip(spans, lengths):  # spans sorted by start: the reader only moves forward
+            audio = reader.read(start, end)[:n]
+            held.append(np.pad(audio, (0, n - len(audio))))  # past the audio's end: silence keeps the layout
+            joined = np.concatenate(held)
+            while len(joined) >= step:
+                yield joined[:step], at
+                joined, at = joined[step:], at + step
+            held = [joined]
+        if held and len(held[0]):
+            yield held[0], at
+
+    stream, feats = chunks(), [None] * len(spans)
+    while group := [c for _, c in zip(range(batch), stream)]:
         check_cancel(cancel)
-        group = pieces[i: i + batch]
-        for (k, _audio, t0), frames in zip(group, enc.encode_batch([audio for _, audio, _ in group])):
-            poolers[k].add(frames, t0)
-    feats: list[np.ndarray | None] = []
-    for pooler in poolers:
-        pooler.close()
-        ready = pooler.finished()
-        feats.append(ready[0][1] if ready else None)
+        for (_audio, at), frames in zip(group, enc.encode_batch([audio for audio, _ in group])):
+            pooler.add(frames, at / TARGET_SR)
+    pooler.close()
+    for k, x in pooler.finished():
+        feats[k] = x
     return feats
