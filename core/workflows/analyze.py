@@ -188,6 +188,7 @@ def analyze_everywhere(
     corpus after corpus with one loaded pipeline, `first_corpus` first. One job rather than one per corpus: two
     analyses at once would only contend for the same CPU cores, and each would load the encoders again."""
     version = resolve_model(store, model)
+    stale = [fid for c in store.corpora.corpora() for fid in store.predictions.stale_files(c.id, version.id)]
     plan = unanalysed(store, version.id, first_corpus)
     report = AnalyzeReport()
     if not plan:
@@ -195,6 +196,10 @@ def analyze_everywhere(
         return report
     progress(0, 1, f"loading v{version.id}")
     pipeline = load_pipeline(version, device)
+    if stale:  # segments edited or rebuilt since: only they are predicted, from their own audio
+        caught = catch_up_segments(store, stale, version=version, pipeline=pipeline, cancel=cancel)
+        report.notice = caught.line().strip()
+        plan = unanalysed(store, version.id, first_corpus)
     for k, (corpus, file_ids) in enumerate(plan):
         where = f"{corpus} ({k + 1}/{len(plan)} corpora)"
         report.add(analyze_corpus(store, corpus, model=version.id, pipeline=pipeline, file_ids=file_ids,
@@ -359,14 +364,14 @@ class CatchUp:
 
 
 def catch_up_segments(store: Store, file_ids, *, device: str = "auto", pipeline: SERPipeline | None = None,
-                      cancel: CancelFn | None = None) -> CatchUp:
+                      version: ModelVersion | None = None, cancel: CancelFn | None = None) -> CatchUp:
     """After a rebuild of an analysed file's units (diarization, RTTM import, re-transcription), its new current
     segments get predictions of the active model, so "every current segment of an analysed file has a prediction"
     holds right after it. Only the new segments' audio is decoded (one forward pass) and encoded; the windows and
     the other segments' predictions stay. Files the active model never analysed are left alone (they are not
-    stale, just unanalysed)."""
+    stale, just unanalysed). `version`: another than the active one (with its `pipeline`)."""
     out = CatchUp()
-    version = store.models.active_model()
+    version = version or store.models.active_model()
     if version is None:
         return out
     out.version = version.id

@@ -59,3 +59,25 @@ def test_segments_rebuilt_by_a_diarization_get_predictions_without_a_reanalysis(
     new_seconds = sum(s.end - s.start for s in current if s.id not in before)
     assert 0 < sum(encoded) <= new_seconds + 0.1 < 20.0  # only the new segments' audio, never the whole file
     assert "predicted" in report.summary()
+
+
+def test_analyze_everywhere_catches_up_an_edited_file_from_the_edited_segments_only(store, tmp_path, tiny_model,
+                                                                                    monkeypatch):
+    """A split in the app leaves two new segments without predictions (the file shows stale); the app's and
+    `models activate --analyze`'s catch-up (`analyze_everywhere`) predicts those two, not the whole file again."""
+    from emotrace.core.ser.encoders import AudioFeaturizer
+    from emotrace.core.workflows.analyze import analyze_everywhere
+
+    _root, f, mv = _analysed_file(store, tmp_path, tiny_model)
+    corpus_id = store.corpora.corpus("c").id
+    seg = store.segments.segments(f.id, include_superseded=False)[0]
+    store.segments.split_segment(seg.id, (seg.start + seg.end) / 2)
+    assert store.predictions.stale_files(corpus_id, mv.id) == {f.id}
+    encoded: list[float] = []
+    real = AudioFeaturizer.encode_batch
+    monkeypatch.setattr(AudioFeaturizer, "encode_batch",
+                        lambda self, chunks: encoded.extend(len(c) / 16000 for c in chunks) or real(self, chunks))
+    report = analyze_everywhere(store, mv.id, device="cpu")
+    assert store.predictions.stale_files(corpus_id, mv.id) == set(), report.summary()
+    assert "predicted 2 new segments" in report.summary()
+    assert 0 < sum(encoded) <= seg.end - seg.start + 0.1
