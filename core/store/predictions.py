@@ -103,14 +103,14 @@ class PredictionRepository(Repository):
         with self._db.session(immediate=True) as s:
             lock_file(s, file_id)
             wanted = {r.segment_id for r in rows if r.segment_id is not None}
-            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id, Segment.id.in_(wanted))))
+            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id, Segment.id.in_(list(wanted)))))
             objects = [Prediction(
                 file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id,
                 kind=PredictionKind.SEGMENT.value, start=float(r.start), end=float(r.end), arousal=r.values[0],
                 valence=r.values[1], dominance=r.values[2], audio_only=r.audio_only, text_only=r.text_only,
                 uncertainty=r.uncertainty, flag=r.flag, trust=r.trust) for r in rows if r.segment_id in there]
             s.execute(delete(Prediction).where(Prediction.model_version_id == model_version_id,
-                                               Prediction.segment_id.in_(there)))
+                                               Prediction.segment_id.in_(list(there))))
             s.add_all(objects)
         self._db.emit("predictions_changed", file_id=file_id, model_version_id=model_version_id)
         return len(objects)
