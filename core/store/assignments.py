@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from emotrace.core.store.database import Repository, StoreError
 from emotrace.core.store.models import AnnotationJob, JobAssignment, Segment
@@ -75,6 +75,13 @@ class AssignmentRepository(Repository):
             if annotator is not None:
                 q = q.where(JobAssignment.annotator == annotator)
             return [Assignment(*r) for r in s.execute(q)]
+
+    def file_assignment_count(self, file_id: int) -> int:
+        """How many job assignments point at the file's segments (human work: an import of new audio at its path
+        keeps them with the earlier content rather than deleting them)."""
+        with self._db.session() as s:
+            return s.scalar(select(func.count(JobAssignment.id)).join(Segment, Segment.id == JobAssignment.segment_id)
+                            .where(Segment.file_id == file_id)) or 0
 
     def blind_assigned(self, file_id: int, annotator: str) -> set[int]:
         """The file's segments a blind job hands to this annotator (what their file view hides until they label)."""

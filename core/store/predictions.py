@@ -96,7 +96,24 @@ class PredictionRepository(Repository):
         with self._db.session() as s:
             return set(s.scalars(q))
 
-
+    def add_segment_predictions(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> int:
+        """Predictions for some segments of a file beside its other predictions (a catch-up after its units were
+        rebuilt): the file's windows and its other segments' rows stay; a segment removed meanwhile gets none.
+        Returns how many rows were stored."""
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
+            wanted = {r.segment_id for r in rows if r.segment_id is not None}
+            there = set(s.scalars(select(Segment.id).where(Segment.file_id == file_id, Segment.id.in_(list(wanted)))))
+            objects = [Prediction(
+                file_id=file_id, segment_id=r.segment_id, model_version_id=model_version_id,
+                kind=PredictionKind.SEGMENT.value, start=float(r.start), end=float(r.end), arousal=r.values[0],
+                valence=r.values[1], dominance=r.values[2], audio_only=r.audio_only, text_only=r.text_only,
+                uncertainty=r.uncertainty, flag=r.flag, trust=r.trust) for r in rows if r.segment_id in there]
+            s.execute(delete(Prediction).where(Prediction.model_version_id == model_version_id,
+                                               Prediction.segment_id.in_(list(there))))
+            s.add_all(objects)
+        self._db.emit("predictions_changed", file_id=file_id, model_version_id=model_version_id)
+        return len(objects)
 
     def stale_files(self, corpus_id: int, model_version_id: int) -> set[int]:
         """Files the model analysed that have a current segment it has no prediction for: their segments changed

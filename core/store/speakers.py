@@ -91,6 +91,11 @@ class SpeakerRepository(Repository):
                              .order_by(SpeakerTurn.revision)).all()
         return [TurnRevision(*r) for r in rows]
 
+    def manual_revisions(self, file_id: int) -> int:
+        """How many of the file's turn revisions someone made by hand (renames, reassignments, splits, undos):
+        human work that an import of new audio at its path must keep, never delete."""
+        return sum(1 for r in self.speaker_revisions(file_id) if r.source == TurnSource.MANUAL)
+
     def write_speaker_turns(self, file_id: int, turns: Sequence, source: TurnSource | str,
                             note: str | None = None) -> int:
         """The file's turns as a new revision (sorted, checked against the file's length); the revision number."""

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotrace.core.audio.decode import AudioError, check_unchanged
+from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, check_unchanged
 from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
 from emotrace.core.segmentation import join_words
 from emotrace.core.ser.config import MIN_HOP, MIN_WINDOW
 from emotrace.core.ser.pipeline import Predictions, SERPipeline
-from emotrace.core.ser.pooling import FileRequest, iter_pooled
+from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from emotrace.core.speech.diarization import change_points
 from emotrace.core.store import AudioFile, ModelVersion, PredictionRow, Store
 from emotrace.core.timecode import format_time
@@ -188,6 +188,7 @@ def analyze_everywhere(
     corpus after corpus with one loaded pipeline, `first_corpus` first. One job rather than one per corpus: two
     analyses at once would only contend for the same CPU cores, and each would load the encoders again."""
     version = resolve_model(store, model)
+    stale = [fid for c in store.corpora.corpora() for fid in store.predictions.stale_files(c.id, version.id)]
     plan = unanalysed(store, version.id, first_corpus)
     report = AnalyzeReport()
     if not plan:
@@ -195,6 +196,10 @@ def analyze_everywhere(
         return report
     progress(0, 1, f"loading v{version.id}")
     pipeline = load_pipeline(version, device)
+    if stale:  # segments edited or rebuilt since: only they are predicted, from their own audio
+        caught = catch_up_segments(store, stale, version=version, pipeline=pipeline, cancel=cancel)
+        report.notice = caught.line().strip()
+        plan = unanalysed(store, version.id, first_corpus)
     for k, (corpus, file_ids) in enumerate(plan):
         where = f"{corpus} ({k + 1}/{len(plan)} corpora)"
         report.add(analyze_corpus(store, corpus, model=version.id, pipeline=pipeline, file_ids=file_ids,
@@ -318,6 +323,13 @@ def _predict(pipeline: SERPipeline, plan: _FilePlan, index: np.ndarray, audio: n
 
 def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, missing: set[int]) -> int:
     """Store a file's predictions; returns how many of its windows lie outside the training domain."""
+    rows = _rows(segments, spans, preds, missing)
+    store.predictions.replace_predictions(file_id, version_id, rows)
+    return sum(1 for r in rows if r.kind == PredictionKind.WINDOW and r.trust is not None and r.trust > 1.0)
+
+
+def _rows(segments, spans, preds, missing: set[int]) -> list[PredictionRow]:
+    """Prediction rows: the first `len(segments)` spans are those segments, the rest trajectory windows."""
     n_seg = len(segments)
     rows = []
     for k, (start, end) in enumerate(spans):
@@ -334,5 +346,99 @@ def _write(store: Store, file_id: int, version_id: int, segments, spans, preds, 
             uncertainty=float(preds.uncertainty[k]) if preds.uncertainty is not None else None,
             trust=round(float(preds.trust[k]), 4) if preds.trust is not None and np.isfinite(preds.trust[k]) else None,
         ))
-    store.predictions.replace_predictions(file_id, version_id, rows)
-    return sum(1 for r in rows if r.kind == PredictionKind.WINDOW and r.trust is not None and r.trust > 1.0)
+    return rows
+
+
+@dataclass
+class CatchUp:
+    """What `catch_up_segments` did: segments predicted, and why it could not (a FAILED-style note), if so."""
+    segments: int = 0
+    version: int | None = None
+    problem: str = ""
+
+    def line(self) -> str:
+        if self.problem:
+            return f"  STALE: new segments left without predictions ({self.problem}); `emotrace analyze` catches up"
+        return (f"  predicted {self.segments} new segments with v{self.version} from their own audio (no re-analysis)"
+                if self.segments else "")
+
+
+def catch_up_segments(store: Store, file_ids, *, device: str = "auto", pipeline: SERPipeline | None = None,
+                      version: ModelVersion | None = None, cancel: CancelFn | None = None) -> CatchUp:
+    """After a rebuild of an analysed file's units (diarization, RTTM import, re-transcription), its new current
+    segments get predictions of the active model, so "every current segment of an analysed file has a prediction"
+    holds right after it. Only the new segments' audio is decoded (one forward pass) and encoded; the windows and
+    the other segments' predictions stay. Files the active model never analysed are left alone (they are not
+    stale, just unanalysed). `version`: another than the active one (with its `pipeline`)."""
+    out = CatchUp()
+    version = version or store.models.active_model()
+    if version is None:
+        return out
+    out.version = version.id
+    todo = []
+    for file_id in dict.fromkeys(file_ids):
+        if version.id not in store.predictions.predicted_models(file_id):
+            continue
+        done = store.predictions.segment_predictions(version.id, file_id=file_id)
+        new = [s for s in store.segments.segments(file_id, include_superseded=False) if s.id not in done]
+        if new:
+            todo.append((store.corpora.file(file_id), new))
+    if not todo:
+        return out
+    try:
+        pipeline = pipeline or load_pipeline(version, device)
+        for f, segments in todo:
+            check_cancel(cancel)
+            check_unchanged(f.path, f.size_bytes, f.fingerprint)
+            segments = sorted(segments, key=lambda s: s.start)
+            plan = _FilePlan(f, f.path, segments, np.array([[s.start, s.end] for s in segments]).reshape(-1, 2),
+                             [s.text or "" for s in segments])
+            index = np.arange(len(segments))
+            pooled = None
+            if pipeline.config.uses_audio:
+                enc = pipeline.encoders.audio
+                pooled, missing = stack_pooled(_pool_spans(enc, f.path, plan.spans, cancel), enc.num_layers, enc.dim)
+                plan.missing.update(int(k) for k in index[missing])
+            plan.add(index, _predict(pipeline, plan, index, pooled))
+            problem = non_finite_output(plan, version.id)
+            if problem:
+                raise AudioError(problem)
+            out.segments += store.predictions.add_segment_predictions(
+                f.id, version.id, _rows(segments, plan.spans, plan.predictions(), plan.missing))
+    except (UserFacingError, AudioError, OSError) as exc:
+        out.problem = str(exc)
+    return out
+
+
+def _pool_spans(enc, path: str, spans: np.ndarray, cancel: CancelFn | None, batch: int = 8) -> list[np.ndarray | None]:
+    """Each span's pooled `[L, 2D]` features from its own audio only: the spans' audio (read forward in one decode
+    pass) is laid end to end and encoded in the encoder's chunks, as analysis encodes a file, so short segments
+    share a chunk (an encoder with a fixed input length, Whisper's 30 s, would otherwise pay a whole chunk for
+    each). A catch-up encodes the new segments' seconds, not the file; memory holds a batch of chunks."""
+    lengths = [max(0, int(round(e * TARGET_SR)) - int(round(s * TARGET_SR))) for s, e in spans]
+    ends = np.cumsum(lengths) / TARGET_SR
+    pooler = SpanPooler(np.stack([ends - np.array(lengths) / TARGET_SR, ends], axis=1), enc.frame_rate)
+    step = int(enc.chunk_seconds * TARGET_SR)
+
+    def chunks():
+        reader, held, at = AudioSource(path).forward_reader(), [], 0
+        for (start, end), n in zip(spans, lengths):  # spans sorted by start: the reader only moves forward
+            audio = reader.read(start, end)[:n]
+            held.append(np.pad(audio, (0, n - len(audio))))  # past the audio's end: silence keeps the layout
+            joined = np.concatenate(held)
+            while len(joined) >= step:
+                yield joined[:step], at
+                joined, at = joined[step:], at + step
+            held = [joined]
+        if held and len(held[0]):
+            yield held[0], at
+
+    stream, feats = chunks(), [None] * len(spans)
+    while group := [c for _, c in zip(range(batch), stream)]:
+        check_cancel(cancel)
+        for (_audio, at), frames in zip(group, enc.encode_batch([audio for audio, _ in group])):
+            pooler.add(frames, at / TARGET_SR)
+    pooler.close()
+    for k, x in pooler.finished():
+        feats[k] = x
+    return feats

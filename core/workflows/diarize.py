@@ -14,6 +14,7 @@ from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder,
 from emotrace.core.store import Store
 from emotrace.core.store.speakers import UNDO_NOTE
 from emotrace.core.vocab import FileStatus, TurnSource
+from emotrace.core.workflows.analyze import CatchUp, catch_up_segments
 from emotrace.core.workflows.tracking import JobReport, claim_file, finish_job, tracked_job
 from emotrace.core.workflows.transcribe import build_units
 
@@ -24,6 +25,8 @@ class DiarizeReport(JobReport):
     kept_labelled: int = 0
     skipped: int = 0  # already diarized (a rerun after a killed run does not diarize a finished file again)
     kept_manual: list[str] = field(default_factory=list)  # files whose turns carry someone's corrections
+    rebuilt: list[int] = field(default_factory=list)  # files whose units were rebuilt at the new turns
+    caught_up: CatchUp = field(default_factory=CatchUp)  # their new segments' predictions (analysed files)
 
     def headline(self) -> str:
         found = ", ".join(f"{Path(p).name}: {n}" for p, n in list(self.speakers.items())[:8])
@@ -38,12 +41,14 @@ class DiarizeReport(JobReport):
         if self.kept_labelled:
             lines.append(f"  KEPT {self.kept_labelled} labelled utterances of the earlier units beside the new ones "
                          "(marked superseded; their labels unchanged)")
+        lines += [line for line in [self.caught_up.line()] if line]
         return "\n".join(lines)
 
 
 def _rebuild_units(store: Store, file_id: int, report) -> None:
     if store.corpora.file(file_id).transcribed_at is not None:
         report.kept_labelled += build_units(store, file_id).kept_labelled
+        report.rebuilt.append(file_id)
 
 
 def manually_corrected(store: Store, file_id: int) -> bool:
@@ -90,6 +95,7 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
                 report.speakers[f.path] = len({t.speaker for t in turns})
                 report.done += 1
             store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
+        report.caught_up = catch_up_segments(store, report.rebuilt, device=device, cancel=cancel)
         finish_job(store, job, report.summary(), progress, len(files))
     return report
 
@@ -103,4 +109,5 @@ def import_rttm(store: Store, corpus: str, path: str | Path) -> DiarizeReport:
         _rebuild_units(store, by_path[file_path], report)
         report.speakers[file_path] = len({t.speaker for t in store.speakers.speaker_turns(by_path[file_path])})
         report.done += 1
+    report.caught_up = catch_up_segments(store, report.rebuilt)
     return report

@@ -67,6 +67,26 @@ class LabelTable:
     consensus: bool = False  # it held rows of the computed consensus: recomputed from its raters once written
 
 
+@dataclass(frozen=True)
+class HumanWork:
+    """What people did on a file's audio, counted when new audio takes its path: any of it keeps the earlier row."""
+
+    labels: int = 0
+    word_corrections: int = 0
+    traces: int = 0
+    speaker_corrections: int = 0  # manual turn revisions (rename, reassign, split, undo)
+    assignments: int = 0  # annotation-job assignments of its segments
+
+    @property
+    def total(self) -> int:
+        return self.labels + self.word_corrections + self.traces + self.speaker_corrections + self.assignments
+
+    def __str__(self) -> str:
+        parts = [(self.labels, "label rows"), (self.word_corrections, "word corrections"), (self.traces, "traces"),
+                 (self.speaker_corrections, "speaker corrections"), (self.assignments, "job assignments")]
+        return ", ".join(f"{n} {what}" for n, what in parts if n) or "nothing"
+
+
 @dataclass
 class ImportReport:
     corpus: str
@@ -79,7 +99,7 @@ class ImportReport:
     labels_added: int = 0
     row_errors: list[tuple[str, str]] = field(default_factory=list)  # rows for audio the corpus lacks: left out
     warnings: list[tuple[str, str]] = field(default_factory=list)
-    replaced: list[tuple[str, int]] = field(default_factory=list)  # (path, labels kept on the earlier content)
+    replaced: list[tuple[str, HumanWork]] = field(default_factory=list)  # (path, work kept on the earlier content)
     consensus_rows: int = 0  # computed consensus rows written from per-rater labels
     skipped: list[tuple[str, str]] = field(default_factory=list)  # folders and links the scan could not enter
 
@@ -95,9 +115,8 @@ class ImportReport:
             + (f", {len(self.row_errors)} rows left out (their audio is not in the corpus)" if self.row_errors else "")
             + (f"; {self.consensus_rows} consensus values computed from raters" if self.consensus_rows else ""),
         ]
-        lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {n} label rows and word "
-                  f"corrections stay with it, marked replaced (relink the old audio to train on them again)"
-                  for path, n in self.replaced]
+        lines += [f"  CHANGED {path}: new audio at this path; the earlier content's {kept} stay with it, marked "
+                  f"replaced, never deleted (relink the old audio to use them again)" for path, kept in self.replaced]
         lines += [f"  SKIPPED {path}: {why}" for path, why in self.skipped]
         lines += [f"  FAILED {path}: {why}" for path, why in self.failed]
         if self.row_errors:  # one line, however many: MSP's labels of a subset of its audio are 100,000s of rows
@@ -217,11 +236,12 @@ def _import_one(store: Store, batch: AudioImport, path: Path, report: ImportRepo
         return
     stale = batch.at_path(str_path)  # same path, new content: the file was replaced
     if stale is not None:
-        kept = (store.labels.label_count(file_id=stale.id) + store.words.word_edit_count(stale.id)
-                + len(store.traces.traced(stale.id)))
-        # labels, word corrections and traces were made on the old audio: they stay with it, never moved
-        batch.retire(stale, keep=bool(kept))
-        if kept:
+        kept = HumanWork(store.labels.label_count(file_id=stale.id), store.words.word_edit_count(stale.id),
+                         len(store.traces.traced(stale.id)), store.speakers.manual_revisions(stale.id),
+                         store.assignments.file_assignment_count(stale.id))
+        # human work was done on the old audio: it stays with it, never moved, never deleted
+        batch.retire(stale, keep=bool(kept.total))
+        if kept.total:
             report.replaced.append((str_path, kept))
     size = path.stat().st_size
     try:

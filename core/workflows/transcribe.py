@@ -15,6 +15,7 @@ from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
 from emotrace.core.store.speakers import overlap_speaker
 from emotrace.core.timecode import format_time
 from emotrace.core.vocab import SegmentOrigin
+from emotrace.core.workflows.analyze import CatchUp, catch_up_segments
 from emotrace.core.workflows.tracking import JobReport, claim_file, finish_job, tracked_job
 
 
@@ -24,6 +25,8 @@ class TranscribeReport(JobReport):
     words: int = 0
     no_words: list[tuple[float, float]] = field(default_factory=list)  # VAD speech the ASR left empty: segments too
     kept_labelled: list[tuple[str, int, int]] = field(default_factory=list)  # (path, segments, label rows)
+    transcribed: list[int] = field(default_factory=list)  # files whose units were (re)built
+    caught_up: CatchUp = field(default_factory=CatchUp)  # new segments of analysed files, predicted at once
 
     def headline(self) -> str:
         lines = [f"transcribed {self.done} files ({self.words} words), {self.skipped} already done, "
@@ -34,6 +37,7 @@ class TranscribeReport(JobReport):
         lines += [f"  KEPT {path}: {n} labelled segments of the earlier transcript stay, with their {k} label rows, "
                   f"beside the new utterances (marked superseded; still shown, exported and trained on)"
                   for path, n, k in self.kept_labelled]
+        lines += [line for line in [self.caught_up.line()] if line]
         return "\n".join(lines)
 
 
@@ -70,11 +74,13 @@ def transcribe_corpus(
                     report.words += words
                     report.no_words += list(superseded.no_words)
                     report.done += 1
+                    report.transcribed.append(f.id)
                     if superseded.kept_labelled:
                         report.kept_labelled.append((f.path, superseded.kept_labelled, superseded.labels_kept))
                 except (AudioError, OSError) as exc:
                     report.failed.append((f.path, str(exc)))
             store.jobs.update_job(job, progress=(i + 1) / max(1, len(files)))
+        report.caught_up = catch_up_segments(store, report.transcribed, cancel=cancel)  # analysed files only
         finish_job(store, job, report.summary(), progress, len(files))
     return report
 

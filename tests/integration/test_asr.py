@@ -176,3 +176,28 @@ def test_speech_the_asr_leaves_empty_becomes_a_segment_flagged_no_words(store, t
     empty = [s for s in segs if not s.text]
     assert len(empty) == 1 and abs(empty[0].start - second) < 0.5 and empty[0].end - empty[0].start > 0.5
     assert len(report.no_words) == 1 and "no words" in report.headline()
+
+
+def test_redo_of_an_analysed_file_predicts_its_new_units_at_once(store, tiny, tmp_path):
+    """`transcribe --redo` rebuilds an analysed file's units: they get the active model's predictions in the same
+    run, from their own audio, and the file is not left stale (issue 23, item 2)."""
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.core.workflows.transcribe import transcribe_corpus
+    from tests.conftest import tiny_ser_model
+
+    root = tmp_path / "one"
+    root.mkdir()
+    (root / "fox.wav").write_bytes((SAMPLES / "quick_brown_fox.wav").read_bytes())
+    import_folder(store, root, "one")
+    transcribe_corpus(store, "one", tiny)
+    mv = store.models.register_model(name="tiny", folder=tiny_ser_model(tmp_path / "model"), parent_id=None,
+                                     metrics={}, config={}, data_counts={}, activate=True)
+    analyze_corpus(store, "one", device="cpu")
+    corpus_id = store.corpora.corpus("one").id
+    fid = store.corpora.files(corpus_id)[0].id
+    before = {s.id for s in store.segments.segments(fid, include_superseded=False)}
+    report = transcribe_corpus(store, "one", tiny, redo=True)
+    current = store.segments.segments(fid, include_superseded=False)
+    assert {s.id for s in current} - before, "a redo rebuilds the units"
+    assert store.predictions.stale_files(corpus_id, mv.id) == set(), report.summary()
+    assert "predicted" in report.summary()

@@ -92,3 +92,29 @@ def test_a_rerun_keeps_finished_files_and_manual_corrections(two_voices, tmp_pat
     assert "president" in {t.speaker for t in store.speakers.speaker_turns(fid)}
     assert "KEPT" in report.summary() and "manual corrections" in report.summary()
     store.close()
+
+
+def test_a_rerun_after_an_interrupted_diarize_writes_no_second_revision(two_voices, tmp_path):
+    """A diarization stopped after its first file (cancelled, as a killed run stops): the rerun diarizes only the
+    file left, and the finished one keeps its one revision (issue 23, item 2: it got a second one)."""
+    import shutil
+
+    from emotrace.core.progress import Cancelled
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.diarize import diarize_corpus
+    from emotrace.core.workflows.importing import import_folder
+
+    root = tmp_path / "two"
+    root.mkdir()
+    shutil.copy(two_voices / "talk.wav", root / "a.wav")
+    shutil.copy(ROOT / "resources" / "demo" / "jfk_inaugural.flac", root / "b.flac")
+    store = Store(str(tmp_path / "s.sqlite"))
+    import_folder(store, root, "v")
+    first, second = (f.id for f in store.corpora.files(store.corpora.corpus("v").id))
+    with pytest.raises(Cancelled):
+        diarize_corpus(store, "v", cancel=lambda: bool(store.speakers.speaker_revisions(first)))
+    assert len(store.speakers.speaker_revisions(first)) == 1 and not store.speakers.speaker_revisions(second)
+    report = diarize_corpus(store, "v")
+    assert report.skipped == 1 and report.done == 1, report.summary()
+    assert [len(store.speakers.speaker_revisions(f)) for f in (first, second)] == [1, 1]
+    store.close()

@@ -253,7 +253,7 @@ def test_reimport_of_changed_audio_keeps_labels_on_the_old_content(store, tmp_pa
     (root / "a.wav").rename(tmp_path / "a-original.wav")
     write_audio(root / "a.wav", 5.0, freq=300)  # new content at the same path
     report = import_folder(store, root, "c")
-    assert "CHANGED" in report.summary() and "2 label rows and word corrections stay" in report.summary()
+    assert "CHANGED" in report.summary() and "2 label rows stay with it" in report.summary()
     files = {f.fingerprint: f for f in store.corpora.files(corpus_id)}
     assert files[old.fingerprint].status == "replaced" and len(files) == 2
     assert [h.values for h in store.labels.label_history(sid)] == [(3.0, 4.0, 5.0), (6.0, 2.0, 2.0)]
