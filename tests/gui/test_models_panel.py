@@ -61,7 +61,6 @@ def test_roll_back_asks_first_and_no_changes_nothing(qtbot, store, tmp_path):
     from emotrace.core.ser.modeling import EmoTraceModel
     from emotrace.gui.models_panel import ModelsPanel
     from emotrace.training.registry import register
-
     from tests.conftest import tiny_ser_model
 
     # roll back activates the parent through the activation gate: it must be a model that runs (a real, untrained one)
