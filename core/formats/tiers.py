@@ -15,7 +15,7 @@ from pathlib import Path
 from emotrace.core.formats import interchange
 from emotrace.core.formats.interchange import AnnotationFileError
 from emotrace.core.store import LabelSpec, Store
-from emotrace.core.vocab import DIMENSIONS, LabelOrigin, accepted_rater, is_accepted_rater
+from emotrace.core.vocab import ACCEPTED_SUFFIX, DIMENSIONS, LabelOrigin, accepted_rater, is_accepted_rater
 
 TRANSCRIPT_TIER = "transcript"
 SEP = "/"
@@ -155,23 +155,27 @@ def check_intervals(store: Store, corpus: str, path: Path, intervals: Iterable[I
         annotator = interchange.rater_name(where, annotator)
         if interchange.is_computed(annotator):
             continue  # a computed consensus is recomputed from the raters, never read back as a judgement
-        if is_accepted_rater(annotator):  # the model's values a person accepted: never read back as a person's
-            if iv.tier not in report.skipped_tiers:
-                report.skipped_tiers.append(iv.tier)
-            continue
+        # the model's values a person accepted: read back as that person's accepted values, never as their own
+        accepted = is_accepted_rater(annotator)
+        if accepted:
+            annotator = interchange.rater_name(where, annotator.strip()[:-len(ACCEPTED_SUFFIX)])
         start, end = interchange.span(where, iv.start, iv.end, target.duration)
-        key = (annotator, round(start, 3), round(end, 3))
+        key = (annotator, round(start, 3), round(end, 3), accepted)
         if dim == CATEGORY:
             grouped.setdefault(key, [None, None, None, None])[3] = iv.text.strip()
             continue
         value = interchange.rating(where, iv.text, dim)
         grouped.setdefault(key, [None, None, None, None])[DIMENSIONS.index(dim)] = value
-    for (annotator, start, end), values in grouped.items():
+    for (annotator, start, end, _accepted), values in grouped.items():
         if values[:3] == [None, None, None]:
             raise AnnotationFileError(f"{path.name}: {annotator} has a category at {start:.3f}-{end:.3f} s but no "
                                       "arousal, valence or dominance there")
-    specs = [LabelSpec(target.id, start, end, annotator, tuple(values[:3]), values[3], target.speaker, target.split)
-             for (annotator, start, end), values in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    # a person's human values first, then the model's values they accepted (the import merges them per dimension,
+    # each value keeping whose it is)
+    specs = [LabelSpec(target.id, start, end, annotator, tuple(values[:3]), values[3], target.speaker, target.split,
+                       LabelOrigin.ACCEPTED if accepted else LabelOrigin.IMPORTED)
+             for (annotator, start, end, accepted), values in sorted(grouped.items(),
+                                                                     key=lambda kv: (kv[0][1], kv[0][0], kv[0][3]))]
 
     def write() -> TierImportReport:
         report.segments_added, report.labels_added = store.labels.import_labels(specs)

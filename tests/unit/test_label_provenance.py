@@ -74,8 +74,8 @@ def test_exports_keep_accepted_values_off_the_persons_tiers(mixed, tmp_path):
     tg = textgrid.openTextgrid(str(tmp_path / "talk.TextGrid"), includeEmptyIntervals=False)
     assert "tester/valence" not in tg.tierNames and "tester (accepted)/dominance" in tg.tierNames
     rows_before = sum(len(store.labels.label_history(s.id)) for s in segs)
-    report = import_annotation_file(store, "c", tmp_path / "talk.eaf")  # the model's values are never read back
-    assert "tester (accepted)/valence" in report.skipped_tiers
+    report = import_annotation_file(store, "c", tmp_path / "talk.eaf")  # the same labels again: nothing to add
+    assert "tester (accepted)/valence" not in report.skipped_tiers
     assert "tester (accepted)" not in store.raters.rater_kinds()
     assert sum(len(store.labels.label_history(s.id)) for s in store.segments.segments(file_id)) == rows_before
     export_segments(store, "c", tmp_path / "seg.csv")
@@ -111,3 +111,36 @@ def test_an_import_that_leaves_a_dimension_open_keeps_whose_value_it_was(mixed):
     human = {c.segment_id: c.values for c in store.labels.current_labels(include_accepted=False)
              if c.annotator == "tester"}
     assert human[segs[0].id] == (6.0, None, 5.0)
+
+
+@pytest.mark.parametrize("fmt", ["eaf", "TextGrid"])
+def test_accepted_values_round_trip_as_accepted_never_as_a_persons(mixed, tmp_path, fmt):
+    """ELAN and TextGrid carry a person's accepted values on `NAME (accepted)/DIM` tiers: read back into another
+    store they are that person's accepted values again (model-assisted), never their human judgement, and never a
+    rater of their own."""
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.importing import import_folder
+
+    store, file_id, segs = mixed
+    out = tmp_path / f"talk.{fmt}"
+    (export_eaf if fmt == "eaf" else export_textgrid)(store, file_id, out)
+    other = Store(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    import_folder(other, tmp_path / "c", "c")  # the same audio (and alice's and bob's labels.csv)
+    import_annotation_file(other, "c", out)
+
+    def tester(s):
+        bounds = {g.id: (round(g.start, 3), round(g.end, 3)) for g in s.segments.segments(
+            s.corpora.files(s.corpora.corpus("c").id)[0].id)}
+        return {bounds[c.segment_id]: (c.values, c.origins)
+                for c in s.labels.current_labels(include_accepted=True) if c.annotator == "tester"}
+
+    def kinds(origins):
+        return tuple(None if o is None else o.rater_kind for o in origins)
+
+    mine, theirs = tester(store), tester(other)
+    assert theirs.keys() == mine.keys() and len(mine) == 2
+    for key, (values, origins) in mine.items():
+        assert theirs[key][0] == values and kinds(theirs[key][1]) == kinds(origins)
+    assert "tester (accepted)" not in other.raters.rater_kinds()
+    human = {c.values for c in other.labels.current_labels(include_accepted=False) if c.annotator == "tester"}
+    assert human == {(6.0, None, None), (2.0, None, None)}
