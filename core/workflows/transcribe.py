@@ -132,7 +132,7 @@ def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | 
     other 24 s segmented too. Earlier ASR units make way (`Store.segments.replace_units`, one transaction): the
     unlabelled ones go, the labelled ones stay beside the new units with every label, and job assignments follow
     the new units. Speech the VAD found (`speech`) and the ASR left without words becomes a segment too, with
-    empty text (read as "no words"), outside every kept segment; a rebuild (after diarization) keeps those."""
+    empty text (read as "no words"), outside every kept segment and unit; a rebuild (after diarization) keeps those."""
     words = store.words.words(file_id)
     segments = store.segments.segments(file_id, include_superseded=False)
     kept = sorted((seg for seg in segments if seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL)),
@@ -144,7 +144,6 @@ def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | 
             for seg in kept for inside in [[w for w in words if owner[w.id] is seg]]})
     free = [w for w in words if owner[w.id] is None]
     silent = [(s.start, s.end) for s in segments if s.origin == SegmentOrigin.ASR and not (s.text or "").strip()]
-    no_words = speech_without_words(_outside(kept, [*silent, *(speech or [])]), free)
     audio = store.corpora.file(file_id)
     turns = store.speakers.speaker_turns(file_id)  # utterances never span two speakers
     specs = []
@@ -160,6 +159,9 @@ def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | 
             speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
             specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                      audio.split, ids))
+    # wordless speech outside every kept segment and every unit: the VAD's speech in a pause within a unit, or over
+    # a unit's last word, had become a segment over the unit, and the database refused the whole file (a podcast)
+    no_words = speech_without_words(_outside([*kept, *specs], [*silent, *(speech or [])]), free)
     specs += [SegmentSpec(a, b, SegmentOrigin.ASR, "", (speaker_at(turns, (a + b) / 2) if turns else None)
                           or audio.speaker, audio.split) for a, b in no_words]
     result = store.segments.replace_units(file_id, SegmentOrigin.ASR, sorted(specs, key=lambda spec: spec.start))
@@ -188,13 +190,26 @@ def _runs_between(kept, words):
     return runs
 
 
-def _outside(kept, spans):
-    """`spans` with every kept segment cut out of them."""
-    out = []
-    for a, b in spans:
-        pieces = [(float(a), float(b))]
-        for seg in kept:
-            pieces = [piece for x, y in pieces
-                      for piece in ((x, min(y, seg.start)), (max(x, seg.end), y)) if piece[1] > piece[0]]
-        out += pieces
+def _outside(taken, spans):
+    """`spans` with every span of `taken` (kept segments, units) cut out of them; one sweep over both, sorted
+    (an hour's VAD regions against its units)."""
+    blocked: list[list[float]] = []
+    for seg in sorted(taken, key=lambda seg: seg.start):
+        if blocked and seg.start <= blocked[-1][1]:
+            blocked[-1][1] = max(blocked[-1][1], seg.end)
+        else:
+            blocked.append([seg.start, seg.end])
+    out, first = [], 0
+    for a, b in sorted((float(a), float(b)) for a, b in spans):
+        while first < len(blocked) and blocked[first][1] <= a:
+            first += 1
+        x = a
+        for start, end in blocked[first:]:
+            if start >= b:
+                break
+            if start > x:
+                out.append((x, start))
+            x = max(x, end)
+        if x < b:
+            out.append((x, b))
     return out

@@ -61,3 +61,19 @@ def test_words_between_two_kept_segments_get_units_within_the_gap_and_a_straddli
     first = next(g for g in segs if g.origin == SegmentOrigin.IMPORTED)
     assert first.text.split()[0] == "w10"  # the straddling word belongs to the kept segment, and only to it
     assert all("w10" not in g.text.split() for g in asr)
+
+
+def test_wordless_speech_inside_or_at_the_edge_of_a_unit_never_overlaps_it(store, tmp_path):
+    """A 5-minute podcast-like file failed to transcribe ("this edit would overlap a current segment"): the VAD's
+    speech in a pause within a unit, or reaching over a unit's last word, became a no-words segment over the unit."""
+    write_audio(tmp_path / "p" / "pod.wav", 20.0)
+    import_folder(store, tmp_path / "p", "p")
+    fid = store.corpora.files(store.corpora.corpus("p").id)[0].id
+    times = [(0.0, 0.4), (0.5, 0.9), (2.4, 2.8), (2.9, 3.3)]  # a 1.5 s pause inside one unit (0-3.3 s)
+    with store.db.session() as s:
+        s.add_all(Word(file_id=fid, start=a, end=b, text=f" w{i}") for i, (a, b) in enumerate(times))
+    result = build_units(store, fid, speech=[(1.0, 2.3), (3.15, 6.0)])  # neither holds a word's midpoint
+    segs = store.segments.segments(fid, include_superseded=False)
+    assert not _overlaps(segs)
+    assert [(g.start, g.end, g.text) for g in segs] == [(0.0, 3.3, "w0 w1 w2 w3"), (3.3, 6.0, "")]
+    assert result.no_words == ((3.3, 6.0),)
