@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
+    QScrollArea,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -62,8 +63,22 @@ from emotrace.gui.transport import TransportBar
 from emotrace.gui.why_panel import WhyPanel
 
 CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
+# The label editor (387 px at least) and the Why panel scroll within their docks: stacked under the transcript they
+# asked for 785 px of window height, so the window could not fit a 1024x700 screen (a new user's run under Xvfb).
+SCROLLING_DOCKS = ("Label", "Why this value")
 JOBS_HEIGHT = 170  # the bottom strip's height with the Jobs tab raised
 ANNOTATORS_HEIGHT = 260  # the least height of the Annotators dock with its tab raised (40% of the window, <= 340)
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that follows the dock's width: its least height no longer sets the
+    window's, and a low window shows a scroll bar instead of laying docks over one another."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -114,7 +129,7 @@ class MainWindow(QMainWindow):
         ):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
-            dock.setWidget(widget)
+            dock.setWidget(scrolling(widget) if name in SCROLLING_DOCKS else widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Review queue"])
