@@ -37,3 +37,6 @@ def test_at_1024x700_no_dock_lies_over_another_and_each_holds_its_contents(windo
     for name, d in docks.items():
         need = d.widget().minimumSizeHint().height()
         assert d.widget().height() >= need, (name, d.widget().height(), need)
+    for name in ("Label", "Why this value"):  # in their scroll areas: as wide as they need (no side scroll bar)
+        inner = docks[name].widget().widget()
+        assert inner.width() >= inner.minimumSizeHint().width(), (name, inner.width(), inner.minimumSizeHint())
