@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Annotators"])
         self.docks["Jobs"].raise_()
         self.resizeDocks([self.docks["Jobs"]], [JOBS_HEIGHT], Qt.Orientation.Vertical)
+        # the editor is the right column's main work: it starts as tall as it would like (the Why panel gives way)
+        self.resizeDocks([self.docks["Label"]], [self.editor.sizeHint().height() + 30], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
         for view in (self.file_view, self.transcript, self.transport, self.annotator_lanes):
             self.view_state.add_time_view(view)
