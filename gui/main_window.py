@@ -65,8 +65,10 @@ from emotrace.gui.why_panel import WhyPanel
 CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
 # The label editor (387 px at least) and the Why panel scroll within their docks: stacked under the transcript they
 # asked for 785 px of window height, so the window could not fit a 1024x700 screen (a new user's run under Xvfb).
-SCROLLING_DOCKS = ("Label", "Why this value")
+# (the Annotators dock's least height had held the idle Jobs tab beside it at 130 px)
+SCROLLING_DOCKS = ("Label", "Why this value", "Annotators")
 JOBS_HEIGHT = 170  # the bottom strip's height with the Jobs tab raised
+JOBS_LEAST = 60  # the idle Jobs strip in a low window: its queue line and a row
 ANNOTATORS_HEIGHT = 260  # the least height of the Annotators dock with its tab raised (40% of the window, <= 340)
 
 
@@ -349,11 +351,35 @@ class MainWindow(QMainWindow):
         jobs = self.docks["Jobs"]
         if jobs.isVisible() and jobs.height() > 0.2 * self.height():  # a low window: the idle Jobs strip gives way
             self.resizeDocks([jobs], [max(90, int(0.15 * self.height()))], Qt.Orientation.Vertical)
+        self._keep_editor_room()
         width = self.width()
         if self.centralWidget().width() >= CENTRE_SHARE * width:
             return
         side = max(200, int(width * (1 - CENTRE_SHARE) / 2) - 10)
         self.resizeDocks([self.docks["Corpus"], self.docks["Transcript"]], [side, side], Qt.Orientation.Horizontal)
+
+    def _keep_editor_room(self) -> None:
+        """A low window (1024x700) gives the label editor its height first: the idle Jobs strip had kept 150 pixels
+        of empty list while the editor, squeezed in its scroll area, hid its Save and Accept buttons."""
+        label = self.docks["Label"]
+        viewport = label.widget().viewport()
+        # the height it would like at this width (its wrapped lines grow when narrow), less what the history list
+        # would like beyond its least (the list scrolls; the buttons above it must show)
+        layout, history = self.editor.layout(), self.editor.history
+        wish = (layout.totalHeightForWidth(viewport.width()) if layout.hasHeightForWidth()
+                else self.editor.sizeHint().height())
+        least = wish - max(0, history.sizeHint().height() - history.minimumSizeHint().height())
+        need = max(least, self.editor.minimumSizeHint().height()) - viewport.height()
+        if need <= 0 or not label.isVisible():
+            return
+        jobs = self.docks["Jobs"]
+        if jobs.isVisible():
+            self.resizeDocks([jobs], [max(JOBS_LEAST, jobs.height() - need)], Qt.Orientation.Vertical)
+        why = self.docks["Why this value"]
+        if why.isVisible():  # the Why panel scrolls: it gives way too
+            self.resizeDocks([label, why], [label.height() + need, max(60, why.height() - need)], Qt.Orientation.Vertical)
+        else:
+            self.resizeDocks([label], [label.height() + need], Qt.Orientation.Vertical)
 
     def _restore_layout(self) -> None:
         qs = QSettings()

@@ -40,3 +40,19 @@ def test_at_1024x700_no_dock_lies_over_another_and_each_holds_its_contents(windo
     for name in ("Label", "Why this value"):  # in their scroll areas: as wide as they need (no side scroll bar)
         inner = docks[name].widget().widget()
         assert inner.width() >= inner.minimumSizeHint().width(), (name, inner.width(), inner.minimumSizeHint())
+
+
+def test_at_1024x700_the_label_editor_shows_its_buttons_without_scrolling(window, qtbot):
+    """At 1024x700 the idle Jobs strip kept 150 pixels of empty list while the editor, squeezed, hid its Save and
+    Accept buttons below a scroll bar: a low window gives the editor its height first."""
+    w = window
+    w.select_segment(0)
+    w.resize(1600, 1000)
+    _settle(qtbot)
+    w.resize(1024, 700)
+    _settle(qtbot)
+    area = w.docks["Label"].widget()
+    for button in (w.editor.save_button, w.editor.accept_button):
+        bottom = button.mapTo(area.viewport(), button.rect().bottomLeft()).y()
+        assert 0 <= bottom <= area.viewport().height(), (button.text(), bottom, area.viewport().height())
+    assert area.verticalScrollBar().value() == 0
