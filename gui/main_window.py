@@ -82,6 +82,7 @@ def scrolling(widget: QWidget) -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     # the width stays the widget's own least width (a scroll area would let the dock shrink and cut it off)
     area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    area.setMinimumHeight(30)  # a scroll area's own least height (its scroll bar's) held the Jobs tab beside it
     return area
 
 
