@@ -77,6 +77,7 @@ def test_a_corpus_imported_by_another_process_appears_and_counts_follow_saves(wi
     w.view_state.set_view(20.0, 30.0)
     w.file_view.show_time_selection((21.0, 29.0))
     qtbot.keyClick(w.file_view, Qt.Key.Key_C)
+    qtbot.keyClick(w, Qt.Key.Key_5)  # a value set (Enter on untouched dimensions saves nothing, issue 24)
     qtbot.keyClick(w, Qt.Key.Key_Return)  # save the new segment's label
     qtbot.waitUntil(lambda: int(labelled()) == before + 1, timeout=5000)
 
