@@ -8,7 +8,14 @@ from dataclasses import dataclass, field, replace
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, check_unchanged
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from emotrace.core.segmentation import TimedWord, join_words, speech_without_words, utterances, word_in
+from emotrace.core.segmentation import (
+    MIN_SPEECH_SECONDS,
+    TimedWord,
+    join_words,
+    speech_without_words,
+    utterances,
+    word_in,
+)
 from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
 from emotrace.core.speech.diarization import speaker_at, speech_regions
 from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
@@ -159,9 +166,10 @@ def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | 
             speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
             specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
                                      audio.split, ids))
-    # wordless speech outside every kept segment and every unit: the VAD's speech in a pause within a unit, or over
-    # a unit's last word, had become a segment over the unit, and the database refused the whole file (a podcast)
-    no_words = speech_without_words(_outside([*kept, *specs], [*silent, *(speech or [])]), free)
+    # speech that holds no word, cut outside every kept segment and unit: the VAD's speech in a pause within a unit,
+    # or over a unit's last word, had become a segment over the unit, and the database refused the whole file
+    no_words = [(a, b) for a, b in _outside([*kept, *specs], speech_without_words([*silent, *(speech or [])], words))
+                if b - a >= MIN_SPEECH_SECONDS]
     specs += [SegmentSpec(a, b, SegmentOrigin.ASR, "", (speaker_at(turns, (a + b) / 2) if turns else None)
                           or audio.speaker, audio.split) for a, b in no_words]
     result = store.segments.replace_units(file_id, SegmentOrigin.ASR, sorted(specs, key=lambda spec: spec.start))
