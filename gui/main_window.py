@@ -63,8 +63,27 @@ from emotrace.gui.transport import TransportBar
 from emotrace.gui.why_panel import WhyPanel
 
 CENTRE_SHARE = 0.5  # the least share of the window's width the file view keeps
+# The label editor (387 px at least) and the Why panel scroll within their docks: stacked under the transcript they
+# asked for 785 px of window height, so the window could not fit a 1024x700 screen (a new user's run under Xvfb).
+# (the Annotators dock's least height had held the idle Jobs tab beside it at 130 px)
+SCROLLING_DOCKS = ("Label", "Why this value", "Annotators")
 JOBS_HEIGHT = 170  # the bottom strip's height with the Jobs tab raised
+JOBS_LEAST = 60  # the idle Jobs strip in a low window: its queue line and a row
 ANNOTATORS_HEIGHT = 260  # the least height of the Annotators dock with its tab raised (40% of the window, <= 340)
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that follows the dock's width: its least height no longer sets the
+    window's, and a low window shows a scroll bar instead of laying docks over one another."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # the width stays the widget's own least width (a scroll area would let the dock shrink and cut it off)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    area.setMinimumHeight(30)  # a scroll area's own least height (its scroll bar's) held the Jobs tab beside it
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -106,7 +125,7 @@ class MainWindow(QMainWindow):
         for name, widget, area in (
             ("Corpus", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Transcript", self.transcript, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("Label", self._scrolling(self.editor), Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Label", self.editor, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Review queue", self.review, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("Jobs", self.tasks, Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -115,20 +134,18 @@ class MainWindow(QMainWindow):
         ):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name}")
-            dock.setWidget(widget)
+            dock.setWidget(scrolling(widget) if name in SCROLLING_DOCKS else widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Review queue"])
         self.tabifyDockWidget(self.docks["Corpus"], self.docks["Models"])
         self.docks["Corpus"].raise_()
-        # "Why this value" shares the Transcript's place: a third dock stacked on the right squeezed the bottom strip
-        # (the Annotators lanes fell to 68 px at 1200x800)
-        self.tabifyDockWidget(self.docks["Transcript"], self.docks["Why this value"])
-        self.docks["Transcript"].raise_()
         # Jobs and the annotator lanes share one tabbed strip under the lanes, so the file view keeps its height
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Annotators"])
         self.docks["Jobs"].raise_()
         self.resizeDocks([self.docks["Jobs"]], [JOBS_HEIGHT], Qt.Orientation.Vertical)
+        # the editor is the right column's main work: it starts as tall as it would like (the Why panel gives way)
+        self.resizeDocks([self.docks["Label"]], [self.editor.sizeHint().height() + 30], Qt.Orientation.Vertical)
         self.handles = self.file_view.handles
         for view in (self.file_view, self.transcript, self.transport, self.annotator_lanes):
             self.view_state.add_time_view(view)
@@ -315,18 +332,6 @@ class MainWindow(QMainWindow):
         else:
             self.file_view.set_handles(tuple(spin.value() for spin in self.editor.spins))
 
-    @staticmethod
-    def _scrolling(widget: QWidget) -> QScrollArea:
-        """The label editor in a vertical scroll area: its ~390 px of least height stacked with the Transcript took
-        the height the bottom strip (the Annotators lanes) needs on a 700-800 px screen; it scrolls instead."""
-        area = QScrollArea()
-        area.setWidget(widget)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QScrollArea.Shape.NoFrame)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        area.setMinimumWidth(widget.minimumSizeHint().width())
-        return area
-
     # -- layout persistence -----------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
@@ -347,11 +352,35 @@ class MainWindow(QMainWindow):
         jobs = self.docks["Jobs"]
         if jobs.isVisible() and jobs.height() > 0.2 * self.height():  # a low window: the idle Jobs strip gives way
             self.resizeDocks([jobs], [max(90, int(0.15 * self.height()))], Qt.Orientation.Vertical)
+        self._keep_editor_room()
         width = self.width()
         if self.centralWidget().width() >= CENTRE_SHARE * width:
             return
         side = max(200, int(width * (1 - CENTRE_SHARE) / 2) - 10)
         self.resizeDocks([self.docks["Corpus"], self.docks["Transcript"]], [side, side], Qt.Orientation.Horizontal)
+
+    def _keep_editor_room(self) -> None:
+        """A low window (1024x700) gives the label editor its height first: the idle Jobs strip had kept 150 pixels
+        of empty list while the editor, squeezed in its scroll area, hid its Save and Accept buttons."""
+        label = self.docks["Label"]
+        viewport = label.widget().viewport()
+        # the height it would like at this width (its wrapped lines grow when narrow), less what the history list
+        # would like beyond its least (the list scrolls; the buttons above it must show)
+        layout, history = self.editor.layout(), self.editor.history
+        wish = (layout.totalHeightForWidth(viewport.width()) if layout.hasHeightForWidth()
+                else self.editor.sizeHint().height())
+        least = wish - max(0, history.sizeHint().height() - history.minimumSizeHint().height())
+        need = max(least, self.editor.minimumSizeHint().height()) - viewport.height()
+        if need <= 0 or not label.isVisible():
+            return
+        jobs = self.docks["Jobs"]
+        if jobs.isVisible():
+            self.resizeDocks([jobs], [max(JOBS_LEAST, jobs.height() - need)], Qt.Orientation.Vertical)
+        why = self.docks["Why this value"]
+        if why.isVisible():  # the Why panel scrolls: it gives way too
+            self.resizeDocks([label, why], [label.height() + need, max(60, why.height() - need)], Qt.Orientation.Vertical)
+        else:
+            self.resizeDocks([label], [label.height() + need], Qt.Orientation.Vertical)
 
     def _restore_layout(self) -> None:
         qs = QSettings()

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field, replace
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, check_unchanged
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
-from emotrace.core.segmentation import TimedWord, join_words, speech_without_words, utterances, word_in
+from emotrace.core.segmentation import (
+    MIN_SPEECH_SECONDS,
+    TimedWord,
+    join_words,
+    speech_without_words,
+    utterances,
+    word_in,
+)
 from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_times
 from emotrace.core.speech.diarization import speaker_at, speech_regions
 from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
@@ -130,40 +137,93 @@ def transcribe_file(store: Store, f: AudioFile, transcriber: Transcriber, *, can
 
 
 def build_units(store: Store, file_id: int, speech: list[tuple[float, float]] | None = None) -> SupersedeResult:
-    """Imported and drawn segments (and, beside them, every current segment) keep their bounds and get their words;
-    otherwise the words become utterance units, cut at speaker changes (when the file has speaker turns), ASR
-    segment ends and pauses. Earlier ASR units make way (`Store.segments.replace_units`, one transaction): the unlabelled
-    ones go, the labelled ones stay beside the new units with every label, and job assignments follow the new units.
-    Speech the VAD found (`speech`) and the ASR left without words becomes a segment too, with empty text (read as
-    "no words"); a rebuild (after diarization) keeps those."""
+    """Imported and drawn segments (a split or merge included) are the annotator's segmentation: they keep their
+    bounds and get their words (a word straddling one's edge is that segment's). The words outside every kept
+    segment become utterance units, cut at speaker changes (when the file has speaker turns), ASR segment ends,
+    pauses and kept segments (a unit never overlaps one: migration 0010 leaves imported segments out of the
+    database's rule, so this is where that holds). An ELAN/Praat user imports 6 s of a 30 s file and expects the
+    other 24 s segmented too. Earlier ASR units make way (`Store.segments.replace_units`, one transaction): the
+    unlabelled ones go, the labelled ones stay beside the new units with every label, and job assignments follow
+    the new units. Speech the VAD found (`speech`) and the ASR left without words becomes a segment too, with
+    empty text (read as "no words"), outside every kept segment and unit; a rebuild (after diarization) keeps those."""
     words = store.words.words(file_id)
     segments = store.segments.segments(file_id, include_superseded=False)
-    # Bounds someone drew or imported (a split or merge included) are the annotator's segmentation: every current
-    # segment then keeps its bounds and gets its words again, the ASR-cut ones beside them included.
-    kept = segments if any(seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL) for seg in segments) else []
+    kept = sorted((seg for seg in segments if seg.origin in (SegmentOrigin.IMPORTED, SegmentOrigin.MANUAL)),
+                  key=lambda seg: seg.start)
+    owner = {w.id: _kept_owner(w, kept) for w in words}
     if kept:
-        texts = {}
-        for seg in kept:
-            inside = [w for w in words if word_in(w, seg.start, seg.end)]
-            texts[seg.id] = (join_words(inside), [w.id for w in inside])
-        store.segments.set_segment_texts(file_id, texts)
-        return SupersedeResult()
+        store.segments.set_segment_texts(file_id, {
+            seg.id: (join_words(inside), [w.id for w in inside])
+            for seg in kept for inside in [[w for w in words if owner[w.id] is seg]]})
+    free = [w for w in words if owner[w.id] is None]
     silent = [(s.start, s.end) for s in segments if s.origin == SegmentOrigin.ASR and not (s.text or "").strip()]
-    no_words = speech_without_words([*silent, *(speech or [])], words)
     audio = store.corpora.file(file_id)
     turns = store.speakers.speaker_turns(file_id)  # utterances never span two speakers
-    timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
-                       (overlap_speaker(turns, w.start, max(w.end, w.start + 1e-3))
-                        or speaker_at(turns, (w.start + w.end) / 2)) if turns else None)
-             for w in words]
-    specs, index = [], 0
-    for unit in utterances(timed):
-        ids = tuple(w.id for w in words[index:index + len(unit)])
-        index += len(unit)
-        speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
-        specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
-                                 audio.split, ids))
+    specs = []
+    for run in _runs_between(kept, free):
+        timed = [TimedWord(w.start, w.end, w.text, bool(w.segment_end),
+                           (overlap_speaker(turns, w.start, max(w.end, w.start + 1e-3))
+                            or speaker_at(turns, (w.start + w.end) / 2)) if turns else None)
+                 for w in run]
+        index = 0
+        for unit in utterances(timed):
+            ids = tuple(w.id for w in run[index:index + len(unit)])
+            index += len(unit)
+            speaker = next((w.speaker for w in unit if w.speaker), None) or audio.speaker
+            specs.append(SegmentSpec(unit[0].start, unit[-1].end, SegmentOrigin.ASR, join_words(unit), speaker,
+                                     audio.split, ids))
+    # speech that holds no word, cut outside every kept segment and unit: the VAD's speech in a pause within a unit,
+    # or over a unit's last word, had become a segment over the unit, and the database refused the whole file
+    no_words = [(a, b) for a, b in _outside([*kept, *specs], speech_without_words([*silent, *(speech or [])], words))
+                if b - a >= MIN_SPEECH_SECONDS]
     specs += [SegmentSpec(a, b, SegmentOrigin.ASR, "", (speaker_at(turns, (a + b) / 2) if turns else None)
                           or audio.speaker, audio.split) for a, b in no_words]
     result = store.segments.replace_units(file_id, SegmentOrigin.ASR, sorted(specs, key=lambda spec: spec.start))
     return replace(result, no_words=tuple(no_words))
+
+
+def _kept_owner(word, kept):
+    """The kept segment a word belongs to: the one holding its midpoint (`word_in`), else the one it straddles
+    (most overlap); None when it lies outside every kept segment."""
+    hold = next((seg for seg in kept if word_in(word, seg.start, seg.end)), None)
+    if hold is not None:
+        return hold
+    touched = [seg for seg in kept if word.start < seg.end and seg.start < word.end]
+    return max(touched, key=lambda seg: min(word.end, seg.end) - max(word.start, seg.start)) if touched else None
+
+
+def _runs_between(kept, words):
+    """Words (in time order, none inside a kept segment) cut into runs that no kept segment lies within, so a
+    unit made from one run never covers a kept segment."""
+    runs: list[list] = []
+    for w in words:
+        if runs and not any(runs[-1][-1].end < seg.end and seg.start < w.start for seg in kept):
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
+
+
+def _outside(taken, spans):
+    """`spans` with every span of `taken` (kept segments, units) cut out of them; one sweep over both, sorted
+    (an hour's VAD regions against its units)."""
+    blocked: list[list[float]] = []
+    for seg in sorted(taken, key=lambda seg: seg.start):
+        if blocked and seg.start <= blocked[-1][1]:
+            blocked[-1][1] = max(blocked[-1][1], seg.end)
+        else:
+            blocked.append([seg.start, seg.end])
+    out, first = [], 0
+    for a, b in sorted((float(a), float(b)) for a, b in spans):
+        while first < len(blocked) and blocked[first][1] <= a:
+            first += 1
+        x = a
+        for start, end in blocked[first:]:
+            if start >= b:
+                break
+            if start > x:
+                out.append((x, start))
+            x = max(x, end)
+        if x < b:
+            out.append((x, b))
+    return out

@@ -8,6 +8,7 @@ import pytest
 
 from emotrace.core.store import PredictionRow
 from emotrace.core.vocab import DIMENSIONS
+from emotrace.core.workflows.annotation_jobs import Sight
 
 pytestmark = pytest.mark.usefixtures("qt_settings")
 
@@ -37,7 +38,9 @@ def test_a_blind_annotator_sees_no_shading(window, populated, qtbot):
     store, file_id, mv = populated
     _with_trust(store, file_id, mv, {5})
     qtbot.waitUntil(lambda: "1 of 57 windows" in window.file_view.legend_label.text())
-    window.file_view.set_reveal(set())
+    # blind, nothing saved yet (the tests used the removed set_reveal/reveal; the one rule is now Sight)
+    every = frozenset(int(i) for i in window.data.seg_ids)
+    window.file_view.set_sight(Sight(viewer="tester", everywhere=True, hidden=every))
     assert "outside the training domain" not in window.file_view.legend_label.text()
     assert all(len(item.getData()[0] if item.getData()[0] is not None else []) == 0
                for item in window.file_view.trust_shading.items.values())

@@ -273,8 +273,11 @@ def test_retranscribing_after_a_split_gives_every_segment_its_new_words(store, t
         s.query(Word).filter(Word.file_id == fid).delete()
         s.add_all(Word(file_id=fid, start=0.5 * i, end=0.5 * i + 0.4, text=f" new{i}") for i in range(40))
     build_units(store, fid)
-    texts = [g.text.split() for g in live(store, fid)]
-    assert [len(t) for t in texts] == [8, 8, 16] and all(w.startswith("new") for t in texts for w in t)
+    segs = live(store, fid)
+    texts = [g.text.split() for g in segs]
+    assert [len(t) for t in texts[:2]] == [8, 8] and all(w.startswith("new") for t in texts for w in t)
+    # the drawn halves keep their bounds; the words after them (8-20 s) are cut into ASR units afresh, each word once
+    assert [g.origin for g in segs[:2]] == ["manual", "manual"] and sum(len(t) for t in texts[2:]) == 24
 
 
 def test_reimporting_changed_audio_keeps_the_old_content_with_its_word_corrections(store, tmp_path):
