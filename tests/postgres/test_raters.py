@@ -23,6 +23,6 @@ def test_raters_and_consensus_on_postgres(tmp_path):
         mean = store.labels.segment_labels(corpus_id=corpus_id, annotator="consensus:mean")
         assert sorted(round(m.values[0], 4) for m in mean.values()) == sorted(round(t[0], 4) for t in truth.values())
         with pytest.raises(Exception, match="ck_labels_origin"), store.engine.begin() as conn:
-            conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, origin, created_at) "
-                              "VALUES (1, 'x', 3, 'typed', now())"))
+            conn.execute(text("INSERT INTO labels (segment_id, annotator, arousal, arousal_origin, origin, created_at) "
+                              "VALUES (1, 'x', 3, 'manual', 'typed', now())"))
         store.close()
