@@ -11,7 +11,6 @@ under the name `egemaps-v02`), so a second evaluation costs no openSMILE pass.
 from __future__ import annotations
 
 import warnings
-from collections import defaultdict
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from emotrace.core.audio.acoustics import N_FUNCTIONALS, AcousticsUnavailable, s
 from emotrace.core.audio.decode import AudioError
 from emotrace.core.stats.metrics import ccc_per_dimension
 from emotrace.training.data import TRAIN, Example, labels_array
-from emotrace.training.features import FeatureCache, _lookup
+from emotrace.training.features import FeatureCache, cached_spans
 from emotrace.training.probe import ridge_predict
 
 CACHE_NAME = "egemaps-v02"
@@ -30,18 +29,9 @@ def egemaps_features(examples: list[Example], cache: FeatureCache | None = None)
     """`[N, 88]` eGeMAPS functionals of the examples' spans (NaN where undefined)."""
     cache = cache or FeatureCache(CACHE_NAME)
     out = np.full((len(examples), N_FUNCTIONALS), np.nan, np.float32)
-    by_file: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(examples):
-        by_file[e.fingerprint].append(i)
-    for fp, idxs in by_file.items():
-        hit = cache.load(fp)
-        missing = []
-        for i in idxs:
-            x = _lookup(*hit, examples[i].start, examples[i].end) if hit else None
-            if x is None:
-                missing.append(i)
-            else:
-                out[i] = x
+    for fp, hit, found, missing in cached_spans(cache, examples):
+        for i, x in found.items():
+            out[i] = x
         if not missing:
             continue
         spans = np.array([[examples[i].start, examples[i].end] for i in missing])

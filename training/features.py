@@ -62,6 +62,25 @@ def _lookup(spans: np.ndarray, feats: np.ndarray, start: float, end: float) -> n
     return feats[hit[0]] if len(hit) else None
 
 
+def cached_spans(cache: FeatureCache, examples: list[Example]):
+    """Per file of the examples: (fingerprint, the cache's (spans, feats) or None, {example index: cached row},
+    the indices the cache lacks). The one lookup every feature cache user walks (audio encoders, eGeMAPS)."""
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        by_file[e.fingerprint].append(i)
+    for fp, idxs in by_file.items():
+        hit = cache.load(fp)
+        found: dict[int, np.ndarray] = {}
+        missing = []
+        for i in idxs:
+            x = _lookup(*hit, examples[i].start, examples[i].end) if hit else None
+            if x is None:
+                missing.append(i)
+            else:
+                found[i] = x
+        yield fp, hit, found, missing
+
+
 def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | None = None,
                    progress: ProgressFn = no_progress, cancel: CancelFn | None = None,
                    encoder_name: str | None = None) -> np.ndarray:
@@ -73,20 +92,11 @@ def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | No
                               encoder_name=encoder_name)
         return full[:, layers]
     cache = cache or FeatureCache(encoder_name or getattr(encoder, "cache_key", encoder.name))
-    by_file: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(examples):
-        by_file[e.fingerprint].append(i)
     out: list[np.ndarray | None] = [None] * len(examples)
     todo: list[FileRequest] = []
-    for fp, idxs in by_file.items():
-        hit = cache.load(fp)
-        missing = []
-        for i in idxs:
-            x = _lookup(*hit, examples[i].start, examples[i].end) if hit else None
-            if x is None:
-                missing.append(i)
-            else:
-                out[i] = x
+    for fp, hit, found, missing in cached_spans(cache, examples):
+        for i, x in found.items():
+            out[i] = x
         if missing:
             new_spans = np.array([[examples[i].start, examples[i].end] for i in missing])
             todo.append(FileRequest((fp, tuple(missing), hit), examples[missing[0]].path, new_spans))
