@@ -23,6 +23,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def demo_store(names: tuple[str, ...]):
+    """A fresh SQLite store with the bundled model and the named packaged demo files imported as corpus "demo"
+    (copied to a temporary folder, so the repository's resources stay untouched). Returns the Store."""
+    import shutil  # lazy: only the screenshot scripts that build a demo store need it
+
+    from emotrace.core.store import Store  # lazy: scripts set EMOTRACE_HOME before the store is imported
+    from emotrace.core.workflows.importing import import_folder  # lazy: as above
+    from emotrace.training.default_model import ensure_default_model  # lazy: as above
+
+    root = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "demo").mkdir()
+    for name in names:
+        shutil.copy(root / "resources" / "demo" / name, tmp / "demo")
+    store = Store(f"sqlite:///{tmp / 'shots.sqlite'}")
+    ensure_default_model(store)
+    import_folder(store, tmp / "demo", "demo")
+    return store
+
+
 def wait(app, predicate, timeout: float = 600.0) -> None:
     end = time.monotonic() + timeout
     while not predicate():

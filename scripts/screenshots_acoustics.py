@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
-from scripts.screenshots import settle, shoot, wait  # noqa: E402
+from scripts.screenshots import demo_store, settle, shoot, wait  # noqa: E402
 
 
 def main() -> None:
@@ -30,18 +29,9 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from emotrace.core.store import Store
     from emotrace.core.workflows.analyze import analyze_corpus
-    from emotrace.core.workflows.importing import import_folder
-    from emotrace.training.default_model import ensure_default_model
 
-    tmp = Path(tempfile.mkdtemp())
-    (tmp / "demo").mkdir()
-    for name in ("jfk_inaugural.flac", "two_speakers_30s.flac"):
-        shutil.copy(ROOT / "resources" / "demo" / name, tmp / "demo")
-    store = Store(f"sqlite:///{tmp / 'shots.sqlite'}")
-    ensure_default_model(store)
-    import_folder(store, tmp / "demo", "demo")
+    store = demo_store(("jfk_inaugural.flac", "two_speakers_30s.flac"))
     print(analyze_corpus(store, "demo", device="cpu").summary(), flush=True)
     f = next(x for x in store.corpora.files(store.corpora.corpus("demo").id) if x.path.endswith("jfk_inaugural.flac"))
 
@@ -54,7 +44,7 @@ def main() -> None:
     QCoreApplication.setOrganizationName("EmoTraceShots")
     QCoreApplication.setApplicationName("EmoTraceShotsAcoustics")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tempfile.mkdtemp()) / "qsettings"))
     app = QApplication([])
     w = MainWindow(store, AppSettings(db_url=store.url, annotator="ann"))
     w.resize(1600, 1000)

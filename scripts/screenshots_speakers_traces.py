@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
-from scripts.screenshots import settle, shoot  # noqa: E402
+from scripts.screenshots import demo_store, settle, shoot  # noqa: E402
 
 
 def main() -> None:
@@ -33,18 +32,10 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from emotrace.core.store import Store
     from emotrace.core.workflows.analyze import analyze_corpus
     from emotrace.core.workflows.diarize import diarize_corpus
-    from emotrace.core.workflows.importing import import_folder
-    from emotrace.training.default_model import ensure_default_model
 
-    tmp = Path(tempfile.mkdtemp())
-    (tmp / "demo").mkdir()
-    shutil.copy(ROOT / "resources" / "demo" / "two_speakers_30s.flac", tmp / "demo")
-    store = Store(f"sqlite:///{tmp / 'shots.sqlite'}")
-    ensure_default_model(store)
-    import_folder(store, tmp / "demo", "demo")
+    store = demo_store(("two_speakers_30s.flac",))
     print(diarize_corpus(store, "demo").summary(), flush=True)
     print(analyze_corpus(store, "demo", device="cpu").summary(), flush=True)
     f = store.corpora.files(store.corpora.corpus("demo").id)[0]

@@ -1,6 +1,6 @@
 """Who is speaking: diarization with the packaged GE2E encoder on real speech of two different people, in
 process and through `emotrace diarize` / `speakers` (speaker turns in the store, RTTM and everything downstream
-following speakers: tests/unit/test_speakers.py). No test needs ../shared."""
+following speakers: tests/unit/test_speakers.py). No test needs the shared data folder."""
 
 from __future__ import annotations
 

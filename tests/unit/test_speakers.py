@@ -1,6 +1,6 @@
 """Who is speaking: speaker turns in the store (revisions, corrections, undo), RTTM in and out, and everything
 downstream following speakers (utterances, analysis windows, speaker-disjoint splits); diarization with the
-packaged GE2E encoder on real speech: tests/integration/test_diarization.py. No test needs ../shared."""
+packaged GE2E encoder on real speech: tests/integration/test_diarization.py. No test needs the shared data folder."""
 
 from __future__ import annotations
 
