@@ -107,7 +107,8 @@ def cmd_transcribe(args) -> int:
     from emotrace.core.workflows.transcribe import transcribe_corpus
 
     queued = _through_queue(args, "transcribe", {"model": args.model, "beam_size": args.beam_size,
-                                                 "redo": args.redo, "backend": args.asr_backend},
+                                                 "batch_size": args.batch_size, "redo": args.redo,
+                                                 "backend": args.asr_backend},
                             only_new=None if args.redo else (lambda f: f.transcribed_at is None))
     if queued is not None:
         return queued
@@ -126,8 +127,9 @@ def register_transcribe(sub) -> None:
     p.add_argument("--corpus", required=True, type=plain_name)
     p.add_argument("--model", default="base", help="tiny.en, base, small, large-v3, distil-large-v3 or a folder")
     p.add_argument("--device", default="auto", type=device, help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--beam-size", type=whole(1, 64), default=5)
-    p.add_argument("--batch-size", type=whole(0, 4096), default=0, help=">1 uses BatchedInferencePipeline")
+    p.add_argument("--beam-size", type=whole(1, 64), default=1, help="1: greedy (default); 5: faster-whisper's own default")
+    p.add_argument("--batch-size", type=whole(0, 4096), default=8,
+                   help="VAD chunks decoded together (BatchedInferencePipeline; default 8); 0 or 1: sequential")
     p.add_argument("--redo", action="store_true", help="transcribe finished files again")
     p.add_argument("--asr-backend", default="auto", choices=["auto", "ctranslate2", "torch"],
                    help="auto: faster-whisper, or Whisper on PyTorch where a GPU is present that CTranslate2 cannot "

@@ -162,6 +162,13 @@ class PredictionKind(StrEnum):
     WINDOW = "window"
 
 
+class PredictionFlag(StrEnum):
+    """Why a prediction row is not an ordinary one."""
+
+    NO_AUDIO = "no_audio"  # no decodable audio under the span: values are None, never made up
+    PARTIAL = "partial"  # streamed while its file is analysed; the file's final rows replace it in one transaction
+
+
 class TurnSource(StrEnum):
     """Where a file's speaker turns came from."""
 

@@ -82,8 +82,10 @@ class CountingEncoder:
         self.inner, self.seconds = inner, 0.0
         self.name, self.num_layers, self.dim = inner.name, inner.num_layers, inner.dim
         self.frame_rate, self.chunk_seconds = inner.frame_rate, 10.0
+        self.batches: list[int] = []  # chunks per encode_batch call
 
     def encode_batch(self, chunks):
+        self.batches.append(len(chunks))
         self.seconds += sum(len(c) for c in chunks) / 16000
         return self.inner.encode_batch(chunks)
 

@@ -87,14 +87,32 @@ class EmoTraceModel(nn.Module):
         text: torch.Tensor | None = None,
         audio_present: torch.Tensor | None = None,
         text_present: torch.Tensor | None = None,
+        repeats: int = 1,
     ) -> torch.Tensor:
         """`[B, 3]` predictions on the 1-7 scale. A missing modality (no words, or switched off) is zeroed and
-        flagged; modality dropout trains the model for exactly that."""
+        flagged; modality dropout trains the model for exactly that. `repeats` > 1: `[repeats * B, 3]`, the batch
+        passed through the projections and heads that many times in one call (their dropout draws differ per row),
+        while the deterministic part (normalising, mixing the layers) is computed once: MC dropout's passes."""
         c = self.config
         ref = audio if audio is not None else text
         batch, device = ref.shape[0], ref.device
+        mixed = None
+        if audio is not None and c.uses_audio:
+            mixed = torch.einsum("blp,dl->dbp", self.normalise_audio(audio), torch.softmax(self.layer_logits, dim=-1))
+        if repeats > 1:
+            mixed = mixed.repeat(1, repeats, 1) if mixed is not None else None
+            text = text.repeat(repeats, 1) if text is not None else None
+            audio_present = audio_present.repeat(repeats) if audio_present is not None else None
+            text_present = text_present.repeat(repeats) if text_present is not None else None
+            batch *= repeats
+        return self._heads(mixed, text, audio_present, text_present, batch, device)
+
+    def _heads(self, mixed: torch.Tensor | None, text: torch.Tensor | None, audio_present: torch.Tensor | None,
+               text_present: torch.Tensor | None, batch: int, device) -> torch.Tensor:
+        """The projections and heads on `[3, B, P]` layer mixes (one per dimension) and `[B, T]` text."""
+        c = self.config
         ones = torch.ones(batch, device=device)
-        a_on = (audio_present.float() if audio_present is not None else ones) * float(c.uses_audio and audio is not None)
+        a_on = (audio_present.float() if audio_present is not None else ones) * float(c.uses_audio and mixed is not None)
         t_on = (text_present.float() if text_present is not None else ones) * float(c.uses_text and text is not None)
         if self.training and c.modality_dropout > 0 and c.modalities == "both":
             drop = torch.rand(batch, device=device) < c.modality_dropout
@@ -106,13 +124,10 @@ class EmoTraceModel(nn.Module):
         if text is not None and c.uses_text:
             t_h = self.text_proj((text - self.text_mean) / self.text_std) * t_on[:, None]
         outputs = []
-        weights = torch.softmax(self.layer_logits, dim=-1)  # [3, L]
-        audio_n = self.normalise_audio(audio) if audio is not None and c.uses_audio else None
         for d, head in enumerate(self.heads):
             a_h = torch.zeros(batch, hidden, device=device)
-            if audio_n is not None:
-                mixed = torch.einsum("blp,l->bp", audio_n, weights[d])
-                a_h = self.audio_proj(mixed) * a_on[:, None]
+            if mixed is not None:
+                a_h = self.audio_proj(mixed[d]) * a_on[:, None]
             z = torch.cat([a_h, t_h, a_on[:, None], t_on[:, None]], dim=-1)
             outputs.append(head(z))
         return 4.0 + 3.0 * torch.tanh(torch.cat(outputs, dim=-1))

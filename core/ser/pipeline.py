@@ -81,7 +81,7 @@ class SERPipeline:
         for m in dropouts:
             m.train()
         try:
-            runs = torch.stack([self.model(a, t, text_present=tp).float() for _ in range(passes)])
+            runs = self.model(a, t, text_present=tp, repeats=passes).float().view(passes, -1, 3)
         finally:
             for m in dropouts:
                 m.eval()

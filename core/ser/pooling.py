@@ -97,11 +97,16 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
     decode yields `(key, exception)` once and is dropped. A file is read only as far as its last span: a retrain
     on labels in the first minutes of a 3-hour file encodes those minutes, not three hours."""
     def chunks_of(req: FileRequest):
+        last_end = float(np.max(req.spans[:, 1])) if len(req.spans) else 0.0
+        if last_end <= 0:
+            return
         source = AudioSource(req.path)
         t0 = 0.0
         for chunk in source.iter_chunks(encoder.chunk_seconds):
             yield chunk, t0
             t0 += len(chunk) / TARGET_SR
+            if t0 >= last_end:  # nothing after the last span is decoded nor encoded
+                return
 
     poolers: dict[int, SpanPooler] = {}
     pending = [(i, chunks_of(r)) for i, r in enumerate(requests)]
@@ -109,26 +114,36 @@ def iter_pooled(encoder, requests: list[FileRequest], batch_size: int = 8, cance
     while pending:
         check_cancel(cancel)
         batch, survivors = [], []
-        for i, stream in pending:  # one chunk per open file, up to batch_size files at a time
+        # Chunks of every open file, several in a row from the same file, up to batch_size in all: a single
+        # long file fills the batch too (one chunk per file encoded a 5-minute podcast at batch 1, 1.6x slower).
+        share = max(1, batch_size // max(1, len(pending)))
+        for i, stream in pending:
             if len(batch) >= batch_size:
                 survivors.append((i, stream))
                 continue
             try:
-                chunk, t0 = next(stream)
-                batch.append((i, chunk, t0))
+                for _ in range(min(share, batch_size - len(batch))):
+                    chunk, t0 = next(stream)
+                    batch.append((i, chunk, t0))
                 survivors.append((i, stream))
             except StopIteration:
+                if any(j == i for j, _, _ in batch):  # its last chunks are in this batch: closed next round
+                    survivors.append((i, stream))
+                    continue
                 pooler = poolers.pop(i, None) or SpanPooler(requests[i].spans, encoder.frame_rate)
                 pooler.close()
                 yield requests[i].key, pooler.finished()
             except Exception as exc:  # noqa: BLE001 - a broken file is reported, the others go on
                 poolers.pop(i, None)
+                batch = [item for item in batch if item[0] != i]
                 yield requests[i].key, exc
         pending = survivors
         if not batch:
             continue
         frames = encoder.encode_batch([c for _, c, _ in batch])
-        for (i, _chunk, t0), fr in zip(batch, frames):
+        for (i, _chunk, t0), fr in zip(batch, frames):  # in order: a file's chunks reach its pooler in time order
+            if i in complete:
+                continue
             pooler = poolers.setdefault(i, SpanPooler(requests[i].spans, encoder.frame_rate))
             pooler.add(fr, t0)
             ready = pooler.finished()

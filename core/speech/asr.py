@@ -18,6 +18,13 @@ from emotrace.core.speech.whisper_models import resolve_whisper_model
 
 log = logging.getLogger(__name__)
 CHUNK_SECONDS = 600.0  # hours-long files are transcribed 10 minutes at a time, so memory stays bounded
+# The defaults of every front end (CLI, app, worker): greedy decoding of VAD chunks in batches of 8
+# (faster-whisper's BatchedInferencePipeline). On a 5-minute podcast on 2 cores it ran about 10x faster than
+# sequential beam 5 (which re-decodes repeated phrases at rising temperatures) at the same word error rate on
+# the reference speech (bench/README.md, "The whole pipeline against faster-whisper alone"). Beam 5 and
+# sequential decoding stay one flag away (`--beam-size 5 --batch-size 0`).
+DEFAULT_BEAM_SIZE = 1
+DEFAULT_BATCH_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,8 @@ class Transcriber:
     """One Whisper model, loaded once. device 'auto' = CUDA float16 when usable, else CPU int8."""
 
     def __init__(
-        self, model: str = "base", *, device: str = "auto", compute_type: str | None = None, beam_size: int = 5,
-        batch_size: int = 0, cpu_threads: int = 0,
+        self, model: str = "base", *, device: str = "auto", compute_type: str | None = None,
+        beam_size: int = DEFAULT_BEAM_SIZE, batch_size: int = DEFAULT_BATCH_SIZE, cpu_threads: int = 0,
     ) -> None:
         # lazy: faster-whisper loads CTranslate2; only this path needs it
         from faster_whisper import BatchedInferencePipeline, WhisperModel

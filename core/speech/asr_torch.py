@@ -19,7 +19,14 @@ import numpy as np
 import torch
 
 from emotrace.core.errors import ModelNotAvailable
-from emotrace.core.speech.asr import AsrSegment, AsrWord, Transcriber, cuda_usable
+from emotrace.core.speech.asr import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BEAM_SIZE,
+    AsrSegment,
+    AsrWord,
+    Transcriber,
+    cuda_usable,
+)
 from emotrace.core.speech.whisper_ct2 import (
     converted_cache_folder,
     ct2_encoder_state,
@@ -185,8 +192,8 @@ class TorchTranscriber:
 BACKENDS = ("auto", "ctranslate2", "torch")
 
 
-def open_transcriber(model: str = "base", *, device: str = "auto", backend: str = "auto", beam_size: int = 5,
-                     batch_size: int = 0):
+def open_transcriber(model: str = "base", *, device: str = "auto", backend: str = "auto",
+                     beam_size: int = DEFAULT_BEAM_SIZE, batch_size: int = DEFAULT_BATCH_SIZE):
     """The ASR engine for a run. `auto`: faster-whisper (CTranslate2), except where a GPU is present that
     CTranslate2 cannot use (no CUDA 12 cuBLAS, e.g. a CUDA 13 image): then Whisper on PyTorch, on that GPU."""
     if backend not in BACKENDS:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import and_, delete, exists, or_, select
 
 from emotrace.core.store.database import Repository
 from emotrace.core.store.locks import lock_file
 from emotrace.core.store.models import AudioFile, Prediction, Segment
 from emotrace.core.store.rows import PredictionRow
-from emotrace.core.vocab import PredictionKind
+from emotrace.core.vocab import PredictionFlag, PredictionKind
 
 
 class PredictionRepository(Repository):
@@ -81,16 +81,38 @@ class PredictionRepository(Repository):
             return {r[0]: PredictionRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), r[7], r[8], r[9], r[10])
                     for r in s.execute(q)}
 
+    def add_partial_windows(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> bool:
+        """Trajectory windows of a file whose analysis is still running, stored as they are predicted (flagged
+        `partial`) so the open file view draws them at once; `replace_predictions` later replaces them with the
+        file's final rows in one transaction. Until then the file is not analysed by this model
+        (`predicted_files`), so a run killed halfway is taken up again. A file that already has final rows of
+        this model gets none (returns False): a re-analysis shows the old trajectory until the new one is whole,
+        never both mixed. Emits a partial `predictions_changed` (the view refreshes the windows only)."""
+        with self._db.session(immediate=True) as s:
+            lock_file(s, file_id)
+            final = s.scalar(select(Prediction.id).where(Prediction.file_id == file_id,
+                                                         Prediction.model_version_id == model_version_id,
+                                                         _final()).limit(1))
+            if final is not None:
+                return False
+            s.add_all(Prediction(
+                file_id=file_id, segment_id=None, model_version_id=model_version_id, kind=PredictionKind.WINDOW.value,
+                start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1],
+                dominance=r.values[2], audio_only=r.audio_only, text_only=r.text_only, uncertainty=r.uncertainty,
+                flag=PredictionFlag.PARTIAL.value, trust=r.trust) for r in rows if None not in r.values)
+        self._db.emit("predictions_changed", file_id=file_id, model_version_id=model_version_id, partial=True)
+        return True
+
     def predicted_models(self, file_id: int) -> list[int]:
         """The model versions with predictions on a file, newest first (a view falls back to the newest)."""
-        q = (select(Prediction.model_version_id).distinct().where(Prediction.file_id == file_id)
+        q = (select(Prediction.model_version_id).distinct().where(Prediction.file_id == file_id, _final())
              .order_by(Prediction.model_version_id.desc()))
         with self._db.session() as s:
             return list(s.scalars(q))
 
     def predicted_files(self, corpus_id: int, model_version_id: int | None = None) -> set[int]:
         q = (select(Prediction.file_id).distinct().join(AudioFile, AudioFile.id == Prediction.file_id)
-             .where(AudioFile.corpus_id == corpus_id))
+             .where(AudioFile.corpus_id == corpus_id, _final()))
         if model_version_id is not None:
             q = q.where(Prediction.model_version_id == model_version_id)
         with self._db.session() as s:
@@ -120,10 +142,15 @@ class PredictionRepository(Repository):
         since (a segment edit, a re-transcription, a diarization rebuilt the units). Shown as stale (`emotrace
         stats`, the corpus list), and what `analyze` catches up first; never taken for analysed."""
         has_model = exists().where(Prediction.file_id == Segment.file_id,
-                                   Prediction.model_version_id == model_version_id)
+                                   Prediction.model_version_id == model_version_id, _final())
         predicted = exists().where(and_(Prediction.segment_id == Segment.id,
                                         Prediction.model_version_id == model_version_id))
         q = (select(Segment.file_id).distinct().join(AudioFile, AudioFile.id == Segment.file_id)
              .where(AudioFile.corpus_id == corpus_id, Segment.superseded_at.is_(None), has_model, ~predicted))
         with self._db.session() as s:
             return set(s.scalars(q))
+
+
+def _final():
+    """Rows that are a file's analysis, not windows streamed while it runs (`add_partial_windows`)."""
+    return or_(Prediction.flag.is_(None), Prediction.flag != PredictionFlag.PARTIAL.value)

@@ -21,7 +21,7 @@ from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from emotrace.core.speech.diarization import change_points
 from emotrace.core.store import AudioFile, ModelVersion, PredictionRow, Store
 from emotrace.core.timecode import format_time
-from emotrace.core.vocab import FileStatus, PredictionKind
+from emotrace.core.vocab import FileStatus, PredictionFlag, PredictionKind
 from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 
 
@@ -85,7 +85,7 @@ def texts_for(spans: np.ndarray, words: list) -> list[str]:
     return [join_words(words[a:b]) for a, b in zip(lo, hi)]
 
 
-NO_AUDIO = "no_audio"  # the flag of a span with no decodable audio under it
+NO_AUDIO = PredictionFlag.NO_AUDIO.value  # the flag of a span with no decodable audio under it
 
 
 def stack_pooled(feats: list[np.ndarray | None], layers: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +223,16 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         win_spans = trajectory_spans(store, f, window, hop)
         texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words.words(f.id))
         plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
-    _predict_plans(pipeline, plans, cancel, on_position)
+    def stream(plan: _FilePlan, index: np.ndarray, preds: Predictions) -> None:
+        """Store a piece's trajectory windows at once, so the open file view draws them while the file is still
+        analysed (they count only once the file's final rows replace them, in `_write`)."""
+        windows = index >= len(plan.segments)
+        if plan.streaming and windows.any():
+            rows = _rows([], plan.spans[index[windows]], _subset(preds, windows), set())
+            rows = [r for r, k in zip(rows, index[windows]) if int(k) not in plan.missing]
+            plan.streaming = store.predictions.add_partial_windows(plan.file.id, version_id, rows)
+
+    _predict_plans(pipeline, plans, cancel, on_position, on_piece=stream)
     for plan in plans.values():
         if plan.error is None:
             plan.error = non_finite_output(plan, version_id)
@@ -265,9 +274,11 @@ def predict_spans(pipeline: SERPipeline, path: str, spans: np.ndarray, texts: li
 
 
 def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None,
-                   on_position: Callable[[object, float], None] | None = None) -> None:
+                   on_position: Callable[[object, float], None] | None = None,
+                   on_piece: Callable[[_FilePlan, np.ndarray, Predictions], None] | None = None) -> None:
     """Every plan's spans, pooled from one pass over each file's audio (files batched together);
-    `on_position(key, seconds)` after each piece: how far into that file its final spans reach."""
+    `on_piece(plan, span_indices, predictions)` and `on_position(key, seconds)` after each piece: what was just
+    predicted, and how far into that file its final spans reach."""
     if pipeline.config.uses_audio:
         enc = pipeline.encoders.audio
         requests = [FileRequest(key, plan.path, plan.spans) for key, plan in plans.items()]
@@ -281,7 +292,10 @@ def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None,
             index = np.array([k for k, _ in part])
             pooled, missing = stack_pooled([x for _, x in part], enc.num_layers, enc.dim)
             plan.missing.update(int(k) for k in index[missing])
-            plan.add(index, _predict(pipeline, plan, index, pooled))
+            preds = _predict(pipeline, plan, index, pooled)
+            plan.add(index, preds)
+            if on_piece is not None:
+                on_piece(plan, index, preds)
             if on_position is not None:
                 on_position(key, float(plan.spans[index, 1].max()))
     else:
@@ -297,6 +311,7 @@ class _FilePlan:
         self.file, self.path, self.segments, self.spans, self.texts = file, path, segments, spans, texts
         self.error: str | None = None
         self.missing: set[int] = set()  # spans with no audio under them
+        self.streaming = file is not None  # its windows are stored piece by piece while it is analysed
         self.parts: list[tuple[np.ndarray, Predictions]] = []
 
     def add(self, index: np.ndarray, preds: Predictions) -> None:
@@ -312,6 +327,14 @@ class _FilePlan:
 
         return Predictions(joined("fused"), joined("audio_only"), joined("text_only"), joined("uncertainty"),
                            joined("trust"))
+
+
+def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:
+    def part(x):
+        return None if x is None else x[keep]
+
+    return Predictions(part(preds.fused), part(preds.audio_only), part(preds.text_only), part(preds.uncertainty),
+                       part(preds.trust))
 
 
 def _predict(pipeline: SERPipeline, plan: _FilePlan, index: np.ndarray, audio: np.ndarray | None) -> Predictions:

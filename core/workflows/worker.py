@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.progress import Cancelled
+from emotrace.core.speech.asr import DEFAULT_BATCH_SIZE, DEFAULT_BEAM_SIZE
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.store.queue import Claim
@@ -99,10 +100,11 @@ class Worker:
         from emotrace.core.speech.asr_torch import open_transcriber
 
         p = claim.params
-        key = ("asr", p.get("model", "base"), p.get("beam_size", 5), p.get("backend", "auto"))
+        beam, batch = p.get("beam_size", DEFAULT_BEAM_SIZE), p.get("batch_size", DEFAULT_BATCH_SIZE)
+        key = ("asr", p.get("model", "base"), beam, batch, p.get("backend", "auto"))
         model = self._model(key, lambda: open_transcriber(p.get("model", "base"), device=self.device,
-                                                          backend=p.get("backend", "auto"),
-                                                          beam_size=p.get("beam_size", 5)))
+                                                          backend=p.get("backend", "auto"), beam_size=beam,
+                                                          batch_size=batch))
         f = self.store.corpora.file(claim.file_id)
         # a redo restarts the file only on its first attempt; a retry resumes after the last committed word
         transcribe_file(self.store, f, model, cancel=cancel, restart=bool(p.get("redo")) and claim.attempts == 1)

