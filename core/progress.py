@@ -134,12 +134,18 @@ class FileClock:
 
 
 def describe(estimate: Estimate) -> str:
-    """"37% (7:24 of 20:00), 3.1x real time, 4:15 left": the words the CLI's bars and the jobs dock show."""
+    """"37% (7:24 of 20:00), 3.1x real time, 4:15 left": the words the CLI's bars show."""
     p = estimate.position
-    text = f"{p.percent}% ({format_time(p.seconds, 0)} of {format_time(p.duration, 0)})"
-    if estimate.rate is not None:
-        text += f", {estimate.rate:.1f}x real time"
-    if estimate.eta is not None and p.percent < 100:
+    pace = rate_text(estimate)
+    return f"{p.percent}% ({format_time(p.seconds, 0)} of {format_time(p.duration, 0)})" + (", " + pace if pace else "")
+
+
+def rate_text(estimate: Estimate) -> str:
+    """"3.1x real time, 4:15 left" (what the jobs dock adds to the message), or "" while no rate is known."""
+    if estimate.rate is None:
+        return ""
+    text = f"{estimate.rate:.1f}x real time"
+    if estimate.eta is not None and estimate.position.percent < 100:
         text += f", {format_time(estimate.eta, 0)} left"
     return text
 
