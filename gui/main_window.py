@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
         self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
         self.stream.arrived.connect(self._trajectory_arrived)
+        self.stream.watch(lambda: [(self.data.file_id, m) for m in self.shown_models] if self.data is not None else [])
         self.view_state.viewer_changed.connect(self._viewer_changed)
         # the file list's counts follow this app's saves and jobs (debounced) and what other processes did
         self.counts_timer = QTimer(self, singleShot=True, interval=800, timeout=self.browser.reload_files)

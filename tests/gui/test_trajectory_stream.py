@@ -28,6 +28,7 @@ def test_the_open_files_curves_grow_as_analysis_stores_pieces(window, populated,
     data = window.data
     writer = Store(store.url)  # the analysis side: its own connection, as a job's thread or a worker has
     window.stream.timer.setInterval(300)
+    window.stream.poll_timer.stop()  # the events alone (the poll is for other processes, below)
 
     def analyse_piece(n: int, events: int = 1) -> threading.Thread:
         def work():
@@ -68,6 +69,7 @@ def test_a_chosen_model_takes_over_at_its_first_piece(window, populated, tmp_pat
     settle(qtbot)
     assert window.shown_models == [old]
     window.stream.timer.setInterval(100)
+    window.stream.poll_timer.stop()
     writer = Store(store.url)
     thread = threading.Thread(target=lambda: (
         writer.predictions.replace_predictions(file_id, new, windows(12)),
@@ -77,3 +79,16 @@ def test_a_chosen_model_takes_over_at_its_first_piece(window, populated, tmp_pat
     qtbot.waitUntil(lambda: window.shown_models == [new], timeout=5000)
     assert curve_length(window, new) == 12
     writer.close()
+
+
+def test_another_processs_pieces_show_too(window, populated, qtbot):
+    """`emotrace analyze` in a terminal sends the app no event: the open file's stored windows are polled."""
+    store, file_id, mv = populated
+    window.stream.timer.setInterval(100)
+    window.stream.watch(window.stream.target, interval_ms=200)
+    other = Store(store.url)  # the CLI's store: its events reach only its own listeners
+    qtbot.wait(500)  # the poll knows the file's windows as they are
+    for n in (20, 35):
+        other.predictions.replace_predictions(file_id, mv, windows(n))
+        qtbot.waitUntil(lambda n=n: curve_length(window, mv) == n, timeout=5000)
+    other.close()
