@@ -54,6 +54,8 @@ class FileBars:
         if self.disable:
             return
         estimate = self.files.update(message)
+        if total != self.total or done < self.done:  # the next corpus of `analyze` after activating a model
+            self.ordinal = 0
         self.total, self.done = total, done
         self._finish(lambda seen: done > seen, complete=True)
         now = self.clock()

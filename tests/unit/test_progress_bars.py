@@ -131,3 +131,21 @@ def test_quiet_writes_nothing():
     bars(0, 1, in_file_message("a.wav", 1, 2))
     bars.close()
     assert out.getvalue() == ""
+
+
+def test_files_are_numbered_within_each_corpus_of_a_catch_up():
+    """`emotrace models activate` analyses corpus after corpus: the count starts again, and a batch's files (which
+    share a done count) are numbered one by one."""
+    clock, out = FakeClock(), io.StringIO()
+    bars = FileBars("analyze", stream=out, tty=False, clock=clock)
+    bars(0, 1, "loading v2")
+    for corpus, names in (("a", ("x.wav", "y.wav")), ("b", ("z.wav",))):
+        where = f"{corpus} (1/2 corpora)"
+        bars(0, len(names), f"{where}: {names[0]}")
+        for name in names:
+            clock.now += 2
+            bars(0, len(names), f"{where}: " + in_file_message(name, 10, 10))
+        bars(len(names), len(names), f"{where}: done")
+    bars.close()
+    finished = [line.split(" |")[0] for line in out.getvalue().splitlines() if " of 0:10 in " in line]
+    assert finished == ["analyze 1/2 x.wav", "analyze 2/2 y.wav", "analyze 1/1 z.wav"], out.getvalue()
