@@ -139,7 +139,7 @@ def test_files_are_numbered_within_each_corpus_of_a_catch_up():
     clock, out = FakeClock(), io.StringIO()
     bars = FileBars("analyze", stream=out, tty=False, clock=clock)
     bars(0, 1, "loading v2")
-    for corpus, names in (("a", ("x.wav", "y.wav")), ("b", ("z.wav",))):
+    for corpus, names in (("a", ("x.wav", "y.wav")), ("b", ("z.wav", "w.wav"))):
         where = f"{corpus} (1/2 corpora)"
         bars(0, len(names), f"{where}: {names[0]}")
         for name in names:
@@ -148,4 +148,4 @@ def test_files_are_numbered_within_each_corpus_of_a_catch_up():
         bars(len(names), len(names), f"{where}: done")
     bars.close()
     finished = [line.split(" |")[0] for line in out.getvalue().splitlines() if " of 0:10 in " in line]
-    assert finished == ["analyze 1/2 x.wav", "analyze 2/2 y.wav", "analyze 1/1 z.wav"], out.getvalue()
+    assert finished == ["analyze 1/2 x.wav", "analyze 2/2 y.wav", "analyze 1/2 z.wav", "analyze 2/2 w.wav"]
