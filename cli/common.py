@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from emotrace.core.progress import TqdmProgress
+from emotrace.cli.bars import FileBars
 
 
 def open_store(args, *, repair_triggers: bool = True):
@@ -24,8 +24,9 @@ def open_store(args, *, repair_triggers: bool = True):
 
 
 def run_with_bar(desc: str, quiet: bool, job) -> int:
-    """Run a corpus job under a progress bar, print its report; exit code 1 when some files failed."""
-    bar = TqdmProgress(desc, disable=quiet)
+    """Run a corpus job under a progress bar (one per file, with its rate and time left: `cli/bars.py`), print its
+    report; exit code 1 when some files failed."""
+    bar = FileBars(desc, disable=quiet)
     try:
         report = job(bar)
     finally:

@@ -58,6 +58,7 @@ from emotrace.gui.state.view_state import ViewState, step_segment
 from emotrace.gui.state.viewdata import FileData, load_file_data, load_labels
 from emotrace.gui.tasks import BackgroundTask, TasksPanel
 from emotrace.gui.tracing import TraceControls
+from emotrace.gui.trajectory_stream import TrajectoryStream
 from emotrace.gui.transcript import TranscriptView
 from emotrace.gui.transport import TransportBar
 from emotrace.gui.why_panel import WhyPanel
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"EmoTrace - {store.url}" + (f" (from {store_source})" if store_source else ""))
         self.resize(1400, 900)
         self.bridge = StoreBridge(store, self)
+        self.stream = TrajectoryStream(store, self)  # the open file's curves grow while analysis runs
         self.view_state = ViewState()
         self.view_state.set_viewer(self.settings.annotator)
         self.data: FileData | None = None
@@ -314,6 +316,8 @@ class MainWindow(QMainWindow):
         self.review.span_chosen.connect(self.go_to_span)
         self.models_panel.activated.connect(self._model_activated)
         self.bridge.changed.connect(self._store_changed)
+        self.stream.arrived.connect(self._trajectory_arrived)
+        self.stream.watch(lambda: [(self.data.file_id, m) for m in self.shown_models] if self.data is not None else [])
         self.view_state.viewer_changed.connect(self._viewer_changed)
         # the file list's counts follow this app's saves and jobs (debounced) and what other processes did
         self.counts_timer = QTimer(self, singleShot=True, interval=800, timeout=self.browser.reload_files)
@@ -701,6 +705,11 @@ class MainWindow(QMainWindow):
             self.browser.reload_files()
 
     def _store_changed(self, what: str, info: dict) -> None:
+        if what == "predictions_changed" and info.get("partial"):  # a piece of a file's analysis (issue 25, item 5)
+            if (self.data is not None and info.get("file_id") == self.data.file_id
+                    and info.get("model_version_id") in {*self.chosen_models(), *self.shown_models}):
+                self.stream.note(self.data.file_id, info["model_version_id"])
+            return
         if what in ("label_added", "labels_changed", "segments_changed", "predictions_changed", "file_transcribed"):
             self.counts_timer.start()
         if what in ("corpus_changed", "corpus_added"):
@@ -710,6 +719,19 @@ class MainWindow(QMainWindow):
         elif (what == "predictions_changed" and self.data is not None and info.get("file_id") == self.data.file_id
               and info.get("model_version_id") in self.chosen_models()):
             self.reload_file()  # the open file's turn in an analysis came: its new trajectories show at once
+
+    def _trajectory_arrived(self, file_id: int, model_version_id: int, read: tuple) -> None:
+        """The open file's trajectory as analysis has stored it so far: only the curves are redrawn. A chosen
+        model the view fell back from (it had not analysed this file) takes over at its first piece."""
+        if self.data is None or file_id != self.data.file_id:
+            return  # another file was opened meanwhile
+        if model_version_id not in self.shown_models:
+            self.reload_file()
+            return
+        t, values, trust = read
+        self.data.trajectories[model_version_id] = (t, values)
+        self.data.trust[model_version_id] = trust
+        self.file_view.set_trajectories(list(self.shown_models))
 
     def show_shortcuts(self) -> None:
         self.shortcut_sheet = ShortcutSheet(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
 
@@ -15,7 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emotrace.core.progress import Cancelled, fraction_in_file
+from emotrace.core.progress import Cancelled, Estimate, FileClock, rate_text
+from emotrace.core.timecode import format_time
 
 TaskFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], object]
 
@@ -48,10 +50,23 @@ class BackgroundTask(QThread):
 
 
 class TaskRow(QWidget):
-    def __init__(self, task: BackgroundTask) -> None:
+    """One job in the Jobs dock: its bar counts files plus the share of the current one done, its line says where
+    it is inside the file, at what rate (x real time) and how long the file has left (issue 25, item 5); before
+    any position (a model loading, a file's first piece) the bar is busy and the line counts the seconds, so a
+    long first step never looks stuck at 0%."""
+
+    TICK_MS = 1000  # the line's clock (time left, seconds waited) moves between messages
+
+    def __init__(self, task: BackgroundTask, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.task = task
+        self.clock = clock
+        self.files = FileClock(clock)
+        self.message, self.since = "", clock()  # the latest message and when it came
+        self.estimate: Estimate | None = None
+        self.counts = ""
         self.label = QLabel(task.title)
+        self.label.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.cancel_button = QPushButton("Cancel")
@@ -61,6 +76,8 @@ class TaskRow(QWidget):
         layout.addWidget(self.label, 2)
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.cancel_button)
+        self.ticker = QTimer(self, interval=self.TICK_MS, timeout=self._show)
+        self.ticker.start()
         task.progressed.connect(self._progress)
         task.succeeded.connect(lambda _r: self._end("done"))
         task.failed.connect(lambda msg: self._end("failed: " + msg.splitlines()[0]))
@@ -69,17 +86,40 @@ class TaskRow(QWidget):
     def _cancel(self) -> None:
         self.task.cancel()
         self.cancel_button.setEnabled(False)
+        self.ticker.stop()
         self.label.setText(f"{self.task.title}: cancelling...")
 
     def _progress(self, done: int, total: int, message: str) -> None:
         """The bar counts files, plus the share of the current one the message reports (one long file would
         otherwise sit at 0% until it is done)."""
-        self.bar.setRange(0, max(total, 1) * 100)
-        self.bar.setValue(min(done * 100 + int(100 * fraction_in_file(message)) if done < total else done * 100,
-                              max(total, 1) * 100))
-        self.label.setText(f"{self.task.title}: {message}")
+        self.estimate = self.files.update(message)
+        self.message, self.since = message, self.clock()
+        self.counts = f" [{done}/{total} files done]" if total > 1 and done < total else ""
+        if self.estimate is None and done == 0:
+            self.bar.setRange(0, 0)  # busy: nothing measured yet
+        else:
+            share = self.estimate.position.fraction if self.estimate is not None else 0.0
+            self.bar.setRange(0, max(total, 1) * 100)
+            self.bar.setValue(min(done * 100 + int(100 * share) if done < total else done * 100, max(total, 1) * 100))
+        self._show()
+
+    def _show(self) -> None:
+        """The line: the message with the rate and time left (counting down between messages), or with the
+        seconds since it came when it has no position."""
+        if not self.message:
+            return
+        waited = self.clock() - self.since
+        est = self.estimate
+        if est is None:
+            tail = f" ({format_time(waited, 0)})" if waited >= 1 else ""
+        else:
+            if est.eta is not None:
+                est = Estimate(est.position, est.elapsed + waited, est.rate, max(est.eta - waited, 0.0))
+            tail = ", " + rate_text(est) if est.rate is not None else ""
+        self.label.setText(f"{self.task.title}: {self.message}{tail}{self.counts}")
 
     def _end(self, status: str) -> None:
+        self.ticker.stop()
         self.cancel_button.setEnabled(False)
         if status == "done":
             self.bar.setRange(0, 1)
@@ -92,8 +132,9 @@ class TasksPanel(QWidget):
 
     task_failed = Signal(str, str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
+        self.clock = clock  # the rows' clock for rates and time left (a test's fake one)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(2, 2, 2, 2)
         self.layout_.addStretch(1)
@@ -101,7 +142,7 @@ class TasksPanel(QWidget):
 
     def start(self, title: str, fn: TaskFn, on_done: Callable[[object], None] | None = None) -> BackgroundTask:
         task = BackgroundTask(title, fn, self)
-        row = TaskRow(task)
+        row = TaskRow(task, self.clock)
         self.layout_.insertWidget(0, row)
         while self.layout_.count() > 9:  # keep the last few finished rows
             item = self.layout_.takeAt(self.layout_.count() - 2)

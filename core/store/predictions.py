@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 
 from emotrace.core.store.database import Repository
 from emotrace.core.store.locks import lock_file
@@ -44,6 +44,15 @@ class PredictionRepository(Repository):
                              .order_by(Prediction.start)).all()
         arr = np.array([[np.nan if x is None else x for x in r] for r in rows], dtype=np.float64).reshape(-1, 5)
         return (arr[:, 0] + arr[:, 1]) / 2, arr[:, 2:5]
+
+    def window_mark(self, file_id: int, model_version_id: int) -> tuple[int, float | None]:
+        """How many trajectory windows a model has stored on a file, and the last one's start: a mark that moves
+        as an analysis in another process stores the file piece by piece (the app polls it; one index-only read)."""
+        with self._db.session() as s:
+            n, last = s.execute(select(func.count(), func.max(Prediction.start))
+                                .where(Prediction.file_id == file_id, Prediction.model_version_id == model_version_id,
+                                       Prediction.kind == PredictionKind.WINDOW.value)).one()
+        return int(n), last
 
     def window_predictions(self, file_id: int, model_version_id: int) -> list[PredictionRow]:
         """A file's trajectory windows by one model, by start time, flagged ones included (values None)."""
