@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -41,44 +42,128 @@ MAX_SECONDS = 30.0
 
 
 def load_whisper_encoder(ref: str):
-    """transformers' `WhisperEncoder` for `whisper:NAME` (packaged or cached CTranslate2 model, converted once),
-    a CTranslate2 folder, or an `openai/whisper-*` id or transformers folder."""
-    # lazy: with transformers, only when Whisper weights are read or converted
-    from safetensors.torch import load_file
-    from transformers import WhisperConfig
-    from transformers.models.whisper.modeling_whisper import WhisperEncoder
-
+    """Whisper's encoder (`WhisperEncoderModule`) for `whisper:NAME` (packaged or cached CTranslate2 model,
+    converted once), a CTranslate2 folder, or an encoder saved with a fine-tuned model; transformers'
+    `WhisperEncoder` for an `openai/whisper-*` id or transformers folder."""
     name = ref[len(WHISPER_PREFIX):] if ref.startswith(WHISPER_PREFIX) else ref
     path = Path(name).expanduser()
     is_ct2 = ref.startswith(WHISPER_PREFIX) or (path / "model.bin").is_file()
     if not is_ct2:
+        if (path / ENCODER_ONLY_MARK).is_file():  # a fine-tuned encoder saved with its model
+            return WhisperEncoderModule.from_folder(path)
         return _hf_whisper_encoder(name)
     ct2_dir = Path(resolve_whisper_model(name))
     folder = converted_cache_folder("whisper-torch", ct2_dir)
     if not converted_is_current(folder, ct2_dir):
         convert_ct2_encoder(ct2_dir, folder)
-    config = WhisperConfig.from_pretrained(folder)
-    encoder = WhisperEncoder(config)
-    encoder.load_state_dict({k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()})
-    return encoder
+    return WhisperEncoderModule.from_folder(folder)
 
 
 ENCODER_ONLY_MARK = "emotrace_whisper_encoder.json"
 
 
 def _hf_whisper_encoder(ref: str):
-    # lazy: transformers takes seconds to import; only building or loading a model needs it
+    # lazy: transformers takes seconds to import; only a hub id or a transformers folder needs it
     from transformers import WhisperModel
-    from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    if (Path(ref).expanduser() / ENCODER_ONLY_MARK).is_file():  # a fine-tuned encoder saved with its model
-        return WhisperEncoder.from_pretrained(Path(ref).expanduser(), use_safetensors=True)
     local_only = offline() or Path(ref).expanduser().exists()
     try:
         model = WhisperModel.from_pretrained(ref, local_files_only=local_only, use_safetensors=True)
     except (OSError, ValueError) as exc:
         raise hf_missing("Audio", ref, exc) from exc
     return model.get_encoder()
+
+
+@dataclass(frozen=True)
+class WhisperEncoderConfig:
+    """The encoder's part of a transformers `WhisperConfig` (its config.json keys, so either side reads it)."""
+
+    num_mel_bins: int = 80
+    d_model: int = 384
+    encoder_layers: int = 4
+    encoder_attention_heads: int = 6
+    encoder_ffn_dim: int = 1536
+    max_source_positions: int = 1500
+
+    @classmethod
+    def from_json(cls, path: Path) -> WhisperEncoderConfig:
+        raw = json.loads(Path(path).read_text())
+        if raw.get("model_type", "whisper") != "whisper" or raw.get("activation_function", "gelu") != "gelu":
+            raise ValueError(f"{path}: not a Whisper config this encoder runs (model_type "
+                             f"{raw.get('model_type')!r}, activation {raw.get('activation_function')!r})")
+        return cls(**{f.name: int(raw[f.name]) for f in fields(cls) if f.name in raw})
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q_proj, self.v_proj, self.out_proj = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.k_proj = nn.Linear(d, d, bias=False)  # Whisper's key projection has no bias
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        b, t, d = h.shape
+
+        def split(x: torch.Tensor) -> torch.Tensor:
+            return x.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+        out = nn.functional.scaled_dot_product_attention(split(self.q_proj(h)), split(self.k_proj(h)),
+                                                         split(self.v_proj(h)), attn_mask=mask)
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
+
+
+class _EncoderLayer(nn.Module):
+    """One pre-norm Transformer layer with transformers' parameter names (so its weights load either way)."""
+
+    def __init__(self, c: WhisperEncoderConfig) -> None:
+        super().__init__()
+        self.self_attn = _SelfAttention(c.d_model, c.encoder_attention_heads)
+        self.self_attn_layer_norm = nn.LayerNorm(c.d_model)
+        self.fc1, self.fc2 = nn.Linear(c.d_model, c.encoder_ffn_dim), nn.Linear(c.encoder_ffn_dim, c.d_model)
+        self.final_layer_norm = nn.LayerNorm(c.d_model)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = h + self.self_attn(self.self_attn_layer_norm(h), mask)
+        return h + self.fc2(nn.functional.gelu(self.fc1(self.final_layer_norm(h))))
+
+
+class WhisperEncoderModule(nn.Module):
+    """Whisper's audio encoder in plain torch, with transformers' `WhisperEncoder` parameter names and config
+    keys: the same numbers (a test compares both), without importing transformers, which took 2-7 s of every
+    analysis, retrain and app start on 2 cores. `save_pretrained` writes a folder either one loads."""
+
+    def __init__(self, config: WhisperEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.conv1 = nn.Conv1d(config.num_mel_bins, d, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1)
+        self.embed_positions = nn.Embedding(config.max_source_positions, d)
+        self.layers = nn.ModuleList(_EncoderLayer(config) for _ in range(config.encoder_layers))
+        self.layer_norm = nn.LayerNorm(d)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> WhisperEncoderModule:
+        """config.json + model.safetensors (a converted CTranslate2 model, or one saved by `save_pretrained`)."""
+        from safetensors.torch import load_file  # lazy: only loading weights needs it
+
+        module = cls(WhisperEncoderConfig.from_json(Path(folder) / "config.json"))
+        state = {k: v.float() for k, v in load_file(str(Path(folder) / "model.safetensors")).items()}
+        module.load_state_dict(state)
+        return module
+
+    def save_pretrained(self, folder: Path, safe_serialization: bool = True) -> None:
+        from safetensors.torch import save_file  # lazy: only saving weights needs it
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text(json.dumps({
+            "model_type": "whisper", "architectures": ["WhisperEncoder"], "activation_function": "gelu",
+            **asdict(self.config), "decoder_layers": self.config.encoder_layers,
+            "decoder_attention_heads": self.config.encoder_attention_heads,
+            "decoder_ffn_dim": self.config.encoder_ffn_dim}, indent=2) + "\n")
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
+                  str(folder / "model.safetensors"), metadata={"format": "pt"})
 
 
 def is_whisper_ref(ref: str) -> bool:
@@ -97,13 +182,25 @@ def is_whisper_ref(ref: str) -> bool:
 
 
 def mel_filters(n_mels: int) -> np.ndarray:
-    """`[mels, 201]` Slaney mel filters, Whisper's (transformers' copy, so no faster-whisper is needed on a GPU box)."""
-    # lazy: transformers takes seconds to import; only building or loading a model needs it
-    from transformers.audio_utils import mel_filter_bank
+    """`[mels, 201]` Slaney-scale, Slaney-normalised triangular mel filters over 0-8 kHz: Whisper's (librosa's
+    `mel(sr=16000, n_fft=400, n_mels=n_mels)`; a test compares them with transformers' copy)."""
+    def hz_to_mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        lin = f / (200.0 / 3)
+        return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), lin)
 
-    return mel_filter_bank(num_frequency_bins=1 + N_FFT // 2, num_mel_filters=n_mels, min_frequency=0.0,
-                           max_frequency=SAMPLE_RATE / 2, sampling_rate=SAMPLE_RATE, norm="slaney",
-                           mel_scale="slaney").T.astype(np.float32)
+    def mel_to_hz(m):
+        m = np.asarray(m, dtype=np.float64)
+        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), (200.0 / 3) * m)
+
+    freqs = np.linspace(0, SAMPLE_RATE / 2, 1 + N_FFT // 2)
+    edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - freqs[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 def mel_frames(samples: int) -> int:

@@ -99,3 +99,46 @@ def test_featurizer_keeps_chosen_layers():
     a, b = every.encode_batch([chunk])[0], last.encode_batch([chunk])[0]
     assert a.shape[0] == 5 and b.shape[0] == 1 and every.cache_key != last.cache_key
     np.testing.assert_allclose(a[-1], b[0], atol=1e-5)
+
+
+def test_own_encoder_module_equals_transformers_whisper_encoder(tiny, tmp_path):
+    """The plain-torch encoder (no transformers import on the analysis path) gives transformers' numbers on the
+    same weights, a padded batch included; what it saves, transformers loads back to the same numbers."""
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    from emotrace.core.ser.whisper_torch import WhisperEncoderModule, mel_filters
+
+    assert isinstance(tiny.encoder, WhisperEncoderModule)
+    tiny.encoder.save_pretrained(tmp_path / "enc")
+    theirs = WhisperLayers(WhisperEncoder.from_pretrained(tmp_path / "enc", use_safetensors=True)).eval()
+    assert WhisperConfig.from_pretrained(tmp_path / "enc").encoder_layers == 4
+    wav = speech()
+    batch = torch.zeros(2, len(wav))
+    batch[0], batch[1, :16000] = torch.from_numpy(wav), torch.from_numpy(wav[:16000])
+    lengths = torch.tensor([len(wav), 16000])
+    with torch.no_grad():
+        ours, n_ours = tiny(batch, lengths)
+        ref, n_ref = theirs(batch, lengths)
+    assert torch.equal(n_ours, n_ref)
+    np.testing.assert_allclose(ours[0].numpy(), ref[0].numpy(), atol=2e-4)
+    np.testing.assert_allclose(ours[1, :, : int(n_ours[1])].numpy(), ref[1, :, : int(n_ref[1])].numpy(), atol=2e-4)
+    from transformers.audio_utils import mel_filter_bank
+
+    np.testing.assert_allclose(mel_filters(80), mel_filter_bank(
+        num_frequency_bins=201, num_mel_filters=80, min_frequency=0.0, max_frequency=8000, sampling_rate=16000,
+        norm="slaney", mel_scale="slaney").T, atol=1e-6)
+
+
+def test_the_featurizer_imports_no_transformers():
+    """Loading the bundled backbone and encoding (once converted) imports neither transformers nor its
+    Whisper module: that import cost 2-7 s of every analysis on 2 cores."""
+    import subprocess
+    import sys
+
+    AudioFeaturizer("whisper:tiny.en")  # converts once if this cache has no copy yet
+    code = ("import sys, numpy as np\nfrom emotrace.core.ser.encoders import AudioFeaturizer\n"
+            "f = AudioFeaturizer('whisper:tiny.en')\nf.encode_batch([np.zeros(16000, np.float32)])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('transformers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
