@@ -13,6 +13,7 @@ from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progre
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.store.speakers import UNDO_NOTE
+from emotrace.core.timecode import format_time
 from emotrace.core.vocab import FileStatus, TurnSource
 from emotrace.core.workflows.analyze import CatchUp, catch_up_segments
 from emotrace.core.workflows.tracking import JobReport, claim_file, finish_job, tracked_job
@@ -62,7 +63,8 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
                    device: str = "cpu", progress: ProgressFn = no_progress,
                    cancel: CancelFn | None = None, redo: bool = False) -> DiarizeReport:
     """Speaker turns for every file not diarized yet (all with `redo`), one process per file (the work queue's
-    claim); a file whose turns someone corrected by hand keeps them, and the report says so."""
+    claim); a file whose turns someone corrected by hand keeps them, and the report says so. Within a file,
+    `progress` hears how far it is, written as transcribe and analyze write it ("talk.flac 40% (2:00 of 5:00)")."""
     corpus_row = store.corpora.corpus(corpus)
     files = store.corpora.files(corpus_row.id, status=FileStatus.OK)
     report = DiarizeReport(files=len(files))
@@ -83,7 +85,11 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
                     continue
                 try:
                     check_unchanged(f.path, f.size_bytes, f.fingerprint)  # changed on disk: FAILED, never 0 speakers
-                    turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None)
+                    name = Path(f.path).name
+                    turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None,
+                                         on_position=lambda t, d, i=i, name=name: progress(
+                                             i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
+                                                            f"({format_time(t, 0)} of {format_time(d, 0)})"))
                 except (AudioError, OSError) as exc:
                     report.failed.append((f.path, str(exc)))
                     continue
