@@ -35,7 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emotrace.core.audio.decode import AudioSource  # noqa: E402
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared beside the checkout (a worktree one level deeper finds it too)
+SHARED = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[1:] if (p / "shared" / "data").is_dir()),
+              Path(__file__).resolve().parents[2] / "shared" / "data")
 MAKE_PODCAST = SHARED.parent / "scripts" / "make_podcast.py"
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from emotrace.core.audio.decode import TARGET_SR, AudioSource
 from emotrace.core.errors import UserFacingError
-from emotrace.core.speech.ge2e import SpeakerEncoder
+from emotrace.core.speech.ge2e import SpeakerEncoder, WindowQueue
 
 FRAME = 0.01  # the time grid turns are decided on (s)
 CHUNK_SECONDS = 600.0  # long files are read 10 minutes at a time
@@ -203,26 +203,25 @@ def _stretches(source: AudioSource, words=None) -> Iterator[tuple[float, np.ndar
 
 def diarize_file(path: str | Path, encoder: SpeakerEncoder, options: DiarizationOptions = DiarizationOptions(),
                  words=None, on_position: Callable[[float, float], None] | None = None) -> list[Turn]:
-    """Speaker turns of one file. The audio is decoded once, 10 minutes at a time; each stretch's speech
-    regions are embedded in large batches (`SpeakerEncoder.embed_regions`). `on_position(seconds, duration)`
+    """Speaker turns of one file. The audio is decoded once, 10 minutes at a time; the windows of every speech
+    region go through the encoder in full batches, across stretches (`WindowQueue`). `on_position(seconds, duration)`
     follows the work within the file (an hour-long file is one step of a per-file count)."""
     source = AudioSource(path)
     duration = source.duration
-    all_regions, embeddings, centres = [], [], []
+    report = None if on_position is None else (lambda seconds: on_position(seconds, duration))
+    queue, all_regions = WindowQueue(encoder, report), []
     for start, audio, regions in _stretches(source, words):
         all_regions += regions
         bounds = [(int((a - start) * TARGET_SR), int((b - start) * TARGET_SR)) for a, b in regions]
-        report = None if on_position is None else (lambda s, start=start: on_position(start + s, duration))
-        emb, c = encoder.embed_regions(audio, bounds, options.rate, on_batch=report)
-        embeddings.append(emb)
-        centres.append(c + start)
-        if on_position is not None:
-            on_position(min(duration, start + len(audio) / TARGET_SR), duration)
-    if not embeddings or not sum(len(e) for e in embeddings):
+        frames, first, centres = encoder.windows(audio, bounds, options.rate)
+        queue.add(frames, first, centres + start)
+    emb, centres = queue.finish()
+    if on_position is not None:
+        on_position(duration, duration)
+    if not len(emb):
         return []
-    emb = np.concatenate(embeddings)
     speakers = cluster(emb, options)
-    return turns_from_windows(all_regions, np.concatenate(centres), speakers, options.min_turn)
+    return turns_from_windows(all_regions, centres, speakers, options.min_turn)
 
 
 DIARIZED_NAME = re.compile(r"S\d+")

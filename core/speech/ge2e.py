@@ -74,7 +74,7 @@ class SpeakerEncoder:
 
     name = "resemblyzer-ge2e"
 
-    def __init__(self, device: str = "cpu", batch: int = 256) -> None:
+    def __init__(self, device: str = "cpu", batch: int = 512) -> None:
         # lazy: torch only when speakers are embedded
         import torch
 
@@ -113,12 +113,12 @@ class SpeakerEncoder:
             e = e / torch.linalg.vector_norm(e, dim=1, keepdim=True).clamp_min(1e-12)
             return e.float().cpu().numpy()
 
-    def embed_regions(self, audio: np.ndarray, regions: list[tuple[int, int]], rate: float,
-                      on_batch: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Partial-window embeddings `[N, 256]` of every region (sample bounds into `audio`) and their centres (s
-        from the start of `audio`). Each region is framed on its own, as resemblyzer frames an utterance (zero
-        padded to its last window), so a window never hears audio outside its region. `on_batch(seconds)` after
-        each batch: how far into `audio` the embedded windows reach."""
+    def windows(self, audio: np.ndarray, regions: list[tuple[int, int]], rate: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The partial windows of every region (sample bounds into `audio`): the regions' mel frames end to end,
+        each window's first frame in them, and each window's centre (s from the start of `audio`). Each region is
+        framed on its own, as resemblyzer frames an utterance (zero padded to its last window), so a window never
+        hears audio outside its region."""
         mels, index, centres = [], [], []
         offset = 0
         for a, b in regions:
@@ -135,17 +135,65 @@ class SpeakerEncoder:
             centres.append((a + np.minimum((starts + PARTIAL / 2) * HOP, b - a)) / SR)
             offset += len(mel)
         if not mels:
-            return np.zeros((0, 256), np.float32), np.zeros(0)
-        frames, starts, centre = np.concatenate(mels), np.concatenate(index), np.concatenate(centres)
-        del mels
-        out = np.empty((len(starts), 256), np.float32)
-        span = np.arange(PARTIAL)
-        for i in range(0, len(starts), self.batch):
-            out[i: i + self.batch] = self._forward(frames[starts[i: i + self.batch, None] + span])
-            if on_batch is not None:
-                on_batch(float(centre[min(i + self.batch, len(starts)) - 1]))
-        return out, centre
+            return np.zeros((0, N_MELS), np.float32), np.zeros(0, int), np.zeros(0)
+        return np.concatenate(mels), np.concatenate(index), np.concatenate(centres)
+
+    def embed_regions(self, audio: np.ndarray, regions: list[tuple[int, int]], rate: float,
+                      on_batch: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Partial-window embeddings `[N, 256]` of every region (sample bounds into `audio`) and their centres (s
+        from the start of `audio`). `on_batch(seconds)` after each batch: how far into `audio` it reaches."""
+        queue = WindowQueue(self, on_batch)
+        queue.add(*self.windows(audio, regions, rate))
+        return queue.finish()
 
     def embed(self, audio: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
         """Partial-window embeddings `[N, 256]` of one stretch of speech and their centres (s, from its start)."""
         return self.embed_regions(audio, [(0, len(audio))], rate)
+
+
+class WindowQueue:
+    """Windows of consecutive stretches of a file, embedded `encoder.batch` at a time: a batch may take the last
+    windows of one 10-minute stretch and the first of the next, so the LSTM always sees full batches (its speed
+    per window grows with the batch), while only the stretches whose windows wait are held (bounded memory)."""
+
+    def __init__(self, encoder: SpeakerEncoder, on_batch: Callable[[float], None] | None = None) -> None:
+        self.encoder, self.on_batch = encoder, on_batch
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (frames, first frames, centres)
+        self.waiting = 0
+        self.done: list[np.ndarray] = []
+        self.centres: list[np.ndarray] = []
+
+    def add(self, frames: np.ndarray, starts: np.ndarray, centres: np.ndarray) -> None:
+        """Queue one stretch's windows (`SpeakerEncoder.windows`, centres already in file time)."""
+        if len(starts):
+            self.pending.append((frames, starts, centres))
+            self.waiting += len(starts)
+        while self.waiting >= self.encoder.batch:
+            self._run(self.encoder.batch)
+
+    def _run(self, n: int) -> None:
+        span = np.arange(PARTIAL)
+        parts, centres = [], []
+        while n > 0:
+            frames, starts, centre = self.pending[0]
+            take = min(n, len(starts))
+            parts.append(frames[starts[:take, None] + span])
+            centres.append(centre[:take])
+            if take == len(starts):
+                self.pending.pop(0)
+            else:
+                self.pending[0] = (frames, starts[take:], centre[take:])
+            n -= take
+            self.waiting -= take
+        self.done.append(self.encoder._forward(np.concatenate(parts)))
+        self.centres += centres
+        if self.on_batch is not None:
+            self.on_batch(float(centres[-1][-1]))
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """Embed what still waits; every window's embedding `[N, 256]` and centre, in the order queued."""
+        if self.waiting:
+            self._run(self.waiting)
+        if not self.done:
+            return np.zeros((0, 256), np.float32), np.zeros(0)
+        return np.concatenate(self.done), np.concatenate(self.centres)
