@@ -99,10 +99,21 @@ class SpeakerEncoder:
     def mel(self, audio: np.ndarray) -> np.ndarray:
         """`[frames, 40]` power mel frames (not log), as resemblyzer's `wav_to_mel_spectrogram` (librosa's
         `melspectrogram`: centred 400-sample Hann frames every 160 samples, zero padding at both ends)."""
+        buffer = np.pad(np.asarray(audio, dtype=np.float32), N_FFT // 2)
+        return self._mel_frames(buffer, np.arange(1 + len(audio) // HOP) * HOP)
+
+    def _mel_frames(self, buffer: np.ndarray, firsts: np.ndarray, block: int = 8192) -> np.ndarray:
+        """The mel frames whose 400 samples start at `firsts` in `buffer`: one FFT and one product per block of
+        frames, whatever the regions they come from (a call per region cost more than the FFTs)."""
         torch = self.torch
-        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-        spec = torch.stft(x, N_FFT, HOP, window=self.window, center=True, pad_mode="constant", return_complex=True)
-        return (self.filters @ spec.abs().square()).T.contiguous().numpy()
+        out = np.empty((len(firsts), N_MELS), np.float32)
+        span = np.arange(N_FFT)
+        with torch.inference_mode():
+            for i in range(0, len(firsts), block):
+                frames = torch.from_numpy(buffer[firsts[i: i + block, None] + span]) * self.window
+                spec = torch.fft.rfft(frames)
+                out[i: i + block] = ((spec.real.square() + spec.imag.square()) @ self.filters.T).numpy()
+        return out
 
     def _forward(self, windows: np.ndarray) -> np.ndarray:
         torch = self.torch
@@ -119,24 +130,25 @@ class SpeakerEncoder:
         each window's first frame in them, and each window's centre (s from the start of `audio`). Each region is
         framed on its own, as resemblyzer frames an utterance (zero padded to its last window), so a window never
         hears audio outside its region."""
-        mels, index, centres = [], [], []
-        offset = 0
+        pieces, firsts, index, centres = [], [], [], []
+        buffered = frames = 0
         for a, b in regions:
             if b - a < MIN_SAMPLES:
                 continue
             starts = partial_starts(b - a, rate)
-            piece = audio[a:b]
-            need = (int(starts[-1]) + PARTIAL) * HOP
-            if need >= len(piece):
-                piece = np.pad(piece, (0, need - len(piece)))
-            mel = self.mel(piece)
-            mels.append(mel)
-            index.append(offset + starts)
+            length = max(b - a, (int(starts[-1]) + PARTIAL) * HOP)  # zero padded to its last window's end
+            pad = N_FFT // 2
+            pieces += [np.zeros(pad, np.float32), audio[a:b], np.zeros(length - (b - a) + pad, np.float32)]
+            count = 1 + length // HOP  # librosa's centred frames of the padded region
+            firsts.append(buffered + np.arange(count) * HOP)
+            index.append(frames + starts)
             centres.append((a + np.minimum((starts + PARTIAL / 2) * HOP, b - a)) / SR)
-            offset += len(mel)
-        if not mels:
+            buffered += length + 2 * pad
+            frames += count
+        if not pieces:
             return np.zeros((0, N_MELS), np.float32), np.zeros(0, int), np.zeros(0)
-        return np.concatenate(mels), np.concatenate(index), np.concatenate(centres)
+        buffer = np.concatenate(pieces).astype(np.float32, copy=False)
+        return self._mel_frames(buffer, np.concatenate(firsts)), np.concatenate(index), np.concatenate(centres)
 
     def embed_regions(self, audio: np.ndarray, regions: list[tuple[int, int]], rate: float,
                       on_batch: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
