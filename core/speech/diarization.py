@@ -19,14 +19,15 @@ bring its turns in as RTTM (`speakers import --rttm`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emotrace.core.audio.decode import TARGET_SR, AudioSource
-from emotrace.core.errors import ModelNotAvailable, UserFacingError
+from emotrace.core.errors import UserFacingError
+from emotrace.core.speech.ge2e import SpeakerEncoder, WindowQueue
 
 FRAME = 0.01  # the time grid turns are decided on (s)
 CHUNK_SECONDS = 600.0  # long files are read 10 minutes at a time
@@ -54,32 +55,6 @@ class DiarizationOptions:
             raise UserFacingError("--speakers must be at least 1")
         if not 1 <= self.min_speakers <= self.max_speakers:
             raise UserFacingError("--min-speakers must be at least 1 and at most --max-speakers")
-
-
-class SpeakerEncoder:
-    """resemblyzer's GE2E voice encoder, loaded once from the weights its wheel ships."""
-
-    name = "resemblyzer-ge2e"
-
-    def __init__(self, device: str = "cpu") -> None:
-        try:
-            # lazy: optional (the speakers extra); only diarization needs it
-            from resemblyzer import VoiceEncoder
-        except ImportError as exc:
-            raise ModelNotAvailable(
-                "speaker diarization needs the packaged GE2E speaker encoder: "
-                "pip install --no-deps resemblyzer && pip install 'emotrace[speakers]'"
-                f" ({exc})") from exc
-        self.model = VoiceEncoder(device, verbose=False)
-
-    def embed(self, audio: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
-        """Partial-window embeddings `[N, 256]` of one stretch of speech and their centres (s, from its start)."""
-        if len(audio) < TARGET_SR * 0.2:
-            return np.zeros((0, 256), np.float32), np.zeros(0)
-        _, partials, slices = self.model.embed_utterance(audio.astype(np.float32), return_partials=True,
-                                                         rate=rate, min_coverage=0.5)
-        centres = np.array([min((s.start + s.stop) / 2, len(audio)) / TARGET_SR for s in slices])
-        return partials.astype(np.float32), np.minimum(centres, len(audio) / TARGET_SR)
 
 
 def speech_regions(audio: np.ndarray, offset: float = 0.0) -> list[tuple[float, float]]:
@@ -227,22 +202,26 @@ def _stretches(source: AudioSource, words=None) -> Iterator[tuple[float, np.ndar
 
 
 def diarize_file(path: str | Path, encoder: SpeakerEncoder, options: DiarizationOptions = DiarizationOptions(),
-                 words=None) -> list[Turn]:
-    """Speaker turns of one file."""
+                 words=None, on_position: Callable[[float, float], None] | None = None) -> list[Turn]:
+    """Speaker turns of one file. The audio is decoded once, 10 minutes at a time; the windows of every speech
+    region go through the encoder in full batches, across stretches (`WindowQueue`). `on_position(seconds, duration)`
+    follows the work within the file (an hour-long file is one step of a per-file count)."""
     source = AudioSource(path)
-    all_regions, embeddings, centres = [], [], []
+    duration = source.duration
+    report = None if on_position is None else (lambda seconds: on_position(seconds, duration))
+    queue, all_regions = WindowQueue(encoder, report), []
     for start, audio, regions in _stretches(source, words):
         all_regions += regions
-        for a, b in regions:
-            piece = audio[int((a - start) * TARGET_SR): int((b - start) * TARGET_SR)]
-            emb, c = encoder.embed(piece, options.rate)
-            embeddings.append(emb)
-            centres.append(c + a)
-    if not embeddings or not sum(len(e) for e in embeddings):
+        bounds = [(int((a - start) * TARGET_SR), int((b - start) * TARGET_SR)) for a, b in regions]
+        frames, first, centres = encoder.windows(audio, bounds, options.rate)
+        queue.add(frames, first, centres + start)
+    emb, centres = queue.finish()
+    if on_position is not None:
+        on_position(duration, duration)
+    if not len(emb):
         return []
-    emb = np.concatenate(embeddings)
     speakers = cluster(emb, options)
-    return turns_from_windows(all_regions, np.concatenate(centres), speakers, options.min_turn)
+    return turns_from_windows(all_regions, centres, speakers, options.min_turn)
 
 
 DIARIZED_NAME = re.compile(r"S\d+")

@@ -13,14 +13,13 @@ import numpy as np
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, check_unchanged
 from emotrace.core.errors import UserFacingError
-from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, in_file_message, no_progress
 from emotrace.core.segmentation import join_words
 from emotrace.core.ser.config import MIN_HOP, MIN_WINDOW
 from emotrace.core.ser.pipeline import Predictions, SERPipeline
 from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from emotrace.core.speech.diarization import change_points
 from emotrace.core.store import AudioFile, ModelVersion, PredictionRow, Store
-from emotrace.core.timecode import format_time
 from emotrace.core.vocab import FileStatus, PredictionFlag, PredictionKind
 from emotrace.core.workflows.tracking import JobReport, finish_job, tracked_job
 
@@ -151,8 +150,7 @@ def analyze_corpus(
         f = by_id[file_id]
         seconds = reached[file_id] = max(reached.get(file_id, 0.0), seconds)
         duration = max(float(f.duration or 0.0), seconds, 1e-9)
-        progress(i, len(files), f"{f.path.rsplit('/', 1)[-1]} {100 * seconds / duration:.0f}% "
-                                f"({format_time(seconds, 0)} of {format_time(duration, 0)})")
+        progress(i, len(files), in_file_message(f.path.rsplit('/', 1)[-1], seconds, duration))
 
     with tracked_job(store, "analyze", {"corpus": corpus, "model_version": version.id}) as job:
         for i in range(0, len(files), batch_size):  # a few files at a time: short files share encoder batches

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.formats.rttm import import_rttm as write_turns
-from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, in_file_message, no_progress
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.store.speakers import UNDO_NOTE
@@ -62,7 +62,8 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
                    device: str = "cpu", progress: ProgressFn = no_progress,
                    cancel: CancelFn | None = None, redo: bool = False) -> DiarizeReport:
     """Speaker turns for every file not diarized yet (all with `redo`), one process per file (the work queue's
-    claim); a file whose turns someone corrected by hand keeps them, and the report says so."""
+    claim); a file whose turns someone corrected by hand keeps them, and the report says so. Within a file,
+    `progress` hears how far it is, written as transcribe and analyze write it ("talk.flac 40% (2:00 of 5:00)")."""
     corpus_row = store.corpora.corpus(corpus)
     files = store.corpora.files(corpus_row.id, status=FileStatus.OK)
     report = DiarizeReport(files=len(files))
@@ -83,7 +84,10 @@ def diarize_corpus(store: Store, corpus: str, options: DiarizationOptions = Diar
                     continue
                 try:
                     check_unchanged(f.path, f.size_bytes, f.fingerprint)  # changed on disk: FAILED, never 0 speakers
-                    turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None)
+                    name = Path(f.path).name
+                    turns = diarize_file(f.path, encoder, options, words=store.words.words(f.id) or None,
+                                         on_position=lambda t, d, i=i, name=name: progress(
+                                             i, len(files), in_file_message(name, t, d)))
                 except (AudioError, OSError) as exc:
                     report.failed.append((f.path, str(exc)))
                     continue

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from emotrace.core.audio.decode import TARGET_SR, AudioError, AudioSource, check_unchanged
-from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, in_file_message, no_progress
 from emotrace.core.segmentation import (
     MIN_SPEECH_SECONDS,
     TimedWord,
@@ -20,7 +20,6 @@ from emotrace.core.speech.asr import CHUNK_SECONDS, Transcriber, repair_word_tim
 from emotrace.core.speech.diarization import speaker_at, speech_regions
 from emotrace.core.store import AudioFile, SegmentSpec, Store, SupersedeResult
 from emotrace.core.store.speakers import overlap_speaker
-from emotrace.core.timecode import format_time
 from emotrace.core.vocab import SegmentOrigin
 from emotrace.core.workflows.analyze import CatchUp, catch_up_segments
 from emotrace.core.workflows.tracking import JobReport, claim_file, finish_job, tracked_job
@@ -75,9 +74,7 @@ def transcribe_corpus(
                     name = f.path.rsplit("/", 1)[-1]
                     words, superseded = transcribe_file(
                         store, f, transcriber, cancel=claim.cancel(cancel), restart=redo,
-                        on_position=lambda t, d, i=i, name=name: progress(
-                            i, len(files), f"{name} {100 * min(t / max(d, 1e-9), 1.0):.0f}% "
-                                           f"({format_time(t, 0)} of {format_time(d, 0)})"))
+                        on_position=lambda t, d, i=i, name=name: progress(i, len(files), in_file_message(name, t, d)))
                     report.words += words
                     report.no_words += list(superseded.no_words)
                     report.done += 1

@@ -118,3 +118,64 @@ def test_a_rerun_after_an_interrupted_diarize_writes_no_second_revision(two_voic
     assert report.skipped == 1 and report.done == 1, report.summary()
     assert [len(store.speakers.speaker_revisions(f)) for f in (first, second)] == [1, 1]
     store.close()
+
+
+DEMO_TWO = ROOT / "resources" / "demo" / "two_speakers_30s.flac"
+
+
+def test_batched_windows_are_resemblyzers_embeddings(encoder):
+    """Every region's windows through the LSTM in shared batches (any batch size) give the embeddings and centres
+    resemblyzer's own `embed_utterance` gives region by region (issue 25, item 3)."""
+    from resemblyzer import VoiceEncoder
+
+    from emotrace.core.speech.ge2e import SpeakerEncoder as Batched
+
+    audio = AudioSource(DEMO_TWO).decode_all()
+    bounds = [(8000, 70001), (80000, 82000), (90000, 300000), (300000, 305000), (320000, len(audio))]
+    reference = VoiceEncoder("cpu", verbose=False)
+    want, centres = [], []
+    for a, b in bounds:
+        if b - a < 3200:  # under 0.2 s: no window
+            continue
+        _, partials, slices = reference.embed_utterance(audio[a:b], return_partials=True, rate=4.0, min_coverage=0.5)
+        want.append(partials)
+        centres += [(a + min((s.start + s.stop) / 2, b - a)) / 16000 for s in slices]
+    want = np.concatenate(want)
+    for batched in (encoder, Batched(batch=7)):
+        got, at = batched.embed_regions(audio, bounds, 4.0)
+        assert got.shape == want.shape
+        assert np.min(np.sum(got * want, axis=1)) > 0.9999  # unit vectors: cosine similarity
+        np.testing.assert_allclose(at, centres, atol=1e-9)
+
+
+def test_diarization_reports_its_position_within_the_file(tmp_path):
+    """diarize_file calls on_position with increasing positions inside the file, ending at its duration, and
+    diarize_corpus turns them into the message transcribe and analyze write ("name 40% (0:12 of 0:30)") that
+    the CLI bar and the app's jobs dock read (issue 25, item 5)."""
+    import shutil
+
+    from emotrace.core.progress import fraction_in_file
+    from emotrace.core.speech.ge2e import SpeakerEncoder as Batched
+    from emotrace.core.store import Store
+    from emotrace.core.workflows.diarize import diarize_corpus
+    from emotrace.core.workflows.importing import import_folder
+
+    seen: list[tuple[float, float]] = []
+    turns = diarize_file(DEMO_TWO, Batched(batch=16), on_position=lambda t, d: seen.append((t, d)))
+    assert turns and len(seen) >= 4
+    positions = [t for t, _ in seen]
+    assert positions == sorted(positions) and 0 < positions[0] < positions[-2] < 30.0
+    assert all(abs(d - 30.0) < 0.05 for _, d in seen) and positions[-1] == seen[0][1]
+
+    root = tmp_path / "audio"
+    root.mkdir()
+    shutil.copy(DEMO_TWO, root / "talk.flac")
+    store = Store(str(tmp_path / "s.sqlite"))
+    import_folder(store, root, "v")
+    messages: list[str] = []
+    diarize_corpus(store, "v", progress=lambda done, total, message: messages.append(message))
+    store.close()
+    within = [m for m in messages if "%" in m]
+    assert within and all(m.startswith("talk.flac ") and m.endswith(" of 0:30)") for m in within), messages
+    fractions = [fraction_in_file(m) for m in within]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and within[-1] == "talk.flac 100% (0:30 of 0:30)"
