@@ -1,0 +1,52 @@
+"""Retrain at the speed of the hardware (issue 25, item 4): the features analysis pooled are the training features,
+the activation gate's reference features are cached, and a warm process re-reads nothing from disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def analysed(store, tmp_path, tiny_model):
+    """Six labelled segments in two files analysed by the tiny model (active): the state after `emotrace analyze`.
+    The files are equally long: the tiny HuBERT (group norm, no attention mask) hears a batch's padding."""
+    from emotrace.core.workflows.analyze import analyze_corpus
+    from emotrace.core.workflows.importing import import_folder
+    from tests.conftest import write_audio
+
+    rows = ["file,start,end,arousal,valence,dominance"]
+    for k, freq in enumerate((180.0, 260.0)):
+        write_audio(tmp_path / "gen" / f"t{k}.wav", 6.0, freq=freq)
+        rows += [f"t{k}.wav,{s},{s + 2},{2 + s / 2},{3 + k},4" for s in (0, 2, 4)]
+    (tmp_path / "gen" / "labels.csv").write_text("\n".join(rows) + "\n")
+    import_folder(store, tmp_path / "gen", "gen")
+    store.models.register_model(name="tiny", folder=tiny_model, parent_id=None, metrics={}, config={},
+                                data_counts={}, activate=True)
+    assert analyze_corpus(store, "gen", device="cpu").done == 2
+    return store
+
+
+def _featurizer(tiny_model):
+    from emotrace.core.ser.config import EmoTraceConfig
+    from emotrace.core.ser.encoders import load_audio_encoder
+
+    return load_audio_encoder(EmoTraceConfig.from_pretrained(tiny_model).audio_backbone, "cpu")
+
+
+def test_training_reads_the_features_analysis_pooled(analysed, tiny_model, tmp_path, monkeypatch):
+    from emotrace.core.ser.feature_cache import FeatureCache
+    from emotrace.training.data import load_examples
+    from emotrace.training.features import audio_features
+
+    examples = load_examples(analysed, "gen")
+    enc = _featurizer(tiny_model)
+    fresh = audio_features(enc, examples, cache=FeatureCache(enc.cache_key, root=tmp_path / "fresh"))
+
+    def refuse(chunks):
+        raise AssertionError("the encoder ran although analysis had pooled every labelled segment")
+
+    monkeypatch.setattr(enc, "encode_batch", refuse)
+    cached = audio_features(enc, examples)  # the user's cache, as analysis left it
+    assert cached.shape == fresh.shape == (6, enc.num_layers, 2 * enc.dim)
+    np.testing.assert_allclose(cached, fresh, rtol=1e-4, atol=1e-5)  # the same featurizer, the same statistics
