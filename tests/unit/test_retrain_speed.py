@@ -50,3 +50,41 @@ def test_training_reads_the_features_analysis_pooled(analysed, tiny_model, tmp_p
     cached = audio_features(enc, examples)  # the user's cache, as analysis left it
     assert cached.shape == fresh.shape == (6, enc.num_layers, 2 * enc.dim)
     np.testing.assert_allclose(cached, fresh, rtol=1e-4, atol=1e-5)  # the same featurizer, the same statistics
+
+
+def test_the_activation_gate_loads_no_encoder_once_it_has_the_reference_features(store, tiny_model, tmp_path,
+                                                                                  monkeypatch):
+    """The gate ran the reference clip through freshly loaded encoders for every activation (about 12 s on CPU,
+    counted in every retrain); its features are cached like any others, so the next check runs only the heads,
+    and still refuses a broken model."""
+    import shutil
+
+    from emotrace.core.ser import pipeline
+    from emotrace.core.ser.config import ModelFolderError
+    from emotrace.training import gate
+    from emotrace.training.registry import activate
+    from tests.unit.test_activation_gate import _scale_1e30
+
+    first = store.models.register_model(name="a", folder=tiny_model, parent_id=None, metrics={}, config={},
+                                        data_counts={}, activate=False)
+    assert activate(store, first.id, device="cpu").active  # encodes the reference clip once
+
+    def no_encoders(*args, **kwargs):
+        raise AssertionError("the gate loaded the encoders again")
+
+    monkeypatch.setattr(pipeline, "load_audio_encoder", no_encoders)
+    monkeypatch.setattr(pipeline, "TextEncoder", no_encoders)
+    monkeypatch.setattr(gate, "_REFERENCE_FP", None, raising=False)  # a new process: nothing in memory but the disk
+    second = tmp_path / "second"
+    shutil.copytree(tiny_model, second)
+    v2 = store.models.register_model(name="b", folder=second, parent_id=None, metrics={}, config={},
+                                     data_counts={}, activate=False)
+    assert activate(store, v2.id, device="cpu").active
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    _scale_1e30(broken)
+    bad = store.models.register_model(name="c", folder=broken, parent_id=None, metrics={}, config={},
+                                      data_counts={}, activate=False)
+    with pytest.raises(ModelFolderError, match="reference clip"):
+        activate(store, bad.id, device="cpu")
+    assert store.models.active_model().id == v2.id
