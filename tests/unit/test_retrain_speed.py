@@ -88,3 +88,43 @@ def test_the_activation_gate_loads_no_encoder_once_it_has_the_reference_features
     with pytest.raises(ModelFolderError, match="reference clip"):
         activate(store, bad.id, device="cpu")
     assert store.models.active_model().id == v2.id
+
+
+def _ridge_as_it_was(x_train, y_train, x_test, alphas):
+    """The probe's kernel ridge before issue 25 (per target, per penalty, its own hat diagonal)."""
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
+    xt, xs = (x_train - mean) / std, (x_test - mean) / std
+    y_mean = y_train.mean(0)
+    y = y_train - y_mean
+    evals, evecs = np.linalg.eigh(xt @ xt.T / xt.shape[1])
+    evals = np.clip(evals, 0.0, None)
+    proj = evecs.T @ y
+    out = np.zeros((len(xs), y.shape[1]))
+    for j in range(y.shape[1]):
+        best, best_alpha = np.inf, alphas[0]
+        for a in alphas / len(y):
+            shrink = evals / (evals + a)
+            loo = (y[:, j] - evecs @ (shrink * proj[:, j])) / np.clip(1 - (evecs ** 2) @ shrink, 1e-6, None)
+            if float(np.mean(loo ** 2)) < best:
+                best, best_alpha = float(np.mean(loo ** 2)), a
+        out[:, j] = (xs @ xt.T / xt.shape[1]) @ (evecs @ (proj[:, j] / (evals + best_alpha))) + y_mean[j]
+    return out
+
+
+def test_the_layer_probe_decomposes_the_same_features_once(monkeypatch):
+    """A retrain after corrections probes the same features with other labels: the n x n eigendecomposition
+    (7.6 s of a 22 s warm retrain on ravdess-dev) is kept, and the probe's answers are what they were."""
+    from emotrace.training import probe
+
+    rng = np.random.default_rng(0)
+    x, x_dev = rng.normal(size=(120, 40)), rng.normal(size=(30, 40))
+    y = x[:, :3] @ rng.normal(size=(3, 3)) + rng.normal(size=(120, 3))
+    first = probe.ridge_predict(x, y, x_dev)
+    np.testing.assert_allclose(first, _ridge_as_it_was(x, y, x_dev, probe.ALPHAS), rtol=1e-8, atol=1e-8)
+    calls = []
+    real = np.linalg.eigh
+    monkeypatch.setattr(np.linalg, "eigh", lambda m: calls.append(1) or real(m))
+    y[:20] += 0.5  # twenty corrected labels
+    again = probe.ridge_predict(x, y, x_dev)
+    assert calls == []
+    np.testing.assert_allclose(again, _ridge_as_it_was(x, y, x_dev, probe.ALPHAS), rtol=1e-8, atol=1e-8)
