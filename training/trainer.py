@@ -38,7 +38,7 @@ from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
 from emotrace.core.store import Store
 from emotrace.training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
 from emotrace.training.features import distributed, prepare_features
-from emotrace.training.gate import ACTIVATE_MODES, Verdict, check_outputs, decide
+from emotrace.training.gate import ACTIVATE_MODES, Verdict, check_outputs, decide, reference_features
 from emotrace.training.probe import probe_layers
 from emotrace.training.registry import discard_folder, new_model_folder, register
 
@@ -216,6 +216,8 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
             problem = "full fine-tuning scores a new encoder; the active model was not scored on these examples"
     verdict = decide(cfg.activate, dev_ccc, len(dev_ex), parent.id if parent else None,
                      (parent_metrics or {}).get("ccc"), problem)
+    if featurizer is None:  # the gate's reference features with the encoders at hand: activating loads none
+        reference_features(config, device, encoders)
     if dist is not None and rank != 0:
         return TrainResult(-1, metrics, parent_metrics, time.perf_counter() - t_start, history, verdict.to_dict())
     version = _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict, train_ex,
