@@ -217,7 +217,10 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     verdict = decide(cfg.activate, dev_ccc, len(dev_ex), parent.id if parent else None,
                      (parent_metrics or {}).get("ccc"), problem)
     if featurizer is None:  # the gate's reference features with the encoders at hand: activating loads none
-        reference_features(config, device, encoders)
+        try:
+            reference_features(config, device, encoders)
+        except (OSError, RuntimeError, ValueError):
+            pass  # the gate itself says what is wrong with the reference clip, when the model is activated
     if dist is not None and rank != 0:
         return TrainResult(-1, metrics, parent_metrics, time.perf_counter() - t_start, history, verdict.to_dict())
     version = _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict, train_ex,
