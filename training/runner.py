@@ -69,6 +69,8 @@ def _serve(requests, events, cancelled, home: str | None) -> None:
         if request is None:
             return
         run_id = request["run"]
+        if request.get("home"):  # the caller's user folders at the time of the request (models, feature cache)
+            os.environ["EMOTRACE_HOME"] = request["home"]
         if request["type"] == "warm":
             try:
                 _warm_up(request["spec"])
@@ -107,7 +109,8 @@ class TrainingWorker:
     def submit(self, db_url: str, cfg: TrainConfig) -> int:
         run_id = next(_IDS)
         self.pending[run_id] = []
-        self.requests.put({"type": "train", "run": run_id, "db_url": db_url, "cfg": asdict(cfg)})
+        self.requests.put({"type": "train", "run": run_id, "db_url": db_url, "cfg": asdict(cfg),
+                           "home": os.environ.get("EMOTRACE_HOME")})
         return run_id
 
     def cancel(self, run_id: int) -> None:
