@@ -261,7 +261,7 @@ def loaded_encoders(config: EmoTraceConfig, device: str, keep: bool = True) -> E
 @contextmanager
 def fit_threads(device: str, featurizer) -> Iterator[None]:
     """One intra-op thread while the heads train on the CPU on cached features: their matrices are small, and
-    on a shared 2-core machine torch's default threads spin against each other (ravdess-dev, 80 epochs: 250 s
+    on a shared 2-core machine torch's default threads spin against each other (ravdess-dev, 43 epochs: 250 s
     with 2 threads against 27 s with one, bench/README.md). Fine-tuning an encoder keeps every thread."""
     if featurizer is not None or str(device) != "cpu":
         yield
