@@ -1,7 +1,12 @@
 """One-click retrain: the trainer in its own process, a live loss / development-CCC plot, progress and cancel,
 then CCC per dimension for the parent and the new model side by side, and Activate or Keep the old one. The
 trainer's verdict (training.gate: not worse than the active model on the same development data, or why the
-two could not be compared) is shown as advice; the user decides."""
+two could not be compared) is shown as advice; the user decides.
+
+Training runs in the app's warm worker process (`training.runner.shared_worker`), started and warmed up with the
+backbone's encoders when the dialog opens, so a retrain after a few corrections costs seconds. One progress bar
+says which stage the retrain is in (loading, features k/N, training epoch k/N, checking, activating) and an
+estimate of the time left (`gui/state/retrain_progress.py`)."""
 
 from __future__ import annotations
 
@@ -24,10 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from emotrace.core.errors import UserFacingError
+from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
 from emotrace.core.store import Store
 from emotrace.core.vocab import DIMENSIONS
+from emotrace.gui.state.retrain_progress import RetrainProgress
 from emotrace.training import registry
-from emotrace.training.runner import TrainingRun
+from emotrace.training.runner import TrainingRun, shared_worker
 from emotrace.training.trainer import TrainConfig
 
 DIMS = DIMENSIONS
@@ -59,9 +66,21 @@ class RetrainDialog(QDialog):
         form.addRow("modalities", self.modalities)
         form.addRow("epochs", self.epochs)
         form.addRow("labels", self.include_accepted)
+        self.warm_start = QCheckBox("continue from the active model when it was trained on this corpus (seconds)")
+        self.warm_start.setChecked(True)
+        self.warm_start.setToolTip("A retrain after corrections starts from the active model's weights and runs "
+                                   f"{TrainConfig.warm_epochs} epochs instead of the number above; a model trained "
+                                   "elsewhere (the bundled one) or on other features is never continued.")
+        form.addRow("start", self.warm_start)
         self.status = QLabel("Trains a new model version from the corpus labels in a separate process.")
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("ready")
+        self.tracker: RetrainProgress | None = None
+        self.run_events: list[dict] = []
         self.plot = pg.PlotWidget(background="w")
         self.plot.addLegend()
         self.plot.setLabel("bottom", "epoch")
@@ -96,21 +115,34 @@ class RetrainDialog(QDialog):
         self.timer = QTimer(self)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._poll)
+        self.worker = shared_worker()  # warm while the user picks the options: the click then costs the training
+        self.worker.warm_up(self._backbone(), DEFAULT_TEXT, "audio", device)
+
+    def _backbone(self) -> str:
+        active = self.store.models.active_model()
+        return self.backbone or ((active.config or {}).get("audio_backbone") if active else None) or OFFLINE_AUDIO
+
+    def _show_progress(self) -> None:
+        if self.tracker is not None:
+            self.progress.setValue(round(1000 * self.tracker.fraction()))
+            self.progress.setFormat(self.tracker.text())
 
     def config(self) -> TrainConfig:
         return TrainConfig(corpus=self.corpus, mode=self.mode.currentText(), modalities=self.modalities.currentText(),
                            epochs=self.epochs.value(), audio_backbone=self.backbone, device=self.device, activate="never",
-                           include_accepted=self.include_accepted.isChecked())
+                           include_accepted=self.include_accepted.isChecked(), warm_start=self.warm_start.isChecked())
 
     def start(self) -> None:
         self.epochs_seen, self.losses, self.cccs = [], [], []
         self.table.setRowCount(0)
         self.activate_button.setText("Activate new model")
-        self.run = TrainingRun(self.store.url, self.config()).start()
+        self.tracker = RetrainProgress()
+        self.run_events: list[dict] = []  # this run's events as they came (what the bar and the plot were drawn from)
+        self.run = TrainingRun(self.store.url, self.config(), worker=shared_worker()).start()
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText("Starting the trainer...")
-        self.progress.setRange(0, 0)
+        self._show_progress()
         self.timer.start()
 
     def cancel(self) -> None:
@@ -123,14 +155,16 @@ class RetrainDialog(QDialog):
             return
         for event in self.run.poll():
             kind = event["type"]
+            self.run_events.append(event)
+            if self.tracker is not None:
+                self.tracker.update(event)
+                self._show_progress()  # every stage shows, even when several arrive between two polls
             if kind == "features":
                 self.status.setText(f"Encoding audio features: {event['done']}/{event['total']} files "
                                     "(cached for later retrains)")
             elif kind == "notice":
                 self.status.setText(event["message"])
             elif kind == "epoch":
-                self.progress.setRange(0, event["epochs"])
-                self.progress.setValue(event["epoch"])
                 self.epochs_seen.append(event["epoch"])
                 self.losses.append(event["loss"])
                 self.cccs.append(event["dev_mean_ccc"])
@@ -142,20 +176,21 @@ class RetrainDialog(QDialog):
                 self._finished(event)
             elif kind in ("failed", "cancelled"):
                 self.timer.stop()
-                self.progress.setRange(0, 1)
+                self.tracker = None
                 self.progress.setValue(0)
+                self.progress.setFormat("cancelled" if kind == "cancelled" else "failed")
                 self.start_button.setEnabled(True)
                 self.cancel_button.setEnabled(False)
                 self.status.setText("Cancelled: the active model is unchanged." if kind == "cancelled" else
                                     f"Training failed: {event['error']}. The active model is unchanged.")
+        self._show_progress()
         if self.run is not None and self.run.done and self.timer.isActive():
             self.timer.stop()
 
     def _finished(self, event: dict) -> None:
         self.timer.stop()
         self.new_version = event["model_version_id"]
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+        self._show_progress()
         self.cancel_button.setEnabled(False)
         self.activate_button.setEnabled(True)
         self.keep_button.setEnabled(True)
@@ -180,11 +215,18 @@ class RetrainDialog(QDialog):
 
     def activate(self) -> None:
         if self.new_version is not None:
+            if self.tracker is not None:
+                self.tracker.update({"type": "stage", "stage": "activating", "done": 0, "total": 1})
+                self._show_progress()
+                self.progress.repaint()
             try:  # the one gate of `models activate` and the Models panel: a broken model is never made active
                 registry.activate(self.store, self.new_version, device=self.device)
             except UserFacingError as exc:
                 QMessageBox.warning(self, "Activate", str(exc))
                 return
+            if self.tracker is not None:
+                self.tracker.activated()
+                self._show_progress()
             self.activated.emit(self.new_version)
         self.accept()
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from emotrace.core.audio.acoustics import N_FUNCTIONALS, AcousticsUnavailable, span_functionals
 from emotrace.core.audio.decode import AudioError
+from emotrace.core.ser.feature_cache import FeatureCache, cached_spans
 from emotrace.core.stats.metrics import ccc_per_dimension
 from emotrace.training.data import TRAIN, Example, labels_array
-from emotrace.training.features import FeatureCache, cached_spans
 from emotrace.training.probe import ridge_predict
 
 CACHE_NAME = "egemaps-v02"

@@ -1,84 +1,27 @@
-"""On-disk cache of frozen-encoder features, keyed by encoder and audio fingerprint.
+"""Training's features: pooled audio features through the feature cache (`core/ser/feature_cache.py`, which
+analysis fills too), and text features.
 
-A retrain after a few corrections reads these instead of running the encoders: seconds, not minutes. Each
-file's entry is written atomically, so an interrupted cache build resumes where it stopped.
+A retrain after a few corrections, or after `emotrace analyze`, reads the cache instead of running the encoders:
+seconds, not minutes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch.distributed as dist
 
-from emotrace.core.paths import cache_dir
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, no_progress
+from emotrace.core.ser.feature_cache import FeatureCache, cached_spans
 from emotrace.core.ser.pooling import FileRequest, iter_pooled
 from emotrace.training.data import Example
 
 if TYPE_CHECKING:
     from emotrace.core.ser.config import EmoTraceConfig
     from emotrace.core.ser.pipeline import Encoders
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-80:] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
-
-
-class FeatureCache:
-    def __init__(self, encoder_name: str, root: Path | None = None) -> None:
-        self.dir = (root or cache_dir() / "features") / _slug(encoder_name)
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, fingerprint: str) -> Path:
-        return self.dir / f"{fingerprint}.npz"
-
-    def load(self, fingerprint: str) -> tuple[np.ndarray, np.ndarray] | None:
-        path = self._path(fingerprint)
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return data["spans"], data["feats"]
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # a damaged entry is rebuilt
-            return None
-
-    def save(self, fingerprint: str, spans: np.ndarray, feats: np.ndarray) -> None:
-        path = self._path(fingerprint)
-        tmp = path.with_suffix(".partial.npz")
-        np.savez(tmp, spans=spans.astype(np.float64), feats=feats.astype(np.float32))
-        os.replace(tmp, path)
-
-
-def _lookup(spans: np.ndarray, feats: np.ndarray, start: float, end: float) -> np.ndarray | None:
-    hit = np.where((np.abs(spans[:, 0] - start) < 1e-3) & (np.abs(spans[:, 1] - end) < 1e-3))[0]
-    return feats[hit[0]] if len(hit) else None
-
-
-def cached_spans(cache: FeatureCache, examples: list[Example]):
-    """Per file of the examples: (fingerprint, the cache's (spans, feats) or None, {example index: cached row},
-    the indices the cache lacks). The one lookup every feature cache user walks (audio encoders, eGeMAPS)."""
-    by_file: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(examples):
-        by_file[e.fingerprint].append(i)
-    for fp, idxs in by_file.items():
-        hit = cache.load(fp)
-        found: dict[int, np.ndarray] = {}
-        missing = []
-        for i in idxs:
-            x = _lookup(*hit, examples[i].start, examples[i].end) if hit else None
-            if x is None:
-                missing.append(i)
-            else:
-                found[i] = x
-        yield fp, hit, found, missing
 
 
 def audio_features(encoder, examples: list[Example], *, cache: FeatureCache | None = None,

@@ -15,17 +15,26 @@ check on the folder and then predicted nothing but NaN.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass, replace
 from importlib.resources import files
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import torch
 
-from emotrace.core.ser.config import ModelFolderError
-from emotrace.core.ser.pipeline import Encoders, SERPipeline
+from emotrace.core.audio.decode import fingerprint
+from emotrace.core.ser.config import CONFIG_NAME, ModelFolderError
+from emotrace.core.ser.encoders import featurizer_key
+from emotrace.core.ser.feature_cache import FeatureCache, lookup
+from emotrace.core.ser.modeling import EmoTraceModel
+from emotrace.core.ser.pipeline import Encoders, check_fit, pick_device
+from emotrace.core.ser.pooling import FileRequest, iter_pooled
+from emotrace.core.ser.trust import TrustModel
 from emotrace.core.vocab import DIMENSIONS, SCALE
-from emotrace.core.workflows.analyze import predict_spans
+from emotrace.core.workflows.analyze import stack_pooled
 
 ACTIVATE_MODES = ("auto", "always", "never")
 
@@ -111,23 +120,93 @@ REFERENCE_TEXTS = ["and so my fellow Americans", "ask not what your country can 
 PINNED = 1e-3  # within this of a scale end on every span: an output saturated by huge weights
 
 
+def reference_features(config, device: str = "cpu", encoders: Encoders | None = None
+                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The reference clip's pooled audio features `[spans, L, 2D]` (every layer: the model slices its own) and
+    its texts' embeddings, as `config`'s backbones give them: from the feature cache when a model on the same
+    backbones was checked before, else encoded once (with `encoders` when given) and cached. The gate's cost used
+    to be loading both encoders again for every activation (about 12 s on CPU); now it is the heads' (issue 25)."""
+    audio = text = None
+    texts = [REFERENCE_TEXTS[k % len(REFERENCE_TEXTS)] for k in range(len(REFERENCE_SPANS))]
+    if config.uses_audio:
+        cache = FeatureCache(featurizer_key(config.audio_backbone))
+        fp = _reference_fingerprint()
+        hit = cache.load(fp)
+        rows = [lookup(*hit, s, e) for s, e in REFERENCE_SPANS] if hit is not None else [None]
+        if any(r is None for r in rows):
+            encoders = encoders or Encoders(replace(config, modalities="audio"), device)
+            enc = encoders.audio.all_layers()
+            feats: list[np.ndarray | None] = [None] * len(REFERENCE_SPANS)
+            for _key, part in iter_pooled(enc, [FileRequest(0, str(REFERENCE_CLIP), REFERENCE_SPANS)]):
+                if isinstance(part, Exception):
+                    raise RuntimeError(str(part))
+                for k, x in part:
+                    feats[k] = x
+            audio, missing = stack_pooled(feats, enc.num_layers, enc.dim)
+            if missing.any():  # no audio under a span: refused below as non-finite, as analysis would flag it
+                audio[missing] = np.nan
+            else:
+                cache.save(fp, REFERENCE_SPANS, audio)
+        else:
+            audio = np.stack(rows)
+    if config.uses_text:
+        cache = FeatureCache(f"text:{config.text_backbone}")
+        key = "reference-texts-" + hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
+        hit = cache.load(key)
+        if hit is None or len(hit[1]) != len(texts):
+            encoders = encoders if encoders is not None and encoders.text is not None else Encoders(
+                replace(config, modalities="text"), device)
+            emb = encoders.text.encode(texts).astype(np.float32)
+            cache.save(key, np.array([[k, k + 1] for k in range(len(texts))], np.float64), emb)
+            text = emb
+        else:
+            text = hit[1]
+    return audio, text
+
+
+def _reference_fingerprint() -> str:
+    global _REFERENCE_FP
+    if _REFERENCE_FP is None:
+        _REFERENCE_FP = "reference-" + fingerprint(REFERENCE_CLIP)
+    return _REFERENCE_FP
+
+
+_REFERENCE_FP: str | None = None
+
+
 def check_outputs(folder: str | Path, device: str = "cpu", encoders: Encoders | None = None) -> None:
     """Run the model in `folder` on the reference clip, as analysis would; raise ModelFolderError (one line naming
     the folder) when it does not load on its backbone, or its outputs are not finite, lie off the 1-7 scale or
     pinned at its end, or do not change from one span to the next in some dimension (a model that hears
-    nothing). `encoders` are already loaded ones of the same backbone (training passes its own)."""
+    nothing). `encoders` are already loaded ones of the same backbone (training passes its own); the reference
+    features come from the feature cache once any model on these backbones was checked."""
     folder = Path(folder)
+    device = pick_device(device)
     try:
-        pipeline = SERPipeline(str(folder), device=device, encoders=encoders)
-        preds, missing = predict_spans(pipeline, str(REFERENCE_CLIP), REFERENCE_SPANS,
-                                       [REFERENCE_TEXTS[k % len(REFERENCE_TEXTS)] for k in range(len(REFERENCE_SPANS))])
+        model = EmoTraceModel.from_pretrained(folder).to(device).eval()
+        config = model.config
+        if config.uses_audio:
+            TrustModel.load(folder)  # analysis loads it too: a damaged trust file fails here, not there
+        audio, text = reference_features(config, device, encoders)
+        if audio is not None and config.audio_layer_ids is not None:
+            audio = audio[:, config.audio_layer_ids]
+        check_fit(config, SimpleNamespace(
+            audio=None if audio is None else SimpleNamespace(num_layers=audio.shape[1], dim=audio.shape[2] // 2),
+            text=None if text is None else SimpleNamespace(dim=text.shape[1])), folder / CONFIG_NAME)
+        with torch.inference_mode():
+            fused = model(None if audio is None else torch.as_tensor(audio, device=device),
+                          None if text is None else torch.as_tensor(text, device=device),
+                          text_present=None if text is None else torch.ones(len(text), device=device)
+                          ).float().cpu().numpy()
     except ModelFolderError:
         raise
+    except OSError as exc:  # a folder without its weights
+        raise ModelFolderError(f"model folder {folder}: {str(exc).splitlines()[0][:200]}") from exc
     except (RuntimeError, ValueError) as exc:  # torch's shape and dtype errors inside a forward pass
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFolderError(f"model folder {folder}: does not run on the reference clip ({reason[:200]})") from exc
-    fused = np.asarray(preds.fused, dtype=np.float64)
-    if missing or not np.isfinite(fused).all():
+    fused = np.asarray(fused, dtype=np.float64)
+    if not np.isfinite(fused).all():
         raise ModelFolderError(f"model folder {folder}: NaN or infinite outputs on the reference clip "
                                f"({REFERENCE_CLIP.name}); its weights are broken (not activated)")
     if (fused < SCALE.low).any() or (fused > SCALE.high).any():

@@ -8,6 +8,7 @@ penalty chosen per target by exact leave-one-out error on Train (no peeking at t
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,31 +30,52 @@ def _standardise(train: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.n
     return (train - mean) / std, (other - mean) / std
 
 
-def ridge_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                  alphas: np.ndarray = ALPHAS) -> np.ndarray:
-    """Kernel ridge (linear kernel) per target column; each column's penalty by exact leave-one-out MSE."""
+_SPECTRA: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+SPECTRA_BYTES = 512 << 20  # eigendecompositions kept in memory (a warm worker probes the same features again)
+
+
+def _spectrum(x_train: np.ndarray, x_test: np.ndarray):
+    """The standardised features' Gram eigendecomposition, its squared eigenvectors and the test cross-kernel.
+    They depend on the features only, not on the labels: a retrain after corrections in a warm worker reads
+    them back instead of an n x n `eigh` per layer (7.6 s of a 22 s warm retrain on ravdess-dev)."""
+    key = hashlib.blake2b(x_train.tobytes(), digest_size=16, key=str(x_train.shape).encode())
+    key.update(x_test.tobytes())
+    digest = key.digest()
+    if digest in _SPECTRA:
+        return _SPECTRA[digest]
     xt, xs = _standardise(x_train.astype(np.float64), x_test.astype(np.float64))
-    y_mean = y_train.mean(0)
-    y = y_train - y_mean
     gram = xt @ xt.T / xt.shape[1]
     evals, evecs = np.linalg.eigh(gram)
     evals = np.clip(evals, 0.0, None)
-    proj = evecs.T @ y  # [n, targets]
-    out = np.zeros((len(xs), y.shape[1]))
     cross = xs @ xt.T / xt.shape[1]
-    for j in range(y.shape[1]):
-        best, best_alpha = np.inf, alphas[0]
-        for a in alphas / len(y):
-            shrink = evals / (evals + a)
-            fitted = evecs @ (shrink * proj[:, j])
-            hat_diag = (evecs ** 2) @ shrink
-            loo = (y[:, j] - fitted) / np.clip(1 - hat_diag, 1e-6, None)
-            err = float(np.mean(loo ** 2))
-            if err < best:
-                best, best_alpha = err, a
-        dual = evecs @ (proj[:, j] / (evals + best_alpha))
-        out[:, j] = cross @ dual + y_mean[j]
-    return out
+    item = (evals, evecs, evecs ** 2, cross)
+    size = evecs.nbytes * 2 + cross.nbytes
+    while _SPECTRA and size + sum(v[1].nbytes * 2 + v[3].nbytes for v in _SPECTRA.values()) > SPECTRA_BYTES:
+        _SPECTRA.pop(next(iter(_SPECTRA)))
+    if size <= SPECTRA_BYTES:
+        _SPECTRA[digest] = item
+    return item
+
+
+def ridge_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                  alphas: np.ndarray = ALPHAS) -> np.ndarray:
+    """Kernel ridge (linear kernel) per target column; each column's penalty by exact leave-one-out MSE."""
+    evals, evecs, evecs2, cross = _spectrum(x_train, x_test)
+    y_mean = y_train.mean(0)
+    y = y_train - y_mean
+    proj = evecs.T @ y  # [n, targets]
+    best = np.full(y.shape[1], np.inf)
+    best_alpha = np.full(y.shape[1], alphas[0] / len(y))
+    for a in alphas / len(y):  # the hat matrix's diagonal depends on the penalty only: once for every target
+        shrink = evals / (evals + a)
+        fitted = evecs @ (shrink[:, None] * proj)
+        hat_diag = evecs2 @ shrink
+        loo = (y - fitted) / np.clip(1 - hat_diag, 1e-6, None)[:, None]
+        err = np.mean(loo ** 2, axis=0)
+        better = err < best
+        best, best_alpha = np.where(better, err, best), np.where(better, a, best_alpha)
+    dual = evecs @ (proj / (evals[:, None] + best_alpha[None, :]))
+    return cross @ dual + y_mean
 
 
 @dataclass

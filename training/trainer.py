@@ -18,7 +18,8 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from emotrace.core.stats.metrics import ccc_loss, ccc_per_dimension
 from emotrace.core.store import Store
 from emotrace.training.data import DEV, TEST, TRAIN, Example, check_speaker_disjoint, labels_array, load_examples
 from emotrace.training.features import distributed, prepare_features
-from emotrace.training.gate import ACTIVATE_MODES, Verdict, check_outputs, decide
+from emotrace.training.gate import ACTIVATE_MODES, Verdict, check_outputs, decide, reference_features
 from emotrace.training.probe import probe_layers
 from emotrace.training.registry import discard_folder, new_model_folder, register
 
@@ -71,6 +72,13 @@ class TrainConfig:
     activate: str = "auto"  # auto | always | never (see training.gate); True/False mean auto/never
     name: str = "emotrace"
     eval_split: str = DEV
+    # continue from the active model when it was trained on this corpus with the same features and head (a retrain
+    # after corrections): its weights are the start, `warm_epochs` replace `epochs` and the learning rates are
+    # scaled by `warm_lr_scale` (the full rates knock it off its optimum: ravdess-dev development mean CCC 0.788
+    # against 0.793 at a quarter, over 3 seeds; bench/README.md). The Retrain dialog's default.
+    warm_start: bool = False
+    warm_epochs: int = 12
+    warm_lr_scale: float = 0.25
 
     def __post_init__(self) -> None:
         if self.mode not in ("heads", "layers", "full"):
@@ -80,12 +88,12 @@ class TrainConfig:
         if self.activate not in ACTIVATE_MODES:
             raise UserFacingError(f"activate must be one of {', '.join(ACTIVATE_MODES)}, not {self.activate!r}")
         # a batch of one has no CCC, so `_batches` skips it: --batch-size 1 used to train nothing at all
-        for name, low in (("epochs", 1), ("batch_size", 2), ("grad_accum", 1), ("patience", 1)):
+        for name, low in (("epochs", 1), ("batch_size", 2), ("grad_accum", 1), ("patience", 1), ("warm_epochs", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise UserFacingError(f"{name.replace('_', '-')} must be a whole number of at least {low}, "
                                       f"not {value!r}")
-        for name in ("lr", "layer_lr", "encoder_lr"):
+        for name in ("lr", "layer_lr", "encoder_lr", "warm_lr_scale"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise UserFacingError(f"{name} must be a positive number, not {getattr(self, name)!r}")
 
@@ -133,39 +141,48 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     if notice:
         on_event({"type": "notice", "message": notice})
 
-    probe_cfg = EmoTraceConfig(audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=cfg.modalities,
+    modalities = cfg.modalities
+    if modalities == "both" and not any(e.text for e in train_ex):
+        modalities = "audio"  # a text branch never trained on words would only add noise (nor is its encoder loaded)
+        on_event({"type": "notice", "message": "no training segment has words (transcribe the corpus to use the "
+                                               "text branch): training an audio-only model"})
+    probe_cfg = EmoTraceConfig(audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=modalities,
                                audio_layer_ids=cfg.layers)
-    encoders = Encoders(probe_cfg, device)
+    on_event({"type": "stage", "stage": "loading", "done": 0, "total": 1,
+              "warm": cfg.mode != "full" and _encoder_key(probe_cfg, device) in _ENCODERS})
+    encoders = loaded_encoders(probe_cfg, device, keep=cfg.mode != "full")
     config = EmoTraceConfig(
-        audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=cfg.modalities,
+        audio_backbone=backbone, text_backbone=cfg.text_backbone, modalities=modalities,
         audio_layers=encoders.audio.num_layers if encoders.audio else 1, audio_layer_ids=cfg.layers,
         audio_dim=encoders.audio.dim if encoders.audio else 1,
         text_dim=encoders.text.dim if encoders.text else 1, hidden_size=cfg.hidden_size, dropout=cfg.dropout,
     )
-    if config.modalities == "both" and not any(e.text for e in train_ex):
-        config.modalities = "audio"  # a text branch never trained on words would only add noise
-        on_event({"type": "notice", "message": "no training segment has words (transcribe the corpus to use the "
-                                               "text branch): training an audio-only model"})
     if cfg.mode == "full" and (encoders.audio is None or not config.uses_audio):
         raise UserFacingError("--mode full fine-tunes the audio encoder: it needs the audio modality")
 
+    check_cancel(cancel)
+    # one pass over both splits: the features stage counts every file to encode once (a cached one is not counted);
+    # in `full` mode audio is pooled on the fly from the featurizer, only text is precomputed
+    on_event({"type": "stage", "stage": "features", "done": 0, "total": 0})
+    both = train_ex + dev_ex
+    audio, text, present = prepare_features(config, encoders, both, on_event, cancel, audio=cfg.mode != "full")
     sets = {}
-    for name, exs in (("train", train_ex), ("dev", dev_ex)):
-        check_cancel(cancel)
-        if cfg.mode == "full":  # pooled on the fly from the featurizer; only text is precomputed
-            audio, text, present = prepare_features(config, encoders, exs, on_event, cancel, audio=False)
-        else:
-            audio, text, present = prepare_features(config, encoders, exs, on_event, cancel)
-        audio, text, present, exs = drop_non_finite(audio, text, present, exs, name, on_event)
-        sets[name] = Inputs(audio, text, present, labels_array(exs), exs)
-        if name == "train":
-            train_ex = exs
-        else:
-            dev_ex = exs
+    for name, part in (("train", slice(0, len(train_ex))), ("dev", slice(len(train_ex), None))):
+        a, t, p, exs = drop_non_finite(*(None if x is None else x[part] for x in (audio, text, present)), both[part],
+                                       name, on_event)
+        sets[name] = Inputs(a, t, p, labels_array(exs), exs)
+    train_ex, dev_ex = sets["train"].examples, sets["dev"].examples
     if len(train_ex) < 4 or len(dev_ex) < 2:
         raise UserFacingError(f"not enough usable segments to train: {len(train_ex)} in {TRAIN}, {len(dev_ex)} in "
                               f"{cfg.eval_split} once segments with non-finite audio were left out")
     model = EmoTraceModel(config)
+    start = _warm_start_parent(parent, cfg, config) if cfg.warm_start and cfg.mode != "full" else None
+    if start is not None:
+        model.load_state_dict(start.state_dict())  # the statistics are set again just below, from this data
+        cfg = replace(cfg, epochs=min(cfg.epochs, cfg.warm_epochs), lr=cfg.lr * cfg.warm_lr_scale,
+                      layer_lr=cfg.layer_lr * cfg.warm_lr_scale)
+        on_event({"type": "notice", "message": f"continuing from the active v{parent.id}, trained on {cfg.corpus} "
+                                               f"with the same features: {cfg.epochs} epochs"})
     model.set_feature_stats(sets["train"].audio if cfg.mode != "full" else None, sets["train"].text,
                             sets["train"].present)
     model.layer_logits.requires_grad_(cfg.mode != "heads")
@@ -177,7 +194,9 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
                                for i in range(0, len(train_ex), cfg.batch_size)]).numpy()
         model.set_feature_stats(stats, None)
     model.to(device)
-    history, best, steps = fit(model, featurizer, sets, cfg, device, on_event, cancel)
+    with fit_threads(device, featurizer):
+        history, best, steps = fit(model, featurizer, sets, cfg, device, on_event, cancel)
+    on_event({"type": "stage", "stage": "checking", "done": 0, "total": 1})
     model.load_state_dict(best[0])
     if featurizer is not None:
         featurizer.module.load_state_dict(best[1])
@@ -201,6 +220,11 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
             problem = "full fine-tuning scores a new encoder; the active model was not scored on these examples"
     verdict = decide(cfg.activate, dev_ccc, len(dev_ex), parent.id if parent else None,
                      (parent_metrics or {}).get("ccc"), problem)
+    if featurizer is None:  # the gate's reference features with the encoders at hand: activating loads none
+        try:
+            reference_features(config, device, encoders)
+        except (OSError, RuntimeError, ValueError):
+            pass  # the gate itself says what is wrong with the reference clip, when the model is activated
     if dist is not None and rank != 0:
         return TrainResult(-1, metrics, parent_metrics, time.perf_counter() - t_start, history, verdict.to_dict())
     version = _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict, train_ex,
@@ -210,6 +234,44 @@ def train(store: Store, cfg: TrainConfig, on_event: EventFn = lambda e: None, ca
     on_event({"type": "done", "model_version_id": version.id, "metrics": metrics, "parent_metrics": parent_metrics,
               "activation": activation, "seconds": round(seconds, 2)})
     return TrainResult(version.id, metrics, parent_metrics, seconds, history, activation)
+
+
+_ENCODERS: dict[tuple, Encoders] = {}
+
+
+def _encoder_key(config: EmoTraceConfig, device: str) -> tuple:
+    return (config.audio_backbone if config.uses_audio else None, config.text_backbone if config.uses_text else None,
+            tuple(config.audio_layer_ids) if config.audio_layer_ids is not None else None, device)
+
+
+def loaded_encoders(config: EmoTraceConfig, device: str, keep: bool = True) -> Encoders:
+    """The frozen encoders `config` names, loaded once per process: a warm training worker (training/runner.py)
+    keeps them between retrains, so the second retrain loads nothing. `full` fine-tuning changes the audio
+    encoder's weights, so it gets (and leaves) its own copy."""
+    key = _encoder_key(config, device)
+    if not keep:
+        return Encoders(config, device)
+    if key not in _ENCODERS:
+        if len(_ENCODERS) >= 2:  # a third backbone: the oldest goes (memory)
+            _ENCODERS.pop(next(iter(_ENCODERS)))
+        _ENCODERS[key] = Encoders(config, device)
+    return _ENCODERS[key]
+
+
+@contextmanager
+def fit_threads(device: str, featurizer) -> Iterator[None]:
+    """One intra-op thread while the heads train on the CPU on cached features: their matrices are small, and
+    on a shared 2-core machine torch's default threads spin against each other (ravdess-dev, 43 epochs: 250 s
+    with 2 threads against 27 s with one, bench/README.md). Fine-tuning an encoder keeps every thread."""
+    if featurizer is not None or str(device) != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 PROBE_MAX_TRAIN = 4000  # the kernel ridge probe is O(n^3): larger corpora use `emotrace layers` instead
@@ -223,6 +285,25 @@ def _layer_probes(sets: dict[str, Inputs]) -> list[dict] | None:
         return None
     per_layer, _ = probe_layers(tr.audio, tr.gold, dev.audio, dev.gold, all_layers=False)
     return per_layer
+
+
+def _warm_start_parent(parent, cfg: TrainConfig, config: EmoTraceConfig) -> EmoTraceModel | None:
+    """The active model to continue from, or None: it must have been trained by this trainer on the same corpus
+    (so on the same splits: its development score is not inflated by segments it saw), read the same features
+    and modalities and have the same head. The bundled model was trained elsewhere, so a first retrain starts
+    from scratch."""
+    if parent is None or (parent.metrics or {}).get("bundled") or (
+            ((parent.config or {}).get("train") or {}).get("corpus") != cfg.corpus):
+        return None
+    try:
+        old = EmoTraceModel.from_pretrained(parent.folder)
+    except (OSError, ValueError):
+        return None
+    fields = ("audio_backbone", "text_backbone", "modalities", "audio_layers", "audio_dim", "audio_layer_ids",
+              "text_dim", "hidden_size")
+    if any(getattr(old.config, f) != getattr(config, f) for f in fields):
+        return None
+    return old
 
 
 def _save_and_register(store, cfg, model, featurizer, parent, metrics, parent_metrics, verdict: Verdict, train_ex,

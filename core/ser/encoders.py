@@ -100,6 +100,12 @@ class SpeechLayers(nn.Module):
         self.model.save_pretrained(folder, safe_serialization=True)
 
 
+def featurizer_key(ref: str) -> str:
+    """The all-layer featurizer's feature-cache key for a backbone reference, known without loading it (the
+    activation gate looks its reference features up by it)."""
+    return f"{ref}@layers-v2" if is_whisper_ref(ref) else ref
+
+
 class AudioFeaturizer:
     """One featurizer for every use: the feature cache, analysis and `full` fine-tuning all call this module.
 
@@ -126,7 +132,7 @@ class AudioFeaturizer:
     @property
     def cache_key(self) -> str:
         """Features of this featurizer on disk (the torch Whisper module's all-layer features are version 2)."""
-        key = f"{self.name}@layers-v2" if self.is_whisper else self.name
+        key = featurizer_key(self.name)
         return key if self.layers is None else f"{key}[{','.join(map(str, self.layers))}]"
 
     def all_layers(self) -> AudioFeaturizer:

@@ -16,6 +16,7 @@ from emotrace.core.errors import UserFacingError
 from emotrace.core.progress import CancelFn, ProgressFn, check_cancel, in_file_message, no_progress
 from emotrace.core.segmentation import join_words
 from emotrace.core.ser.config import MIN_HOP, MIN_WINDOW
+from emotrace.core.ser.feature_cache import keep_pooled
 from emotrace.core.ser.pipeline import Predictions, SERPipeline
 from emotrace.core.ser.pooling import FileRequest, SpanPooler, iter_pooled
 from emotrace.core.speech.diarization import change_points
@@ -221,6 +222,7 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         win_spans = trajectory_spans(store, f, window, hop)
         texts = [s.text or "" for s in segments] + texts_for(win_spans, store.words.words(f.id))
         plans[f.id] = _FilePlan(f, f.path, segments, np.concatenate([seg_spans, win_spans]), texts)
+
     def stream(plan: _FilePlan, index: np.ndarray, preds: Predictions) -> None:
         """Store a piece's trajectory windows at once, so the open file view draws them while the file is still
         analysed (they count only once the file's final rows replace them, in `_write`)."""
@@ -232,6 +234,8 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
 
     _predict_plans(pipeline, plans, cancel, on_position, on_piece=stream)
     for plan in plans.values():
+        if plan.error is None and plan.file is not None:  # issue 25 item 4: training reads these segments' features
+            keep_pooled(pipeline.encoders.audio, plan.file.fingerprint, plan.pooled_segments)
         if plan.error is None:
             plan.error = non_finite_output(plan, version_id)
         if plan.error is not None:
@@ -290,6 +294,7 @@ def _predict_plans(pipeline: SERPipeline, plans: dict, cancel: CancelFn | None,
             index = np.array([k for k, _ in part])
             pooled, missing = stack_pooled([x for _, x in part], enc.num_layers, enc.dim)
             plan.missing.update(int(k) for k in index[missing])
+            plan.keep_segments(index, pooled)  # issue 25 item 4: the segments' features, for the feature cache
             preds = _predict(pipeline, plan, index, pooled)
             plan.add(index, preds)
             if on_piece is not None:
@@ -311,6 +316,13 @@ class _FilePlan:
         self.missing: set[int] = set()  # spans with no audio under them
         self.streaming = file is not None  # its windows are stored piece by piece while it is analysed
         self.parts: list[tuple[np.ndarray, Predictions]] = []
+        self.pooled_segments: list[tuple[float, float, np.ndarray]] = []  # (start, end, [L, 2D]) of its segments
+
+    def keep_segments(self, index: np.ndarray, pooled: np.ndarray) -> None:
+        """Keep the pooled features of this piece's segments (not its windows: those are many, and no label
+        points at them), so analysis leaves them in the training feature cache (issue 25, item 4)."""
+        self.pooled_segments += [(float(self.spans[k, 0]), float(self.spans[k, 1]), pooled[j].copy())
+                                 for j, k in enumerate(index) if k < len(self.segments)]
 
     def add(self, index: np.ndarray, preds: Predictions) -> None:
         self.parts.append((index, preds))
