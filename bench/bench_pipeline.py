@@ -87,10 +87,12 @@ def timed(fn):
 
 
 def main() -> None:
+    from emotrace.core.speech.asr import DEFAULT_ASR_MODEL
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--minutes", type=float, default=5.0)
-    ap.add_argument("--asr-model", default="tiny.en")
+    ap.add_argument("--asr-model", default=DEFAULT_ASR_MODEL, help="default: the front ends' (base)")
     args = ap.parse_args()
     from faster_whisper import WhisperModel, decode_audio
 

@@ -18,6 +18,7 @@ from emotrace.core.formats import traces as tr
 from emotrace.core.formats.interchange import rater_name
 from emotrace.core.progress import TqdmProgress
 from emotrace.core.ser.hub import DEFAULT_TEXT, OFFLINE_AUDIO
+from emotrace.core.speech.asr import DEFAULT_ASR_MODEL, DEFAULT_BATCH_SIZE, DEFAULT_BEAM_SIZE
 from emotrace.core.stats.traces import trace_agreement
 from emotrace.core.vocab import DIMENSIONS, SCALES, FileStatus
 
@@ -125,10 +126,11 @@ def cmd_transcribe(args) -> int:
 def register_transcribe(sub) -> None:
     p = sub.add_parser("transcribe", help="ASR (faster-whisper, or Whisper on PyTorch): words with times, utterances")
     p.add_argument("--corpus", required=True, type=plain_name)
-    p.add_argument("--model", default="base", help="tiny.en, base, small, large-v3, distil-large-v3 or a folder")
+    p.add_argument("--model", default=DEFAULT_ASR_MODEL, help="tiny.en, base, small, large-v3, distil-large-v3 or a folder")
     p.add_argument("--device", default="auto", type=device, help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--beam-size", type=whole(1, 64), default=1, help="1: greedy (default); 5: faster-whisper's own default")
-    p.add_argument("--batch-size", type=whole(0, 4096), default=8,
+    p.add_argument("--beam-size", type=whole(1, 64), default=DEFAULT_BEAM_SIZE,
+                   help="1: greedy (default); 5: faster-whisper's own default")
+    p.add_argument("--batch-size", type=whole(0, 4096), default=DEFAULT_BATCH_SIZE,
                    help="VAD chunks decoded together (BatchedInferencePipeline; default 8); 0 or 1: sequential")
     p.add_argument("--redo", action="store_true", help="transcribe finished files again")
     p.add_argument("--asr-backend", default="auto", choices=["auto", "ctranslate2", "torch"],

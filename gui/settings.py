@@ -14,13 +14,14 @@ from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout,
 
 from emotrace.core.paths import check_db_url, resolve_db_url, save_db_url, saved_db_url
 from emotrace.core.ser.hub import OFFLINE_AUDIO
+from emotrace.core.speech.asr import DEFAULT_ASR_MODEL
 
 
 @dataclass
 class AppSettings:
     db_url: str = ""
     device: str = "auto"
-    asr_model: str = "base"
+    asr_model: str = DEFAULT_ASR_MODEL
     ser_backbone: str = OFFLINE_AUDIO
     annotator: str = ""
 

@@ -23,6 +23,7 @@ CHUNK_SECONDS = 600.0  # hours-long files are transcribed 10 minutes at a time, 
 # sequential beam 5 (which re-decodes repeated phrases at rising temperatures) at the same word error rate on
 # the reference speech (bench/README.md, "The whole pipeline against faster-whisper alone"). Beam 5 and
 # sequential decoding stay one flag away (`--beam-size 5 --batch-size 0`).
+DEFAULT_ASR_MODEL = "base"
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_BATCH_SIZE = 8
 
@@ -66,7 +67,7 @@ class Transcriber:
     """One Whisper model, loaded once. device 'auto' = CUDA float16 when usable, else CPU int8."""
 
     def __init__(
-        self, model: str = "base", *, device: str = "auto", compute_type: str | None = None,
+        self, model: str = DEFAULT_ASR_MODEL, *, device: str = "auto", compute_type: str | None = None,
         beam_size: int = DEFAULT_BEAM_SIZE, batch_size: int = DEFAULT_BATCH_SIZE, cpu_threads: int = 0,
     ) -> None:
         # lazy: faster-whisper loads CTranslate2; only this path needs it

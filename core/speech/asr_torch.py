@@ -20,6 +20,7 @@ import torch
 
 from emotrace.core.errors import ModelNotAvailable
 from emotrace.core.speech.asr import (
+    DEFAULT_ASR_MODEL,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BEAM_SIZE,
     AsrSegment,
@@ -192,7 +193,7 @@ class TorchTranscriber:
 BACKENDS = ("auto", "ctranslate2", "torch")
 
 
-def open_transcriber(model: str = "base", *, device: str = "auto", backend: str = "auto",
+def open_transcriber(model: str = DEFAULT_ASR_MODEL, *, device: str = "auto", backend: str = "auto",
                      beam_size: int = DEFAULT_BEAM_SIZE, batch_size: int = DEFAULT_BATCH_SIZE):
     """The ASR engine for a run. `auto`: faster-whisper (CTranslate2), except where a GPU is present that
     CTranslate2 cannot use (no CUDA 12 cuBLAS, e.g. a CUDA 13 image): then Whisper on PyTorch, on that GPU."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from emotrace.core.audio.decode import AudioError, check_unchanged
 from emotrace.core.progress import Cancelled
-from emotrace.core.speech.asr import DEFAULT_BATCH_SIZE, DEFAULT_BEAM_SIZE
+from emotrace.core.speech.asr import DEFAULT_ASR_MODEL, DEFAULT_BATCH_SIZE, DEFAULT_BEAM_SIZE
 from emotrace.core.speech.diarization import DiarizationOptions, SpeakerEncoder, diarize_file
 from emotrace.core.store import Store
 from emotrace.core.store.queue import Claim
@@ -101,8 +101,8 @@ class Worker:
 
         p = claim.params
         beam, batch = p.get("beam_size", DEFAULT_BEAM_SIZE), p.get("batch_size", DEFAULT_BATCH_SIZE)
-        key = ("asr", p.get("model", "base"), beam, batch, p.get("backend", "auto"))
-        model = self._model(key, lambda: open_transcriber(p.get("model", "base"), device=self.device,
+        key = ("asr", p.get("model", DEFAULT_ASR_MODEL), beam, batch, p.get("backend", "auto"))
+        model = self._model(key, lambda: open_transcriber(p.get("model", DEFAULT_ASR_MODEL), device=self.device,
                                                           backend=p.get("backend", "auto"), beam_size=beam,
                                                           batch_size=batch))
         f = self.store.corpora.file(claim.file_id)
