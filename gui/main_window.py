@@ -726,8 +726,13 @@ class MainWindow(QMainWindow):
         if self.data is None or file_id != self.data.file_id:
             return  # another file was opened meanwhile
         if model_version_id not in self.shown_models:
-            self.reload_file()
-            return
+            if model_version_id not in self.chosen_models():
+                return
+            # the view fell back to another model; the chosen one's windows are partial (not yet "analysed", so a
+            # reload would fall back again): show it in the main model's place from the rows read so far
+            self.view_state.set_shown_models([model_version_id, *(m for m in self.shown_models[1:]
+                                                                   if m != model_version_id)])
+            self.statusBar().clearMessage()
         t, values, trust = read
         self.data.trajectories[model_version_id] = (t, values)
         self.data.trust[model_version_id] = trust

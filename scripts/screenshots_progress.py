@@ -1,5 +1,5 @@
 """A screenshot of progress inside a file (issue 25, item 5) in a real window (under Xvfb): the Jobs dock during
-a real analysis of a 6-minute file by the bundled model, with the file's percent, rate (x real time) and time
+a real analysis of a 40-minute file by the bundled model, with the file's percent, rate (x real time) and time
 left. The file is the packaged demo audio (JFK's inaugural and the two-speaker clip) repeated. Writes
 progress_jobs.png (the window) once the job is between 20% and 80% of the file with a rate known.
 
@@ -53,7 +53,7 @@ def main() -> None:
     store = demo_store(("jfk_inaugural.flac",))
     folder = Path(tempfile.mkdtemp()) / "long"
     folder.mkdir()
-    long_demo(folder)
+    long_demo(folder, minutes=40.0)  # long enough that the streamed trajectory shows before the job ends
     import_folder(store, folder, "long")
     f = store.corpora.files(store.corpora.corpus("long").id)[0]
 
@@ -80,8 +80,10 @@ def main() -> None:
     row = w.tasks.findChild(TaskRow)
 
     def mid_file() -> bool:
+        """Between 20% and 80% of the file, its rate known, and the trajectory analysed so far drawn."""
         m = re.search(r" (\d+)% \(", row.label.text())
-        return m is not None and 20 <= int(m.group(1)) <= 80 and "left" in row.label.text()
+        drawn = w.data is not None and any(len(t) for t, _values in w.data.trajectories.values())
+        return m is not None and 20 <= int(m.group(1)) <= 80 and "left" in row.label.text() and drawn
 
     wait(app, mid_file, 900)
     settle(app, 0.5)

@@ -71,8 +71,8 @@ def test_a_chosen_model_takes_over_at_its_first_piece(window, populated, tmp_pat
     window.stream.timer.setInterval(100)
     window.stream.poll_timer.stop()
     writer = Store(store.url)
-    thread = threading.Thread(target=lambda: (
-        writer.predictions.replace_predictions(file_id, new, windows(12)),
+    thread = threading.Thread(target=lambda: (  # partial rows, as analysis stores them: not yet "analysed"
+        writer.predictions.add_partial_windows(file_id, new, windows(12)),
         store.emit("predictions_changed", model_version_id=new, file_id=file_id, partial=True)))
     thread.start()
     thread.join()
