@@ -90,13 +90,15 @@ class PredictionRepository(Repository):
             return {r[0]: PredictionRow(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), r[7], r[8], r[9], r[10])
                     for r in s.execute(q)}
 
-    def add_partial_windows(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow]) -> bool:
+    def add_partial_windows(self, file_id: int, model_version_id: int, rows: Sequence[PredictionRow],
+                            first: bool = False) -> bool:
         """Trajectory windows of a file whose analysis is still running, stored as they are predicted (flagged
         `partial`) so the open file view draws them at once; `replace_predictions` later replaces them with the
         file's final rows in one transaction. Until then the file is not analysed by this model
         (`predicted_files`), so a run killed halfway is taken up again. A file that already has final rows of
         this model gets none (returns False): a re-analysis shows the old trajectory until the new one is whole,
-        never both mixed. Emits a partial `predictions_changed` (the view refreshes the windows only)."""
+        never both mixed. `first`: a run's first piece, which replaces the partial windows a killed run left.
+        Emits a partial `predictions_changed` (the view refreshes the windows only)."""
         with self._db.session(immediate=True) as s:
             lock_file(s, file_id)
             final = s.scalar(select(Prediction.id).where(Prediction.file_id == file_id,
@@ -104,6 +106,10 @@ class PredictionRepository(Repository):
                                                          _final()).limit(1))
             if final is not None:
                 return False
+            if first:
+                s.execute(delete(Prediction).where(Prediction.file_id == file_id,
+                                                   Prediction.model_version_id == model_version_id,
+                                                   Prediction.flag == PredictionFlag.PARTIAL.value))
             s.add_all(Prediction(
                 file_id=file_id, segment_id=None, model_version_id=model_version_id, kind=PredictionKind.WINDOW.value,
                 start=float(r.start), end=float(r.end), arousal=r.values[0], valence=r.values[1],

@@ -230,7 +230,9 @@ def analyze_files(store, pipeline, version_id, files: list[AudioFile], window, h
         if plan.streaming and windows.any():
             rows = _rows([], plan.spans[index[windows]], _subset(preds, windows), set())
             rows = [r for r, k in zip(rows, index[windows]) if int(k) not in plan.missing]
-            plan.streaming = store.predictions.add_partial_windows(plan.file.id, version_id, rows)
+            plan.streaming = store.predictions.add_partial_windows(plan.file.id, version_id, rows,
+                                                                   first=not plan.streamed)
+            plan.streamed = True
 
     _predict_plans(pipeline, plans, cancel, on_position, on_piece=stream)
     for plan in plans.values():
@@ -315,6 +317,7 @@ class _FilePlan:
         self.error: str | None = None
         self.missing: set[int] = set()  # spans with no audio under them
         self.streaming = file is not None  # its windows are stored piece by piece while it is analysed
+        self.streamed = False  # a piece was stored in this run (the first replaces what a killed run left)
         self.parts: list[tuple[np.ndarray, Predictions]] = []
         self.pooled_segments: list[tuple[float, float, np.ndarray]] = []  # (start, end, [L, 2D]) of its segments
 

@@ -69,3 +69,16 @@ def test_analysis_stores_windows_piece_by_piece(store, tmp_path, tiny_model):
     assert len(seen) >= 2 and seen == sorted(seen) and seen[0] > 0
     rows = store.predictions.window_predictions(f.id, mv.id)
     assert len(rows) > seen[-1] - 1 and all(r.flag != PredictionFlag.PARTIAL for r in rows)
+
+
+def test_a_new_run_replaces_the_partial_windows_a_killed_run_left(store, tmp_path, tiny_model):
+    """A run killed halfway leaves partial windows; the next run's first piece replaces them (the view never
+    shows the old piece beside the new one), and its later pieces add to its own."""
+    f = _file(store, tmp_path)
+    mv = store.models.register_model(name="t", folder=tiny_model, parent_id=None, metrics={}, config={},
+                                     data_counts={}, activate=True)
+    assert store.predictions.add_partial_windows(f.id, mv.id, _windows(0, 8))  # the killed run's pieces
+    assert store.predictions.add_partial_windows(f.id, mv.id, _windows(0, 5), first=True)  # the next run
+    assert len(store.predictions.trajectory(f.id, mv.id)[0]) == 5
+    assert store.predictions.add_partial_windows(f.id, mv.id, _windows(5, 9))
+    assert len(store.predictions.trajectory(f.id, mv.id)[0]) == 9
