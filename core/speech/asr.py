@@ -119,9 +119,39 @@ class Transcriber:
         else:
             segments, _info = self.model.transcribe(audio, **kwargs)
         for seg in segments:
+            if self.pipeline is not None and looped(seg.words or []):
+                # Batched decoding has no temperature fallback: a chunk it decoded into a loop (words repeated at
+                # the same instants; 39 invented words in a minute of counting) is decoded again sequentially,
+                # whose compression-ratio check and fallback break such loops. Only that chunk pays for it.
+                a = max(0, int((float(seg.start) - 0.3) * 16000))
+                b = min(len(audio), int((float(seg.end) + 0.3) * 16000))
+                again, _info = self.model.transcribe(audio[a:b], **kwargs)
+                lo, hi = float(seg.start) + offset, float(seg.end) + offset
+                for redone in self._segments(again, offset + a / 16000):  # the margin's words are the neighbours'
+                    kept = [w for w in redone.words if lo <= (w.start + w.end) / 2 <= hi]
+                    if kept:
+                        yield AsrSegment(redone.start, redone.end, "".join(w.text for w in kept), kept)
+                continue
+            yield from self._segments([seg], offset)
+
+    @staticmethod
+    def _segments(segments, offset: float) -> Iterator[AsrSegment]:
+        for seg in segments:
             words = [AsrWord(float(w.start) + offset, float(w.end) + offset, w.word, float(w.probability))
                      for w in (seg.words or [])]
             yield AsrSegment(float(seg.start) + offset, float(seg.end) + offset, seg.text, words)
+
+
+def looped(words) -> bool:
+    """Whisper looping: at least two words that repeat an earlier word of the segment at the same instant (its
+    alignment piles invented repeats onto one time; words said again are said later, at their own times)."""
+    seen: set[tuple[float, str]] = set()
+    repeats = 0
+    for w in words:
+        key = (round(float(w.start), 2), w.word.strip().lower())
+        repeats += key in seen
+        seen.add(key)
+    return repeats >= 2
 
 
 MIN_WORD_SECONDS = 0.1

@@ -3,6 +3,7 @@
 import re
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import jiwer
 import numpy as np
@@ -204,3 +205,19 @@ def test_redo_of_an_analysed_file_predicts_its_new_units_at_once(store, tiny, tm
     assert {s.id for s in current} - before, "a redo rebuilds the units"
     assert store.predictions.stale_files(corpus_id, mv.id) == set(), report.summary()
     assert "predicted" in report.summary()
+
+
+def test_a_chunk_batched_decoding_loops_on_is_decoded_again(tmp_path):
+    """A minute of the samples repeated with pauses: greedy batched decoding looped on one chunk (165 words, 22 of
+    them repeats at the same instant, against 126 decoded sequentially); that chunk is decoded again, so no word is
+    invented and none is stored twice (the four-worker PostgreSQL test caught it)."""
+    from emotrace.core.speech.asr import Transcriber, looped
+    from tests.helpers import speech_files
+
+    speech_files(tmp_path, 1, repeats=18)
+    audio = sf.read(tmp_path / "talk0.wav", dtype="float32")[0]
+    asr = Transcriber("tiny.en", device="cpu")
+    words = [(round(w.start, 2), w.text) for seg in asr.transcribe(audio) for w in seg.words]
+    assert len(words) == len(set(words)) and 120 <= len(words) <= 132
+    assert not looped([SimpleNamespace(start=w.start, word=w.text) for seg in asr.transcribe(audio[:16000 * 5])
+                       for w in seg.words])
