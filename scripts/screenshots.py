@@ -23,6 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def out_folder() -> Path:
+    """The `--out` folder of a screenshot script whose only option it is (default docs/screenshots), created."""
+    import argparse  # lazy: only the scripts that take no other option parse here
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    out = Path(ap.parse_args().out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def demo_store(names: tuple[str, ...]):
     """A fresh SQLite store with the bundled model and the named packaged demo files imported as corpus "demo"
     (copied to a temporary folder, so the repository's resources stay untouched). Returns the Store."""

@@ -10,7 +10,6 @@ acoustic_lanes_detail.png (3 s of it).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -20,15 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
-from scripts.screenshots import demo_store, settle, shoot, wait  # noqa: E402
+from scripts.screenshots import demo_store, out_folder, settle, shoot, wait  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_folder()
     from emotrace.core.workflows.analyze import analyze_corpus
 
     store = demo_store(("jfk_inaugural.flac", "two_speakers_30s.flac"))

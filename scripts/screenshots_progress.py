@@ -8,7 +8,6 @@ progress_jobs.png (the window) once the job is between 20% and 80% of the file w
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
-from scripts.screenshots import demo_store, settle, shoot, wait  # noqa: E402
+from scripts.screenshots import demo_store, out_folder, settle, shoot, wait  # noqa: E402
 
 
 def long_demo(folder: Path, minutes: float = 6.0) -> Path:
@@ -43,11 +42,7 @@ def long_demo(folder: Path, minutes: float = 6.0) -> Path:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_folder()
     from emotrace.core.workflows.importing import import_folder
 
     store = demo_store(("jfk_inaugural.flac",))

@@ -11,7 +11,6 @@ trace_agreement.png.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -23,15 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMOTRACE_HOME", tempfile.mkdtemp())
 
-from scripts.screenshots import demo_store, settle, shoot  # noqa: E402
+from scripts.screenshots import demo_store, out_folder, settle, shoot  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_folder()
     from emotrace.core.workflows.analyze import analyze_corpus
     from emotrace.core.workflows.diarize import diarize_corpus
 

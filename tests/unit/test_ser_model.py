@@ -94,6 +94,15 @@ def test_overlapping_windows_encode_each_second_once(tmp_path):
     assert enc.seconds == pytest.approx(25.0, abs=0.01)  # not 22 windows x 4 s = 88 s
 
 
+def chunk_by_chunk(enc, path, spans) -> list:
+    """The reference pooling: every chunk of the file encoded alone, in order, then close()."""
+    whole = SpanPooler(spans, enc.frame_rate)
+    for k, chunk in enumerate(AudioSource(str(path)).iter_chunks(enc.chunk_seconds)):
+        whole.add(enc.inner.encode_batch([chunk])[0], k * enc.chunk_seconds)
+    whole.close()
+    return whole.finished()
+
+
 def test_a_file_is_encoded_only_as_far_as_its_last_span(tmp_path):
     """Labels in the first seconds of a long file: the rest is never decoded nor encoded (a retrain on a podcast
     whose first minutes are labelled encodes those minutes), and the pooled spans are the same as before."""
@@ -102,11 +111,7 @@ def test_a_file_is_encoded_only_as_far_as_its_last_span(tmp_path):
     spans = np.array([[0.5, 3.0], [12.0, 14.5], [3.0, 9.0]])
     early = dict(part for _key, piece in iter_pooled(enc, [FileRequest("f", str(path), spans)]) for part in piece)
     assert enc.seconds == pytest.approx(20.0, abs=0.01)  # two 10 s chunks, not six
-    whole = SpanPooler(spans, enc.frame_rate)  # the reference: every chunk of the file, then close()
-    for k, chunk in enumerate(AudioSource(str(path)).iter_chunks(enc.chunk_seconds)):
-        whole.add(enc.inner.encode_batch([chunk])[0], k * enc.chunk_seconds)
-    whole.close()
-    for i, x in whole.finished():
+    for i, x in chunk_by_chunk(enc, path, spans):
         np.testing.assert_allclose(early[i], x, rtol=1e-5, atol=1e-6)
 
 
@@ -127,11 +132,7 @@ def test_one_long_file_fills_the_encoder_batch(tmp_path):
     pooled = dict(part for _key, piece in iter_pooled(enc, [FileRequest("f", str(path), spans)], batch_size=4)
                   for part in piece)
     assert max(enc.batches) == 4 and enc.seconds == pytest.approx(60.0, abs=0.01)
-    whole = SpanPooler(spans, enc.frame_rate)
-    for k, chunk in enumerate(AudioSource(str(path)).iter_chunks(enc.chunk_seconds)):
-        whole.add(enc.inner.encode_batch([chunk])[0], k * enc.chunk_seconds)
-    whole.close()
-    for i, x in whole.finished():
+    for i, x in chunk_by_chunk(enc, path, spans):
         np.testing.assert_allclose(pooled[i], x, rtol=1e-4, atol=1e-5)
 
 
