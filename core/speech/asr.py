@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emotrace.core.audio.decode import TARGET_SR
 from emotrace.core.errors import UserFacingError
 from emotrace.core.speech.whisper_models import resolve_whisper_model
 
@@ -124,11 +123,13 @@ class Transcriber:
                 # Batched decoding has no temperature fallback: a chunk it decoded into a loop (words repeated at
                 # the same instants; 39 invented words in a minute of counting) is decoded again sequentially,
                 # whose compression-ratio check and fallback break such loops. Only that chunk pays for it.
-                a = max(0, int((float(seg.start) - 0.3) * TARGET_SR))
-                b = min(len(audio), int((float(seg.end) + 0.3) * TARGET_SR))
+                # 16 kHz written out: importing core.audio's TARGET_SR here would load soundfile and PyAV into
+                # `emotrace --help`, whose parsers read this module's defaults
+                a = max(0, int((float(seg.start) - 0.3) * 16000))
+                b = min(len(audio), int((float(seg.end) + 0.3) * 16000))
                 again, _info = self.model.transcribe(audio[a:b], **kwargs)
                 lo, hi = float(seg.start) + offset, float(seg.end) + offset
-                for redone in self._segments(again, offset + a / TARGET_SR):  # the margin's words are the neighbours'
+                for redone in self._segments(again, offset + a / 16000):  # the margin's words are the neighbours'
                     kept = [w for w in redone.words if lo <= (w.start + w.end) / 2 <= hi]
                     if kept:
                         yield AsrSegment(redone.start, redone.end, "".join(w.text for w in kept), kept)
